@@ -1,0 +1,121 @@
+"""The only module that talks to AWS. Clients are passed in (a provider), so tests inject stubs or moto clients.
+
+Every client retries throttling and transient errors (botocore "standard" mode) and carries a user agent that
+names the guardian, so its calls are easy to find in CloudTrail. Errors are raised, never swallowed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+import botocore
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from guardian import __version__
+from guardian.events import TrailRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+CLIENT_CONFIG = BotoConfig(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra=f"cloudtrail-guardian/{__version__}",
+)
+SDK_VERSIONS = (boto3.__version__, botocore.__version__)
+
+
+class ClientProvider(Protocol):
+    """Hands out clients by service and Region. The adapter never builds clients itself."""
+
+    def cloudtrail(self, region: str) -> CloudTrailClient: ...
+    def sns(self, region: str) -> SNSClient: ...
+    def s3(self) -> S3Client: ...
+
+
+class Boto3Clients:
+    """Creates each client on first use (never at import: moto must start first) and keeps it for warm calls."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self._session = session
+        self._cache: dict[tuple[str, str | None], Any] = {}
+
+    def _client(self, service: str, region: str | None) -> Any:
+        key = (service, region)
+        client = self._cache.get(key)
+        if client is None:
+            if self._session is None:
+                self._session = boto3.session.Session()
+            client = self._session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            self._cache[key] = client
+        return client
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        client: CloudTrailClient = self._client("cloudtrail", region)
+        return client
+
+    def sns(self, region: str) -> SNSClient:
+        client: SNSClient = self._client("sns", region)
+        return client
+
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3", None)  # the evidence bucket lives in the function's own Region
+        return client
+
+
+class AwsAdapter:
+    """CloudTrail heal and status calls in the trail's home Region; evidence writes; alert publishing."""
+
+    def __init__(self, clients: ClientProvider, *, topic_arn: str, topic_region: str, evidence_bucket: str) -> None:
+        self._clients = clients
+        self._topic_arn = topic_arn
+        self._topic_region = topic_region
+        self._bucket = evidence_bucket
+        self.sdk_versions = SDK_VERSIONS
+
+    def start_logging(self, trail: TrailRef) -> None:
+        self._clients.cloudtrail(trail.region).start_logging(Name=trail.identifier)
+
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]:
+        response = self._clients.cloudtrail(trail.region).get_trail_status(Name=trail.identifier)
+        return dict(response)
+
+    def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None:
+        """The trail as its home Region sees it, or None if it does not exist there."""
+        response = self._clients.cloudtrail(trail.region).describe_trails(
+            trailNameList=[trail.identifier], includeShadowTrails=True
+        )
+        trails = response.get("trailList", [])
+        return dict(trails[0]) if trails else None
+
+    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+        """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
+        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        try:
+            self._clients.s3().put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                return False
+            raise
+        return True
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._clients.s3().head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def publish(self, request: dict[str, Any]) -> str:
+        response = self._clients.sns(self._topic_region).publish(**request)
+        return str(response["MessageId"])

@@ -1,0 +1,116 @@
+"""Runtime configuration from environment variables, read once and validated with errors that name the variable."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from guardian.policy import PolicyContext
+
+_SNS_TOPIC_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_.-]{1,256}$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class ConfigError(ValueError):
+    """The function's environment is wrong. Raised (not swallowed) so the event is retried and kept in the DLQ."""
+
+
+@dataclass(frozen=True)
+class Config:
+    topic_arn: str
+    evidence_bucket: str
+    self_role_arn: str | None
+    exempt_principals: tuple[str, ...]
+    verify_attempts: int
+    verify_delay_seconds: float
+
+    @property
+    def account_id(self) -> str:
+        """The account the guardian protects: the one that owns its own topic."""
+        match = _SNS_TOPIC_ARN.match(self.topic_arn)
+        assert match  # validated in from_env
+        return match["account"]
+
+    @property
+    def topic_region(self) -> str:
+        match = _SNS_TOPIC_ARN.match(self.topic_arn)
+        assert match
+        return match["region"]
+
+    @property
+    def policy(self) -> PolicyContext:
+        return PolicyContext(
+            account_id=self.account_id, self_role_arn=self.self_role_arn, exempt_principals=self.exempt_principals
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        topic_arn = _required(environ, "GUARDIAN_TOPIC_ARN")
+        if not _SNS_TOPIC_ARN.match(topic_arn):
+            raise ConfigError(f"GUARDIAN_TOPIC_ARN is not an SNS topic ARN: {topic_arn!r}")
+        bucket = _required(environ, "GUARDIAN_EVIDENCE_BUCKET")
+        if not _BUCKET.match(bucket):
+            raise ConfigError(f"GUARDIAN_EVIDENCE_BUCKET is not a valid S3 bucket name: {bucket!r}")
+        self_role = environ.get("GUARDIAN_SELF_ROLE_ARN", "").strip() or None
+        if self_role is not None and not _ROLE_ARN.match(self_role):
+            raise ConfigError(f"GUARDIAN_SELF_ROLE_ARN is not an IAM role ARN: {self_role!r}")
+        return cls(
+            topic_arn=topic_arn,
+            evidence_bucket=bucket,
+            self_role_arn=self_role,
+            exempt_principals=_exempt_principals(environ.get("GUARDIAN_EXEMPT_PRINCIPALS", "")),
+            verify_attempts=_int(environ, "GUARDIAN_VERIFY_ATTEMPTS", 6, low=1, high=20),
+            verify_delay_seconds=_float(environ, "GUARDIAN_VERIFY_DELAY_SECONDS", 0.25, low=0.0, high=10.0),
+        )
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required but not set")
+    return value
+
+
+def _exempt_principals(text: str) -> tuple[str, ...]:
+    if not text.strip():
+        return ()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(
+            'GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of ARN glob patterns, e.g. ["arn:aws:iam::*:role/ci-*"]'
+        )
+    return tuple(item.strip() for item in value)
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {text!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value

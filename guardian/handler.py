@@ -1,0 +1,102 @@
+"""Lambda entry point: wiring only. Parse → decide → act, with configuration and clients created on first use."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from guardian.aws import AwsAdapter, Boto3Clients
+from guardian.config import Config
+from guardian.events import MalformedEvent, parse_event
+from guardian.logs import configure, get_logger
+from guardian.policy import Action, decide
+from guardian.workflow import handle
+
+LOG = get_logger()
+_RAW_LOG_LIMIT = 64 * 1024
+_state: dict[str, Any] = {}
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    config = _config()
+    try:
+        parsed = parse_event(event)
+    except MalformedEvent as exc:
+        LOG.error("rejected malformed event", extra={"problem": str(exc), "raw_event": _bounded(event)})
+        return {"outcome": "rejected", "reason": str(exc)}
+    decision = decide(parsed, config.policy)
+    if not decision.alerts:
+        level = logging.ERROR if decision.action is Action.REJECT else logging.WARNING
+        LOG.log(
+            level,
+            "event not acted on",
+            extra={
+                "outcome": decision.outcome.value,
+                "reason": decision.reason,
+                "event_id": parsed.event_id,
+                "event_name": parsed.event_name,
+                "raw_event": _bounded(event),
+            },
+        )
+        return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
+    if parsed.problems:
+        LOG.error("event has unreadable fields", extra={"problems": list(parsed.problems), "event_id": parsed.event_id})
+    adapter = AwsAdapter(
+        _clients(), topic_arn=config.topic_arn, topic_region=config.topic_region, evidence_bucket=config.evidence_bucket
+    )
+    result, published = handle(
+        parsed,
+        decision,
+        adapter,
+        topic_arn=config.topic_arn,
+        evidence_bucket=config.evidence_bucket,
+        verify_attempts=config.verify_attempts,
+        verify_delay_seconds=config.verify_delay_seconds,
+        clock=_now,
+        sleep=time.sleep,
+        function_name=getattr(context, "function_name", None),
+        request_id=getattr(context, "aws_request_id", None),
+    )
+    return {
+        "outcome": result.outcome.value,
+        "severity": result.severity.value,
+        "event_id": parsed.event_id,
+        "alert_published": published,
+        "blind_window_seconds": result.blind_window_seconds,
+    }
+
+
+def reset() -> None:
+    """Forget cached configuration and clients (tests change the environment between cases)."""
+    _state.clear()
+
+
+def _config() -> Config:
+    config = _state.get("config")
+    if config is None:
+        configure()
+        config = _state["config"] = Config.from_env(os.environ)
+    assert isinstance(config, Config)
+    return config
+
+
+def _clients() -> Boto3Clients:
+    clients = _state.get("clients")
+    if clients is None:
+        clients = _state["clients"] = Boto3Clients()
+    assert isinstance(clients, Boto3Clients)
+    return clients
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _bounded(event: Any) -> Any:
+    """The raw input for the log, so nothing is lost; cut at 64 KiB to stay within one log event."""
+    text = json.dumps(event, default=str)
+    return event if len(text) <= _RAW_LOG_LIMIT else text[:_RAW_LOG_LIMIT] + "…(truncated)"

@@ -1,0 +1,267 @@
+"""What the guardian does for each CloudTrail eventName: one table and one pure function over plain data.
+
+Read :data:`RULES` to find any decision. :func:`decide` applies the same precedence to every row:
+unreadable → rejected; not in the table → ignored; the guardian's own call → never undone; a failed call →
+"attempted" alert; no identifiable trail → alert; exempt principal → alert only; another account's trail →
+escalate; otherwise the row's heal (if any) and its alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from fnmatch import fnmatchcase
+
+from guardian.events import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, CloudTrailEvent, TrailRef
+
+
+class Severity(StrEnum):
+    INFO = "INFO"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class Heal(StrEnum):
+    """The undo the guardian performs. Later rows add more; today only logging is restarted."""
+
+    START_LOGGING = "StartLogging"
+
+
+class Action(StrEnum):
+    HEAL = "heal"  # undo, verify, keep evidence, alert
+    ALERT = "alert"  # keep evidence, alert
+    IGNORE = "ignore"  # a well-formed event the guardian has no row for: log only
+    REJECT = "reject"  # input the rule never sends: log a structured error only
+
+
+class Outcome(StrEnum):
+    """What happened, as published in the alert's ``outcome`` attribute (subscribers can filter on it)."""
+
+    HEALED = "healed"
+    HEAL_FAILED = "heal_failed"
+    ALERTED = "alerted"
+    ATTEMPT_FAILED = "attempt_failed"
+    EXEMPT = "exempt"
+    NOT_HEALABLE = "not_healable"
+    OWN_ACTION = "own_action"
+    UNIDENTIFIED_TRAIL = "unidentified_trail"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the decision table."""
+
+    what: str  # past tense, for the alert: "CloudTrail logging stopped"
+    verb: str  # infinitive, for failed attempts: "stop CloudTrail logging"
+    severity: Severity  # a successful call by anyone else
+    heal: Heal | None  # the undo, if the guardian undoes this eventName
+    failed_severity: Severity  # the call failed (errorCode present): an attempt, nothing to undo
+    own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
+
+
+RULES: Mapping[str, Rule] = {
+    "StopLogging": Rule(
+        "CloudTrail logging stopped",
+        "stop CloudTrail logging",
+        Severity.HIGH,
+        Heal.START_LOGGING,
+        Severity.MEDIUM,
+        Severity.HIGH,
+    ),
+    "DeleteTrail": Rule(
+        "CloudTrail trail deleted",
+        "delete a CloudTrail trail",
+        Severity.HIGH,
+        None,
+        Severity.MEDIUM,
+        Severity.HIGH,
+    ),
+    "UpdateTrail": Rule(
+        "CloudTrail trail settings changed",
+        "change CloudTrail trail settings",
+        Severity.HIGH,
+        None,
+        Severity.MEDIUM,
+        Severity.HIGH,
+    ),
+    "PutEventSelectors": Rule(
+        "CloudTrail event selectors changed",
+        "change CloudTrail event selectors",
+        Severity.HIGH,
+        None,
+        Severity.MEDIUM,
+        Severity.HIGH,
+    ),
+    "PutInsightSelectors": Rule(
+        "CloudTrail Insights selectors changed",
+        "change CloudTrail Insights selectors",
+        Severity.MEDIUM,
+        None,
+        Severity.LOW,
+        Severity.MEDIUM,
+    ),
+    "RemoveTags": Rule(
+        "tags removed from a CloudTrail trail",
+        "remove tags from a CloudTrail trail",
+        Severity.MEDIUM,
+        None,
+        Severity.LOW,
+        Severity.MEDIUM,
+    ),
+    "AddTags": Rule(
+        "tags added to a CloudTrail trail",
+        "add tags to a CloudTrail trail",
+        Severity.LOW,
+        None,
+        Severity.LOW,
+        Severity.LOW,
+    ),
+    "CreateTrail": Rule(
+        "CloudTrail trail created",
+        "create a CloudTrail trail",
+        Severity.LOW,
+        None,
+        Severity.LOW,
+        Severity.LOW,
+    ),
+    "StartLogging": Rule(
+        "CloudTrail logging started",
+        "start CloudTrail logging",
+        Severity.LOW,
+        None,
+        Severity.MEDIUM,
+        Severity.INFO,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a decision needs besides the event: who the guardian is and whose changes are exempt."""
+
+    account_id: str | None
+    self_role_arn: str | None = None
+    exempt_principals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    outcome: Outcome  # the planned outcome; a heal may still end as HEAL_FAILED
+    severity: Severity
+    reason: str
+    rule: Rule | None = None
+    trail: TrailRef | None = None
+
+    @property
+    def alerts(self) -> bool:
+        return self.action in (Action.HEAL, Action.ALERT)
+
+
+def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
+    """The single decision function. Pure: the same event and context always give the same decision."""
+    rule = RULES.get(event.event_name or "") if event.event_source == CLOUDTRAIL_SOURCE else None
+    if rule is None:
+        return _not_handled(event)
+    trail = event.trail
+    if _is_own_action(event, ctx):
+        return Decision(
+            Action.ALERT,
+            Outcome.OWN_ACTION,
+            rule.own_severity,
+            "the call was made by the guardian's own role: never undone, so the guardian cannot loop",
+            rule,
+            trail,
+        )
+    if event.failed:
+        return Decision(
+            Action.ALERT,
+            Outcome.ATTEMPT_FAILED,
+            rule.failed_severity,
+            f"the call failed with {event.error_code}: nothing changed, nothing to undo",
+            rule,
+            trail,
+        )
+    if trail is None:
+        return Decision(
+            Action.ALERT,
+            Outcome.UNIDENTIFIED_TRAIL,
+            rule.severity,
+            "the event does not name the trail (requestParameters missing, omitted or unreadable): "
+            "check every trail in " + (event.aws_region or "the account"),
+            rule,
+            None,
+        )
+    exempt = _matching_exemption(event, ctx.exempt_principals)
+    if exempt is not None:
+        return Decision(
+            Action.ALERT,
+            Outcome.EXEMPT,
+            rule.severity,
+            f"the principal is exempt (pattern {exempt!r}): alerted, not undone",
+            rule,
+            trail,
+        )
+    if ctx.account_id and trail.account_id and trail.account_id != ctx.account_id:
+        return Decision(
+            Action.ALERT,
+            Outcome.NOT_HEALABLE,
+            Severity.CRITICAL if rule.heal else rule.severity,
+            f"the trail belongs to account {trail.account_id} (an organization trail or its shadow): it cannot be "
+            f"changed from account {ctx.account_id}; it must be healed in account {trail.account_id}, "
+            f"Region {trail.region}",
+            rule,
+            trail,
+        )
+    if rule.heal is not None:
+        return Decision(
+            Action.HEAL,
+            Outcome.HEALED,
+            rule.severity,
+            f"{rule.heal} in the trail's home Region {trail.region}",
+            rule,
+            trail,
+        )
+    return Decision(
+        Action.ALERT, Outcome.ALERTED, rule.severity, "alert only: no automatic undo for this change", rule, trail
+    )
+
+
+def _not_handled(event: CloudTrailEvent) -> Decision:
+    if not event.is_api_call:
+        what = event.detail_type or event.event_type or "unknown"
+        return Decision(
+            Action.REJECT,
+            Outcome.REJECTED,
+            Severity.INFO,
+            f"not an {API_CALL_DETAIL_TYPE!r} event (got {what!r}); the guardian's rule never sends this",
+        )
+    if event.event_name is None:
+        return Decision(Action.REJECT, Outcome.REJECTED, Severity.INFO, "the event has no eventName")
+    if event.event_source != CLOUDTRAIL_SOURCE:
+        return Decision(
+            Action.IGNORE,
+            Outcome.IGNORED,
+            Severity.INFO,
+            f"{event.event_source}:{event.event_name} is not a CloudTrail trail event",
+        )
+    return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"{event.event_name} is not in the decision table")
+
+
+def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
+    if not ctx.self_role_arn:
+        return False
+    return ctx.self_role_arn in (event.actor.session_issuer_arn, event.actor.arn)
+
+
+def _matching_exemption(event: CloudTrailEvent, patterns: tuple[str, ...]) -> str | None:
+    principals = [p for p in (event.actor.arn, event.actor.session_issuer_arn) if p]
+    for pattern in patterns:
+        if any(fnmatchcase(principal, pattern) for principal in principals):
+            return pattern
+    return None

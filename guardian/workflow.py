@@ -1,0 +1,250 @@
+"""Act on a decision: heal, verify, keep evidence, alert — in that order, idempotently.
+
+StartLogging comes first: nothing (no read, no evidence check) stands between the event and the heal.
+Evidence is written once per event (``IfNoneMatch``), and a receipt is written after the alert is published, so:
+a duplicate delivery re-heals harmlessly but sends no second alert; a crash between evidence and alert leaves
+no receipt, so the retry still publishes (the only case where an alert may be sent twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian.alerts import build_alert
+from guardian.events import CloudTrailEvent, TrailRef
+from guardian.evidence import alert_receipt, evidence_keys, evidence_record
+from guardian.logs import get_logger
+from guardian.policy import Action, Decision, Heal, Outcome, Severity
+from guardian.results import ActionRecord, Result, Verification, blind_window
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+LOG = get_logger()
+
+
+class Aws(Protocol):
+    """What the workflow needs from AWS (implemented by :class:`guardian.aws.AwsAdapter`)."""
+
+    sdk_versions: tuple[str, str]
+
+    def start_logging(self, trail: TrailRef) -> None: ...
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
+    def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
+    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
+    def exists(self, key: str) -> bool: ...
+    def publish(self, request: dict[str, Any]) -> str: ...
+
+
+class HealFailed(RuntimeError):
+    """Raised after the CRITICAL alert, so Lambda retries the event and the dead-letter queue keeps it."""
+
+
+def handle(
+    event: CloudTrailEvent,
+    decision: Decision,
+    aws: Aws,
+    *,
+    topic_arn: str,
+    evidence_bucket: str,
+    verify_attempts: int,
+    verify_delay_seconds: float,
+    clock: Clock,
+    sleep: Sleep,
+    function_name: str | None = None,
+    request_id: str | None = None,
+) -> tuple[Result, bool]:
+    """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
+    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.START_LOGGING:
+        assert decision.trail is not None
+        result = restart_logging(
+            event,
+            decision,
+            decision.trail,
+            aws,
+            attempts=verify_attempts,
+            delay=verify_delay_seconds,
+            clock=clock,
+            sleep=sleep,
+        )
+    else:
+        result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
+    published = deliver(
+        result,
+        aws,
+        topic_arn=topic_arn,
+        evidence_bucket=evidence_bucket,
+        clock=clock,
+        function_name=function_name,
+        request_id=request_id,
+    )
+    if result.outcome is Outcome.HEAL_FAILED:
+        raise HealFailed(
+            f"could not restore logging on {decision.trail and decision.trail.identifier}: {result.diagnosis}"
+        )
+    return result, published
+
+
+def restart_logging(
+    event: CloudTrailEvent,
+    decision: Decision,
+    trail: TrailRef,
+    aws: Aws,
+    *,
+    attempts: int,
+    delay: float,
+    clock: Clock,
+    sleep: Sleep,
+) -> Result:
+    started = clock()
+    try:
+        aws.start_logging(trail)
+    except (ClientError, BotoCoreError) as exc:
+        code, message = _error(exc)
+        LOG.error("StartLogging failed", extra={"trail": trail.identifier, "region": trail.region, "error_code": code})
+        action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), False, code, message)
+        return Result(
+            event=event,
+            decision=decision,
+            outcome=Outcome.HEAL_FAILED,
+            severity=Severity.CRITICAL,
+            actions=(action,),
+            diagnosis=diagnose(aws, trail, code, message),
+        )
+    action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
+    LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
+    verification = verify(aws, trail, attempts, delay, clock=clock, sleep=sleep)
+    if not verification.is_logging:
+        why = (
+            f"GetTrailStatus failed: {verification.error_code}: {verification.error_message}"
+            if verification.error_code
+            else "StartLogging succeeded but GetTrailStatus still reports IsLogging false "
+            f"after {verification.checks} checks"
+        )
+        return Result(
+            event=event,
+            decision=decision,
+            outcome=Outcome.HEAL_FAILED,
+            severity=Severity.CRITICAL,
+            actions=(action,),
+            verification=verification,
+            diagnosis=why,
+        )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED,
+        severity=decision.severity,
+        actions=(action,),
+        verification=verification,
+        blind_window_seconds=blind_window(event.event_time, verification),
+    )
+
+
+def verify(aws: Aws, trail: TrailRef, attempts: int, delay: float, *, clock: Clock, sleep: Sleep) -> Verification:
+    """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``attempts`` times."""
+    status: dict[str, Any] = {}
+    for check in range(1, attempts + 1):
+        try:
+            status = aws.trail_status(trail)
+        except (ClientError, BotoCoreError) as exc:
+            code, message = _error(exc)
+            return Verification(
+                is_logging=None, checks=check, checked_at=clock(), error_code=code, error_message=message
+            )
+        if status.get("IsLogging"):
+            return _verification(status, check, clock())
+        if check < attempts:
+            sleep(delay * 2 ** (check - 1))
+    return _verification(status, attempts, clock())
+
+
+def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> Verification:
+    return Verification(
+        is_logging=bool(status.get("IsLogging")),
+        checks=checks,
+        checked_at=checked_at,
+        start_logging_time=status.get("StartLoggingTime"),
+        stop_logging_time=status.get("StopLoggingTime"),
+        latest_delivery_time=status.get("LatestDeliveryTime"),
+        latest_delivery_error=status.get("LatestDeliveryError") or None,
+    )
+
+
+def diagnose(aws: Aws, trail: TrailRef, code: str, message: str) -> str:
+    """Say in words why StartLogging failed, reading the trail's state where possible (best effort)."""
+    if code in ("AccessDenied", "AccessDeniedException"):
+        return (
+            f"{code}: the guardian's role may not call StartLogging on {trail.identifier} "
+            "(a service control policy, permissions boundary or edited role?)"
+        )
+    try:
+        described = aws.describe_trail(trail)
+    except (ClientError, BotoCoreError) as exc:
+        other_code, other_message = _error(exc)
+        return f"{code}: {message} (DescribeTrails also failed: {other_code}: {other_message})"
+    if described is None:
+        return f"{code}: trail {trail.identifier} no longer exists in {trail.region} (deleted?)"
+    home = described.get("HomeRegion")
+    if home and home != trail.region:
+        return f"{code}: {trail.identifier} is a shadow trail here; its home Region is {home}"
+    return f"{code}: {message}"
+
+
+def deliver(
+    result: Result,
+    aws: Aws,
+    *,
+    topic_arn: str,
+    evidence_bucket: str,
+    clock: Clock,
+    function_name: str | None,
+    request_id: str | None,
+) -> bool:
+    """Write the evidence record once, then publish the alert unless a receipt shows it was already sent."""
+    keys = evidence_keys(result)
+    alert = build_alert(result, evidence_bucket=evidence_bucket, evidence_key=keys.record, function_name=function_name)
+    boto3_version, botocore_version = aws.sdk_versions
+    record = evidence_record(
+        result,
+        written_at=clock(),
+        topic_arn=topic_arn,
+        alert_subject=alert.subject,
+        function_name=function_name,
+        request_id=request_id,
+        boto3_version=boto3_version,
+        botocore_version=botocore_version,
+    )
+    created = aws.put_if_absent(keys.record, record)
+    if not created and aws.exists(keys.receipt):
+        LOG.info(
+            "duplicate delivery: evidence and alert already exist",
+            extra={"event_id": result.event.event_id, "evidence_key": keys.record},
+        )
+        return False
+    message_id = aws.publish(alert.publish_kwargs(topic_arn))
+    aws.put_if_absent(
+        keys.receipt,
+        alert_receipt(record_key=keys.record, topic_arn=topic_arn, message_id=message_id, published_at=clock()),
+    )
+    LOG.info(
+        "alert published",
+        extra={
+            "event_id": result.event.event_id,
+            "outcome": result.outcome.value,
+            "severity": result.severity.value,
+            "message_id": message_id,
+            "evidence_key": keys.record,
+        },
+    )
+    return True
+
+
+def _error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
+    return type(exc).__name__, str(exc)
