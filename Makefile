@@ -1,0 +1,69 @@
+# CloudTrail Guardian. `make demo` and `make test` set themselves up (virtualenv, pip, npm) and are idempotent.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_WORKERS ?= 2
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup demo test lint typecheck unit bench synth deploy diff format clean
+
+help:
+	@echo "make demo   - run the guardian against a local AWS simulation (moto_server on 127.0.0.1)"
+	@echo "make test   - lint, type-check and run the whole test suite"
+	@echo "make bench  - print cold-start, latency, heal-time and asset-size figures"
+	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
+	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+demo: setup
+	$(PY) -m simulation
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+unit: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
+
+test: lint typecheck unit
+
+bench: setup
+	$(PY) scripts/bench.py
+
+synth: setup
+	npx cdk synth --quiet $(CDK_ARGS)
+
+diff: setup
+	npx cdk diff $(CDK_ARGS)
+
+deploy: setup
+	npx cdk deploy $(CDK_ARGS)
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,88 @@
+"""Deployment options from CDK context (``cdk.json`` or ``-c key=value``), validated with errors that name the key."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+# CloudWatch Logs accepts only these retention periods; under a week is too short to investigate an incident.
+ALL_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                          2922, 3288, 3653)
+LOG_RETENTION_DAYS = tuple(d for d in ALL_LOG_RETENTION_DAYS if d >= 7)
+
+
+class SettingsError(ValueError):
+    """A context value is wrong; the message names the key and what it accepts."""
+
+
+@dataclass(frozen=True)
+class GuardianSettings:
+    alert_emails: tuple[str, ...] = ()
+    evidence_retention_mode: str = "GOVERNANCE"
+    evidence_retention_days: int = 365
+    log_retention_days: int = 365
+    exempt_principals: tuple[str, ...] = ()
+    stack_name: str = "CloudTrailGuardian"
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
+        """``get`` is ``app.node.try_get_context``: values from ``-c`` arrive as strings, from cdk.json as JSON."""
+        mode = str(get("evidenceRetentionMode") or "GOVERNANCE").upper()
+        if mode not in ("GOVERNANCE", "COMPLIANCE"):
+            raise SettingsError(f"evidenceRetentionMode must be GOVERNANCE or COMPLIANCE, got {mode!r}")
+        log_days = _int(get("logRetentionDays"), "logRetentionDays", 365, low=1, high=3653)
+        if log_days not in LOG_RETENTION_DAYS:
+            raise SettingsError(f"logRetentionDays must be one of {LOG_RETENTION_DAYS}, got {log_days}")
+        stack_name = str(get("stackName") or "CloudTrailGuardian")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
+            raise SettingsError(f"stackName must be a CloudFormation stack name, got {stack_name!r}")
+        return cls(
+            alert_emails=_emails(get("alertEmails")),
+            evidence_retention_mode=mode,
+            evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
+            log_retention_days=log_days,
+            exempt_principals=_list(get("exemptPrincipals"), "exemptPrincipals"),
+            stack_name=stack_name,
+        )
+
+
+def _list(value: Any, key: str) -> tuple[str, ...]:
+    """A JSON list, or a comma-separated string (the form ``-c key=a,b`` gives)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SettingsError(f"{key} is not a valid JSON list: {exc.msg}") from exc
+        else:
+            value = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise SettingsError(f"{key} must be a list of strings or a comma-separated string, got {value!r}")
+    return tuple(item.strip() for item in value if item.strip())
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    emails = _list(value, "alertEmails")
+    bad = [e for e in emails if not _EMAIL.match(e)]
+    if bad:
+        raise SettingsError(f"alertEmails has invalid addresses: {', '.join(bad)}")
+    return tuple(dict.fromkeys(emails))
+
+
+def _int(value: Any, key: str, default: int, *, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{key} must be a whole number, got {value!r}") from exc
+    if not low <= number <= high:
+        raise SettingsError(f"{key} must be between {low} and {high}, got {number}")
+    return number

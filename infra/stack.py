@@ -1,0 +1,59 @@
+"""The guardian stack: wires the alerts topic, evidence store, remediation function, rule, DLQ and alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, CfnOutput, Stack
+from constructs import Construct
+
+from infra.alarms import GuardianAlarms
+from infra.alerts_topic import AlertsTopic
+from infra.dead_letters import DeadLetterQueue
+from infra.evidence_store import EvidenceStore
+from infra.remediation import RemediationFunction
+from infra.settings import GuardianSettings
+from infra.tamper_rule import TamperRule
+
+
+class GuardianStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: GuardianSettings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="CloudTrail Guardian: self-healing CloudTrail", **kwargs)
+        if not settings.alert_emails:
+            Annotations.of(self).add_info(
+                "No alertEmails given: alerts go to the SNS topic only. Deploy with -c alertEmails=a@example.com,... "
+                "or subscribe to the topic yourself."
+            )
+        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
+        self.evidence = EvidenceStore(
+            self,
+            "Evidence",
+            retention_mode=settings.evidence_retention_mode,
+            retention_days=settings.evidence_retention_days,
+        )
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters")
+        self.remediation = RemediationFunction(
+            self,
+            "Remediation",
+            topic=self.alerts.topic,
+            evidence=self.evidence,
+            dead_letter_queue=self.dead_letters.queue,
+            exempt_principals=settings.exempt_principals,
+            log_retention_days=settings.log_retention_days,
+        )
+        self.tamper_rule = TamperRule(
+            self, "TamperRule", function=self.remediation.function, dead_letter_queue=self.dead_letters.queue
+        )
+        self.alarms = GuardianAlarms(
+            self,
+            "Alarms",
+            topic=self.alerts.topic,
+            function=self.remediation.function,
+            dead_letter_queue=self.dead_letters.queue,
+        )
+        CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
+        CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
+        CfnOutput(self, "RemediationFunctionName", value=self.remediation.function.function_name)
+        CfnOutput(self, "RemediationRoleArn", value=self.remediation.role.role_arn)
+        CfnOutput(self, "TamperRuleName", value=self.tamper_rule.rule.rule_name)
+        CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue.queue_url)

@@ -1,0 +1,49 @@
+"""The EventBridge rule that sends every CloudTrail trail change to the remediation function."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+EVENT_NAMES = (
+    "StopLogging",
+    "StartLogging",
+    "UpdateTrail",
+    "DeleteTrail",
+    "CreateTrail",
+    "RemoveTags",
+    "AddTags",
+    "PutEventSelectors",
+    "PutInsightSelectors",
+)
+
+
+class TamperRule(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, dead_letter_queue: sqs.IQueue
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Failed calls (errorCode present) are matched on purpose: an attempt to stop logging is worth an alert.
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description="CloudTrail Guardian: trail tampering via CloudTrail API calls",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudtrail"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={"eventSource": ["cloudtrail.amazonaws.com"], "eventName": list(EVENT_NAMES)},
+            ),
+        )
+        # EventBridge retries delivery for up to 24 h, then parks the event in the dead-letter queue.
+        self.rule.add_target(
+            targets.LambdaFunction(
+                function,
+                retry_attempts=185,
+                max_event_age=Duration.hours(24),
+                dead_letter_queue=dead_letter_queue,
+            )
+        )
