@@ -56,8 +56,8 @@ def subject(result: Result) -> str:
     actor = "the guardian" if result.outcome is Outcome.OWN_ACTION else e.actor.display
     what = rule.what if rule else (e.event_name or "event")
     tail = _subject_tail(result)
-    if result.outcome is Outcome.ATTEMPT_FAILED and rule:
-        head = f"[{result.severity}] Attempt to {rule.verb}"
+    if result.outcome is Outcome.ATTEMPT_FAILED:
+        head = f"[{result.severity}] Attempted {e.event_name}"
     else:
         head = f"[{result.severity}] {what}"
     on = " on trail {trail}" if trail else " on an unidentified trail"
@@ -85,15 +85,20 @@ def _subject_tail(result: Result) -> str:
 
 
 def _share(a: str, b: str, budget: int) -> tuple[str, str]:
-    """Fit two names into ``budget`` characters, shortening the longer one first."""
-    if len(a) + len(b) <= budget:
+    """Fit two names into ``budget`` characters: shorten the longer one first, the other only if still needed."""
+    floor = 12
+    excess = len(a) + len(b) - budget
+    if excess <= 0:
         return a, b
-    half = max(budget // 2, 8)
-    if len(a) <= half:
-        return a, _ellipsize(b, budget - len(a))
-    if len(b) <= half:
-        return _ellipsize(a, budget - len(b)), b
-    return _ellipsize(a, half), _ellipsize(b, budget - half)
+    if len(a) >= len(b):
+        a = _ellipsize(a, max(len(a) - excess, floor))
+    else:
+        b = _ellipsize(b, max(len(b) - excess, floor))
+    excess = len(a) + len(b) - budget
+    if excess > 0:
+        a = _ellipsize(a, max(len(a) - excess, floor))
+        b = _ellipsize(b, max(budget - len(a), floor))
+    return a, b
 
 
 def _ellipsize(text: str, width: int) -> str:

@@ -57,87 +57,26 @@ class Rule:
     """One row of the decision table."""
 
     what: str  # past tense, for the alert: "CloudTrail logging stopped"
-    verb: str  # infinitive, for failed attempts: "stop CloudTrail logging"
     severity: Severity  # a successful call by anyone else
     heal: Heal | None  # the undo, if the guardian undoes this eventName
     failed_severity: Severity  # the call failed (errorCode present): an attempt, nothing to undo
     own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
 
 
+# fmt: off
 RULES: Mapping[str, Rule] = {
-    "StopLogging": Rule(
-        "CloudTrail logging stopped",
-        "stop CloudTrail logging",
-        Severity.HIGH,
-        Heal.START_LOGGING,
-        Severity.MEDIUM,
-        Severity.HIGH,
-    ),
-    "DeleteTrail": Rule(
-        "CloudTrail trail deleted",
-        "delete a CloudTrail trail",
-        Severity.HIGH,
-        None,
-        Severity.MEDIUM,
-        Severity.HIGH,
-    ),
-    "UpdateTrail": Rule(
-        "CloudTrail trail settings changed",
-        "change CloudTrail trail settings",
-        Severity.HIGH,
-        None,
-        Severity.MEDIUM,
-        Severity.HIGH,
-    ),
-    "PutEventSelectors": Rule(
-        "CloudTrail event selectors changed",
-        "change CloudTrail event selectors",
-        Severity.HIGH,
-        None,
-        Severity.MEDIUM,
-        Severity.HIGH,
-    ),
-    "PutInsightSelectors": Rule(
-        "CloudTrail Insights selectors changed",
-        "change CloudTrail Insights selectors",
-        Severity.MEDIUM,
-        None,
-        Severity.LOW,
-        Severity.MEDIUM,
-    ),
-    "RemoveTags": Rule(
-        "tags removed from a CloudTrail trail",
-        "remove tags from a CloudTrail trail",
-        Severity.MEDIUM,
-        None,
-        Severity.LOW,
-        Severity.MEDIUM,
-    ),
-    "AddTags": Rule(
-        "tags added to a CloudTrail trail",
-        "add tags to a CloudTrail trail",
-        Severity.LOW,
-        None,
-        Severity.LOW,
-        Severity.LOW,
-    ),
-    "CreateTrail": Rule(
-        "CloudTrail trail created",
-        "create a CloudTrail trail",
-        Severity.LOW,
-        None,
-        Severity.LOW,
-        Severity.LOW,
-    ),
-    "StartLogging": Rule(
-        "CloudTrail logging started",
-        "start CloudTrail logging",
-        Severity.LOW,
-        None,
-        Severity.MEDIUM,
-        Severity.INFO,
-    ),
+    #                            what (alert text)                        severity          heal                failed call      guardian's own
+    "StopLogging":         Rule("CloudTrail logging stopped",             Severity.HIGH,    Heal.START_LOGGING, Severity.MEDIUM, Severity.HIGH),
+    "DeleteTrail":         Rule("CloudTrail trail deleted",               Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
+    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
+    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
+    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  None,               Severity.LOW,    Severity.MEDIUM),
+    "RemoveTags":          Rule("tags removed from a CloudTrail trail",   Severity.MEDIUM,  None,               Severity.LOW,    Severity.MEDIUM),
+    "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.LOW),
+    "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.LOW),
+    "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
 }
+# fmt: on
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""Helpers shared by the test layers: event fixtures, the published corpus, and constants of the fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
+CORPUS_DIR = Path(os.environ.get("GUARDIAN_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus" / "cloudtrail"))
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TRAIL = "management-trail"
+GUARDIAN_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/CloudTrailGuardian-RemediationRole0EF99D34-ABCDEF"
+EXEMPT_PATTERN = "arn:aws:iam::*:role/ci-*"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return data
+
+
+def fixture_names() -> list[str]:
+    return sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
+
+
+def corpus_files() -> list[Path]:
+    """Every published record in ../shared (never copied here). Empty when ../shared is absent."""
+    return sorted(CORPUS_DIR.glob("*/*.json")) if CORPUS_DIR.is_dir() else []
+
+
+def corpus_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def require_corpus() -> None:
+    if not CORPUS_DIR.is_dir():
+        pytest.skip(f"the CloudTrail corpus is not at {CORPUS_DIR} (../shared is absent; set GUARDIAN_CORPUS_DIR)")

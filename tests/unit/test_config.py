@@ -1,0 +1,64 @@
+"""Configuration: read from the environment, validated, with errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardian.config import Config, ConfigError
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:CloudTrailGuardian-AlertsTopic"
+BASE = {"GUARDIAN_TOPIC_ARN": TOPIC, "GUARDIAN_EVIDENCE_BUCKET": "guardian-evidence-bucket"}
+
+
+def test_minimal_configuration_and_defaults() -> None:
+    config = Config.from_env(BASE)
+    assert config.account_id == "123456789012"
+    assert config.topic_region == "eu-west-1"
+    assert config.self_role_arn is None
+    assert config.exempt_principals == ()
+    assert (config.verify_attempts, config.verify_delay_seconds) == (6, 0.25)
+    assert config.policy.account_id == "123456789012"
+
+
+def test_full_configuration() -> None:
+    config = Config.from_env(
+        {
+            **BASE,
+            "GUARDIAN_SELF_ROLE_ARN": "arn:aws:iam::123456789012:role/guardian-role",
+            "GUARDIAN_EXEMPT_PRINCIPALS": '["arn:aws:iam::*:role/ci-*", " arn:aws:iam::123456789012:user/breakglass "]',
+            "GUARDIAN_VERIFY_ATTEMPTS": "3",
+            "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
+        }
+    )
+    assert config.policy.self_role_arn == "arn:aws:iam::123456789012:role/guardian-role"
+    assert config.exempt_principals == ("arn:aws:iam::*:role/ci-*", "arn:aws:iam::123456789012:user/breakglass")
+    assert (config.verify_attempts, config.verify_delay_seconds) == (3, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "GUARDIAN_TOPIC_ARN is required but not set"),
+        ({"GUARDIAN_TOPIC_ARN": " "}, "GUARDIAN_TOPIC_ARN is required but not set"),
+        ({"GUARDIAN_TOPIC_ARN": "my-topic"}, "GUARDIAN_TOPIC_ARN is not an SNS topic ARN: 'my-topic'"),
+        ({"GUARDIAN_TOPIC_ARN": TOPIC}, "GUARDIAN_EVIDENCE_BUCKET is required but not set"),
+        ({**BASE, "GUARDIAN_EVIDENCE_BUCKET": "Bad_Bucket"}, "GUARDIAN_EVIDENCE_BUCKET is not a valid S3 bucket name"),
+        (
+            {**BASE, "GUARDIAN_SELF_ROLE_ARN": "arn:aws:iam::123456789012:user/x"},
+            "GUARDIAN_SELF_ROLE_ARN is not an IAM role ARN",
+        ),
+        ({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": "[oops"}, "GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON"),
+        (
+            {**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": '"arn:aws:iam::*:role/ci-*"'},
+            "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list",
+        ),
+        ({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": "[1]"}, "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list"),
+        ({**BASE, "GUARDIAN_VERIFY_ATTEMPTS": "many"}, "GUARDIAN_VERIFY_ATTEMPTS must be a whole number"),
+        ({**BASE, "GUARDIAN_VERIFY_ATTEMPTS": "0"}, "GUARDIAN_VERIFY_ATTEMPTS must be between 1 and 20, got 0"),
+        ({**BASE, "GUARDIAN_VERIFY_DELAY_SECONDS": "-1"}, "GUARDIAN_VERIFY_DELAY_SECONDS must be between 0.0 and 10.0"),
+    ],
+)
+def test_bad_configuration_names_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        Config.from_env(environ)
+    assert str(exc.value).startswith(message)

@@ -1,0 +1,207 @@
+"""The decision table: every fixture and every published record gets an asserted decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from guardian.events import parse_event
+from guardian.policy import RULES, Action, Heal, Outcome, PolicyContext, Severity, decide
+from tests.support import (
+    ACCOUNT,
+    EXEMPT_PATTERN,
+    GUARDIAN_ROLE_ARN,
+    corpus_files,
+    corpus_id,
+    fixture_names,
+    load_event,
+    require_corpus,
+)
+
+CONTEXT = PolicyContext(account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, exempt_principals=(EXEMPT_PATTERN,))
+
+FIXTURE_DECISIONS = {
+    "stop_logging": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "stop_logging_console_arn": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "stop_logging_arn_home_elsewhere": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "stop_logging_access_denied": (Action.ALERT, Outcome.ATTEMPT_FAILED, Severity.MEDIUM),
+    "stop_logging_org_trail_member": (Action.ALERT, Outcome.NOT_HEALABLE, Severity.CRITICAL),
+    "stop_logging_exempt_ci": (Action.ALERT, Outcome.EXEMPT, Severity.HIGH),
+    "stop_logging_by_guardian": (Action.ALERT, Outcome.OWN_ACTION, Severity.HIGH),
+    "stop_logging_parameters_omitted": (Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, Severity.HIGH),
+    "start_logging_by_guardian": (Action.ALERT, Outcome.OWN_ACTION, Severity.INFO),
+    "start_logging": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
+    "delete_trail": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
+    "update_trail": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
+    "put_event_selectors": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
+    "put_insight_selectors": (Action.ALERT, Outcome.ALERTED, Severity.MEDIUM),
+    "remove_tags": (Action.ALERT, Outcome.ALERTED, Severity.MEDIUM),
+    "add_tags": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
+    "create_trail": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
+}
+
+_HEALED = ("heal", "healed", "HIGH")
+_ALERT_HIGH = ("alert", "alerted", "HIGH")
+_ALERT_LOW = ("alert", "alerted", "LOW")
+_ATTEMPT = ("alert", "attempt_failed", "MEDIUM")
+_IGNORED = ("ignore", "ignored", "INFO")
+_REJECTED = ("reject", "rejected", "INFO")
+# Reviewed by hand, record by record. KMS, S3, logs and organizations records are not trail events yet (the restore
+# issue adds rows for them); records that are not API calls (Insights, service events, sign-in, native events) are
+# rejected because the rule never sends them.
+CORPUS_DECISIONS = {
+    "aws-docs/cloudtrail-insight.UpdateInstanceInformation.Start.json": _REJECTED,
+    "aws-docs/cloudtrail.StartLogging.console.json": _ALERT_LOW,
+    "aws-docs/cloudtrail.UpdateTrail.TrailNotFoundException.json": _ATTEMPT,
+    "aws-docs/eventbridge-native.kms.KMS-CMK-Deletion.json": _REJECTED,
+    "aws-docs/eventbridge.s3.CreateBucket.Root.json": _IGNORED,
+    "aws-docs/eventbridge.signin.ConsoleLogin.Root.json": _REJECTED,
+    "aws-docs/kms.CancelKeyDeletion.json": _IGNORED,
+    "aws-docs/kms.DeleteKey.AwsServiceEvent.custom-key-store.json": _REJECTED,
+    "aws-docs/kms.DeleteKey.AwsServiceEvent.json": _REJECTED,
+    "aws-docs/kms.DisableKey.json": _IGNORED,
+    "aws-docs/kms.EnableKey.json": _IGNORED,
+    "aws-docs/kms.PutKeyPolicy.json": _IGNORED,
+    "aws-docs/kms.RotateKey.AwsServiceEvent.json": _REJECTED,
+    "aws-docs/kms.ScheduleKeyDeletion.custom-key-store.json": _IGNORED,
+    "aws-docs/kms.ScheduleKeyDeletion.multi-region-with-replicas.json": _IGNORED,
+    "aws-docs/kms.ScheduleKeyDeletion.single-region.json": _IGNORED,
+    "aws-docs/s3.DeleteBucketPolicy.json": _IGNORED,
+    "cloud-custodian/eventbridge.elasticloadbalancing.AddTags.json": _IGNORED,
+    "elastic-integrations/cloudtrail.UpdateTrail.console.json": _ALERT_HIGH,
+    "elastic-integrations/kms.DisableKey.json": _IGNORED,
+    "elastic-integrations/kms.ScheduleKeyDeletion.json": _IGNORED,
+    "elastic-integrations/logs.DeleteLogGroup.json": _IGNORED,
+    "elastic-integrations/logs.DeleteLogStream.json": _IGNORED,
+    "elastic-integrations/s3.PutBucketLogging.LoggingEnabled.json": _IGNORED,
+    "elastic-integrations/s3.PutBucketVersioning.Enabled.json": _IGNORED,
+    "elastic-integrations/ssm.UpdateInstanceInformation.aws-us-gov.json": _IGNORED,
+    "invictus-aws-dataset/cloudtrail.CreateTrail.1.json": _ALERT_LOW,
+    "invictus-aws-dataset/cloudtrail.CreateTrail.2.json": _ALERT_LOW,
+    "invictus-aws-dataset/cloudtrail.DeleteTrail.1.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.DeleteTrail.2.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.DeleteTrail.TrailNotFoundException.json": _ATTEMPT,
+    "invictus-aws-dataset/cloudtrail.PutEventSelectors.disable-management-events.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.PutEventSelectors.restore-all-management-events.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.StartLogging.1.json": _ALERT_LOW,
+    "invictus-aws-dataset/cloudtrail.StartLogging.2.json": _ALERT_LOW,
+    "invictus-aws-dataset/cloudtrail.StartLogging.TrailNotFoundException.json": _ATTEMPT,
+    "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.1.json": _ATTEMPT,
+    "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.2.json": _ATTEMPT,
+    "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.3.json": _ATTEMPT,
+    "invictus-aws-dataset/logs.CreateLogGroup.json": _IGNORED,
+    "invictus-aws-dataset/logs.DeleteLogGroup.json": _IGNORED,
+    "invictus-aws-dataset/organizations.LeaveOrganization.AccessDenied.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucket.BucketNotEmpty.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.1.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.2.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucketLifecycle.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucketPolicy.json": _IGNORED,
+    "invictus-aws-dataset/s3.GetBucketAcl.AWSService-cloudtrail.json": _IGNORED,
+    "invictus-aws-dataset/s3.PutBucketLifecycle.expire-1-day.json": _IGNORED,
+    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.1.json": _IGNORED,
+    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.2.json": _IGNORED,
+    "invictus-aws-dataset/s3.PutBucketPolicy.external-account-access.json": _IGNORED,
+    "stratus-red-team/cloudtrail.DeleteTrail.json": _ALERT_HIGH,
+    "stratus-red-team/cloudtrail.PutEventSelectors.disable-management-events.json": _ALERT_HIGH,
+    "stratus-red-team/cloudtrail.StopLogging.json": _HEALED,
+    "stratus-red-team/organizations.LeaveOrganization.AccessDenied.json": _IGNORED,
+}
+
+
+def test_every_fixture_has_an_expected_decision() -> None:
+    assert sorted(FIXTURE_DECISIONS) == fixture_names()
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_DECISIONS))
+def test_fixture_decision(name: str) -> None:
+    decision = decide(parse_event(load_event(name)), CONTEXT)
+    assert (decision.action, decision.outcome, decision.severity) == FIXTURE_DECISIONS[name]
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=corpus_id)
+def test_published_record_decision(path: Path) -> None:
+    event = parse_event(json.loads(path.read_text()))
+    # Each record is judged from inside the account that recorded it, as a guardian deployed there would see it.
+    decision = decide(event, PolicyContext(account_id=event.account_id))
+    assert (decision.action.value, decision.outcome.value, decision.severity.value) == CORPUS_DECISIONS[corpus_id(path)]
+
+
+def test_every_published_record_has_a_reviewed_decision() -> None:
+    require_corpus()
+    assert sorted(CORPUS_DECISIONS) == sorted(corpus_id(p) for p in corpus_files())
+
+
+def test_only_stop_logging_heals_and_every_rule_event_is_in_the_table() -> None:
+    assert {name for name, rule in RULES.items() if rule.heal} == {"StopLogging"}
+    assert RULES["StopLogging"].heal is Heal.START_LOGGING
+    assert set(RULES) == {
+        "StopLogging",
+        "StartLogging",
+        "UpdateTrail",
+        "DeleteTrail",
+        "CreateTrail",
+        "RemoveTags",
+        "AddTags",
+        "PutEventSelectors",
+        "PutInsightSelectors",
+    }
+
+
+def test_high_severity_rows_match_the_issue() -> None:
+    assert {n for n, r in RULES.items() if r.severity is Severity.HIGH} == {
+        "StopLogging",
+        "DeleteTrail",
+        "UpdateTrail",
+        "PutEventSelectors",
+    }
+    assert RULES["StartLogging"].own_severity is Severity.INFO
+
+
+def test_heal_targets_the_home_region_from_the_arn() -> None:
+    decision = decide(parse_event(load_event("stop_logging_arn_home_elsewhere")), CONTEXT)
+    assert decision.trail is not None
+    assert decision.trail.region == "us-west-2"
+    assert "us-west-2" in decision.reason
+
+
+def test_not_healable_alert_names_the_account_and_region_where_it_must_be_healed() -> None:
+    decision = decide(parse_event(load_event("stop_logging_org_trail_member")), CONTEXT)
+    assert "account 999999999999" in decision.reason
+    assert "Region us-east-1" in decision.reason
+
+
+def test_exemption_matches_the_session_issuer_role() -> None:
+    decision = decide(parse_event(load_event("stop_logging_exempt_ci")), CONTEXT)
+    assert EXEMPT_PATTERN in decision.reason
+    no_exemptions = PolicyContext(account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN)
+    assert decide(parse_event(load_event("stop_logging_exempt_ci")), no_exemptions).action is Action.HEAL
+
+
+def test_without_a_self_role_the_guardians_own_stop_would_be_healed() -> None:
+    decision = decide(parse_event(load_event("stop_logging_by_guardian")), PolicyContext(account_id=ACCOUNT))
+    assert decision.action is Action.HEAL
+
+
+def test_a_tamper_event_in_an_unexpected_envelope_is_still_acted_on() -> None:
+    raw = load_event("stop_logging")
+    raw["detail-type"] = "Something Else"
+    assert decide(parse_event(raw), CONTEXT).action is Action.HEAL
+
+
+def test_not_a_cloudtrail_api_call_is_rejected_with_the_detail_type() -> None:
+    raw = load_event("start_logging")
+    raw["detail-type"] = "AWS Console Sign In via CloudTrail"
+    raw["detail"]["eventSource"] = "signin.amazonaws.com"
+    decision = decide(parse_event(raw), CONTEXT)
+    assert decision.action is Action.REJECT
+    assert "AWS Console Sign In via CloudTrail" in decision.reason
+
+
+def test_event_name_outside_the_table_is_ignored() -> None:
+    raw = load_event("start_logging")
+    raw["detail"]["eventName"] = "GetTrailStatus"
+    decision = decide(parse_event(raw), CONTEXT)
+    assert (decision.action, decision.reason) == (Action.IGNORE, "GetTrailStatus is not in the decision table")
