@@ -1,0 +1,237 @@
+"""Contract tests: the exact AWS requests the guardian makes, asserted with botocore's Stubber.
+
+The handler runs end to end with stubbed clients; every request across all clients is recorded in order, so
+"StartLogging is the first network call, in the trail's home Region, naming the trail" is checked literally.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import botocore.awsrequest
+import pytest
+from botocore.stub import ANY, Stubber
+
+from guardian import handler
+from guardian.aws import CLIENT_CONFIG, AwsAdapter, Boto3Clients
+from guardian.events import TrailRef
+from guardian.workflow import HealFailed
+from tests.support import ACCOUNT, load_event
+
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:guardian-alerts"
+BUCKET = "guardian-evidence"
+WEST_TRAIL = f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/audit-west"
+
+
+class StubbedClients:
+    """A ClientProvider of stubbed clients that records (service, region, operation) of every request, in order."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.clients: dict[tuple[str, str], Any] = {}
+        self.stubbers: dict[tuple[str, str], Stubber] = {}
+        self.requests: list[tuple[str, str, str]] = []
+
+    def get(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self.clients:
+            client = self.session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            client.meta.events.register(
+                "before-call.*.*",
+                lambda model, **_: self.requests.append((service, region, model.name)),
+            )
+            self.clients[key] = client
+            stubber = Stubber(client)
+            stubber.activate()
+            self.stubbers[key] = stubber
+        return self.clients[key]
+
+    def stub(self, service: str, region: str) -> Stubber:
+        self.get(service, region)
+        return self.stubbers[(service, region)]
+
+    def cloudtrail(self, region: str) -> Any:
+        return self.get("cloudtrail", region)
+
+    def sns(self, region: str) -> Any:
+        return self.get("sns", region)
+
+    def s3(self) -> Any:
+        return self.get("s3", "us-east-1")
+
+    def assert_all_used(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubbedClients]:
+    monkeypatch.setenv("GUARDIAN_TOPIC_ARN", TOPIC)
+    monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", BUCKET)
+    monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
+    provider = StubbedClients()
+    monkeypatch.setattr(handler, "_clients", lambda: provider)
+    yield provider
+    provider.assert_all_used()
+
+
+def expect_heal(stubs: StubbedClients, region: str, name: str) -> None:
+    started = datetime(2026, 11, 20, 10, 0, 2, tzinfo=UTC)
+    stubs.stub("cloudtrail", region).add_response("start_logging", {}, {"Name": name})
+    stubs.stub("cloudtrail", region).add_response(
+        "get_trail_status",
+        {"IsLogging": True, "StartLoggingTime": started, "LatestDeliveryTime": started},
+        {"Name": name},
+    )
+
+
+def expect_delivery(stubs: StubbedClients, key: str, subject: str) -> None:
+    s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
+    s3.add_response(
+        "put_object",
+        {},
+        {"Bucket": BUCKET, "Key": key, "Body": ANY, "ContentType": "application/json", "IfNoneMatch": "*"},
+    )
+    sns.add_response(
+        "publish",
+        {"MessageId": "m-1"},
+        {"TopicArn": TOPIC, "Subject": subject, "Message": ANY, "MessageAttributes": ANY},
+    )
+    s3.add_response(
+        "put_object",
+        {},
+        {
+            "Bucket": BUCKET,
+            "Key": key.replace(".json", ".alert.json"),
+            "Body": ANY,
+            "ContentType": "application/json",
+            "IfNoneMatch": "*",
+        },
+    )
+
+
+def test_stop_logging_by_arn_heals_in_the_arns_home_region_first(stubs: StubbedClients) -> None:
+    expect_heal(stubs, "us-west-2", WEST_TRAIL)
+    key = "evidence/2026/11/20/0a000003-1111-4111-8111-000000000003.json"
+    expect_delivery(stubs, key, "[HIGH] CloudTrail logging stopped on trail audit-west by mallory — restored in 2.0 s")
+    result = handler.lambda_handler(load_event("stop_logging_arn_home_elsewhere"), None)
+    assert result["outcome"] == "healed"
+    assert stubs.requests == [
+        ("cloudtrail", "us-west-2", "StartLogging"),
+        ("cloudtrail", "us-west-2", "GetTrailStatus"),
+        ("s3", "us-east-1", "PutObject"),
+        ("sns", "us-east-1", "Publish"),
+        ("s3", "us-east-1", "PutObject"),
+    ]
+
+
+def test_stop_logging_by_name_heals_in_the_region_of_the_call(stubs: StubbedClients) -> None:
+    expect_heal(stubs, "us-east-1", "management-trail")
+    expect_delivery(
+        stubs,
+        "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json",
+        "[HIGH] CloudTrail logging stopped on trail management-trail by mallory — restored in 2.0 s",
+    )
+    handler.lambda_handler(load_event("stop_logging"), None)
+    assert stubs.requests[0] == ("cloudtrail", "us-east-1", "StartLogging")
+
+
+def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedClients) -> None:
+    ct = stubs.stub("cloudtrail", "us-east-1")
+    ct.add_client_error(
+        "start_logging", "TrailNotFoundException", "Unknown trail", expected_params={"Name": "management-trail"}
+    )
+    ct.add_response(
+        "describe_trails", {"trailList": []}, {"trailNameList": ["management-trail"], "includeShadowTrails": True}
+    )
+    key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"
+    expect_delivery(
+        stubs, key, "[CRITICAL] CloudTrail logging stopped on trail management-trail by mallory — HEAL FAILED"
+    )
+    with pytest.raises(HealFailed):
+        handler.lambda_handler(load_event("stop_logging"), None)
+    assert [r[2] for r in stubs.requests] == ["StartLogging", "DescribeTrails", "PutObject", "Publish", "PutObject"]
+
+
+def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
+    s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
+    s3.add_response("put_object", {}, None)
+    captured: dict[str, Any] = {}
+    sns.add_response("publish", {"MessageId": "m-2"}, None)
+    s3.add_response("put_object", {}, None)
+    stubs.get("sns", "us-east-1").meta.events.register(
+        "provide-client-params.sns.Publish", lambda params, **_: captured.update(params)
+    )
+    handler.lambda_handler(load_event("delete_trail"), None)
+    assert captured["MessageAttributes"] == {
+        "severity": {"DataType": "String", "StringValue": "HIGH"},
+        "event_name": {"DataType": "String", "StringValue": "DeleteTrail"},
+        "outcome": {"DataType": "String", "StringValue": "alerted"},
+    }
+    body = json.loads(captured["Message"])
+    assert body["schema"] == "cloudtrail-guardian/alert"
+    assert body["action"]["taken"] is None
+    assert not [r for r in stubs.requests if r[0] == "cloudtrail"]
+
+
+def test_duplicate_evidence_with_receipt_sends_nothing(stubs: StubbedClients) -> None:
+    expect_heal(stubs, "us-east-1", "management-trail")
+    s3 = stubs.stub("s3", "us-east-1")
+    s3.add_client_error(
+        "put_object",
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        http_status_code=412,
+    )
+    s3.add_response(
+        "head_object",
+        {},
+        {"Bucket": BUCKET, "Key": "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.alert.json"},
+    )
+    result = handler.lambda_handler(load_event("stop_logging"), None)
+    assert result["alert_published"] is False
+
+
+def test_head_other_than_not_found_is_raised_not_swallowed() -> None:
+    provider = StubbedClients()
+    adapter = AwsAdapter(provider, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
+    provider.stub("s3", "us-east-1").add_client_error("head_object", "403", "Forbidden", http_status_code=403)
+    with pytest.raises(Exception, match="Forbidden"):
+        adapter.exists("evidence/x.alert.json")
+
+
+class RawBody:
+    """The minimum of a urllib3 response that botocore reads a body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, *_: Any, **__: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def test_throttled_start_logging_is_retried_by_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("random.random", lambda: 0.0)  # no jitter wait in the retry backoff
+    clients = Boto3Clients()
+    client = clients.cloudtrail("us-east-1")
+    attempts: list[str] = []
+
+    def respond(request: botocore.awsrequest.AWSPreparedRequest, **_: Any) -> Any:
+        target = request.headers.get("X-Amz-Target", b"")
+        attempts.append(target.decode() if isinstance(target, bytes) else target)
+        throttled = len(attempts) == 1
+        body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}' if throttled else b"{}"
+        headers = botocore.awsrequest.HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        return botocore.awsrequest.AWSResponse(request.url, 400 if throttled else 200, headers, RawBody(body))
+
+    client.meta.events.register("before-send.cloudtrail.StartLogging", respond)
+    AwsAdapter(clients, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET).start_logging(
+        TrailRef(name="management-trail", region="us-east-1", account_id=ACCOUNT, given="management-trail")
+    )
+    assert len(attempts) == 2
+    assert attempts[0].endswith("StartLogging")

@@ -1,0 +1,224 @@
+"""The workflow over a recording fake of AWS: order of calls, verification, failure diagnosis, exactly-once alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from guardian.events import TrailRef, parse_event
+from guardian.policy import Outcome, PolicyContext, Severity, decide
+from guardian.workflow import HealFailed, handle
+from tests.support import ACCOUNT, load_event
+
+CONTEXT = PolicyContext(account_id=ACCOUNT)
+
+
+def client_error(code: str, message: str = "boom") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Operation")
+
+
+class FakeAws:
+    """Records every call; behaviour is set per test."""
+
+    sdk_versions = ("1.0.0", "1.0.0")
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.published: list[dict[str, Any]] = []
+        self.start_error: ClientError | None = None
+        self.statuses: Iterator[dict[str, Any] | ClientError] = iter([{"IsLogging": True}] * 50)
+        self.described: dict[str, Any] | None = {"Name": "management-trail", "HomeRegion": "us-east-1"}
+        self.publish_failures = 0
+
+    def start_logging(self, trail: TrailRef) -> None:
+        self.calls.append(("StartLogging", (trail.region, trail.identifier)))
+        if self.start_error:
+            raise self.start_error
+
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]:
+        self.calls.append(("GetTrailStatus", (trail.region, trail.identifier)))
+        status = next(self.statuses)
+        if isinstance(status, ClientError):
+            raise status
+        return status
+
+    def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None:
+        self.calls.append(("DescribeTrails", (trail.region, trail.identifier)))
+        return self.described
+
+    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+        self.calls.append(("PutObject", key))
+        if key in self.objects:
+            return False
+        self.objects[key] = document
+        return True
+
+    def exists(self, key: str) -> bool:
+        self.calls.append(("HeadObject", key))
+        return key in self.objects
+
+    def publish(self, request: dict[str, Any]) -> str:
+        self.calls.append(("Publish", request["Subject"]))
+        if self.publish_failures:
+            self.publish_failures -= 1
+            raise client_error("InternalError")
+        self.published.append(request)
+        return f"msg-{len(self.published)}"
+
+
+class Clock:
+    """A fake clock whose sleep advances time, two seconds after the fixtures' StopLogging."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 20, 10, 0, 2, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def run(aws: FakeAws, name: str = "stop_logging", attempts: int = 4) -> tuple[Any, bool]:
+    clock = Clock()
+    event = parse_event(load_event(name))
+    return handle(
+        event,
+        decide(event, CONTEXT),
+        aws,
+        topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+        evidence_bucket="ev",
+        verify_attempts=attempts,
+        verify_delay_seconds=0.5,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt() -> None:
+    aws = FakeAws()
+    result, published = run(aws)
+    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "Publish", "PutObject"]
+    assert aws.calls[0] == ("StartLogging", ("us-east-1", "management-trail"))
+    assert published
+    assert result.outcome is Outcome.HEALED
+    assert result.blind_window_seconds == 2.0
+
+
+def test_verification_retries_with_backoff_until_logging() -> None:
+    aws = FakeAws()
+    aws.statuses = iter([{"IsLogging": False}, {"IsLogging": False}, {"IsLogging": True}])
+    result, _ = run(aws)
+    assert result.outcome is Outcome.HEALED
+    assert result.verification is not None
+    assert result.verification.checks == 3
+    assert result.blind_window_seconds == 3.5  # 0.5 s then 1.0 s of backoff after the first check at +2 s
+
+
+def test_never_logging_after_all_checks_is_a_failed_heal_that_alerts_and_raises() -> None:
+    aws = FakeAws()
+    aws.statuses = iter([{"IsLogging": False}] * 4)
+    with pytest.raises(HealFailed, match="still reports IsLogging false after 4 checks"):
+        run(aws, attempts=4)
+    assert [name for name, _ in aws.calls].count("GetTrailStatus") == 4
+    assert aws.published[0]["Subject"].startswith("[CRITICAL]")
+    assert aws.published[0]["MessageAttributes"]["outcome"]["StringValue"] == "heal_failed"
+    assert any(key.endswith(".heal-failed.json") for key in aws.objects)
+
+
+def test_status_read_failure_is_a_failed_heal_with_the_error() -> None:
+    aws = FakeAws()
+    aws.statuses = iter([client_error("AccessDeniedException", "no")])
+    with pytest.raises(HealFailed, match="GetTrailStatus failed: AccessDeniedException"):
+        run(aws)
+
+
+@pytest.mark.parametrize(
+    ("code", "described", "diagnosis"),
+    [
+        ("TrailNotFoundException", None, "no longer exists in us-east-1 (deleted?)"),
+        ("AccessDenied", {}, "the guardian's role may not call StartLogging"),
+        ("InvalidHomeRegionException", {"HomeRegion": "eu-west-1"}, "its home Region is eu-west-1"),
+        ("InternalFailure", {"HomeRegion": "us-east-1"}, "InternalFailure: boom"),
+    ],
+)
+def test_start_logging_failure_is_diagnosed_alerted_recorded_then_raised(
+    code: str, described: dict[str, Any] | None, diagnosis: str
+) -> None:
+    aws = FakeAws()
+    aws.start_error = client_error(code)
+    aws.described = described
+    with pytest.raises(HealFailed, match="could not restore logging on management-trail"):
+        run(aws)
+    assert "GetTrailStatus" not in [name for name, _ in aws.calls]
+    record = aws.objects["evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"]
+    assert record["outcome"] == "heal_failed"
+    assert record["severity"] == "CRITICAL"
+    assert record["actions"][0]["result"] == "failed"
+    assert record["actions"][0]["error_code"] == code
+    assert diagnosis in record["diagnosis"]
+    assert len(aws.published) == 1
+
+
+def test_duplicate_delivery_heals_again_but_sends_no_second_alert() -> None:
+    aws = FakeAws()
+    run(aws)
+    aws.calls.clear()
+    _, published = run(aws)
+    assert not published
+    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "HeadObject"]
+    assert len(aws.published) == 1
+
+
+def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
+    aws = FakeAws()
+    aws.publish_failures = 1
+    with pytest.raises(ClientError):
+        run(aws)
+    assert len(aws.objects) == 1  # the evidence record, but no receipt
+    _, published = run(aws)
+    assert published
+    assert len(aws.published) == 1
+    assert len(aws.objects) == 2
+
+
+def test_failed_heal_redelivered_alerts_once_and_keeps_raising() -> None:
+    aws = FakeAws()
+    aws.start_error = client_error("TrailNotFoundException")
+    aws.described = None
+    for _ in range(2):
+        with pytest.raises(HealFailed):
+            run(aws)
+    assert len(aws.published) == 1
+
+
+def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_recovery() -> None:
+    aws = FakeAws()
+    aws.start_error = client_error("ThrottlingException")
+    with pytest.raises(HealFailed):
+        run(aws)
+    aws.start_error = None
+    result, published = run(aws)
+    assert result.outcome is Outcome.HEALED
+    assert published
+    assert sorted(k.rsplit("/", 1)[1] for k in aws.objects) == [
+        "0a000001-1111-4111-8111-000000000001.alert.json",
+        "0a000001-1111-4111-8111-000000000001.heal-failed.alert.json",
+        "0a000001-1111-4111-8111-000000000001.heal-failed.json",
+        "0a000001-1111-4111-8111-000000000001.json",
+    ]
+    assert [p["MessageAttributes"]["severity"]["StringValue"] for p in aws.published] == ["CRITICAL", "HIGH"]
+
+
+@pytest.mark.parametrize("name", ["delete_trail", "stop_logging_access_denied", "stop_logging_org_trail_member"])
+def test_alert_only_decisions_make_no_cloudtrail_call(name: str) -> None:
+    aws = FakeAws()
+    result, published = run(aws, name)
+    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObject"]
+    assert published
+    assert result.severity in (Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL)
