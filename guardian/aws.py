@@ -88,11 +88,18 @@ class AwsAdapter:
 
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None:
         """The trail as its home Region sees it, or None if it does not exist there."""
-        response = self._clients.cloudtrail(trail.region).describe_trails(
-            trailNameList=[trail.identifier], includeShadowTrails=True
-        )
-        trails = response.get("trailList", [])
-        return dict(trails[0]) if trails else None
+        try:
+            response = self._clients.cloudtrail(trail.region).describe_trails(
+                trailNameList=[trail.identifier], includeShadowTrails=True
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TrailNotFoundException":
+                return None
+            raise
+        for found in response.get("trailList", []):
+            if found.get("TrailARN") == trail.arn or found.get("Name") == trail.name:
+                return dict(found)
+        return None
 
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
         """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""

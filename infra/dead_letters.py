@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Validations
 from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Duration, Validations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 

@@ -5,8 +5,8 @@ Retained when the stack is deleted: evidence must outlive the tool that wrote it
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Validations
 from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Duration, RemovalPolicy, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -28,7 +28,8 @@ class EvidenceStore(Construct):
         Validations.of(self.access_logs).acknowledge(
             Ack(
                 id="AwsSolutions-S1",
-                reason="This is the server access log bucket of the evidence bucket; logging it into itself would loop.",
+                reason="This is the server access log bucket of the evidence bucket; "
+                "logging it into itself would loop.",
             )
         )
         duration = Duration.days(retention_days)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack, Validations
 from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,8 +15,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.evidence_store import EVIDENCE_PREFIX, EvidenceStore
-from infra.settings import ALL_LOG_RETENTION_DAYS
 from infra.runtime_asset import stage_runtime
+from infra.settings import ALL_LOG_RETENTION_DAYS
 
 HANDLER = "guardian.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime (cdk-nag AwsSolutions-L1)
@@ -74,7 +74,9 @@ class RemediationFunction(Construct):
             )
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(sid="TellMissingFromDenied", actions=["s3:ListBucket"], resources=[evidence.bucket.bucket_arn])
+            iam.PolicyStatement(
+                sid="TellMissingFromDenied", actions=["s3:ListBucket"], resources=[evidence.bucket.bucket_arn]
+            )
         )
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
         self.log_group.grant_write(self.role)

@@ -10,8 +10,30 @@ from typing import Any
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # CloudWatch Logs accepts only these retention periods; under a week is too short to investigate an incident.
-ALL_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-                          2922, 3288, 3653)
+ALL_LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 LOG_RETENTION_DAYS = tuple(d for d in ALL_LOG_RETENTION_DAYS if d >= 7)
 
 

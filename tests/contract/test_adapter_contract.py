@@ -140,13 +140,22 @@ def test_stop_logging_by_name_heals_in_the_region_of_the_call(stubs: StubbedClie
     assert stubs.requests[0] == ("cloudtrail", "us-east-1", "StartLogging")
 
 
-def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedClients) -> None:
+@pytest.mark.parametrize("describe_says", ["empty list", "TrailNotFoundException"])
+def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedClients, describe_says: str) -> None:
     ct = stubs.stub("cloudtrail", "us-east-1")
     ct.add_client_error(
         "start_logging", "TrailNotFoundException", "Unknown trail", expected_params={"Name": "management-trail"}
     )
-    ct.add_response(
-        "describe_trails", {"trailList": []}, {"trailNameList": ["management-trail"], "includeShadowTrails": True}
+    describe_params = {"trailNameList": ["management-trail"], "includeShadowTrails": True}
+    if describe_says == "empty list":
+        ct.add_response("describe_trails", {"trailList": []}, describe_params)
+    else:
+        ct.add_client_error(
+            "describe_trails", "TrailNotFoundException", "Unknown trail", expected_params=describe_params
+        )
+    captured: dict[str, Any] = {}
+    stubs.get("sns", "us-east-1").meta.events.register(
+        "provide-client-params.sns.Publish", lambda params, **_: captured.update(params)
     )
     key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"
     expect_delivery(
@@ -155,6 +164,7 @@ def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedCl
     with pytest.raises(HealFailed):
         handler.lambda_handler(load_event("stop_logging"), None)
     assert [r[2] for r in stubs.requests] == ["StartLogging", "DescribeTrails", "PutObject", "Publish", "PutObject"]
+    assert "no longer exists in us-east-1" in json.loads(captured["Message"])["action"]["diagnosis"]
 
 
 def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:

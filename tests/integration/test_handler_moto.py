@@ -1,0 +1,309 @@
+"""Every behaviour of the handler against moto: real boto3 clients, alerts read from an SQS subscription."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from guardian import handler
+from guardian.config import ConfigError
+from guardian.workflow import HealFailed
+from tests.support import ACCOUNT, EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, load_event
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "CloudTrailGuardian-RemediationFunction"
+    aws_request_id: str = "3f1c9a0e-0000-4000-8000-000000000001"
+
+
+@dataclass
+class World:
+    """A moto account with the guardian's resources, two stopped trails, and an SQS subscriber to the alerts."""
+
+    topic_arn: str
+    bucket: str
+    queue_url: str
+    clients: dict[str, Any]
+
+    def cloudtrail(self, region: str = "us-east-1") -> Any:
+        return boto3.client("cloudtrail", region_name=region)
+
+    def is_logging(self, name: str = TRAIL, region: str = "us-east-1") -> bool:
+        return bool(self.cloudtrail(region).get_trail_status(Name=name)["IsLogging"])
+
+    def invoke(self, event: Any) -> dict[str, Any]:
+        return handler.lambda_handler(event, LambdaContext())
+
+    def alerts(self, queue_url: str | None = None) -> list[dict[str, Any]]:
+        """Drain the subscriber queue: each item is the SNS notification, as email-json delivers it."""
+        notifications = []
+        while True:
+            messages = (
+                self.clients["sqs"]
+                .receive_message(QueueUrl=queue_url or self.queue_url, MaxNumberOfMessages=10)
+                .get("Messages", [])
+            )
+            if not messages:
+                return notifications
+            for message in messages:
+                notifications.append(json.loads(message["Body"]))
+                self.clients["sqs"].delete_message(
+                    QueueUrl=queue_url or self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def evidence_keys(self) -> list[str]:
+        listing = self.clients["s3"].list_objects_v2(Bucket=self.bucket)
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
+    def evidence(self, key: str) -> dict[str, Any]:
+        body = self.clients["s3"].get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        document: dict[str, Any] = json.loads(body)
+        return document
+
+
+def make_trail(region: str, name: str, bucket: str) -> None:
+    s3 = boto3.client("s3", region_name=region)
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+    ct = boto3.client("cloudtrail", region_name=region)
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.start_logging(Name=name)
+    ct.stop_logging(Name=name)  # what the attacker did
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with mock_aws():
+        s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
+        bucket = "guardian-evidence-123456789012"
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        s3.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+            },
+        )
+        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        make_trail("us-east-1", TRAIL, "trail-logs-east")
+        make_trail("us-west-2", "audit-west", "trail-logs-west")
+        monkeypatch.setenv("GUARDIAN_TOPIC_ARN", topic_arn)
+        monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", bucket)
+        monkeypatch.setenv("GUARDIAN_SELF_ROLE_ARN", GUARDIAN_ROLE_ARN)
+        monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps([EXEMPT_PATTERN]))
+        monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
+        yield World(topic_arn, bucket, queue_url, {"s3": s3, "sns": sns, "sqs": sqs})
+
+
+def message_of(notification: dict[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(notification["Message"])
+    return document
+
+
+def test_stop_logging_is_healed_verified_recorded_and_alerted_once(world: World) -> None:
+    assert not world.is_logging()
+    result = world.invoke(load_event("stop_logging"))
+    assert world.is_logging()
+    assert result["outcome"] == "healed"
+    assert result["alert_published"] is True
+
+    [notification] = world.alerts()
+    assert notification["Type"] == "Notification"
+    assert notification["TopicArn"] == world.topic_arn
+    assert notification["Subject"].startswith(
+        "[HIGH] CloudTrail logging stopped on trail management-trail by mallory — restored in "
+    )
+    assert notification["MessageAttributes"] == {
+        "severity": {"Type": "String", "Value": "HIGH"},
+        "event_name": {"Type": "String", "Value": "StopLogging"},
+        "outcome": {"Type": "String", "Value": "healed"},
+    }
+    alert = message_of(notification)
+    assert alert["verification"]["is_logging"] is True
+    assert alert["trail"]["arn"] == f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}"
+    assert alert["blind_window_seconds"] == result["blind_window_seconds"] > 0
+    assert alert["guardian"]["function"] == "CloudTrailGuardian-RemediationFunction"
+
+    record_key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
+    assert world.evidence_keys() == sorted([record_key, record_key.replace(".json", ".alert.json")])
+    assert alert["evidence"] == {"bucket": world.bucket, "key": record_key}
+    record = world.evidence(record_key)
+    assert record["original_event"] == load_event("stop_logging")
+    assert record["outcome"] == "healed"
+    assert record["actions"][0]["action"] == "StartLogging"
+    assert record["actions"][0]["result"] == "succeeded"
+    assert record["verification"]["is_logging"] is True
+    assert record["guardian"]["boto3_version"] == boto3.__version__
+    assert record["guardian"]["request_id"] == LambdaContext.aws_request_id
+    receipt = world.evidence(record_key.replace(".json", ".alert.json"))
+    assert receipt["message_id"] == notification["MessageId"]
+
+    head = world.clients["s3"].head_object(Bucket=world.bucket, Key=record_key)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC) + timedelta(days=364)
+
+
+def test_trail_homed_in_another_region_is_healed_in_its_home_region(world: World) -> None:
+    assert not world.is_logging("audit-west", "us-west-2")
+    world.invoke(load_event("stop_logging_arn_home_elsewhere"))
+    assert world.is_logging("audit-west", "us-west-2")
+    assert message_of(world.alerts()[0])["trail"]["home_region"] == "us-west-2"
+
+
+def test_duplicate_delivery_creates_no_second_record_and_no_second_alert(world: World) -> None:
+    event = load_event("stop_logging")
+    first, second = world.invoke(event), world.invoke(event)
+    assert (first["alert_published"], second["alert_published"]) == (True, False)
+    assert len(world.alerts()) == 1
+    assert len(world.evidence_keys()) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "severity", "outcome"),
+    [
+        ("delete_trail", "HIGH", "alerted"),
+        ("update_trail", "HIGH", "alerted"),
+        ("put_event_selectors", "HIGH", "alerted"),
+        ("put_insight_selectors", "MEDIUM", "alerted"),
+        ("remove_tags", "MEDIUM", "alerted"),
+        ("add_tags", "LOW", "alerted"),
+        ("create_trail", "LOW", "alerted"),
+        ("start_logging", "LOW", "alerted"),
+        ("start_logging_by_guardian", "INFO", "own_action"),
+        ("stop_logging_by_guardian", "HIGH", "own_action"),
+        ("stop_logging_access_denied", "MEDIUM", "attempt_failed"),
+        ("stop_logging_exempt_ci", "HIGH", "exempt"),
+        ("stop_logging_org_trail_member", "CRITICAL", "not_healable"),
+        ("stop_logging_parameters_omitted", "HIGH", "unidentified_trail"),
+    ],
+)
+def test_every_other_event_gets_exactly_one_alert_and_no_heal(
+    world: World, name: str, severity: str, outcome: str
+) -> None:
+    result = world.invoke(load_event(name))
+    assert (result["severity"], result["outcome"]) == (severity, outcome)
+    [notification] = world.alerts()
+    assert notification["MessageAttributes"]["severity"]["Value"] == severity
+    assert notification["MessageAttributes"]["outcome"]["Value"] == outcome
+    assert message_of(notification)["action"]["taken"] is None
+    assert not world.is_logging()  # the stopped trail was not touched
+    assert len(world.evidence_keys()) == 2
+
+
+def test_failed_attempt_alert_says_attempted(world: World) -> None:
+    world.invoke(load_event("stop_logging_access_denied"))
+    notification = world.alerts()[0]
+    assert (
+        notification["Subject"]
+        == "[MEDIUM] Attempted StopLogging on trail management-trail by mallory — failed: AccessDenied"
+    )
+    assert message_of(notification)["event"]["error_code"] == "AccessDenied"
+
+
+def test_not_healable_alert_says_where_it_must_be_healed(world: World) -> None:
+    world.invoke(load_event("stop_logging_org_trail_member"))
+    alert = message_of(world.alerts()[0])
+    assert "it must be healed in account 999999999999, Region us-east-1" in alert["summary"]
+
+
+def test_heal_failure_alerts_critical_keeps_evidence_and_raises_for_retry(world: World) -> None:
+    event = load_event("stop_logging")
+    event["detail"]["requestParameters"]["name"] = "ghost-trail"
+    with pytest.raises(HealFailed, match="ghost-trail"):
+        world.invoke(event)
+    [notification] = world.alerts()
+    assert (
+        notification["Subject"] == "[CRITICAL] CloudTrail logging stopped on trail ghost-trail by mallory — HEAL FAILED"
+    )
+    alert = message_of(notification)
+    assert alert["outcome"] == "heal_failed"
+    assert alert["action"]["result"] == "failed"
+    assert "no longer exists in us-east-1" in alert["action"]["diagnosis"]
+    assert world.evidence_keys()[0].endswith(".heal-failed.alert.json")
+    with pytest.raises(HealFailed):
+        world.invoke(event)  # the Lambda retry: still failing, still raising, no second alert
+    assert world.alerts() == []
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        ("not an event", "event must be a JSON object, got str"),
+        ({"detail-type": "AWS API Call via CloudTrail"}, "event has no 'detail'"),
+        ({"detail": {"eventName": 42, "eventSource": "cloudtrail.amazonaws.com"}}, "detail.eventName must be a string"),
+    ],
+)
+def test_malformed_input_is_logged_once_and_returns(
+    world: World, caplog: pytest.LogCaptureFixture, event: Any, problem: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="guardian"):
+        result = world.invoke(event)
+    assert result["outcome"] == "rejected"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert problem in errors[0].problem  # type: ignore[attr-defined]
+    assert errors[0].raw_event == event  # type: ignore[attr-defined]
+    assert world.alerts() == []
+    assert world.evidence_keys() == []
+
+
+def test_wrong_detail_type_is_logged_as_an_error_without_alert(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    event = load_event("start_logging")
+    event["detail-type"] = "AWS Service Event via CloudTrail"
+    event["detail"]["eventSource"] = "kms.amazonaws.com"
+    with caplog.at_level(logging.INFO, logger="guardian"):
+        result = world.invoke(event)
+    assert result["outcome"] == "rejected"
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "AWS Service Event via CloudTrail" in error.reason  # type: ignore[attr-defined]
+    assert world.alerts() == []
+
+
+def test_tamper_event_with_unreadable_fields_is_still_alerted(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    event = load_event("stop_logging")
+    event["detail"]["requestParameters"] = "name=management-trail"
+    with caplog.at_level(logging.INFO, logger="guardian"):
+        result = world.invoke(event)
+    assert result["outcome"] == "unidentified_trail"
+    alert = message_of(world.alerts()[0])
+    assert alert["input_problems"] == ["detail.requestParameters must be an object, got str"]
+    assert any(r.levelno == logging.ERROR and r.getMessage() == "event has unreadable fields" for r in caplog.records)
+
+
+def test_missing_configuration_raises_naming_the_variable(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GUARDIAN_EVIDENCE_BUCKET")
+    handler.reset()
+    with pytest.raises(ConfigError, match="GUARDIAN_EVIDENCE_BUCKET is required but not set"):
+        world.invoke(load_event("stop_logging"))
+    assert not world.is_logging()
+    assert world.alerts() == []
+
+
+def test_subscribers_can_filter_on_message_attributes(world: World) -> None:
+    sqs, sns = world.clients["sqs"], world.clients["sns"]
+    pager_url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    pager_arn = sqs.get_queue_attributes(QueueUrl=pager_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=world.topic_arn,
+        Protocol="sqs",
+        Endpoint=pager_arn,
+        Attributes={"FilterPolicy": json.dumps({"severity": ["CRITICAL", "HIGH"]})},
+    )
+    world.invoke(load_event("add_tags"))
+    world.invoke(load_event("delete_trail"))
+    assert [n["MessageAttributes"]["event_name"]["Value"] for n in world.alerts(pager_url)] == ["DeleteTrail"]
+    assert len(world.alerts()) == 2
