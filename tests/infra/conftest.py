@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+CUSTOM_CONTEXT: dict[str, Any] = {
+    "alertEmails": "sec@example.com, soc@example.com",
+    "evidenceRetentionMode": "COMPLIANCE",
+    "evidenceRetentionDays": "30",
+    "logRetentionDays": "90",
+    "exemptPrincipals": '["arn:aws:iam::*:role/ci-*"]',
+    "stackName": "GuardianCustom",
+}
+
+
+def synth_template(context: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """Build the app as app.py does and return (template assertions, the stack)."""
+    from aws_cdk.assertions import Template
+
+    from app import build_app
+    from infra.stack import GuardianStack
+
+    app = build_app(context)
+    [stack] = [c for c in app.node.children if isinstance(c, GuardianStack)]
+    return Template.from_stack(stack), stack
+
+
+@pytest.fixture(scope="session")
+def default_synth() -> tuple[Any, Any]:
+    return synth_template()
+
+
+@pytest.fixture(scope="session")
+def custom_synth() -> tuple[Any, Any]:
+    return synth_template(CUSTOM_CONTEXT)

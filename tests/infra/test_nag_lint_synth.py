@@ -1,0 +1,113 @@
+"""cdk-nag (AwsSolutions) on every synth, cfn-lint on the template, and one synth with the real CDK CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+
+from tests.support import REPO_ROOT
+
+pytestmark = pytest.mark.synth
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
+    from app import build_app
+
+    app = build_app({"alertEmails": "sec@example.com"})
+    app.synth(force=True)  # raises ValidationFailed if any AwsSolutions finding is left unacknowledged
+    # Exactly these findings are acknowledged, each with a specific reason (recorded in construct metadata).
+    acknowledged = {
+        (child.node.path, rule): reason
+        for child in app.node.find_all()
+        for entry in child.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+        if "AwsSolutions" in rule
+    }
+    assert sorted(acknowledged) == [
+        ("CloudTrailGuardian/DeadLetters/Queue", "Annotation::AwsSolutions-SQS3"),
+        ("CloudTrailGuardian/Evidence/AccessLogs", "Annotation::AwsSolutions-S1"),
+        ("CloudTrailGuardian/Remediation/Role", "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"),
+        (
+            "CloudTrailGuardian/Remediation/Role",
+            "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
+        ),
+        (
+            "CloudTrailGuardian/Remediation/Role",
+            "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
+        ),
+    ]
+    assert all(len(reason) > 50 for reason in acknowledged.values())
+
+
+def test_cdk_nag_does_fail_a_non_compliant_resource(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Careless")
+    s3.Bucket(stack, "Open")  # no SSL enforcement, no access logs: AwsSolutions-S1 and S10
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed.*AwsSolutions-S1'.*AwsSolutions-S10"):
+        app.synth()
+
+
+def synthesized_template(outdir: Path) -> Path:
+    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    return outdir / "CloudTrailGuardian.template.json"
+
+
+def test_cfn_lint_finds_no_error(tmp_path: Path) -> None:
+    template = synthesized_template(tmp_path)
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    run = subprocess.run([str(cfn_lint), "--format", "parseable", str(template)], capture_output=True, text=True)
+    errors = [line for line in run.stdout.splitlines() if ":E" in line]
+    assert run.returncode & 2 == 0, run.stdout  # cfn-lint exit bit 2 = errors (4 = warnings, 8 = informational)
+    assert errors == []
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="node/npx is not installed")
+def test_real_cdk_cli_synth(tmp_path: Path) -> None:
+    if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
+    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    run = subprocess.run(
+        [
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "--output",
+            str(tmp_path),
+            "-c",
+            "alertEmails=sec@example.com",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    template = json.loads((tmp_path / "CloudTrailGuardian.template.json").read_text())
+    assert any(r["Type"] == "AWS::Lambda::Function" for r in template["Resources"].values())
+    assets = json.loads((tmp_path / "CloudTrailGuardian.assets.json").read_text())
+    [asset] = [a for a in assets["files"].values() if a["source"].get("packaging") == "zip"]
+    staged = tmp_path / asset["source"]["path"]
+    assert sorted(p.name for p in (staged / "guardian").iterdir()) == sorted(
+        p.name for p in (REPO_ROOT / "guardian").glob("*.py")
+    )
+    archive = tmp_path / "asset.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(staged.rglob("*")):
+            zf.write(path, path.relative_to(staged))
+    assert archive.stat().st_size < 100 * 1024

@@ -1,0 +1,327 @@
+"""Template assertions: every resource property and IAM scope the guardian's security depends on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.runtime_asset import STAGING
+from infra.tamper_rule import EVENT_NAMES
+
+pytestmark = pytest.mark.synth
+
+
+def only(template: Template, type_: str) -> tuple[str, dict[str, Any]]:
+    resources = template.find_resources(type_)
+    assert len(resources) == 1, f"expected one {type_}, found {sorted(resources)}"
+    [(logical_id, resource)] = resources.items()
+    return logical_id, resource
+
+
+def logical_id(template: Template, type_: str, *, containing: str) -> str:
+    [found] = [lid for lid in template.find_resources(type_) if containing in lid]
+    return found
+
+
+def test_topic_is_encrypted_with_a_rotating_customer_managed_key(default_synth: Any) -> None:
+    template, _ = default_synth
+    key_id, key = only(template, "AWS::KMS::Key")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    [service] = [s for s in statements if s.get("Sid") == "AllowAwsServicesToPublishToTheEncryptedTopic"]
+    assert sorted(service["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    assert sorted(service["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert topic_id
+
+
+def test_topic_policy_enforces_ssl_and_lets_alarms_publish(default_synth: Any) -> None:
+    template, _ = default_synth
+    _, policy = only(template, "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    [alarms] = [s for s in statements if s.get("Sid") == "AllowCloudWatchAlarmsToPublish"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == "sns:Publish"
+
+
+def test_no_alert_emails_means_no_subscription_and_says_so(default_synth: Any) -> None:
+    template, stack = default_synth
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+    infos = [entry.data for entry in stack.node.metadata if entry.type == "aws:cdk:info"]
+    assert any("No alertEmails given" in str(info) for info in infos)
+
+
+def test_one_email_json_subscription_per_address(custom_synth: Any) -> None:
+    template, _ = custom_synth
+    subscriptions = template.find_resources("AWS::SNS::Subscription")
+    assert sorted((s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions.values()) == [
+        ("email-json", "sec@example.com"),
+        ("email-json", "soc@example.com"),
+    ]
+
+
+def test_rule_matches_every_trail_event_name_on_the_default_bus(default_synth: Any) -> None:
+    template, _ = default_synth
+    _, rule = only(template, "AWS::Events::Rule")
+    props = rule["Properties"]
+    assert "EventBusName" not in props
+    assert props["State"] == "ENABLED"
+    assert props["EventPattern"] == {
+        "source": ["aws.cloudtrail"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["cloudtrail.amazonaws.com"], "eventName": list(EVENT_NAMES)},
+    }
+    assert set(EVENT_NAMES) == {
+        "StopLogging",
+        "StartLogging",
+        "UpdateTrail",
+        "DeleteTrail",
+        "CreateTrail",
+        "RemoveTags",
+        "AddTags",
+        "PutEventSelectors",
+        "PutInsightSelectors",
+    }
+
+
+def test_rule_target_has_explicit_retry_policy_and_dead_letter_queue(default_synth: Any) -> None:
+    template, _ = default_synth
+    function_id = logical_id(template, "AWS::Lambda::Function", containing="RemediationFunction")
+    queue_id = logical_id(template, "AWS::SQS::Queue", containing="DeadLetters")
+    _, rule = only(template, "AWS::Events::Rule")
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+
+
+def test_dead_letter_queue_is_encrypted_ssl_only_and_accepts_the_rule(default_synth: Any) -> None:
+    template, _ = default_synth
+    _, queue = only(template, "AWS::SQS::Queue")
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    _, policy = only(template, "AWS::SQS::QueuePolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+    [events] = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert events["Action"] == "sqs:SendMessage"
+    assert "aws:SourceArn" in events["Condition"]["ArnEquals"]
+
+
+def test_function_runtime_architecture_handler_and_environment(default_synth: Any) -> None:
+    template, _ = default_synth
+    role_id = logical_id(template, "AWS::IAM::Role", containing="RemediationRole")
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
+    queue_id, _ = only(template, "AWS::SQS::Queue")
+    _, function = only(template, "AWS::Lambda::Function")
+    props = function["Properties"]
+    assert props["Runtime"] in ("python3.13", "python3.14")
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "guardian.handler.lambda_handler"
+    assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert props["Environment"]["Variables"] == {
+        "GUARDIAN_TOPIC_ARN": {"Ref": topic_id},
+        "GUARDIAN_EVIDENCE_BUCKET": {"Ref": bucket_id},
+        "GUARDIAN_SELF_ROLE_ARN": {"Fn::GetAtt": [role_id, "Arn"]},
+        "GUARDIAN_EXEMPT_PRINCIPALS": "[]",
+    }
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert props["Timeout"] == 60
+
+
+def test_exempt_principals_reach_the_function(custom_synth: Any) -> None:
+    template, _ = custom_synth
+    _, function = only(template, "AWS::Lambda::Function")
+    exempt = function["Properties"]["Environment"]["Variables"]["GUARDIAN_EXEMPT_PRINCIPALS"]
+    assert json.loads(exempt) == ["arn:aws:iam::*:role/ci-*"]
+
+
+def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_synth: Any) -> None:
+    template, _ = default_synth
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 21600,
+            "Qualifier": "$LATEST",
+        },
+    )
+
+
+def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
+    from pathlib import Path
+
+    staged = sorted(str(p.relative_to(STAGING)) for p in STAGING.rglob("*") if p.is_file())
+    source = sorted(f"guardian/{p.name}" for p in (Path(__file__).resolve().parents[2] / "guardian").glob("*.py"))
+    assert staged == source
+
+
+def test_log_retention_is_set_and_configurable(default_synth: Any, custom_synth: Any) -> None:
+    default, _ = default_synth
+    custom, _ = custom_synth
+    default.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+    custom.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+
+
+def role_statements(template: Template) -> list[dict[str, Any]]:
+    role_id = logical_id(template, "AWS::IAM::Role", containing="RemediationRole")
+    statements: list[dict[str, Any]] = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def grants(template: Template) -> dict[str, list[Any]]:
+    """action → resources it is allowed on."""
+    result: dict[str, list[Any]] = {}
+    for statement in role_statements(template):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            result.setdefault(action, []).extend(resources)
+    return result
+
+
+def test_function_role_is_least_privilege(default_synth: Any) -> None:
+    template, _ = default_synth
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    key_id, _ = only(template, "AWS::KMS::Key")
+    bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
+    queue_id, _ = only(template, "AWS::SQS::Queue")
+    log_id, _ = only(template, "AWS::Logs::LogGroup")
+    trails = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:*:", {"Ref": "AWS::AccountId"}, ":trail/*"]]
+    }
+    evidence = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/evidence/*"]]}
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    granted = grants(template)
+    assert granted == {
+        "cloudtrail:StartLogging": [trails],
+        "cloudtrail:GetTrailStatus": [trails],
+        "cloudtrail:DescribeTrails": [trails],
+        "s3:PutObject": [evidence],
+        "s3:GetObject": [evidence],
+        "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
+        "sns:Publish": [{"Ref": topic_id}],
+        "kms:Decrypt": [key_arn],
+        "kms:GenerateDataKey*": [key_arn],
+        "logs:CreateLogStream": [{"Fn::GetAtt": [log_id, "Arn"]}],
+        "logs:PutLogEvents": [{"Fn::GetAtt": [log_id, "Arn"]}],
+        "sqs:SendMessage": [{"Fn::GetAtt": [queue_id, "Arn"]}],
+    }
+    _, role = next((lid, r) for lid, r in template.find_resources("AWS::IAM::Role").items() if "RemediationRole" in lid)
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+
+
+def test_evidence_bucket_has_object_lock_versioning_privacy_encryption_logging_and_is_retained(
+    default_synth: Any,
+) -> None:
+    template, _ = default_synth
+    bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
+    logs_id = logical_id(template, "AWS::S3::Bucket", containing="AccessLogs")
+    bucket = template.find_resources("AWS::S3::Bucket")[bucket_id]
+    props = bucket["Properties"]
+    assert props["ObjectLockEnabled"] is True
+    assert props["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    policies = [
+        p
+        for p in template.find_resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    [policy] = policies
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+
+
+def test_evidence_retention_comes_from_context(custom_synth: Any) -> None:
+    template, _ = custom_synth
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockConfiguration": {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}},
+            }
+        },
+    )
+
+
+def test_access_log_bucket_is_private_encrypted_ssl_only_and_retained(default_synth: Any) -> None:
+    template, _ = default_synth
+    logs_id = logical_id(template, "AWS::S3::Bucket", containing="AccessLogs")
+    bucket = template.find_resources("AWS::S3::Bucket")[logs_id]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    assert "BucketEncryption" in bucket["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric", "namespace"),
+    [
+        ("DeadLetters", "ApproximateNumberOfMessagesVisible", "AWS/SQS"),
+        ("FunctionErrors", "Errors", "AWS/Lambda"),
+        ("FunctionThrottles", "Throttles", "AWS/Lambda"),
+    ],
+)
+def test_alarms_reach_the_security_team_through_the_topic(
+    default_synth: Any, alarm: str, metric: str, namespace: str
+) -> None:
+    template, _ = default_synth
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    alarm_id = logical_id(template, "AWS::CloudWatch::Alarm", containing=alarm)
+    props = template.find_resources("AWS::CloudWatch::Alarm")[alarm_id]["Properties"]
+    assert (props["MetricName"], props["Namespace"], props["Threshold"]) == (metric, namespace, 1)
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["AlarmActions"] == [{"Ref": topic_id}]
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_outputs_name_what_an_operator_needs(default_synth: Any) -> None:
+    template, _ = default_synth
+    outputs = template.find_outputs("*")
+    assert set(outputs) == {
+        "AlertsTopicArn",
+        "EvidenceBucketName",
+        "RemediationFunctionName",
+        "RemediationRoleArn",
+        "TamperRuleName",
+        "DeadLetterQueueUrl",
+    }
+
+
+def test_stack_name_comes_from_context(custom_synth: Any) -> None:
+    _, stack = custom_synth
+    assert stack.stack_name == "GuardianCustom"
