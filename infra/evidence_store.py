@@ -52,5 +52,11 @@ class EvidenceStore(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
+    @property
+    def cfn_bucket(self) -> s3.CfnBucket:
+        child = self.bucket.node.default_child
+        assert isinstance(child, s3.CfnBucket)
+        return child
+
     def evidence_objects_arn(self) -> str:
         return self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*")

@@ -113,8 +113,7 @@ class RemediationFunction(Construct):
                 "after deployment; the account is fixed, only trail names and Regions are open.",
             ),
             Ack(
-                id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(evidence.bucket.node.default_child)}.Arn>/"
-                f"{EVIDENCE_PREFIX}*]",
+                id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(evidence.cfn_bucket)}.Arn>/{EVIDENCE_PREFIX}*]",
                 reason="Evidence keys are derived from each event's eventID; the grant is limited to the evidence/ "
                 "prefix of the guardian's own bucket.",
             ),

@@ -4,6 +4,10 @@ import os
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Template
+
+from app import build_app
+from infra.stack import GuardianStack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
@@ -20,11 +24,6 @@ CUSTOM_CONTEXT: dict[str, Any] = {
 
 def synth_template(context: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """Build the app as app.py does and return (template assertions, the stack)."""
-    from aws_cdk.assertions import Template
-
-    from app import build_app
-    from infra.stack import GuardianStack
-
     app = build_app(context)
     [stack] = [c for c in app.node.children if isinstance(c, GuardianStack)]
     return Template.from_stack(stack), stack

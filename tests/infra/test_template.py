@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ def only(template: Template, type_: str) -> tuple[str, dict[str, Any]]:
     resources = template.find_resources(type_)
     assert len(resources) == 1, f"expected one {type_}, found {sorted(resources)}"
     [(logical_id, resource)] = resources.items()
-    return logical_id, resource
+    return logical_id, dict(resource)
 
 
 def logical_id(template: Template, type_: str, *, containing: str) -> str:
@@ -160,8 +161,6 @@ def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_sy
 
 
 def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
-    from pathlib import Path
-
     staged = sorted(str(p.relative_to(STAGING)) for p in STAGING.rglob("*") if p.is_file())
     source = sorted(f"guardian/{p.name}" for p in (Path(__file__).resolve().parents[2] / "guardian").glob("*.py"))
     assert staged == source

@@ -45,7 +45,7 @@ class World:
 
     def alerts(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Drain the subscriber queue: each item is the SNS notification, as email-json delivers it."""
-        notifications = []
+        notifications: list[dict[str, Any]] = []
         while True:
             messages = (
                 self.clients["sqs"]

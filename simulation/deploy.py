@@ -1,0 +1,124 @@
+"""Synthesize the app with the real CDK CLI and create the template in moto's CloudFormation.
+
+Creating the stack proves the template is deployable as far as moto models CloudFormation. What moto does not
+model is reported, never hidden: resource types it skips, and the bucket's Object Lock configuration, which its
+CloudFormation drops and which is then applied through the S3 API from the template's own values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulation.moto_server import ACCOUNT, REGION, LocalAws
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = "CloudTrailGuardian"
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    outputs: dict[str, str]
+    function_environment: dict[str, str]
+    resources: list[tuple[str, str, str]]  # (type, logical id, status)
+    not_modelled: list[str]  # template resource types moto's CloudFormation skipped
+    applied_by_api: list[str]  # what the simulation applied itself because moto dropped it
+    rule_pattern: str
+
+
+def synth(outdir: Path, *context: str) -> Path:
+    """``npx cdk synth`` with the pinned CLI (cdk-nag runs as part of it). Returns the template path."""
+    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
+    for item in context:
+        args += ["-c", item]
+    run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600)
+    if run.returncode != 0:
+        raise RuntimeError(f"cdk synth failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}")
+    return outdir / f"{STACK}.template.json"
+
+
+def zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(directory))
+    return buffer.getvalue()
+
+
+def publish_assets(aws: LocalAws, outdir: Path) -> None:
+    """Do what `cdk bootstrap` + `cdk deploy` do before CloudFormation: the version parameter and asset zips."""
+    aws.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String")
+    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{ACCOUNT}-{REGION}"
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    manifest = json.loads((outdir / f"{STACK}.assets.json").read_text())
+    for asset_hash, asset in manifest["files"].items():
+        if asset["source"].get("packaging") == "zip":
+            s3.put_object(Bucket=bucket, Key=f"{asset_hash}.zip", Body=zip_directory(outdir / asset["source"]["path"]))
+
+
+def deploy(aws: LocalAws, template_path: Path) -> Deployment:
+    outdir = template_path.parent
+    publish_assets(aws, outdir)
+    template = json.loads(template_path.read_text())
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=STACK, TemplateBody=template_path.read_text(), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+    )
+    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack creation failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    summaries = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    created = [
+        (r["ResourceType"], r["LogicalResourceId"], r["ResourceStatus"]) for r in summaries if r.get("ResourceType")
+    ]
+    created_ids = {logical_id for _, logical_id, _ in created}
+    not_modelled = sorted(
+        {
+            r["Type"]
+            for lid, r in template["Resources"].items()
+            if lid not in created_ids and r["Type"] != "AWS::CDK::Metadata"
+        }
+    )
+    applied = apply_object_lock(aws, template, outputs["EvidenceBucketName"])
+    function = aws.client("lambda").get_function_configuration(FunctionName=outputs["RemediationFunctionName"])
+    rule = aws.client("events").describe_rule(Name=outputs["TamperRuleName"])
+    return Deployment(
+        outputs, dict(function["Environment"]["Variables"]), created, not_modelled, applied, rule["EventPattern"]
+    )
+
+
+def apply_object_lock(aws: LocalAws, template: dict[str, Any], bucket: str) -> list[str]:
+    """Apply the evidence bucket's versioning and Object Lock from the template if moto dropped them."""
+    s3 = aws.client("s3")
+    [props] = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("ObjectLockEnabled")
+    ]
+    applied = []
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != props["VersioningConfiguration"]["Status"]:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=props["VersioningConfiguration"])
+        applied.append(
+            "versioning on the evidence bucket (moto's CloudFormation does not apply VersioningConfiguration)"
+        )
+    try:
+        s3.get_object_lock_configuration(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=props["ObjectLockConfiguration"])
+        rule = props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+        applied.append(
+            f"Object Lock default retention {rule['Mode']} {rule['Days']} days on the evidence bucket "
+            "(moto's CloudFormation does not apply ObjectLockConfiguration)"
+        )
+    return applied

@@ -1,0 +1,193 @@
+"""The attack and the heal: a logging trail, an attacker's StopLogging, the event AWS would emit, the guardian.
+
+The guardian's handler runs in this process with the environment the template gives the function, and its boto3
+clients talk to moto_server over HTTP (``AWS_ENDPOINT_URL``), exactly as the Lambda function's would talk to AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.events.models import EventPattern
+
+from guardian import handler
+from simulation.deploy import Deployment
+from simulation.moto_server import ACCOUNT, REGION, LocalAws
+
+TRAIL = "organization-audit"
+TRAIL_BUCKET = "audit-logs-123456789012"
+ATTACKER = "mallory"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_before: dict[str, Any]
+    status_after_attack: dict[str, Any]
+    status_after: dict[str, Any]
+    event: dict[str, Any]
+    pattern_matches: bool
+    handler_result: dict[str, Any]
+    notifications: list[dict[str, Any]]  # exactly what an email-json subscriber receives
+    evidence: dict[str, Any]
+    evidence_bucket: str
+    evidence_key: str
+    evidence_lock: dict[str, Any]
+
+
+def create_logging_trail(aws: LocalAws) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=TRAIL_BUCKET)
+    cloudtrail = aws.client("cloudtrail")
+    cloudtrail.create_trail(
+        Name=TRAIL, S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True, EnableLogFileValidation=True
+    )
+    cloudtrail.start_logging(Name=TRAIL)
+
+
+def subscribe_security_team(aws: LocalAws, topic_arn: str) -> str:
+    """An SQS stand-in for the email-json subscriber: it receives the same notification document."""
+    sqs = aws.client("sqs")
+    queue_url: str = sqs.create_queue(QueueName="security-team-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def attacker_stops_logging(aws: LocalAws) -> dict[str, Any]:
+    """The attacker, with their own access key, stops the trail; returns the CloudTrail record AWS would write."""
+    iam = aws.client("iam")
+    user = iam.create_user(UserName=ATTACKER)["User"]
+    key = iam.create_access_key(UserName=ATTACKER)["AccessKey"]
+    attacker = aws.client(
+        "cloudtrail", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    attacker.stop_logging(Name=TRAIL)
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": user["UserId"],
+            "arn": user["Arn"],
+            "accountId": ACCOUNT,
+            "accessKeyId": key["AccessKeyId"],
+            "userName": ATTACKER,
+        },
+        "eventTime": now.isoformat().replace("+00:00", "Z"),
+        "eventSource": "cloudtrail.amazonaws.com",
+        "eventName": "StopLogging",
+        "awsRegion": REGION,
+        "sourceIPAddress": "203.0.113.66",
+        "userAgent": "aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
+        "requestParameters": {"name": TRAIL},
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": f"cloudtrail.{REGION}.amazonaws.com",
+        },
+    }
+
+
+def eventbridge_envelope(record: dict[str, Any]) -> dict[str, Any]:
+    """The event the default bus delivers for a CloudTrail-recorded API call."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.cloudtrail",
+        "account": ACCOUNT,
+        "time": record["eventTime"],
+        "region": REGION,
+        "resources": [],
+        "detail": record,
+    }
+
+
+@contextmanager
+def function_environment(aws: LocalAws, variables: dict[str, str]) -> Iterator[None]:
+    """The Lambda environment: the template's variables, plus what the runtime sets, pointed at moto_server."""
+    values = {
+        **variables,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": aws.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str
+    aws_request_id: str
+
+
+def status(aws: LocalAws) -> dict[str, Any]:
+    response = aws.client("cloudtrail").get_trail_status(Name=TRAIL)
+    return {k: response.get(k) for k in ("IsLogging", "StartLoggingTime", "StopLoggingTime", "LatestDeliveryTime")}
+
+
+def drain(aws: LocalAws, queue_url: str) -> list[dict[str, Any]]:
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def run(aws: LocalAws, deployment: Deployment) -> Outcome:
+    create_logging_trail(aws)
+    queue_url = subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"])
+    before = status(aws)
+    record = attacker_stops_logging(aws)
+    after_attack = status(aws)
+    event = eventbridge_envelope(record)
+    matches = EventPattern.load(deployment.rule_pattern).matches_event(event)  # type: ignore[arg-type]
+    with function_environment(aws, deployment.function_environment):
+        handler.reset()
+        context = LambdaContext(deployment.outputs["RemediationFunctionName"], str(uuid.uuid4()))
+        result = handler.lambda_handler(event, context)
+        handler.reset()
+    notifications = drain(aws, queue_url)
+    alert = json.loads(notifications[0]["Message"]) if notifications else {}
+    bucket, key = alert.get("evidence", {}).get("bucket"), alert.get("evidence", {}).get("key")
+    s3 = aws.client("s3")
+    evidence = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) if key else {}
+    head = s3.head_object(Bucket=bucket, Key=key) if key else {}
+    lock = {k: head.get(k) for k in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
+    return Outcome(
+        before,
+        after_attack,
+        status(aws),
+        event,
+        matches,
+        result,
+        notifications,
+        evidence,
+        bucket or "",
+        key or "",
+        lock,
+    )

@@ -1,0 +1,83 @@
+"""End to end over real HTTP: the CLI-synthesized template deployed into moto_server on 127.0.0.1, an attacker's
+StopLogging, the rule's pattern, the guardian's handler with the template's environment, and what comes out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from guardian import handler
+from simulation import deploy, scenario
+from simulation.moto_server import local_aws
+from tests.support import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("npx") is None or not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
+    return deploy.synth(tmp_path_factory.mktemp("cdk.out"))
+
+
+def test_stop_logging_is_healed_over_http_against_the_deployed_template(template: Path) -> None:
+    with local_aws() as aws:
+        assert aws.endpoint.startswith("http://127.0.0.1:")
+        deployment = deploy.deploy(aws, template)
+        print("\n".join(f"created {status} {type_} {lid}" for type_, lid, status in deployment.resources))
+        created_types = {type_ for type_, _, _ in deployment.resources}
+        assert {
+            "AWS::Lambda::Function",
+            "AWS::Events::Rule",
+            "AWS::SNS::Topic",
+            "AWS::S3::Bucket",
+            "AWS::KMS::Key",
+            "AWS::SQS::Queue",
+            "AWS::IAM::Role",
+            "AWS::IAM::Policy",
+            "AWS::Logs::LogGroup",
+        } <= created_types
+        assert set(deployment.function_environment) == {
+            "GUARDIAN_TOPIC_ARN",
+            "GUARDIAN_EVIDENCE_BUCKET",
+            "GUARDIAN_SELF_ROLE_ARN",
+            "GUARDIAN_EXEMPT_PRINCIPALS",
+        }
+
+        outcome = scenario.run(aws, deployment)
+
+        assert outcome.status_before["IsLogging"] is True
+        assert outcome.status_after_attack["IsLogging"] is False
+        assert outcome.pattern_matches
+        assert outcome.handler_result["outcome"] == "healed"
+        assert outcome.status_after["IsLogging"] is True
+
+        [notification] = outcome.notifications
+        assert notification["Type"] == "Notification"
+        assert notification["TopicArn"] == deployment.outputs["AlertsTopicArn"]
+        assert notification["Subject"].startswith(
+            f"[HIGH] CloudTrail logging stopped on trail {scenario.TRAIL} by {scenario.ATTACKER} — restored in "
+        )
+        assert notification["MessageAttributes"]["outcome"] == {"Type": "String", "Value": "healed"}
+        alert = json.loads(notification["Message"])
+        assert alert["evidence"] == {"bucket": deployment.outputs["EvidenceBucketName"], "key": outcome.evidence_key}
+        assert alert["guardian"]["function"] == deployment.outputs["RemediationFunctionName"]
+
+        assert outcome.evidence["record_id"] == outcome.event["detail"]["eventID"]
+        assert outcome.evidence["original_event"] == outcome.event
+        assert outcome.evidence["verification"]["is_logging"] is True
+        assert outcome.evidence_lock["ObjectLockMode"] == "GOVERNANCE"
+
+        # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
+        with scenario.function_environment(aws, deployment.function_environment):
+            handler.reset()
+            again = handler.lambda_handler(outcome.event, scenario.LambdaContext("fn", str(uuid.uuid4())))
+            handler.reset()
+        assert again["alert_published"] is False
+        listing = aws.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"])
+        assert len(listing["Contents"]) == 2  # the record and its alert receipt
