@@ -7,9 +7,8 @@ version ``1.0``; the README documents it.
 
 from __future__ import annotations
 
-import hashlib
-import platform
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,9 +37,7 @@ def evidence_keys(result: Result) -> EvidenceKeys:
     """
     e = result.event
     day = e.event_time.strftime("%Y/%m/%d") if e.event_time else "undated"
-    event_id = (
-        e.event_id if _SAFE_ID.match(e.event_id) else "sha256-" + hashlib.sha256(e.event_id.encode()).hexdigest()[:40]
-    )
+    event_id = e.event_id if _SAFE_ID.match(e.event_id) else _digest(e.event_id)
     suffix = ".heal-failed" if result.outcome is Outcome.HEAL_FAILED else ""
     base = f"{PREFIX}/{day}/{event_id}{suffix}"
     return EvidenceKeys(record=f"{base}.json", receipt=f"{base}.alert.json")
@@ -123,12 +120,18 @@ def evidence_record(
             "version": __version__,
             "boto3_version": boto3_version,
             "botocore_version": botocore_version,
-            "python": platform.python_version(),
+            "python": "{}.{}.{}".format(*sys.version_info[:3]),
             "function": function_name,
             "request_id": request_id,
         },
         "original_event": e.raw,
     }
+
+
+def _digest(text: str) -> str:
+    import hashlib  # noqa: PLC0415 - rare path (unsafe ids only); keeps OpenSSL out of the cold start
+
+    return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def alert_receipt(*, record_key: str, topic_arn: str, message_id: str, published_at: datetime) -> dict[str, Any]:
