@@ -165,7 +165,7 @@ def entry_to_start_logging() -> None:
                 if i >= 50:  # the first calls warm the caches (config, clients, model loading)
                     samples.append((clients.start_logging_at[-1] - started) * 1000)
     finally:
-        handler._clients = original  # type: ignore[method-assign]
+        handler._clients = original
         handler.reset()
     print("2. handler entry -> StartLogging request (stubbed clients, warm)")
     print(f"   {summary(samples)}   target p99 <= 2 ms")
