@@ -10,6 +10,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+PERIOD = Duration.minutes(1)
+
 
 class GuardianAlarms(Construct):
     def __init__(
@@ -22,36 +24,33 @@ class GuardianAlarms(Construct):
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        period = Duration.minutes(1)
-        self.dead_letters = cloudwatch.Alarm(
-            self,
+        self.dead_letters = self._alarm(
             "DeadLetters",
-            alarm_description="CloudTrail Guardian could not handle an event: it is parked in the dead-letter queue",
-            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "CloudTrail Guardian could not handle an event: it is parked in the dead-letter queue",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
         )
-        self.errors = cloudwatch.Alarm(
-            self,
+        self.errors = self._alarm(
             "FunctionErrors",
-            alarm_description="CloudTrail Guardian's remediation function failed (a heal may have failed)",
-            metric=function.metric_errors(period=period, statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "CloudTrail Guardian's remediation function failed (a heal may have failed)",
+            function.metric_errors(period=PERIOD, statistic="Sum"),
         )
-        self.throttles = cloudwatch.Alarm(
-            self,
+        self.throttles = self._alarm(
             "FunctionThrottles",
-            alarm_description="CloudTrail Guardian's remediation function was throttled (heals are delayed)",
-            metric=function.metric_throttles(period=period, statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "CloudTrail Guardian's remediation function was throttled (heals are delayed)",
+            function.metric_throttles(period=PERIOD, statistic="Sum"),
         )
         for alarm in (self.dead_letters, self.errors, self.throttles):
             alarm.add_alarm_action(actions.SnsAction(topic))
+
+    def _alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+        """Any occurrence in a minute alarms; no data means nothing happened."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

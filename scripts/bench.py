@@ -18,8 +18,6 @@ import time
 import uuid
 import warnings
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from guardian import handler  # noqa: E402
 from guardian.aws import CLIENT_CONFIG  # noqa: E402
 from infra.runtime_asset import stage_runtime  # noqa: E402
-from simulation.moto_server import local_aws  # noqa: E402
+from simulation.moto_server import environment, local_aws  # noqa: E402
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:guardian-alerts"
 BUCKET = "guardian-evidence-bench"
@@ -125,20 +123,6 @@ class StubbedClients:
 
     def s3(self) -> Any:
         return self.s3_client
-
-
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def stop_event(name: str = "management-trail") -> dict[str, Any]:

@@ -7,10 +7,8 @@ clients talk to moto_server over HTTP (``AWS_ENDPOINT_URL``), exactly as the Lam
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +17,7 @@ from moto.events.models import EventPattern
 
 from guardian import handler
 from simulation.deploy import Deployment
-from simulation.moto_server import ACCOUNT, REGION, LocalAws
+from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
 
 TRAIL = "organization-audit"
 TRAIL_BUCKET = "audit-logs-123456789012"
@@ -118,27 +116,16 @@ def eventbridge_envelope(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def function_environment(aws: LocalAws, variables: dict[str, str]) -> Iterator[None]:
+def function_environment(aws: LocalAws, variables: dict[str, str]) -> AbstractContextManager[None]:
     """The Lambda environment: the template's variables, plus what the runtime sets, pointed at moto_server."""
-    values = {
+    return environment(
         **variables,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": aws.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=aws.endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+    )
 
 
 @dataclass(frozen=True)
