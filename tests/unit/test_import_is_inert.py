@@ -1,0 +1,37 @@
+"""Importing the handler must do nothing: no environment read, no boto3 session or client (moto must start first,
+and cold start must stay small)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support import REPO_ROOT
+
+PROBE = """
+import os, sys
+import boto3  # the runtime's own import, before the guardian's
+
+class RecordingEnviron(dict):
+    reads = []
+    def __getitem__(self, key):
+        self.reads.append(key); return super().__getitem__(key)
+    def get(self, key, default=None):
+        self.reads.append(key); return super().get(key, default)
+    def __contains__(self, key):
+        self.reads.append(key); return super().__contains__(key)
+
+recording = RecordingEnviron(os.environ)
+os.environ = recording
+import guardian.handler
+os.environ = dict.copy(recording)
+assert boto3.DEFAULT_SESSION is None, "a boto3 session was created at import"
+print(",".join(sorted(set(r for r in RecordingEnviron.reads if r.startswith(("GUARDIAN_", "AWS_"))))))
+"""
+
+
+def test_importing_the_handler_reads_no_configuration_and_creates_no_client() -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""  # no GUARDIAN_* or AWS_* variable was read during import
