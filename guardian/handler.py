@@ -11,9 +11,9 @@ from typing import Any
 
 from guardian.aws import AwsAdapter, Boto3Clients
 from guardian.config import Config
-from guardian.events import MalformedEvent, parse_event
+from guardian.events import API_CALL_DETAIL_TYPE, CloudTrailEvent, MalformedEvent, parse_event
 from guardian.logs import configure, get_logger
-from guardian.policy import Action, decide
+from guardian.policy import Action, Decision, Outcome, decide
 from guardian.workflow import handle
 
 LOG = get_logger()
@@ -43,8 +43,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             },
         )
         return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
-    if parsed.problems:
-        LOG.error("event has unreadable fields", extra={"problems": list(parsed.problems), "event_id": parsed.event_id})
+    problems = _problems(parsed, decision)
+    if problems:
+        # Acted on anyway (a tamper event is never dropped), but the input was not what the rule sends: say so once.
+        LOG.error(
+            "incomplete or unexpected event",
+            extra={
+                "problems": problems,
+                "event_id": parsed.event_id,
+                "event_name": parsed.event_name,
+                "raw_event": _bounded(event),
+            },
+        )
     adapter = AwsAdapter(
         _clients(), topic_arn=config.topic_arn, topic_region=config.topic_region, evidence_bucket=config.evidence_bucket
     )
@@ -68,6 +78,15 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "alert_published": published,
         "blind_window_seconds": result.blind_window_seconds,
     }
+
+
+def _problems(parsed: CloudTrailEvent, decision: Decision) -> list[str]:
+    problems = list(parsed.problems)
+    if not parsed.is_api_call:
+        problems.append(f"detail-type is {parsed.detail_type!r}, expected {API_CALL_DETAIL_TYPE!r}")
+    if decision.outcome is Outcome.UNIDENTIFIED_TRAIL:
+        problems.append("the event does not name a trail (requestParameters missing, omitted or unreadable)")
+    return problems
 
 
 def reset() -> None:

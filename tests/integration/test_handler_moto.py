@@ -281,7 +281,40 @@ def test_tamper_event_with_unreadable_fields_is_still_alerted(world: World, capl
     assert result["outcome"] == "unidentified_trail"
     alert = message_of(world.alerts()[0])
     assert alert["input_problems"] == ["detail.requestParameters must be an object, got str"]
-    assert any(r.levelno == logging.ERROR and r.getMessage() == "event has unreadable fields" for r in caplog.records)
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage() == "incomplete or unexpected event"
+    assert error.problems == [  # type: ignore[attr-defined]
+        "detail.requestParameters must be an object, got str",
+        "the event does not name a trail (requestParameters missing, omitted or unreadable)",
+    ]
+
+
+def test_tamper_event_without_a_trail_is_alerted_and_logged_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="guardian"):
+        result = world.invoke(load_event("stop_logging_parameters_omitted"))
+    assert result["outcome"] == "unidentified_trail"
+    assert len(world.alerts()) == 1
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.problems == [  # type: ignore[attr-defined]
+        "the event does not name a trail (requestParameters missing, omitted or unreadable)"
+    ]
+
+
+def test_tamper_event_in_an_unexpected_envelope_is_healed_and_the_envelope_reported(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = load_event("stop_logging")
+    event["detail-type"] = "AWS API Call via CloudTrail (replayed)"
+    with caplog.at_level(logging.INFO, logger="guardian"):
+        result = world.invoke(event)
+    assert result["outcome"] == "healed"
+    assert world.is_logging()
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.problems == [  # type: ignore[attr-defined]
+        "detail-type is 'AWS API Call via CloudTrail (replayed)', expected 'AWS API Call via CloudTrail'"
+    ]
 
 
 def test_missing_configuration_raises_naming_the_variable(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
