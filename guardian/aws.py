@@ -114,14 +114,16 @@ class AwsAdapter:
             raise
         return True
 
-    def exists(self, key: str) -> bool:
-        try:
-            self._clients.s3().head_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
+    def tag(self, key: str, name: str) -> str | None:
+        """The value of tag ``name`` on an existing evidence object, or None."""
+        tags = self._clients.s3().get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"]
+        return next((t["Value"] for t in tags if t["Key"] == name), None)
+
+    def set_tag(self, key: str, name: str, value: str) -> None:
+        """Tag an evidence object. Tags are metadata: no new object, no new version, allowed under Object Lock."""
+        self._clients.s3().put_object_tagging(
+            Bucket=self._bucket, Key=key, Tagging={"TagSet": [{"Key": name, "Value": value}]}
+        )
 
     def publish(self, request: dict[str, Any]) -> str:
         response = self._clients.sns(self._topic_region).publish(**request)

@@ -16,6 +16,19 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
+# Every variable the guardian reads. Also the cache key: configuration is parsed again only if one changes.
+VARIABLES = (
+    "GUARDIAN_TOPIC_ARN",
+    "GUARDIAN_EVIDENCE_BUCKET",
+    "GUARDIAN_SELF_ROLE_ARN",
+    "GUARDIAN_EXEMPT_PRINCIPALS",
+    "GUARDIAN_VERIFY_ATTEMPTS",
+    "GUARDIAN_VERIFY_DELAY_SECONDS",
+)
+# What boto3 takes from the environment that decides where and as whom clients talk.
+CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+
+
 class ConfigError(ValueError):
     """The function's environment is wrong. Raised (not swallowed) so the event is retried and kept in the DLQ."""
 

@@ -1,15 +1,14 @@
 """The evidence record kept for every alerted event, and where it lives in the Object Lock bucket.
 
 Pure. One JSON object per event and outcome, keyed by the CloudTrail ``eventID`` so a duplicate delivery finds
-the record already there (``IfNoneMatch="*"``) and sends no second alert. Schema ``cloudtrail-guardian/evidence``
-version ``1.0``; the README documents it.
+the record already there (``IfNoneMatch="*"``) and, seeing its alert tag, sends no second alert.
+Schema ``cloudtrail-guardian/evidence`` version ``1.0``; the README documents it.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +18,14 @@ from guardian.results import Result, iso
 
 EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
 EVIDENCE_SCHEMA_VERSION = "1.0"
-RECEIPT_SCHEMA = "cloudtrail-guardian/alert-receipt"
+# Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
+# record: it only tells a duplicate delivery that the alert went out, without a second object per event.
+ALERT_TAG = "guardian-alert-message-id"
 PREFIX = "evidence"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
-@dataclass(frozen=True)
-class EvidenceKeys:
-    record: str  # the evidence record, written once
-    receipt: str  # written after the alert is published: its presence means "alert sent"
-
-
-def evidence_keys(result: Result) -> EvidenceKeys:
+def evidence_key(result: Result) -> str:
     """``evidence/YYYY/MM/DD/<eventID>[.heal-failed].json``: deterministic, so every delivery finds the same key.
 
     A failed heal gets its own key: when a retry later succeeds, both the failure and the recovery are kept.
@@ -39,8 +34,7 @@ def evidence_keys(result: Result) -> EvidenceKeys:
     day = e.event_time.strftime("%Y/%m/%d") if e.event_time else "undated"
     event_id = e.event_id if _SAFE_ID.match(e.event_id) else _digest(e.event_id)
     suffix = ".heal-failed" if result.outcome is Outcome.HEAL_FAILED else ""
-    base = f"{PREFIX}/{day}/{event_id}{suffix}"
-    return EvidenceKeys(record=f"{base}.json", receipt=f"{base}.alert.json")
+    return f"{PREFIX}/{day}/{event_id}{suffix}.json"
 
 
 def evidence_record(
@@ -132,14 +126,3 @@ def _digest(text: str) -> str:
     import hashlib  # noqa: PLC0415 - rare path (unsafe ids only); keeps OpenSSL out of the cold start
 
     return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def alert_receipt(*, record_key: str, topic_arn: str, message_id: str, published_at: datetime) -> dict[str, Any]:
-    return {
-        "schema": RECEIPT_SCHEMA,
-        "schema_version": EVIDENCE_SCHEMA_VERSION,
-        "record_key": record_key,
-        "topic_arn": topic_arn,
-        "message_id": message_id,
-        "published_at": iso(published_at),
-    }

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guardian.aws import AwsAdapter, Boto3Clients
-from guardian.config import Config
+from guardian.config import CLIENT_VARIABLES, VARIABLES, Config
 from guardian.events import API_CALL_DETAIL_TYPE, CloudTrailEvent, MalformedEvent, parse_event
 from guardian.logs import configure, get_logger
 from guardian.policy import Action, Decision, Outcome, decide
@@ -18,7 +18,7 @@ from guardian.workflow import handle
 
 LOG = get_logger()
 _RAW_LOG_LIMIT = 64 * 1024
-_state: dict[str, Any] = {}
+_state: dict[tuple[str | None, ...], Any] = {}
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
@@ -95,18 +95,26 @@ def reset() -> None:
 
 
 def _config() -> Config:
-    config = _state.get("config")
+    """Parsed and validated on the first invocation; again only if a GUARDIAN_* variable changed (never in Lambda,
+    but one test process or the local simulation may run several environments)."""
+    key = ("config", *(os.environ.get(name) for name in VARIABLES))
+    config = _state.get(key)
     if config is None:
         configure()
-        config = _state["config"] = Config.from_env(os.environ)
+        _state.clear()
+        config = _state[key] = Config.from_env(os.environ)
     assert isinstance(config, Config)
     return config
 
 
 def _clients() -> Boto3Clients:
-    clients = _state.get("clients")
+    """Kept for warm invocations; created anew only if the endpoint, Region or credentials in the environment change."""
+    key = ("clients", *(os.environ.get(name) for name in CLIENT_VARIABLES))
+    clients = _state.get(key)
     if clients is None:
-        clients = _state["clients"] = Boto3Clients()
+        for stale in [k for k in _state if k[0] == "clients"]:
+            del _state[stale]
+        clients = _state[key] = Boto3Clients()
     assert isinstance(clients, Boto3Clients)
     return clients
 

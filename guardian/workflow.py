@@ -1,9 +1,10 @@
 """Act on a decision: heal, verify, keep evidence, alert — in that order, idempotently.
 
 StartLogging comes first: nothing (no read, no evidence check) stands between the event and the heal.
-Evidence is written once per event (``IfNoneMatch``), and a receipt is written after the alert is published, so:
-a duplicate delivery re-heals harmlessly but sends no second alert; a crash between evidence and alert leaves
-no receipt, so the retry still publishes (the only case where an alert may be sent twice).
+Evidence is written once per event (``IfNoneMatch``), and the record is tagged with the SNS message id once the
+alert is published, so: a duplicate delivery re-heals harmlessly but sends no second alert; a crash between
+evidence and alert leaves the record untagged, so the retry still publishes (the only case where an alert may be
+sent twice).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.alerts import build_alert
 from guardian.events import CloudTrailEvent, TrailRef
-from guardian.evidence import alert_receipt, evidence_keys, evidence_record
+from guardian.evidence import ALERT_TAG, evidence_key, evidence_record
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Heal, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification, blind_window
@@ -35,7 +36,8 @@ class Aws(Protocol):
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
-    def exists(self, key: str) -> bool: ...
+    def tag(self, key: str, name: str) -> str | None: ...
+    def set_tag(self, key: str, name: str, value: str) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
 
 
@@ -204,9 +206,9 @@ def deliver(
     function_name: str | None,
     request_id: str | None,
 ) -> bool:
-    """Write the evidence record once, then publish the alert unless a receipt shows it was already sent."""
-    keys = evidence_keys(result)
-    alert = build_alert(result, evidence_bucket=evidence_bucket, evidence_key=keys.record, function_name=function_name)
+    """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
+    key = evidence_key(result)
+    alert = build_alert(result, evidence_bucket=evidence_bucket, evidence_key=key, function_name=function_name)
     boto3_version, botocore_version = aws.sdk_versions
     record = evidence_record(
         result,
@@ -218,18 +220,15 @@ def deliver(
         boto3_version=boto3_version,
         botocore_version=botocore_version,
     )
-    created = aws.put_if_absent(keys.record, record)
-    if not created and aws.exists(keys.receipt):
+    created = aws.put_if_absent(key, record)
+    if not created and aws.tag(key, ALERT_TAG):
         LOG.info(
             "duplicate delivery: evidence and alert already exist",
-            extra={"event_id": result.event.event_id, "evidence_key": keys.record},
+            extra={"event_id": result.event.event_id, "evidence_key": key},
         )
         return False
     message_id = aws.publish(alert.publish_kwargs(topic_arn))
-    aws.put_if_absent(
-        keys.receipt,
-        alert_receipt(record_key=keys.record, topic_arn=topic_arn, message_id=message_id, published_at=clock()),
-    )
+    aws.set_tag(key, ALERT_TAG, message_id)
     LOG.info(
         "alert published",
         extra={
@@ -237,7 +236,7 @@ def deliver(
             "outcome": result.outcome.value,
             "severity": result.severity.value,
             "message_id": message_id,
-            "evidence_key": keys.record,
+            "evidence_key": key,
         },
     )
     return True

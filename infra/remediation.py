@@ -57,25 +57,13 @@ class RemediationFunction(Construct):
                 resources=[self.trail_arns],
             )
         )
+        # Write each record once; tag it with the alert's message id; read that tag on a duplicate delivery.
+        # No GetObject, no ListBucket, no delete: the function cannot read or remove past evidence.
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="WriteEvidenceOnce",
-                actions=["s3:PutObject"],
+                sid="WriteEvidenceOnceAndMarkItAlerted",
+                actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
                 resources=[evidence.evidence_objects_arn()],
-            )
-        )
-        # Reading back only the alert receipts (HeadObject) needs GetObject; ListBucket makes a missing key a 404
-        # rather than a 403, so a crash between evidence and alert is recognised and the alert is still sent.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="CheckAlertReceipts",
-                actions=["s3:GetObject"],
-                resources=[evidence.evidence_objects_arn()],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TellMissingFromDenied", actions=["s3:ListBucket"], resources=[evidence.bucket.bucket_arn]
             )
         )
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs

@@ -113,7 +113,7 @@ class StubbedClients:
             "put_object", {}, {"Bucket": BUCKET, "Key": ANY, "Body": ANY, "ContentType": ANY, "IfNoneMatch": "*"}
         )
         sns.add_response("publish", {"MessageId": "m"}, None)
-        s3.add_response("put_object", {}, None)
+        s3.add_response("put_object_tagging", {}, None)
 
     def cloudtrail(self, region: str) -> Any:
         return self.cloudtrail_client
@@ -185,7 +185,7 @@ def full_heal_over_http() -> None:
                 if i >= 3:
                     samples.append(elapsed)
             handler.reset()
-    print("3. full heal against moto_server on 127.0.0.1 (StartLogging + GetTrailStatus + evidence + alert + receipt)")
+    print("3. full heal against moto_server on 127.0.0.1 (StartLogging + GetTrailStatus + evidence + alert + tag)")
     print(f"   {summary(samples)}   (5 HTTP requests; warm clients)")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import botocore.awsrequest
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from guardian import handler
@@ -102,15 +103,9 @@ def expect_delivery(stubs: StubbedClients, key: str, subject: str) -> None:
         {"TopicArn": TOPIC, "Subject": subject, "Message": ANY, "MessageAttributes": ANY},
     )
     s3.add_response(
-        "put_object",
+        "put_object_tagging",
         {},
-        {
-            "Bucket": BUCKET,
-            "Key": key.replace(".json", ".alert.json"),
-            "Body": ANY,
-            "ContentType": "application/json",
-            "IfNoneMatch": "*",
-        },
+        {"Bucket": BUCKET, "Key": key, "Tagging": {"TagSet": [{"Key": "guardian-alert-message-id", "Value": "m-1"}]}},
     )
 
 
@@ -125,7 +120,7 @@ def test_stop_logging_by_arn_heals_in_the_arns_home_region_first(stubs: StubbedC
         ("cloudtrail", "us-west-2", "GetTrailStatus"),
         ("s3", "us-east-1", "PutObject"),
         ("sns", "us-east-1", "Publish"),
-        ("s3", "us-east-1", "PutObject"),
+        ("s3", "us-east-1", "PutObjectTagging"),
     ]
 
 
@@ -163,7 +158,13 @@ def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedCl
     )
     with pytest.raises(HealFailed):
         handler.lambda_handler(load_event("stop_logging"), None)
-    assert [r[2] for r in stubs.requests] == ["StartLogging", "DescribeTrails", "PutObject", "Publish", "PutObject"]
+    assert [r[2] for r in stubs.requests] == [
+        "StartLogging",
+        "DescribeTrails",
+        "PutObject",
+        "Publish",
+        "PutObjectTagging",
+    ]
     assert "no longer exists in us-east-1" in json.loads(captured["Message"])["action"]["diagnosis"]
 
 
@@ -172,7 +173,7 @@ def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
     s3.add_response("put_object", {}, None)
     captured: dict[str, Any] = {}
     sns.add_response("publish", {"MessageId": "m-2"}, None)
-    s3.add_response("put_object", {}, None)
+    s3.add_response("put_object_tagging", {}, None)
     stubs.get("sns", "us-east-1").meta.events.register(
         "provide-client-params.sns.Publish", lambda params, **_: captured.update(params)
     )
@@ -188,7 +189,7 @@ def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
     assert not [r for r in stubs.requests if r[0] == "cloudtrail"]
 
 
-def test_duplicate_evidence_with_receipt_sends_nothing(stubs: StubbedClients) -> None:
+def test_duplicate_evidence_already_alerted_sends_nothing(stubs: StubbedClients) -> None:
     expect_heal(stubs, "us-east-1", "management-trail")
     s3 = stubs.stub("s3", "us-east-1")
     s3.add_client_error(
@@ -198,20 +199,21 @@ def test_duplicate_evidence_with_receipt_sends_nothing(stubs: StubbedClients) ->
         http_status_code=412,
     )
     s3.add_response(
-        "head_object",
-        {},
-        {"Bucket": BUCKET, "Key": "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.alert.json"},
+        "get_object_tagging",
+        {"TagSet": [{"Key": "guardian-alert-message-id", "Value": "m-0"}]},
+        {"Bucket": BUCKET, "Key": "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"},
     )
     result = handler.lambda_handler(load_event("stop_logging"), None)
     assert result["alert_published"] is False
+    assert [r[2] for r in stubs.requests] == ["StartLogging", "GetTrailStatus", "PutObject", "GetObjectTagging"]
 
 
-def test_head_other_than_not_found_is_raised_not_swallowed() -> None:
+def test_evidence_read_errors_are_raised_not_swallowed() -> None:
     provider = StubbedClients()
     adapter = AwsAdapter(provider, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
-    provider.stub("s3", "us-east-1").add_client_error("head_object", "403", "Forbidden", http_status_code=403)
-    with pytest.raises(Exception, match="Forbidden"):
-        adapter.exists("evidence/x.alert.json")
+    provider.stub("s3", "us-east-1").add_client_error("get_object_tagging", "AccessDenied", "Forbidden", 403)
+    with pytest.raises(ClientError, match="Forbidden"):
+        adapter.tag("evidence/x.json", "guardian-alert-message-id")
 
 
 class RawBody:
@@ -245,3 +247,31 @@ def test_throttled_start_logging_is_retried_by_the_sdk(monkeypatch: pytest.Monke
     )
     assert len(attempts) == 2
     assert attempts[0].endswith("StartLogging")
+
+
+def test_configuration_is_read_once_and_again_only_when_the_environment_changes(
+    stubs: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = handler._config()
+    assert handler._config() is first  # parsed once while the environment stays the same
+    s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
+    s3.add_response(
+        "put_object",
+        {},
+        {"Bucket": "other-evidence", "Key": ANY, "Body": ANY, "ContentType": "application/json", "IfNoneMatch": "*"},
+    )
+    sns.add_response("publish", {"MessageId": "m-3"}, None)
+    s3.add_response("put_object_tagging", {}, {"Bucket": "other-evidence", "Key": ANY, "Tagging": ANY})
+    monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", "other-evidence")
+    handler.lambda_handler(load_event("add_tags"), None)
+    assert handler._config() is not first
+    assert handler._config().evidence_bucket == "other-evidence"
+
+
+def test_clients_are_kept_warm_and_renewed_when_the_endpoint_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = handler._clients()
+    assert handler._clients() is first
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5999")
+    renewed = handler._clients()
+    assert renewed is not first
+    assert renewed.cloudtrail("us-east-1").meta.endpoint_url == "http://127.0.0.1:5999"

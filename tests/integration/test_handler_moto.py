@@ -139,7 +139,7 @@ def test_stop_logging_is_healed_verified_recorded_and_alerted_once(world: World)
     assert alert["guardian"]["function"] == "CloudTrailGuardian-RemediationFunction"
 
     record_key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
-    assert world.evidence_keys() == sorted([record_key, record_key.replace(".json", ".alert.json")])
+    assert world.evidence_keys() == [record_key]
     assert alert["evidence"] == {"bucket": world.bucket, "key": record_key}
     record = world.evidence(record_key)
     assert record["original_event"] == load_event("stop_logging")
@@ -149,8 +149,9 @@ def test_stop_logging_is_healed_verified_recorded_and_alerted_once(world: World)
     assert record["verification"]["is_logging"] is True
     assert record["guardian"]["boto3_version"] == boto3.__version__
     assert record["guardian"]["request_id"] == LambdaContext.aws_request_id
-    receipt = world.evidence(record_key.replace(".json", ".alert.json"))
-    assert receipt["message_id"] == notification["MessageId"]
+    tags = world.clients["s3"].get_object_tagging(Bucket=world.bucket, Key=record_key)["TagSet"]
+    assert tags == [{"Key": "guardian-alert-message-id", "Value": notification["MessageId"]}]
+    assert len(world.clients["s3"].list_object_versions(Bucket=world.bucket)["Versions"]) == 1
 
     head = world.clients["s3"].head_object(Bucket=world.bucket, Key=record_key)
     assert head["ObjectLockMode"] == "GOVERNANCE"
@@ -169,7 +170,7 @@ def test_duplicate_delivery_creates_no_second_record_and_no_second_alert(world: 
     first, second = world.invoke(event), world.invoke(event)
     assert (first["alert_published"], second["alert_published"]) == (True, False)
     assert len(world.alerts()) == 1
-    assert len(world.evidence_keys()) == 2
+    assert len(world.evidence_keys()) == 1
 
 
 @pytest.mark.parametrize(
@@ -201,7 +202,7 @@ def test_every_other_event_gets_exactly_one_alert_and_no_heal(
     assert notification["MessageAttributes"]["outcome"]["Value"] == outcome
     assert message_of(notification)["action"]["taken"] is None
     assert not world.is_logging()  # the stopped trail was not touched
-    assert len(world.evidence_keys()) == 2
+    assert len(world.evidence_keys()) == 1
 
 
 def test_failed_attempt_alert_says_attempted(world: World) -> None:
@@ -233,7 +234,8 @@ def test_heal_failure_alerts_critical_keeps_evidence_and_raises_for_retry(world:
     assert alert["outcome"] == "heal_failed"
     assert alert["action"]["result"] == "failed"
     assert "no longer exists in us-east-1" in alert["action"]["diagnosis"]
-    assert world.evidence_keys()[0].endswith(".heal-failed.alert.json")
+    [key] = world.evidence_keys()
+    assert key.endswith(".heal-failed.json")
     with pytest.raises(HealFailed):
         world.invoke(event)  # the Lambda retry: still failing, still raising, no second alert
     assert world.alerts() == []

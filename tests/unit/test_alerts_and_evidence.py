@@ -11,7 +11,7 @@ import pytest
 from guardian import __version__
 from guardian.alerts import ALERT_SCHEMA, SUBJECT_MAX, build_alert
 from guardian.events import parse_event
-from guardian.evidence import EVIDENCE_SCHEMA, evidence_keys, evidence_record
+from guardian.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
 from guardian.policy import Outcome, PolicyContext, Severity, decide
 from guardian.results import ActionRecord, Result, Verification, blind_window
 from tests.support import ACCOUNT, GUARDIAN_ROLE_ARN, fixture_names, load_event
@@ -153,17 +153,15 @@ def test_publish_request_carries_string_message_attributes() -> None:
 
 
 def test_evidence_keys_are_derived_from_the_event_id_and_date() -> None:
-    keys = evidence_keys(healed())
-    assert keys.record == "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
-    assert keys.receipt == "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.alert.json"
+    assert evidence_key(healed()) == "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
     failed = replace(healed(), outcome=Outcome.HEAL_FAILED)
-    assert evidence_keys(failed).record.endswith("000000000001.heal-failed.json")
+    assert evidence_key(failed).endswith("000000000001.heal-failed.json")
 
 
 def test_unsafe_event_ids_are_hashed_into_the_key() -> None:
     result = healed()
     result = replace(result, event=replace(result.event, event_id="../../etc/passwd"))
-    key = evidence_keys(result).record
+    key = evidence_key(result)
     assert "/../" not in key
     assert key.startswith("evidence/2026/11/20/sha256-")
 

@@ -29,6 +29,7 @@ class FakeAws:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.objects: dict[str, dict[str, Any]] = {}
+        self.tags: dict[tuple[str, str], str] = {}
         self.published: list[dict[str, Any]] = []
         self.start_error: ClientError | None = None
         self.statuses: Iterator[dict[str, Any] | ClientError] = iter([{"IsLogging": True}] * 50)
@@ -58,9 +59,13 @@ class FakeAws:
         self.objects[key] = document
         return True
 
-    def exists(self, key: str) -> bool:
-        self.calls.append(("HeadObject", key))
-        return key in self.objects
+    def tag(self, key: str, name: str) -> str | None:
+        self.calls.append(("GetObjectTagging", key))
+        return self.tags.get((key, name))
+
+    def set_tag(self, key: str, name: str, value: str) -> None:
+        self.calls.append(("PutObjectTagging", key))
+        self.tags[(key, name)] = value
 
     def publish(self, request: dict[str, Any]) -> str:
         self.calls.append(("Publish", request["Subject"]))
@@ -103,7 +108,13 @@ def run(aws: FakeAws, name: str = "stop_logging", attempts: int = 4) -> tuple[An
 def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt() -> None:
     aws = FakeAws()
     result, published = run(aws)
-    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "Publish", "PutObject"]
+    assert [name for name, _ in aws.calls] == [
+        "StartLogging",
+        "GetTrailStatus",
+        "PutObject",
+        "Publish",
+        "PutObjectTagging",
+    ]
     assert aws.calls[0] == ("StartLogging", ("us-east-1", "management-trail"))
     assert published
     assert result.outcome is Outcome.HEALED
@@ -171,7 +182,7 @@ def test_duplicate_delivery_heals_again_but_sends_no_second_alert() -> None:
     aws.calls.clear()
     _, published = run(aws)
     assert not published
-    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "HeadObject"]
+    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "GetObjectTagging"]
     assert len(aws.published) == 1
 
 
@@ -180,11 +191,13 @@ def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
     aws.publish_failures = 1
     with pytest.raises(ClientError):
         run(aws)
-    assert len(aws.objects) == 1  # the evidence record, but no receipt
+    assert len(aws.objects) == 1
+    assert not aws.tags  # the evidence record exists, but is not marked alerted
     _, published = run(aws)
     assert published
     assert len(aws.published) == 1
-    assert len(aws.objects) == 2
+    assert len(aws.objects) == 1
+    assert list(aws.tags.values()) == ["msg-1"]
 
 
 def test_failed_heal_redelivered_alerts_once_and_keeps_raising() -> None:
@@ -207,8 +220,6 @@ def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_r
     assert result.outcome is Outcome.HEALED
     assert published
     assert sorted(k.rsplit("/", 1)[1] for k in aws.objects) == [
-        "0a000001-1111-4111-8111-000000000001.alert.json",
-        "0a000001-1111-4111-8111-000000000001.heal-failed.alert.json",
         "0a000001-1111-4111-8111-000000000001.heal-failed.json",
         "0a000001-1111-4111-8111-000000000001.json",
     ]
@@ -219,6 +230,6 @@ def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_r
 def test_alert_only_decisions_make_no_cloudtrail_call(name: str) -> None:
     aws = FakeAws()
     result, published = run(aws, name)
-    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObject"]
+    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObjectTagging"]
     assert published
     assert result.severity in (Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL)
