@@ -15,9 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian.alerts import build_alert
 from guardian.events import CloudTrailEvent, TrailRef
-from guardian.evidence import ALERT_TAG, evidence_key, evidence_record
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Heal, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification, blind_window
@@ -207,6 +205,10 @@ def deliver(
     request_id: str | None,
 ) -> bool:
     """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
+    # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
+    from guardian.alerts import build_alert  # noqa: PLC0415
+    from guardian.evidence import ALERT_TAG, evidence_key, evidence_record  # noqa: PLC0415
+
     key = evidence_key(result)
     alert = build_alert(result, evidence_bucket=evidence_bucket, evidence_key=key, function_name=function_name)
     boto3_version, botocore_version = aws.sdk_versions
