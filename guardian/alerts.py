@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardian import __version__
+from guardian.baseline import weakened
+from guardian.events import SWEEP_SOURCE
 from guardian.policy import Outcome
 from guardian.results import Result, iso
 
 ALERT_SCHEMA = "cloudtrail-guardian/alert"
-ALERT_SCHEMA_VERSION = "1.0"
+ALERT_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
 # SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
 SUBJECT_MAX = 99
 
@@ -52,6 +54,8 @@ def build_alert(result: Result, *, evidence_bucket: str, evidence_key: str, func
 def subject(result: Result) -> str:
     """One human line, at most 99 characters: names and actor are shortened, never the verdict."""
     e, rule = result.event, result.decision.rule
+    if e.event_source == SWEEP_SOURCE:
+        return _sweep_subject(result)
     trail = result.decision.trail.name if result.decision.trail else None
     actor = "the guardian" if result.outcome is Outcome.OWN_ACTION else e.actor.display
     what = rule.what if rule else (e.event_name or "event")
@@ -65,6 +69,17 @@ def subject(result: Result) -> str:
     budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
     trail_text, actor_text = _share(trail or "", actor, budget)
     return _clean(template.format(trail=trail_text, actor=actor_text))[:SUBJECT_MAX]
+
+
+def _sweep_subject(result: Result) -> str:
+    trail = result.decision.trail.name if result.decision.trail else "?"
+    verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
+    recreated = any(a.action == "CreateTrail" for a in result.actions)
+    what = "deleted" if recreated else "weakened (" + ", ".join(c.field for c in weakened(result.changes)) + ")"
+    template = f"[{result.severity}] Trail {{trail}} {what} — {verdict}"
+    budget = SUBJECT_MAX - len(template.format(trail=""))
+    text = template.format(trail=_ellipsize(trail, max(budget, 12)))
+    return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
 
 
 def _subject_tail(result: Result) -> str:
@@ -193,6 +208,8 @@ def alert_document(
             "checks": v.checks,
         },
         "blind_window_seconds": result.blind_window_seconds,
+        "detected_by": "sweep" if e.event_source == SWEEP_SOURCE else "event",
+        "changes": [c.to_json() for c in result.changes],
         "evidence": {"bucket": evidence_bucket, "key": evidence_key},
         "input_problems": list(e.problems),
         "guardian": {"version": __version__, "function": function_name},

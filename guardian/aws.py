@@ -15,10 +15,12 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from guardian import __version__
+from guardian.baseline import DEFAULT_SELECTORS, TrailState, state_from_aws
 from guardian.events import TrailRef
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
 
@@ -37,6 +39,7 @@ class ClientProvider(Protocol):
     def cloudtrail(self, region: str) -> CloudTrailClient: ...
     def sns(self, region: str) -> SNSClient: ...
     def s3(self) -> S3Client: ...
+    def cloudwatch(self) -> CloudWatchClient: ...
 
 
 class Boto3Clients:
@@ -67,6 +70,15 @@ class Boto3Clients:
     def s3(self) -> S3Client:
         client: S3Client = self._client("s3", None)  # the evidence bucket lives in the function's own Region
         return client
+
+    def cloudwatch(self) -> CloudWatchClient:
+        client: CloudWatchClient = self._client("cloudwatch", None)
+        return client
+
+    def warm(self, regions: list[str]) -> None:
+        """Create the clients for these Regions now, in one thread: boto3 sessions are not thread-safe."""
+        for region in regions:
+            self.cloudtrail(region)
 
 
 class AwsAdapter:
@@ -128,3 +140,129 @@ class AwsAdapter:
     def publish(self, request: dict[str, Any]) -> str:
         response = self._clients.sns(self._topic_region).publish(**request)
         return str(response["MessageId"])
+
+    # -- trail configuration (baselines, restore, sweep) -------------------------------------------------------
+
+    def list_trails(self, region: str) -> list[dict[str, Any]]:
+        """Trails whose home is this Region (shadow copies of trails homed elsewhere are left out)."""
+        trails = self._clients.cloudtrail(region).describe_trails(includeShadowTrails=False).get("trailList", [])
+        return [dict(t) for t in trails if t.get("HomeRegion", region) == region]
+
+    def trail_state(self, region: str, name: str) -> TrailState | None:
+        """Everything the baseline covers, read live; None if the trail does not exist."""
+        cloudtrail = self._clients.cloudtrail(region)
+        try:
+            described = cloudtrail.describe_trails(trailNameList=[name], includeShadowTrails=False)["trailList"]
+        except ClientError as exc:
+            if _code(exc) == "TrailNotFoundException":
+                return None
+            raise
+        trail: dict[str, Any] | None = next((dict(t) for t in described if t.get("Name") == name), None)
+        if trail is None:
+            return None
+        arn = str(trail["TrailARN"])
+        status = cloudtrail.get_trail_status(Name=arn)
+        selectors = cloudtrail.get_event_selectors(TrailName=arn)
+        try:
+            insights = cloudtrail.get_insight_selectors(TrailName=arn).get("InsightSelectors", [])
+        except ClientError as exc:
+            if _code(exc) != "InsightNotEnabledException":
+                raise
+            insights = []
+        tag_lists = cloudtrail.list_tags(ResourceIdList=[arn]).get("ResourceTagList", [])
+        tags = [
+            {"Key": t["Key"], "Value": t.get("Value", "")} for entry in tag_lists for t in entry.get("TagsList", [])
+        ]
+        insight_types = [i["InsightType"] for i in insights if "InsightType" in i]
+        return state_from_aws(trail, dict(status), dict(selectors), insight_types, tags)
+
+    def create_trail(self, state: TrailState) -> None:
+        self._clients.cloudtrail(state.home_region).create_trail(**_trail_settings(state, create=True))
+
+    def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None:
+        settings = _trail_settings(state, create=False)
+        if clear_prefix:
+            settings["S3KeyPrefix"] = ""
+        self._clients.cloudtrail(state.home_region).update_trail(**settings)
+
+    def put_event_selectors(self, state: TrailState) -> None:
+        cloudtrail = self._clients.cloudtrail(state.home_region)
+        # Selectors are passed back exactly as CloudTrail returned them when the baseline was recorded.
+        if state.advanced_event_selectors is not None:
+            advanced: list[Any] = [dict(s) for s in state.advanced_event_selectors]
+            cloudtrail.put_event_selectors(TrailName=state.name, AdvancedEventSelectors=advanced)
+        else:
+            classic: list[Any] = [dict(s) for s in state.event_selectors or DEFAULT_SELECTORS]
+            cloudtrail.put_event_selectors(TrailName=state.name, EventSelectors=classic)
+
+    def put_insight_selectors(self, state: TrailState) -> None:
+        insights: list[Any] = [{"InsightType": t} for t in state.insight_types]
+        self._clients.cloudtrail(state.home_region).put_insight_selectors(
+            TrailName=state.name, InsightSelectors=insights
+        )
+
+    def add_tags(self, state: TrailState, tags: list[tuple[str, str]]) -> None:
+        self._clients.cloudtrail(state.home_region).add_tags(
+            ResourceId=state.arn, TagsList=[{"Key": k, "Value": v} for k, v in tags]
+        )
+
+    def start_trail(self, state: TrailState) -> None:
+        self._clients.cloudtrail(state.home_region).start_logging(Name=state.arn)
+
+    # -- baselines -----------------------------------------------------------------------------------------------
+
+    def read_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self._clients.s3().get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        document: dict[str, Any] = json.loads(body)
+        return document
+
+    def write_json(self, key: str, document: dict[str, Any]) -> None:
+        """A new version of ``key`` (the bucket is versioned: earlier versions stay, under Object Lock)."""
+        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        self._clients.s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self._clients.s3().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return keys
+
+    def put_metrics(self, namespace: str, values: dict[str, float]) -> None:
+        self._clients.cloudwatch().put_metric_data(
+            Namespace=namespace,
+            MetricData=[{"MetricName": name, "Value": value, "Unit": "Count"} for name, value in values.items()],
+        )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _trail_settings(state: TrailState, *, create: bool) -> dict[str, Any]:
+    """CreateTrail/UpdateTrail parameters for a state; absent attachments are simply not passed."""
+    settings: dict[str, Any] = {
+        "Name": state.name,
+        "S3BucketName": state.s3_bucket,
+        "IncludeGlobalServiceEvents": state.include_global_service_events,
+        "IsMultiRegionTrail": state.multi_region,
+        "EnableLogFileValidation": state.log_file_validation,
+    }
+    optional = {
+        "S3KeyPrefix": state.s3_prefix,
+        "SnsTopicName": state.sns_topic_arn,
+        "CloudWatchLogsLogGroupArn": state.cloudwatch_logs_group_arn,
+        "CloudWatchLogsRoleArn": state.cloudwatch_logs_role_arn,
+        "KmsKeyId": state.kms_key_id,
+    }
+    settings.update({k: v for k, v in optional.items() if v is not None})
+    if state.organization:
+        settings["IsOrganizationTrail"] = True
+    if create and state.tags:
+        settings["TagsList"] = [{"Key": k, "Value": v} for k, v in state.tags]
+    return settings

@@ -17,6 +17,7 @@ from typing import Any
 
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
+SWEEP_SOURCE = "cloudtrail-guardian.sweep"  # eventSource of the records the sweep makes for what it found
 
 # Region and account are deliberately loose: anonymised corpora use fake Regions ("megov-westwest-1r") and
 # 9- or 13-digit account ids, and the parser must not choke on them.

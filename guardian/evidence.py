@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from guardian import __version__
+from guardian.events import SWEEP_SOURCE
 from guardian.policy import Outcome
 from guardian.results import Result, iso
 
 EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
-EVIDENCE_SCHEMA_VERSION = "1.0"
+EVIDENCE_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
 # Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
 # record: it only tells a duplicate delivery that the alert went out, without a second object per event.
 ALERT_TAG = "guardian-alert-message-id"
@@ -107,6 +108,8 @@ def evidence_record(
             "error_message": v.error_message,
         },
         "blind_window_seconds": result.blind_window_seconds,
+        "detected_by": "sweep" if e.event_source == SWEEP_SOURCE else "event",
+        "changes": [c.to_json() for c in result.changes],
         "diagnosis": result.diagnosis,
         "alert": {"topic_arn": topic_arn, "subject": alert_subject},
         "input_problems": list(e.problems),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from guardian.baseline import Change
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Outcome, Severity
 
@@ -48,6 +49,7 @@ class Result:
     verification: Verification | None = None
     blind_window_seconds: float | None = None
     diagnosis: str | None = None  # why a heal failed, in words, when the guardian could find out
+    changes: tuple[Change, ...] = ()  # baseline → found, each weakened or strengthened (restores and the sweep)
 
 
 def blind_window(event_time: datetime | None, verification: Verification) -> float | None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Heal, Outcome, Severity
@@ -103,7 +104,7 @@ def restart_logging(
     try:
         aws.start_logging(trail)
     except (ClientError, BotoCoreError) as exc:
-        code, message = _error(exc)
+        code, message = describe_error(exc)
         LOG.error("StartLogging failed", extra={"trail": trail.identifier, "region": trail.region, "error_code": code})
         action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), False, code, message)
         return Result(
@@ -151,7 +152,7 @@ def verify(aws: Aws, trail: TrailRef, attempts: int, delay: float, *, clock: Clo
         try:
             status = aws.trail_status(trail)
         except (ClientError, BotoCoreError) as exc:
-            code, message = _error(exc)
+            code, message = describe_error(exc)
             return Verification(
                 is_logging=None, checks=check, checked_at=clock(), error_code=code, error_message=message
             )
@@ -184,7 +185,7 @@ def diagnose(aws: Aws, trail: TrailRef, code: str, message: str) -> str:
     try:
         described = aws.describe_trail(trail)
     except (ClientError, BotoCoreError) as exc:
-        other_code, other_message = _error(exc)
+        other_code, other_message = describe_error(exc)
         return f"{code}: {message} (DescribeTrails also failed: {other_code}: {other_message})"
     if described is None:
         return f"{code}: trail {trail.identifier} no longer exists in {trail.region} (deleted?)"
@@ -242,10 +243,3 @@ def deliver(
         },
     )
     return True
-
-
-def _error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
-    return type(exc).__name__, str(exc)

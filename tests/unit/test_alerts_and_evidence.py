@@ -113,7 +113,7 @@ def test_message_is_the_versioned_document_with_every_field() -> None:
     doc = json.loads(alert.message)
     assert (doc["schema"], doc["schema_version"], doc["severity"], doc["outcome"]) == (
         ALERT_SCHEMA,
-        "1.0",
+        "1.1",
         "HIGH",
         "healed",
     )
@@ -141,6 +141,7 @@ def test_message_is_the_versioned_document_with_every_field() -> None:
     assert doc["verification"]["start_logging_time"] == "2026-11-20T10:00:02.100000Z"
     assert doc["blind_window_seconds"] == 2.1
     assert doc["evidence"] == {"bucket": "ev-bucket", "key": "evidence/x.json"}
+    assert (doc["detected_by"], doc["changes"]) == ("event", [])
     assert doc["guardian"] == {"version": __version__, "function": "guardian-fn"}
     assert "blind for 2.1 s" in doc["summary"]
     assert alert.attributes == {"severity": "HIGH", "event_name": "StopLogging", "outcome": "healed"}
@@ -180,7 +181,7 @@ def test_evidence_record_holds_the_original_event_actions_verification_and_versi
     )
     assert (record["schema"], record["schema_version"], record["record_id"]) == (
         EVIDENCE_SCHEMA,
-        "1.0",
+        "1.1",
         "0a000001-1111-4111-8111-000000000001",
     )
     assert record["original_event"] == load_event("stop_logging")

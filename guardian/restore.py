@@ -1,0 +1,152 @@
+"""Put a trail back to its baseline: recreate it if deleted, undo what weakened it, keep what strengthened it.
+
+Logging comes back first (it bounds the blind window), then settings, selectors, insights and tags. Afterwards
+the trail is read again until nothing weakened remains, so "restored" always means "seen restored".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian.baseline import Change, TrailState, compare, target_state, weakened
+from guardian.errors import describe_error
+from guardian.results import ActionRecord
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+SETTINGS = frozenset(
+    {
+        "multi_region",
+        "include_global_service_events",
+        "log_file_validation",
+        "kms_key_id",
+        "sns_topic_arn",
+        "cloudwatch_logs_group_arn",
+        "cloudwatch_logs_role_arn",
+        "s3_bucket",
+        "s3_prefix",
+        "organization",
+    }
+)
+
+
+class TrailOps(Protocol):
+    """The trail calls a restore needs (implemented by :class:`guardian.aws.AwsAdapter`)."""
+
+    def trail_state(self, region: str, name: str) -> TrailState | None: ...
+    def create_trail(self, state: TrailState) -> None: ...
+    def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None: ...
+    def put_event_selectors(self, state: TrailState) -> None: ...
+    def put_insight_selectors(self, state: TrailState) -> None: ...
+    def add_tags(self, state: TrailState, tags: list[tuple[str, str]]) -> None: ...
+    def start_trail(self, state: TrailState) -> None: ...
+
+
+@dataclass(frozen=True)
+class Restoration:
+    baseline: TrailState
+    found: TrailState | None  # None: the trail was deleted
+    changes: tuple[Change, ...]  # baseline → found
+    target: TrailState  # what the trail must be now; also the next baseline
+    actions: tuple[ActionRecord, ...] = ()
+    after: TrailState | None = None
+    remaining: tuple[Change, ...] = ()  # still weakened after the restore
+    checks: int = 0
+
+    @property
+    def needed(self) -> bool:
+        return self.found is None or bool(weakened(self.changes))
+
+    @property
+    def verified(self) -> bool:
+        return self.after is not None and not self.remaining and all(a.succeeded for a in self.actions)
+
+    @property
+    def recreated(self) -> bool:
+        return self.found is None
+
+
+def restore(
+    aws: TrailOps,
+    baseline: TrailState,
+    found: TrailState | None,
+    *,
+    attempts: int,
+    delay: float,
+    clock: Clock,
+    sleep: Sleep,
+) -> Restoration:
+    if found is None:
+        changes: tuple[Change, ...] = ()
+        target = baseline
+        steps = _recreate_steps(aws, baseline)
+    else:
+        changes = compare(baseline, found)
+        target = target_state(baseline, found, changes)
+        if not weakened(changes):
+            return Restoration(baseline, found, changes, target, after=found)
+        steps = _repair_steps(aws, found, target, weakened(changes))
+    actions: list[ActionRecord] = []
+    for name, call in steps:
+        started = clock()
+        try:
+            call()
+        except (ClientError, BotoCoreError) as exc:
+            code, message = describe_error(exc)
+            actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), False, code, message))
+            break
+        actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), True))
+    after, remaining, checks = _verify(aws, target, attempts=attempts, delay=delay, sleep=sleep)
+    return Restoration(baseline, found, changes, target, tuple(actions), after, remaining, checks)
+
+
+def _recreate_steps(aws: TrailOps, baseline: TrailState) -> list[tuple[str, Callable[[], None]]]:
+    steps: list[tuple[str, Callable[[], None]]] = [("CreateTrail", lambda: aws.create_trail(baseline))]
+    if baseline.logging:
+        steps.append(("StartLogging", lambda: aws.start_trail(baseline)))
+    steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(baseline)))
+    if baseline.insight_types:
+        steps.append(("PutInsightSelectors", lambda: aws.put_insight_selectors(baseline)))
+    return steps
+
+
+def _repair_steps(
+    aws: TrailOps, found: TrailState, target: TrailState, weak: tuple[Change, ...]
+) -> list[tuple[str, Callable[[], None]]]:
+    fields = {c.field for c in weak}
+    steps: list[tuple[str, Callable[[], None]]] = []
+    if "logging" in fields:
+        steps.append(("StartLogging", lambda: aws.start_trail(target)))
+    if fields & SETTINGS:
+        clear = target.s3_prefix is None and found.s3_prefix is not None
+        steps.append(("UpdateTrail", lambda: aws.update_trail(target, clear_prefix=clear)))
+    if fields & {"event_selectors", "advanced_event_selectors"}:
+        steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(target)))
+    if "insight_types" in fields:
+        steps.append(("PutInsightSelectors", lambda: aws.put_insight_selectors(target)))
+    if "tags" in fields:
+        missing = sorted(set(target.tags) - set(found.tags))
+        steps.append(("AddTags", lambda: aws.add_tags(target, missing)))
+    return steps
+
+
+def _verify(
+    aws: TrailOps, target: TrailState, *, attempts: int, delay: float, sleep: Sleep
+) -> tuple[TrailState | None, tuple[Change, ...], int]:
+    """Read the trail again until nothing weakened remains against the target, with backoff."""
+    after: TrailState | None = None
+    remaining: tuple[Change, ...] = ()
+    for check in range(1, attempts + 1):
+        after = aws.trail_state(target.home_region, target.name)
+        remaining = weakened(compare(target, after)) if after is not None else ()
+        if after is not None and not remaining:
+            return after, (), check
+        if check < attempts:
+            sleep(delay * 2 ** (check - 1))
+    return after, remaining, attempts
