@@ -79,6 +79,8 @@ class Boto3Clients:
         """Create the clients for these Regions now, in one thread: boto3 sessions are not thread-safe."""
         for region in regions:
             self.cloudtrail(region)
+        self.s3()
+        self.cloudwatch()
 
 
 class AwsAdapter:

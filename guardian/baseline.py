@@ -197,14 +197,15 @@ def baseline_key(region: str, name: str) -> str:
     return f"{PREFIX}/{region}/{name}.json"
 
 
-def baseline_document(state: TrailState, *, recorded_at: str, recorded_by: str, reason: str) -> dict[str, Any]:
+def baseline_document(state: TrailState | None, *, recorded_at: str, recorded_by: str, reason: str) -> dict[str, Any]:
+    """``state`` None records that the trail was retired (deleted on purpose)."""
     return {
         "schema": BASELINE_SCHEMA,
         "schema_version": BASELINE_SCHEMA_VERSION,
         "recorded_at": recorded_at,
         "recorded_by": recorded_by,
         "reason": reason,
-        "trail": state.to_json(),
+        "trail": None if state is None else state.to_json(),
     }
 
 

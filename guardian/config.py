@@ -24,6 +24,10 @@ VARIABLES = (
     "GUARDIAN_EXEMPT_PRINCIPALS",
     "GUARDIAN_VERIFY_ATTEMPTS",
     "GUARDIAN_VERIFY_DELAY_SECONDS",
+    "GUARDIAN_SWEEP_REGIONS",
+    "GUARDIAN_PROTECT_TRAILS",
+    "GUARDIAN_PROTECT_TAG",
+    "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
 CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
@@ -41,6 +45,9 @@ class Config:
     exempt_principals: tuple[str, ...]
     verify_attempts: int
     verify_delay_seconds: float
+    sweep_regions: tuple[str, ...] = ()
+    protect_trails: tuple[str, ...] = ()  # empty: every trail of the account
+    protect_tag: tuple[str, str | None] | None = None  # (key, value or None for any value)
 
     @property
     def account_id(self) -> str:
@@ -79,7 +86,20 @@ class Config:
             exempt_principals=_exempt_principals(environ.get("GUARDIAN_EXEMPT_PRINCIPALS", "")),
             verify_attempts=_int(environ, "GUARDIAN_VERIFY_ATTEMPTS", 6, low=1, high=20),
             verify_delay_seconds=_float(environ, "GUARDIAN_VERIFY_DELAY_SECONDS", 0.25, low=0.0, high=10.0),
+            sweep_regions=_regions(environ),
+            protect_trails=_names(environ.get("GUARDIAN_PROTECT_TRAILS", "")),
+            protect_tag=_tag(environ.get("GUARDIAN_PROTECT_TAG", "")),
         )
+
+    def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:
+        """Whether a trail with this name and these tags is protected (names and tag narrow "every trail")."""
+        if self.protect_trails and name not in self.protect_trails:
+            return False
+        if self.protect_tag is None:
+            return True
+        key, value = self.protect_tag
+        present = dict(tags)
+        return key in present and (value is None or present[key] == value)
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -101,6 +121,45 @@ def _exempt_principals(text: str) -> tuple[str, ...]:
             'GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of ARN glob patterns, e.g. ["arn:aws:iam::*:role/ci-*"]'
         )
     return tuple(item.strip() for item in value)
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _regions(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """GUARDIAN_SWEEP_REGIONS (JSON list), else the function's own Region."""
+    text = environ.get("GUARDIAN_SWEEP_REGIONS", "").strip()
+    if not text:
+        own = environ.get("AWS_REGION", "").strip()
+        return (own,) if own else ()
+    regions = _names(text, variable="GUARDIAN_SWEEP_REGIONS")
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise ConfigError(f"GUARDIAN_SWEEP_REGIONS has invalid Region names: {', '.join(bad)}")
+    return regions
+
+
+def _names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str, ...]:
+    if not text.strip():
+        return ()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{variable} is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(f'{variable} must be a JSON list of names, e.g. ["us-east-1", "eu-west-1"]')
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _tag(text: str) -> tuple[str, str | None] | None:
+    """GUARDIAN_PROTECT_TAG: "key" (any value) or "key=value"."""
+    text = text.strip()
+    if not text:
+        return None
+    key, sep, value = text.partition("=")
+    if not key.strip():
+        raise ConfigError(f"GUARDIAN_PROTECT_TAG must be 'key' or 'key=value', got {text!r}")
+    return key.strip(), (value.strip() if sep else None)
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

@@ -28,6 +28,7 @@ class Heal(StrEnum):
     """The undo the guardian performs. Later rows add more; today only logging is restarted."""
 
     START_LOGGING = "StartLogging"
+    RESTORE_BASELINE = "RestoreBaseline"  # the sweep: recreate, UpdateTrail, selectors, insights, tags
 
 
 class Action(StrEnum):
@@ -77,6 +78,11 @@ RULES: Mapping[str, Rule] = {
     "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
 }
 # fmt: on
+
+# Not an eventName: what the scheduled sweep reports when it finds a trail weaker than its baseline.
+SWEEP_RULE = Rule(
+    "CloudTrail trail drifted from its baseline", Severity.HIGH, Heal.RESTORE_BASELINE, Severity.HIGH, Severity.HIGH
+)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian import baseline_store
+from guardian.baseline import TrailState
 from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
@@ -36,6 +38,10 @@ class Aws(Protocol):
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
     def tag(self, key: str, name: str) -> str | None: ...
+    def trail_state(self, region: str, name: str) -> TrailState | None: ...
+    def read_json(self, key: str) -> dict[str, Any] | None: ...
+    def write_json(self, key: str, document: dict[str, Any]) -> None: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
     def set_tag(self, key: str, name: str, value: str) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
 
@@ -82,6 +88,16 @@ def handle(
         function_name=function_name,
         request_id=request_id,
     )
+    if result.outcome is Outcome.EXEMPT and decision.trail and decision.trail.account_id in (None, event.account_id):
+        # An exempt principal's change is approved: it becomes the baseline, so the sweep never undoes it.
+        key = baseline_store.approve(
+            aws,
+            decision.trail,
+            at=clock(),
+            by=event.actor.arn or event.actor.display,
+            reason=f"{event.event_name} by an exempt principal ({decision.reason})",
+        )
+        LOG.info("baseline recorded after an exempt change", extra={"baseline_key": key, "event_id": event.event_id})
     if result.outcome is Outcome.HEAL_FAILED:
         raise HealFailed(
             f"could not restore logging on {decision.trail and decision.trail.identifier}: {result.diagnosis}"

@@ -28,7 +28,7 @@ from botocore.stub import ANY, Stubber
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from guardian import handler  # noqa: E402
+from guardian import handler, runtime  # noqa: E402
 from guardian.aws import CLIENT_CONFIG  # noqa: E402
 from infra.runtime_asset import stage_runtime  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
@@ -135,8 +135,8 @@ def stop_event(name: str = "management-trail") -> dict[str, Any]:
 
 def entry_to_start_logging() -> None:
     clients = StubbedClients()
-    original = handler._clients
-    handler._clients = lambda: clients  # type: ignore[assignment,return-value]
+    original = runtime.clients
+    runtime.clients = lambda: clients  # type: ignore[assignment,return-value]
     samples = []
     try:
         with environment(GUARDIAN_TOPIC_ARN=TOPIC, GUARDIAN_EVIDENCE_BUCKET=BUCKET, AWS_DEFAULT_REGION="us-east-1"):
@@ -149,7 +149,7 @@ def entry_to_start_logging() -> None:
                 if i >= 50:  # the first calls warm the caches (config, clients, model loading)
                     samples.append((clients.start_logging_at[-1] - started) * 1000)
     finally:
-        handler._clients = original
+        runtime.clients = original
         handler.reset()
     print("2. handler entry -> StartLogging request (stubbed clients, warm)")
     print(f"   {summary(samples)}   target p99 <= 2 ms")

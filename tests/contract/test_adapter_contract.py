@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
-from guardian import handler
+from guardian import handler, runtime
 from guardian.aws import CLIENT_CONFIG, AwsAdapter, Boto3Clients
 from guardian.events import TrailRef
 from guardian.workflow import HealFailed
@@ -64,6 +64,9 @@ class StubbedClients:
     def s3(self) -> Any:
         return self.get("s3", "us-east-1")
 
+    def cloudwatch(self) -> Any:
+        return self.get("cloudwatch", "us-east-1")
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()
@@ -75,7 +78,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubbedClients]:
     monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", BUCKET)
     monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
     provider = StubbedClients()
-    monkeypatch.setattr(handler, "_clients", lambda: provider)
+    monkeypatch.setattr(runtime, "clients", lambda: provider)
     yield provider
     provider.assert_all_used()
 
@@ -252,8 +255,8 @@ def test_throttled_start_logging_is_retried_by_the_sdk(monkeypatch: pytest.Monke
 def test_configuration_is_read_once_and_again_only_when_the_environment_changes(
     stubs: StubbedClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = handler._config()
-    assert handler._config() is first  # parsed once while the environment stays the same
+    first = runtime.config()
+    assert runtime.config() is first  # parsed once while the environment stays the same
     s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
     s3.add_response(
         "put_object",
@@ -264,14 +267,14 @@ def test_configuration_is_read_once_and_again_only_when_the_environment_changes(
     s3.add_response("put_object_tagging", {}, {"Bucket": "other-evidence", "Key": ANY, "Tagging": ANY})
     monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", "other-evidence")
     handler.lambda_handler(load_event("add_tags"), None)
-    assert handler._config() is not first
-    assert handler._config().evidence_bucket == "other-evidence"
+    assert runtime.config() is not first
+    assert runtime.config().evidence_bucket == "other-evidence"
 
 
 def test_clients_are_kept_warm_and_renewed_when_the_endpoint_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = handler._clients()
-    assert handler._clients() is first
+    first = runtime.clients()
+    assert runtime.clients() is first
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5999")
-    renewed = handler._clients()
+    renewed = runtime.clients()
     assert renewed is not first
     assert renewed.cloudtrail("us-east-1").meta.endpoint_url == "http://127.0.0.1:5999"

@@ -60,8 +60,8 @@ class World:
                     QueueUrl=queue_url or self.queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
 
-    def evidence_keys(self) -> list[str]:
-        listing = self.clients["s3"].list_objects_v2(Bucket=self.bucket)
+    def evidence_keys(self, prefix: str = "evidence/") -> list[str]:
+        listing = self.clients["s3"].list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
     def evidence(self, key: str) -> dict[str, Any]:
@@ -203,6 +203,18 @@ def test_every_other_event_gets_exactly_one_alert_and_no_heal(
     assert message_of(notification)["action"]["taken"] is None
     assert not world.is_logging()  # the stopped trail was not touched
     assert len(world.evidence_keys()) == 1
+
+
+def test_an_exempt_change_becomes_the_baseline_so_it_is_never_undone(world: World) -> None:
+    world.invoke(load_event("stop_logging_exempt_ci"))
+    assert not world.is_logging()
+    baseline = world.evidence("baselines/us-east-1/management-trail.json")
+    assert baseline["schema"] == "cloudtrail-guardian/baseline"
+    assert baseline["trail"]["logging"] is False
+    assert baseline["recorded_by"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/pipeline-run-42"
+    assert EXEMPT_PATTERN in baseline["reason"]
+    assert world.evidence_keys("baselines/") == ["baselines/us-east-1/management-trail.json"]
+    assert world.evidence_keys("") == world.evidence_keys("baselines/") + world.evidence_keys("evidence/")
 
 
 def test_failed_attempt_alert_says_attempted(world: World) -> None:

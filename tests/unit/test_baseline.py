@@ -39,6 +39,10 @@ BASE = TrailState(
 )
 
 
+def with_(state: TrailState, **values: Any) -> TrailState:
+    return replace(state, **values)
+
+
 def effects(current: TrailState, baseline: TrailState = BASE) -> dict[str, Effect]:
     return {c.field: c.effect for c in compare(baseline, current)}
 
@@ -49,7 +53,7 @@ def test_identical_state_has_no_change() -> None:
 
 @pytest.mark.parametrize("field", ["logging", "multi_region", "include_global_service_events", "log_file_validation"])
 def test_switching_a_protection_off_weakens_and_on_strengthens(field: str) -> None:
-    off = replace(BASE, **{field: False})
+    off = with_(BASE, **{field: False})
     assert effects(off) == {field: Effect.WEAKENED}
     assert effects(BASE, baseline=off) == {field: Effect.STRENGTHENED}
 
@@ -63,17 +67,17 @@ def test_switching_a_protection_off_weakens_and_on_strengthens(field: str) -> No
     ],
 )
 def test_attachments_removed_or_replaced_weaken_and_added_strengthen(field: str, value: str) -> None:
-    with_it = replace(BASE, **{field: value})
-    without = replace(BASE, **{field: None})
+    with_it = with_(BASE, **{field: value})
+    without = with_(BASE, **{field: None})
     assert effects(without, baseline=with_it) == {field: Effect.WEAKENED}
     assert effects(with_it, baseline=without) == {field: Effect.STRENGTHENED}
-    replaced = replace(BASE, **{field: value + "-other"})
+    replaced = with_(BASE, **{field: value + "-other"})
     assert effects(replaced, baseline=with_it) == {field: Effect.WEAKENED}
 
 
 @pytest.mark.parametrize(("field", "value"), [("s3_bucket", "attacker-bucket"), ("s3_prefix", None)])
 def test_any_change_of_destination_weakens(field: str, value: Any) -> None:
-    assert effects(replace(BASE, **{field: value})) == {field: Effect.WEAKENED}
+    assert effects(with_(BASE, **{field: value})) == {field: Effect.WEAKENED}
 
 
 @pytest.mark.parametrize(

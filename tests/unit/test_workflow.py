@@ -59,6 +59,20 @@ class FakeAws:
         self.objects[key] = document
         return True
 
+    def trail_state(self, region: str, name: str) -> Any:
+        self.calls.append(("DescribeTrails", (region, name)))
+        return None
+
+    def read_json(self, key: str) -> dict[str, Any] | None:
+        return None
+
+    def write_json(self, key: str, document: dict[str, Any]) -> None:
+        self.calls.append(("PutObject", key))
+        self.objects[key] = document
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return [k for k in self.objects if k.startswith(prefix)]
+
     def tag(self, key: str, name: str) -> str | None:
         self.calls.append(("GetObjectTagging", key))
         return self.tags.get((key, name))
