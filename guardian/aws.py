@@ -246,6 +246,18 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def _topic_name(state: TrailState) -> str | None:
+    """The trail's SNS topic as CloudTrail takes it: the name when the topic is in the trail's own account and
+    Region (accepted everywhere), else the ARN."""
+    if state.sns_topic_arn is None:
+        return None
+    parts = state.sns_topic_arn.split(":")
+    trail_parts = state.arn.split(":")
+    if len(parts) == 6 and len(trail_parts) >= 5 and parts[3:5] == trail_parts[3:5]:
+        return parts[5]
+    return state.sns_topic_arn
+
+
 def _trail_settings(state: TrailState, *, create: bool) -> dict[str, Any]:
     """CreateTrail/UpdateTrail parameters for a state; absent attachments are simply not passed."""
     settings: dict[str, Any] = {
@@ -257,7 +269,7 @@ def _trail_settings(state: TrailState, *, create: bool) -> dict[str, Any]:
     }
     optional = {
         "S3KeyPrefix": state.s3_prefix,
-        "SnsTopicName": state.sns_topic_arn,
+        "SnsTopicName": _topic_name(state),
         "CloudWatchLogsLogGroupArn": state.cloudwatch_logs_group_arn,
         "CloudWatchLogsRoleArn": state.cloudwatch_logs_role_arn,
         "KmsKeyId": state.kms_key_id,

@@ -1,0 +1,235 @@
+"""The sweep against moto: tampering that no event reported is found and put back, the same trail, as it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from guardian import runtime, sweep
+from tests.support import ACCOUNT
+
+REGIONS = ("us-east-1", "us-west-2")
+TRAIL = "org-audit"
+WEST = "audit-west"
+ALL_MANAGEMENT = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [
+    {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::payroll-bucket/"]}], "ExcludeManagementEventSources": []}]
+
+
+@dataclass
+class Account:
+    topic_arn: str
+    bucket: str
+    queue_url: str
+
+    def ct(self, region: str = "us-east-1") -> Any:
+        return boto3.client("cloudtrail", region_name=region)
+
+    def sweep(self) -> dict[str, Any]:
+        return sweep.lambda_handler({}, None)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        for m in messages:
+            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def trail(self, name: str = TRAIL, region: str = "us-east-1") -> dict[str, Any]:
+        [trail] = self.ct(region).describe_trails(trailNameList=[name])["trailList"]
+        return dict(trail)
+
+    def baseline(self, name: str = TRAIL, region: str = "us-east-1") -> dict[str, Any]:
+        body = boto3.client("s3").get_object(Bucket=self.bucket, Key=f"baselines/{region}/{name}.json")["Body"]
+        document: dict[str, Any] = json.loads(body.read())
+        return document
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    with mock_aws():
+        s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
+        bucket = "guardian-evidence-123456789012"
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        s3.create_bucket(Bucket="org-audit-logs")
+        east = boto3.client("cloudtrail", region_name="us-east-1")
+        east.create_trail(Name=TRAIL, S3BucketName="org-audit-logs", S3KeyPrefix="audit", IsMultiRegionTrail=True,
+                          EnableLogFileValidation=True, IncludeGlobalServiceEvents=True,
+                          TagsList=[{"Key": "guardian:protect", "Value": "true"}, {"Key": "owner", "Value": "security"}])
+        east.put_event_selectors(TrailName=TRAIL, EventSelectors=ALL_MANAGEMENT)  # type: ignore[arg-type]
+        east.put_insight_selectors(TrailName=TRAIL, InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
+        east.start_logging(Name=TRAIL)
+        boto3.client("s3", region_name="us-west-2").create_bucket(
+            Bucket="west-logs", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        west = boto3.client("cloudtrail", region_name="us-west-2")
+        west.create_trail(Name=WEST, S3BucketName="west-logs")
+        west.start_logging(Name=WEST)
+        monkeypatch.setenv("GUARDIAN_TOPIC_ARN", topic_arn)
+        monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", bucket)
+        monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(list(REGIONS)))
+        monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
+        runtime.reset()
+        first = Account(topic_arn, bucket, queue_url)
+        first.sweep()  # as the deployment does: record every baseline
+        yield first
+
+
+def subject_and_message(notification: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return notification["Subject"], json.loads(notification["Message"])
+
+
+def test_first_sweep_records_a_baseline_per_trail_and_alerts_nothing(account: Account) -> None:
+    assert account.alerts() == []
+    baseline = account.baseline()["trail"]
+    assert baseline["logging"] is True
+    assert (baseline["multi_region"], baseline["log_file_validation"], baseline["s3_prefix"]) == (True, True, "audit")
+    assert baseline["insight_types"] == ["ApiCallRateInsight"]
+    assert baseline["event_selectors"][0]["DataResources"][0]["Values"] == ["arn:aws:s3:::payroll-bucket/"]
+    assert account.baseline(WEST, "us-west-2")["trail"]["home_region"] == "us-west-2"
+    summary = account.sweep()
+    assert summary["statuses"] == {"in_baseline": 2}
+
+
+def test_lost_stop_logging_event_is_healed_by_the_sweep(account: Account) -> None:
+    account.ct("us-west-2").stop_logging(Name=WEST)  # no event reaches the guardian
+    summary = account.sweep()
+    assert summary["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert account.ct("us-west-2").get_trail_status(Name=WEST)["IsLogging"] is True
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject == "[HIGH] Trail audit-west weakened (logging) — healed by sweep"
+    assert message["detected_by"] == "sweep"
+    assert message["changes"] == [{"field": "logging", "before": True, "after": False, "effect": "weakened"}]
+    assert message["action"]["taken"] == ["StartLogging"]
+    assert "not seen as an event" in message["reason"]
+
+
+def test_deleted_trail_is_recreated_as_it_was(account: Account) -> None:
+    before = account.trail()
+    account.ct().delete_trail(Name=TRAIL)  # Stratus: cloudtrail-delete
+    account.sweep()
+    after = account.trail()
+    assert {k: after[k] for k in before} == before
+    ct = account.ct()
+    assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
+    assert ct.get_event_selectors(TrailName=TRAIL)["EventSelectors"] == ALL_MANAGEMENT
+    assert ct.get_insight_selectors(TrailName=TRAIL)["InsightSelectors"] == [{"InsightType": "ApiCallRateInsight"}]
+    tags = ct.list_tags(ResourceIdList=[before["TrailARN"]])["ResourceTagList"][0]["TagsList"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("guardian:protect", "true"), ("owner", "security")]
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject == "[CRITICAL] Trail org-audit deleted — healed by sweep"
+    assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
+
+
+def test_weakening_update_is_undone_and_strengthening_kept(account: Account) -> None:
+    boto3.client("sns").create_topic(Name="trail-notifications")
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False,
+                              SnsTopicName="trail-notifications")
+    account.sweep()
+    trail = account.trail()
+    assert (trail["LogFileValidationEnabled"], trail["IsMultiRegionTrail"]) == (True, True)
+    assert trail["SnsTopicARN"].endswith(":trail-notifications")  # added: strengthens, so it stays
+    [notification] = account.alerts()
+    _, message = subject_and_message(notification)
+    assert {(c["field"], c["effect"]) for c in message["changes"]} == {
+        ("log_file_validation", "weakened"), ("multi_region", "weakened"), ("sns_topic_arn", "strengthened")}
+    assert account.baseline()["trail"]["sns_topic_arn"].endswith(":trail-notifications")
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
+
+
+def test_selectors_that_drop_management_events_are_restored(account: Account) -> None:
+    account.ct().put_event_selectors(TrailName=TRAIL, EventSelectors=[  # Stratus: cloudtrail-event-selectors
+        {"ReadWriteType": "ReadOnly", "IncludeManagementEvents": False, "DataResources": []}])
+    account.ct().put_insight_selectors(TrailName=TRAIL, InsightSelectors=[])
+    account.sweep()
+    ct = account.ct()
+    assert ct.get_event_selectors(TrailName=TRAIL)["EventSelectors"] == ALL_MANAGEMENT
+    assert ct.get_insight_selectors(TrailName=TRAIL)["InsightSelectors"] == [{"InsightType": "ApiCallRateInsight"}]
+    assert len(account.alerts()) == 1
+
+
+def test_removing_the_protection_tag_does_not_unprotect(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARDIAN_PROTECT_TAG", "guardian:protect=true")
+    arn = account.trail()["TrailARN"]
+    account.ct().remove_tags(ResourceId=arn, TagsList=[{"Key": "guardian:protect", "Value": "true"}])
+    account.ct().stop_logging(Name=TRAIL)
+    summary = account.sweep()
+    assert summary["statuses"] == {"healed": 1, "not_protected": 1}  # audit-west has no tag: never protected
+    tags = account.ct().list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert {"Key": "guardian:protect", "Value": "true"} in tags
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+
+
+def test_trails_outside_the_protected_names_are_left_alone(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARDIAN_PROTECT_TRAILS", json.dumps([TRAIL]))
+    account.ct("us-west-2").stop_logging(Name=WEST)
+    assert account.sweep()["statuses"] == {"in_baseline": 1, "not_protected": 1}
+    assert account.ct("us-west-2").get_trail_status(Name=WEST)["IsLogging"] is False
+    assert account.alerts() == []
+
+
+def test_a_failed_heal_alerts_critical_and_fails_the_run_without_the_success_metric(account: Account) -> None:
+    account.ct().delete_trail(Name=TRAIL)
+    s3 = boto3.client("s3")
+    for obj in s3.list_objects_v2(Bucket="org-audit-logs").get("Contents", []):
+        s3.delete_object(Bucket="org-audit-logs", Key=obj["Key"])
+    s3.delete_bucket(Bucket="org-audit-logs")  # CreateTrail cannot succeed without its bucket
+    with pytest.raises(sweep.SweepFailed, match="heal_failed"):
+        account.sweep()
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject.startswith("[CRITICAL] Trail org-audit deleted — HEAL FAILED (sweep)")
+    assert message["action"]["result"] == "failed"
+    assert message["action"]["diagnosis"].startswith("CreateTrail failed: ")
+    metrics = boto3.client("cloudwatch").list_metrics(Namespace="CloudTrailGuardian")["Metrics"]
+    names = {m["MetricName"] for m in metrics}
+    assert "HealFailures" in names
+
+
+def test_each_successful_run_publishes_the_success_metric(account: Account) -> None:
+    account.sweep()
+    metrics = boto3.client("cloudwatch").list_metrics(Namespace="CloudTrailGuardian")["Metrics"]
+    assert {"SweepSucceeded", "TrailsChecked", "TrailsHealed", "HealFailures"} <= {m["MetricName"] for m in metrics}
+
+
+def test_one_regions_failure_does_not_stop_the_others(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from guardian.aws import AwsAdapter
+
+    original = AwsAdapter.list_trails
+
+    def failing(self: AwsAdapter, region: str) -> list[dict[str, Any]]:
+        if region == "us-west-2":
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "SCP"}}, "DescribeTrails")
+        return original(self, region)
+
+    monkeypatch.setattr(AwsAdapter, "list_trails", failing)
+    account.ct().stop_logging(Name=TRAIL)
+    with pytest.raises(sweep.SweepFailed, match="us-west-2"):
+        account.sweep()
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+
+
+def test_an_exempt_stop_is_not_undone_by_the_sweep(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardian import handler
+    from tests.support import load_event
+
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["arn:aws:iam::*:role/ci-*"]))
+    account.ct().stop_logging(Name=TRAIL)
+    event = load_event("stop_logging_exempt_ci")
+    event["detail"]["requestParameters"]["name"] = TRAIL
+    assert handler.lambda_handler(event, None)["outcome"] == "exempt"
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is False
+    assert account.baseline()["recorded_by"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/pipeline-run-42"
