@@ -46,6 +46,7 @@ class Config:
     verify_attempts: int
     verify_delay_seconds: float
     sweep_regions: tuple[str, ...] = ()
+    other_guardian_roles: tuple[str, ...] = ()
     protect_trails: tuple[str, ...] = ()  # empty: every trail of the account
     protect_tag: tuple[str, str | None] | None = None  # (key, value or None for any value)
 
@@ -65,7 +66,10 @@ class Config:
     @property
     def policy(self) -> PolicyContext:
         return PolicyContext(
-            account_id=self.account_id, self_role_arn=self.self_role_arn, exempt_principals=self.exempt_principals
+            account_id=self.account_id,
+            self_role_arn=self.self_role_arn,
+            exempt_principals=self.exempt_principals,
+            other_guardian_roles=self.other_guardian_roles,
         )
 
     @classmethod
@@ -76,9 +80,12 @@ class Config:
         bucket = _required(environ, "GUARDIAN_EVIDENCE_BUCKET")
         if not _BUCKET.match(bucket):
             raise ConfigError(f"GUARDIAN_EVIDENCE_BUCKET is not a valid S3 bucket name: {bucket!r}")
-        self_role = environ.get("GUARDIAN_SELF_ROLE_ARN", "").strip() or None
-        if self_role is not None and not _ROLE_ARN.match(self_role):
-            raise ConfigError(f"GUARDIAN_SELF_ROLE_ARN is not an IAM role ARN: {self_role!r}")
+        # The function's own role, then (comma-separated) the guardian's other roles, such as the sweep's.
+        roles = [r.strip() for r in environ.get("GUARDIAN_SELF_ROLE_ARN", "").split(",") if r.strip()]
+        bad = [r for r in roles if not _ROLE_ARN.match(r)]
+        if bad:
+            raise ConfigError(f"GUARDIAN_SELF_ROLE_ARN is not an IAM role ARN: {bad[0]!r}")
+        self_role = roles[0] if roles else None
         return cls(
             topic_arn=topic_arn,
             evidence_bucket=bucket,
@@ -87,6 +94,7 @@ class Config:
             verify_attempts=_int(environ, "GUARDIAN_VERIFY_ATTEMPTS", 6, low=1, high=20),
             verify_delay_seconds=_float(environ, "GUARDIAN_VERIFY_DELAY_SECONDS", 0.25, low=0.0, high=10.0),
             sweep_regions=_regions(environ),
+            other_guardian_roles=tuple(roles[1:]),
             protect_trails=_names(environ.get("GUARDIAN_PROTECT_TRAILS", "")),
             protect_tag=_tag(environ.get("GUARDIAN_PROTECT_TAG", "")),
         )

@@ -69,12 +69,12 @@ RULES: Mapping[str, Rule] = {
     #                            what (alert text)                        severity          heal                failed call      guardian's own
     "StopLogging":         Rule("CloudTrail logging stopped",             Severity.HIGH,    Heal.START_LOGGING, Severity.MEDIUM, Severity.HIGH),
     "DeleteTrail":         Rule("CloudTrail trail deleted",               Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
-    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
-    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
-    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  None,               Severity.LOW,    Severity.MEDIUM),
+    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    None,               Severity.MEDIUM, Severity.INFO),
+    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    None,               Severity.MEDIUM, Severity.INFO),
+    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  None,               Severity.LOW,    Severity.INFO),
     "RemoveTags":          Rule("tags removed from a CloudTrail trail",   Severity.MEDIUM,  None,               Severity.LOW,    Severity.MEDIUM),
-    "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.LOW),
-    "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.LOW),
+    "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
+    "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
 }
 # fmt: on
@@ -92,6 +92,7 @@ class PolicyContext:
     account_id: str | None
     self_role_arn: str | None = None
     exempt_principals: tuple[str, ...] = ()
+    other_guardian_roles: tuple[str, ...] = ()  # the sweep's role: its restores are the guardian's own too
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,8 @@ def _not_handled(event: CloudTrailEvent) -> Decision:
 
 
 def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
-    if not ctx.self_role_arn:
-        return False
-    return ctx.self_role_arn in (event.actor.session_issuer_arn, event.actor.arn)
+    roles = {r for r in (ctx.self_role_arn, *ctx.other_guardian_roles) if r}
+    return bool(roles & {event.actor.session_issuer_arn, event.actor.arn})
 
 
 def _matching_exemption(event: CloudTrailEvent, patterns: tuple[str, ...]) -> str | None:

@@ -21,6 +21,7 @@ class GuardianAlarms(Construct):
         *,
         topic: sns.ITopic,
         function: lambda_.IFunction,
+        sweep: lambda_.IFunction,
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -39,7 +40,12 @@ class GuardianAlarms(Construct):
             "CloudTrail Guardian's remediation function was throttled (heals are delayed)",
             function.metric_throttles(period=PERIOD, statistic="Sum"),
         )
-        for alarm in (self.dead_letters, self.errors, self.throttles):
+        self.sweep_errors = self._alarm(
+            "SweepErrors",
+            "CloudTrail Guardian's sweep failed: a trail could not be restored, or a Region could not be read",
+            sweep.metric_errors(period=PERIOD, statistic="Sum"),
+        )
+        for alarm in (self.dead_letters, self.errors, self.throttles, self.sweep_errors):
             alarm.add_alarm_action(actions.SnsAction(topic))
 
     def _alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:

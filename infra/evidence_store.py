@@ -6,11 +6,13 @@ Retained when the stack is deleted: evidence must outlive the tool that wrote it
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Duration, RemovalPolicy, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 EVIDENCE_PREFIX = "evidence/"
+BASELINES_PREFIX = "baselines/"
 
 
 class EvidenceStore(Construct):
@@ -58,5 +60,53 @@ class EvidenceStore(Construct):
         assert isinstance(child, s3.CfnBucket)
         return child
 
-    def evidence_objects_arn(self) -> str:
-        return self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*")
+    def grant_evidence(self, role: iam.IRole) -> None:
+        """Write each record once; tag it with its alert's message id; read that tag on a duplicate delivery.
+        No GetObject, no delete: a function cannot read or remove past evidence."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteEvidenceOnceAndMarkItAlerted",
+                actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
+                resources=[self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*")],
+            )
+        )
+
+    def grant_baselines(self, role: iam.IRole, *, read: bool) -> None:
+        """Record baselines (new versions of one object per trail); the sweep also reads and lists them."""
+        actions = ["s3:PutObject", "s3:GetObject"] if read else ["s3:PutObject"]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadAndRecordBaselines" if read else "RecordBaselines",
+                actions=actions,
+                resources=[self.bucket.arn_for_objects(BASELINES_PREFIX + "*")],
+            )
+        )
+        if read:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ListBaselines",
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [BASELINES_PREFIX + "*"]}},
+                )
+            )
+
+    def acknowledgements(self, *, baselines: bool) -> list[Ack]:
+        """cdk-nag findings the grants above raise, each with its reason."""
+        bucket = f"<{Stack.of(self).get_logical_id(self.cfn_bucket)}.Arn>"
+        acks = [
+            Ack(
+                id=f"AwsSolutions-IAM5[Resource::{bucket}/{EVIDENCE_PREFIX}*]",
+                reason="Evidence keys are derived from each event's eventID; the grant is limited to the evidence/ "
+                "prefix of the guardian's own bucket.",
+            )
+        ]
+        if baselines:
+            acks.append(
+                Ack(
+                    id=f"AwsSolutions-IAM5[Resource::{bucket}/{BASELINES_PREFIX}*]",
+                    reason="One baseline object per protected trail, named after the trail; the grant is limited to "
+                    "the baselines/ prefix of the guardian's own bucket.",
+                )
+            )
+        return acks

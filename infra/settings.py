@@ -49,6 +49,10 @@ class GuardianSettings:
     log_retention_days: int = 365
     exempt_principals: tuple[str, ...] = ()
     stack_name: str = "CloudTrailGuardian"
+    regions: tuple[str, ...] = ()  # empty: the stack's own Region
+    sweep_minutes: int = 5
+    protect_trails: tuple[str, ...] = ()
+    protect_tag: str = ""
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -69,6 +73,10 @@ class GuardianSettings:
             log_retention_days=log_days,
             exempt_principals=_list(get("exemptPrincipals"), "exemptPrincipals"),
             stack_name=stack_name,
+            regions=_regions(get("regions")),
+            sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
+            protect_trails=_list(get("protectTrails"), "protectTrails"),
+            protect_tag=_tag(get("protectTag")),
         )
 
 
@@ -88,6 +96,21 @@ def _list(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise SettingsError(f"{key} must be a list of strings or a comma-separated string, got {value!r}")
     return tuple(item.strip() for item in value if item.strip())
+
+
+def _regions(value: Any) -> tuple[str, ...]:
+    regions = _list(value, "regions")
+    bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", r)]
+    if bad:
+        raise SettingsError(f"regions has invalid Region names: {', '.join(bad)}")
+    return tuple(dict.fromkeys(regions))
+
+
+def _tag(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    if text.startswith("="):
+        raise SettingsError(f"protectTag must be 'key' or 'key=value', got {text!r}")
+    return text
 
 
 def _emails(value: Any) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.remediation import RemediationFunction
 from infra.settings import GuardianSettings
+from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
 
 
@@ -32,6 +33,18 @@ class GuardianStack(Stack):
             retention_days=settings.evidence_retention_days,
         )
         self.dead_letters = DeadLetterQueue(self, "DeadLetters")
+        self.sweep = SweepSchedule(
+            self,
+            "Sweep",
+            topic=self.alerts.topic,
+            evidence=self.evidence,
+            regions=settings.regions or (self.region,),
+            minutes=settings.sweep_minutes,
+            protect_trails=settings.protect_trails,
+            protect_tag=settings.protect_tag,
+            exempt_principals=settings.exempt_principals,
+            log_retention_days=settings.log_retention_days,
+        )
         self.remediation = RemediationFunction(
             self,
             "Remediation",
@@ -40,6 +53,7 @@ class GuardianStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,
+            other_guardian_roles=[self.sweep.role.role_arn],
         )
         self.tamper_rule = TamperRule(
             self, "TamperRule", function=self.remediation.function, dead_letter_queue=self.dead_letters.queue
@@ -49,6 +63,7 @@ class GuardianStack(Stack):
             "Alarms",
             topic=self.alerts.topic,
             function=self.remediation.function,
+            sweep=self.sweep.function,
             dead_letter_queue=self.dead_letters.queue,
         )
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
@@ -57,3 +72,4 @@ class GuardianStack(Stack):
         CfnOutput(self, "RemediationRoleArn", value=self.remediation.role.role_arn)
         CfnOutput(self, "TamperRuleName", value=self.tamper_rule.rule.rule_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue.queue_url)
+        CfnOutput(self, "SweepFunctionName", value=self.sweep.function.function_name)

@@ -19,6 +19,10 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "logRetentionDays": "90",
     "exemptPrincipals": '["arn:aws:iam::*:role/ci-*"]',
     "stackName": "GuardianCustom",
+    "regions": "eu-west-1,us-east-1",
+    "sweepMinutes": "15",
+    "protectTrails": "org-audit",
+    "protectTag": "guardian:protect=true",
 }
 
 

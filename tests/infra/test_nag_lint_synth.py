@@ -33,19 +33,25 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
         for rule, reason in entry.data.items()
         if "AwsSolutions" in rule
     }
-    assert sorted(acknowledged) == [
-        ("CloudTrailGuardian/DeadLetters/Queue", "Annotation::AwsSolutions-SQS3"),
-        ("CloudTrailGuardian/Evidence/AccessLogs", "Annotation::AwsSolutions-S1"),
-        ("CloudTrailGuardian/Remediation/Role", "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"),
-        (
-            "CloudTrailGuardian/Remediation/Role",
-            "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
-        ),
-        (
-            "CloudTrailGuardian/Remediation/Role",
-            "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
-        ),
+    common = [
+        "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/baselines/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
     ]
+    assert sorted(acknowledged) == sorted(
+        [
+            ("CloudTrailGuardian/DeadLetters/Queue", "Annotation::AwsSolutions-SQS3"),
+            ("CloudTrailGuardian/Evidence/AccessLogs", "Annotation::AwsSolutions-S1"),
+            *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
+            *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
+            ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
+            (
+                "CloudTrailGuardian/Sweep/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+            ),
+        ]
+    )
     assert all(len(reason) > 50 for reason in acknowledged.values())
 
 
@@ -103,8 +109,11 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
     template = json.loads((tmp_path / "CloudTrailGuardian.template.json").read_text())
     assert any(r["Type"] == "AWS::Lambda::Function" for r in template["Resources"].values())
     assets = json.loads((tmp_path / "CloudTrailGuardian.assets.json").read_text())
-    [asset] = [a for a in assets["files"].values() if a["source"].get("packaging") == "zip"]
-    staged = tmp_path / asset["source"]["path"]
+    [staged] = [
+        tmp_path / a["source"]["path"]
+        for a in assets["files"].values()
+        if a["source"].get("packaging") == "zip" and (tmp_path / a["source"]["path"] / "guardian").is_dir()
+    ]
     assert sorted(p.name for p in (staged / "guardian").iterdir()) == sorted(
         p.name for p in (REPO_ROOT / "guardian").glob("*.py")
     )

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from guardian.policy import RULES
-from infra.runtime_asset import STAGING
+from infra.runtime_asset import stage_runtime
 from infra.tamper_rule import EVENT_NAMES
 
 pytestmark = pytest.mark.synth
@@ -26,6 +26,10 @@ def only(template: Template, type_: str) -> tuple[str, dict[str, Any]]:
 def logical_id(template: Template, type_: str, *, containing: str) -> str:
     [found] = [lid for lid in template.find_resources(type_) if containing in lid]
     return found
+
+
+def resource(template: Template, type_: str, containing: str) -> dict[str, Any]:
+    return dict(template.find_resources(type_)[logical_id(template, type_, containing=containing)])
 
 
 def test_topic_is_encrypted_with_a_rotating_customer_managed_key(default_synth: Any) -> None:
@@ -71,8 +75,7 @@ def test_one_email_json_subscription_per_address(custom_synth: Any) -> None:
 
 def test_rule_matches_every_trail_event_name_on_the_default_bus(default_synth: Any) -> None:
     template, _ = default_synth
-    _, rule = only(template, "AWS::Events::Rule")
-    props = rule["Properties"]
+    props = resource(template, "AWS::Events::Rule", "TamperRule")["Properties"]
     assert "EventBusName" not in props
     assert props["State"] == "ENABLED"
     assert props["EventPattern"] == {
@@ -88,8 +91,7 @@ def test_rule_target_has_explicit_retry_policy_and_dead_letter_queue(default_syn
     template, _ = default_synth
     function_id = logical_id(template, "AWS::Lambda::Function", containing="RemediationFunction")
     queue_id = logical_id(template, "AWS::SQS::Queue", containing="DeadLetters")
-    _, rule = only(template, "AWS::Events::Rule")
-    [target] = rule["Properties"]["Targets"]
+    [target] = resource(template, "AWS::Events::Rule", "TamperRule")["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
@@ -116,16 +118,19 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
     topic_id, _ = only(template, "AWS::SNS::Topic")
     bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
     queue_id, _ = only(template, "AWS::SQS::Queue")
-    _, function = only(template, "AWS::Lambda::Function")
-    props = function["Properties"]
+    props = resource(template, "AWS::Lambda::Function", "RemediationFunction")["Properties"]
     assert props["Runtime"] in ("python3.13", "python3.14")
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "guardian.handler.lambda_handler"
     assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    sweep_role_id = logical_id(template, "AWS::IAM::Role", containing="SweepRole")
     assert props["Environment"]["Variables"] == {
         "GUARDIAN_TOPIC_ARN": {"Ref": topic_id},
         "GUARDIAN_EVIDENCE_BUCKET": {"Ref": bucket_id},
-        "GUARDIAN_SELF_ROLE_ARN": {"Fn::GetAtt": [role_id, "Arn"]},
+        # its own role first, then the sweep's: calls made with either are the guardian's own, never undone
+        "GUARDIAN_SELF_ROLE_ARN": {
+            "Fn::Join": [",", [{"Fn::GetAtt": [role_id, "Arn"]}, {"Fn::GetAtt": [sweep_role_id, "Arn"]}]]
+        },
         "GUARDIAN_EXEMPT_PRINCIPALS": "[]",
     }
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
@@ -135,9 +140,10 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
 
 def test_exempt_principals_reach_the_function(custom_synth: Any) -> None:
     template, _ = custom_synth
-    _, function = only(template, "AWS::Lambda::Function")
-    exempt = function["Properties"]["Environment"]["Variables"]["GUARDIAN_EXEMPT_PRINCIPALS"]
-    assert json.loads(exempt) == ["arn:aws:iam::*:role/ci-*"]
+    for name in ("RemediationFunction", "SweepFunction"):
+        function = resource(template, "AWS::Lambda::Function", name)
+        exempt = function["Properties"]["Environment"]["Variables"]["GUARDIAN_EXEMPT_PRINCIPALS"]
+        assert json.loads(exempt) == ["arn:aws:iam::*:role/ci-*"]
 
 
 def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_synth: Any) -> None:
@@ -153,7 +159,8 @@ def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_sy
 
 
 def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
-    staged = sorted(str(p.relative_to(STAGING)) for p in STAGING.rglob("*") if p.is_file())
+    staging = stage_runtime()
+    staged = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
     source = sorted(f"guardian/{p.name}" for p in (Path(__file__).resolve().parents[2] / "guardian").glob("*.py"))
     assert staged == source
 
@@ -165,8 +172,8 @@ def test_log_retention_is_set_and_configurable(default_synth: Any, custom_synth:
     custom.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
 
 
-def role_statements(template: Template) -> list[dict[str, Any]]:
-    role_id = logical_id(template, "AWS::IAM::Role", containing="RemediationRole")
+def role_statements(template: Template, role: str = "RemediationRole") -> list[dict[str, Any]]:
+    role_id = logical_id(template, "AWS::IAM::Role", containing=role)
     statements: list[dict[str, Any]] = []
     for policy in template.find_resources("AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
@@ -174,10 +181,10 @@ def role_statements(template: Template) -> list[dict[str, Any]]:
     return statements
 
 
-def grants(template: Template) -> dict[str, list[Any]]:
+def grants(template: Template, role: str = "RemediationRole") -> dict[str, list[Any]]:
     """action → resources it is allowed on."""
     result: dict[str, list[Any]] = {}
-    for statement in role_statements(template):
+    for statement in role_statements(template, role):
         assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -192,18 +199,22 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     key_id, _ = only(template, "AWS::KMS::Key")
     bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
     queue_id, _ = only(template, "AWS::SQS::Queue")
-    log_id, _ = only(template, "AWS::Logs::LogGroup")
+    log_id = logical_id(template, "AWS::Logs::LogGroup", containing="RemediationLogs")
     trails = {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:*:", {"Ref": "AWS::AccountId"}, ":trail/*"]]
     }
     evidence = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/evidence/*"]]}
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
     granted = grants(template)
     assert granted == {
         "cloudtrail:StartLogging": [trails],
         "cloudtrail:GetTrailStatus": [trails],
         "cloudtrail:DescribeTrails": [trails],
-        "s3:PutObject": [evidence],
+        "cloudtrail:GetEventSelectors": [trails],
+        "cloudtrail:GetInsightSelectors": [trails],
+        "cloudtrail:ListTags": [trails],
+        "s3:PutObject": [evidence, baselines],
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
         "sns:Publish": [{"Ref": topic_id}],
@@ -310,9 +321,79 @@ def test_outputs_name_what_an_operator_needs(default_synth: Any) -> None:
         "RemediationRoleArn",
         "TamperRuleName",
         "DeadLetterQueueUrl",
+        "SweepFunctionName",
     }
 
 
 def test_stack_name_comes_from_context(custom_synth: Any) -> None:
     _, stack = custom_synth
     assert stack.stack_name == "GuardianCustom"
+
+
+def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
+    default_synth: Any, custom_synth: Any
+) -> None:
+    template, _ = default_synth
+    sweep_id = logical_id(template, "AWS::Lambda::Function", containing="SweepFunction")
+    props = resource(template, "AWS::Lambda::Function", "SweepFunction")["Properties"]
+    assert props["Handler"] == "guardian.sweep.lambda_handler"
+    assert (props["Runtime"], props["Architectures"], props["Timeout"]) == ("python3.14", ["arm64"], 290)
+    assert props["ReservedConcurrentExecutions"] == 1
+    variables = props["Environment"]["Variables"]
+    assert variables["GUARDIAN_SWEEP_REGIONS"] == {"Fn::Join": ["", ['["', {"Ref": "AWS::Region"}, '"]']]}
+    assert (variables["GUARDIAN_PROTECT_TRAILS"], variables["GUARDIAN_PROTECT_TAG"]) == ("[]", "")
+    schedule = resource(template, "AWS::Events::Rule", "SweepSchedule")["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["Targets"][0]["Arn"] == {"Fn::GetAtt": [sweep_id, "Arn"]}
+    after_deploy = resource(template, "AWS::Events::Rule", "AfterDeploy")["Properties"]
+    assert after_deploy["EventPattern"] == {
+        "source": ["aws.cloudformation"],
+        "detail-type": ["CloudFormation Stack Status Change"],
+        "detail": {
+            "stack-id": [{"Ref": "AWS::StackId"}],
+            "status-details": {"status": ["CREATE_COMPLETE", "UPDATE_COMPLETE"]},
+        },
+    }
+    assert after_deploy["Targets"][0]["Arn"] == {"Fn::GetAtt": [sweep_id, "Arn"]}
+    template.resource_count_is("Custom::Trigger", 0)
+    template.resource_count_is("AWS::Lambda::Function", 2)  # no custom-resource provider
+    custom, _ = custom_synth
+    custom_props = resource(custom, "AWS::Lambda::Function", "SweepFunction")["Properties"]
+    assert json.loads(custom_props["Environment"]["Variables"]["GUARDIAN_SWEEP_REGIONS"]) == ["eu-west-1", "us-east-1"]
+    assert custom_props["Environment"]["Variables"]["GUARDIAN_PROTECT_TAG"] == "guardian:protect=true"
+    assert json.loads(custom_props["Environment"]["Variables"]["GUARDIAN_PROTECT_TRAILS"]) == ["org-audit"]
+    assert custom_props["Timeout"] == 890
+    custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
+
+
+def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth: Any) -> None:
+    template, _ = default_synth
+    bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
+    trails = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:*:", {"Ref": "AWS::AccountId"}, ":trail/*"]]
+    }
+    granted = grants(template, "SweepRole")
+    repairs = {
+        "cloudtrail:GetEventSelectors",
+        "cloudtrail:GetInsightSelectors",
+        "cloudtrail:ListTags",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:StartLogging",
+        "cloudtrail:CreateTrail",
+        "cloudtrail:UpdateTrail",
+        "cloudtrail:PutEventSelectors",
+        "cloudtrail:PutInsightSelectors",
+        "cloudtrail:AddTags",
+    }
+    assert {a for a in granted if a.startswith("cloudtrail:") and a != "cloudtrail:DescribeTrails"} == repairs
+    assert all(granted[a] == [trails] for a in repairs)
+    assert granted["cloudtrail:DescribeTrails"] == ["*"]
+    assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
+    assert granted["s3:GetObject"] == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}]
+    statements = role_statements(template, "SweepRole")
+    [metrics] = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
+    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
+    [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}

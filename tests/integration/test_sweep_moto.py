@@ -9,16 +9,24 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from guardian import runtime, sweep
-from tests.support import ACCOUNT
+from guardian import handler, runtime, sweep
+from guardian.aws import AwsAdapter
+from tests.support import ACCOUNT, load_event
 
 REGIONS = ("us-east-1", "us-west-2")
 TRAIL = "org-audit"
 WEST = "audit-west"
-ALL_MANAGEMENT = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [
-    {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::payroll-bucket/"]}], "ExcludeManagementEventSources": []}]
+ALL_MANAGEMENT = [
+    {
+        "ReadWriteType": "All",
+        "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::payroll-bucket/"]}],
+        "ExcludeManagementEventSources": [],
+    }
+]
 
 
 @dataclass
@@ -62,14 +70,21 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         s3.create_bucket(Bucket="org-audit-logs")
         east = boto3.client("cloudtrail", region_name="us-east-1")
-        east.create_trail(Name=TRAIL, S3BucketName="org-audit-logs", S3KeyPrefix="audit", IsMultiRegionTrail=True,
-                          EnableLogFileValidation=True, IncludeGlobalServiceEvents=True,
-                          TagsList=[{"Key": "guardian:protect", "Value": "true"}, {"Key": "owner", "Value": "security"}])
+        east.create_trail(
+            Name=TRAIL,
+            S3BucketName="org-audit-logs",
+            S3KeyPrefix="audit",
+            IsMultiRegionTrail=True,
+            EnableLogFileValidation=True,
+            IncludeGlobalServiceEvents=True,
+            TagsList=[{"Key": "guardian:protect", "Value": "true"}, {"Key": "owner", "Value": "security"}],
+        )
         east.put_event_selectors(TrailName=TRAIL, EventSelectors=ALL_MANAGEMENT)  # type: ignore[arg-type]
         east.put_insight_selectors(TrailName=TRAIL, InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
         east.start_logging(Name=TRAIL)
         boto3.client("s3", region_name="us-west-2").create_bucket(
-            Bucket="west-logs", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+            Bucket="west-logs", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+        )
         west = boto3.client("cloudtrail", region_name="us-west-2")
         west.create_trail(Name=WEST, S3BucketName="west-logs")
         west.start_logging(Name=WEST)
@@ -133,8 +148,9 @@ def test_deleted_trail_is_recreated_as_it_was(account: Account) -> None:
 
 def test_weakening_update_is_undone_and_strengthening_kept(account: Account) -> None:
     boto3.client("sns").create_topic(Name="trail-notifications")
-    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False,
-                              SnsTopicName="trail-notifications")
+    account.ct().update_trail(
+        Name=TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False, SnsTopicName="trail-notifications"
+    )
     account.sweep()
     trail = account.trail()
     assert (trail["LogFileValidationEnabled"], trail["IsMultiRegionTrail"]) == (True, True)
@@ -142,14 +158,21 @@ def test_weakening_update_is_undone_and_strengthening_kept(account: Account) -> 
     [notification] = account.alerts()
     _, message = subject_and_message(notification)
     assert {(c["field"], c["effect"]) for c in message["changes"]} == {
-        ("log_file_validation", "weakened"), ("multi_region", "weakened"), ("sns_topic_arn", "strengthened")}
+        ("log_file_validation", "weakened"),
+        ("multi_region", "weakened"),
+        ("sns_topic_arn", "strengthened"),
+    }
     assert account.baseline()["trail"]["sns_topic_arn"].endswith(":trail-notifications")
     assert account.sweep()["statuses"] == {"in_baseline": 2}
 
 
 def test_selectors_that_drop_management_events_are_restored(account: Account) -> None:
-    account.ct().put_event_selectors(TrailName=TRAIL, EventSelectors=[  # Stratus: cloudtrail-event-selectors
-        {"ReadWriteType": "ReadOnly", "IncludeManagementEvents": False, "DataResources": []}])
+    account.ct().put_event_selectors(
+        TrailName=TRAIL,
+        EventSelectors=[  # Stratus: cloudtrail-event-selectors
+            {"ReadWriteType": "ReadOnly", "IncludeManagementEvents": False, "DataResources": []}
+        ],
+    )
     account.ct().put_insight_selectors(TrailName=TRAIL, InsightSelectors=[])
     account.sweep()
     ct = account.ct()
@@ -203,10 +226,6 @@ def test_each_successful_run_publishes_the_success_metric(account: Account) -> N
 
 
 def test_one_regions_failure_does_not_stop_the_others(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    from botocore.exceptions import ClientError
-
-    from guardian.aws import AwsAdapter
-
     original = AwsAdapter.list_trails
 
     def failing(self: AwsAdapter, region: str) -> list[dict[str, Any]]:
@@ -222,9 +241,6 @@ def test_one_regions_failure_does_not_stop_the_others(account: Account, monkeypa
 
 
 def test_an_exempt_stop_is_not_undone_by_the_sweep(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    from guardian import handler
-    from tests.support import load_event
-
     monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["arn:aws:iam::*:role/ci-*"]))
     account.ct().stop_logging(Name=TRAIL)
     event = load_event("stop_logging_exempt_ci")

@@ -62,3 +62,39 @@ def test_bad_configuration_names_the_variable(environ: dict[str, str], message: 
     with pytest.raises(ConfigError) as exc:
         Config.from_env(environ)
     assert str(exc.value).startswith(message)
+
+
+def test_self_role_may_list_the_guardians_other_roles_and_sweep_settings_parse() -> None:
+    config = Config.from_env(
+        {
+            **BASE,
+            "GUARDIAN_SELF_ROLE_ARN": (
+                "arn:aws:iam::123456789012:role/remediation, arn:aws:iam::123456789012:role/sweep"
+            ),
+            "GUARDIAN_SWEEP_REGIONS": '["eu-west-1", "us-east-1", "eu-west-1"]',
+            "GUARDIAN_PROTECT_TRAILS": '["org-audit"]',
+            "GUARDIAN_PROTECT_TAG": "guardian:protect=true",
+        }
+    )
+    assert config.self_role_arn == "arn:aws:iam::123456789012:role/remediation"
+    assert config.policy.other_guardian_roles == ("arn:aws:iam::123456789012:role/sweep",)
+    assert config.sweep_regions == ("eu-west-1", "us-east-1")
+    assert config.protects("org-audit", (("guardian:protect", "true"),))
+    assert not config.protects("org-audit", (("guardian:protect", "false"),))
+    assert not config.protects("other", (("guardian:protect", "true"),))
+    assert Config.from_env({**BASE, "AWS_REGION": "ap-south-1"}).sweep_regions == ("ap-south-1",)
+    assert Config.from_env({**BASE, "GUARDIAN_PROTECT_TAG": "owner"}).protects("x", (("owner", "anyone"),))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"GUARDIAN_SWEEP_REGIONS": '["mars-1"]'}, "GUARDIAN_SWEEP_REGIONS has invalid Region names"),
+        ({"GUARDIAN_SWEEP_REGIONS": "us-east-1"}, "GUARDIAN_SWEEP_REGIONS is not valid JSON"),
+        ({"GUARDIAN_PROTECT_TRAILS": '"org-audit"'}, "GUARDIAN_PROTECT_TRAILS must be a JSON list"),
+        ({"GUARDIAN_PROTECT_TAG": "=true"}, "GUARDIAN_PROTECT_TAG must be 'key' or 'key=value'"),
+    ],
+)
+def test_bad_sweep_settings_name_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({**BASE, **environ})

@@ -205,3 +205,12 @@ def test_event_name_outside_the_table_is_ignored() -> None:
     raw["detail"]["eventName"] = "GetTrailStatus"
     decision = decide(parse_event(raw), CONTEXT)
     assert (decision.action, decision.reason) == (Action.IGNORE, "GetTrailStatus is not in the decision table")
+
+
+def test_the_sweeps_own_restores_are_recognised_as_the_guardians() -> None:
+    sweep_role = "arn:aws:iam::123456789012:role/CloudTrailGuardian-SweepRole"
+    raw = load_event("update_trail")
+    raw["detail"]["userIdentity"]["sessionContext"] = {"sessionIssuer": {"arn": sweep_role}}
+    context = PolicyContext(account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, other_guardian_roles=(sweep_role,))
+    decision = decide(parse_event(raw), context)
+    assert (decision.outcome, decision.severity) == (Outcome.OWN_ACTION, Severity.INFO)

@@ -1,0 +1,68 @@
+"""What every guardian function shares: the runtime asset, Python on arm64, JSON logs, a retained log group and
+a role of its own that starts with nothing but its own log stream."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.runtime_asset import stage_runtime
+from infra.settings import ALL_LOG_RETENTION_DAYS
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime (cdk-nag AwsSolutions-L1)
+
+
+def retention_days(days: int) -> logs.RetentionDays:
+    """CDK names retention periods (ONE_YEAR...); they are declared in the same order as the day counts."""
+    members = [m for m in logs.RetentionDays if m is not logs.RetentionDays.INFINITE]
+    return dict(zip(ALL_LOG_RETENTION_DAYS, members, strict=True))[days]
+
+
+class GuardianFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        log_retention_days: int,
+        timeout: Duration,
+        retry_attempts: int,
+        dead_letter_queue: sqs.IQueue | None = None,
+        reserved_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=retention_days(log_retention_days))
+        self.role = iam.Role(
+            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(stage_runtime())),
+            role=self.role,
+            memory_size=256,
+            timeout=timeout,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=Duration.hours(6),
+            reserved_concurrent_executions=reserved_concurrency,
+            environment=dict(environment),
+        )

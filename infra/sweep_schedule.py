@@ -1,0 +1,146 @@
+"""The sweep: a scheduled function that checks every protected trail against its baseline and heals drift,
+the backstop for changes EventBridge never delivered. It also runs as soon as the stack is created or updated
+(CloudFormation's own Stack Status Change event), so baselines are recorded at deployment. No custom resource:
+nothing extra to deploy, and nothing that can fail a deployment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Duration, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.evidence_store import EvidenceStore
+from infra.guardian_function import GuardianFunction
+from infra.remediation import TRAIL_READS
+
+HANDLER = "guardian.sweep.lambda_handler"
+METRIC_NAMESPACE = "CloudTrailGuardian"
+TRAIL_REPAIRS = [
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:StartLogging",
+    "cloudtrail:CreateTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:PutInsightSelectors",
+    "cloudtrail:AddTags",
+]
+
+
+class SweepSchedule(GuardianFunction):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: sns.ITopic,
+        evidence: EvidenceStore,
+        regions: Sequence[str],
+        minutes: int,
+        protect_trails: Sequence[str],
+        protect_tag: str,
+        exempt_principals: Sequence[str],
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            handler=HANDLER,
+            description="CloudTrail Guardian sweep: restores protected trails to their baselines",
+            environment={
+                "GUARDIAN_TOPIC_ARN": topic.topic_arn,
+                "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
+                "GUARDIAN_SWEEP_REGIONS": json.dumps(list(regions)),
+                "GUARDIAN_PROTECT_TRAILS": json.dumps(list(protect_trails)),
+                "GUARDIAN_PROTECT_TAG": protect_tag,
+                "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
+            },
+            log_retention_days=log_retention_days,
+            timeout=Duration.seconds(min(max(60, minutes * 60 - 10), 900)),
+            retry_attempts=0,  # the next scheduled run is the retry
+            reserved_concurrency=1,  # never two sweeps at once
+        )
+        self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
+        stack = Stack.of(self)
+        trails = stack.format_arn(service="cloudtrail", region="*", resource="trail", resource_name="*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadAndRepairThisAccountsTrails", actions=[*TRAIL_READS, *TRAIL_REPAIRS], resources=[trails]
+            )
+        )
+        # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
+        # every trail of the Region whatever resource-level support listing has.
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="ListTrails", actions=["cloudtrail:DescribeTrails"], resources=["*"])
+        )
+        # Recreating or updating a trail that delivers to CloudWatch Logs passes that trail's role to CloudTrail.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassTrailLogsRoleToCloudTrailOnly",
+                actions=["iam:PassRole"],
+                resources=[stack.format_arn(service="iam", region="", resource="role", resource_name="*")],
+                conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishSweepMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            )
+        )
+        evidence.grant_evidence(self.role)
+        evidence.grant_baselines(self.role, read=True)
+        topic.grant_publish(self.role)
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description=f"CloudTrail Guardian sweep, every {minutes} minute(s)",
+            schedule=events.Schedule.rate(Duration.minutes(minutes)),
+        )
+        self.schedule.add_target(targets.LambdaFunction(self.function, retry_attempts=0))
+        # At deployment: record every protected trail's baseline now, not at the first scheduled run.
+        self.after_deploy = events.Rule(
+            self,
+            "AfterDeploy",
+            description="CloudTrail Guardian sweep, as soon as its stack is created or updated",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudformation"],
+                detail_type=["CloudFormation Stack Status Change"],
+                detail={
+                    "stack-id": [stack.stack_id],
+                    "status-details": {"status": ["CREATE_COMPLETE", "UPDATE_COMPLETE"]},
+                },
+            ),
+        )
+        self.after_deploy.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
+        Validations.of(self.role).acknowledge(
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
+                reason="The sweep checks and repairs every trail of this account in every Region, including trails "
+                "created after deployment; the account is fixed, only trail names and Regions are open.",
+            ),
+            Ack(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Only two read/metric actions: cloudtrail:DescribeTrails to list the Region's trails, and "
+                "cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
+            ),
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+                reason="A recreated or repaired trail passes its own CloudWatch Logs role, whatever its name; "
+                "iam:PassRole is limited to this account and to the cloudtrail.amazonaws.com service.",
+            ),
+            *evidence.acknowledgements(baselines=True),
+            Ack(
+                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "
+                "own customer managed key, and only that key (granted by topic.grant_publish).",
+            ),
+        )
