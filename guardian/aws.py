@@ -15,7 +15,6 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from guardian import __version__
-from guardian.baseline import DEFAULT_SELECTORS, TrailState, state_from_aws
 from guardian.events import TrailRef
 
 if TYPE_CHECKING:
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+
+    from guardian.baseline import TrailState
 
 CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "max_attempts": 5},
@@ -152,6 +153,8 @@ class AwsAdapter:
 
     def trail_state(self, region: str, name: str) -> TrailState | None:
         """Everything the baseline covers, read live; None if the trail does not exist."""
+        from guardian.baseline import state_from_aws  # noqa: PLC0415 - sweep and restore only, not the heal path
+
         cloudtrail = self._clients.cloudtrail(region)
         try:
             described = cloudtrail.describe_trails(trailNameList=[name], includeShadowTrails=False)["trailList"]
@@ -189,6 +192,8 @@ class AwsAdapter:
 
     def put_event_selectors(self, state: TrailState) -> None:
         cloudtrail = self._clients.cloudtrail(state.home_region)
+        from guardian.baseline import DEFAULT_SELECTORS  # noqa: PLC0415 - sweep and restore only
+
         # Selectors are passed back exactly as CloudTrail returned them when the baseline was recorded.
         if state.advanced_event_selectors is not None:
             advanced: list[Any] = [dict(s) for s in state.advanced_event_selectors]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from guardian.baseline import Change
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Outcome, Severity
+
+if TYPE_CHECKING:  # the baseline model is not needed to heal a stopped trail: keep it off the cold-start path
+    from guardian.baseline import Change
 
 
 @dataclass(frozen=True)

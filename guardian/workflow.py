@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian import baseline_store
-from guardian.baseline import TrailState
 from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Heal, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification, blind_window
+
+if TYPE_CHECKING:
+    from guardian.baseline import TrailState
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -90,6 +91,8 @@ def handle(
     )
     if result.outcome is Outcome.EXEMPT and decision.trail and decision.trail.account_id in (None, event.account_id):
         # An exempt principal's change is approved: it becomes the baseline, so the sweep never undoes it.
+        from guardian import baseline_store  # noqa: PLC0415 - not on the heal path
+
         key = baseline_store.approve(
             aws,
             decision.trail,

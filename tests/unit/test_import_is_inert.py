@@ -35,3 +35,32 @@ def test_importing_the_handler_reads_no_configuration_and_creates_no_client() ->
     run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""  # no GUARDIAN_* or AWS_* variable was read during import
+
+
+LATER = (
+    "guardian.baseline",
+    "guardian.baseline_store",
+    "guardian.restore",
+    "guardian.sweep",
+    "guardian.alerts",
+    "guardian.evidence",
+    "hashlib",
+    "platform",
+)
+LAZY_PROBE = """
+import sys
+import boto3
+already = set(sys.modules)
+import guardian.handler
+print(",".join(sorted(name for name in set(sys.modules) - already)))
+"""
+
+
+def test_the_cold_start_path_loads_nothing_needed_only_after_start_logging() -> None:
+    """Kept off the import: what only the sweep, a restore or the alert needs, and OpenSSL (hashlib)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    run = subprocess.run([sys.executable, "-c", LAZY_PROBE], env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    loaded = set(run.stdout.strip().split(","))
+    assert "guardian.workflow" in loaded
+    assert loaded.isdisjoint(LATER), sorted(loaded & set(LATER))
