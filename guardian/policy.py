@@ -28,7 +28,7 @@ class Heal(StrEnum):
     """The undo the guardian performs. Later rows add more; today only logging is restarted."""
 
     START_LOGGING = "StartLogging"
-    RESTORE_BASELINE = "RestoreBaseline"  # the sweep: recreate, UpdateTrail, selectors, insights, tags
+    RESTORE_BASELINE = "RestoreBaseline"  # recreate, UpdateTrail, selectors, insights, tags: back to the baseline
 
 
 class Action(StrEnum):
@@ -64,15 +64,17 @@ class Rule:
     own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
 
 
+RESTORE = Heal.RESTORE_BASELINE  # back to the trail's baseline: recreate, UpdateTrail, selectors, insights, tags
+
 # fmt: off
 RULES: Mapping[str, Rule] = {
     #                            what (alert text)                        severity          heal                failed call      guardian's own
     "StopLogging":         Rule("CloudTrail logging stopped",             Severity.HIGH,    Heal.START_LOGGING, Severity.MEDIUM, Severity.HIGH),
-    "DeleteTrail":         Rule("CloudTrail trail deleted",               Severity.HIGH,    None,               Severity.MEDIUM, Severity.HIGH),
-    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    None,               Severity.MEDIUM, Severity.INFO),
-    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    None,               Severity.MEDIUM, Severity.INFO),
-    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  None,               Severity.LOW,    Severity.INFO),
-    "RemoveTags":          Rule("tags removed from a CloudTrail trail",   Severity.MEDIUM,  None,               Severity.LOW,    Severity.MEDIUM),
+    "DeleteTrail":         Rule("CloudTrail trail deleted",               Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.HIGH),
+    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.INFO),
+    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.INFO),
+    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  RESTORE,            Severity.LOW,    Severity.INFO),
+    "RemoveTags":          Rule("tags removed from a CloudTrail trail",   Severity.MEDIUM,  RESTORE,            Severity.LOW,    Severity.MEDIUM),
     "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),

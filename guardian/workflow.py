@@ -39,6 +39,12 @@ class Aws(Protocol):
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
     def tag(self, key: str, name: str) -> str | None: ...
+    def create_trail(self, state: TrailState) -> None: ...
+    def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None: ...
+    def put_event_selectors(self, state: TrailState) -> None: ...
+    def put_insight_selectors(self, state: TrailState) -> None: ...
+    def add_tags(self, state: TrailState, tags: list[tuple[str, str]]) -> None: ...
+    def start_trail(self, state: TrailState) -> None: ...
     def trail_state(self, region: str, name: str) -> TrailState | None: ...
     def read_json(self, key: str) -> dict[str, Any] | None: ...
     def write_json(self, key: str, document: dict[str, Any]) -> None: ...
@@ -66,7 +72,19 @@ def handle(
     request_id: str | None = None,
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
-    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.START_LOGGING:
+    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
+        assert decision.trail is not None
+        result = restore_baseline(
+            event,
+            decision,
+            decision.trail,
+            aws,
+            attempts=verify_attempts,
+            delay=verify_delay_seconds,
+            clock=clock,
+            sleep=sleep,
+        )
+    elif decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.START_LOGGING:
         assert decision.trail is not None
         result = restart_logging(
             event,
@@ -161,6 +179,96 @@ def restart_logging(
         actions=(action,),
         verification=verification,
         blind_window_seconds=blind_window(event.event_time, verification),
+    )
+
+
+def restore_baseline(
+    event: CloudTrailEvent,
+    decision: Decision,
+    trail: TrailRef,
+    aws: Aws,
+    *,
+    attempts: int,
+    delay: float,
+    clock: Clock,
+    sleep: Sleep,
+) -> Result:
+    """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it."""
+    from dataclasses import replace  # noqa: PLC0415 - the restore path loads its modules on first use
+
+    from guardian import baseline_store, restore  # noqa: PLC0415
+
+    stored = baseline_store.load(aws, trail.region, trail.name)
+    if not isinstance(stored, baseline_store.TrailState):
+        why = (
+            "no baseline has been recorded for this trail yet (the sweep records one): nothing to restore from"
+            if isinstance(stored, baseline_store.Missing)
+            else "the trail was retired by an exempt deletion"
+        )
+        return Result(
+            event=event, decision=replace(decision, reason=why), outcome=Outcome.ALERTED, severity=decision.severity
+        )
+    found = aws.trail_state(trail.region, trail.name)
+    restoration = restore.restore(aws, stored, found, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
+    if not restoration.needed:
+        if restoration.target != stored:
+            baseline_store.record(
+                aws,
+                trail.region,
+                trail.name,
+                restoration.target,
+                at=clock(),
+                by=event.actor.arn or event.actor.display,
+                reason=f"{event.event_name} strengthened the trail: kept",
+            )
+            why = "the change strengthens the trail: kept, and recorded as its new baseline"
+            return Result(
+                event=event,
+                decision=replace(decision, reason=why),
+                outcome=Outcome.ALERTED,
+                severity=Severity.INFO,
+                changes=restoration.changes,
+            )
+        why = "the live trail is not weaker than its baseline: nothing to undo"
+        return Result(
+            event=event,
+            decision=replace(decision, reason=why),
+            outcome=Outcome.ALERTED,
+            severity=Severity.LOW,
+            changes=restoration.changes,
+        )
+    if restoration.verified and restoration.target != stored:
+        baseline_store.record(
+            aws,
+            trail.region,
+            trail.name,
+            restoration.target,
+            at=clock(),
+            by="guardian",
+            reason=f"restored after {event.event_name}; strengthening kept",
+        )
+    after = restoration.after
+    verification = Verification(
+        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=clock()
+    )
+    severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
+    failed = next((a for a in restoration.actions if not a.succeeded), None)
+    diagnosis = None
+    if not restoration.verified:
+        diagnosis = (
+            f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
+            if failed
+            else "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)
+        )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if restoration.verified else Outcome.HEAL_FAILED,
+        severity=severity,
+        actions=restoration.actions,
+        verification=verification,
+        changes=restoration.changes,
+        diagnosis=diagnosis,
     )
 
 

@@ -180,10 +180,10 @@ def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
     stubs.get("sns", "us-east-1").meta.events.register(
         "provide-client-params.sns.Publish", lambda params, **_: captured.update(params)
     )
-    handler.lambda_handler(load_event("delete_trail"), None)
+    handler.lambda_handler(load_event("add_tags"), None)
     assert captured["MessageAttributes"] == {
-        "severity": {"DataType": "String", "StringValue": "HIGH"},
-        "event_name": {"DataType": "String", "StringValue": "DeleteTrail"},
+        "severity": {"DataType": "String", "StringValue": "LOW"},
+        "event_name": {"DataType": "String", "StringValue": "AddTags"},
         "outcome": {"DataType": "String", "StringValue": "alerted"},
     }
     body = json.loads(captured["Message"])

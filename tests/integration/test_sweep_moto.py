@@ -249,3 +249,79 @@ def test_an_exempt_stop_is_not_undone_by_the_sweep(account: Account, monkeypatch
     assert account.sweep()["statuses"] == {"in_baseline": 2}
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is False
     assert account.baseline()["recorded_by"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/pipeline-run-42"
+
+
+# -- restore on the event path: the same engine, within seconds of the event -------------------------------------
+
+
+def event_on(fixture: str, trail: str = TRAIL) -> dict[str, Any]:
+    """A fixture event retargeted at one of this account's trails."""
+    event = load_event(fixture)
+    arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{trail}"
+    params = event["detail"]["requestParameters"]
+    for key, value in (("name", trail), ("trailName", trail), ("resourceId", arn)):
+        if key in params:
+            params[key] = value
+    if event["detail"].get("responseElements"):
+        event["detail"]["responseElements"]["trailARN"] = arn
+    return event
+
+
+def test_delete_trail_event_recreates_the_trail_within_the_invocation(account: Account) -> None:
+    before = account.trail()
+    account.ct().delete_trail(Name=TRAIL)
+    result = handler.lambda_handler(event_on("delete_trail"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "CRITICAL")
+    after = account.trail()
+    assert {k: after[k] for k in before} == before
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject.startswith("[CRITICAL] CloudTrail trail deleted on trail org-audit by mallory — restored")
+    assert message["detected_by"] == "event"
+    assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
+
+
+def test_weakening_update_event_is_undone_with_before_and_after_values(account: Account) -> None:
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False)
+    result = handler.lambda_handler(event_on("update_trail"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
+    trail = account.trail()
+    assert (trail["LogFileValidationEnabled"], trail["IsMultiRegionTrail"]) == (True, True)
+    _, message = subject_and_message(account.alerts()[0])
+    assert {(c["field"], c["before"], c["after"], c["effect"]) for c in message["changes"]} == {
+        ("log_file_validation", True, False, "weakened"),
+        ("multi_region", True, False, "weakened"),
+    }
+    assert message["action"]["taken"] == ["UpdateTrail"]
+
+
+def test_selectors_event_stratus_technique_is_undone(account: Account) -> None:
+    account.ct().put_event_selectors(
+        TrailName=TRAIL,
+        EventSelectors=[{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": False, "DataResources": []}],
+    )
+    result = handler.lambda_handler(event_on("put_event_selectors"), None)
+    assert result["outcome"] == "healed"
+    assert account.ct().get_event_selectors(TrailName=TRAIL)["EventSelectors"] == ALL_MANAGEMENT
+
+
+def test_strengthening_update_event_is_kept_and_becomes_the_baseline(account: Account) -> None:
+    boto3.client("sns").create_topic(Name="trail-notifications")
+    account.ct().update_trail(Name=TRAIL, SnsTopicName="trail-notifications")
+    result = handler.lambda_handler(event_on("update_trail"), None)
+    assert (result["outcome"], result["severity"]) == ("alerted", "INFO")
+    assert account.trail()["SnsTopicARN"].endswith(":trail-notifications")
+    baseline = account.baseline()
+    assert baseline["trail"]["sns_topic_arn"].endswith(":trail-notifications")
+    assert baseline["recorded_by"] == f"arn:aws:iam::{ACCOUNT}:user/mallory"
+    _, message = subject_and_message(account.alerts()[0])
+    assert "strengthens the trail" in message["reason"]
+
+
+def test_removed_tags_are_put_back(account: Account) -> None:
+    arn = account.trail()["TrailARN"]
+    account.ct().remove_tags(ResourceId=arn, TagsList=[{"Key": "owner", "Value": "security"}])
+    assert handler.lambda_handler(event_on("remove_tags"), None)["outcome"] == "healed"
+    tags = account.ct().list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert {"Key": "owner", "Value": "security"} in tags

@@ -33,17 +33,18 @@ FIXTURE_DECISIONS = {
     "stop_logging_parameters_omitted": (Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, Severity.HIGH),
     "start_logging_by_guardian": (Action.ALERT, Outcome.OWN_ACTION, Severity.INFO),
     "start_logging": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
-    "delete_trail": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
-    "update_trail": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
-    "put_event_selectors": (Action.ALERT, Outcome.ALERTED, Severity.HIGH),
-    "put_insight_selectors": (Action.ALERT, Outcome.ALERTED, Severity.MEDIUM),
-    "remove_tags": (Action.ALERT, Outcome.ALERTED, Severity.MEDIUM),
+    "delete_trail": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "update_trail": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "put_event_selectors": (Action.HEAL, Outcome.HEALED, Severity.HIGH),
+    "put_insight_selectors": (Action.HEAL, Outcome.HEALED, Severity.MEDIUM),
+    "remove_tags": (Action.HEAL, Outcome.HEALED, Severity.MEDIUM),
     "add_tags": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
     "create_trail": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
 }
 
 _HEALED = ("heal", "healed", "HIGH")
 _ALERT_HIGH = ("alert", "alerted", "HIGH")
+_RESTORE_HIGH = ("heal", "healed", "HIGH")  # back to the baseline (the workflow alerts only if there is none)
 _ALERT_LOW = ("alert", "alerted", "LOW")
 _ATTEMPT = ("alert", "attempt_failed", "MEDIUM")
 _IGNORED = ("ignore", "ignored", "INFO")
@@ -70,7 +71,7 @@ CORPUS_DECISIONS = {
     "aws-docs/kms.ScheduleKeyDeletion.single-region.json": _IGNORED,
     "aws-docs/s3.DeleteBucketPolicy.json": _IGNORED,
     "cloud-custodian/eventbridge.elasticloadbalancing.AddTags.json": _IGNORED,
-    "elastic-integrations/cloudtrail.UpdateTrail.console.json": _ALERT_HIGH,
+    "elastic-integrations/cloudtrail.UpdateTrail.console.json": _RESTORE_HIGH,
     "elastic-integrations/kms.DisableKey.json": _IGNORED,
     "elastic-integrations/kms.ScheduleKeyDeletion.json": _IGNORED,
     "elastic-integrations/logs.DeleteLogGroup.json": _IGNORED,
@@ -80,11 +81,11 @@ CORPUS_DECISIONS = {
     "elastic-integrations/ssm.UpdateInstanceInformation.aws-us-gov.json": _IGNORED,
     "invictus-aws-dataset/cloudtrail.CreateTrail.1.json": _ALERT_LOW,
     "invictus-aws-dataset/cloudtrail.CreateTrail.2.json": _ALERT_LOW,
-    "invictus-aws-dataset/cloudtrail.DeleteTrail.1.json": _ALERT_HIGH,
-    "invictus-aws-dataset/cloudtrail.DeleteTrail.2.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.DeleteTrail.1.json": _RESTORE_HIGH,
+    "invictus-aws-dataset/cloudtrail.DeleteTrail.2.json": _RESTORE_HIGH,
     "invictus-aws-dataset/cloudtrail.DeleteTrail.TrailNotFoundException.json": _ATTEMPT,
-    "invictus-aws-dataset/cloudtrail.PutEventSelectors.disable-management-events.json": _ALERT_HIGH,
-    "invictus-aws-dataset/cloudtrail.PutEventSelectors.restore-all-management-events.json": _ALERT_HIGH,
+    "invictus-aws-dataset/cloudtrail.PutEventSelectors.disable-management-events.json": _RESTORE_HIGH,
+    "invictus-aws-dataset/cloudtrail.PutEventSelectors.restore-all-management-events.json": _RESTORE_HIGH,
     "invictus-aws-dataset/cloudtrail.StartLogging.1.json": _ALERT_LOW,
     "invictus-aws-dataset/cloudtrail.StartLogging.2.json": _ALERT_LOW,
     "invictus-aws-dataset/cloudtrail.StartLogging.TrailNotFoundException.json": _ATTEMPT,
@@ -104,8 +105,8 @@ CORPUS_DECISIONS = {
     "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.1.json": _IGNORED,
     "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.2.json": _IGNORED,
     "invictus-aws-dataset/s3.PutBucketPolicy.external-account-access.json": _IGNORED,
-    "stratus-red-team/cloudtrail.DeleteTrail.json": _ALERT_HIGH,
-    "stratus-red-team/cloudtrail.PutEventSelectors.disable-management-events.json": _ALERT_HIGH,
+    "stratus-red-team/cloudtrail.DeleteTrail.json": _RESTORE_HIGH,
+    "stratus-red-team/cloudtrail.PutEventSelectors.disable-management-events.json": _RESTORE_HIGH,
     "stratus-red-team/cloudtrail.StopLogging.json": _HEALED,
     "stratus-red-team/organizations.LeaveOrganization.AccessDenied.json": _IGNORED,
 }
@@ -134,9 +135,15 @@ def test_every_published_record_has_a_reviewed_decision() -> None:
     assert sorted(CORPUS_DECISIONS) == sorted(corpus_id(p) for p in corpus_files())
 
 
-def test_only_stop_logging_heals_and_every_rule_event_is_in_the_table() -> None:
-    assert {name for name, rule in RULES.items() if rule.heal} == {"StopLogging"}
-    assert RULES["StopLogging"].heal is Heal.START_LOGGING
+def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
+    assert {name for name, rule in RULES.items() if rule.heal is Heal.START_LOGGING} == {"StopLogging"}
+    assert {name for name, rule in RULES.items() if rule.heal is Heal.RESTORE_BASELINE} == {
+        "DeleteTrail",
+        "UpdateTrail",
+        "PutEventSelectors",
+        "PutInsightSelectors",
+        "RemoveTags",
+    }
     assert set(RULES) == {
         "StopLogging",
         "StartLogging",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from guardian.policy import RULES
+from guardian.policy import RULES, Heal
 from infra.settings import GuardianSettings
 from tests.support import REPO_ROOT
 
@@ -26,7 +26,8 @@ def test_decision_table_matches_rules() -> None:
         assert severity == rule.severity.value
         assert failed == rule.failed_severity.value
         assert own.split()[0] == rule.own_severity.value
-        assert ("StartLogging" in undo) == (rule.heal is not None)
+        assert ("StartLogging" in undo) == (rule.heal is Heal.START_LOGGING)
+        assert ("baseline" in undo) == (rule.heal is Heal.RESTORE_BASELINE)
 
 
 def test_every_context_option_is_documented() -> None:

@@ -59,6 +59,24 @@ class FakeAws:
         self.objects[key] = document
         return True
 
+    def create_trail(self, state: Any) -> None:
+        raise AssertionError("no restore in these tests")
+
+    def update_trail(self, state: Any, *, clear_prefix: bool) -> None:
+        raise AssertionError("no restore in these tests")
+
+    def put_event_selectors(self, state: Any) -> None:
+        raise AssertionError("no restore in these tests")
+
+    def put_insight_selectors(self, state: Any) -> None:
+        raise AssertionError("no restore in these tests")
+
+    def add_tags(self, state: Any, tags: list[tuple[str, str]]) -> None:
+        raise AssertionError("no restore in these tests")
+
+    def start_trail(self, state: Any) -> None:
+        raise AssertionError("no restore in these tests")
+
     def trail_state(self, region: str, name: str) -> Any:
         self.calls.append(("DescribeTrails", (region, name)))
         return None
