@@ -6,8 +6,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from guardian.policy import PolicyContext
+from guardian.policy import Exemption, PolicyContext
 
 _SNS_TOPIC_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_.-]{1,256}$"
@@ -42,7 +43,7 @@ class Config:
     topic_arn: str
     evidence_bucket: str
     self_role_arn: str | None
-    exempt_principals: tuple[str, ...]
+    exempt_principals: tuple[Exemption, ...]
     verify_attempts: int
     verify_delay_seconds: float
     sweep_regions: tuple[str, ...] = ()
@@ -117,18 +118,39 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _exempt_principals(text: str) -> tuple[str, ...]:
+def _exempt_principals(text: str) -> tuple[Exemption, ...]:
+    """A JSON list of ARN glob patterns, each a string or {"principal": ..., "until": ISO 8601 time}."""
     if not text.strip():
         return ()
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON ({exc.msg} at {exc.pos})") from exc
-    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise ConfigError(
-            'GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of ARN glob patterns, e.g. ["arn:aws:iam::*:role/ci-*"]'
-        )
-    return tuple(item.strip() for item in value)
+    shape = (
+        "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of ARN glob patterns, each a string or "
+        '{"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"}'
+    )
+    if not isinstance(value, list):
+        raise ConfigError(shape)
+    exemptions = []
+    for item in value:
+        if isinstance(item, str) and item.strip():
+            exemptions.append(Exemption(item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("principal"), str) and item["principal"].strip():
+            exemptions.append(Exemption(item["principal"].strip(), _moment(item.get("until"))))
+        else:
+            raise ConfigError(shape)
+    return tuple(exemptions)
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS: 'until' must be an ISO 8601 time, got {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")

@@ -9,7 +9,8 @@ escalate; otherwise the row's heal (if any) and its alert.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
@@ -88,12 +89,28 @@ SWEEP_RULE = Rule(
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """An ARN glob whose changes are alerted but not undone, optionally until a moment (UTC).
+
+    Judged at the event's own eventTime: was the principal exempt when it made the change?"""
+
+    pattern: str
+    until: datetime | None = None
+
+    def covers(self, principals: list[str]) -> bool:
+        return any(fnmatchcase(principal, self.pattern) for principal in principals)
+
+    def expired_at(self, moment: datetime | None) -> bool:
+        return self.until is not None and (moment is None or moment >= self.until)
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     """What a decision needs besides the event: who the guardian is and whose changes are exempt."""
 
     account_id: str | None
     self_role_arn: str | None = None
-    exempt_principals: tuple[str, ...] = ()
+    exempt_principals: tuple[Exemption | str, ...] = ()
     other_guardian_roles: tuple[str, ...] = ()  # the sweep's role: its restores are the guardian's own too
 
 
@@ -118,66 +135,48 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
         return _not_handled(event)
     trail = event.trail
     if _is_own_action(event, ctx):
-        return Decision(
-            Action.ALERT,
-            Outcome.OWN_ACTION,
-            rule.own_severity,
-            "the call was made by the guardian's own role: never undone, so the guardian cannot loop",
-            rule,
-            trail,
-        )
+        why = "the call was made by the guardian's own role: never undone, so the guardian cannot loop"
+        return Decision(Action.ALERT, Outcome.OWN_ACTION, rule.own_severity, why, rule, trail)
     if event.failed:
-        return Decision(
-            Action.ALERT,
-            Outcome.ATTEMPT_FAILED,
-            rule.failed_severity,
-            f"the call failed with {event.error_code}: nothing changed, nothing to undo",
-            rule,
-            trail,
-        )
+        why = f"the call failed with {event.error_code}: nothing changed, nothing to undo"
+        return Decision(Action.ALERT, Outcome.ATTEMPT_FAILED, rule.failed_severity, why, rule, trail)
     if trail is None:
-        return Decision(
-            Action.ALERT,
-            Outcome.UNIDENTIFIED_TRAIL,
-            rule.severity,
+        why = (
             "the event does not name the trail (requestParameters missing, omitted or unreadable): "
-            "check every trail in " + (event.aws_region or "the account"),
-            rule,
-            None,
+            "check every trail in " + (event.aws_region or "the account")
         )
-    exempt = _matching_exemption(event, ctx.exempt_principals)
-    if exempt is not None:
-        return Decision(
-            Action.ALERT,
-            Outcome.EXEMPT,
-            rule.severity,
-            f"the principal is exempt (pattern {exempt!r}): alerted, not undone",
-            rule,
-            trail,
-        )
+        return Decision(Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, rule.severity, why, rule, None)
+    exemption = _matching_exemption(event, ctx.exempt_principals)
+    if exemption is not None and not exemption.expired_at(event.event_time):
+        until = f" until {_iso(exemption.until)}" if exemption.until else ""
+        why = f"the principal is exempt (pattern {exemption.pattern!r}{until}): alerted, not undone"
+        return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, trail)
+    decision = _acting_decision(ctx, rule, trail)
+    if exemption is not None and exemption.until is not None:
+        note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
+        return replace(decision, reason=decision.reason + note)
+    return decision
+
+
+def _acting_decision(ctx: PolicyContext, rule: Rule, trail: TrailRef) -> Decision:
+    """Heal what can be healed from here; escalate another account's trail; otherwise alert."""
     if ctx.account_id and trail.account_id and trail.account_id != ctx.account_id:
-        return Decision(
-            Action.ALERT,
-            Outcome.NOT_HEALABLE,
-            Severity.CRITICAL if rule.heal else rule.severity,
-            f"the trail belongs to account {trail.account_id} (an organization trail or its shadow): it cannot be "
-            f"changed from account {ctx.account_id}; it must be healed in account {trail.account_id}, "
-            f"Region {trail.region}",
-            rule,
-            trail,
+        why = (
+            f"the trail belongs to account {trail.account_id} (an organization trail or its shadow): it cannot "
+            f"be changed from account {ctx.account_id}; it must be healed in account {trail.account_id}, "
+            f"Region {trail.region}"
         )
+        severity = Severity.CRITICAL if rule.heal else rule.severity
+        return Decision(Action.ALERT, Outcome.NOT_HEALABLE, severity, why, rule, trail)
     if rule.heal is not None:
-        return Decision(
-            Action.HEAL,
-            Outcome.HEALED,
-            rule.severity,
-            f"{rule.heal} in the trail's home Region {trail.region}",
-            rule,
-            trail,
-        )
-    return Decision(
-        Action.ALERT, Outcome.ALERTED, rule.severity, "alert only: no automatic undo for this change", rule, trail
-    )
+        why = f"{rule.heal} in the trail's home Region {trail.region}"
+        return Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule, trail)
+    why = "alert only: no automatic undo for this change"
+    return Decision(Action.ALERT, Outcome.ALERTED, rule.severity, why, rule, trail)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
 def _not_handled(event: CloudTrailEvent) -> Decision:
@@ -206,9 +205,11 @@ def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
     return bool(roles & {event.actor.session_issuer_arn, event.actor.arn})
 
 
-def _matching_exemption(event: CloudTrailEvent, patterns: tuple[str, ...]) -> str | None:
+def _matching_exemption(event: CloudTrailEvent, entries: tuple[Exemption | str, ...]) -> Exemption | None:
+    """The exemption that covers the actor: one still in force first, else an expired one (to say so)."""
     principals = [p for p in (event.actor.arn, event.actor.session_issuer_arn) if p]
-    for pattern in patterns:
-        if any(fnmatchcase(principal, pattern) for principal in principals):
-            return pattern
-    return None
+    exemptions = [e if isinstance(e, Exemption) else Exemption(e) for e in entries]
+    matching = [e for e in exemptions if e.covers(principals)]
+    in_force = [e for e in matching if not e.expired_at(event.event_time)]
+    candidates = in_force or matching
+    return candidates[0] if candidates else None

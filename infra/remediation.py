@@ -28,7 +28,7 @@ class RemediationFunction(GuardianFunction):
         topic: sns.ITopic,
         evidence: EvidenceStore,
         dead_letter_queue: sqs.IQueue,
-        exempt_principals: Sequence[str],
+        exempt_principals: Sequence[str | dict[str, str]],
         log_retention_days: int,
         other_guardian_roles: Sequence[str] = (),
     ) -> None:

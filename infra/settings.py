@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -47,7 +48,7 @@ class GuardianSettings:
     evidence_retention_mode: str = "GOVERNANCE"
     evidence_retention_days: int = 365
     log_retention_days: int = 365
-    exempt_principals: tuple[str, ...] = ()
+    exempt_principals: tuple[str | dict[str, str], ...] = ()  # ARN globs, or {"principal": ..., "until": ...}
     stack_name: str = "CloudTrailGuardian"
     regions: tuple[str, ...] = ()  # empty: the stack's own Region
     sweep_minutes: int = 5
@@ -71,7 +72,7 @@ class GuardianSettings:
             evidence_retention_mode=mode,
             evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
             log_retention_days=log_days,
-            exempt_principals=_list(get("exemptPrincipals"), "exemptPrincipals"),
+            exempt_principals=_exemptions(get("exemptPrincipals")),
             stack_name=stack_name,
             regions=_regions(get("regions")),
             sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
@@ -96,6 +97,35 @@ def _list(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise SettingsError(f"{key} must be a list of strings or a comma-separated string, got {value!r}")
     return tuple(item.strip() for item in value if item.strip())
+
+
+def _exemptions(value: Any) -> tuple[str | dict[str, str], ...]:
+    """Plain ARN globs (a list, or comma-separated), or objects {"principal": glob, "until": ISO 8601 time}."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"exemptPrincipals is not a valid JSON list: {exc.msg}") from exc
+    if not isinstance(value, list):
+        return _list(value, "exemptPrincipals")
+    entries: list[str | dict[str, str]] = []
+    for item in value:
+        if isinstance(item, str) and item.strip():
+            entries.append(item.strip())
+        elif isinstance(item, dict) and isinstance(item.get("principal"), str) and set(item) <= {"principal", "until"}:
+            until = item.get("until")
+            if until is not None:
+                try:
+                    datetime.fromisoformat(str(until).replace("Z", "+00:00"))
+                except ValueError as exc:
+                    raise SettingsError(f"exemptPrincipals: 'until' must be an ISO 8601 time, got {until!r}") from exc
+            entries.append({k: str(v) for k, v in item.items()})
+        else:
+            raise SettingsError(
+                'exemptPrincipals entries must be ARN globs or {"principal": "...", "until": "2026-12-31T00:00:00Z"}, '
+                f"got {item!r}"
+            )
+    return tuple(entries)
 
 
 def _regions(value: Any) -> tuple[str, ...]:

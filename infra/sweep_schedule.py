@@ -45,7 +45,7 @@ class SweepSchedule(GuardianFunction):
         minutes: int,
         protect_trails: Sequence[str],
         protect_tag: str,
-        exempt_principals: Sequence[str],
+        exempt_principals: Sequence[str | dict[str, str]],
         log_retention_days: int,
     ) -> None:
         super().__init__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -44,7 +45,8 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"evidenceRetentionDays": "a year"}, "evidenceRetentionDays must be a whole number"),
         ({"logRetentionDays": "1"}, "logRetentionDays must be one of"),
         ({"logRetentionDays": "100"}, "logRetentionDays must be one of"),
-        ({"exemptPrincipals": "[1, 2]"}, "exemptPrincipals must be a list of strings"),
+        ({"exemptPrincipals": "[1, 2]"}, "exemptPrincipals entries must be ARN globs"),
+        ({"exemptPrincipals": '[{"principal": "x", "until": "soon"}]'}, "'until' must be an ISO 8601 time"),
         ({"exemptPrincipals": "[oops"}, "exemptPrincipals is not a valid JSON list"),
         ({"stackName": "bad name!"}, "stackName must be a CloudFormation stack name"),
     ],
@@ -52,3 +54,9 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
 def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         settings(**context)
+
+
+def test_exemptions_with_an_expiry_pass_through_to_the_functions() -> None:
+    entries = [{"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"}, "arn:aws:iam::*:role/x"]
+    assert settings(exemptPrincipals=entries).exempt_principals == tuple(entries)
+    assert settings(exemptPrincipals=json.dumps(entries)).exempt_principals == tuple(entries)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 
 from guardian.config import Config, ConfigError
+from guardian.policy import Exemption
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:CloudTrailGuardian-AlertsTopic"
 BASE = {"GUARDIAN_TOPIC_ARN": TOPIC, "GUARDIAN_EVIDENCE_BUCKET": "guardian-evidence-bucket"}
@@ -31,7 +35,10 @@ def test_full_configuration() -> None:
         }
     )
     assert config.policy.self_role_arn == "arn:aws:iam::123456789012:role/guardian-role"
-    assert config.exempt_principals == ("arn:aws:iam::*:role/ci-*", "arn:aws:iam::123456789012:user/breakglass")
+    assert config.exempt_principals == (
+        Exemption("arn:aws:iam::*:role/ci-*"),
+        Exemption("arn:aws:iam::123456789012:user/breakglass"),
+    )
     assert (config.verify_attempts, config.verify_delay_seconds) == (3, 0.0)
 
 
@@ -98,3 +105,33 @@ def test_self_role_may_list_the_guardians_other_roles_and_sweep_settings_parse()
 def test_bad_sweep_settings_name_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_env({**BASE, **environ})
+
+
+def test_exemptions_may_carry_an_expiry() -> None:
+    config = Config.from_env(
+        {
+            **BASE,
+            "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(
+                [
+                    "arn:aws:iam::*:role/admin",
+                    {"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"},
+                ]
+            ),
+        }
+    )
+    assert config.exempt_principals == (
+        Exemption("arn:aws:iam::*:role/admin"),
+        Exemption("arn:aws:iam::*:role/ci-*", datetime(2026, 12, 31, tzinfo=UTC)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('[{"until": "2026-12-31T00:00:00Z"}]', "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list"),
+        ('[{"principal": "arn:aws:iam::*:role/ci-*", "until": "next week"}]', "'until' must be an ISO 8601 time"),
+    ],
+)
+def test_bad_exemptions_name_the_variable(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": value})

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from guardian.events import parse_event
-from guardian.policy import RULES, Action, Heal, Outcome, PolicyContext, Severity, decide
+from guardian.policy import RULES, Action, Exemption, Heal, Outcome, PolicyContext, Severity, decide
 from tests.support import (
     ACCOUNT,
     EXEMPT_PATTERN,
@@ -221,3 +222,29 @@ def test_the_sweeps_own_restores_are_recognised_as_the_guardians() -> None:
     context = PolicyContext(account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, other_guardian_roles=(sweep_role,))
     decision = decide(parse_event(raw), context)
     assert (decision.outcome, decision.severity) == (Outcome.OWN_ACTION, Severity.INFO)
+
+
+@pytest.mark.parametrize(
+    ("until", "outcome"),
+    [
+        ("2026-11-20T10:00:01Z", Outcome.EXEMPT),  # the change (10:00:00) was made while the exemption held
+        ("2026-11-20T10:00:00Z", Outcome.HEALED),
+    ],  # expired at the very moment of the change: ignored
+)
+def test_an_exemption_holds_until_its_expiry_judged_at_the_events_time(until: str, outcome: Outcome) -> None:
+    moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
+    context = PolicyContext(account_id=ACCOUNT, exempt_principals=(Exemption(EXEMPT_PATTERN, moment),))
+    decision = decide(parse_event(load_event("stop_logging_exempt_ci")), context)
+    assert decision.outcome is outcome
+    if outcome is Outcome.HEALED:
+        assert decision.reason.endswith(
+            f"; the exemption {EXEMPT_PATTERN!r} expired at 2026-11-20T10:00:00Z, so it was ignored"
+        )
+    else:
+        assert "until 2026-11-20T10:00:01Z" in decision.reason
+
+
+def test_an_exemption_still_in_force_wins_over_an_expired_one() -> None:
+    expired = Exemption(EXEMPT_PATTERN, datetime(2020, 1, 1, tzinfo=UTC))
+    context = PolicyContext(account_id=ACCOUNT, exempt_principals=(expired, "arn:aws:iam::*:role/ci-deployer"))
+    assert decide(parse_event(load_event("stop_logging_exempt_ci")), context).outcome is Outcome.EXEMPT
