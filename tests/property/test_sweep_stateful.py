@@ -1,0 +1,150 @@
+"""Property: whatever sequence of tampering calls happens (no event delivered), one sweep puts every protected trail
+back to its baseline and logging; changes made by an exempt principal (their event delivered) are never undone."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from moto import mock_aws
+
+from guardian import handler, runtime, sweep
+from guardian.baseline import compare, weakened
+from guardian.baseline_store import Missing, Retired, load
+from tests.support import ACCOUNT, load_event
+
+TRAILS = ("alpha", "bravo")
+EXEMPT = "arn:aws:iam::*:role/ci-*"
+BUCKET = "guardian-evidence-prop"
+ENV = {
+    "GUARDIAN_EVIDENCE_BUCKET": BUCKET,
+    "GUARDIAN_SWEEP_REGIONS": '["us-east-1"]',
+    "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
+    "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps([EXEMPT]),
+}
+
+
+class Tampering(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mock = mock_aws()
+        self.mock.start()
+        self.saved_env: dict[str, str | None] = {}
+        self.exempt_changed: set[str] = set()
+
+    @initialize()
+    def deploy(self) -> None:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+        s3.create_bucket(Bucket="prop-trail-logs")
+        topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="alerts")["TopicArn"]
+        for name, value in {**ENV, "GUARDIAN_TOPIC_ARN": topic}.items():
+            self.saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+        runtime.reset()
+        self.ct = boto3.client("cloudtrail", region_name="us-east-1")
+        for name in TRAILS:
+            self.ct.create_trail(
+                Name=name,
+                S3BucketName="prop-trail-logs",
+                IsMultiRegionTrail=True,
+                EnableLogFileValidation=True,
+                TagsList=[{"Key": "team", "Value": "security"}],
+            )
+            self.ct.put_insight_selectors(TrailName=name, InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
+            self.ct.start_logging(Name=name)
+        sweep.lambda_handler({}, None)  # the deployment's sweep records the baselines
+
+    def exists(self, name: str) -> bool:
+        return any(t["Name"] == name for t in self.ct.describe_trails()["trailList"])
+
+    @rule(name=st.sampled_from(TRAILS))
+    def stop_logging(self, name: str) -> None:
+        if self.exists(name):
+            self.ct.stop_logging(Name=name)
+
+    @rule(name=st.sampled_from(TRAILS))
+    def delete_trail(self, name: str) -> None:
+        if self.exists(name):
+            self.ct.delete_trail(Name=name)
+
+    @rule(name=st.sampled_from(TRAILS), validation=st.booleans(), multi_region=st.booleans())
+    def update_trail(self, name: str, validation: bool, multi_region: bool) -> None:
+        if self.exists(name):
+            self.ct.update_trail(Name=name, EnableLogFileValidation=validation, IsMultiRegionTrail=multi_region)
+
+    @rule(
+        name=st.sampled_from(TRAILS),
+        read_write=st.sampled_from(["ReadOnly", "WriteOnly", "All"]),
+        management=st.booleans(),
+    )
+    def put_event_selectors(self, name: str, read_write: str, management: bool) -> None:
+        if self.exists(name):
+            selectors: list[Any] = [{"ReadWriteType": read_write, "IncludeManagementEvents": management}]
+            self.ct.put_event_selectors(TrailName=name, EventSelectors=selectors)
+
+    @rule(name=st.sampled_from(TRAILS))
+    def drop_insights(self, name: str) -> None:
+        if self.exists(name):
+            self.ct.put_insight_selectors(TrailName=name, InsightSelectors=[])
+
+    @rule(name=st.sampled_from(TRAILS))
+    def remove_tags(self, name: str) -> None:
+        if self.exists(name):
+            arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}"
+            self.ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "team", "Value": "security"}])
+
+    @rule(name=st.sampled_from(TRAILS))
+    def exempt_stop_logging(self, name: str) -> None:
+        """A CI role (exempt) stops the trail, and its event is delivered: approved, never undone."""
+        if self.exists(name):
+            self.ct.stop_logging(Name=name)
+            event = load_event("stop_logging_exempt_ci")
+            event["detail"]["requestParameters"]["name"] = name
+            event["detail"]["eventID"] = f"exempt-{name}-{len(self.exempt_changed)}"
+            assert handler.lambda_handler(event, None)["outcome"] == "exempt"
+            self.exempt_changed.add(name)
+
+    @invariant()
+    def trails_are_this_accounts(self) -> None:
+        assert {t["Name"] for t in self.ct.describe_trails()["trailList"]} <= set(TRAILS)
+
+    def teardown(self) -> None:
+        try:
+            sweep.lambda_handler({}, None)
+            adapter = runtime.adapter(runtime.config())
+            for name in TRAILS:
+                stored = load(adapter, "us-east-1", name)
+                assert not isinstance(stored, Missing | Retired), name
+                live = adapter.trail_state("us-east-1", name)
+                assert live is not None, f"{name} was not recreated"
+                assert weakened(compare(stored, live)) == (), f"{name} is still weaker than its baseline"
+                if name in self.exempt_changed and not live.logging:
+                    assert stored.logging is False  # the exempt stop was approved, not undone
+                else:
+                    assert live.logging, f"{name} is not logging after the sweep"
+        finally:
+            for name, value in self.saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            runtime.reset()
+            self.mock.stop()
+
+
+Tampering.TestCase.settings = settings(
+    max_examples=12,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+test_any_tampering_then_one_sweep_restores_every_protected_trail = pytest.mark.filterwarnings("ignore")(
+    Tampering.TestCase
+)
