@@ -54,7 +54,9 @@ def main() -> int:
                     "\n".join(f"  {a}" for a in deployment.applied_by_api),
                 )
             show("Function environment from the template", deployment.function_environment)
+            show("Sweep environment from the template", deployment.sweep_environment)
             outcome = scenario.run(aws, deployment)
+    show("The sweep after deployment (records each protected trail's baseline)", outcome.first_sweep)
     show("Trail status before the attack", outcome.status_before)
     show(f"Trail status after {scenario.ATTACKER} called StopLogging", outcome.status_after_attack)
     show("EventBridge event (what the default bus delivers)", outcome.event)
@@ -73,9 +75,20 @@ def main() -> int:
         "Both times have one-second precision here (CloudTrail's eventTime always has), and the "
         "simulation has no CloudTrail-to-EventBridge delivery delay; in AWS, add that delay.",
     )
+    act_two = outcome.lost_event
+    assert act_two is not None
+    show("Act 2: the attacker deletes the trail, and no event reaches the guardian", act_two.trail_before)
+    show("Does the trail exist after the attack?", str(act_two.exists_after_attack))
+    show("The scheduled sweep", act_two.sweep_summary)
+    show("The trail after the sweep (recreated under its name, as it was)", act_two.trail_after)
+    show("Its status", act_two.status_after)
+    for notification in act_two.notifications:
+        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
     healed = bool(outcome.status_after.get("IsLogging")) and outcome.pattern_matches and len(outcome.notifications) == 1
+    recreated = act_two.trail_after == act_two.trail_before and bool(act_two.status_after.get("IsLogging"))
     print("\nRESULT:", "trail healed, verified, alerted once, evidence kept" if healed else "FAILED")
-    return 0 if healed else 1
+    print("RESULT:", "deleted trail recreated by the sweep, as it was" if recreated else "FAILED (act 2)")
+    return 0 if healed and recreated else 1
 
 
 if __name__ == "__main__":

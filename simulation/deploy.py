@@ -31,6 +31,7 @@ class Deployment:
     not_modelled: list[str]  # template resource types moto's CloudFormation skipped
     applied_by_api: list[str]  # what the simulation applied itself because moto dropped it
     rule_pattern: str
+    sweep_environment: dict[str, str]
 
 
 def synth(outdir: Path, *context: str) -> Path:
@@ -93,8 +94,15 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
     applied = apply_object_lock(aws, template, outputs["EvidenceBucketName"])
     function = aws.client("lambda").get_function_configuration(FunctionName=outputs["RemediationFunctionName"])
     rule = aws.client("events").describe_rule(Name=outputs["TamperRuleName"])
+    sweep = aws.client("lambda").get_function_configuration(FunctionName=outputs["SweepFunctionName"])
     return Deployment(
-        outputs, dict(function["Environment"]["Variables"]), created, not_modelled, applied, rule["EventPattern"]
+        outputs,
+        dict(function["Environment"]["Variables"]),
+        created,
+        not_modelled,
+        applied,
+        rule["EventPattern"],
+        dict(sweep["Environment"]["Variables"]),
     )
 
 

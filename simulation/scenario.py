@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import uuid
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.events.models import EventPattern
 
-from guardian import handler
+from guardian import handler, sweep
 from simulation.deploy import Deployment
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
 
@@ -37,6 +37,20 @@ class Outcome:
     evidence_bucket: str
     evidence_key: str
     evidence_lock: dict[str, Any]
+    first_sweep: dict[str, Any]
+    lost_event: LostEvent | None = None
+
+
+@dataclass(frozen=True)
+class LostEvent:
+    """Act 2: the trail is deleted and no event reaches the guardian; the scheduled sweep puts it back."""
+
+    trail_before: dict[str, Any]
+    exists_after_attack: bool
+    sweep_summary: dict[str, Any]
+    trail_after: dict[str, Any]
+    status_after: dict[str, Any]
+    notifications: list[dict[str, Any]]
 
 
 def create_logging_trail(aws: LocalAws) -> None:
@@ -145,9 +159,32 @@ def drain(aws: LocalAws, queue_url: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages]
 
 
-def run(aws: LocalAws, deployment: Deployment) -> Outcome:
+def invoke_sweep(aws: LocalAws, deployment: Deployment) -> dict[str, Any]:
+    """What the schedule (or the deployment's stack event) does: run the sweep function with its environment."""
+    with function_environment(aws, deployment.sweep_environment):
+        handler.reset()
+        summary = sweep.lambda_handler({}, LambdaContext(deployment.outputs["SweepFunctionName"], str(uuid.uuid4())))
+        handler.reset()
+    return summary
+
+
+def describe(aws: LocalAws) -> dict[str, Any]:
+    trails = aws.client("cloudtrail").describe_trails(trailNameList=[TRAIL])["trailList"]
+    return dict(trails[0]) if trails else {}
+
+
+def lost_event(aws: LocalAws, deployment: Deployment, queue_url: str) -> LostEvent:
+    before = describe(aws)
+    aws.client("cloudtrail").delete_trail(Name=TRAIL)  # and EventBridge never delivers the DeleteTrail event
+    exists = bool(describe(aws))
+    summary = invoke_sweep(aws, deployment)
+    return LostEvent(before, exists, summary, describe(aws), status(aws), drain(aws, queue_url))
+
+
+def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outcome:
     create_logging_trail(aws)
     queue_url = subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"])
+    first_sweep = invoke_sweep(aws, deployment)  # as after deployment: records the trail's baseline
     before = status(aws)
     record = attacker_stops_logging(aws)
     after_attack = status(aws)
@@ -165,7 +202,7 @@ def run(aws: LocalAws, deployment: Deployment) -> Outcome:
     evidence = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) if key else {}
     head = s3.head_object(Bucket=bucket, Key=key) if key else {}
     lock = {k: head.get(k) for k in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
-    return Outcome(
+    outcome = Outcome(
         before,
         after_attack,
         status(aws),
@@ -177,4 +214,7 @@ def run(aws: LocalAws, deployment: Deployment) -> Outcome:
         bucket or "",
         key or "",
         lock,
+        first_sweep,
     )
+    drain(aws, queue_url)  # the INFO alert of the guardian's own StartLogging event is not part of act 2
+    return replace(outcome, lost_event=lost_event(aws, deployment, queue_url)) if act_two else outcome

@@ -73,6 +73,16 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert outcome.evidence["verification"]["is_logging"] is True
         assert outcome.evidence_lock["ObjectLockMode"] == "GOVERNANCE"
 
+        assert outcome.first_sweep["statuses"] == {"baseline_recorded": 1}
+        act_two = outcome.lost_event
+        assert act_two is not None
+        assert not act_two.exists_after_attack
+        assert act_two.sweep_summary["statuses"] == {"healed": 1}
+        assert act_two.trail_after == act_two.trail_before
+        assert act_two.status_after["IsLogging"] is True
+        [sweep_alert] = act_two.notifications
+        assert sweep_alert["Subject"] == f"[CRITICAL] Trail {scenario.TRAIL} deleted — healed by sweep"
+
         # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
         with scenario.function_environment(aws, deployment.function_environment):
             handler.reset()
@@ -80,4 +90,6 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             handler.reset()
         assert again["alert_published"] is False
         listing = aws.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"])
-        assert [o["Key"] for o in listing["Contents"]] == [outcome.evidence_key]  # one object per event
+        keys = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
+        assert len(keys) == 2  # the event heal, the sweep heal: one object each, the duplicate added none
+        assert outcome.evidence_key in keys
