@@ -54,6 +54,8 @@ class GuardianSettings:
     sweep_minutes: int = 5
     protect_trails: tuple[str, ...] = ()
     protect_tag: str = ""
+    sentinel_trail: bool = True
+    sentinel_retention_days: int = 90
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -78,6 +80,8 @@ class GuardianSettings:
             sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
             protect_trails=_list(get("protectTrails"), "protectTrails"),
             protect_tag=_tag(get("protectTag")),
+            sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
+            sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
         )
 
 
@@ -149,6 +153,19 @@ def _emails(value: Any) -> tuple[str, ...]:
     if bad:
         raise SettingsError(f"alertEmails has invalid addresses: {', '.join(bad)}")
     return tuple(dict.fromkeys(emails))
+
+
+def _bool(value: Any, key: str, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false, got {value!r}")
 
 
 def _int(value: Any, key: str, default: int, *, low: int, high: int) -> int:

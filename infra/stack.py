@@ -12,6 +12,7 @@ from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.remediation import RemediationFunction
+from infra.sentinel import SentinelTrail
 from infra.settings import GuardianSettings
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
@@ -33,6 +34,21 @@ class GuardianStack(Stack):
             retention_days=settings.evidence_retention_days,
         )
         self.dead_letters = DeadLetterQueue(self, "DeadLetters")
+        self.sentinel = (
+            SentinelTrail(
+                self,
+                "Sentinel",
+                name=f"{settings.stack_name}-sentinel",
+                access_logs=self.evidence.access_logs,
+                retention_days=settings.sentinel_retention_days,
+                protect_tag=settings.protect_tag,
+            )
+            if settings.sentinel_trail
+            else None
+        )
+        protect_trails = settings.protect_trails
+        if protect_trails and self.sentinel is not None:  # narrowed by name: the sentinel stays protected
+            protect_trails = (*protect_trails, self.sentinel.name)
         self.sweep = SweepSchedule(
             self,
             "Sweep",
@@ -40,7 +56,7 @@ class GuardianStack(Stack):
             evidence=self.evidence,
             regions=settings.regions or (self.region,),
             minutes=settings.sweep_minutes,
-            protect_trails=settings.protect_trails,
+            protect_trails=protect_trails,
             protect_tag=settings.protect_tag,
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,

@@ -49,6 +49,11 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"exemptPrincipals": '[{"principal": "x", "until": "soon"}]'}, "'until' must be an ISO 8601 time"),
         ({"exemptPrincipals": "[oops"}, "exemptPrincipals is not a valid JSON list"),
         ({"stackName": "bad name!"}, "stackName must be a CloudFormation stack name"),
+        ({"sentinelTrail": "maybe"}, "sentinelTrail must be true or false"),
+        ({"sentinelRetentionDays": "0"}, "sentinelRetentionDays must be between 1 and 3650"),
+        ({"regions": "us-east-1,mars"}, "regions has invalid Region names: mars"),
+        ({"sweepMinutes": "0"}, "sweepMinutes must be between 1 and 1440"),
+        ({"protectTag": "=x"}, "protectTag must be 'key' or 'key=value'"),
     ],
 )
 def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:
@@ -60,3 +65,11 @@ def test_exemptions_with_an_expiry_pass_through_to_the_functions() -> None:
     entries = [{"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"}, "arn:aws:iam::*:role/x"]
     assert settings(exemptPrincipals=entries).exempt_principals == tuple(entries)
     assert settings(exemptPrincipals=json.dumps(entries)).exempt_principals == tuple(entries)
+
+
+def test_sentinel_defaults_on_and_reads_booleans_both_ways() -> None:
+    assert settings().sentinel_trail is True
+    assert settings(sentinelTrail="false").sentinel_trail is False
+    assert settings(sentinelTrail=False).sentinel_trail is False
+    assert settings(sentinelTrail="yes").sentinel_trail is True
+    assert (settings().regions, settings().sweep_minutes, settings().sentinel_retention_days) == ((), 5, 90)

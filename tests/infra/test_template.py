@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 from guardian.policy import RULES
 from infra.runtime_asset import stage_runtime
 from infra.tamper_rule import EVENT_NAMES
+from tests.infra.conftest import synth_template
 
 pytestmark = pytest.mark.synth
 
@@ -361,7 +362,10 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     custom_props = resource(custom, "AWS::Lambda::Function", "SweepFunction")["Properties"]
     assert json.loads(custom_props["Environment"]["Variables"]["GUARDIAN_SWEEP_REGIONS"]) == ["eu-west-1", "us-east-1"]
     assert custom_props["Environment"]["Variables"]["GUARDIAN_PROTECT_TAG"] == "guardian:protect=true"
-    assert json.loads(custom_props["Environment"]["Variables"]["GUARDIAN_PROTECT_TRAILS"]) == ["org-audit"]
+    assert json.loads(custom_props["Environment"]["Variables"]["GUARDIAN_PROTECT_TRAILS"]) == [
+        "org-audit",
+        "GuardianCustom-sentinel",
+    ]  # narrowed by name: the sentinel stays protected
     assert custom_props["Timeout"] == 890
     custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
 
@@ -397,3 +401,25 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
     [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
+
+
+def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth: Any, custom_synth: Any) -> None:
+    template, _ = default_synth
+    bucket_id = logical_id(template, "AWS::S3::Bucket", containing="SentinelBucket")
+    logs_id = logical_id(template, "AWS::S3::Bucket", containing="AccessLogs")
+    _, trail = only(template, "AWS::CloudTrail::Trail")
+    props = trail["Properties"]
+    assert (props["IsLogging"], props["IsMultiRegionTrail"], props["IncludeGlobalServiceEvents"]) == (True, True, True)
+    assert props["EnableLogFileValidation"] is True
+    assert props["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "WriteOnly"}]
+    assert props["S3BucketName"] == {"Ref": bucket_id}
+    bucket = template.find_resources("AWS::S3::Bucket")[bucket_id]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    assert bucket["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
+    assert props["TrailName"] == "CloudTrailGuardian-sentinel"
+    custom, _ = custom_synth
+    _, tagged = only(custom, "AWS::CloudTrail::Trail")
+    assert {"Key": "guardian:protect", "Value": "true"} in tagged["Properties"]["Tags"]
+    off, _ = synth_template({"sentinelTrail": "false"})
+    off.resource_count_is("AWS::CloudTrail::Trail", 0)

@@ -1,0 +1,58 @@
+"""The sentinel trail: a small second trail (write-only management events, every Region) into its own bucket.
+
+EventBridge receives CloudTrail API-call events only while some trail is logging. With the sentinel, stopping or
+deleting the protected trail still produces the event that heals it. The guardian protects the sentinel like any
+other trail of the account (baseline, event heal, sweep).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Tags
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+class SentinelTrail(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        access_logs: s3.IBucket,
+        retention_days: int,
+        protect_tag: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="sentinel-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(retention_days),
+                    noncurrent_version_expiration=Duration.days(retention_days),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.name = name
+        self.trail = cloudtrail.Trail(
+            self,
+            "Trail",
+            trail_name=name,
+            bucket=self.bucket,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
+            enable_file_validation=True,
+        )
+        if protect_tag:  # protected like any trail, also when protection is narrowed to tagged trails
+            key, _, value = protect_tag.partition("=")
+            Tags.of(self.trail).add(key, value or "true")
