@@ -106,7 +106,7 @@ def run_sweep(
     checks: list[TrailCheck] = []
     errors: dict[str, str] = {}
     regions = config.sweep_regions
-    with ThreadPoolExecutor(max_workers=max(1, min(len(regions), 16))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(regions), 32))) as pool:  # I/O-bound: a thread per Region
         futures = {
             pool.submit(
                 _sweep_region,
