@@ -6,6 +6,7 @@ Pure. Schema ``cloudtrail-guardian/alert`` version ``1.0``; the README documents
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,13 @@ def subject(result: Result) -> str:
     e, rule = result.event, result.decision.rule
     if e.event_source == SWEEP_SOURCE:
         return _sweep_subject(result)
+    if result.outcome is Outcome.REPEATED_TAMPERING:
+        actor = e.actor.display
+        found = re.match(r"(\d+) tampering changes by .* within (\d+) minutes", result.decision.reason)
+        count, minutes = found.groups() if found else ("several", "?")
+        template = "[CRITICAL] Repeated tampering by {actor}: " + f"{count} changes within {minutes} minutes"
+        budget = SUBJECT_MAX - len(template.format(actor=""))
+        return _clean(template.format(actor=_ellipsize(actor, max(budget, 12))))[:SUBJECT_MAX]
     trail = result.decision.trail.name if result.decision.trail else None
     actor = "the guardian" if result.outcome is Outcome.OWN_ACTION else e.actor.display
     what = rule.what if rule else (e.event_name or "event")

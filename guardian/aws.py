@@ -20,6 +20,7 @@ from guardian.events import TrailRef
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
 
@@ -41,6 +42,7 @@ class ClientProvider(Protocol):
     def sns(self, region: str) -> SNSClient: ...
     def s3(self) -> S3Client: ...
     def cloudwatch(self) -> CloudWatchClient: ...
+    def dynamodb(self) -> DynamoDBClient: ...
 
 
 class Boto3Clients:
@@ -74,6 +76,10 @@ class Boto3Clients:
 
     def cloudwatch(self) -> CloudWatchClient:
         client: CloudWatchClient = self._client("cloudwatch", None)
+        return client
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb", None)
         return client
 
     def warm(self, regions: list[str]) -> None:
@@ -239,6 +245,41 @@ class AwsAdapter:
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
+
+    # -- activity (repeated tampering) ---------------------------------------------------------------------------
+
+    def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
+        """Record one counted event; False if it was already recorded (a duplicate delivery)."""
+        try:
+            self._clients.dynamodb().put_item(
+                TableName=table,
+                Item={
+                    "principal": {"S": principal},
+                    "at": {"S": key},
+                    "expires_at": {"N": str(expires_at)},
+                    "summary": {"S": summary},
+                },
+                ConditionExpression="attribute_not_exists(principal)",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def count_activity(self, table: str, principal: str, since: str, until: str) -> int:
+        """Events recorded for ``principal`` with keys in [since, until]."""
+        paginator = self._clients.dynamodb().get_paginator("query")
+        total = 0
+        for page in paginator.paginate(
+            TableName=table,
+            KeyConditionExpression="principal = :p AND #at BETWEEN :since AND :until",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":p": {"S": principal}, ":since": {"S": since}, ":until": {"S": until}},
+            Select="COUNT",
+        ):
+            total += int(page.get("Count", 0))
+        return total
 
     def put_metrics(self, namespace: str, values: dict[str, float]) -> None:
         self._clients.cloudwatch().put_metric_data(

@@ -28,6 +28,9 @@ VARIABLES = (
     "GUARDIAN_SWEEP_REGIONS",
     "GUARDIAN_PROTECT_TRAILS",
     "GUARDIAN_PROTECT_TAG",
+    "GUARDIAN_ACTIVITY_TABLE",
+    "GUARDIAN_REPEAT_THRESHOLD",
+    "GUARDIAN_REPEAT_WINDOW_MINUTES",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -50,6 +53,9 @@ class Config:
     other_guardian_roles: tuple[str, ...] = ()
     protect_trails: tuple[str, ...] = ()  # empty: every trail of the account
     protect_tag: tuple[str, str | None] | None = None  # (key, value or None for any value)
+    activity_table: str | None = None  # repeated-tampering detection is on when set
+    repeat_threshold: int = 3
+    repeat_window_minutes: int = 10
 
     @property
     def account_id(self) -> str:
@@ -98,6 +104,9 @@ class Config:
             other_guardian_roles=tuple(roles[1:]),
             protect_trails=_names(environ.get("GUARDIAN_PROTECT_TRAILS", "")),
             protect_tag=_tag(environ.get("GUARDIAN_PROTECT_TAG", "")),
+            activity_table=environ.get("GUARDIAN_ACTIVITY_TABLE", "").strip() or None,
+            repeat_threshold=_int(environ, "GUARDIAN_REPEAT_THRESHOLD", 3, low=2, high=1000),
+            repeat_window_minutes=_int(environ, "GUARDIAN_REPEAT_WINDOW_MINUTES", 10, low=1, high=1440),
         )
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:

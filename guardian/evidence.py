@@ -34,7 +34,9 @@ def evidence_key(result: Result) -> str:
     e = result.event
     day = e.event_time.strftime("%Y/%m/%d") if e.event_time else "undated"
     event_id = e.event_id if _SAFE_ID.match(e.event_id) else _digest(e.event_id)
-    suffix = ".heal-failed" if result.outcome is Outcome.HEAL_FAILED else ""
+    suffix = {Outcome.HEAL_FAILED: ".heal-failed", Outcome.REPEATED_TAMPERING: ".repeated-tampering"}.get(
+        result.outcome, ""
+    )
     return f"{PREFIX}/{day}/{event_id}{suffix}.json"
 
 

@@ -10,7 +10,7 @@ from guardian import runtime
 from guardian.events import API_CALL_DETAIL_TYPE, CloudTrailEvent, MalformedEvent, parse_event
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Outcome, decide
-from guardian.workflow import handle
+from guardian.workflow import RepeatWatch, handle
 
 LOG = get_logger()
 reset = runtime.reset  # kept here too: tests and the simulation reset the handler between environments
@@ -63,6 +63,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         sleep=time.sleep,
         function_name=getattr(context, "function_name", None),
         request_id=getattr(context, "aws_request_id", None),
+        repeat=RepeatWatch(config.activity_table, config.repeat_threshold, config.repeat_window_minutes)
+        if config.activity_table
+        else None,
     )
     return {
         "outcome": result.outcome.value,

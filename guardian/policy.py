@@ -50,6 +50,7 @@ class Outcome(StrEnum):
     NOT_HEALABLE = "not_healable"
     OWN_ACTION = "own_action"
     UNIDENTIFIED_TRAIL = "unidentified_trail"
+    REPEATED_TAMPERING = "repeated_tampering"
     IGNORED = "ignored"
     REJECTED = "rejected"
 

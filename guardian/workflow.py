@@ -10,6 +10,7 @@ sent twice).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,6 +39,8 @@ class Aws(Protocol):
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
+    def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool: ...
+    def count_activity(self, table: str, principal: str, since: str, until: str) -> int: ...
     def tag(self, key: str, name: str) -> str | None: ...
     def create_trail(self, state: TrailState) -> None: ...
     def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None: ...
@@ -51,6 +54,15 @@ class Aws(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
     def set_tag(self, key: str, name: str, value: str) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class RepeatWatch:
+    """Where counted changes are recorded, and how many within how many minutes make "repeated tampering"."""
+
+    table: str
+    threshold: int
+    window_minutes: int
 
 
 class HealFailed(RuntimeError):
@@ -70,6 +82,7 @@ def handle(
     sleep: Sleep,
     function_name: str | None = None,
     request_id: str | None = None,
+    repeat: RepeatWatch | None = None,
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
     if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
@@ -107,6 +120,17 @@ def handle(
         function_name=function_name,
         request_id=request_id,
     )
+    if repeat is not None:
+        watch_repeats(
+            result,
+            aws,
+            repeat,
+            topic_arn=topic_arn,
+            evidence_bucket=evidence_bucket,
+            clock=clock,
+            function_name=function_name,
+            request_id=request_id,
+        )
     if result.outcome is Outcome.EXEMPT and decision.trail and decision.trail.account_id in (None, event.account_id):
         # An exempt principal's change is approved: it becomes the baseline, so the sweep never undoes it.
         from guardian import baseline_store  # noqa: PLC0415 - not on the heal path
@@ -124,6 +148,52 @@ def handle(
             f"could not restore logging on {decision.trail and decision.trail.identifier}: {result.diagnosis}"
         )
     return result, published
+
+
+def watch_repeats(
+    result: Result,
+    aws: Aws,
+    repeat: RepeatWatch,
+    *,
+    topic_arn: str,
+    evidence_bucket: str,
+    clock: Clock,
+    function_name: str | None,
+    request_id: str | None,
+) -> None:
+    """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert."""
+    from dataclasses import replace  # noqa: PLC0415 - not on the heal path
+
+    from guardian import activity  # noqa: PLC0415
+
+    event = result.event
+    principal = event.actor.session_issuer_arn or event.actor.arn
+    if principal is None or not activity.counts(result.outcome, result.severity, from_event=True):
+        return
+    moment = event.event_time or clock()
+    key = activity.sort_key(moment, event.event_id)
+    expires = int(moment.timestamp()) + 2 * 60 * repeat.window_minutes
+    aws.record_activity(repeat.table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
+    count = aws.count_activity(repeat.table, principal, activity.window_start(moment, repeat.window_minutes), key)
+    if not activity.calls_for_alert(count, repeat.threshold):
+        return
+    why = (
+        f"{count} tampering changes by {principal} within {repeat.window_minutes} minutes "
+        f"(threshold {repeat.threshold}); the guardian keeps healing each one"
+    )
+    decision = replace(
+        result.decision, action=Action.ALERT, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL, reason=why
+    )
+    repeated = Result(event=event, decision=decision, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL)
+    deliver(
+        repeated,
+        aws,
+        topic_arn=topic_arn,
+        evidence_bucket=evidence_bucket,
+        clock=clock,
+        function_name=function_name,
+        request_id=request_id,
+    )
 
 
 def restart_logging(

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Duration, Fn, Stack, Validations
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -31,6 +32,8 @@ class RemediationFunction(GuardianFunction):
         exempt_principals: Sequence[str | dict[str, str]],
         log_retention_days: int,
         other_guardian_roles: Sequence[str] = (),
+        repeat_threshold: int = 3,
+        repeat_window_minutes: int = 10,
     ) -> None:
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
@@ -70,6 +73,30 @@ class RemediationFunction(GuardianFunction):
         evidence.grant_evidence(self.role)
         evidence.grant_baselines(self.role, read=False)
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
+        # Repeated tampering: one item per counted change, keyed by principal and time, expiring by itself.
+        self.activity = dynamodb.Table(
+            self,
+            "Activity",
+            partition_key=dynamodb.Attribute(name="principal", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="expires_at",
+            removal_policy=RemovalPolicy.DESTROY,  # a rolling window, not evidence: the evidence bucket keeps that
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CountChangesPerPrincipal",
+                actions=["dynamodb:PutItem", "dynamodb:Query"],
+                resources=[self.activity.table_arn],
+            )
+        )
+        self.function.add_environment("GUARDIAN_ACTIVITY_TABLE", self.activity.table_name)
+        self.function.add_environment("GUARDIAN_REPEAT_THRESHOLD", str(repeat_threshold))
+        self.function.add_environment("GUARDIAN_REPEAT_WINDOW_MINUTES", str(repeat_window_minutes))
         Validations.of(self.role).acknowledge(
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",

@@ -54,6 +54,8 @@ class GuardianSettings:
     sweep_minutes: int = 5
     protect_trails: tuple[str, ...] = ()
     protect_tag: str = ""
+    repeat_threshold: int = 3
+    repeat_window_minutes: int = 10
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
 
@@ -80,6 +82,8 @@ class GuardianSettings:
             sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
             protect_trails=_list(get("protectTrails"), "protectTrails"),
             protect_tag=_tag(get("protectTag")),
+            repeat_threshold=_int(get("repeatThreshold"), "repeatThreshold", 3, low=2, high=1000),
+            repeat_window_minutes=_int(get("repeatWindowMinutes"), "repeatWindowMinutes", 10, low=1, high=1440),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
         )

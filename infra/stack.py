@@ -70,6 +70,8 @@ class GuardianStack(Stack):
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,
             other_guardian_roles=[self.sweep.role.role_arn],
+            repeat_threshold=settings.repeat_threshold,
+            repeat_window_minutes=settings.repeat_window_minutes,
         )
         self.tamper_rule = TamperRule(
             self, "TamperRule", function=self.remediation.function, dead_letter_queue=self.dead_letters.queue

@@ -67,6 +67,9 @@ class StubbedClients:
     def cloudwatch(self) -> Any:
         return self.get("cloudwatch", "us-east-1")
 
+    def dynamodb(self) -> Any:
+        return self.get("dynamodb", "us-east-1")
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()

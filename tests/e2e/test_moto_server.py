@@ -47,6 +47,9 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             "GUARDIAN_EVIDENCE_BUCKET",
             "GUARDIAN_SELF_ROLE_ARN",
             "GUARDIAN_EXEMPT_PRINCIPALS",
+            "GUARDIAN_ACTIVITY_TABLE",
+            "GUARDIAN_REPEAT_THRESHOLD",
+            "GUARDIAN_REPEAT_WINDOW_MINUTES",
         }
 
         outcome = scenario.run(aws, deployment)

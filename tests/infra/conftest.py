@@ -23,6 +23,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "sweepMinutes": "15",
     "protectTrails": "org-audit",
     "protectTag": "guardian:protect=true",
+    "repeatThreshold": "5",
+    "repeatWindowMinutes": "30",
 }
 
 

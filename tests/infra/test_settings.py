@@ -54,6 +54,8 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"regions": "us-east-1,mars"}, "regions has invalid Region names: mars"),
         ({"sweepMinutes": "0"}, "sweepMinutes must be between 1 and 1440"),
         ({"protectTag": "=x"}, "protectTag must be 'key' or 'key=value'"),
+        ({"repeatThreshold": "1"}, "repeatThreshold must be between 2 and 1000"),
+        ({"repeatWindowMinutes": "0"}, "repeatWindowMinutes must be between 1 and 1440"),
     ],
 )
 def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:

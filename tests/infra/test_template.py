@@ -133,6 +133,9 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
             "Fn::Join": [",", [{"Fn::GetAtt": [role_id, "Arn"]}, {"Fn::GetAtt": [sweep_role_id, "Arn"]}]]
         },
         "GUARDIAN_EXEMPT_PRINCIPALS": "[]",
+        "GUARDIAN_ACTIVITY_TABLE": {"Ref": logical_id(template, "AWS::DynamoDB::Table", containing="Activity")},
+        "GUARDIAN_REPEAT_THRESHOLD": "3",
+        "GUARDIAN_REPEAT_WINDOW_MINUTES": "10",
     }
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
@@ -207,6 +210,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     evidence = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/evidence/*"]]}
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
+    table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
     assert granted == {
         "cloudtrail:StartLogging": [trails],
@@ -224,6 +228,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "logs:CreateLogStream": [{"Fn::GetAtt": [log_id, "Arn"]}],
         "logs:PutLogEvents": [{"Fn::GetAtt": [log_id, "Arn"]}],
         "sqs:SendMessage": [{"Fn::GetAtt": [queue_id, "Arn"]}],
+        "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
+        "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
     }
     _, role = next((lid, r) for lid, r in template.find_resources("AWS::IAM::Role").items() if "RemediationRole" in lid)
     assert "ManagedPolicyArns" not in role["Properties"]
@@ -423,3 +429,24 @@ def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth
     assert {"Key": "guardian:protect", "Value": "true"} in tagged["Properties"]["Tags"]
     off, _ = synth_template({"sentinelTrail": "false"})
     off.resource_count_is("AWS::CloudTrail::Trail", 0)
+
+
+def test_activity_table_counts_changes_per_principal_and_forgets_by_itself(
+    default_synth: Any, custom_synth: Any
+) -> None:
+    template, _ = default_synth
+    table = resource(template, "AWS::DynamoDB::Table", "Activity")
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "principal", "KeyType": "HASH"},
+        {"AttributeName": "at", "KeyType": "RANGE"},
+    ]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    custom, _ = custom_synth
+    variables = resource(custom, "AWS::Lambda::Function", "RemediationFunction")["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert (variables["GUARDIAN_REPEAT_THRESHOLD"], variables["GUARDIAN_REPEAT_WINDOW_MINUTES"]) == ("5", "30")

@@ -99,6 +99,16 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        boto3.client("dynamodb").create_table(
+            TableName="guardian-activity",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "principal", "AttributeType": "S"},
+                {"AttributeName": "at", "AttributeType": "S"},
+            ],
+        )
+        monkeypatch.setenv("GUARDIAN_ACTIVITY_TABLE", "guardian-activity")
         make_trail("us-east-1", TRAIL, "trail-logs-east")
         make_trail("us-west-2", "audit-west", "trail-logs-west")
         monkeypatch.setenv("GUARDIAN_TOPIC_ARN", topic_arn)
@@ -354,3 +364,44 @@ def test_subscribers_can_filter_on_message_attributes(world: World) -> None:
     world.invoke(load_event("delete_trail"))
     assert [n["MessageAttributes"]["event_name"]["Value"] for n in world.alerts(pager_url)] == ["DeleteTrail"]
     assert len(world.alerts()) == 2
+
+
+def stop_at(minute: int, event_id: str, name: str = "stop_logging") -> dict[str, Any]:
+    event = load_event(name)
+    event["detail"]["eventTime"] = f"2026-11-20T10:{minute:02d}:00Z"
+    event["detail"]["eventID"] = event_id
+    return event
+
+
+def test_repeated_tampering_by_one_principal_adds_one_critical_alert(world: World) -> None:
+    for minute, event_id in ((0, "r-1"), (4, "r-2"), (9, "r-3")):
+        boto3.client("cloudtrail").stop_logging(Name=TRAIL)
+        assert world.invoke(stop_at(minute, event_id))["outcome"] == "healed"  # every change is still healed
+    alerts = world.alerts()
+    assert [a["MessageAttributes"]["outcome"]["Value"] for a in alerts] == [
+        "healed",
+        "healed",
+        "healed",
+        "repeated_tampering",
+    ]
+    repeated = alerts[-1]
+    assert repeated["Subject"] == "[CRITICAL] Repeated tampering by mallory: 3 changes within 10 minutes"
+    message = message_of(repeated)
+    assert message["severity"] == "CRITICAL"
+    assert message["reason"].startswith(f"3 tampering changes by arn:aws:iam::{ACCOUNT}:user/mallory within 10 minutes")
+    assert message["evidence"]["key"] == "evidence/2026/11/20/r-3.repeated-tampering.json"
+    world.invoke(stop_at(9, "r-3"))  # a duplicate delivery of the third event: counted once, alerted once
+    assert [a["MessageAttributes"]["outcome"]["Value"] for a in world.alerts()] == []
+
+
+def test_changes_spread_wider_than_the_window_do_not_count_together(world: World) -> None:
+    for minute, event_id in ((0, "s-1"), (20, "s-2"), (40, "s-3")):
+        world.invoke(stop_at(minute, event_id))
+    assert "repeated_tampering" not in [a["MessageAttributes"]["outcome"]["Value"] for a in world.alerts()]
+
+
+def test_exempt_and_own_changes_never_count(world: World) -> None:
+    for minute in (0, 1, 2):
+        world.invoke(stop_at(minute, f"e-{minute}", "stop_logging_exempt_ci"))
+        world.invoke(stop_at(minute, f"o-{minute}", "start_logging_by_guardian"))
+    assert "repeated_tampering" not in [a["MessageAttributes"]["outcome"]["Value"] for a in world.alerts()]

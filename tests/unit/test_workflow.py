@@ -52,6 +52,12 @@ class FakeAws:
         self.calls.append(("DescribeTrails", (trail.region, trail.identifier)))
         return self.described
 
+    def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
+        raise AssertionError("repeated tampering is tested against moto")
+
+    def count_activity(self, table: str, principal: str, since: str, until: str) -> int:
+        raise AssertionError("repeated tampering is tested against moto")
+
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
         self.calls.append(("PutObject", key))
         if key in self.objects:
