@@ -71,17 +71,16 @@ class EvidenceStore(Construct):
             )
         )
 
-    def grant_baselines(self, role: iam.IRole, *, read: bool) -> None:
-        """Record baselines (new versions of one object per trail); the sweep also reads and lists them."""
-        actions = ["s3:PutObject", "s3:GetObject"] if read else ["s3:PutObject"]
+    def grant_baselines(self, role: iam.IRole, *, list_them: bool) -> None:
+        """Read and record baselines (new versions of one object per trail); the sweep also lists them."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ReadAndRecordBaselines" if read else "RecordBaselines",
-                actions=actions,
+                sid="ReadAndRecordBaselines",
+                actions=["s3:PutObject", "s3:GetObject"],
                 resources=[self.bucket.arn_for_objects(BASELINES_PREFIX + "*")],
             )
         )
-        if read:
+        if list_them:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     sid="ListBaselines",

@@ -18,6 +18,41 @@ from infra.guardian_function import GuardianFunction
 
 HANDLER = "guardian.handler.lambda_handler"
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
+# What putting a trail back to its baseline takes; nothing that stops, deletes or untags a trail.
+TRAIL_REPAIRS = [
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:StartLogging",
+    "cloudtrail:CreateTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:PutInsightSelectors",
+    "cloudtrail:AddTags",
+]
+
+
+def grant_trail_repairs(role: iam.IRole, stack: Stack) -> None:
+    """Read any trail of this account and put it back; pass a trail's own CloudWatch Logs role to CloudTrail."""
+    trails = stack.format_arn(service="cloudtrail", region="*", resource="trail", resource_name="*")
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ReadAndRepairThisAccountsTrails", actions=[*TRAIL_READS, *TRAIL_REPAIRS], resources=[trails]
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="PassTrailLogsRoleToCloudTrailOnly",
+            actions=["iam:PassRole"],
+            resources=[stack.format_arn(service="iam", region="", resource="role", resource_name="*")],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+        )
+    )
+
+
+PASS_ROLE_ACK = Ack(
+    id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+    reason="A recreated or repaired trail passes its own CloudWatch Logs role, whatever its name; iam:PassRole is "
+    "limited to this account and to the cloudtrail.amazonaws.com service.",
+)
 
 
 class RemediationFunction(GuardianFunction):
@@ -57,21 +92,15 @@ class RemediationFunction(GuardianFunction):
         )
         stack = Stack.of(self)
         self.trail_arns = stack.format_arn(service="cloudtrail", region="*", resource="trail", resource_name="*")
+        # Heal, verify, explain a failed heal; restore a trail to its baseline; record approved changes.
+        grant_trail_repairs(self.role, stack)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="HealAndVerifyThisAccountsTrails",
-                actions=["cloudtrail:StartLogging", "cloudtrail:GetTrailStatus", "cloudtrail:DescribeTrails"],
-                resources=[self.trail_arns],
-            )
-        )
-        # After a change by an exempt principal, the trail as it now is becomes its baseline.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadTrailsToApproveExemptChanges", actions=TRAIL_READS, resources=[self.trail_arns]
+                sid="DescribeTheseTrails", actions=["cloudtrail:DescribeTrails"], resources=[self.trail_arns]
             )
         )
         evidence.grant_evidence(self.role)
-        evidence.grant_baselines(self.role, read=False)
+        evidence.grant_baselines(self.role, list_them=False)
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
         # Repeated tampering: one item per counted change, keyed by principal and time, expiring by itself.
         self.activity = dynamodb.Table(
@@ -104,6 +133,7 @@ class RemediationFunction(GuardianFunction):
                 "after deployment; the account is fixed, only trail names and Regions are open.",
             ),
             *evidence.acknowledgements(baselines=True),
+            PASS_ROLE_ACK,
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
                 reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "

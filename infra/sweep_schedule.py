@@ -18,19 +18,10 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
-from infra.remediation import TRAIL_READS
+from infra.remediation import PASS_ROLE_ACK, grant_trail_repairs
 
 HANDLER = "guardian.sweep.lambda_handler"
 METRIC_NAMESPACE = "CloudTrailGuardian"
-TRAIL_REPAIRS = [
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:StartLogging",
-    "cloudtrail:CreateTrail",
-    "cloudtrail:UpdateTrail",
-    "cloudtrail:PutEventSelectors",
-    "cloudtrail:PutInsightSelectors",
-    "cloudtrail:AddTags",
-]
 
 
 class SweepSchedule(GuardianFunction):
@@ -68,25 +59,11 @@ class SweepSchedule(GuardianFunction):
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
         stack = Stack.of(self)
-        trails = stack.format_arn(service="cloudtrail", region="*", resource="trail", resource_name="*")
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadAndRepairThisAccountsTrails", actions=[*TRAIL_READS, *TRAIL_REPAIRS], resources=[trails]
-            )
-        )
+        grant_trail_repairs(self.role, stack)
         # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
         # every trail of the Region whatever resource-level support listing has.
         self.role.add_to_policy(
             iam.PolicyStatement(sid="ListTrails", actions=["cloudtrail:DescribeTrails"], resources=["*"])
-        )
-        # Recreating or updating a trail that delivers to CloudWatch Logs passes that trail's role to CloudTrail.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PassTrailLogsRoleToCloudTrailOnly",
-                actions=["iam:PassRole"],
-                resources=[stack.format_arn(service="iam", region="", resource="role", resource_name="*")],
-                conditions={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
-            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -97,7 +74,7 @@ class SweepSchedule(GuardianFunction):
             )
         )
         evidence.grant_evidence(self.role)
-        evidence.grant_baselines(self.role, read=True)
+        evidence.grant_baselines(self.role, list_them=True)
         topic.grant_publish(self.role)
         self.schedule = events.Rule(
             self,
@@ -132,11 +109,7 @@ class SweepSchedule(GuardianFunction):
                 reason="Only two read/metric actions: cloudtrail:DescribeTrails to list the Region's trails, and "
                 "cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
             ),
-            Ack(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
-                reason="A recreated or repaired trail passes its own CloudWatch Logs role, whatever its name; "
-                "iam:PassRole is limited to this account and to the cloudtrail.amazonaws.com service.",
-            ),
+            PASS_ROLE_ACK,
             *evidence.acknowledgements(baselines=True),
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

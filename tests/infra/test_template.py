@@ -212,16 +212,27 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
+    repairs = [
+        "cloudtrail:GetEventSelectors",
+        "cloudtrail:GetInsightSelectors",
+        "cloudtrail:ListTags",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:StartLogging",
+        "cloudtrail:CreateTrail",
+        "cloudtrail:UpdateTrail",
+        "cloudtrail:PutEventSelectors",
+        "cloudtrail:PutInsightSelectors",
+        "cloudtrail:AddTags",
+        "cloudtrail:DescribeTrails",
+    ]
+    roles = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]]}
     assert granted == {
-        "cloudtrail:StartLogging": [trails],
-        "cloudtrail:GetTrailStatus": [trails],
-        "cloudtrail:DescribeTrails": [trails],
-        "cloudtrail:GetEventSelectors": [trails],
-        "cloudtrail:GetInsightSelectors": [trails],
-        "cloudtrail:ListTags": [trails],
+        **{action: [trails] for action in repairs},
+        "iam:PassRole": [roles],
         "s3:PutObject": [evidence, baselines],
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
+        "s3:GetObject": [baselines],
         "sns:Publish": [{"Ref": topic_id}],
         "kms:Decrypt": [key_arn],
         "kms:GenerateDataKey*": [key_arn],
@@ -231,6 +242,9 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
     }
+    assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
+    [pass_role] = [s for s in role_statements(template) if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
     _, role = next((lid, r) for lid, r in template.find_resources("AWS::IAM::Role").items() if "RemediationRole" in lid)
     assert "ManagedPolicyArns" not in role["Properties"]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {

@@ -1,0 +1,148 @@
+"""Every AWS call each function really makes is allowed to its role in the template.
+
+moto does not enforce IAM, so a missing grant would pass every other test and fail in AWS. Here the functions run
+their scenarios against moto with every request recorded, and each recorded operation must be granted, by action
+and by nothing broader than this stack's roles give, to the function that made it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from guardian import handler, runtime, sweep
+from guardian.aws import Boto3Clients
+from tests.infra.test_template import logical_id
+from tests.support import ACCOUNT, load_event
+
+pytestmark = pytest.mark.synth
+IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    calls: set[str] = set()
+    original = Boto3Clients._client
+
+    def recording(self: Boto3Clients, service: str, region: str | None) -> Any:
+        client = original(self, service, region)
+        if not getattr(client, "_recorded", False):
+            prefix = client.meta.service_model.service_id.lower().replace(" ", "")
+            client.meta.events.register(
+                "before-call.*.*",
+                lambda model, **_: calls.add(IAM_ACTION.get(f"{prefix}:{model.name}", f"{prefix}:{model.name}")),
+            )
+            client._recorded = True
+        return client
+
+    monkeypatch.setattr(Boto3Clients, "_client", recording)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="evidence-iam", ObjectLockEnabledForBucket=True)
+        s3.create_bucket(Bucket="trail-logs-iam")
+        topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+        boto3.client("dynamodb").create_table(
+            TableName="activity",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "principal", "AttributeType": "S"},
+                {"AttributeName": "at", "AttributeType": "S"},
+            ],
+        )
+        for name, value in {
+            "GUARDIAN_TOPIC_ARN": topic,
+            "GUARDIAN_EVIDENCE_BUCKET": "evidence-iam",
+            "GUARDIAN_ACTIVITY_TABLE": "activity",
+            "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
+            "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(["arn:aws:iam::*:role/ci-*"]),
+        }.items():
+            monkeypatch.setenv(name, value)
+        runtime.reset()
+        ct = boto3.client("cloudtrail")
+        ct.create_trail(
+            Name="management-trail",
+            S3BucketName="trail-logs-iam",
+            EnableLogFileValidation=True,
+            TagsList=[{"Key": "owner", "Value": "security"}],
+        )
+        ct.put_insight_selectors(TrailName="management-trail", InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
+        ct.start_logging(Name="management-trail")
+        yield calls
+
+
+def remediation_scenarios(ct: Any) -> None:
+    sweep.lambda_handler({}, None)  # baselines, so that restores have something to restore from
+    runtime.reset()
+    ct.stop_logging(Name="management-trail")
+    for minute in (1, 2, 3):  # heal three times: repeated tampering queries the activity table
+        event = load_event("stop_logging")
+        event["detail"]["eventID"], event["detail"]["eventTime"] = f"iam-{minute}", f"2026-11-20T10:0{minute}:00Z"
+        handler.lambda_handler(event, None)
+    handler.lambda_handler(event, None)  # duplicate: reads the evidence tag
+    ct.update_trail(Name="management-trail", EnableLogFileValidation=False)
+    handler.lambda_handler(load_event("update_trail"), None)
+    ct.put_event_selectors(TrailName="management-trail", EventSelectors=[{"ReadWriteType": "ReadOnly"}])
+    handler.lambda_handler(load_event("put_event_selectors"), None)
+    ct.delete_trail(Name="management-trail")
+    handler.lambda_handler(load_event("delete_trail"), None)
+    handler.lambda_handler(load_event("stop_logging_exempt_ci"), None)
+    ghost = load_event("stop_logging")
+    ghost["detail"]["requestParameters"]["name"] = "ghost"
+    with pytest.raises(Exception, match="ghost"):
+        handler.lambda_handler(ghost, None)  # a failed heal: DescribeTrails explains it
+
+
+def granted(template: Any, role: str) -> list[str]:
+    role_id = logical_id(template, "AWS::IAM::Role", containing=role)
+    actions: list[str] = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                value = statement["Action"]
+                actions += value if isinstance(value, list) else [value]
+    return actions
+
+
+def uncovered(calls: set[str], allowed: list[str]) -> set[str]:
+    return {call for call in calls if not any(fnmatchcase(call, pattern) for pattern in allowed)}
+
+
+def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[str], default_synth: Any) -> None:
+    template, _ = default_synth
+    remediation_scenarios(boto3.client("cloudtrail"))
+    handler_calls = set(recorded)
+    assert {
+        "cloudtrail:StartLogging",
+        "cloudtrail:CreateTrail",
+        "s3:GetObject",
+        "dynamodb:Query",
+        "s3:GetObjectTagging",
+        "cloudtrail:DescribeTrails",
+    } <= handler_calls  # the scenarios did run
+    # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
+    sweep_only = {"s3:ListBucket", "cloudwatch:PutMetricData"}
+    assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
+
+
+def test_the_sweep_role_allows_every_call_the_sweep_makes(recorded: set[str], default_synth: Any) -> None:
+    template, _ = default_synth
+    ct = boto3.client("cloudtrail")
+    sweep.lambda_handler({}, None)  # first seen: records baselines
+    ct.stop_logging(Name="management-trail")
+    ct.update_trail(Name="management-trail", EnableLogFileValidation=False)
+    ct.remove_tags(
+        ResourceId=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-trail",
+        TagsList=[{"Key": "owner", "Value": "security"}],
+    )
+    sweep.lambda_handler({}, None)  # heals
+    ct.delete_trail(Name="management-trail")
+    sweep.lambda_handler({}, None)  # recreates
+    assert {"cloudtrail:CreateTrail", "cloudtrail:AddTags", "s3:ListBucket", "cloudwatch:PutMetricData"} <= recorded
+    assert uncovered(recorded, granted(template, "SweepRole")) == set()
