@@ -99,6 +99,11 @@ def restore(
             call()
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_error(exc)
+            if name == "CreateTrail" and code == "TrailAlreadyExistsException":
+                # Recreated meanwhile (the sweep and an event can race for a deleted trail): repair what is there.
+                current = aws.trail_state(target.home_region, target.name)
+                if current is not None:
+                    return restore(aws, baseline, current, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
             actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), False, code, message))
             break
         actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), True))

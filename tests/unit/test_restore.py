@@ -1,0 +1,92 @@
+"""The restore engine over a fake trail API that answers as AWS does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from guardian.baseline import TrailState
+from guardian.restore import Restoration, restore
+
+BASELINE = TrailState(
+    name="org-audit",
+    arn="arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit",
+    home_region="us-east-1",
+    logging=True,
+    s3_bucket="logs",
+    log_file_validation=True,
+    tags=(("owner", "security"),),
+)
+
+
+class FakeTrails:
+    def __init__(self, state: TrailState | None, *, create_error: str | None = None) -> None:
+        self.state = state
+        self.calls: list[str] = []
+        self.create_error = create_error
+
+    def trail_state(self, region: str, name: str) -> TrailState | None:
+        return self.state
+
+    def create_trail(self, state: TrailState) -> None:
+        self.calls.append("CreateTrail")
+        if self.create_error:
+            raise ClientError({"Error": {"Code": self.create_error, "Message": "no"}}, "CreateTrail")
+        self.state = replace(state, logging=False)
+
+    def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None:
+        self.calls.append("UpdateTrail")
+        assert self.state is not None
+        self.state = replace(self.state, log_file_validation=state.log_file_validation)
+
+    def put_event_selectors(self, state: TrailState) -> None:
+        self.calls.append("PutEventSelectors")
+
+    def put_insight_selectors(self, state: TrailState) -> None:
+        self.calls.append("PutInsightSelectors")
+
+    def add_tags(self, state: TrailState, tags: list[tuple[str, str]]) -> None:
+        self.calls.append("AddTags")
+        assert self.state is not None
+        self.state = replace(self.state, tags=tuple(sorted(set(self.state.tags) | set(tags))))
+
+    def start_trail(self, state: TrailState) -> None:
+        self.calls.append("StartLogging")
+        assert self.state is not None
+        self.state = replace(self.state, logging=True)
+
+
+def run(trails: FakeTrails, found: TrailState | None) -> Restoration:
+    return restore(
+        trails,
+        BASELINE,
+        found,
+        attempts=2,
+        delay=0,
+        clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
+        sleep=lambda _: None,
+    )
+
+
+def test_a_trail_recreated_meanwhile_is_repaired_not_reported_as_a_failed_heal() -> None:
+    """The sweep and an event can race to recreate a deleted trail: the loser finds it there and repairs it."""
+    plain = TrailState(name="org-audit", arn=BASELINE.arn, home_region="us-east-1", logging=False, s3_bucket="logs")
+    trails = FakeTrails(plain, create_error="TrailAlreadyExistsException")
+    restoration = run(trails, None)
+    assert restoration.verified
+    assert trails.calls == ["CreateTrail", "StartLogging", "UpdateTrail", "AddTags"]
+    assert trails.state == BASELINE
+
+
+def test_a_failed_create_is_recorded_and_not_verified() -> None:
+    trails = FakeTrails(None, create_error="InsufficientS3BucketPolicyException")
+    restoration = run(trails, None)
+    assert not restoration.verified
+    [action] = restoration.actions
+    assert (action.action, action.succeeded, action.error_code) == (
+        "CreateTrail",
+        False,
+        "InsufficientS3BucketPolicyException",
+    )
