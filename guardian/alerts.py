@@ -72,7 +72,7 @@ def subject(result: Result) -> str:
         head = f"[{result.severity}] Attempted {e.event_name}"
     else:
         head = f"[{result.severity}] {what}"
-    on = " on trail {trail}" if trail else " on an unidentified trail"
+    on = " on trail {trail}" if trail else (" on an unidentified trail" if rule is None or rule.about_a_trail else "")
     template = head + on + " by {actor}" + tail
     budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
     trail_text, actor_text = _share(trail or "", actor, budget)

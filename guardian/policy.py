@@ -64,8 +64,14 @@ class Rule:
     heal: Heal | None  # the undo, if the guardian undoes this eventName
     failed_severity: Severity  # the call failed (errorCode present): an attempt, nothing to undo
     own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
+    source: str = CLOUDTRAIL_SOURCE  # the eventSource the row is about
+
+    @property
+    def about_a_trail(self) -> bool:
+        return self.source == CLOUDTRAIL_SOURCE
 
 
+ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
 RESTORE = Heal.RESTORE_BASELINE  # back to the trail's baseline: recreate, UpdateTrail, selectors, insights, tags
 
 # fmt: off
@@ -80,6 +86,9 @@ RULES: Mapping[str, Rule] = {
     "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
+    # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
+    "LeaveOrganization":   Rule("Account left its AWS Organization",      Severity.CRITICAL, None,              Severity.HIGH,   Severity.CRITICAL,
+                                source=ORGANIZATIONS_SOURCE),
 }
 # fmt: on
 
@@ -131,8 +140,8 @@ class Decision:
 
 def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     """The single decision function. Pure: the same event and context always give the same decision."""
-    rule = RULES.get(event.event_name or "") if event.event_source == CLOUDTRAIL_SOURCE else None
-    if rule is None:
+    rule = RULES.get(event.event_name or "")
+    if rule is None or rule.source != event.event_source:
         return _not_handled(event)
     trail = event.trail
     if _is_own_action(event, ctx):
@@ -141,6 +150,14 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     if event.failed:
         why = f"the call failed with {event.error_code}: nothing changed, nothing to undo"
         return Decision(Action.ALERT, Outcome.ATTEMPT_FAILED, rule.failed_severity, why, rule, trail)
+    if not rule.about_a_trail:
+        exemption = _matching_exemption(event, ctx.exempt_principals)
+        if exemption is not None and not exemption.expired_at(event.event_time):
+            why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted"
+            return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, None)
+        return Decision(
+            Action.ALERT, Outcome.ALERTED, rule.severity, "alert only: this cannot be undone from here", rule, None
+        )
     if trail is None:
         why = (
             "the event does not name the trail (requestParameters missing, omitted or unreadable): "

@@ -19,7 +19,9 @@ EVENT_NAMES = (
     "AddTags",
     "PutEventSelectors",
     "PutInsightSelectors",
+    "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
+EVENT_SOURCES = {"aws.cloudtrail": "cloudtrail.amazonaws.com", "aws.organizations": "organizations.amazonaws.com"}
 
 
 class TamperRule(Construct):
@@ -33,9 +35,9 @@ class TamperRule(Construct):
             "Rule",
             description="CloudTrail Guardian: trail tampering via CloudTrail API calls",
             event_pattern=events.EventPattern(
-                source=["aws.cloudtrail"],
+                source=list(EVENT_SOURCES),
                 detail_type=["AWS API Call via CloudTrail"],
-                detail={"eventSource": ["cloudtrail.amazonaws.com"], "eventName": list(EVENT_NAMES)},
+                detail={"eventSource": list(EVENT_SOURCES.values()), "eventName": list(EVENT_NAMES)},
             ),
         )
         # EventBridge retries delivery for up to 24 h, then parks the event in the dead-letter queue.

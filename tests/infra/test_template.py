@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from guardian.policy import RULES
 from infra.runtime_asset import stage_runtime
-from infra.tamper_rule import EVENT_NAMES
+from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from tests.infra.conftest import synth_template
 
 pytestmark = pytest.mark.synth
@@ -80,10 +80,14 @@ def test_rule_matches_every_trail_event_name_on_the_default_bus(default_synth: A
     assert "EventBusName" not in props
     assert props["State"] == "ENABLED"
     assert props["EventPattern"] == {
-        "source": ["aws.cloudtrail"],
+        "source": ["aws.cloudtrail", "aws.organizations"],
         "detail-type": ["AWS API Call via CloudTrail"],
-        "detail": {"eventSource": ["cloudtrail.amazonaws.com"], "eventName": list(EVENT_NAMES)},
+        "detail": {
+            "eventSource": ["cloudtrail.amazonaws.com", "organizations.amazonaws.com"],
+            "eventName": list(EVENT_NAMES),
+        },
     }
+    assert {RULES[name].source for name in EVENT_NAMES} == set(EVENT_SOURCES.values())
     # infra/ cannot import guardian/ (it ships it as an asset): the rule and the decision table must agree here.
     assert set(EVENT_NAMES) == set(RULES)
 

@@ -405,3 +405,19 @@ def test_exempt_and_own_changes_never_count(world: World) -> None:
         world.invoke(stop_at(minute, f"e-{minute}", "stop_logging_exempt_ci"))
         world.invoke(stop_at(minute, f"o-{minute}", "start_logging_by_guardian"))
     assert "repeated_tampering" not in [a["MessageAttributes"]["outcome"]["Value"] for a in world.alerts()]
+
+
+def test_leaving_the_organization_is_alerted_critical(world: World) -> None:
+    event = load_event("stop_logging")
+    event["source"] = "aws.organizations"
+    event["detail"].update(
+        eventSource="organizations.amazonaws.com",
+        eventName="LeaveOrganization",
+        requestParameters=None,
+        eventID="leave-1",
+    )
+    result = world.invoke(event)
+    assert (result["outcome"], result["severity"]) == ("alerted", "CRITICAL")
+    [notification] = world.alerts()
+    assert notification["Subject"] == "[CRITICAL] Account left its AWS Organization by mallory"
+    assert message_of(notification)["trail"] is None

@@ -12,6 +12,7 @@ from guardian.events import parse_event
 from guardian.policy import RULES, Action, Exemption, Heal, Outcome, PolicyContext, Severity, decide
 from tests.support import (
     ACCOUNT,
+    CORPUS_DIR,
     EXEMPT_PATTERN,
     GUARDIAN_ROLE_ARN,
     corpus_files,
@@ -95,7 +96,7 @@ CORPUS_DECISIONS = {
     "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.3.json": _ATTEMPT,
     "invictus-aws-dataset/logs.CreateLogGroup.json": _IGNORED,
     "invictus-aws-dataset/logs.DeleteLogGroup.json": _IGNORED,
-    "invictus-aws-dataset/organizations.LeaveOrganization.AccessDenied.json": _IGNORED,
+    "invictus-aws-dataset/organizations.LeaveOrganization.AccessDenied.json": ("alert", "attempt_failed", "HIGH"),
     "invictus-aws-dataset/s3.DeleteBucket.BucketNotEmpty.json": _IGNORED,
     "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.1.json": _IGNORED,
     "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.2.json": _IGNORED,
@@ -109,7 +110,7 @@ CORPUS_DECISIONS = {
     "stratus-red-team/cloudtrail.DeleteTrail.json": _RESTORE_HIGH,
     "stratus-red-team/cloudtrail.PutEventSelectors.disable-management-events.json": _RESTORE_HIGH,
     "stratus-red-team/cloudtrail.StopLogging.json": _HEALED,
-    "stratus-red-team/organizations.LeaveOrganization.AccessDenied.json": _IGNORED,
+    "stratus-red-team/organizations.LeaveOrganization.AccessDenied.json": ("alert", "attempt_failed", "HIGH"),
 }
 
 
@@ -155,6 +156,7 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "AddTags",
         "PutEventSelectors",
         "PutInsightSelectors",
+        "LeaveOrganization",
     }
 
 
@@ -248,3 +250,26 @@ def test_an_exemption_still_in_force_wins_over_an_expired_one() -> None:
     expired = Exemption(EXEMPT_PATTERN, datetime(2020, 1, 1, tzinfo=UTC))
     context = PolicyContext(account_id=ACCOUNT, exempt_principals=(expired, "arn:aws:iam::*:role/ci-deployer"))
     assert decide(parse_event(load_event("stop_logging_exempt_ci")), context).outcome is Outcome.EXEMPT
+
+
+def test_leaving_the_organization_is_a_critical_alert_that_names_no_trail() -> None:
+    corpus_record = CORPUS_DIR / "stratus-red-team" / "organizations.LeaveOrganization.AccessDenied.json"
+    if not corpus_record.exists():
+        pytest.skip(f"the CloudTrail corpus is not at {CORPUS_DIR}")
+    raw = json.loads(corpus_record.read_text())
+    del raw["errorCode"], raw["errorMessage"]  # as if it had succeeded
+    event = parse_event(raw)
+    decision = decide(event, PolicyContext(account_id=event.account_id))
+    assert (decision.action, decision.outcome, decision.severity, decision.trail) == (
+        Action.ALERT,
+        Outcome.ALERTED,
+        Severity.CRITICAL,
+        None,
+    )
+    assert decision.reason == "alert only: this cannot be undone from here"
+
+
+def test_a_name_from_another_service_does_not_match_a_cloudtrail_row() -> None:
+    raw = load_event("stop_logging")
+    raw["detail"]["eventSource"] = "organizations.amazonaws.com"
+    assert decide(parse_event(raw), CONTEXT).action is Action.IGNORE
