@@ -7,9 +7,12 @@ exactly-once path as every other alert.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from guardian.policy import Outcome, Severity
+from guardian.policy import Action, Outcome, Severity
+from guardian.results import Result
+from guardian.workflow import Aws, Clock, RepeatWatch, deliver
 
 # Tampering, as opposed to approved or harmless changes: what was healed or could not be, failed attempts, changes to
 # other accounts' trails, and events without a trail. Exempt changes and the guardian's own calls never count.
@@ -42,3 +45,45 @@ def sort_key(event_time: datetime, event_id: str) -> str:
 
 def window_start(event_time: datetime, minutes: int) -> str:
     return f"{event_time - timedelta(minutes=minutes):%Y-%m-%dT%H:%M:%S}Z"
+
+
+def watch_repeats(
+    result: Result,
+    aws: Aws,
+    repeat: RepeatWatch,
+    *,
+    topic_arn: str,
+    evidence_bucket: str,
+    clock: Clock,
+    function_name: str | None,
+    request_id: str | None,
+) -> None:
+    """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert."""
+    event = result.event
+    principal = event.actor.session_issuer_arn or event.actor.arn
+    if principal is None or not counts(result.outcome, result.severity, from_event=True):
+        return
+    moment = event.event_time or clock()
+    key = sort_key(moment, event.event_id)
+    expires = int(moment.timestamp()) + 2 * 60 * repeat.window_minutes
+    aws.record_activity(repeat.table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
+    count = aws.count_activity(repeat.table, principal, window_start(moment, repeat.window_minutes), key)
+    if not calls_for_alert(count, repeat.threshold):
+        return
+    why = (
+        f"{count} tampering changes by {principal} within {repeat.window_minutes} minutes "
+        f"(threshold {repeat.threshold}); the guardian keeps healing each one"
+    )
+    decision = replace(
+        result.decision, action=Action.ALERT, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL, reason=why
+    )
+    repeated = Result(event=event, decision=decision, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL)
+    deliver(
+        repeated,
+        aws,
+        topic_arn=topic_arn,
+        evidence_bucket=evidence_bucket,
+        clock=clock,
+        function_name=function_name,
+        request_id=request_id,
+    )

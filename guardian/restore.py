@@ -7,15 +7,21 @@ the trail is read again until nothing weakened remains, so "restored" always mea
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian import baseline_store
 from guardian.baseline import Change, TrailState, compare, target_state, weakened
 from guardian.errors import describe_error
-from guardian.results import ActionRecord
+from guardian.events import CloudTrailEvent, TrailRef
+from guardian.policy import Decision, Outcome, Severity
+from guardian.results import ActionRecord, Result, Verification
+
+if TYPE_CHECKING:
+    from guardian.workflow import Aws
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -155,3 +161,89 @@ def _verify(
         if check < attempts:
             sleep(delay * 2 ** (check - 1))
     return after, remaining, attempts
+
+
+def restore_baseline(
+    event: CloudTrailEvent,
+    decision: Decision,
+    trail: TrailRef,
+    aws: Aws,
+    *,
+    attempts: int,
+    delay: float,
+    clock: Clock,
+    sleep: Sleep,
+) -> Result:
+    """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it."""
+    stored = baseline_store.load(aws, trail.region, trail.name)
+    if not isinstance(stored, baseline_store.TrailState):
+        why = (
+            "no baseline has been recorded for this trail yet (the sweep records one): nothing to restore from"
+            if isinstance(stored, baseline_store.Missing)
+            else "the trail was retired by an exempt deletion"
+        )
+        return Result(
+            event=event, decision=replace(decision, reason=why), outcome=Outcome.ALERTED, severity=decision.severity
+        )
+    found = aws.trail_state(trail.region, trail.name)
+    restoration = restore(aws, stored, found, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
+    if not restoration.needed:
+        if restoration.target != stored:
+            baseline_store.record(
+                aws,
+                trail.region,
+                trail.name,
+                restoration.target,
+                at=clock(),
+                by=event.actor.arn or event.actor.display,
+                reason=f"{event.event_name} strengthened the trail: kept",
+            )
+            why = "the change strengthens the trail: kept, and recorded as its new baseline"
+            return Result(
+                event=event,
+                decision=replace(decision, reason=why),
+                outcome=Outcome.ALERTED,
+                severity=Severity.INFO,
+                changes=restoration.changes,
+            )
+        why = "the live trail is not weaker than its baseline: nothing to undo"
+        return Result(
+            event=event,
+            decision=replace(decision, reason=why),
+            outcome=Outcome.ALERTED,
+            severity=Severity.LOW,
+            changes=restoration.changes,
+        )
+    if restoration.verified and restoration.target != stored:
+        baseline_store.record(
+            aws,
+            trail.region,
+            trail.name,
+            restoration.target,
+            at=clock(),
+            by="guardian",
+            reason=f"restored after {event.event_name}; strengthening kept",
+        )
+    after = restoration.after
+    verification = Verification(
+        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=clock()
+    )
+    severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
+    failed = next((a for a in restoration.actions if not a.succeeded), None)
+    diagnosis = None
+    if not restoration.verified:
+        diagnosis = (
+            f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
+            if failed
+            else "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)
+        )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if restoration.verified else Outcome.HEAL_FAILED,
+        severity=severity,
+        actions=restoration.actions,
+        verification=verification,
+        changes=restoration.changes,
+        diagnosis=diagnosis,
+    )

@@ -87,6 +87,8 @@ def handle(
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
     if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
         assert decision.trail is not None
+        from guardian.restore import restore_baseline  # noqa: PLC0415 - off the cold-start path
+
         result = restore_baseline(
             event,
             decision,
@@ -121,6 +123,8 @@ def handle(
         request_id=request_id,
     )
     if repeat is not None:
+        from guardian.activity import watch_repeats  # noqa: PLC0415 - off the cold-start path
+
         watch_repeats(
             result,
             aws,
@@ -148,52 +152,6 @@ def handle(
             f"could not restore logging on {decision.trail and decision.trail.identifier}: {result.diagnosis}"
         )
     return result, published
-
-
-def watch_repeats(
-    result: Result,
-    aws: Aws,
-    repeat: RepeatWatch,
-    *,
-    topic_arn: str,
-    evidence_bucket: str,
-    clock: Clock,
-    function_name: str | None,
-    request_id: str | None,
-) -> None:
-    """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert."""
-    from dataclasses import replace  # noqa: PLC0415 - not on the heal path
-
-    from guardian import activity  # noqa: PLC0415
-
-    event = result.event
-    principal = event.actor.session_issuer_arn or event.actor.arn
-    if principal is None or not activity.counts(result.outcome, result.severity, from_event=True):
-        return
-    moment = event.event_time or clock()
-    key = activity.sort_key(moment, event.event_id)
-    expires = int(moment.timestamp()) + 2 * 60 * repeat.window_minutes
-    aws.record_activity(repeat.table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
-    count = aws.count_activity(repeat.table, principal, activity.window_start(moment, repeat.window_minutes), key)
-    if not activity.calls_for_alert(count, repeat.threshold):
-        return
-    why = (
-        f"{count} tampering changes by {principal} within {repeat.window_minutes} minutes "
-        f"(threshold {repeat.threshold}); the guardian keeps healing each one"
-    )
-    decision = replace(
-        result.decision, action=Action.ALERT, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL, reason=why
-    )
-    repeated = Result(event=event, decision=decision, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL)
-    deliver(
-        repeated,
-        aws,
-        topic_arn=topic_arn,
-        evidence_bucket=evidence_bucket,
-        clock=clock,
-        function_name=function_name,
-        request_id=request_id,
-    )
 
 
 def restart_logging(
@@ -249,96 +207,6 @@ def restart_logging(
         actions=(action,),
         verification=verification,
         blind_window_seconds=blind_window(event.event_time, verification),
-    )
-
-
-def restore_baseline(
-    event: CloudTrailEvent,
-    decision: Decision,
-    trail: TrailRef,
-    aws: Aws,
-    *,
-    attempts: int,
-    delay: float,
-    clock: Clock,
-    sleep: Sleep,
-) -> Result:
-    """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it."""
-    from dataclasses import replace  # noqa: PLC0415 - the restore path loads its modules on first use
-
-    from guardian import baseline_store, restore  # noqa: PLC0415
-
-    stored = baseline_store.load(aws, trail.region, trail.name)
-    if not isinstance(stored, baseline_store.TrailState):
-        why = (
-            "no baseline has been recorded for this trail yet (the sweep records one): nothing to restore from"
-            if isinstance(stored, baseline_store.Missing)
-            else "the trail was retired by an exempt deletion"
-        )
-        return Result(
-            event=event, decision=replace(decision, reason=why), outcome=Outcome.ALERTED, severity=decision.severity
-        )
-    found = aws.trail_state(trail.region, trail.name)
-    restoration = restore.restore(aws, stored, found, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
-    if not restoration.needed:
-        if restoration.target != stored:
-            baseline_store.record(
-                aws,
-                trail.region,
-                trail.name,
-                restoration.target,
-                at=clock(),
-                by=event.actor.arn or event.actor.display,
-                reason=f"{event.event_name} strengthened the trail: kept",
-            )
-            why = "the change strengthens the trail: kept, and recorded as its new baseline"
-            return Result(
-                event=event,
-                decision=replace(decision, reason=why),
-                outcome=Outcome.ALERTED,
-                severity=Severity.INFO,
-                changes=restoration.changes,
-            )
-        why = "the live trail is not weaker than its baseline: nothing to undo"
-        return Result(
-            event=event,
-            decision=replace(decision, reason=why),
-            outcome=Outcome.ALERTED,
-            severity=Severity.LOW,
-            changes=restoration.changes,
-        )
-    if restoration.verified and restoration.target != stored:
-        baseline_store.record(
-            aws,
-            trail.region,
-            trail.name,
-            restoration.target,
-            at=clock(),
-            by="guardian",
-            reason=f"restored after {event.event_name}; strengthening kept",
-        )
-    after = restoration.after
-    verification = Verification(
-        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=clock()
-    )
-    severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
-    failed = next((a for a in restoration.actions if not a.succeeded), None)
-    diagnosis = None
-    if not restoration.verified:
-        diagnosis = (
-            f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
-            if failed
-            else "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)
-        )
-    return Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.HEALED if restoration.verified else Outcome.HEAL_FAILED,
-        severity=severity,
-        actions=restoration.actions,
-        verification=verification,
-        changes=restoration.changes,
-        diagnosis=diagnosis,
     )
 
 
