@@ -224,19 +224,18 @@ def restore_baseline(
             by="guardian",
             reason=f"restored after {event.event_name}; strengthening kept",
         )
+    severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
+    return as_result(restoration, event, decision, severity=severity, checked_at=clock())
+
+
+def as_result(
+    restoration: Restoration, event: CloudTrailEvent, decision: Decision, *, severity: Severity, checked_at: datetime
+) -> Result:
+    """What a restore did, as the alert and the evidence record tell it (for the event path and the sweep)."""
     after = restoration.after
     verification = Verification(
-        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=clock()
+        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=checked_at
     )
-    severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
-    failed = next((a for a in restoration.actions if not a.succeeded), None)
-    diagnosis = None
-    if not restoration.verified:
-        diagnosis = (
-            f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
-            if failed
-            else "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)
-        )
     return Result(
         event=event,
         decision=decision,
@@ -245,5 +244,15 @@ def restore_baseline(
         actions=restoration.actions,
         verification=verification,
         changes=restoration.changes,
-        diagnosis=diagnosis,
+        diagnosis=None if restoration.verified else diagnosis(restoration),
     )
+
+
+def diagnosis(restoration: Restoration) -> str:
+    """Why a restore did not end as it should: the call that failed, or what is still weaker than the target."""
+    failed = next((a for a in restoration.actions if not a.succeeded), None)
+    if failed is not None:
+        return f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
+    if restoration.after is None:
+        return "the trail still does not exist after CreateTrail"
+    return "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)

@@ -26,8 +26,8 @@ from guardian.errors import describe_error
 from guardian.events import SWEEP_SOURCE, Actor, CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
 from guardian.policy import SWEEP_RULE, Action, Decision, Outcome, Severity
-from guardian.restore import Clock, Restoration, Sleep, restore
-from guardian.results import Result, Verification, iso
+from guardian.restore import Clock, Restoration, Sleep, as_result, restore
+from guardian.results import Result, iso
 from guardian.workflow import deliver
 
 LOG = get_logger()
@@ -274,29 +274,7 @@ def sweep_result(restoration: Restoration, *, account_id: str, detected_at: date
         else "healed by sweep — the change was not seen as an event"
     )
     decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, trail)
-    after = restoration.after
-    verification = Verification(
-        is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=checked_at
-    )
-    return Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.HEALED if restoration.verified else Outcome.HEAL_FAILED,
-        severity=severity,
-        actions=restoration.actions,
-        verification=verification,
-        changes=restoration.changes,
-        diagnosis=None if restoration.verified else _diagnosis(restoration),
-    )
-
-
-def _diagnosis(restoration: Restoration) -> str:
-    failed = next((a for a in restoration.actions if not a.succeeded), None)
-    if failed is not None:
-        return f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
-    if restoration.after is None:
-        return "the trail still does not exist after CreateTrail"
-    return "still weakened after the restore: " + ", ".join(c.field for c in restoration.remaining)
+    return as_result(restoration, event, decision, severity=severity, checked_at=checked_at)
 
 
 def _account(arn: str) -> str:
