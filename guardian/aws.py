@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
 
     from guardian.baseline import TrailState
+    from guardian.events import KeyRef
 
 CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "max_attempts": 5},
@@ -43,6 +45,7 @@ class ClientProvider(Protocol):
     def s3(self) -> S3Client: ...
     def cloudwatch(self) -> CloudWatchClient: ...
     def dynamodb(self) -> DynamoDBClient: ...
+    def kms(self, region: str) -> KMSClient: ...
 
 
 class Boto3Clients:
@@ -80,6 +83,10 @@ class Boto3Clients:
 
     def dynamodb(self) -> DynamoDBClient:
         client: DynamoDBClient = self._client("dynamodb", None)
+        return client
+
+    def kms(self, region: str) -> KMSClient:
+        client: KMSClient = self._client("kms", region)
         return client
 
     def warm(self, regions: list[str]) -> None:
@@ -245,6 +252,17 @@ class AwsAdapter:
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
+
+    # -- a trail's KMS key (ids, not ARNs: the key's Region picks the client) -------------------------------------
+
+    def key_state(self, key: KeyRef) -> str:
+        return str(self._clients.kms(key.region).describe_key(KeyId=key.key_id)["KeyMetadata"]["KeyState"])
+
+    def enable_key(self, key: KeyRef) -> None:
+        self._clients.kms(key.region).enable_key(KeyId=key.key_id)
+
+    def cancel_key_deletion(self, key: KeyRef) -> None:
+        self._clients.kms(key.region).cancel_key_deletion(KeyId=key.key_id)
 
     # -- activity (repeated tampering) ---------------------------------------------------------------------------
 

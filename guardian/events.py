@@ -17,6 +17,7 @@ from typing import Any
 
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
+KMS_SOURCE = "kms.amazonaws.com"
 SWEEP_SOURCE = "cloudtrail-guardian.sweep"  # eventSource of the records the sweep makes for what it found
 
 # Region and account are deliberately loose: anonymised corpora use fake Regions ("megov-westwest-1r") and
@@ -25,6 +26,7 @@ _TRAIL_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):trail/(?P<name>.+)$"
 )
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
 
 
 class MalformedEvent(ValueError):
@@ -81,6 +83,15 @@ class TrailRef:
 
 
 @dataclass(frozen=True)
+class KeyRef:
+    """A KMS key an event acts on: its id (never an alias) and the Region it lives in."""
+
+    key_id: str
+    region: str
+    account_id: str | None
+
+
+@dataclass(frozen=True)
 class CloudTrailEvent:
     """One CloudTrail record, from an EventBridge envelope or bare. ``raw`` is the input exactly as received."""
 
@@ -103,6 +114,7 @@ class CloudTrailEvent:
     trail: TrailRef | None
     problems: tuple[str, ...]
     raw: Mapping[str, Any]
+    key: KeyRef | None = None
 
     @property
     def failed(self) -> bool:
@@ -197,6 +209,7 @@ def parse_event(raw: object) -> CloudTrailEvent:
         partition = _partition(actor.arn or actor.session_issuer_arn or "")
         trail = _trail_ref(request_parameters, response_elements, aws_region, account_id, partition)
 
+    key = _key_ref(request_parameters, aws_region, account_id) if event_source == KMS_SOURCE else None
     raw_id = r.string("eventID")
     return CloudTrailEvent(
         event_id=raw_id or _derived_id(record),
@@ -218,6 +231,7 @@ def parse_event(raw: object) -> CloudTrailEvent:
         trail=trail,
         problems=tuple(problems),
         raw=raw,
+        key=key,
     )
 
 
@@ -270,6 +284,19 @@ def _trail_ref(
         if aws_region:
             arn = f"arn:{partition}:cloudtrail:{aws_region}:{account_id}:trail/{candidate}" if account_id else None
             return TrailRef(name=candidate, region=aws_region, account_id=account_id, given=candidate, arn=arn)
+    return None
+
+
+def _key_ref(request: Mapping[str, Any] | None, aws_region: str | None, account_id: str | None) -> KeyRef | None:
+    """KMS names the key in requestParameters.keyId, as an id or an ARN (an ARN carries the key's Region)."""
+    value = request.get("keyId") if request else None
+    if not isinstance(value, str) or not value or value.startswith("alias/"):
+        return None
+    match = _KEY_ARN.match(value)
+    if match:
+        return KeyRef(key_id=match["id"], region=match["region"], account_id=match["account"])
+    if aws_region and not value.startswith("arn:"):
+        return KeyRef(key_id=value, region=aws_region, account_id=account_id)
     return None
 
 

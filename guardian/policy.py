@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from guardian.events import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, CloudTrailEvent, TrailRef
+from guardian.events import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, KMS_SOURCE, CloudTrailEvent, TrailRef
 
 
 class Severity(StrEnum):
@@ -29,6 +29,7 @@ class Heal(StrEnum):
     """The undo the guardian performs. Later rows add more; today only logging is restarted."""
 
     START_LOGGING = "StartLogging"
+    RESTORE_KEY = "RestoreKey"  # a trail's KMS key: EnableKey, CancelKeyDeletion (only keys that protect a trail)
     RESTORE_BASELINE = "RestoreBaseline"  # recreate, UpdateTrail, selectors, insights, tags: back to the baseline
 
 
@@ -70,6 +71,10 @@ class Rule:
     def about_a_trail(self) -> bool:
         return self.source == CLOUDTRAIL_SOURCE
 
+    @property
+    def about_a_key(self) -> bool:
+        return self.source == KMS_SOURCE
+
 
 ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
 RESTORE = Heal.RESTORE_BASELINE  # back to the trail's baseline: recreate, UpdateTrail, selectors, insights, tags
@@ -87,6 +92,13 @@ RULES: Mapping[str, Rule] = {
     "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
     "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
     # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
+    # A trail's KMS key (the workflow acts only if the key protects a trail with a baseline; others are ignored).
+    "DisableKey":          Rule("KMS key of a trail disabled",            Severity.CRITICAL, Heal.RESTORE_KEY,  Severity.HIGH,   Severity.INFO,
+                                source=KMS_SOURCE),
+    "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion", Severity.CRITICAL, Heal.RESTORE_KEY, Severity.HIGH, Severity.INFO,
+                                source=KMS_SOURCE),
+    "PutKeyPolicy":        Rule("KMS key policy of a trail changed",      Severity.CRITICAL, Heal.RESTORE_KEY,  Severity.HIGH,   Severity.INFO,
+                                source=KMS_SOURCE),
     "LeaveOrganization":   Rule("Account left its AWS Organization",      Severity.CRITICAL, None,              Severity.HIGH,   Severity.CRITICAL,
                                 source=ORGANIZATIONS_SOURCE),
 }
@@ -150,6 +162,8 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     if event.failed:
         why = f"the call failed with {event.error_code}: nothing changed, nothing to undo"
         return Decision(Action.ALERT, Outcome.ATTEMPT_FAILED, rule.failed_severity, why, rule, trail)
+    if rule.about_a_key:
+        return _key_decision(event, ctx, rule)
     if not rule.about_a_trail:
         exemption = _matching_exemption(event, ctx.exempt_principals)
         if exemption is not None and not exemption.expired_at(event.event_time):
@@ -191,6 +205,22 @@ def _acting_decision(ctx: PolicyContext, rule: Rule, trail: TrailRef) -> Decisio
         return Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule, trail)
     why = "alert only: no automatic undo for this change"
     return Decision(Action.ALERT, Outcome.ALERTED, rule.severity, why, rule, trail)
+
+
+def _key_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -> Decision:
+    """A key event is acted on only for a key of this account; the workflow then checks it protects a trail."""
+    key = event.key
+    if key is None:
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, "the event names no KMS key id", rule)
+    exemption = _matching_exemption(event, ctx.exempt_principals)
+    if exemption is not None and not exemption.expired_at(event.event_time):
+        why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted, not undone"
+        return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule)
+    if ctx.account_id and key.account_id and key.account_id != ctx.account_id:
+        why = f"the key belongs to account {key.account_id}: not this account's"
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, why, rule)
+    why = f"{rule.heal} for key {key.key_id} in {key.region}, if it protects a trail"
+    return Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule)
 
 
 def _iso(moment: datetime | None) -> str:

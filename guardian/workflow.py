@@ -24,6 +24,7 @@ from guardian.results import ActionRecord, Result, Verification, blind_window
 
 if TYPE_CHECKING:
     from guardian.baseline import TrailState
+    from guardian.events import KeyRef
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -39,6 +40,9 @@ class Aws(Protocol):
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
+    def key_state(self, key: KeyRef) -> str: ...
+    def enable_key(self, key: KeyRef) -> None: ...
+    def cancel_key_deletion(self, key: KeyRef) -> None: ...
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool: ...
     def count_activity(self, table: str, principal: str, since: str, until: str) -> int: ...
     def tag(self, key: str, name: str) -> str | None: ...
@@ -85,7 +89,18 @@ def handle(
     repeat: RepeatWatch | None = None,
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
-    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
+    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_KEY:
+        from guardian.keys import restore_key  # noqa: PLC0415 - off the cold-start path
+
+        result = restore_key(
+            event, decision, aws, attempts=verify_attempts, delay=verify_delay_seconds, clock=clock, sleep=sleep
+        )
+        if result.outcome is Outcome.IGNORED:
+            LOG.info(
+                "key event not about a trail", extra={"event_id": event.event_id, "reason": result.decision.reason}
+            )
+            return result, False
+    elif decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
         assert decision.trail is not None
         from guardian.restore import restore_baseline  # noqa: PLC0415 - off the cold-start path
 

@@ -100,7 +100,14 @@ class RemediationFunction(GuardianFunction):
             )
         )
         evidence.grant_evidence(self.role)
-        evidence.grant_baselines(self.role, list_them=False)
+        evidence.grant_baselines(self.role, list_them=True)  # which trails a KMS key protects
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutATrailsKeyBack",
+                actions=["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion"],
+                resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
+            )
+        )
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
         # Repeated tampering: one item per counted change, keyed by principal and time, expiring by itself.
         self.activity = dynamodb.Table(
@@ -134,6 +141,11 @@ class RemediationFunction(GuardianFunction):
             ),
             *evidence.acknowledgements(baselines=True),
             PASS_ROLE_ACK,
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
+                reason="A trail's key can be any key of this account; the function only describes, enables or "
+                "cancels the deletion of a key, and only after finding that it encrypts a protected trail.",
+            ),
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
                 reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "

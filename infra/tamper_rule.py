@@ -19,9 +19,16 @@ EVENT_NAMES = (
     "AddTags",
     "PutEventSelectors",
     "PutInsightSelectors",
+    "DisableKey",  # kms.amazonaws.com: acted on only for a key that encrypts a protected trail
+    "ScheduleKeyDeletion",
+    "PutKeyPolicy",
     "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
-EVENT_SOURCES = {"aws.cloudtrail": "cloudtrail.amazonaws.com", "aws.organizations": "organizations.amazonaws.com"}
+EVENT_SOURCES = {
+    "aws.cloudtrail": "cloudtrail.amazonaws.com",
+    "aws.kms": "kms.amazonaws.com",
+    "aws.organizations": "organizations.amazonaws.com",
+}
 
 
 class TamperRule(Construct):

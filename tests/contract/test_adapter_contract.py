@@ -70,6 +70,9 @@ class StubbedClients:
     def dynamodb(self) -> Any:
         return self.get("dynamodb", "us-east-1")
 
+    def kms(self, region: str) -> Any:
+        return self.get("kms", region)
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()

@@ -90,6 +90,18 @@ def remediation_scenarios(ct: Any) -> None:
     handler.lambda_handler(load_event("update_trail"), None)
     ct.put_event_selectors(TrailName="management-trail", EventSelectors=[{"ReadWriteType": "ReadOnly"}])
     handler.lambda_handler(load_event("put_event_selectors"), None)
+    key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    ct.update_trail(Name="management-trail", KmsKeyId=key_id)
+    sweep.lambda_handler({}, None)  # the key becomes part of the baseline
+    boto3.client("kms").schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    key_event = load_event("stop_logging")
+    key_event["detail"].update(
+        eventSource="kms.amazonaws.com",
+        eventName="ScheduleKeyDeletion",
+        eventID="iam-key",
+        requestParameters={"keyId": key_id},
+    )
+    handler.lambda_handler(key_event, None)
     ct.delete_trail(Name="management-trail")
     handler.lambda_handler(load_event("delete_trail"), None)
     handler.lambda_handler(load_event("stop_logging_exempt_ci"), None)
@@ -127,7 +139,7 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
         "cloudtrail:DescribeTrails",
     } <= handler_calls  # the scenarios did run
     # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
-    sweep_only = {"s3:ListBucket", "cloudwatch:PutMetricData"}
+    sweep_only = {"cloudwatch:PutMetricData"}
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 

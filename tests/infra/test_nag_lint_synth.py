@@ -47,6 +47,10 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
+            (
+                "CloudTrailGuardian/Remediation/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
+            ),
         ]
     )
     assert all(len(reason) > 50 for reason in acknowledged.values())

@@ -80,10 +80,10 @@ def test_rule_matches_every_trail_event_name_on_the_default_bus(default_synth: A
     assert "EventBusName" not in props
     assert props["State"] == "ENABLED"
     assert props["EventPattern"] == {
-        "source": ["aws.cloudtrail", "aws.organizations"],
+        "source": ["aws.cloudtrail", "aws.kms", "aws.organizations"],
         "detail-type": ["AWS API Call via CloudTrail"],
         "detail": {
-            "eventSource": ["cloudtrail.amazonaws.com", "organizations.amazonaws.com"],
+            "eventSource": ["cloudtrail.amazonaws.com", "kms.amazonaws.com", "organizations.amazonaws.com"],
             "eventName": list(EVENT_NAMES),
         },
     }
@@ -230,6 +230,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "cloudtrail:DescribeTrails",
     ]
     roles = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]]}
+    keys = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":kms:*:", {"Ref": "AWS::AccountId"}, ":key/*"]]}
     assert granted == {
         **{action: [trails] for action in repairs},
         "iam:PassRole": [roles],
@@ -245,6 +246,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "sqs:SendMessage": [{"Fn::GetAtt": [queue_id, "Arn"]}],
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
+        "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
+        **{action: [keys] for action in ("kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion")},
     }
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
     [pass_role] = [s for s in role_statements(template) if s["Action"] == "iam:PassRole"]

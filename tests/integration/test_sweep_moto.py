@@ -325,3 +325,69 @@ def test_removed_tags_are_put_back(account: Account) -> None:
     assert handler.lambda_handler(event_on("remove_tags"), None)["outcome"] == "healed"
     tags = account.ct().list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
     assert {"Key": "owner", "Value": "security"} in tags
+
+
+# -- the trail's KMS key (Stratus: kms disable, kms schedule deletion) --------------------------------------------
+
+
+def key_event(name: str, key_id: str, event_id: str) -> dict[str, Any]:
+    event = load_event("stop_logging")
+    event["source"] = "aws.kms"
+    event["detail"].update(
+        eventSource="kms.amazonaws.com", eventName=name, eventID=event_id, requestParameters={"keyId": key_id}
+    )
+    return event
+
+
+@pytest.fixture
+def trail_key(account: Account) -> str:
+    """The org-audit trail now encrypts with a customer managed key, recorded in its baseline."""
+    kms = boto3.client("kms")
+    key_id: str = kms.create_key(Description="trail key")["KeyMetadata"]["KeyId"]
+    account.ct().update_trail(Name=TRAIL, KmsKeyId=key_id)
+    account.sweep()  # adding a key strengthens the trail: kept as its new baseline
+    assert account.baseline()["trail"]["kms_key_id"].endswith(key_id)
+    account.alerts()
+    return key_id
+
+
+def test_disabled_trail_key_is_enabled_again(account: Account, trail_key: str) -> None:
+    kms = boto3.client("kms")
+    kms.disable_key(KeyId=trail_key)
+    result = handler.lambda_handler(key_event("DisableKey", trail_key, "k-1"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "CRITICAL")
+    assert kms.describe_key(KeyId=trail_key)["KeyMetadata"]["KeyState"] == "Enabled"
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject == "[CRITICAL] KMS key of a trail disabled on trail org-audit by mallory — restored"
+    assert message["action"]["taken"] == ["EnableKey"]
+    assert message["changes"] == [
+        {"field": "kms_key_state", "before": "Enabled", "after": "Disabled", "effect": "weakened"}
+    ]
+
+
+def test_key_scheduled_for_deletion_is_cancelled_then_enabled(account: Account, trail_key: str) -> None:
+    kms = boto3.client("kms")
+    kms.schedule_key_deletion(KeyId=trail_key, PendingWindowInDays=7)
+    result = handler.lambda_handler(key_event("ScheduleKeyDeletion", trail_key, "k-2"), None)
+    assert result["outcome"] == "healed"
+    assert kms.describe_key(KeyId=trail_key)["KeyMetadata"]["KeyState"] == "Enabled"
+    _, message = subject_and_message(account.alerts()[0])
+    assert message["action"]["taken"] == ["CancelKeyDeletion", "EnableKey"]
+
+
+def test_trail_key_policy_change_is_a_critical_alert_only(account: Account, trail_key: str) -> None:
+    result = handler.lambda_handler(key_event("PutKeyPolicy", trail_key, "k-3"), None)
+    assert (result["outcome"], result["severity"]) == ("alerted", "CRITICAL")
+    _, message = subject_and_message(account.alerts()[0])
+    assert "review it now" in message["reason"]
+    assert message["action"]["taken"] is None
+
+
+def test_a_key_that_protects_no_trail_is_ignored(account: Account, trail_key: str) -> None:
+    other = boto3.client("kms").create_key(Description="unrelated")["KeyMetadata"]["KeyId"]
+    boto3.client("kms").disable_key(KeyId=other)
+    result = handler.lambda_handler(key_event("DisableKey", other, "k-4"), None)
+    assert (result["outcome"], result["alert_published"]) == ("ignored", False)
+    assert account.alerts() == []
+    assert boto3.client("kms").describe_key(KeyId=other)["KeyMetadata"]["KeyState"] == "Disabled"

@@ -50,9 +50,10 @@ _RESTORE_HIGH = ("heal", "healed", "HIGH")  # back to the baseline (the workflow
 _ALERT_LOW = ("alert", "alerted", "LOW")
 _ATTEMPT = ("alert", "attempt_failed", "MEDIUM")
 _IGNORED = ("ignore", "ignored", "INFO")
+_KEY = ("heal", "healed", "CRITICAL")  # put the key back if it encrypts a trail (checked when acting)
 _REJECTED = ("reject", "rejected", "INFO")
-# Reviewed by hand, record by record. KMS, S3, logs and organizations records are not trail events yet (the restore
-# issue adds rows for them); records that are not API calls (Insights, service events, sign-in, native events) are
+# Reviewed by hand, record by record. S3 and logs records have no row yet; KMS key events are acted on only once the
+# key is found to protect a trail; records that are not API calls (Insights, service events, sign-in, native events) are
 # rejected because the rule never sends them.
 CORPUS_DECISIONS = {
     "aws-docs/cloudtrail-insight.UpdateInstanceInformation.Start.json": _REJECTED,
@@ -64,18 +65,18 @@ CORPUS_DECISIONS = {
     "aws-docs/kms.CancelKeyDeletion.json": _IGNORED,
     "aws-docs/kms.DeleteKey.AwsServiceEvent.custom-key-store.json": _REJECTED,
     "aws-docs/kms.DeleteKey.AwsServiceEvent.json": _REJECTED,
-    "aws-docs/kms.DisableKey.json": _IGNORED,
+    "aws-docs/kms.DisableKey.json": _KEY,
     "aws-docs/kms.EnableKey.json": _IGNORED,
-    "aws-docs/kms.PutKeyPolicy.json": _IGNORED,
+    "aws-docs/kms.PutKeyPolicy.json": _KEY,
     "aws-docs/kms.RotateKey.AwsServiceEvent.json": _REJECTED,
-    "aws-docs/kms.ScheduleKeyDeletion.custom-key-store.json": _IGNORED,
-    "aws-docs/kms.ScheduleKeyDeletion.multi-region-with-replicas.json": _IGNORED,
-    "aws-docs/kms.ScheduleKeyDeletion.single-region.json": _IGNORED,
+    "aws-docs/kms.ScheduleKeyDeletion.custom-key-store.json": _KEY,
+    "aws-docs/kms.ScheduleKeyDeletion.multi-region-with-replicas.json": _KEY,
+    "aws-docs/kms.ScheduleKeyDeletion.single-region.json": _KEY,
     "aws-docs/s3.DeleteBucketPolicy.json": _IGNORED,
     "cloud-custodian/eventbridge.elasticloadbalancing.AddTags.json": _IGNORED,
     "elastic-integrations/cloudtrail.UpdateTrail.console.json": _RESTORE_HIGH,
-    "elastic-integrations/kms.DisableKey.json": _IGNORED,
-    "elastic-integrations/kms.ScheduleKeyDeletion.json": _IGNORED,
+    "elastic-integrations/kms.DisableKey.json": _KEY,
+    "elastic-integrations/kms.ScheduleKeyDeletion.json": _KEY,
     "elastic-integrations/logs.DeleteLogGroup.json": _IGNORED,
     "elastic-integrations/logs.DeleteLogStream.json": _IGNORED,
     "elastic-integrations/s3.PutBucketLogging.LoggingEnabled.json": _IGNORED,
@@ -157,6 +158,9 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "PutEventSelectors",
         "PutInsightSelectors",
         "LeaveOrganization",
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "PutKeyPolicy",
     }
 
 

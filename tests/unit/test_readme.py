@@ -28,6 +28,7 @@ def test_decision_table_matches_rules() -> None:
         assert own.split()[0] == rule.own_severity.value
         assert ("StartLogging" in undo) == (rule.heal is Heal.START_LOGGING)
         assert ("baseline" in undo) == (rule.heal is Heal.RESTORE_BASELINE)
+        assert ("KMS" in undo) == (rule.heal is Heal.RESTORE_KEY)
 
 
 def test_every_context_option_is_documented() -> None:

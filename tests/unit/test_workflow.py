@@ -52,6 +52,15 @@ class FakeAws:
         self.calls.append(("DescribeTrails", (trail.region, trail.identifier)))
         return self.described
 
+    def key_state(self, key: Any) -> str:
+        raise AssertionError("key restores are tested against moto")
+
+    def enable_key(self, key: Any) -> None:
+        raise AssertionError("key restores are tested against moto")
+
+    def cancel_key_deletion(self, key: Any) -> None:
+        raise AssertionError("key restores are tested against moto")
+
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
         raise AssertionError("repeated tampering is tested against moto")
 

@@ -1,0 +1,98 @@
+"""A trail's KMS key, put back: enabled again, its deletion cancelled. Only for keys that protect a trail.
+
+A key that protects no trail with a baseline is none of the guardian's business: ignored, no alert. A changed key
+policy is alerted, not restored: putting a policy back blindly could lock the account out of its own key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian import baseline_store
+from guardian.baseline import Change, Effect, TrailState
+from guardian.errors import describe_error
+from guardian.events import CloudTrailEvent, KeyRef, TrailRef
+from guardian.policy import Decision, Outcome, Severity
+from guardian.results import ActionRecord, Result, Verification
+
+if TYPE_CHECKING:
+    from guardian.workflow import Aws
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+
+def trails_protected_by(aws: Aws, key: KeyRef) -> list[TrailState]:
+    """Trails homed in the key's Region whose baseline names this key (a trail's key lives in its home Region)."""
+    found = []
+    for name in sorted(baseline_store.names_in(aws, key.region)):
+        stored = baseline_store.load(aws, key.region, name)
+        if isinstance(stored, TrailState) and stored.kms_key_id and stored.kms_key_id.rsplit("/", 1)[-1] == key.key_id:
+            found.append(stored)
+    return found
+
+
+def restore_key(
+    event: CloudTrailEvent, decision: Decision, aws: Aws, *, attempts: int, delay: float, clock: Clock, sleep: Sleep
+) -> Result:
+    key = event.key
+    assert key is not None
+    trails = trails_protected_by(aws, key)
+    if not trails:
+        why = f"key {key.key_id} protects no trail with a baseline: not the guardian's to act on"
+        return Result(event, replace(decision, reason=why), Outcome.IGNORED, Severity.INFO)
+    first = trails[0]
+    trail = TrailRef(
+        name=first.name, region=first.home_region, account_id=key.account_id, given=first.arn, arn=first.arn
+    )
+    names = ", ".join(t.name for t in trails)
+    decision = replace(decision, trail=trail)
+    if decision.outcome is Outcome.EXEMPT:
+        return Result(event, decision, Outcome.EXEMPT, decision.severity)
+    if event.event_name == "PutKeyPolicy":
+        why = (
+            f"the policy of key {key.key_id}, which encrypts trail(s) {names}, was replaced: review it now; the "
+            "guardian does not put a key policy back (a wrong one could lock the account out of its key)"
+        )
+        return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
+    state = aws.key_state(key)
+    actions: list[ActionRecord] = []
+    steps: list[tuple[str, Callable[[], None]]] = []
+    if state == "PendingDeletion":
+        steps.append(("CancelKeyDeletion", lambda: aws.cancel_key_deletion(key)))
+    if state in ("Disabled", "PendingDeletion"):  # a cancelled deletion leaves the key disabled
+        steps.append(("EnableKey", lambda: aws.enable_key(key)))
+    for name, call in steps:
+        started = clock()
+        try:
+            call()
+        except (ClientError, BotoCoreError) as exc:
+            code, message = describe_error(exc)
+            actions.append(ActionRecord(name, key.region, key.key_id, started, clock(), False, code, message))
+            break
+        actions.append(ActionRecord(name, key.region, key.key_id, started, clock(), True))
+    after, checks = state, 0
+    for check in range(1, attempts + 1):
+        after, checks = aws.key_state(key), check
+        if after == "Enabled":
+            break
+        if check < attempts:
+            sleep(delay * 2 ** (check - 1))
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    why = f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change")
+    return Result(
+        event,
+        replace(decision, reason=why),
+        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        decision.severity if healed else Severity.CRITICAL,
+        tuple(actions),
+        Verification(is_logging=None, checks=checks, checked_at=clock()),
+        changes=(change,),
+        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+    )
