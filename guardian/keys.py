@@ -60,6 +60,26 @@ def restore_key(
             "guardian does not put a key policy back (a wrong one could lock the account out of its key)"
         )
         return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
+    state, actions, after, checks = repair_key(aws, key, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    why = f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change")
+    return Result(
+        event,
+        replace(decision, reason=why),
+        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        decision.severity if healed else Severity.CRITICAL,
+        tuple(actions),
+        Verification(is_logging=None, checks=checks, checked_at=clock()),
+        changes=(change,),
+        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+    )
+
+
+def repair_key(
+    aws: Aws, key: KeyRef, *, attempts: int, delay: float, clock: Clock, sleep: Sleep
+) -> tuple[str, list[ActionRecord], str, int]:
+    """Cancel a scheduled deletion, enable the key, verify: (state found, actions, state after, checks)."""
     state = aws.key_state(key)
     actions: list[ActionRecord] = []
     steps: list[tuple[str, Callable[[], None]]] = []
@@ -79,20 +99,15 @@ def restore_key(
     after, checks = state, 0
     for check in range(1, attempts + 1):
         after, checks = aws.key_state(key), check
-        if after == "Enabled":
+        if after == "Enabled" or not steps:
             break
         if check < attempts:
             sleep(delay * 2 ** (check - 1))
-    healed = after == "Enabled" and all(a.succeeded for a in actions)
-    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
-    why = f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change")
-    return Result(
-        event,
-        replace(decision, reason=why),
-        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
-        decision.severity if healed else Severity.CRITICAL,
-        tuple(actions),
-        Verification(is_logging=None, checks=checks, checked_at=clock()),
-        changes=(change,),
-        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
-    )
+    return state, actions, after, checks
+
+
+def key_of(trail: TrailState, account_id: str | None) -> KeyRef | None:
+    """The key a trail's baseline names, as a KeyRef (a trail's key lives in its home Region)."""
+    if not trail.kms_key_id:
+        return None
+    return KeyRef(key_id=trail.kms_key_id.rsplit("/", 1)[-1], region=trail.home_region, account_id=account_id)

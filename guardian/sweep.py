@@ -18,16 +18,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian import baseline_store, runtime
+from guardian import baseline_store, keys, runtime
 from guardian.aws import AwsAdapter
-from guardian.baseline import Change, Effect
+from guardian.baseline import Change, Effect, TrailState
 from guardian.config import Config
 from guardian.errors import describe_error
 from guardian.events import SWEEP_SOURCE, Actor, CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
 from guardian.policy import SWEEP_RULE, Action, Decision, Outcome, Severity
 from guardian.restore import Clock, Restoration, Sleep, as_result, restore
-from guardian.results import Result, iso
+from guardian.results import Result, Verification, iso
 from guardian.workflow import deliver
 
 LOG = get_logger()
@@ -174,25 +174,9 @@ def check_trail(
     request_id: str | None = None,
 ) -> TrailCheck:
     found = aws.trail_state(region, name)
-    stored = baseline_store.load(aws, region, name)
-    if isinstance(stored, baseline_store.Retired):
-        if found is None:
-            return TrailCheck(region, name, "retired")
-        stored = baseline_store.Missing()  # created again after an approved deletion: a new trail
-    if isinstance(stored, baseline_store.Missing):
-        if found is None:
-            return TrailCheck(region, name, "retired")
-        if not config.protects(found.name, found.tags):
-            return TrailCheck(region, name, "not_protected")
-        baseline = replace(found, logging=True)  # a protected trail logs
-        baseline_store.record(aws, region, name, baseline, at=clock(), by="sweep", reason="first seen by the sweep")
-        if found.logging:
-            return TrailCheck(region, name, "baseline_recorded")
-    else:
-        baseline = stored
-        # Judged on the baseline, so removing the protection tag does not unprotect a trail.
-        if not config.protects(baseline.name, baseline.tags):
-            return TrailCheck(region, name, "not_protected")
+    baseline = _baseline_for(aws, config, region, name, found, clock=clock)
+    if isinstance(baseline, TrailCheck):
+        return baseline
     restoration = restore(
         aws,
         baseline,
@@ -202,69 +186,78 @@ def check_trail(
         clock=clock,
         sleep=sleep,
     )
-    if not restoration.needed:
-        if restoration.target != baseline:
-            kept = ", ".join(c.field for c in restoration.changes if c.effect is Effect.STRENGTHENED)
-            baseline_store.record(
-                aws, region, name, restoration.target, at=clock(), by="sweep", reason=f"strengthening kept: {kept}"
-            )
-            return TrailCheck(region, name, "strengthened", restoration.changes)
-        return TrailCheck(region, name, "in_baseline")
-    result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=clock())
-    deliver(
-        result,
+    status: str | None
+    if restoration.needed:
+        result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=clock())
+        deliver(
+            result,
+            aws,
+            topic_arn=config.topic_arn,
+            evidence_bucket=config.evidence_bucket,
+            clock=clock,
+            function_name=function_name,
+            request_id=request_id,
+        )
+        status = "healed" if restoration.verified else "heal_failed"
+        LOG.log(
+            logging.INFO if restoration.verified else logging.ERROR,
+            f"sweep {status}",
+            extra={"trail": baseline.arn, "region": region},
+        )
+        if not restoration.verified:
+            return TrailCheck(region, name, status, restoration.changes)
+    else:
+        status = None
+    if restoration.target != baseline:
+        kept = ", ".join(c.field for c in restoration.changes if c.effect is Effect.STRENGTHENED)
+        baseline_store.record(
+            aws, region, name, restoration.target, at=clock(), by="sweep", reason=f"strengthening kept: {kept}"
+        )
+        status = status or "strengthened"
+    key_status = check_key(
         aws,
-        topic_arn=config.topic_arn,
-        evidence_bucket=config.evidence_bucket,
+        config,
+        restoration.target,
+        started=started,
         clock=clock,
+        sleep=sleep,
         function_name=function_name,
         request_id=request_id,
     )
-    if restoration.verified and restoration.target != baseline:
-        baseline_store.record(
-            aws, region, name, restoration.target, at=clock(), by="sweep", reason="restored; strengthening kept"
-        )
-    status = "healed" if restoration.verified else "heal_failed"
-    LOG.log(
-        logging.INFO if restoration.verified else logging.ERROR,
-        f"sweep {status}",
-        extra={"trail": baseline.arn, "region": region},
-    )
-    return TrailCheck(region, name, status, restoration.changes)
+    if key_status == "heal_failed" or (key_status == "healed" and status is None):
+        status = key_status
+    return TrailCheck(region, name, status or "in_baseline", restoration.changes)
+
+
+def _baseline_for(
+    aws: AwsAdapter, config: Config, region: str, name: str, found: TrailState | None, *, clock: Clock
+) -> TrailState | TrailCheck:
+    """The baseline to hold the trail to, or the check's result when there is nothing to hold it to."""
+    stored = baseline_store.load(aws, region, name)
+    if isinstance(stored, baseline_store.Retired):
+        if found is None:
+            return TrailCheck(region, name, "retired")
+        stored = baseline_store.Missing()  # created again after an approved deletion: a new trail
+    if isinstance(stored, TrailState):
+        # Judged on the baseline, so removing the protection tag does not unprotect a trail.
+        return stored if config.protects(stored.name, stored.tags) else TrailCheck(region, name, "not_protected")
+    if found is None:
+        return TrailCheck(region, name, "retired")
+    if not config.protects(found.name, found.tags):
+        return TrailCheck(region, name, "not_protected")
+    baseline = replace(found, logging=True)  # a protected trail logs
+    baseline_store.record(aws, region, name, baseline, at=clock(), by="sweep", reason="first seen by the sweep")
+    return baseline if not found.logging else TrailCheck(region, name, "baseline_recorded")
 
 
 def sweep_result(restoration: Restoration, *, account_id: str, detected_at: datetime, checked_at: datetime) -> Result:
     """The Result of a heal the sweep made: a record of what it found, in place of a CloudTrail event."""
     target = restoration.target
-    trail = TrailRef(
-        name=target.name, region=target.home_region, account_id=account_id, given=target.arn, arn=target.arn
-    )
-    event = CloudTrailEvent(
-        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{target.home_region}-{target.name}",
-        event_id_derived=True,
-        detail_type=None,
-        event_name="DriftDetected",
-        event_source=SWEEP_SOURCE,
-        event_type="GuardianSweep",
-        event_time=detected_at,
-        event_time_raw=iso(detected_at),
-        aws_region=target.home_region,
+    event, trail = sweep_event(
+        target,
         account_id=account_id,
-        source_ip=None,
-        user_agent=None,
-        error_code=None,
-        error_message=None,
-        actor=Actor(),
-        request_parameters=None,
-        trail=trail,
-        problems=(),
-        raw={
-            "source": SWEEP_SOURCE,
-            "detected_at": iso(detected_at),
-            "trail": target.arn,
-            "deleted": restoration.recreated,
-            "changes": [c.to_json() for c in restoration.changes],
-        },
+        detected_at=detected_at,
+        details={"deleted": restoration.recreated, "changes": [c.to_json() for c in restoration.changes]},
     )
     severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else SWEEP_RULE.severity
     reason = (
@@ -275,6 +268,85 @@ def sweep_result(restoration: Restoration, *, account_id: str, detected_at: date
     )
     decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, trail)
     return as_result(restoration, event, decision, severity=severity, checked_at=checked_at)
+
+
+def sweep_event(
+    trail: TrailState, *, account_id: str, detected_at: datetime, details: dict[str, Any]
+) -> tuple[CloudTrailEvent, TrailRef]:
+    """A record of what the sweep found, standing in for the CloudTrail event that never came."""
+    ref = TrailRef(name=trail.name, region=trail.home_region, account_id=account_id, given=trail.arn, arn=trail.arn)
+    event = CloudTrailEvent(
+        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{trail.home_region}-{trail.name}",
+        event_id_derived=True,
+        detail_type=None,
+        event_name="DriftDetected",
+        event_source=SWEEP_SOURCE,
+        event_type="GuardianSweep",
+        event_time=detected_at,
+        event_time_raw=iso(detected_at),
+        aws_region=trail.home_region,
+        account_id=account_id,
+        source_ip=None,
+        user_agent=None,
+        error_code=None,
+        error_message=None,
+        actor=Actor(),
+        request_parameters=None,
+        trail=ref,
+        problems=(),
+        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "trail": trail.arn, **details},
+    )
+    return event, ref
+
+
+def check_key(
+    aws: AwsAdapter,
+    config: Config,
+    trail: TrailState,
+    *,
+    started: datetime,
+    clock: Clock,
+    sleep: Sleep,
+    function_name: str | None,
+    request_id: str | None,
+) -> str | None:
+    """The trail's key must be enabled: repair it if not (a lost DisableKey or ScheduleKeyDeletion event)."""
+    key = keys.key_of(trail, config.account_id)
+    if key is None or aws.key_state(key) == "Enabled":
+        return None
+    state, actions, after, checks = keys.repair_key(
+        aws, key, attempts=config.verify_attempts, delay=config.verify_delay_seconds, clock=clock, sleep=sleep
+    )
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"key": key.key_id, "changes": [change.to_json()]},
+    )
+    reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
+    result = Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        severity=Severity.CRITICAL,
+        actions=tuple(actions),
+        verification=Verification(is_logging=None, checks=checks, checked_at=clock()),
+        changes=(change,),
+        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+    )
+    deliver(
+        result,
+        aws,
+        topic_arn=config.topic_arn,
+        evidence_bucket=config.evidence_bucket,
+        clock=clock,
+        function_name=function_name,
+        request_id=request_id,
+    )
+    return "healed" if healed else "heal_failed"
 
 
 def _account(arn: str) -> str:

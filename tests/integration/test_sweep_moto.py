@@ -391,3 +391,15 @@ def test_a_key_that_protects_no_trail_is_ignored(account: Account, trail_key: st
     assert (result["outcome"], result["alert_published"]) == ("ignored", False)
     assert account.alerts() == []
     assert boto3.client("kms").describe_key(KeyId=other)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_a_lost_key_event_is_healed_by_the_sweep(account: Account, trail_key: str) -> None:
+    kms = boto3.client("kms")
+    kms.schedule_key_deletion(KeyId=trail_key, PendingWindowInDays=7)  # and no event reaches the guardian
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert kms.describe_key(KeyId=trail_key)["KeyMetadata"]["KeyState"] == "Enabled"
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject == "[CRITICAL] Trail org-audit weakened (kms_key_state) — healed by sweep"
+    assert message["action"]["taken"] == ["CancelKeyDeletion", "EnableKey"]
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
