@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from guardian.config import Config
 from guardian.policy import Action, Outcome, Severity
 from guardian.results import Result
-from guardian.workflow import Aws, Clock, RepeatWatch, deliver
+from guardian.workflow import Aws, Invocation, deliver
 
 # Tampering, as opposed to approved or harmless changes: what was healed or could not be, failed attempts, changes to
 # other accounts' trails, and events without a trail. Exempt changes and the guardian's own calls never count.
@@ -47,43 +48,27 @@ def window_start(event_time: datetime, minutes: int) -> str:
     return f"{event_time - timedelta(minutes=minutes):%Y-%m-%dT%H:%M:%S}Z"
 
 
-def watch_repeats(
-    result: Result,
-    aws: Aws,
-    repeat: RepeatWatch,
-    *,
-    topic_arn: str,
-    evidence_bucket: str,
-    clock: Clock,
-    function_name: str | None,
-    request_id: str | None,
-) -> None:
+def watch_repeats(result: Result, aws: Aws, config: Config, run: Invocation) -> None:
     """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert."""
     event = result.event
     principal = event.actor.session_issuer_arn or event.actor.arn
     if principal is None or not counts(result.outcome, result.severity, from_event=True):
         return
-    moment = event.event_time or clock()
+    assert config.activity_table is not None
+    table, threshold, minutes = config.activity_table, config.repeat_threshold, config.repeat_window_minutes
+    moment = event.event_time or run.clock()
     key = sort_key(moment, event.event_id)
-    expires = int(moment.timestamp()) + 2 * 60 * repeat.window_minutes
-    aws.record_activity(repeat.table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
-    count = aws.count_activity(repeat.table, principal, window_start(moment, repeat.window_minutes), key)
-    if not calls_for_alert(count, repeat.threshold):
+    expires = int(moment.timestamp()) + 2 * 60 * minutes
+    aws.record_activity(table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
+    count = aws.count_activity(table, principal, window_start(moment, minutes), key)
+    if not calls_for_alert(count, threshold):
         return
     why = (
-        f"{count} tampering changes by {principal} within {repeat.window_minutes} minutes "
-        f"(threshold {repeat.threshold}); the guardian keeps healing each one"
+        f"{count} tampering changes by {principal} within {minutes} minutes "
+        f"(threshold {threshold}); the guardian keeps healing each one"
     )
     decision = replace(
         result.decision, action=Action.ALERT, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL, reason=why
     )
     repeated = Result(event=event, decision=decision, outcome=Outcome.REPEATED_TAMPERING, severity=Severity.CRITICAL)
-    deliver(
-        repeated,
-        aws,
-        topic_arn=topic_arn,
-        evidence_bucket=evidence_bucket,
-        clock=clock,
-        function_name=function_name,
-        request_id=request_id,
-    )
+    deliver(repeated, aws, config, run)

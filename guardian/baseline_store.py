@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from guardian.baseline import PREFIX, TrailState, baseline_document, baseline_key, state_from_document
-
-__all__ = ["Missing", "Retired", "TrailState", "approve", "load", "names_in", "record"]
 from guardian.events import TrailRef
 from guardian.results import iso
 

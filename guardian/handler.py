@@ -10,7 +10,7 @@ from guardian import runtime
 from guardian.events import API_CALL_DETAIL_TYPE, CloudTrailEvent, MalformedEvent, parse_event
 from guardian.logs import get_logger
 from guardian.policy import Action, Decision, Outcome, decide
-from guardian.workflow import RepeatWatch, handle
+from guardian.workflow import Invocation, handle
 
 LOG = get_logger()
 reset = runtime.reset  # kept here too: tests and the simulation reset the handler between environments
@@ -38,35 +38,25 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             },
         )
         return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
-    problems = _problems(parsed, decision)
-    if problems:
-        # Acted on anyway (a tamper event is never dropped), but the input was not what the rule sends: say so once.
-        LOG.error(
-            "incomplete or unexpected event",
-            extra={
-                "problems": problems,
-                "event_id": parsed.event_id,
-                "event_name": parsed.event_name,
-                "raw_event": runtime.bounded(event),
-            },
-        )
-    adapter = runtime.adapter(config)
-    result, published = handle(
-        parsed,
-        decision,
-        adapter,
-        topic_arn=config.topic_arn,
-        evidence_bucket=config.evidence_bucket,
-        verify_attempts=config.verify_attempts,
-        verify_delay_seconds=config.verify_delay_seconds,
-        clock=runtime.now,
-        sleep=time.sleep,
-        function_name=getattr(context, "function_name", None),
-        request_id=getattr(context, "aws_request_id", None),
-        repeat=RepeatWatch(config.activity_table, config.repeat_threshold, config.repeat_window_minutes)
-        if config.activity_table
-        else None,
+    run = Invocation(
+        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
     )
+    try:
+        result, published = handle(parsed, decision, runtime.adapter(config), config, run)
+    finally:
+        # An unexpected shape is acted on anyway (a tamper event is never dropped) and reported once, after the
+        # heal: serialising the raw event must not delay StartLogging.
+        problems = _problems(parsed, decision)
+        if problems:
+            LOG.error(
+                "incomplete or unexpected event",
+                extra={
+                    "problems": problems,
+                    "event_id": parsed.event_id,
+                    "event_name": parsed.event_name,
+                    "raw_event": runtime.bounded(event),
+                },
+            )
     return {
         "outcome": result.outcome.value,
         "severity": result.severity.value,

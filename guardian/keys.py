@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,10 +20,8 @@ from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
 
 if TYPE_CHECKING:
-    from guardian.workflow import Aws
-
-Clock = Callable[[], datetime]
-Sleep = Callable[[float], None]
+    from guardian.config import Config
+    from guardian.workflow import Aws, Invocation
 
 
 def trails_protected_by(aws: Aws, key: KeyRef) -> list[TrailState]:
@@ -37,9 +34,7 @@ def trails_protected_by(aws: Aws, key: KeyRef) -> list[TrailState]:
     return found
 
 
-def restore_key(
-    event: CloudTrailEvent, decision: Decision, aws: Aws, *, attempts: int, delay: float, clock: Clock, sleep: Sleep
-) -> Result:
+def restore_key(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
     key = event.key
     assert key is not None
     trails = trails_protected_by(aws, key)
@@ -60,7 +55,7 @@ def restore_key(
             "guardian does not put a key policy back (a wrong one could lock the account out of its key)"
         )
         return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
-    state, actions, after, checks = repair_key(aws, key, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
+    state, actions, after, checks = repair_key(aws, key, config, run)
     healed = after == "Enabled" and all(a.succeeded for a in actions)
     change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
     why = f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change")
@@ -70,16 +65,15 @@ def restore_key(
         Outcome.HEALED if healed else Outcome.HEAL_FAILED,
         decision.severity if healed else Severity.CRITICAL,
         tuple(actions),
-        Verification(is_logging=None, checks=checks, checked_at=clock()),
+        Verification(is_logging=None, checks=checks, checked_at=run.clock()),
         changes=(change,),
         diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
     )
 
 
-def repair_key(
-    aws: Aws, key: KeyRef, *, attempts: int, delay: float, clock: Clock, sleep: Sleep
-) -> tuple[str, list[ActionRecord], str, int]:
+def repair_key(aws: Aws, key: KeyRef, config: Config, run: Invocation) -> tuple[str, list[ActionRecord], str, int]:
     """Cancel a scheduled deletion, enable the key, verify: (state found, actions, state after, checks)."""
+    clock, attempts, delay = run.clock, config.verify_attempts, config.verify_delay_seconds
     state = aws.key_state(key)
     actions: list[ActionRecord] = []
     steps: list[tuple[str, Callable[[], None]]] = []
@@ -102,7 +96,7 @@ def repair_key(
         if after == "Enabled" or not steps:
             break
         if check < attempts:
-            sleep(delay * 2 ** (check - 1))
+            run.sleep(delay * 2 ** (check - 1))
     return state, actions, after, checks
 
 

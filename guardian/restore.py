@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian import baseline_store
-from guardian.baseline import Change, TrailState, compare, target_state, weakened
+from guardian.baseline import Change, Effect, TrailState, compare, target_state, weakened
 from guardian.errors import describe_error
-from guardian.events import CloudTrailEvent, TrailRef
+from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
 
 if TYPE_CHECKING:
-    from guardian.workflow import Aws
+    from guardian.config import Config
+    from guardian.workflow import Aws, Invocation
 
-Clock = Callable[[], datetime]
-Sleep = Callable[[float], None]
 
 SETTINGS = frozenset(
     {
@@ -79,15 +78,9 @@ class Restoration:
 
 
 def restore(
-    aws: TrailOps,
-    baseline: TrailState,
-    found: TrailState | None,
-    *,
-    attempts: int,
-    delay: float,
-    clock: Clock,
-    sleep: Sleep,
+    aws: TrailOps, baseline: TrailState, found: TrailState | None, config: Config, run: Invocation
 ) -> Restoration:
+    clock = run.clock
     if found is None:
         changes: tuple[Change, ...] = ()
         target = baseline
@@ -109,11 +102,11 @@ def restore(
                 # Recreated meanwhile (the sweep and an event can race for a deleted trail): repair what is there.
                 current = aws.trail_state(target.home_region, target.name)
                 if current is not None:
-                    return restore(aws, baseline, current, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
+                    return restore(aws, baseline, current, config, run)
             actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), False, code, message))
             break
         actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), True))
-    after, remaining, checks = _verify(aws, target, attempts=attempts, delay=delay, sleep=sleep)
+    after, remaining, checks = _verify(aws, target, config, run)
     return Restoration(baseline, found, changes, target, tuple(actions), after, remaining, checks)
 
 
@@ -148,84 +141,63 @@ def _repair_steps(
 
 
 def _verify(
-    aws: TrailOps, target: TrailState, *, attempts: int, delay: float, sleep: Sleep
+    aws: TrailOps, target: TrailState, config: Config, run: Invocation
 ) -> tuple[TrailState | None, tuple[Change, ...], int]:
     """Read the trail again until nothing weakened remains against the target, with backoff."""
     after: TrailState | None = None
     remaining: tuple[Change, ...] = ()
+    attempts, delay = config.verify_attempts, config.verify_delay_seconds
     for check in range(1, attempts + 1):
         after = aws.trail_state(target.home_region, target.name)
         remaining = weakened(compare(target, after)) if after is not None else ()
         if after is not None and not remaining:
             return after, (), check
         if check < attempts:
-            sleep(delay * 2 ** (check - 1))
+            run.sleep(delay * 2 ** (check - 1))
     return after, remaining, attempts
 
 
-def restore_baseline(
-    event: CloudTrailEvent,
-    decision: Decision,
-    trail: TrailRef,
-    aws: Aws,
-    *,
-    attempts: int,
-    delay: float,
-    clock: Clock,
-    sleep: Sleep,
-) -> Result:
+def restore_baseline(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
     """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it."""
+    trail = decision.trail
+    assert trail is not None
     stored = baseline_store.load(aws, trail.region, trail.name)
-    if not isinstance(stored, baseline_store.TrailState):
+    if not isinstance(stored, TrailState):
         why = (
             "no baseline has been recorded for this trail yet (the sweep records one): nothing to restore from"
             if isinstance(stored, baseline_store.Missing)
             else "the trail was retired by an exempt deletion"
         )
-        return Result(
-            event=event, decision=replace(decision, reason=why), outcome=Outcome.ALERTED, severity=decision.severity
-        )
-    found = aws.trail_state(trail.region, trail.name)
-    restoration = restore(aws, stored, found, attempts=attempts, delay=delay, clock=clock, sleep=sleep)
-    if not restoration.needed:
-        if restoration.target != stored:
-            baseline_store.record(
-                aws,
-                trail.region,
-                trail.name,
-                restoration.target,
-                at=clock(),
-                by=event.actor.arn or event.actor.display,
-                reason=f"{event.event_name} strengthened the trail: kept",
-            )
-            why = "the change strengthens the trail: kept, and recorded as its new baseline"
-            return Result(
-                event=event,
-                decision=replace(decision, reason=why),
-                outcome=Outcome.ALERTED,
-                severity=Severity.INFO,
-                changes=restoration.changes,
-            )
-        why = "the live trail is not weaker than its baseline: nothing to undo"
-        return Result(
-            event=event,
-            decision=replace(decision, reason=why),
-            outcome=Outcome.ALERTED,
-            severity=Severity.LOW,
-            changes=restoration.changes,
-        )
-    if restoration.verified and restoration.target != stored:
+        return _nothing_undone(event, decision, why, decision.severity)
+    restoration = restore(aws, stored, aws.trail_state(trail.region, trail.name), config, run)
+    if restoration.target != stored and (restoration.verified or not restoration.needed):
+        by = "guardian" if restoration.needed else event.actor.arn or event.actor.display
+        kept = ", ".join(c.field for c in restoration.changes if c.effect is Effect.STRENGTHENED)
         baseline_store.record(
             aws,
             trail.region,
             trail.name,
             restoration.target,
-            at=clock(),
-            by="guardian",
-            reason=f"restored after {event.event_name}; strengthening kept",
+            at=run.clock(),
+            by=by,
+            reason=f"{event.event_name}: strengthening kept ({kept})",
         )
+    if not restoration.needed:
+        if restoration.target != stored:
+            why = "the change strengthens the trail: kept, and recorded as its new baseline"
+            return _nothing_undone(event, decision, why, Severity.INFO, restoration.changes)
+        why = "the live trail is not weaker than its baseline: nothing to undo"
+        return _nothing_undone(event, decision, why, Severity.LOW, restoration.changes)
     severity = Severity.CRITICAL if restoration.recreated or not restoration.verified else decision.severity
-    return as_result(restoration, event, decision, severity=severity, checked_at=clock())
+    return as_result(restoration, event, decision, severity=severity, checked_at=run.clock())
+
+
+def _nothing_undone(
+    event: CloudTrailEvent, decision: Decision, why: str, severity: Severity, changes: tuple[Change, ...] = ()
+) -> Result:
+    return Result(
+        event=event, decision=replace(decision, reason=why), outcome=Outcome.ALERTED, severity=severity, changes=changes
+    )
 
 
 def as_result(

@@ -26,9 +26,9 @@ from guardian.errors import describe_error
 from guardian.events import SWEEP_SOURCE, Actor, CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
 from guardian.policy import SWEEP_RULE, Action, Decision, Outcome, Severity
-from guardian.restore import Clock, Restoration, Sleep, as_result, restore
+from guardian.restore import Restoration, as_result, restore
 from guardian.results import Result, Verification, iso
-from guardian.workflow import deliver
+from guardian.workflow import Clock, Invocation, deliver
 
 LOG = get_logger()
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -64,14 +64,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
     aws = runtime.adapter(config)
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
-    report = run_sweep(
-        aws,
-        config,
-        clock=runtime.now,
-        sleep=time.sleep,
-        function_name=getattr(context, "function_name", None),
-        request_id=getattr(context, "aws_request_id", None),
+    run = Invocation(
+        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
     )
+    report = run_sweep(aws, config, run)
     metrics = {
         "TrailsChecked": float(len(report.checks)),
         "TrailsHealed": float(report.count("healed")),
@@ -93,33 +89,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return summary
 
 
-def run_sweep(
-    aws: AwsAdapter,
-    config: Config,
-    *,
-    clock: Clock,
-    sleep: Sleep,
-    function_name: str | None = None,
-    request_id: str | None = None,
-) -> SweepReport:
-    started = clock()
+def run_sweep(aws: AwsAdapter, config: Config, run: Invocation) -> SweepReport:
+    started = run.clock()
     checks: list[TrailCheck] = []
     errors: dict[str, str] = {}
     regions = config.sweep_regions
     with ThreadPoolExecutor(max_workers=max(1, min(len(regions), 32))) as pool:  # I/O-bound: a thread per Region
         futures = {
-            pool.submit(
-                _sweep_region,
-                aws,
-                config,
-                region,
-                started=started,
-                clock=clock,
-                sleep=sleep,
-                function_name=function_name,
-                request_id=request_id,
-            ): region
-            for region in regions
+            pool.submit(_sweep_region, aws, config, region, started=started, run=run): region for region in regions
         }
         for future in as_completed(futures):
             region = futures[future]
@@ -138,27 +115,11 @@ def _sweep_region(
     region: str,
     *,
     started: datetime,
-    clock: Clock,
-    sleep: Sleep,
-    function_name: str | None,
-    request_id: str | None,
+    run: Invocation,
 ) -> list[TrailCheck]:
     own = {t["Name"] for t in aws.list_trails(region) if _account(t.get("TrailARN", "")) == config.account_id}
     names = own | baseline_store.names_in(aws, region)
-    return [
-        check_trail(
-            aws,
-            config,
-            region,
-            name,
-            started=started,
-            clock=clock,
-            sleep=sleep,
-            function_name=function_name,
-            request_id=request_id,
-        )
-        for name in sorted(names)
-    ]
+    return [check_trail(aws, config, region, name, started=started, run=run) for name in sorted(names)]
 
 
 def check_trail(
@@ -168,36 +129,17 @@ def check_trail(
     name: str,
     *,
     started: datetime,
-    clock: Clock,
-    sleep: Sleep,
-    function_name: str | None = None,
-    request_id: str | None = None,
+    run: Invocation,
 ) -> TrailCheck:
     found = aws.trail_state(region, name)
-    baseline = _baseline_for(aws, config, region, name, found, clock=clock)
+    baseline = _baseline_for(aws, config, region, name, found, clock=run.clock)
     if isinstance(baseline, TrailCheck):
         return baseline
-    restoration = restore(
-        aws,
-        baseline,
-        found,
-        attempts=config.verify_attempts,
-        delay=config.verify_delay_seconds,
-        clock=clock,
-        sleep=sleep,
-    )
+    restoration = restore(aws, baseline, found, config, run)
     status: str | None
     if restoration.needed:
-        result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=clock())
-        deliver(
-            result,
-            aws,
-            topic_arn=config.topic_arn,
-            evidence_bucket=config.evidence_bucket,
-            clock=clock,
-            function_name=function_name,
-            request_id=request_id,
-        )
+        result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=run.clock())
+        deliver(result, aws, config, run)
         status = "healed" if restoration.verified else "heal_failed"
         LOG.log(
             logging.INFO if restoration.verified else logging.ERROR,
@@ -211,19 +153,10 @@ def check_trail(
     if restoration.target != baseline:
         kept = ", ".join(c.field for c in restoration.changes if c.effect is Effect.STRENGTHENED)
         baseline_store.record(
-            aws, region, name, restoration.target, at=clock(), by="sweep", reason=f"strengthening kept: {kept}"
+            aws, region, name, restoration.target, at=run.clock(), by="sweep", reason=f"strengthening kept: {kept}"
         )
         status = status or "strengthened"
-    key_status = check_key(
-        aws,
-        config,
-        restoration.target,
-        started=started,
-        clock=clock,
-        sleep=sleep,
-        function_name=function_name,
-        request_id=request_id,
-    )
+    key_status = check_key(aws, config, restoration.target, started=started, run=run)
     if key_status == "heal_failed" or (key_status == "healed" and status is None):
         status = key_status
     return TrailCheck(region, name, status or "in_baseline", restoration.changes)
@@ -305,18 +238,13 @@ def check_key(
     trail: TrailState,
     *,
     started: datetime,
-    clock: Clock,
-    sleep: Sleep,
-    function_name: str | None,
-    request_id: str | None,
+    run: Invocation,
 ) -> str | None:
     """The trail's key must be enabled: repair it if not (a lost DisableKey or ScheduleKeyDeletion event)."""
     key = keys.key_of(trail, config.account_id)
     if key is None or aws.key_state(key) == "Enabled":
         return None
-    state, actions, after, checks = keys.repair_key(
-        aws, key, attempts=config.verify_attempts, delay=config.verify_delay_seconds, clock=clock, sleep=sleep
-    )
+    state, actions, after, checks = keys.repair_key(aws, key, config, run)
     healed = after == "Enabled" and all(a.succeeded for a in actions)
     change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
     event, ref = sweep_event(
@@ -333,19 +261,11 @@ def check_key(
         outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
         severity=Severity.CRITICAL,
         actions=tuple(actions),
-        verification=Verification(is_logging=None, checks=checks, checked_at=clock()),
+        verification=Verification(is_logging=None, checks=checks, checked_at=run.clock()),
         changes=(change,),
         diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
     )
-    deliver(
-        result,
-        aws,
-        topic_arn=config.topic_arn,
-        evidence_bucket=config.evidence_bucket,
-        clock=clock,
-        function_name=function_name,
-        request_id=request_id,
-    )
+    deliver(result, aws, config, run)
     return "healed" if healed else "heal_failed"
 
 

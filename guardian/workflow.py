@@ -24,6 +24,7 @@ from guardian.results import ActionRecord, Result, Verification, blind_window
 
 if TYPE_CHECKING:
     from guardian.baseline import TrailState
+    from guardian.config import Config
     from guardian.events import KeyRef
 
 Clock = Callable[[], datetime]
@@ -61,12 +62,13 @@ class Aws(Protocol):
 
 
 @dataclass(frozen=True)
-class RepeatWatch:
-    """Where counted changes are recorded, and how many within how many minutes make "repeated tampering"."""
+class Invocation:
+    """What one run of a function brings besides its configuration: the time, a way to wait, and who it is."""
 
-    table: str
-    threshold: int
-    window_minutes: int
+    clock: Clock
+    sleep: Sleep
+    function_name: str | None = None
+    request_id: str | None = None
 
 
 class HealFailed(RuntimeError):
@@ -74,82 +76,32 @@ class HealFailed(RuntimeError):
 
 
 def handle(
-    event: CloudTrailEvent,
-    decision: Decision,
-    aws: Aws,
-    *,
-    topic_arn: str,
-    evidence_bucket: str,
-    verify_attempts: int,
-    verify_delay_seconds: float,
-    clock: Clock,
-    sleep: Sleep,
-    function_name: str | None = None,
-    request_id: str | None = None,
-    repeat: RepeatWatch | None = None,
+    event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
-    if decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_KEY:
+    heal = decision.rule.heal if decision.action is Action.HEAL and decision.rule else None
+    if heal is Heal.RESTORE_KEY:
         from guardian.keys import restore_key  # noqa: PLC0415 - off the cold-start path
 
-        result = restore_key(
-            event, decision, aws, attempts=verify_attempts, delay=verify_delay_seconds, clock=clock, sleep=sleep
-        )
+        result = restore_key(event, decision, aws, config, run)
         if result.outcome is Outcome.IGNORED:
             LOG.info(
                 "key event not about a trail", extra={"event_id": event.event_id, "reason": result.decision.reason}
             )
             return result, False
-    elif decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.RESTORE_BASELINE:
-        assert decision.trail is not None
+    elif heal is Heal.RESTORE_BASELINE:
         from guardian.restore import restore_baseline  # noqa: PLC0415 - off the cold-start path
 
-        result = restore_baseline(
-            event,
-            decision,
-            decision.trail,
-            aws,
-            attempts=verify_attempts,
-            delay=verify_delay_seconds,
-            clock=clock,
-            sleep=sleep,
-        )
-    elif decision.action is Action.HEAL and decision.rule and decision.rule.heal is Heal.START_LOGGING:
-        assert decision.trail is not None
-        result = restart_logging(
-            event,
-            decision,
-            decision.trail,
-            aws,
-            attempts=verify_attempts,
-            delay=verify_delay_seconds,
-            clock=clock,
-            sleep=sleep,
-        )
+        result = restore_baseline(event, decision, aws, config, run)
+    elif heal is Heal.START_LOGGING:
+        result = restart_logging(event, decision, aws, config, run)
     else:
         result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
-    published = deliver(
-        result,
-        aws,
-        topic_arn=topic_arn,
-        evidence_bucket=evidence_bucket,
-        clock=clock,
-        function_name=function_name,
-        request_id=request_id,
-    )
-    if repeat is not None:
+    published = deliver(result, aws, config, run)
+    if config.activity_table:
         from guardian.activity import watch_repeats  # noqa: PLC0415 - off the cold-start path
 
-        watch_repeats(
-            result,
-            aws,
-            repeat,
-            topic_arn=topic_arn,
-            evidence_bucket=evidence_bucket,
-            clock=clock,
-            function_name=function_name,
-            request_id=request_id,
-        )
+        watch_repeats(result, aws, config, run)
     if result.outcome is Outcome.EXEMPT and decision.trail and decision.trail.account_id in (None, event.account_id):
         # An exempt principal's change is approved: it becomes the baseline, so the sweep never undoes it.
         from guardian import baseline_store  # noqa: PLC0415 - not on the heal path
@@ -157,7 +109,7 @@ def handle(
         key = baseline_store.approve(
             aws,
             decision.trail,
-            at=clock(),
+            at=run.clock(),
             by=event.actor.arn or event.actor.display,
             reason=f"{event.event_name} by an exempt principal ({decision.reason})",
         )
@@ -169,17 +121,9 @@ def handle(
     return result, published
 
 
-def restart_logging(
-    event: CloudTrailEvent,
-    decision: Decision,
-    trail: TrailRef,
-    aws: Aws,
-    *,
-    attempts: int,
-    delay: float,
-    clock: Clock,
-    sleep: Sleep,
-) -> Result:
+def restart_logging(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
+    trail, clock = decision.trail, run.clock
+    assert trail is not None
     started = clock()
     try:
         aws.start_logging(trail)
@@ -197,7 +141,7 @@ def restart_logging(
         )
     action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
     LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
-    verification = verify(aws, trail, attempts, delay, clock=clock, sleep=sleep)
+    verification = verify(aws, trail, config, run)
     if not verification.is_logging:
         why = (
             f"GetTrailStatus failed: {verification.error_code}: {verification.error_message}"
@@ -225,8 +169,9 @@ def restart_logging(
     )
 
 
-def verify(aws: Aws, trail: TrailRef, attempts: int, delay: float, *, clock: Clock, sleep: Sleep) -> Verification:
-    """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``attempts`` times."""
+def verify(aws: Aws, trail: TrailRef, config: Config, run: Invocation) -> Verification:
+    """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``verify_attempts`` times."""
+    attempts, delay, clock, sleep = config.verify_attempts, config.verify_delay_seconds, run.clock, run.sleep
     status: dict[str, Any] = {}
     for check in range(1, attempts + 1):
         try:
@@ -275,31 +220,24 @@ def diagnose(aws: Aws, trail: TrailRef, code: str, message: str) -> str:
     return f"{code}: {message}"
 
 
-def deliver(
-    result: Result,
-    aws: Aws,
-    *,
-    topic_arn: str,
-    evidence_bucket: str,
-    clock: Clock,
-    function_name: str | None,
-    request_id: str | None,
-) -> bool:
+def deliver(result: Result, aws: Aws, config: Config, run: Invocation) -> bool:
     """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.alerts import build_alert  # noqa: PLC0415
     from guardian.evidence import ALERT_TAG, evidence_key, evidence_record  # noqa: PLC0415
 
     key = evidence_key(result)
-    alert = build_alert(result, evidence_bucket=evidence_bucket, evidence_key=key, function_name=function_name)
+    alert = build_alert(
+        result, evidence_bucket=config.evidence_bucket, evidence_key=key, function_name=run.function_name
+    )
     boto3_version, botocore_version = aws.sdk_versions
     record = evidence_record(
         result,
-        written_at=clock(),
-        topic_arn=topic_arn,
+        written_at=run.clock(),
+        topic_arn=config.topic_arn,
         alert_subject=alert.subject,
-        function_name=function_name,
-        request_id=request_id,
+        function_name=run.function_name,
+        request_id=run.request_id,
         boto3_version=boto3_version,
         botocore_version=botocore_version,
     )
@@ -310,7 +248,7 @@ def deliver(
             extra={"event_id": result.event.event_id, "evidence_key": key},
         )
         return False
-    message_id = aws.publish(alert.publish_kwargs(topic_arn))
+    message_id = aws.publish(alert.publish_kwargs(config.topic_arn))
     aws.set_tag(key, ALERT_TAG, message_id)
     LOG.info(
         "alert published",

@@ -37,6 +37,7 @@ from guardian import handler, runtime  # noqa: E402
 from guardian.aws import CLIENT_CONFIG, AwsAdapter, Boto3Clients  # noqa: E402
 from guardian.config import Config  # noqa: E402
 from guardian.sweep import run_sweep  # noqa: E402
+from guardian.workflow import Invocation  # noqa: E402
 from infra.runtime_asset import stage_runtime  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
 
@@ -366,7 +367,7 @@ def sweep_wall_time() -> None:
             clients.warm(list(regions))
             adapter = AwsAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET)
             started = time.perf_counter()
-            report = run_sweep(adapter, config, clock=lambda: datetime.now(UTC), sleep=time.sleep)
+            report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))
             elapsed = time.perf_counter() - started
             assert report.ok, report.region_errors
             return elapsed

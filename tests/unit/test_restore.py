@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from guardian.baseline import TrailState
+from guardian.config import Config
 from guardian.restore import Restoration, restore
+from guardian.workflow import Invocation
 
 BASELINE = TrailState(
     name="org-audit",
@@ -59,14 +61,16 @@ class FakeTrails:
 
 
 def run(trails: FakeTrails, found: TrailState | None) -> Restoration:
+    config = Config(
+        topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+        evidence_bucket="ev",
+        self_role_arn=None,
+        exempt_principals=(),
+        verify_attempts=2,
+        verify_delay_seconds=0,
+    )
     return restore(
-        trails,
-        BASELINE,
-        found,
-        attempts=2,
-        delay=0,
-        clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
-        sleep=lambda _: None,
+        trails, BASELINE, found, config, Invocation(lambda: datetime(2026, 11, 24, tzinfo=UTC), lambda _: None)
     )
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from guardian.config import Config
 from guardian.events import TrailRef, parse_event
 from guardian.policy import Outcome, PolicyContext, Severity, decide
-from guardian.workflow import HealFailed, handle
+from guardian.workflow import HealFailed, Invocation, handle
 from tests.support import ACCOUNT, load_event
 
 CONTEXT = PolicyContext(account_id=ACCOUNT)
@@ -139,17 +140,15 @@ class Clock:
 def run(aws: FakeAws, name: str = "stop_logging", attempts: int = 4) -> tuple[Any, bool]:
     clock = Clock()
     event = parse_event(load_event(name))
-    return handle(
-        event,
-        decide(event, CONTEXT),
-        aws,
+    config = Config(
         topic_arn="arn:aws:sns:us-east-1:123456789012:t",
         evidence_bucket="ev",
+        self_role_arn=None,
+        exempt_principals=(),
         verify_attempts=attempts,
         verify_delay_seconds=0.5,
-        clock=clock,
-        sleep=clock.sleep,
     )
+    return handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep))
 
 
 def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt() -> None:
