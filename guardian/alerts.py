@@ -13,7 +13,7 @@ from typing import Any
 from guardian import __version__
 from guardian.baseline import weakened
 from guardian.events import SWEEP_SOURCE
-from guardian.policy import Outcome
+from guardian.policy import Outcome, Subject
 from guardian.results import Result, iso
 
 ALERT_SCHEMA = "cloudtrail-guardian/alert"
@@ -72,7 +72,8 @@ def subject(result: Result) -> str:
         head = f"[{result.severity}] Attempted {e.event_name}"
     else:
         head = f"[{result.severity}] {what}"
-    on = " on trail {trail}" if trail else (" on an unidentified trail" if rule is None or rule.about_a_trail else "")
+    unnamed = " on an unidentified trail" if rule is None or rule.about is Subject.TRAIL else ""
+    on = " on trail {trail}" if trail else unnamed
     template = head + on + " by {actor}" + tail
     budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
     trail_text, actor_text = _share(trail or "", actor, budget)
@@ -82,9 +83,14 @@ def subject(result: Result) -> str:
 def _sweep_subject(result: Result) -> str:
     trail = result.decision.trail.name if result.decision.trail else "?"
     verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
-    recreated = any(a.action == "CreateTrail" for a in result.actions)
+    recreated = any(a.action.startswith("Create") for a in result.actions) or bool(result.event.raw.get("deleted"))
     what = "deleted" if recreated else "weakened (" + ", ".join(c.field for c in weakened(result.changes)) + ")"
-    template = f"[{result.severity}] Trail {{trail}} {what} — {verdict}"
+    resource = result.event.raw.get("resource")
+    if isinstance(resource, str):  # "bucket NAME" or "log group NAME"
+        what = f"of trail {{trail}} {what}"
+        template = f"[{result.severity}] {resource[:1].upper()}{resource[1:]} {what} — {verdict}"
+    else:
+        template = f"[{result.severity}] Trail {{trail}} {what} — {verdict}"
     budget = SUBJECT_MAX - len(template.format(trail=""))
     text = template.format(trail=_ellipsize(trail, max(budget, 12)))
     return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")

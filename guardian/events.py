@@ -18,6 +18,8 @@ from typing import Any
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
 KMS_SOURCE = "kms.amazonaws.com"
+S3_SOURCE = "s3.amazonaws.com"
+LOGS_SOURCE = "logs.amazonaws.com"
 SWEEP_SOURCE = "cloudtrail-guardian.sweep"  # eventSource of the records the sweep makes for what it found
 
 # Region and account are deliberately loose: anonymised corpora use fake Regions ("megov-westwest-1r") and
@@ -27,6 +29,9 @@ _TRAIL_ARN = re.compile(
 )
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
+_DATA_STORE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
+)
 
 
 class MalformedEvent(ValueError):
@@ -92,6 +97,18 @@ class KeyRef:
 
 
 @dataclass(frozen=True)
+class ResourceRef:
+    """Something a trail depends on, named by an event: its S3 bucket, CloudWatch Logs group, or a CloudTrail Lake
+    event data store. ``kind`` is "bucket", "log_group" or "event_data_store"; ``region`` is where the call was
+    made (for a data store, the Region in its ARN)."""
+
+    kind: str
+    name: str
+    region: str | None
+    account_id: str | None
+
+
+@dataclass(frozen=True)
 class CloudTrailEvent:
     """One CloudTrail record, from an EventBridge envelope or bare. ``raw`` is the input exactly as received."""
 
@@ -115,6 +132,7 @@ class CloudTrailEvent:
     problems: tuple[str, ...]
     raw: Mapping[str, Any]
     key: KeyRef | None = None
+    resource: ResourceRef | None = None
 
     @property
     def failed(self) -> bool:
@@ -210,6 +228,7 @@ def parse_event(raw: object) -> CloudTrailEvent:
         trail = _trail_ref(request_parameters, response_elements, aws_region, account_id, partition)
 
     key = _key_ref(request_parameters, aws_region, account_id) if event_source == KMS_SOURCE else None
+    resource = _resource_ref(event_source, request_parameters, aws_region, account_id)
     raw_id = r.string("eventID")
     return CloudTrailEvent(
         event_id=raw_id or _derived_id(record),
@@ -232,6 +251,7 @@ def parse_event(raw: object) -> CloudTrailEvent:
         problems=tuple(problems),
         raw=raw,
         key=key,
+        resource=resource,
     )
 
 
@@ -298,6 +318,27 @@ def _key_ref(request: Mapping[str, Any] | None, aws_region: str | None, account_
     if aws_region and not value.startswith("arn:"):
         return KeyRef(key_id=value, region=aws_region, account_id=account_id)
     return None
+
+
+def _resource_ref(
+    source: str | None, request: Mapping[str, Any] | None, aws_region: str | None, account_id: str | None
+) -> ResourceRef | None:
+    """The bucket (S3), log group (CloudWatch Logs) or event data store (CloudTrail Lake) a call names, if any."""
+    if not request:
+        return None
+    field, kind = {
+        S3_SOURCE: ("bucketName", "bucket"),
+        LOGS_SOURCE: ("logGroupName", "log_group"),
+        CLOUDTRAIL_SOURCE: ("eventDataStore", "event_data_store"),
+    }.get(source or "", ("", ""))
+    value = request.get(field) if field else None
+    if not isinstance(value, str) or not value:
+        return None
+    if kind == "event_data_store":
+        match = _DATA_STORE_ARN.match(value)
+        if match:
+            return ResourceRef(kind, value, match["region"], match["account"])
+    return ResourceRef(kind, value, aws_region, account_id)
 
 
 def _partition(arn: str) -> str:

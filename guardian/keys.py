@@ -6,18 +6,15 @@ policy is alerted, not restored: putting a policy back blindly could lock the ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from guardian import baseline_store
 from guardian.baseline import Change, Effect, TrailState
-from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent, KeyRef, TrailRef
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
+from guardian.steps import Step, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -73,23 +70,14 @@ def restore_key(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Co
 
 def repair_key(aws: Aws, key: KeyRef, config: Config, run: Invocation) -> tuple[str, list[ActionRecord], str, int]:
     """Cancel a scheduled deletion, enable the key, verify: (state found, actions, state after, checks)."""
-    clock, attempts, delay = run.clock, config.verify_attempts, config.verify_delay_seconds
+    attempts, delay = config.verify_attempts, config.verify_delay_seconds
     state = aws.key_state(key)
-    actions: list[ActionRecord] = []
-    steps: list[tuple[str, Callable[[], None]]] = []
+    steps: list[Step] = []
     if state == "PendingDeletion":
         steps.append(("CancelKeyDeletion", lambda: aws.cancel_key_deletion(key)))
     if state in ("Disabled", "PendingDeletion"):  # a cancelled deletion leaves the key disabled
         steps.append(("EnableKey", lambda: aws.enable_key(key)))
-    for name, call in steps:
-        started = clock()
-        try:
-            call()
-        except (ClientError, BotoCoreError) as exc:
-            code, message = describe_error(exc)
-            actions.append(ActionRecord(name, key.region, key.key_id, started, clock(), False, code, message))
-            break
-        actions.append(ActionRecord(name, key.region, key.key_id, started, clock(), True))
+    actions, _ = run_steps(steps, key.region, key.key_id, run)
     after, checks = state, 0
     for check in range(1, attempts + 1):
         after, checks = aws.key_state(key), check

@@ -14,7 +14,15 @@ from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from guardian.events import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, KMS_SOURCE, CloudTrailEvent, TrailRef
+from guardian.events import (
+    API_CALL_DETAIL_TYPE,
+    CLOUDTRAIL_SOURCE,
+    KMS_SOURCE,
+    LOGS_SOURCE,
+    S3_SOURCE,
+    CloudTrailEvent,
+    TrailRef,
+)
 
 
 class Severity(StrEnum):
@@ -26,11 +34,26 @@ class Severity(StrEnum):
 
 
 class Heal(StrEnum):
-    """The undo the guardian performs. Later rows add more; today only logging is restarted."""
+    """The undo the guardian performs."""
 
     START_LOGGING = "StartLogging"
     RESTORE_KEY = "RestoreKey"  # a trail's KMS key: EnableKey, CancelKeyDeletion (only keys that protect a trail)
     RESTORE_BASELINE = "RestoreBaseline"  # recreate, UpdateTrail, selectors, insights, tags: back to the baseline
+    RESTORE_RESOURCE = "RestoreResource"  # a trail's bucket or log group: back to its baseline (or recreated)
+    START_INGESTION = "StartEventDataStoreIngestion"  # a CloudTrail Lake event data store
+    RESTORE_DATA_STORE = "RestoreEventDataStore"  # a deleted event data store, within its 7-day wait
+
+
+class Subject(StrEnum):
+    """What a row is about. Anything but a trail or the account is acted on only if it serves a protected trail
+    (a bucket, log group or key with a recorded baseline); every event data store of the account is protected."""
+
+    TRAIL = "trail"
+    KEY = "key"
+    BUCKET = "bucket"
+    LOG_GROUP = "log_group"
+    DATA_STORE = "event_data_store"
+    ACCOUNT = "account"
 
 
 class Action(StrEnum):
@@ -66,41 +89,61 @@ class Rule:
     failed_severity: Severity  # the call failed (errorCode present): an attempt, nothing to undo
     own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
     source: str = CLOUDTRAIL_SOURCE  # the eventSource the row is about
+    about: Subject = Subject.TRAIL
 
     @property
-    def about_a_trail(self) -> bool:
-        return self.source == CLOUDTRAIL_SOURCE
-
-    @property
-    def about_a_key(self) -> bool:
-        return self.source == KMS_SOURCE
+    def scoped(self) -> bool:
+        """Acted on (and alerted) only if the resource serves a protected trail: the workflow checks that."""
+        return self.about in (Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP)
 
 
 ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
 RESTORE = Heal.RESTORE_BASELINE  # back to the trail's baseline: recreate, UpdateTrail, selectors, insights, tags
+PUT_BACK = Heal.RESTORE_RESOURCE  # a trail's bucket or log group back to its baseline
+C, H, M, L, N = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO  # N: INFO, noted
+KMS, S3, LOGS, ORGS = KMS_SOURCE, S3_SOURCE, LOGS_SOURCE, ORGANIZATIONS_SOURCE
+KEY, BUCKET, GROUP = Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP
+STORE, ACCOUNT = Subject.DATA_STORE, Subject.ACCOUNT
 
 # fmt: off
 RULES: Mapping[str, Rule] = {
-    #                            what (alert text)                        severity          heal                failed call      guardian's own
-    "StopLogging":         Rule("CloudTrail logging stopped",             Severity.HIGH,    Heal.START_LOGGING, Severity.MEDIUM, Severity.HIGH),
-    "DeleteTrail":         Rule("CloudTrail trail deleted",               Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.HIGH),
-    "UpdateTrail":         Rule("CloudTrail trail settings changed",      Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.INFO),
-    "PutEventSelectors":   Rule("CloudTrail event selectors changed",     Severity.HIGH,    RESTORE,            Severity.MEDIUM, Severity.INFO),
-    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",  Severity.MEDIUM,  RESTORE,            Severity.LOW,    Severity.INFO),
-    "RemoveTags":          Rule("tags removed from a CloudTrail trail",   Severity.MEDIUM,  RESTORE,            Severity.LOW,    Severity.MEDIUM),
-    "AddTags":             Rule("tags added to a CloudTrail trail",       Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
-    "CreateTrail":         Rule("CloudTrail trail created",               Severity.LOW,     None,               Severity.LOW,    Severity.INFO),
-    "StartLogging":        Rule("CloudTrail logging started",             Severity.LOW,     None,               Severity.MEDIUM, Severity.INFO),
+    #                            what (alert text)                              severity heal                failed own  eventSource, about
+    "StopLogging":         Rule("CloudTrail logging stopped",                   H, Heal.START_LOGGING,       M, H),
+    "DeleteTrail":         Rule("CloudTrail trail deleted",                     H, RESTORE,                  M, H),
+    "UpdateTrail":         Rule("CloudTrail trail settings changed",            H, RESTORE,                  M, N),
+    "PutEventSelectors":   Rule("CloudTrail event selectors changed",           H, RESTORE,                  M, N),
+    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",        M, RESTORE,                  L, N),
+    "RemoveTags":          Rule("tags removed from a CloudTrail trail",         M, RESTORE,                  L, M),
+    "AddTags":             Rule("tags added to a CloudTrail trail",             L, None,                     L, N),
+    "CreateTrail":         Rule("CloudTrail trail created",                     L, None,                     L, N),
+    "StartLogging":        Rule("CloudTrail logging started",                   L, None,                     M, N),
+    # CloudTrail Lake: every event data store of the account is protected.
+    "StopEventDataStoreIngestion":
+                           Rule("CloudTrail Lake ingestion stopped",            H, Heal.START_INGESTION,     M, N, about=STORE),
+    "DeleteEventDataStore":
+                           Rule("CloudTrail Lake event data store deleted",     C, Heal.RESTORE_DATA_STORE,  H, N, about=STORE),
+    # A trail's KMS key (acted on only if it encrypts a trail with a baseline; other keys are ignored).
+    "DisableKey":          Rule("KMS key of a trail disabled",                  C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion",    C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    "PutKeyPolicy":        Rule("KMS key policy of a trail changed",            C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    # A trail's S3 bucket (acted on only if a protected trail delivers to it; other buckets are ignored).
+    "PutBucketPolicy":     Rule("policy of a trail's S3 bucket changed",        H, PUT_BACK,                 M, N, S3, BUCKET),
+    "DeleteBucketPolicy":  Rule("policy of a trail's S3 bucket deleted",        C, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketLifecycle":  Rule("lifecycle of a trail's S3 bucket changed",     H, PUT_BACK,                 M, N, S3, BUCKET),
+    "DeleteBucketLifecycle":
+                           Rule("lifecycle of a trail's S3 bucket deleted",     L, PUT_BACK,                 L, N, S3, BUCKET),
+    "PutBucketVersioning": Rule("versioning of a trail's S3 bucket changed",    H, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketAcl":        Rule("ACL of a trail's S3 bucket changed",           H, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketPublicAccessBlock":
+                           Rule("public access block of a trail's bucket changed", H, PUT_BACK,              M, N, S3, BUCKET),
+    "DeleteBucketPublicAccessBlock":
+                           Rule("public access block of a trail's bucket removed", H, PUT_BACK,              M, N, S3, BUCKET),
+    "DeleteBucket":        Rule("S3 bucket of a trail deleted",                 C, PUT_BACK,                 M, N, S3, BUCKET),
+    # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
+    "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),
+    "PutRetentionPolicy":  Rule("retention of a trail's log group changed",     M, PUT_BACK,                 L, N, LOGS, GROUP),
     # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
-    # A trail's KMS key (the workflow acts only if the key protects a trail with a baseline; others are ignored).
-    "DisableKey":          Rule("KMS key of a trail disabled",            Severity.CRITICAL, Heal.RESTORE_KEY,  Severity.HIGH,   Severity.INFO,
-                                source=KMS_SOURCE),
-    "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion", Severity.CRITICAL, Heal.RESTORE_KEY, Severity.HIGH, Severity.INFO,
-                                source=KMS_SOURCE),
-    "PutKeyPolicy":        Rule("KMS key policy of a trail changed",      Severity.CRITICAL, Heal.RESTORE_KEY,  Severity.HIGH,   Severity.INFO,
-                                source=KMS_SOURCE),
-    "LeaveOrganization":   Rule("Account left its AWS Organization",      Severity.CRITICAL, None,              Severity.HIGH,   Severity.CRITICAL,
-                                source=ORGANIZATIONS_SOURCE),
+    "LeaveOrganization":   Rule("Account left its AWS Organization",            C, None,                     H, C, ORGS, ACCOUNT),
 }
 # fmt: on
 
@@ -162,9 +205,9 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     if event.failed:
         why = f"the call failed with {event.error_code}: nothing changed, nothing to undo"
         return Decision(Action.ALERT, Outcome.ATTEMPT_FAILED, rule.failed_severity, why, rule, trail)
-    if rule.about_a_key:
-        return _key_decision(event, ctx, rule)
-    if not rule.about_a_trail:
+    if rule.about not in (Subject.TRAIL, Subject.ACCOUNT):
+        return _resource_decision(event, ctx, rule)
+    if rule.about is Subject.ACCOUNT:
         exemption = _matching_exemption(event, ctx.exempt_principals)
         if exemption is not None and not exemption.expired_at(event.event_time):
             why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted"
@@ -207,20 +250,32 @@ def _acting_decision(ctx: PolicyContext, rule: Rule, trail: TrailRef) -> Decisio
     return Decision(Action.ALERT, Outcome.ALERTED, rule.severity, why, rule, trail)
 
 
-def _key_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -> Decision:
-    """A key event is acted on only for a key of this account; the workflow then checks it protects a trail."""
-    key = event.key
-    if key is None:
-        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, "the event names no KMS key id", rule)
+def _resource_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -> Decision:
+    """A key, bucket, log group or event data store of this account. For all but a data store, the workflow then
+    checks that it serves a protected trail (it has a baseline) before acting or alerting."""
+    if rule.about is Subject.KEY:
+        ref: tuple[str, str | None] | None = (event.key.key_id, event.key.account_id) if event.key else None
+    else:
+        resource = event.resource
+        ref = (resource.name, resource.account_id) if resource and resource.kind == rule.about.value else None
+    label = rule.about.value.replace("_", " ")
+    if ref is None:
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"the event names no {label}", rule)
+    name, account = ref
+    if ctx.account_id and account and account != ctx.account_id:
+        why = f"the {label} belongs to account {account}: not this account's"
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, why, rule)
     exemption = _matching_exemption(event, ctx.exempt_principals)
     if exemption is not None and not exemption.expired_at(event.event_time):
         why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted, not undone"
         return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule)
-    if ctx.account_id and key.account_id and key.account_id != ctx.account_id:
-        why = f"the key belongs to account {key.account_id}: not this account's"
-        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, why, rule)
-    why = f"{rule.heal} for key {key.key_id} in {key.region}, if it protects a trail"
-    return Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule)
+    scope = "" if rule.about is Subject.DATA_STORE else ", if it serves a protected trail"
+    why = f"{rule.heal} for {label} {name}{scope}"
+    decision = Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule)
+    if exemption is not None and exemption.until is not None:
+        note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
+        return replace(decision, reason=decision.reason + note)
+    return decision
 
 
 def _iso(moment: datetime | None) -> str:
@@ -243,7 +298,7 @@ def _not_handled(event: CloudTrailEvent) -> Decision:
             Action.IGNORE,
             Outcome.IGNORED,
             Severity.INFO,
-            f"{event.event_source}:{event.event_name} is not a CloudTrail trail event",
+            f"{event.event_source}:{event.event_name} is not in the decision table",
         )
     return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"{event.event_name} is not in the decision table")
 

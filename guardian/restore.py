@@ -6,19 +6,16 @@ the trail is read again until nothing weakened remains, so "restored" always mea
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from guardian import baseline_store
 from guardian.baseline import Change, Effect, TrailState, compare, target_state, weakened
-from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
+from guardian.steps import Step, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -80,7 +77,6 @@ class Restoration:
 def restore(
     aws: TrailOps, baseline: TrailState, found: TrailState | None, config: Config, run: Invocation
 ) -> Restoration:
-    clock = run.clock
     if found is None:
         changes: tuple[Change, ...] = ()
         target = baseline
@@ -91,27 +87,18 @@ def restore(
         if not weakened(changes):
             return Restoration(baseline, found, changes, target, after=found)
         steps = _repair_steps(aws, found, target, weakened(changes))
-    actions: list[ActionRecord] = []
-    for name, call in steps:
-        started = clock()
-        try:
-            call()
-        except (ClientError, BotoCoreError) as exc:
-            code, message = describe_error(exc)
-            if name == "CreateTrail" and code == "TrailAlreadyExistsException":
-                # Recreated meanwhile (the sweep and an event can race for a deleted trail): repair what is there.
-                current = aws.trail_state(target.home_region, target.name)
-                if current is not None:
-                    return restore(aws, baseline, current, config, run)
-            actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), False, code, message))
-            break
-        actions.append(ActionRecord(name, target.home_region, target.name, started, clock(), True))
+    actions, raced = run_steps(steps, target.home_region, target.name, run, tolerate="TrailAlreadyExistsException")
+    if raced == "CreateTrail":
+        # Recreated meanwhile (the sweep and an event can race for a deleted trail): repair what is there.
+        current = aws.trail_state(target.home_region, target.name)
+        if current is not None:
+            return restore(aws, baseline, current, config, run)
     after, remaining, checks = _verify(aws, target, config, run)
     return Restoration(baseline, found, changes, target, tuple(actions), after, remaining, checks)
 
 
-def _recreate_steps(aws: TrailOps, baseline: TrailState) -> list[tuple[str, Callable[[], None]]]:
-    steps: list[tuple[str, Callable[[], None]]] = [("CreateTrail", lambda: aws.create_trail(baseline))]
+def _recreate_steps(aws: TrailOps, baseline: TrailState) -> list[Step]:
+    steps: list[Step] = [("CreateTrail", lambda: aws.create_trail(baseline))]
     if baseline.logging:
         steps.append(("StartLogging", lambda: aws.start_trail(baseline)))
     steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(baseline)))
@@ -120,11 +107,9 @@ def _recreate_steps(aws: TrailOps, baseline: TrailState) -> list[tuple[str, Call
     return steps
 
 
-def _repair_steps(
-    aws: TrailOps, found: TrailState, target: TrailState, weak: tuple[Change, ...]
-) -> list[tuple[str, Callable[[], None]]]:
+def _repair_steps(aws: TrailOps, found: TrailState, target: TrailState, weak: tuple[Change, ...]) -> list[Step]:
     fields = {c.field for c in weak}
-    steps: list[tuple[str, Callable[[], None]]] = []
+    steps: list[Step] = []
     if "logging" in fields:
         steps.append(("StartLogging", lambda: aws.start_trail(target)))
     if fields & SETTINGS:

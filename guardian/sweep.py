@@ -18,14 +18,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian import baseline_store, keys, runtime
+from guardian import baseline_store, keys, resources, runtime
 from guardian.aws import AwsAdapter
 from guardian.baseline import Change, Effect, TrailState
+from guardian.bucket import BucketState
 from guardian.config import Config
 from guardian.errors import describe_error
 from guardian.events import SWEEP_SOURCE, Actor, CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
-from guardian.policy import SWEEP_RULE, Action, Decision, Outcome, Severity
+from guardian.policy import SWEEP_RULE, Action, Decision, Outcome, Severity, Subject
 from guardian.restore import Restoration, as_result, restore
 from guardian.results import Result, Verification, iso
 from guardian.workflow import Clock, Invocation, deliver
@@ -44,6 +45,15 @@ class TrailCheck:
     name: str
     status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, not_protected, retired
     changes: tuple[Change, ...] = ()
+    protected: TrailState | None = None  # the trail as it must be: its bucket and log group are checked next
+
+
+@dataclass(frozen=True)
+class ResourceCheck:
+    kind: str  # bucket, log_group
+    name: str
+    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, missing, not_readable
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,13 +61,18 @@ class SweepReport:
     started_at: datetime
     checks: tuple[TrailCheck, ...]
     region_errors: dict[str, str]
+    resources: tuple[ResourceCheck, ...] = ()
+
+    @property
+    def statuses(self) -> list[str]:
+        return [c.status for c in self.checks] + [r.status for r in self.resources]
 
     @property
     def ok(self) -> bool:
-        return not self.region_errors and all(c.status != "heal_failed" for c in self.checks)
+        return not self.region_errors and "heal_failed" not in self.statuses
 
     def count(self, status: str) -> int:
-        return sum(1 for c in self.checks if c.status == status)
+        return self.statuses.count(status)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
@@ -70,6 +85,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     report = run_sweep(aws, config, run)
     metrics = {
         "TrailsChecked": float(len(report.checks)),
+        "ResourcesChecked": float(len(report.resources)),
         "TrailsHealed": float(report.count("healed")),
         "HealFailures": float(report.count("heal_failed")),
     }
@@ -80,7 +96,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "ok": report.ok,
         "regions": list(config.sweep_regions),
         "checked": len(report.checks),
-        "statuses": {s: report.count(s) for s in sorted({c.status for c in report.checks})},
+        "statuses": {s: sum(c.status == s for c in report.checks) for s in sorted({c.status for c in report.checks})},
+        "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
         "region_errors": report.region_errors,
     }
     LOG.info("sweep finished", extra={"sweep": summary})
@@ -106,7 +123,90 @@ def run_sweep(aws: AwsAdapter, config: Config, run: Invocation) -> SweepReport:
                 code, message = describe_error(exc)
                 errors[region] = f"{code}: {message}"
                 LOG.error("sweep of a Region failed", extra={"region": region, "error_code": code})
-    return SweepReport(started, tuple(sorted(checks, key=lambda c: (c.region, c.name))), errors)
+    checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
+    return SweepReport(started, checked, errors, sweep_resources(aws, config, checked, started=started, run=run))
+
+
+def sweep_resources(
+    aws: AwsAdapter, config: Config, checks: tuple[TrailCheck, ...], *, started: datetime, run: Invocation
+) -> tuple[ResourceCheck, ...]:
+    """Every bucket and log group a protected trail delivers to, once each (trails often share a bucket)."""
+    serving: dict[tuple[Subject, str, str | None], set[str]] = {}
+    for check in checks:
+        if check.protected is not None:
+            for kind, name, region in resources.resources_of(check.protected):
+                serving.setdefault((kind, name, region), set()).add(check.protected.arn)
+    found: list[ResourceCheck] = []
+    for (kind, name, region), trails in sorted(serving.items(), key=lambda item: (item[0][0], item[0][1])):
+        try:
+            found.append(check_resource(aws, config, (kind, name, region), trails, started=started, run=run))
+        except ClientError as exc:
+            code, _ = describe_error(exc)
+            if code not in ("AccessDenied", "AccessDeniedException", "403"):
+                raise
+            # Typically an organization's log-archive bucket in another account: its owner guards it.
+            LOG.warning("trail resource not readable", extra={"resource": name, "kind": kind, "error_code": code})
+            found.append(ResourceCheck(kind.value, name, "not_readable"))
+    return tuple(found)
+
+
+def check_resource(
+    aws: AwsAdapter,
+    config: Config,
+    resource: tuple[Subject, str, str | None],
+    trails: set[str],
+    *,
+    started: datetime,
+    run: Invocation,
+) -> ResourceCheck:
+    """Hold a trail's bucket or log group (kind, name, Region) to its baseline; record one when first seen."""
+    kind, name, region = resource
+    guarded = resources.load(aws, kind, name, region)
+    if guarded is None:
+        state = resources.read(aws, kind, name, region)
+        if not state.exists:
+            LOG.warning("a protected trail delivers to a missing resource", extra={"resource": name, "kind": kind})
+            return ResourceCheck(kind.value, name, "missing")
+        resources.record(aws, kind, state, sorted(trails), at=run.clock(), by="sweep", why="first seen by the sweep")
+        return ResourceCheck(kind.value, name, "baseline_recorded")
+    if not trails <= set(guarded.trails):
+        guarded = resources.record(
+            aws,
+            kind,
+            guarded.baseline,
+            sorted(trails | set(guarded.trails)),
+            at=run.clock(),
+            by="sweep",
+            why="another protected trail delivers to it",
+        )
+    fixed = resources.repair(aws, guarded, config, run)
+    status: str | None = None
+    if fixed.needed:
+        event, ref = sweep_event(
+            guarded.baseline,
+            account_id=config.account_id,
+            detected_at=started,
+            details={
+                "resource": guarded.label,
+                "deleted": fixed.recreated,
+                "changes": [c.to_json() for c in fixed.changes],
+            },
+            trail=resources.trail_ref(guarded),
+        )
+        severity = Severity.CRITICAL if fixed.recreated or not fixed.verified else SWEEP_RULE.severity
+        reason = f"healed by sweep — {guarded.label} was weakened; the change was not seen as an event"
+        decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, ref)
+        deliver(resources.as_result(fixed, event, decision, severity, run.clock()), aws, config, run)
+        status = "healed" if fixed.verified else "heal_failed"
+        if not fixed.verified:
+            return ResourceCheck(kind.value, name, status, fixed.changes)
+    if fixed.target != guarded.baseline:
+        kept = ", ".join(c.field for c in fixed.changes if c.effect is Effect.STRENGTHENED)
+        resources.record(
+            aws, kind, fixed.target, guarded.trails, at=run.clock(), by="sweep", why=f"strengthening kept: {kept}"
+        )
+        status = status or "strengthened"
+    return ResourceCheck(kind.value, name, status or "in_baseline", fixed.changes)
 
 
 def _sweep_region(
@@ -135,6 +235,10 @@ def check_trail(
     baseline = _baseline_for(aws, config, region, name, found, clock=run.clock)
     if isinstance(baseline, TrailCheck):
         return baseline
+    if found is None:  # CreateTrail needs the trail's bucket: bring it back first if it is gone too
+        bucket = (Subject.BUCKET, baseline.s3_bucket, None)
+        if resources.load(aws, Subject.BUCKET, baseline.s3_bucket, None) is not None:
+            check_resource(aws, config, bucket, {baseline.arn}, started=started, run=run)
     restoration = restore(aws, baseline, found, config, run)
     status: str | None
     if restoration.needed:
@@ -147,7 +251,7 @@ def check_trail(
             extra={"trail": baseline.arn, "region": region},
         )
         if not restoration.verified:
-            return TrailCheck(region, name, status, restoration.changes)
+            return TrailCheck(region, name, status, restoration.changes, restoration.target)
     else:
         status = None
     if restoration.target != baseline:
@@ -159,7 +263,7 @@ def check_trail(
     key_status = check_key(aws, config, restoration.target, started=started, run=run)
     if key_status == "heal_failed" or (key_status == "healed" and status is None):
         status = key_status
-    return TrailCheck(region, name, status or "in_baseline", restoration.changes)
+    return TrailCheck(region, name, status or "in_baseline", restoration.changes, restoration.target)
 
 
 def _baseline_for(
@@ -180,7 +284,7 @@ def _baseline_for(
         return TrailCheck(region, name, "not_protected")
     baseline = replace(found, logging=True)  # a protected trail logs
     baseline_store.record(aws, region, name, baseline, at=clock(), by="sweep", reason="first seen by the sweep")
-    return baseline if not found.logging else TrailCheck(region, name, "baseline_recorded")
+    return baseline if not found.logging else TrailCheck(region, name, "baseline_recorded", protected=baseline)
 
 
 def sweep_result(restoration: Restoration, *, account_id: str, detected_at: datetime, checked_at: datetime) -> Result:
@@ -204,12 +308,30 @@ def sweep_result(restoration: Restoration, *, account_id: str, detected_at: date
 
 
 def sweep_event(
-    trail: TrailState, *, account_id: str, detected_at: datetime, details: dict[str, Any]
+    subject: TrailState | resources.State,
+    *,
+    account_id: str,
+    detected_at: datetime,
+    details: dict[str, Any],
+    trail: TrailRef | None = None,
+    what: str = "",
 ) -> tuple[CloudTrailEvent, TrailRef]:
-    """A record of what the sweep found, standing in for the CloudTrail event that never came."""
-    ref = TrailRef(name=trail.name, region=trail.home_region, account_id=account_id, given=trail.arn, arn=trail.arn)
+    """A record of what the sweep found, standing in for the CloudTrail event that never came.
+
+    ``subject`` is the trail, or its bucket or log group; ``what`` tells apart two findings on one trail in one
+    sweep (its settings and its key), so each gets its own evidence record and alert."""
+    if isinstance(subject, TrailState):
+        region, name, arn = subject.home_region, subject.name, subject.arn
+        ref = TrailRef(name=name, region=region, account_id=account_id, given=arn, arn=arn)
+        kind = "trail"
+    else:
+        region, name = subject.region, subject.name
+        kind = "bucket" if isinstance(subject, BucketState) else "log-group"
+        ref = trail or TrailRef(name=name, region=region, account_id=account_id, given=name, arn=None)
+        arn = ref.arn or name
+    suffix = f"-{what}" if what else ""
     event = CloudTrailEvent(
-        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{trail.home_region}-{trail.name}",
+        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
         event_id_derived=True,
         detail_type=None,
         event_name="DriftDetected",
@@ -217,7 +339,7 @@ def sweep_event(
         event_type="GuardianSweep",
         event_time=detected_at,
         event_time_raw=iso(detected_at),
-        aws_region=trail.home_region,
+        aws_region=region,
         account_id=account_id,
         source_ip=None,
         user_agent=None,
@@ -227,7 +349,7 @@ def sweep_event(
         request_parameters=None,
         trail=ref,
         problems=(),
-        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "trail": trail.arn, **details},
+        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "trail": arn, **details},
     )
     return event, ref
 
@@ -252,6 +374,7 @@ def check_key(
         account_id=config.account_id,
         detected_at=started,
         details={"key": key.key_id, "changes": [change.to_json()]},
+        what="key",
     )
     reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
     decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)

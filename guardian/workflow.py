@@ -10,7 +10,7 @@ sent twice).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,13 +19,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from guardian.errors import describe_error
 from guardian.events import CloudTrailEvent, TrailRef
 from guardian.logs import get_logger
-from guardian.policy import Action, Decision, Heal, Outcome, Severity
+from guardian.policy import Action, Decision, Heal, Outcome, Severity, Subject
 from guardian.results import ActionRecord, Result, Verification, blind_window
 
 if TYPE_CHECKING:
     from guardian.baseline import TrailState
+    from guardian.bucket import BucketState
     from guardian.config import Config
-    from guardian.events import KeyRef
+    from guardian.events import KeyRef, ResourceRef
+    from guardian.log_group import LogGroupState
+    from guardian.resources import Guarded
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -59,6 +62,20 @@ class Aws(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
     def set_tag(self, key: str, name: str, value: str) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
+    def bucket_state(self, name: str, region: str | None = None) -> BucketState: ...
+    def create_bucket(self, state: BucketState) -> None: ...
+    def put_bucket_policy(self, state: BucketState) -> None: ...
+    def put_bucket_lifecycle(self, state: BucketState) -> None: ...
+    def put_bucket_versioning(self, state: BucketState) -> None: ...
+    def put_public_access_block(self, state: BucketState) -> None: ...
+    def put_bucket_acl(self, state: BucketState) -> None: ...
+    def log_group_state(self, region: str, name: str) -> LogGroupState: ...
+    def create_log_group(self, state: LogGroupState) -> None: ...
+    def put_retention(self, state: LogGroupState) -> None: ...
+    def associate_log_key(self, state: LogGroupState) -> None: ...
+    def data_store_status(self, store: ResourceRef) -> str: ...
+    def start_ingestion(self, store: ResourceRef) -> None: ...
+    def restore_data_store(self, store: ResourceRef) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,45 +97,104 @@ def handle(
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
     heal = decision.rule.heal if decision.action is Action.HEAL and decision.rule else None
-    if heal is Heal.RESTORE_KEY:
-        from guardian.keys import restore_key  # noqa: PLC0415 - off the cold-start path
-
-        result = restore_key(event, decision, aws, config, run)
-        if result.outcome is Outcome.IGNORED:
+    guarded: Guarded | None = None
+    if decision.rule is not None and decision.rule.scoped and decision.alerts and heal is not Heal.RESTORE_KEY:
+        scoped = _in_scope(event, decision, aws)
+        if scoped is None:
             LOG.info(
-                "key event not about a trail", extra={"event_id": event.event_id, "reason": result.decision.reason}
+                "event not about a protected trail's resource: ignored",
+                extra={"event_id": event.event_id, "event_name": event.event_name},
             )
-            return result, False
-    elif heal is Heal.RESTORE_BASELINE:
-        from guardian.restore import restore_baseline  # noqa: PLC0415 - off the cold-start path
-
-        result = restore_baseline(event, decision, aws, config, run)
-    elif heal is Heal.START_LOGGING:
-        result = restart_logging(event, decision, aws, config, run)
-    else:
-        result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
+            return Result(event, decision, Outcome.IGNORED, Severity.INFO), False
+        decision, guarded = scoped
+    result = _act(event, decision, aws, config, run, heal=heal, guarded=guarded)
+    if result.outcome is Outcome.IGNORED:
+        LOG.info("key event not about a trail", extra={"event_id": event.event_id, "reason": result.decision.reason})
+        return result, False
     published = deliver(result, aws, config, run)
     if config.activity_table:
         from guardian.activity import watch_repeats  # noqa: PLC0415 - off the cold-start path
 
         watch_repeats(result, aws, config, run)
-    if result.outcome is Outcome.EXEMPT and decision.trail and decision.trail.account_id in (None, event.account_id):
-        # An exempt principal's change is approved: it becomes the baseline, so the sweep never undoes it.
+    if result.outcome is Outcome.EXEMPT:
+        _approve(event, decision, aws, run, guarded)
+    if result.outcome is Outcome.HEAL_FAILED:
+        what = result.decision.trail.identifier if result.decision.trail else "an unidentified trail"
+        raise HealFailed(f"could not undo {event.event_name} on {what}: {result.diagnosis}")
+    return result, published
+
+
+def _act(
+    event: CloudTrailEvent,
+    decision: Decision,
+    aws: Aws,
+    config: Config,
+    run: Invocation,
+    *,
+    heal: Heal | None,
+    guarded: Guarded | None,
+) -> Result:
+    """The heal a row names; heavier restores are imported on first use (off the cold-start path)."""
+    if heal is Heal.START_LOGGING:
+        return restart_logging(event, decision, aws, config, run)
+    if heal is Heal.RESTORE_KEY:
+        from guardian.keys import restore_key  # noqa: PLC0415
+
+        return restore_key(event, decision, aws, config, run)
+    if heal is Heal.RESTORE_BASELINE:
+        from guardian.restore import restore_baseline  # noqa: PLC0415
+
+        return restore_baseline(event, decision, aws, config, run)
+    if heal is Heal.RESTORE_RESOURCE and guarded is not None:
+        from guardian.resources import restore_resource  # noqa: PLC0415
+
+        return restore_resource(event, decision, aws, config, run, guarded=guarded)
+    if heal in (Heal.START_INGESTION, Heal.RESTORE_DATA_STORE):
+        from guardian.lake import heal_data_store  # noqa: PLC0415
+
+        return heal_data_store(event, decision, aws, config, run)
+    return Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
+
+
+def _approve(event: CloudTrailEvent, decision: Decision, aws: Aws, run: Invocation, guarded: Guarded | None) -> None:
+    """An exempt principal's change is approved: the trail, bucket or log group as it is now becomes its baseline,
+    so the sweep never undoes it."""
+    reason = f"{event.event_name} by an exempt principal ({decision.reason})"
+    by = event.actor.arn or event.actor.display
+    if guarded is not None:
+        from guardian.resources import approve  # noqa: PLC0415 - not on the heal path
+
+        key = approve(aws, guarded, event, reason, run.clock())
+    elif decision.trail and decision.trail.account_id in (None, event.account_id) and decision.rule:
+        if decision.rule.about is not Subject.TRAIL:
+            return
         from guardian import baseline_store  # noqa: PLC0415 - not on the heal path
 
-        key = baseline_store.approve(
-            aws,
-            decision.trail,
-            at=run.clock(),
-            by=event.actor.arn or event.actor.display,
-            reason=f"{event.event_name} by an exempt principal ({decision.reason})",
-        )
-        LOG.info("baseline recorded after an exempt change", extra={"baseline_key": key, "event_id": event.event_id})
-    if result.outcome is Outcome.HEAL_FAILED:
-        raise HealFailed(
-            f"could not restore logging on {decision.trail and decision.trail.identifier}: {result.diagnosis}"
-        )
-    return result, published
+        key = baseline_store.approve(aws, decision.trail, at=run.clock(), by=by, reason=reason)
+    else:
+        return
+    LOG.info("baseline recorded after an exempt change", extra={"baseline_key": key, "event_id": event.event_id})
+
+
+def _in_scope(event: CloudTrailEvent, decision: Decision, aws: Aws) -> tuple[Decision, Guarded | None] | None:
+    """For a key, bucket or log group: the decision naming the protected trail it serves, or None if it serves
+    none (then the event is none of the guardian's business: no alert)."""
+    assert decision.rule is not None
+    if decision.rule.about is Subject.KEY:
+        from guardian.keys import trails_protected_by  # noqa: PLC0415
+
+        trails = trails_protected_by(aws, event.key) if event.key else []
+        if not trails:
+            return None
+        first = trails[0]
+        ref = TrailRef(first.name, first.home_region, event.account_id, first.arn, first.arn)
+        return replace(decision, trail=ref), None
+    from guardian.resources import guarded_by_event, trail_ref  # noqa: PLC0415
+
+    guarded = guarded_by_event(aws, event, decision.rule.about)
+    if guarded is None:
+        return None
+    return replace(decision, trail=trail_ref(guarded)), guarded
 
 
 def restart_logging(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:

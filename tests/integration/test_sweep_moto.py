@@ -201,22 +201,45 @@ def test_trails_outside_the_protected_names_are_left_alone(account: Account, mon
     assert account.alerts() == []
 
 
-def test_a_failed_heal_alerts_critical_and_fails_the_run_without_the_success_metric(account: Account) -> None:
+def test_a_failed_heal_alerts_critical_and_fails_the_run_without_the_success_metric(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     account.ct().delete_trail(Name=TRAIL)
-    s3 = boto3.client("s3")
-    for obj in s3.list_objects_v2(Bucket="org-audit-logs").get("Contents", []):
-        s3.delete_object(Bucket="org-audit-logs", Key=obj["Key"])
-    s3.delete_bucket(Bucket="org-audit-logs")  # CreateTrail cannot succeed without its bucket
+
+    def denied(self: AwsAdapter, state: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "explicit deny in an SCP"}}, "CreateTrail")
+
+    monkeypatch.setattr(AwsAdapter, "create_trail", denied)
     with pytest.raises(sweep.SweepFailed, match="heal_failed"):
         account.sweep()
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
     assert subject.startswith("[CRITICAL] Trail org-audit deleted — HEAL FAILED (sweep)")
     assert message["action"]["result"] == "failed"
-    assert message["action"]["diagnosis"].startswith("CreateTrail failed: ")
+    assert message["action"]["diagnosis"] == "CreateTrail failed: AccessDenied: explicit deny in an SCP"
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="CloudTrailGuardian")["Metrics"]
     names = {m["MetricName"] for m in metrics}
     assert "HealFailures" in names
+
+
+def test_a_trail_deleted_with_its_bucket_comes_back_with_the_bucket_first(account: Account) -> None:
+    """Stratus cloudtrail-delete, then the bucket emptied and deleted: one sweep brings back both, in order."""
+    account.ct().delete_trail(Name=TRAIL)
+    s3 = boto3.client("s3")
+    for obj in s3.list_objects_v2(Bucket="org-audit-logs").get("Contents", []):
+        s3.delete_object(Bucket="org-audit-logs", Key=obj["Key"])
+    s3.delete_bucket(Bucket="org-audit-logs")
+    summary = account.sweep()
+    assert summary["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert summary["resources"]["bucket:org-audit-logs"] == "in_baseline"  # already back when its turn came
+    s3.head_bucket(Bucket="org-audit-logs")
+    assert account.trail()["S3BucketName"] == "org-audit-logs"
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+    subjects = sorted(n["Subject"] for n in account.alerts())
+    assert subjects == [
+        "[CRITICAL] Bucket org-audit-logs of trail org-audit deleted — healed by sweep",
+        "[CRITICAL] Trail org-audit deleted — healed by sweep",
+    ]
 
 
 def test_each_successful_run_publishes_the_success_metric(account: Account) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from guardian.events import parse_event
-from guardian.policy import RULES, Action, Exemption, Heal, Outcome, PolicyContext, Severity, decide
+from guardian.events import CLOUDTRAIL_SOURCE, KMS_SOURCE, LOGS_SOURCE, S3_SOURCE, parse_event
+from guardian.policy import RULES, Action, Exemption, Heal, Outcome, PolicyContext, Severity, Subject, decide
 from tests.support import (
     ACCOUNT,
     CORPUS_DIR,
@@ -52,8 +52,13 @@ _ATTEMPT = ("alert", "attempt_failed", "MEDIUM")
 _IGNORED = ("ignore", "ignored", "INFO")
 _KEY = ("heal", "healed", "CRITICAL")  # put the key back if it encrypts a trail (checked when acting)
 _REJECTED = ("reject", "rejected", "INFO")
-# Reviewed by hand, record by record. S3 and logs records have no row yet; KMS key events are acted on only once the
-# key is found to protect a trail; records that are not API calls (Insights, service events, sign-in, native events) are
+# A trail's bucket or log group: put back to its baseline (the workflow acts and alerts only if a protected trail
+# delivers to it, and keeps a strengthening change such as versioning enabled or a lifecycle removed).
+_BUCKET_HIGH = ("heal", "healed", "HIGH")
+_BUCKET_CRITICAL = ("heal", "healed", "CRITICAL")  # deleted bucket or policy: CloudTrail can no longer deliver
+_GROUP = ("heal", "healed", "HIGH")
+# Reviewed by hand, record by record. KMS key, S3 and logs events are acted on only once the resource is found to
+# serve a protected trail; records that are not API calls (Insights, service events, sign-in, native events) are
 # rejected because the rule never sends them.
 CORPUS_DECISIONS = {
     "aws-docs/cloudtrail-insight.UpdateInstanceInformation.Start.json": _REJECTED,
@@ -72,15 +77,15 @@ CORPUS_DECISIONS = {
     "aws-docs/kms.ScheduleKeyDeletion.custom-key-store.json": _KEY,
     "aws-docs/kms.ScheduleKeyDeletion.multi-region-with-replicas.json": _KEY,
     "aws-docs/kms.ScheduleKeyDeletion.single-region.json": _KEY,
-    "aws-docs/s3.DeleteBucketPolicy.json": _IGNORED,
+    "aws-docs/s3.DeleteBucketPolicy.json": _BUCKET_CRITICAL,
     "cloud-custodian/eventbridge.elasticloadbalancing.AddTags.json": _IGNORED,
     "elastic-integrations/cloudtrail.UpdateTrail.console.json": _RESTORE_HIGH,
     "elastic-integrations/kms.DisableKey.json": _KEY,
     "elastic-integrations/kms.ScheduleKeyDeletion.json": _KEY,
-    "elastic-integrations/logs.DeleteLogGroup.json": _IGNORED,
+    "elastic-integrations/logs.DeleteLogGroup.json": _GROUP,
     "elastic-integrations/logs.DeleteLogStream.json": _IGNORED,
     "elastic-integrations/s3.PutBucketLogging.LoggingEnabled.json": _IGNORED,
-    "elastic-integrations/s3.PutBucketVersioning.Enabled.json": _IGNORED,
+    "elastic-integrations/s3.PutBucketVersioning.Enabled.json": _BUCKET_HIGH,
     "elastic-integrations/ssm.UpdateInstanceInformation.aws-us-gov.json": _IGNORED,
     "invictus-aws-dataset/cloudtrail.CreateTrail.1.json": _ALERT_LOW,
     "invictus-aws-dataset/cloudtrail.CreateTrail.2.json": _ALERT_LOW,
@@ -96,18 +101,18 @@ CORPUS_DECISIONS = {
     "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.2.json": _ATTEMPT,
     "invictus-aws-dataset/cloudtrail.StopLogging.TrailNotFoundException.3.json": _ATTEMPT,
     "invictus-aws-dataset/logs.CreateLogGroup.json": _IGNORED,
-    "invictus-aws-dataset/logs.DeleteLogGroup.json": _IGNORED,
+    "invictus-aws-dataset/logs.DeleteLogGroup.json": _GROUP,
     "invictus-aws-dataset/organizations.LeaveOrganization.AccessDenied.json": ("alert", "attempt_failed", "HIGH"),
-    "invictus-aws-dataset/s3.DeleteBucket.BucketNotEmpty.json": _IGNORED,
-    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.1.json": _IGNORED,
-    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.2.json": _IGNORED,
-    "invictus-aws-dataset/s3.DeleteBucketLifecycle.json": _IGNORED,
-    "invictus-aws-dataset/s3.DeleteBucketPolicy.json": _IGNORED,
+    "invictus-aws-dataset/s3.DeleteBucket.BucketNotEmpty.json": _ATTEMPT,
+    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.1.json": _BUCKET_CRITICAL,
+    "invictus-aws-dataset/s3.DeleteBucket.trail-bucket.2.json": _BUCKET_CRITICAL,
+    "invictus-aws-dataset/s3.DeleteBucketLifecycle.json": ("heal", "healed", "LOW"),
+    "invictus-aws-dataset/s3.DeleteBucketPolicy.json": _BUCKET_CRITICAL,
     "invictus-aws-dataset/s3.GetBucketAcl.AWSService-cloudtrail.json": _IGNORED,
-    "invictus-aws-dataset/s3.PutBucketLifecycle.expire-1-day.json": _IGNORED,
-    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.1.json": _IGNORED,
-    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.2.json": _IGNORED,
-    "invictus-aws-dataset/s3.PutBucketPolicy.external-account-access.json": _IGNORED,
+    "invictus-aws-dataset/s3.PutBucketLifecycle.expire-1-day.json": _BUCKET_HIGH,
+    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.1.json": _BUCKET_HIGH,
+    "invictus-aws-dataset/s3.PutBucketPolicy.cloudtrail-bucket-policy.2.json": _BUCKET_HIGH,
+    "invictus-aws-dataset/s3.PutBucketPolicy.external-account-access.json": _BUCKET_HIGH,
     "stratus-red-team/cloudtrail.DeleteTrail.json": _RESTORE_HIGH,
     "stratus-red-team/cloudtrail.PutEventSelectors.disable-management-events.json": _RESTORE_HIGH,
     "stratus-red-team/cloudtrail.StopLogging.json": _HEALED,
@@ -139,37 +144,69 @@ def test_every_published_record_has_a_reviewed_decision() -> None:
 
 
 def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
-    assert {name for name, rule in RULES.items() if rule.heal is Heal.START_LOGGING} == {"StopLogging"}
-    assert {name for name, rule in RULES.items() if rule.heal is Heal.RESTORE_BASELINE} == {
+    def heals(heal: Heal) -> set[str]:
+        return {name for name, rule in RULES.items() if rule.heal is heal}
+
+    assert heals(Heal.START_LOGGING) == {"StopLogging"}
+    assert heals(Heal.RESTORE_BASELINE) == {
         "DeleteTrail",
         "UpdateTrail",
         "PutEventSelectors",
         "PutInsightSelectors",
         "RemoveTags",
     }
-    assert set(RULES) == {
-        "StopLogging",
+    assert heals(Heal.RESTORE_KEY) == {"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"}
+    assert heals(Heal.RESTORE_RESOURCE) == {
+        "PutBucketPolicy",
+        "DeleteBucketPolicy",
+        "PutBucketLifecycle",
+        "DeleteBucketLifecycle",
+        "PutBucketVersioning",
+        "PutBucketAcl",
+        "PutBucketPublicAccessBlock",
+        "DeleteBucketPublicAccessBlock",
+        "DeleteBucket",
+        "DeleteLogGroup",
+        "PutRetentionPolicy",
+    }
+    assert heals(Heal.START_INGESTION) == {"StopEventDataStoreIngestion"}
+    assert heals(Heal.RESTORE_DATA_STORE) == {"DeleteEventDataStore"}
+    assert {name for name, rule in RULES.items() if rule.heal is None} == {
         "StartLogging",
-        "UpdateTrail",
-        "DeleteTrail",
         "CreateTrail",
-        "RemoveTags",
         "AddTags",
-        "PutEventSelectors",
-        "PutInsightSelectors",
         "LeaveOrganization",
-        "DisableKey",
-        "ScheduleKeyDeletion",
-        "PutKeyPolicy",
+    }
+
+
+def test_each_row_is_about_the_service_that_records_it() -> None:
+    by_subject = {
+        Subject.TRAIL: CLOUDTRAIL_SOURCE,
+        Subject.DATA_STORE: CLOUDTRAIL_SOURCE,
+        Subject.KEY: KMS_SOURCE,
+        Subject.BUCKET: S3_SOURCE,
+        Subject.LOG_GROUP: LOGS_SOURCE,
+        Subject.ACCOUNT: "organizations.amazonaws.com",
+    }
+    for name, rule in RULES.items():
+        assert rule.source == by_subject[rule.about], name
+    assert {n for n, r in RULES.items() if r.scoped} == {
+        n for n, r in RULES.items() if r.about in (Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP)
     }
 
 
 def test_high_severity_rows_match_the_issue() -> None:
-    assert {n for n, r in RULES.items() if r.severity is Severity.HIGH} == {
-        "StopLogging",
-        "DeleteTrail",
-        "UpdateTrail",
-        "PutEventSelectors",
+    high_or_worse = {n for n, r in RULES.items() if r.severity in (Severity.HIGH, Severity.CRITICAL)}
+    assert {"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"} <= high_or_worse
+    # Everything that stops logs from arriving or being kept is CRITICAL.
+    assert {n for n, r in RULES.items() if r.severity is Severity.CRITICAL} == {
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "PutKeyPolicy",
+        "DeleteBucketPolicy",
+        "DeleteBucket",
+        "DeleteEventDataStore",
+        "LeaveOrganization",
     }
     assert RULES["StartLogging"].own_severity is Severity.INFO
 

@@ -27,8 +27,11 @@ def test_decision_table_matches_rules() -> None:
         assert failed == rule.failed_severity.value
         assert own.split()[0] == rule.own_severity.value
         assert ("StartLogging" in undo) == (rule.heal is Heal.START_LOGGING)
-        assert ("baseline" in undo) == (rule.heal is Heal.RESTORE_BASELINE)
-        assert ("KMS" in undo) == (rule.heal is Heal.RESTORE_KEY)
+        resource = undo.startswith(("bucket:", "log group:"))
+        assert ("baseline" in undo and not resource) == (rule.heal is Heal.RESTORE_BASELINE)
+        assert ("KMS key" in undo and not resource) == (rule.heal is Heal.RESTORE_KEY)
+        assert resource == (rule.heal is Heal.RESTORE_RESOURCE)
+        assert ("EventDataStore" in undo) == (rule.heal in (Heal.START_INGESTION, Heal.RESTORE_DATA_STORE))
 
 
 def test_every_context_option_is_documented() -> None:

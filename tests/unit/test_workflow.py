@@ -210,7 +210,7 @@ def test_start_logging_failure_is_diagnosed_alerted_recorded_then_raised(
     aws = FakeAws()
     aws.start_error = client_error(code)
     aws.described = described
-    with pytest.raises(HealFailed, match="could not restore logging on management-trail"):
+    with pytest.raises(HealFailed, match="could not undo StopLogging on management-trail"):
         run(aws)
     assert "GetTrailStatus" not in [name for name, _ in aws.calls]
     record = aws.objects["evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"]

@@ -1,0 +1,36 @@
+"""Run the calls of an undo in order, recording each; stop at the first failure (later steps depend on it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian.errors import describe_error
+from guardian.results import ActionRecord
+
+if TYPE_CHECKING:
+    from guardian.workflow import Invocation
+
+Step = tuple[str, Callable[[], None]]
+
+
+def run_steps(
+    steps: Sequence[Step], region: str, target: str, run: Invocation, *, tolerate: str | None = None
+) -> tuple[list[ActionRecord], str | None]:
+    """The action records, and the name of the step that failed with error code ``tolerate`` (if one did):
+    the caller decides what that means (a resource recreated meanwhile), nothing is recorded for it."""
+    actions: list[ActionRecord] = []
+    for name, call in steps:
+        started = run.clock()
+        try:
+            call()
+        except (ClientError, BotoCoreError) as exc:
+            code, message = describe_error(exc)
+            if tolerate is not None and code == tolerate:
+                return actions, name
+            actions.append(ActionRecord(name, region, target, started, run.clock(), False, code, message))
+            break
+        actions.append(ActionRecord(name, region, target, started, run.clock(), True))
+    return actions, None
