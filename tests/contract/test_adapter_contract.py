@@ -61,8 +61,11 @@ class StubbedClients:
     def sns(self, region: str) -> Any:
         return self.get("sns", region)
 
-    def s3(self) -> Any:
-        return self.get("s3", "us-east-1")
+    def s3(self, region: str | None = None) -> Any:
+        return self.get("s3", region or "us-east-1")
+
+    def logs(self, region: str) -> Any:
+        return self.get("logs", region)
 
     def cloudwatch(self) -> Any:
         return self.get("cloudwatch", "us-east-1")
@@ -284,3 +287,74 @@ def test_clients_are_kept_warm_and_renewed_when_the_endpoint_changes(monkeypatch
     renewed = runtime.clients()
     assert renewed is not first
     assert renewed.cloudtrail("us-east-1").meta.endpoint_url == "http://127.0.0.1:5999"
+
+
+# -- CloudTrail Lake (moto does not model event data stores: the exact calls are asserted here) ---------------------
+
+STORE = f"arn:aws:cloudtrail:eu-central-1:{ACCOUNT}:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+
+
+def lake_event(name: str, event_id: str) -> dict[str, Any]:
+    event = load_event("stop_logging")
+    event["detail"].update(eventName=name, eventID=event_id, requestParameters={"eventDataStore": STORE})
+    return event
+
+
+def expect_store_status(stubs: StubbedClients, *statuses: str) -> None:
+    for status in statuses:
+        stubs.stub("cloudtrail", "eu-central-1").add_response(
+            "get_event_data_store", {"EventDataStoreArn": STORE, "Status": status}, {"EventDataStore": STORE}
+        )
+
+
+def expect_any_delivery(stubs: StubbedClients) -> None:
+    s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
+    s3.add_response("put_object", {}, None)
+    sns.add_response("publish", {"MessageId": "m-lake"}, None)
+    s3.add_response("put_object_tagging", {}, None)
+
+
+def test_stopped_lake_ingestion_is_started_in_the_stores_region(stubs: StubbedClients) -> None:
+    expect_store_status(stubs, "STOPPED_INGESTION")
+    stubs.stub("cloudtrail", "eu-central-1").add_response(
+        "start_event_data_store_ingestion", {}, {"EventDataStore": STORE}
+    )
+    expect_store_status(stubs, "STARTING_INGESTION")
+    expect_any_delivery(stubs)
+    result = handler.lambda_handler(lake_event("StopEventDataStoreIngestion", "lake-1"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
+    lake_calls = [r for r in stubs.requests if r[0] == "cloudtrail"]
+    assert lake_calls == [
+        ("cloudtrail", "eu-central-1", "GetEventDataStore"),
+        ("cloudtrail", "eu-central-1", "StartEventDataStoreIngestion"),
+        ("cloudtrail", "eu-central-1", "GetEventDataStore"),
+    ]
+
+
+def test_deleted_event_data_store_is_restored_while_pending_deletion(stubs: StubbedClients) -> None:
+    expect_store_status(stubs, "PENDING_DELETION")
+    stubs.stub("cloudtrail", "eu-central-1").add_response(
+        "restore_event_data_store", {"EventDataStoreArn": STORE, "Status": "ENABLED"}, {"EventDataStore": STORE}
+    )
+    expect_store_status(stubs, "ENABLED")
+    expect_any_delivery(stubs)
+    result = handler.lambda_handler(lake_event("DeleteEventDataStore", "lake-2"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "CRITICAL")
+
+
+def test_a_restore_that_fails_alerts_critical_and_raises_for_retry(stubs: StubbedClients) -> None:
+    expect_store_status(stubs, "PENDING_DELETION")
+    stubs.stub("cloudtrail", "eu-central-1").add_client_error(
+        "restore_event_data_store", "EventDataStoreMaxLimitExceededException", "too many stores"
+    )
+    expect_any_delivery(stubs)
+    with pytest.raises(HealFailed, match="RestoreEventDataStore failed: EventDataStoreMaxLimitExceededException"):
+        handler.lambda_handler(lake_event("DeleteEventDataStore", "lake-3"), None)
+
+
+def test_a_store_already_ingesting_is_alerted_not_touched(stubs: StubbedClients) -> None:
+    expect_store_status(stubs, "ENABLED")
+    expect_any_delivery(stubs)
+    result = handler.lambda_handler(lake_event("StopEventDataStoreIngestion", "lake-4"), None)
+    assert (result["outcome"], result["severity"]) == ("alerted", "LOW")
+    assert ("cloudtrail", "eu-central-1", "StartEventDataStoreIngestion") not in stubs.requests

@@ -115,6 +115,48 @@ class FakeAws:
         self.calls.append(("PutObjectTagging", key))
         self.tags[(key, name)] = value
 
+    def bucket_state(self, name: str, region: str | None = None) -> Any:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def create_bucket(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_bucket_policy(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_bucket_lifecycle(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_bucket_versioning(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_public_access_block(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_bucket_acl(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def log_group_state(self, region: str, name: str) -> Any:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def create_log_group(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def put_retention(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def associate_log_key(self, state: Any) -> None:
+        raise AssertionError("bucket and log group restores are tested against moto")
+
+    def data_store_status(self, store: Any) -> str:
+        raise AssertionError("CloudTrail Lake heals are tested with Stubber")
+
+    def start_ingestion(self, store: Any) -> None:
+        raise AssertionError("CloudTrail Lake heals are tested with Stubber")
+
+    def restore_data_store(self, store: Any) -> None:
+        raise AssertionError("CloudTrail Lake heals are tested with Stubber")
+
     def publish(self, request: dict[str, Any]) -> str:
         self.calls.append(("Publish", request["Subject"]))
         if self.publish_failures:
