@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Duration, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -47,6 +47,93 @@ def grant_trail_repairs(role: iam.IRole, stack: Stack) -> None:
         )
     )
 
+
+# A trail's bucket: read its protected settings, put them back, recreate it. DeleteBucketLifecycle and
+# DeletePublicAccessBlock are authorised by the Put actions.
+BUCKET_REPAIRS = [
+    "s3:GetBucketLocation",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:GetBucketVersioning",
+    "s3:PutBucketVersioning",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:GetBucketAcl",
+    "s3:PutBucketAcl",
+]
+LOG_GROUP_REPAIRS = [
+    "logs:DescribeLogGroups",
+    "logs:CreateLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:AssociateKmsKey",
+]
+KEY_REPAIRS = ["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion"]
+DATA_STORE_REPAIRS = [
+    "cloudtrail:GetEventDataStore",
+    "cloudtrail:StartEventDataStoreIngestion",
+    "cloudtrail:RestoreEventDataStore",
+]
+
+
+def grant_resource_repairs(role: iam.IRole, stack: Stack) -> None:
+    """A trail's bucket, log group and KMS key: read them and put them back. Buckets are limited to this account's
+    by ``s3:ResourceAccount``; recreating a deleted bucket (CreateBucket) cannot be, as it has no owner yet."""
+    buckets = stack.format_arn(service="s3", region="", account="", resource="*")
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="RepairThisAccountsTrailBuckets",
+            actions=BUCKET_REPAIRS,
+            resources=[buckets],
+            conditions={"StringEquals": {"s3:ResourceAccount": stack.account}},
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="RecreateADeletedTrailBucket", actions=["s3:CreateBucket"], resources=[buckets])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="RepairTrailLogGroups",
+            actions=LOG_GROUP_REPAIRS,
+            resources=[
+                stack.format_arn(
+                    service="logs",
+                    region="*",
+                    resource="log-group",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="PutATrailsKeyBack",
+            actions=KEY_REPAIRS,
+            resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
+        )
+    )
+
+
+RESOURCE_ACKS = [
+    Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]",
+        reason="A trail may deliver to any bucket; every bucket action but CreateBucket is limited to this "
+        "account's buckets (s3:ResourceAccount), and CreateBucket only recreates a deleted trail bucket.",
+    ),
+    Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*]",
+        reason="A trail may deliver to any log group of this account; only retention, key and re-creation.",
+    ),
+    Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
+        reason="A trail's key can be any key of this account; only describe, enable, or cancel a deletion, and "
+        "only after finding that the key encrypts a protected trail.",
+    ),
+]
 
 PASS_ROLE_ACK = Ack(
     id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
@@ -101,11 +188,14 @@ class RemediationFunction(GuardianFunction):
         )
         evidence.grant_evidence(self.role)
         evidence.grant_baselines(self.role, list_them=True)  # which trails a KMS key protects
+        grant_resource_repairs(self.role, stack)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="PutATrailsKeyBack",
-                actions=["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion"],
-                resources=[stack.format_arn(service="kms", region="*", resource="key", resource_name="*")],
+                sid="RestartCloudTrailLake",
+                actions=DATA_STORE_REPAIRS,
+                resources=[
+                    stack.format_arn(service="cloudtrail", region="*", resource="eventdatastore", resource_name="*")
+                ],
             )
         )
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
@@ -141,10 +231,11 @@ class RemediationFunction(GuardianFunction):
             ),
             *evidence.acknowledgements(baselines=True),
             PASS_ROLE_ACK,
+            *RESOURCE_ACKS,
             Ack(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
-                reason="A trail's key can be any key of this account; the function only describes, enables or "
-                "cancels the deletion of a key, and only after finding that it encrypts a protected trail.",
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*]",
+                reason="Every CloudTrail Lake event data store of this account is protected, in any Region; only "
+                "read, start ingestion and restore.",
             ),
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
-from infra.remediation import PASS_ROLE_ACK, grant_trail_repairs
+from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, grant_resource_repairs, grant_trail_repairs
 
 HANDLER = "guardian.sweep.lambda_handler"
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -60,6 +60,7 @@ class SweepSchedule(GuardianFunction):
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
         stack = Stack.of(self)
         grant_trail_repairs(self.role, stack)
+        grant_resource_repairs(self.role, stack)  # the trails' buckets, log groups and keys
         # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
         # every trail of the Region whatever resource-level support listing has.
         self.role.add_to_policy(
@@ -110,6 +111,7 @@ class SweepSchedule(GuardianFunction):
                 "cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
             ),
             PASS_ROLE_ACK,
+            *RESOURCE_ACKS,
             *evidence.acknowledgements(baselines=True),
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

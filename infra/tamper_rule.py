@@ -1,4 +1,5 @@
-"""The EventBridge rule that sends every CloudTrail trail change to the remediation function."""
+"""The EventBridge rule that sends every change to a trail, its bucket, log group and key, and CloudTrail Lake's
+event data stores to the remediation function."""
 
 from __future__ import annotations
 
@@ -19,14 +20,29 @@ EVENT_NAMES = (
     "AddTags",
     "PutEventSelectors",
     "PutInsightSelectors",
+    "StopEventDataStoreIngestion",  # CloudTrail Lake
+    "DeleteEventDataStore",
     "DisableKey",  # kms.amazonaws.com: acted on only for a key that encrypts a protected trail
     "ScheduleKeyDeletion",
     "PutKeyPolicy",
+    "PutBucketPolicy",  # s3.amazonaws.com: acted on only for a bucket a protected trail delivers to
+    "DeleteBucketPolicy",
+    "PutBucketLifecycle",
+    "DeleteBucketLifecycle",
+    "PutBucketVersioning",
+    "PutBucketAcl",
+    "PutBucketPublicAccessBlock",
+    "DeleteBucketPublicAccessBlock",
+    "DeleteBucket",
+    "DeleteLogGroup",  # logs.amazonaws.com: acted on only for a protected trail's log group
+    "PutRetentionPolicy",
     "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
 EVENT_SOURCES = {
     "aws.cloudtrail": "cloudtrail.amazonaws.com",
     "aws.kms": "kms.amazonaws.com",
+    "aws.s3": "s3.amazonaws.com",
+    "aws.logs": "logs.amazonaws.com",
     "aws.organizations": "organizations.amazonaws.com",
 }
 

@@ -22,7 +22,19 @@ from tests.infra.test_template import logical_id
 from tests.support import ACCOUNT, load_event
 
 pytestmark = pytest.mark.synth
-IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
+# Operations whose IAM action has another name (S3 authorises several operations with one action).
+IAM_ACTION = {
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "s3:DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+}
+PREFIX = {"cloudwatchlogs": "logs"}
+GROUP = "/aws/cloudtrail/management"
 
 
 @pytest.fixture
@@ -33,7 +45,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     def recording(self: Boto3Clients, service: str, region: str | None) -> Any:
         client = original(self, service, region)
         if not getattr(client, "_recorded", False):
-            prefix = client.meta.service_model.service_id.lower().replace(" ", "")
+            service = client.meta.service_model.service_id.lower().replace(" ", "")
+            prefix = PREFIX.get(service, service)
             client.meta.events.register(
                 "before-call.*.*",
                 lambda model, **_: calls.add(IAM_ACTION.get(f"{prefix}:{model.name}", f"{prefix}:{model.name}")),
@@ -77,9 +90,48 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         yield calls
 
 
+def with_storage(ct: Any) -> None:
+    """The trail also delivers to a log group, and its bucket blocks public access."""
+    boto3.client("s3").put_public_access_block(
+        Bucket="trail-logs-iam",
+        PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True},
+    )
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName=GROUP)
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=365)
+    ct.update_trail(
+        Name="management-trail",
+        CloudWatchLogsLogGroupArn=f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{GROUP}:*",
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs",
+    )
+
+
+def tamper_with_storage() -> None:
+    """Weaken the trail's bucket (lifecycle, ACL, public access block) and delete its log group."""
+    s3 = boto3.client("s3")
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="trail-logs-iam",
+        LifecycleConfiguration={"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]},
+    )
+    s3.put_bucket_acl(Bucket="trail-logs-iam", ACL="public-read")
+    s3.delete_public_access_block(Bucket="trail-logs-iam")
+    boto3.client("logs").delete_log_group(logGroupName=GROUP)
+
+
+def storage_event(source: str, name: str, event_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    event = load_event("stop_logging")
+    event["detail"].update(eventSource=source, eventName=name, eventID=event_id, requestParameters=request)
+    return event
+
+
 def remediation_scenarios(ct: Any) -> None:
+    with_storage(ct)
     sweep.lambda_handler({}, None)  # baselines, so that restores have something to restore from
     runtime.reset()
+    tamper_with_storage()
+    for name in ("PutBucketLifecycle", "PutBucketAcl", "DeleteBucketPublicAccessBlock"):
+        handler.lambda_handler(storage_event("s3.amazonaws.com", name, name, {"bucketName": "trail-logs-iam"}), None)
+    handler.lambda_handler(storage_event("logs.amazonaws.com", "DeleteLogGroup", "lg", {"logGroupName": GROUP}), None)
     ct.stop_logging(Name="management-trail")
     for minute in (1, 2, 3):  # heal three times: repeated tampering queries the activity table
         event = load_event("stop_logging")
@@ -137,6 +189,11 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
         "dynamodb:Query",
         "s3:GetObjectTagging",
         "cloudtrail:DescribeTrails",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketAcl",
+        "s3:PutBucketPublicAccessBlock",
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
     } <= handler_calls  # the scenarios did run
     # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
     sweep_only = {"cloudwatch:PutMetricData"}
@@ -146,7 +203,12 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
 def test_the_sweep_role_allows_every_call_the_sweep_makes(recorded: set[str], default_synth: Any) -> None:
     template, _ = default_synth
     ct = boto3.client("cloudtrail")
+    with_storage(ct)
+    key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    ct.update_trail(Name="management-trail", KmsKeyId=key_id)
     sweep.lambda_handler({}, None)  # first seen: records baselines
+    tamper_with_storage()
+    boto3.client("kms").disable_key(KeyId=key_id)
     ct.stop_logging(Name="management-trail")
     ct.update_trail(Name="management-trail", EnableLogFileValidation=False)
     ct.remove_tags(
@@ -156,5 +218,15 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(recorded: set[str], de
     sweep.lambda_handler({}, None)  # heals
     ct.delete_trail(Name="management-trail")
     sweep.lambda_handler({}, None)  # recreates
-    assert {"cloudtrail:CreateTrail", "cloudtrail:AddTags", "s3:ListBucket", "cloudwatch:PutMetricData"} <= recorded
+    assert {
+        "cloudtrail:CreateTrail",
+        "cloudtrail:AddTags",
+        "s3:ListBucket",
+        "cloudwatch:PutMetricData",
+        "kms:EnableKey",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketAcl",
+        "s3:PutBucketPublicAccessBlock",
+        "logs:CreateLogGroup",
+    } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()

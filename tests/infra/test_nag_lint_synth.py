@@ -39,6 +39,9 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]",
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*]",
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
     ]
     assert sorted(acknowledged) == sorted(
         [
@@ -49,7 +52,8 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
             (
                 "CloudTrailGuardian/Remediation/Role",
-                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:"
+                "eventdatastore/*]",
             ),
         ]
     )

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from guardian.policy import RULES
+from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, LOG_GROUP_REPAIRS
 from infra.runtime_asset import stage_runtime
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from tests.infra.conftest import synth_template
@@ -80,10 +81,16 @@ def test_rule_matches_every_trail_event_name_on_the_default_bus(default_synth: A
     assert "EventBusName" not in props
     assert props["State"] == "ENABLED"
     assert props["EventPattern"] == {
-        "source": ["aws.cloudtrail", "aws.kms", "aws.organizations"],
+        "source": ["aws.cloudtrail", "aws.kms", "aws.s3", "aws.logs", "aws.organizations"],
         "detail-type": ["AWS API Call via CloudTrail"],
         "detail": {
-            "eventSource": ["cloudtrail.amazonaws.com", "kms.amazonaws.com", "organizations.amazonaws.com"],
+            "eventSource": [
+                "cloudtrail.amazonaws.com",
+                "kms.amazonaws.com",
+                "s3.amazonaws.com",
+                "logs.amazonaws.com",
+                "organizations.amazonaws.com",
+            ],
             "eventName": list(EVENT_NAMES),
         },
     }
@@ -231,6 +238,16 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     ]
     roles = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]]}
     keys = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":kms:*:", {"Ref": "AWS::AccountId"}, ":key/*"]]}
+    buckets = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::*"]]}
+    log_groups = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":logs:*:", {"Ref": "AWS::AccountId"}, ":log-group:*"]]
+    }
+    data_stores = {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:*:", {"Ref": "AWS::AccountId"}, ":eventdatastore/*"],
+        ]
+    }
     assert granted == {
         **{action: [trails] for action in repairs},
         "iam:PassRole": [roles],
@@ -248,8 +265,15 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
         **{action: [keys] for action in ("kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion")},
+        **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},
+        **{action: [log_groups] for action in LOG_GROUP_REPAIRS},
+        **{action: [data_stores] for action in DATA_STORE_REPAIRS},
     }
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
+    assert not {"s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:DeleteEventDataStore"} & set(granted)
+    # Every bucket action but CreateBucket (the bucket has no owner yet) is limited to this account's buckets.
+    [own_buckets] = [s for s in role_statements(template) if s.get("Sid") == "RepairThisAccountsTrailBuckets"]
+    assert own_buckets["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
     [pass_role] = [s for s in role_statements(template) if s["Action"] == "iam:PassRole"]
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
     _, role = next((lid, r) for lid, r in template.find_resources("AWS::IAM::Role").items() if "RemediationRole" in lid)
