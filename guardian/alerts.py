@@ -82,6 +82,11 @@ def subject(result: Result) -> str:
 
 def _sweep_subject(result: Result) -> str:
     trail = result.decision.trail.name if result.decision.trail else "?"
+    error = result.event.raw.get("delivery_error")
+    if isinstance(error, str):
+        template = f"[{result.severity}] Trail {{trail}}: log files not delivered ({error})"
+        text = template.format(trail=_ellipsize(trail, 40))
+        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
     recreated = any(a.action.startswith("Create") for a in result.actions) or bool(result.event.raw.get("deleted"))
     what = "deleted" if recreated else "weakened (" + ", ".join(c.field for c in weakened(result.changes)) + ")"

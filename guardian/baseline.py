@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -55,9 +55,11 @@ class TrailState:
     advanced_event_selectors: tuple[Mapping[str, Any], ...] | None = None
     insight_types: tuple[str, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
+    # Read with the state, never part of the baseline: CloudTrail's last S3 delivery error (logs not arriving).
+    delivery_error: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.compare}
         data["event_selectors"] = None if self.event_selectors is None else [dict(s) for s in self.event_selectors]
         data["advanced_event_selectors"] = (
             None if self.advanced_event_selectors is None else [dict(s) for s in self.advanced_event_selectors]
@@ -68,7 +70,7 @@ class TrailState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrailState:
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls) if f.compare}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("event_selectors", "advanced_event_selectors"):
             if values.get(key) is not None:
@@ -107,6 +109,7 @@ def state_from_aws(
         advanced_event_selectors=tuple(_canonical(s) for s in advanced) if advanced else None,
         insight_types=tuple(sorted(set(insight_types))),
         tags=tuple(sorted((t["Key"], t.get("Value", "")) for t in tags)),
+        delivery_error=status.get("LatestDeliveryError") or None,
     )
 
 

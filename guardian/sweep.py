@@ -260,6 +260,9 @@ def check_trail(
             aws, region, name, restoration.target, at=run.clock(), by="sweep", reason=f"strengthening kept: {kept}"
         )
         status = status or "strengthened"
+    live = restoration.after or found
+    if live is not None and live.delivery_error:
+        report_delivery_error(aws, config, live, started=started, run=run)
     key_status = check_key(aws, config, restoration.target, started=started, run=run)
     if key_status == "heal_failed" or (key_status == "healed" and status is None):
         status = key_status
@@ -315,6 +318,7 @@ def sweep_event(
     details: dict[str, Any],
     trail: TrailRef | None = None,
     what: str = "",
+    event_id: str | None = None,
 ) -> tuple[CloudTrailEvent, TrailRef]:
     """A record of what the sweep found, standing in for the CloudTrail event that never came.
 
@@ -331,7 +335,8 @@ def sweep_event(
         arn = ref.arn or name
     suffix = f"-{what}" if what else ""
     event = CloudTrailEvent(
-        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
+        event_id=event_id
+        or f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
         event_id_derived=True,
         detail_type=None,
         event_name="DriftDetected",
@@ -352,6 +357,31 @@ def sweep_event(
         raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "trail": arn, **details},
     )
     return event, ref
+
+
+def report_delivery_error(
+    aws: AwsAdapter, config: Config, trail: TrailState, *, started: datetime, run: Invocation
+) -> None:
+    """CloudTrail could not write the trail's logs to S3 (bucket gone, policy or key changed): nothing to undo on
+    the trail itself, so alert, once a day per trail and error while it lasts."""
+    import hashlib  # noqa: PLC0415 - sweep only
+
+    error = trail.delivery_error or ""
+    digest = hashlib.sha256(error.encode()).hexdigest()[:8]
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"delivery_error": error},
+        event_id=f"sweep-delivery-{started:%Y%m%d}-{trail.home_region}-{trail.name}-{digest}",
+    )
+    reason = (
+        f"CloudTrail reports LatestDeliveryError {error!r}: the trail logs, but its log files are not reaching "
+        f"bucket {trail.s3_bucket}. Check that the bucket exists, that its policy lets cloudtrail.amazonaws.com "
+        "write, and that the trail's KMS key policy lets CloudTrail use it"
+    )
+    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.HIGH, reason, SWEEP_RULE, ref)
+    deliver(Result(event=event, decision=decision, outcome=Outcome.ALERTED, severity=Severity.HIGH), aws, config, run)
 
 
 def check_key(

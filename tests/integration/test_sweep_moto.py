@@ -339,3 +339,25 @@ def test_a_lost_key_event_is_healed_by_the_sweep(account: Account, trail_key: st
     assert subject == "[CRITICAL] Trail org-audit weakened (kms_key_state) — healed by sweep"
     assert message["action"]["taken"] == ["CancelKeyDeletion", "EnableKey"]
     assert account.sweep()["statuses"] == {"in_baseline": 2}
+
+
+def test_log_files_not_delivered_are_alerted_once_a_day(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto never fails a delivery: CloudTrail's LatestDeliveryError is injected into what the adapter reads."""
+    from guardian import baseline  # noqa: PLC0415
+
+    original = baseline.state_from_aws
+
+    def undelivered(trail: Any, status: Any, *rest: Any) -> Any:
+        if trail["Name"] == WEST:
+            status = {**status, "LatestDeliveryError": "AccessDenied"}
+        return original(trail, status, *rest)
+
+    monkeypatch.setattr(baseline, "state_from_aws", undelivered)
+    account.sweep()
+    account.sweep()  # the same error again the same day: no second alert
+    [notification] = account.alerts()
+    subject, message = subject_and_message(notification)
+    assert subject == "[HIGH] Trail audit-west: log files not delivered (AccessDenied)"
+    assert "bucket west-logs" in message["reason"]
+    assert message["outcome"] == "alerted"
+    assert account.baseline(WEST, "us-west-2")["trail"].get("delivery_error") is None  # never part of a baseline
