@@ -1,5 +1,6 @@
 """Property: whatever sequence of tampering calls happens (no event delivered), one sweep puts every protected trail
-back to its baseline and logging; changes made by an exempt principal (their event delivered) are never undone."""
+and its bucket back to their baselines, and every trail logging; changes made by an exempt principal (their event
+delivered) are never undone."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from moto import mock_aws
 
-from guardian import handler, runtime, sweep
+from guardian import handler, resources, runtime, sweep
 from guardian.baseline import compare, weakened
 from guardian.baseline_store import Missing, Retired, load
+from guardian.policy import Subject
+from tests.integration.conftest import BLOCK_ALL, trail_bucket_policy
 from tests.support import ACCOUNT, load_event
 
 TRAILS = ("alpha", "bravo")
 EXEMPT = "arn:aws:iam::*:role/ci-*"
 BUCKET = "guardian-evidence-prop"
+LOGS = "prop-trail-logs"
 ENV = {
     "GUARDIAN_EVIDENCE_BUCKET": BUCKET,
     "GUARDIAN_SWEEP_REGIONS": '["us-east-1"]',
@@ -42,7 +46,11 @@ class Tampering(RuleBasedStateMachine):
     def deploy(self) -> None:
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-        s3.create_bucket(Bucket="prop-trail-logs")
+        s3.create_bucket(Bucket=LOGS)
+        s3.put_bucket_policy(Bucket=LOGS, Policy=json.dumps(trail_bucket_policy(LOGS)))
+        s3.put_bucket_versioning(Bucket=LOGS, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_public_access_block(Bucket=LOGS, PublicAccessBlockConfiguration=BLOCK_ALL)
+        self.s3 = s3
         topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="alerts")["TopicArn"]
         for name, value in {**ENV, "GUARDIAN_TOPIC_ARN": topic}.items():
             self.saved_env[name] = os.environ.get(name)
@@ -52,7 +60,7 @@ class Tampering(RuleBasedStateMachine):
         for name in TRAILS:
             self.ct.create_trail(
                 Name=name,
-                S3BucketName="prop-trail-logs",
+                S3BucketName=LOGS,
                 IsMultiRegionTrail=True,
                 EnableLogFileValidation=True,
                 TagsList=[{"Key": "team", "Value": "security"}],
@@ -100,6 +108,40 @@ class Tampering(RuleBasedStateMachine):
             arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}"
             self.ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "team", "Value": "security"}])
 
+    @rule(days=st.integers(min_value=1, max_value=400))
+    def expire_logs(self, days: int) -> None:
+        """Stratus cloudtrail-lifecycle-rule, with any expiry."""
+        rule: Any = {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": days}}
+        if self.bucket_exists():
+            self.s3.put_bucket_lifecycle_configuration(Bucket=LOGS, LifecycleConfiguration={"Rules": [rule]})
+
+    @rule(change=st.sampled_from(["delete_policy", "open_policy", "suspend_versioning", "drop_public_access_block"]))
+    def weaken_bucket(self, change: str) -> None:
+        if not self.bucket_exists():
+            return
+        if change == "delete_policy":
+            self.s3.delete_bucket_policy(Bucket=LOGS)
+        elif change == "open_policy":
+            opened = trail_bucket_policy(LOGS)
+            opened["Statement"].append(
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{LOGS}/*"}
+            )
+            self.s3.put_bucket_policy(Bucket=LOGS, Policy=json.dumps(opened))
+        elif change == "suspend_versioning":
+            self.s3.put_bucket_versioning(Bucket=LOGS, VersioningConfiguration={"Status": "Suspended"})
+        else:
+            self.s3.delete_public_access_block(Bucket=LOGS)
+
+    @rule()
+    def delete_bucket(self) -> None:
+        if self.bucket_exists():
+            for version in self.s3.list_object_versions(Bucket=LOGS).get("Versions", []):
+                self.s3.delete_object(Bucket=LOGS, Key=version["Key"], VersionId=version["VersionId"])
+            self.s3.delete_bucket(Bucket=LOGS)
+
+    def bucket_exists(self) -> bool:
+        return any(b["Name"] == LOGS for b in self.s3.list_buckets()["Buckets"])
+
     @rule(name=st.sampled_from(TRAILS))
     def exempt_stop_logging(self, name: str) -> None:
         """A CI role (exempt) stops the trail, and its event is delivered: approved, never undone."""
@@ -129,6 +171,12 @@ class Tampering(RuleBasedStateMachine):
                     assert stored.logging is False  # the exempt stop was approved, not undone
                 else:
                     assert live.logging, f"{name} is not logging after the sweep"
+            guarded = resources.load(adapter, Subject.BUCKET, LOGS, None)
+            assert guarded is not None
+            bucket = adapter.bucket_state(LOGS)
+            assert weakened(resources.compare(guarded.baseline, bucket)) == (), "the bucket is still weaker"
+            assert json.loads(bucket.policy or "{}") == trail_bucket_policy(LOGS)
+            assert (bucket.versioning, bucket.public_access_block) == ("Enabled", BLOCK_ALL)
         finally:
             for name, value in self.saved_env.items():
                 if value is None:
