@@ -1,4 +1,5 @@
-"""``make demo``: deploy the synthesized stack into moto_server, stop a trail as an attacker, watch it heal."""
+"""``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, and expire
+its logs, as an attacker; watch each put back."""
 
 from __future__ import annotations
 
@@ -84,11 +85,24 @@ def main() -> int:
     show("Its status", act_two.status_after)
     for notification in act_two.notifications:
         show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
+    act_three = outcome.lifecycle
+    assert act_three is not None
+    show(
+        "Act 3 (Stratus cloudtrail-lifecycle-rule): the trail bucket's lifecycle after the attack",
+        act_three.rules_after_attack,
+    )
+    show("Does the deployed rule's pattern match the PutBucketLifecycle event?", str(act_three.pattern_matches))
+    show("Handler result", act_three.handler_result)
+    show("The bucket's lifecycle after the guardian (its baseline had none: logs are kept)", act_three.rules_after)
+    for notification in act_three.notifications:
+        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
     healed = bool(outcome.status_after.get("IsLogging")) and outcome.pattern_matches and len(outcome.notifications) == 1
     recreated = act_two.trail_after == act_two.trail_before and bool(act_two.status_after.get("IsLogging"))
     print("\nRESULT:", "trail healed, verified, alerted once, evidence kept" if healed else "FAILED")
     print("RESULT:", "deleted trail recreated by the sweep, as it was" if recreated else "FAILED (act 2)")
-    return 0 if healed and recreated else 1
+    kept = act_three.pattern_matches and act_three.rules_after is None and len(act_three.notifications) == 1
+    print("RESULT:", "the logs' expiry rule removed, the bucket back to its baseline" if kept else "FAILED (act 3)")
+    return 0 if healed and recreated and kept else 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from guardian import handler, sweep
@@ -39,6 +40,18 @@ class Outcome:
     evidence_lock: dict[str, Any]
     first_sweep: dict[str, Any]
     lost_event: LostEvent | None = None
+    lifecycle: LifecycleAct | None = None
+
+
+@dataclass(frozen=True)
+class LifecycleAct:
+    """Act 3 (Stratus Red Team cloudtrail-lifecycle-rule): the trail's logs are set to expire after one day."""
+
+    rules_after_attack: list[dict[str, Any]] | None
+    pattern_matches: bool
+    handler_result: dict[str, Any]
+    rules_after: list[dict[str, Any]] | None
+    notifications: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,28 @@ def attacker_stops_logging(aws: LocalAws) -> dict[str, Any]:
         "cloudtrail", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
     )
     attacker.stop_logging(Name=TRAIL)
+    return cloudtrail_record(user, key["AccessKeyId"], "cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL})
+
+
+def attacker_expires_the_logs(aws: LocalAws) -> dict[str, Any]:
+    """Stratus cloudtrail-lifecycle-rule: a lifecycle rule on the trail's bucket that deletes logs after a day."""
+    iam = aws.client("iam")
+    user = iam.get_user(UserName=ATTACKER)["User"]
+    key = iam.create_access_key(UserName=ATTACKER)["AccessKey"]
+    attacker = aws.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    rule: Any = {"ID": "nuke-cloudtrail-logs-after-1-day", "Status": "Enabled", "Filter": {"Prefix": ""}}
+    expiring: Any = {**rule, "Expiration": {"Days": 1}}
+    attacker.put_bucket_lifecycle_configuration(Bucket=TRAIL_BUCKET, LifecycleConfiguration={"Rules": [expiring]})
+    request = {"bucketName": TRAIL_BUCKET, "lifecycle": "", "LifecycleConfiguration": {"Rule": expiring}}
+    return cloudtrail_record(user, key["AccessKeyId"], "s3.amazonaws.com", "PutBucketLifecycle", request)
+
+
+def cloudtrail_record(user: Any, access_key: str, source: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The CloudTrail record AWS writes for one API call by the attacker's IAM user."""
     now = datetime.now(UTC).replace(microsecond=0)
+    host = (
+        f"{TRAIL_BUCKET}.s3.{REGION}.amazonaws.com" if source.startswith("s3") else f"cloudtrail.{REGION}.amazonaws.com"
+    )
     return {
         "eventVersion": "1.11",
         "userIdentity": {
@@ -89,16 +123,16 @@ def attacker_stops_logging(aws: LocalAws) -> dict[str, Any]:
             "principalId": user["UserId"],
             "arn": user["Arn"],
             "accountId": ACCOUNT,
-            "accessKeyId": key["AccessKeyId"],
+            "accessKeyId": access_key,
             "userName": ATTACKER,
         },
         "eventTime": now.isoformat().replace("+00:00", "Z"),
-        "eventSource": "cloudtrail.amazonaws.com",
-        "eventName": "StopLogging",
+        "eventSource": source,
+        "eventName": name,
         "awsRegion": REGION,
         "sourceIPAddress": "203.0.113.66",
         "userAgent": "aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
-        "requestParameters": {"name": TRAIL},
+        "requestParameters": request,
         "responseElements": None,
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
@@ -110,7 +144,7 @@ def attacker_stops_logging(aws: LocalAws) -> dict[str, Any]:
         "tlsDetails": {
             "tlsVersion": "TLSv1.3",
             "cipherSuite": "TLS_AES_128_GCM_SHA256",
-            "clientProvidedHostHeader": f"cloudtrail.{REGION}.amazonaws.com",
+            "clientProvidedHostHeader": host,
         },
     }
 
@@ -121,7 +155,7 @@ def eventbridge_envelope(record: dict[str, Any]) -> dict[str, Any]:
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.cloudtrail",
+        "source": "aws." + record["eventSource"].split(".", 1)[0],
         "account": ACCOUNT,
         "time": record["eventTime"],
         "region": REGION,
@@ -181,6 +215,36 @@ def lost_event(aws: LocalAws, deployment: Deployment, queue_url: str) -> LostEve
     return LostEvent(before, exists, summary, describe(aws), status(aws), drain(aws, queue_url))
 
 
+def deliver_event(aws: LocalAws, deployment: Deployment, event: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """What EventBridge does in AWS: match the deployed rule's pattern, then invoke the remediation function (run
+    here, with the environment the template gives it: moto cannot invoke Lambda without Docker)."""
+    matches = EventPattern.load(deployment.rule_pattern).matches_event(event)  # type: ignore[arg-type]
+    with function_environment(aws, deployment.function_environment):
+        handler.reset()
+        context = LambdaContext(deployment.outputs["RemediationFunctionName"], str(uuid.uuid4()))
+        result = handler.lambda_handler(event, context)
+        handler.reset()
+    return bool(matches), result
+
+
+def lifecycle_rule(aws: LocalAws, deployment: Deployment, queue_url: str) -> LifecycleAct:
+    record = attacker_expires_the_logs(aws)
+    attacked = lifecycle(aws)
+    event = eventbridge_envelope(record)
+    matches, result = deliver_event(aws, deployment, event)
+    return LifecycleAct(attacked, matches, result, lifecycle(aws), drain(aws, queue_url))
+
+
+def lifecycle(aws: LocalAws) -> list[dict[str, Any]] | None:
+    try:
+        response = aws.client("s3").get_bucket_lifecycle_configuration(Bucket=TRAIL_BUCKET)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "NoSuchLifecycleConfiguration":
+            return None
+        raise
+    return [dict(rule) for rule in response["Rules"]]
+
+
 def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outcome:
     create_logging_trail(aws)
     queue_url = subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"])
@@ -189,12 +253,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
     record = attacker_stops_logging(aws)
     after_attack = status(aws)
     event = eventbridge_envelope(record)
-    matches = EventPattern.load(deployment.rule_pattern).matches_event(event)  # type: ignore[arg-type]
-    with function_environment(aws, deployment.function_environment):
-        handler.reset()
-        context = LambdaContext(deployment.outputs["RemediationFunctionName"], str(uuid.uuid4()))
-        result = handler.lambda_handler(event, context)
-        handler.reset()
+    matches, result = deliver_event(aws, deployment, event)
     notifications = drain(aws, queue_url)
     alert = json.loads(notifications[0]["Message"]) if notifications else {}
     bucket, key = alert.get("evidence", {}).get("bucket"), alert.get("evidence", {}).get("key")
@@ -217,4 +276,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
         first_sweep,
     )
     drain(aws, queue_url)  # the INFO alert of the guardian's own StartLogging event is not part of act 2
-    return replace(outcome, lost_event=lost_event(aws, deployment, queue_url)) if act_two else outcome
+    if not act_two:
+        return outcome
+    outcome = replace(outcome, lost_event=lost_event(aws, deployment, queue_url))
+    return replace(outcome, lifecycle=lifecycle_rule(aws, deployment, queue_url))

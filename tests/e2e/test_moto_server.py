@@ -85,6 +85,14 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_two.status_after["IsLogging"] is True
         [sweep_alert] = act_two.notifications
         assert sweep_alert["Subject"] == f"[CRITICAL] Trail {scenario.TRAIL} deleted — healed by sweep"
+        act_three = outcome.lifecycle  # Stratus cloudtrail-lifecycle-rule, over HTTP
+        assert act_three is not None
+        assert act_three.rules_after_attack is not None
+        assert act_three.rules_after_attack[0]["Expiration"] == {"Days": 1}
+        assert act_three.pattern_matches
+        assert (act_three.handler_result["outcome"], act_three.rules_after) == ("healed", None)
+        [lifecycle_alert] = act_three.notifications
+        assert lifecycle_alert["Subject"].startswith("[HIGH] lifecycle of a trail's S3 bucket changed")
 
         # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
         with scenario.function_environment(aws, deployment.function_environment):
@@ -94,5 +102,5 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert again["alert_published"] is False
         listing = aws.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"])
         keys = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
-        assert len(keys) == 2  # the event heal, the sweep heal: one object each, the duplicate added none
+        assert len(keys) == 3  # the event heal, the sweep heal, the bucket: one object each, the duplicate added none
         assert outcome.evidence_key in keys
