@@ -1,4 +1,5 @@
-"""Alarms that tell the security team when the guardian itself fails: events parked in the DLQ, function errors."""
+"""Alarms that tell the security team when the guardian itself fails: events parked in the DLQ, function errors,
+throttles, and a sweep that stopped succeeding (a dead man's switch)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(1)
+SWEEP_NAMESPACE = "CloudTrailGuardian"  # guardian.sweep.METRIC_NAMESPACE (infra cannot import guardian)
 
 
 class GuardianAlarms(Construct):
@@ -23,6 +25,7 @@ class GuardianAlarms(Construct):
         function: lambda_.IFunction,
         sweep: lambda_.IFunction,
         dead_letter_queue: sqs.IQueue,
+        sweep_minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = self._alarm(
@@ -45,7 +48,25 @@ class GuardianAlarms(Construct):
             "CloudTrail Guardian's sweep failed: a trail could not be restored, or a Region could not be read",
             sweep.metric_errors(period=PERIOD, statistic="Sum"),
         )
-        for alarm in (self.dead_letters, self.errors, self.throttles, self.sweep_errors):
+        # Dead man's switch: silence is the failure. No successful sweep in two intervals (the schedule disabled or
+        # deleted, the function broken, throttled or deleted) breaches, because missing data is breaching.
+        self.sweep_silent = cloudwatch.Alarm(
+            self,
+            "SweepSilent",
+            alarm_description="CloudTrail Guardian's sweep has not succeeded for two intervals: the backstop is down",
+            metric=cloudwatch.Metric(
+                namespace=SWEEP_NAMESPACE,
+                metric_name="SweepSucceeded",
+                period=Duration.minutes(sweep_minutes),
+                statistic="Sum",
+            ),
+            threshold=1,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.all = (self.dead_letters, self.errors, self.throttles, self.sweep_errors, self.sweep_silent)
+        for alarm in self.all:
             alarm.add_alarm_action(actions.SnsAction(topic))
 
     def _alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:

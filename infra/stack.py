@@ -20,6 +20,9 @@ from infra.tamper_rule import TamperRule
 
 class GuardianStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: GuardianSettings, **kwargs: Any) -> None:
+        # Termination protection: deleting the guardian takes a deliberate second step (and the self-protection rule
+        # alerts on the DeleteStack call).
+        kwargs.setdefault("termination_protection", True)
         super().__init__(scope, construct_id, description="CloudTrail Guardian: self-healing CloudTrail", **kwargs)
         if not settings.alert_emails:
             Annotations.of(self).add_info(
@@ -83,6 +86,7 @@ class GuardianStack(Stack):
             function=self.remediation.function,
             sweep=self.sweep.function,
             dead_letter_queue=self.dead_letters.queue,
+            sweep_minutes=settings.sweep_minutes,
         )
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)

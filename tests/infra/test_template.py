@@ -363,6 +363,29 @@ def test_alarms_reach_the_security_team_through_the_topic(
     assert props["TreatMissingData"] == "notBreaching"
 
 
+def test_the_dead_mans_switch_breaches_when_the_sweep_stops_succeeding(
+    default_synth: Any, custom_synth: Any
+) -> None:
+    for (template, _), minutes in ((default_synth, 5), (custom_synth, 15)):
+        topic_id, _ = only(template, "AWS::SNS::Topic")
+        alarm_id = logical_id(template, "AWS::CloudWatch::Alarm", containing="SweepSilent")
+        props = template.find_resources("AWS::CloudWatch::Alarm")[alarm_id]["Properties"]
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+            "CloudTrailGuardian",
+            "SweepSucceeded",
+            "Sum",
+        )
+        assert (props["Period"], props["EvaluationPeriods"]) == (minutes * 60, 2)  # two intervals without success
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("LessThanThreshold", 1)
+        assert props["TreatMissingData"] == "breaching"  # silence is the failure
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_the_stack_has_termination_protection(default_synth: Any) -> None:
+    _, stack = default_synth
+    assert stack.termination_protection is True
+
+
 def test_outputs_name_what_an_operator_needs(default_synth: Any) -> None:
     template, _ = default_synth
     outputs = template.find_outputs("*")
