@@ -58,6 +58,7 @@ class GuardianSettings:
     repeat_window_minutes: int = 10
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
+    deployment_qualifier: str = "hnb659fds"  # the CDK bootstrap qualifier: its roles may change the guardian
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -86,6 +87,7 @@ class GuardianSettings:
             repeat_window_minutes=_int(get("repeatWindowMinutes"), "repeatWindowMinutes", 10, low=1, high=1440),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
+            deployment_qualifier=_qualifier(get("deploymentQualifier")),
         )
 
 
@@ -142,6 +144,13 @@ def _regions(value: Any) -> tuple[str, ...]:
     if bad:
         raise SettingsError(f"regions has invalid Region names: {', '.join(bad)}")
     return tuple(dict.fromkeys(regions))
+
+
+def _qualifier(value: Any) -> str:
+    text = "hnb659fds" if value is None or value == "" else str(value)
+    if not re.fullmatch(r"[a-z0-9]{1,10}", text):
+        raise SettingsError(f"deploymentQualifier must be a CDK bootstrap qualifier (a-z, 0-9, 1-10), got {text!r}")
+    return text
 
 
 def _tag(value: Any) -> str:

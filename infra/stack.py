@@ -12,10 +12,14 @@ from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.remediation import RemediationFunction
+from infra.self_protection import SelfProtection, deployment_role_prefix, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GuardianSettings
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
+
+OWN_RULE_SUFFIXES = ("tamper", "sweep-schedule", "sweep-after-deploy")
+GUARDED_SOURCES = ("lambda", "events", "sns", "iam", "kms", "s3", "cloudformation")
 
 
 class GuardianStack(Stack):
@@ -63,6 +67,7 @@ class GuardianStack(Stack):
             protect_tag=settings.protect_tag,
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,
+            rule_prefix=settings.stack_name,
         )
         self.remediation = RemediationFunction(
             self,
@@ -77,7 +82,11 @@ class GuardianStack(Stack):
             repeat_window_minutes=settings.repeat_window_minutes,
         )
         self.tamper_rule = TamperRule(
-            self, "TamperRule", function=self.remediation.function, dead_letter_queue=self.dead_letters.queue
+            self,
+            "TamperRule",
+            function=self.remediation.function,
+            dead_letter_queue=self.dead_letters.queue,
+            rule_name=f"{settings.stack_name}-tamper",
         )
         self.alarms = GuardianAlarms(
             self,
@@ -88,6 +97,7 @@ class GuardianStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             sweep_minutes=settings.sweep_minutes,
         )
+        self.self_protection = self._protect_itself(settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
         CfnOutput(self, "RemediationFunctionName", value=self.remediation.function.function_name)
@@ -95,3 +105,28 @@ class GuardianStack(Stack):
         CfnOutput(self, "TamperRuleName", value=self.tamper_rule.rule.rule_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue.queue_url)
         CfnOutput(self, "SweepFunctionName", value=self.sweep.function.function_name)
+
+    def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
+        functions = [self.remediation.function, self.sweep.function]
+        buckets = [self.evidence.bucket, self.evidence.access_logs]
+        own_rules = [f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES]
+        watched = watches(
+            stack_name=self.stack_name,
+            function_names=[f.function_name for f in functions],
+            function_arns=[f.function_arn for f in functions],
+            rule_names=[*own_rules, *(f"{settings.stack_name}-guard-{s}" for s in GUARDED_SOURCES)],
+            topic_arn=self.alerts.topic.topic_arn,
+            role_names=[self.remediation.role.role_name, self.sweep.role.role_name],
+            key_id=self.alerts.key.key_id,
+            key_arn=self.alerts.key.key_arn,
+            bucket_names=[b.bucket_name for b in buckets],
+            stack_id=self.stack_id,
+        )
+        return SelfProtection(
+            self,
+            "SelfProtection",
+            topic=self.alerts.topic,
+            watched=watched,
+            stack_name=settings.stack_name,
+            deployment_role_prefix=deployment_role_prefix(settings.deployment_qualifier),
+        )

@@ -38,6 +38,7 @@ class SweepSchedule(GuardianFunction):
         protect_tag: str,
         exempt_principals: Sequence[str | dict[str, str]],
         log_retention_days: int,
+        rule_prefix: str,
     ) -> None:
         super().__init__(
             scope,
@@ -80,6 +81,7 @@ class SweepSchedule(GuardianFunction):
         self.schedule = events.Rule(
             self,
             "Schedule",
+            rule_name=f"{rule_prefix}-sweep-schedule",
             description=f"CloudTrail Guardian sweep, every {minutes} minute(s)",
             schedule=events.Schedule.rate(Duration.minutes(minutes)),
         )
@@ -88,6 +90,7 @@ class SweepSchedule(GuardianFunction):
         self.after_deploy = events.Rule(
             self,
             "AfterDeploy",
+            rule_name=f"{rule_prefix}-sweep-after-deploy",
             description="CloudTrail Guardian sweep, as soon as its stack is created or updated",
             event_pattern=events.EventPattern(
                 source=["aws.cloudformation"],

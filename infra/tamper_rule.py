@@ -49,13 +49,20 @@ EVENT_SOURCES = {
 
 class TamperRule(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, dead_letter_queue: sqs.IQueue
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue,
+        rule_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         # Failed calls (errorCode present) are matched on purpose: an attempt to stop logging is worth an alert.
         self.rule = events.Rule(
             self,
             "Rule",
+            rule_name=rule_name,
             description="CloudTrail Guardian: trail tampering via CloudTrail API calls",
             event_pattern=events.EventPattern(
                 source=list(EVENT_SOURCES),

@@ -363,9 +363,7 @@ def test_alarms_reach_the_security_team_through_the_topic(
     assert props["TreatMissingData"] == "notBreaching"
 
 
-def test_the_dead_mans_switch_breaches_when_the_sweep_stops_succeeding(
-    default_synth: Any, custom_synth: Any
-) -> None:
+def test_the_dead_mans_switch_breaches_when_the_sweep_stops_succeeding(default_synth: Any, custom_synth: Any) -> None:
     for (template, _), minutes in ((default_synth, 5), (custom_synth, 15)):
         topic_id, _ = only(template, "AWS::SNS::Topic")
         alarm_id = logical_id(template, "AWS::CloudWatch::Alarm", containing="SweepSilent")
@@ -518,3 +516,74 @@ def test_activity_table_counts_changes_per_principal_and_forgets_by_itself(
         "Variables"
     ]
     assert (variables["GUARDIAN_REPEAT_THRESHOLD"], variables["GUARDIAN_REPEAT_WINDOW_MINUTES"]) == ("5", "30")
+
+
+# -- the guardian guards itself ----------------------------------------------------------------------------------
+
+
+def guard_rules(template: Any) -> dict[str, dict[str, Any]]:
+    rules = template.find_resources("AWS::Events::Rule")
+    return {r["Properties"]["Name"]: r["Properties"] for r in rules.values() if "-guard-" in r["Properties"]["Name"]}
+
+
+def test_self_protection_rules_target_the_topic_directly_with_a_readable_body(default_synth: Any) -> None:
+    template, _ = default_synth
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    rules = guard_rules(template)
+    assert set(rules) == {
+        f"CloudTrailGuardian-guard-{s}" for s in ("lambda", "events", "sns", "iam", "kms", "s3", "cloudformation")
+    }
+    for props in rules.values():
+        [target] = props["Targets"]
+        assert target["Arn"] == {"Ref": topic_id}  # no Lambda on the path
+        transformer = target["InputTransformer"]
+        assert transformer["InputPathsMap"]["detail-eventName"] == "$.detail.eventName"
+        template_text = transformer["InputTemplate"]
+        assert template_text.startswith('{"subject":"[CRITICAL] CloudTrail Guardian\'s own ')
+        assert '"schema":"cloudtrail-guardian/self-protection-alert"' in template_text
+        # Calls by the CDK deployment roles (a cdk deploy) are not alerted; anyone else's are.
+        arn_filter = props["EventPattern"]["detail"]["userIdentity"]["arn"]
+        assert arn_filter[0]["anything-but"]["prefix"]["Fn::Join"][1][-1] == ":assumed-role/cdk-hnb659fds-"
+
+
+def test_self_protection_patterns_name_the_guardians_own_resources(default_synth: Any) -> None:
+    template, _ = default_synth
+    rules = guard_rules(template)
+
+    def named(source: str) -> Any:
+        return rules[f"CloudTrailGuardian-guard-{source}"]["EventPattern"]["detail"]
+
+    functions = named("lambda")["requestParameters"]["functionName"]
+    for fn in ("RemediationFunction", "SweepFunction"):
+        assert {"Ref": logical_id(template, "AWS::Lambda::Function", containing=fn)} in functions
+    assert {"prefix": "UpdateFunctionCode"} in named("lambda")["eventName"]
+    rule_names = {n for option in named("events")["$or"] for n in next(iter(option["requestParameters"].values()))}
+    assert {
+        "CloudTrailGuardian-tamper",
+        "CloudTrailGuardian-sweep-schedule",
+        "CloudTrailGuardian-guard-events",
+    } <= rule_names
+    assert set(named("events")["eventName"]) == {"DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"}
+    topic_id, _ = only(template, "AWS::SNS::Topic")
+    assert {"requestParameters": {"topicArn": [{"Ref": topic_id}]}} in named("sns")["$or"]
+    roles = named("iam")["requestParameters"]["roleName"]
+    assert {"Ref": logical_id(template, "AWS::IAM::Role", containing="RemediationRole")} in roles
+    assert "UpdateAssumeRolePolicy" in named("iam")["eventName"]
+    key_id, _ = only(template, "AWS::KMS::Key")
+    assert named("kms")["requestParameters"]["keyId"] == [{"Ref": key_id}, {"Fn::GetAtt": [key_id, "Arn"]}]
+    buckets = named("s3")["requestParameters"]["bucketName"]
+    assert {"Ref": logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")} in buckets
+    assert "PutObjectLockConfiguration" in named("s3")["eventName"]
+    assert {"DeleteStack", "UpdateStack", "ExecuteChangeSet"} <= set(named("cloudformation")["eventName"])
+    # The rules' names are fixed, so a rule can name itself without a circular reference.
+    assert all(
+        r["Properties"]["Name"].startswith("CloudTrailGuardian-")
+        for r in template.find_resources("AWS::Events::Rule").values()
+    )
+
+
+def test_the_topic_lets_eventbridge_publish(default_synth: Any) -> None:
+    template, _ = default_synth
+    _, policy = only(template, "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in statements)
