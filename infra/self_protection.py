@@ -155,10 +155,8 @@ def message(kind: str, stack_name: str) -> events.RuleTargetInput:
             "event_time": f"{F('$.detail.eventTime')}",
             "region": f"{F('$.detail.awsRegion')}",
             "account": f"{F('$.detail.recipientAccountId')}",
-            "actor": F("$.detail.userIdentity"),
             "source_ip": f"{F('$.detail.sourceIPAddress')}",
-            "request_parameters": F("$.detail.requestParameters"),
-            "error_code": F("$.detail.errorCode"),
+            "cloudtrail_record": F("$.detail"),  # who, from where, what parameters, errorCode if the call failed
             "note": "Sent by EventBridge straight to this topic, with no function on the path, so it arrives even "
             "if the guardian is broken. A change to the guardian by anyone but its deployment: review it now, and "
             "redeploy the stack to put the guardian back.",
@@ -195,4 +193,3 @@ class SelfProtection(Construct):
 def deployment_role_prefix(qualifier: str) -> str:
     """The assumed-role ARN prefix of the CDK bootstrap roles (deploy and CloudFormation execution)."""
     return f"arn:{Aws.PARTITION}:sts::{Aws.ACCOUNT_ID}:assumed-role/cdk-{qualifier}-"
-

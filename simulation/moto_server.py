@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
+from moto.events.models import Rule
 from moto.server import ThreadedMotoServer
+from moto.sns.models import sns_backends
+from moto.utilities.arns import parse_arn
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -20,6 +26,7 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 @dataclass(frozen=True)
 class LocalAws:
     endpoint: str
+    invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (function ARN, event)
 
     def client(self, service: str, region: str = REGION, **credentials: str) -> Any:
         return boto3.client(
@@ -36,12 +43,57 @@ def local_aws() -> Iterator[LocalAws]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    invocations: list[tuple[str, dict[str, Any]]] = []
     try:
         host, port = server.get_host_and_port()
         assert host == "127.0.0.1"
-        yield LocalAws(endpoint=f"http://{host}:{port}")
+        # moto keeps its state in this process: start every simulation from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
+        with eventbridge_targets(invocations):
+            yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
+
+
+@contextmanager
+def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterator[None]:
+    """Two EventBridge targets moto 5.2.5 lacks, added for the simulation (moto runs in this process), and two
+    behaviours where it differs from AWS (a disabled or scheduled rule is not triggered by events):
+
+    - an SNS topic: the input-transformed event is published to the topic, as EventBridge does;
+    - a Lambda function: without Docker moto cannot run it, so the invocation EventBridge would make is recorded
+      in ``invocations`` and the caller runs the handler with the function's environment.
+    Every other target goes to moto unchanged.
+    """
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        # As in AWS (moto differs): a disabled rule, or a scheduled rule (no pattern), is not triggered by events.
+        if self.state != "ENABLED" or not self.event_pattern.get_pattern():
+            return
+        if not self.event_pattern.matches_event(original_event):
+            return
+        ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("sns", "lambda")]
+        for target in ours:
+            arn = parse_arn(target["Arn"])
+            transformer = target.get("InputTransformer")
+            event = transform(transformer, original_event) if transformer else json.dumps(original_event)
+            if arn.service == "sns":
+                sns_backends[arn.account][arn.region].publish(message=event, arn=target["Arn"])
+            else:
+                invocations.append((target["Arn"], json.loads(event)))
+        saved = self.targets
+        self.targets = [t for t in saved if t not in ours]
+        try:
+            original(self, original_event, transform_input)
+        finally:
+            self.targets = saved
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Rule.send_to_targets = original  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -57,3 +109,38 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def transform(transformer: dict[str, Any], event: dict[str, Any]) -> str:
+    """EventBridge's input transformer as AWS applies it (moto's inserts strings unquoted): a placeholder outside a
+    JSON string becomes the value as JSON (a string quoted, null if the path is missing); inside a string, its text."""
+    values: dict[str, Any] = {}
+    for name, path in transformer.get("InputPathsMap", {}).items():
+        found = jsonpath(path).find(event)
+        values[name] = found[0].value if found else None
+    template: str = transformer["InputTemplate"]
+    out: list[str] = []
+    in_string, i = False, 0
+    while i < len(template):
+        char = template[i]
+        if char == "\\" and in_string:
+            out.append(template[i : i + 2])
+            i += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        if char == "<":
+            end = template.find(">", i)
+            name = template[i + 1 : end] if end > 0 else ""
+            if name in values:
+                value = values[name]
+                if in_string:
+                    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value))
+                    out.append(json.dumps(text)[1:-1])
+                else:
+                    out.append(json.dumps(value))
+                i = end + 1
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)

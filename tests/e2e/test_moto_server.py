@@ -4,7 +4,6 @@ StopLogging, the rule's pattern, the guardian's handler with the template's envi
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
@@ -13,16 +12,8 @@ import pytest
 from guardian import handler
 from simulation import deploy, scenario
 from simulation.moto_server import local_aws
-from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("npx") is None or not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
-        pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
-    return deploy.synth(tmp_path_factory.mktemp("cdk.out"))
 
 
 def test_stop_logging_is_healed_over_http_against_the_deployed_template(template: Path) -> None:

@@ -1,0 +1,91 @@
+"""End to end over HTTP: a change to the guardian's own resources reaches the alerts topic straight from
+EventBridge, with no function running (moto_server on 127.0.0.1, the CLI-synthesized template deployed in it)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulation import deploy, scenario
+from simulation.moto_server import ACCOUNT, REGION, LocalAws, local_aws
+
+pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
+
+
+def api_call(source: str, name: str, request: dict[str, Any], actor_arn: str) -> dict[str, Any]:
+    """The PutEvents entry AWS's default bus receives for a CloudTrail-recorded call."""
+    record = {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "arn": actor_arn, "accountId": ACCOUNT, "userName": "mallory"},
+        "eventTime": "2026-11-24T10:00:00Z",
+        "eventSource": f"{source}.amazonaws.com",
+        "eventName": name,
+        "awsRegion": REGION,
+        "sourceIPAddress": "203.0.113.66",
+        "userAgent": "aws-cli/2.22.0",
+        "requestParameters": request,
+        "responseElements": None,
+        "eventID": str(uuid.uuid4()),
+        "eventType": "AwsApiCall",
+        "recipientAccountId": ACCOUNT,
+    }
+    return {"Source": f"aws.{source}", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(record)}
+
+
+def inbox(aws: LocalAws, topic_arn: str) -> str:
+    return scenario.subscribe_security_team(aws, topic_arn)
+
+
+def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_function(template: Path) -> None:
+    with local_aws() as aws:
+        deployment = deploy.deploy(aws, template)
+        queue_url = inbox(aws, deployment.outputs["AlertsTopicArn"])
+        rule_name = deployment.outputs["TamperRuleName"]
+        events = aws.client("events")
+        events.disable_rule(Name=rule_name)  # the attacker's call; AWS records it and delivers this event:
+        mallory = f"arn:aws:iam::{ACCOUNT}:user/mallory"
+        events.put_events(Entries=[api_call("events", "DisableRule", {"name": rule_name}, mallory)])
+        [notification] = scenario.drain(aws, queue_url)
+        body = json.loads(notification["Message"])
+        assert body["subject"] == (
+            f"[CRITICAL] CloudTrail Guardian's own EventBridge rule changed: DisableRule by {mallory}"
+        )
+        assert (body["schema"], body["severity"], body["resource_kind"]) == (
+            "cloudtrail-guardian/self-protection-alert",
+            "CRITICAL",
+            "EventBridge rule",
+        )
+        assert body["cloudtrail_record"]["requestParameters"] == {"name": rule_name}
+        assert aws.invocations == []  # no function ran: the rule targets the topic itself
+
+        # The same change made by the CDK deployment (CloudFormation's execution role) is not alerted.
+        deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/session"
+        events.put_events(Entries=[api_call("events", "PutRule", {"name": rule_name}, deployer)])
+        # Nor is a change to someone else's rule.
+        events.put_events(Entries=[api_call("events", "DisableRule", {"name": "marketing-nightly"}, mallory)])
+        assert scenario.drain(aws, queue_url) == []
+
+
+def test_deleting_the_guardians_function_is_alerted_by_name_or_arn(template: Path) -> None:
+    with local_aws() as aws:
+        deployment = deploy.deploy(aws, template)
+        queue_url = inbox(aws, deployment.outputs["AlertsTopicArn"])
+        name = deployment.outputs["RemediationFunctionName"]
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        mallory = f"arn:aws:iam::{ACCOUNT}:user/mallory"
+        aws.client("events").put_events(
+            Entries=[
+                api_call("lambda", "DeleteFunction20150331", {"functionName": name}, mallory),
+                api_call("lambda", "UpdateFunctionConfiguration20150331v2", {"functionName": arn}, mallory),
+            ]
+        )
+        subjects = sorted(json.loads(n["Message"])["subject"] for n in scenario.drain(aws, queue_url))
+        prefix = "[CRITICAL] CloudTrail Guardian's own function changed:"
+        assert subjects == [
+            f"{prefix} DeleteFunction20150331 by {mallory}",
+            f"{prefix} UpdateFunctionConfiguration20150331v2 by {mallory}",
+        ]
