@@ -82,6 +82,15 @@ def subject(result: Result) -> str:
 
 def _sweep_subject(result: Result) -> str:
     trail = result.decision.trail.name if result.decision.trail else "?"
+    rule = result.event.raw.get("guardian_rule")
+    if isinstance(rule, str):
+        what = ", ".join(
+            {"exists": "deleted", "state": "disabled", "targets": "targets removed"}.get(c.field, c.field)
+            for c in result.changes
+        )
+        verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
+        text = f"[{result.severity}] Guardian rule {_ellipsize(rule, 40)} {what} — {verdict}"
+        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     error = result.event.raw.get("delivery_error")
     if isinstance(error, str):
         template = f"[{result.severity}] Trail {{trail}}: log files not delivered ({error})"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
@@ -51,6 +52,7 @@ class ClientProvider(Protocol):
     def dynamodb(self) -> DynamoDBClient: ...
     def kms(self, region: str) -> KMSClient: ...
     def logs(self, region: str) -> CloudWatchLogsClient: ...
+    def events(self, region: str) -> EventBridgeClient: ...
 
 
 class Boto3Clients:
@@ -97,6 +99,10 @@ class Boto3Clients:
 
     def logs(self, region: str) -> CloudWatchLogsClient:
         client: CloudWatchLogsClient = self._client("logs", region)
+        return client
+
+    def events(self, region: str) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events", region)
         return client
 
     def warm(self, regions: list[str]) -> None:
@@ -399,6 +405,35 @@ class AwsAdapter:
     def restore_data_store(self, store: ResourceRef) -> None:
         assert store.region is not None
         self._clients.cloudtrail(store.region).restore_event_data_store(EventDataStore=store.name)
+
+    # -- the guardian's own EventBridge rules (in its own Region, that of its topic) ----------------------------------
+
+    def rule_state(self, name: str) -> str | None:
+        """ENABLED or DISABLED; None if the rule does not exist."""
+        try:
+            return str(self._clients.events(self._topic_region).describe_rule(Name=name)["State"])
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def rule_targets(self, name: str) -> list[dict[str, Any]]:
+        events = self._clients.events(self._topic_region)
+        targets: list[dict[str, Any]] = []
+        for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name):
+            targets += [dict(t) for t in page.get("Targets", [])]
+        return targets
+
+    def enable_rule(self, name: str) -> None:
+        self._clients.events(self._topic_region).enable_rule(Name=name)
+
+    def put_targets(self, name: str, targets: list[dict[str, Any]]) -> None:
+        response = self._clients.events(self._topic_region).put_targets(Rule=name, Targets=targets)  # type: ignore[arg-type]
+        if response.get("FailedEntryCount"):
+            failed = response.get("FailedEntries", [])
+            raise ClientError(
+                {"Error": {"Code": "PutTargetsFailed", "Message": json.dumps(failed, default=str)}}, "PutTargets"
+            )
 
     # -- activity (repeated tampering) ---------------------------------------------------------------------------
 

@@ -31,6 +31,9 @@ VARIABLES = (
     "GUARDIAN_ACTIVITY_TABLE",
     "GUARDIAN_REPEAT_THRESHOLD",
     "GUARDIAN_REPEAT_WINDOW_MINUTES",
+    "GUARDIAN_OWN_RULES",
+    "GUARDIAN_CENTRAL_TOPIC_ARN",
+    "GUARDIAN_TRAIL_ACCOUNTS",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -56,6 +59,9 @@ class Config:
     activity_table: str | None = None  # repeated-tampering detection is on when set
     repeat_threshold: int = 3
     repeat_window_minutes: int = 10
+    own_rules: tuple[str, ...] = ()  # the guardian's own EventBridge rules: the sweep keeps them enabled and targeted
+    central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
+    trail_accounts: tuple[str, ...] = ()  # organization mode: other accounts whose (organization) trails heal here
 
     @property
     def account_id(self) -> str:
@@ -77,6 +83,7 @@ class Config:
             self_role_arn=self.self_role_arn,
             exempt_principals=self.exempt_principals,
             other_guardian_roles=self.other_guardian_roles,
+            trail_accounts=self.trail_accounts,
         )
 
     @classmethod
@@ -107,6 +114,9 @@ class Config:
             activity_table=environ.get("GUARDIAN_ACTIVITY_TABLE", "").strip() or None,
             repeat_threshold=_int(environ, "GUARDIAN_REPEAT_THRESHOLD", 3, low=2, high=1000),
             repeat_window_minutes=_int(environ, "GUARDIAN_REPEAT_WINDOW_MINUTES", 10, low=1, high=1440),
+            own_rules=_names(environ.get("GUARDIAN_OWN_RULES", ""), variable="GUARDIAN_OWN_RULES"),
+            central_topic_arn=_central_topic(environ),
+            trail_accounts=_accounts(environ),
         )
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:
@@ -188,6 +198,21 @@ def _names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ConfigError(f'{variable} must be a JSON list of names, e.g. ["us-east-1", "eu-west-1"]')
     return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _central_topic(environ: Mapping[str, str]) -> str | None:
+    text = environ.get("GUARDIAN_CENTRAL_TOPIC_ARN", "").strip()
+    if text and not _SNS_TOPIC_ARN.match(text):
+        raise ConfigError(f"GUARDIAN_CENTRAL_TOPIC_ARN is not an SNS topic ARN: {text!r}")
+    return text or None
+
+
+def _accounts(environ: Mapping[str, str]) -> tuple[str, ...]:
+    accounts = _names(environ.get("GUARDIAN_TRAIL_ACCOUNTS", ""), variable="GUARDIAN_TRAIL_ACCOUNTS")
+    bad = [a for a in accounts if not re.fullmatch(r"\d{12}", a)]
+    if bad:
+        raise ConfigError(f"GUARDIAN_TRAIL_ACCOUNTS must hold 12-digit account ids, got {', '.join(bad)}")
+    return accounts
 
 
 def _tag(text: str) -> tuple[str, str | None] | None:

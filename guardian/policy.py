@@ -177,6 +177,9 @@ class PolicyContext:
     self_role_arn: str | None = None
     exempt_principals: tuple[Exemption | str, ...] = ()
     other_guardian_roles: tuple[str, ...] = ()  # the sweep's role: its restores are the guardian's own too
+    # Organization mode (a delegated administrator): the management account, whose organization trails may be
+    # healed from this account. Empty everywhere else: another account's trail is escalated.
+    trail_accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,8 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
 
 def _acting_decision(ctx: PolicyContext, rule: Rule, trail: TrailRef) -> Decision:
     """Heal what can be healed from here; escalate another account's trail; otherwise alert."""
-    if ctx.account_id and trail.account_id and trail.account_id != ctx.account_id:
+    foreign = trail.account_id not in (ctx.account_id, *ctx.trail_accounts)
+    if ctx.account_id and trail.account_id and foreign:
         why = (
             f"the trail belongs to account {trail.account_id} (an organization trail or its shadow): it cannot "
             f"be changed from account {ctx.account_id}; it must be healed in account {trail.account_id}, "

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian import baseline_store, keys, resources, runtime
+from guardian import baseline_store, keys, own_rules, resources, runtime
 from guardian.aws import AwsAdapter
 from guardian.baseline import Change, Effect, TrailState
 from guardian.bucket import BucketState
@@ -62,14 +62,15 @@ class SweepReport:
     checks: tuple[TrailCheck, ...]
     region_errors: dict[str, str]
     resources: tuple[ResourceCheck, ...] = ()
+    rules: tuple[own_rules.RuleCheck, ...] = ()
 
     @property
     def statuses(self) -> list[str]:
-        return [c.status for c in self.checks] + [r.status for r in self.resources]
+        return [c.status for c in self.checks] + [r.status for r in self.resources] + [r.status for r in self.rules]
 
     @property
     def ok(self) -> bool:
-        return not self.region_errors and "heal_failed" not in self.statuses
+        return not self.region_errors and not {"heal_failed", "deleted"} & set(self.statuses)
 
     def count(self, status: str) -> int:
         return self.statuses.count(status)
@@ -82,7 +83,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     run = Invocation(
         runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
     )
-    report = run_sweep(aws, config, run)
+    redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"
+    report = run_sweep(aws, config, run, redeployed=redeployed)
     metrics = {
         "TrailsChecked": float(len(report.checks)),
         "ResourcesChecked": float(len(report.resources)),
@@ -98,6 +100,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "checked": len(report.checks),
         "statuses": {s: sum(c.status == s for c in report.checks) for s in sorted({c.status for c in report.checks})},
         "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
+        "guardian_rules": {r.name: r.status for r in report.rules},
         "region_errors": report.region_errors,
     }
     LOG.info("sweep finished", extra={"sweep": summary})
@@ -106,8 +109,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return summary
 
 
-def run_sweep(aws: AwsAdapter, config: Config, run: Invocation) -> SweepReport:
+def run_sweep(aws: AwsAdapter, config: Config, run: Invocation, *, redeployed: bool = False) -> SweepReport:
     started = run.clock()
+    # The guardian's own rules first: a disabled tamper rule means events are being lost right now.
+    rules = own_rules.check_own_rules(aws, config, started=started, run=run, redeployed=redeployed)
     checks: list[TrailCheck] = []
     errors: dict[str, str] = {}
     regions = config.sweep_regions
@@ -124,7 +129,8 @@ def run_sweep(aws: AwsAdapter, config: Config, run: Invocation) -> SweepReport:
                 errors[region] = f"{code}: {message}"
                 LOG.error("sweep of a Region failed", extra={"region": region, "error_code": code})
     checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
-    return SweepReport(started, checked, errors, sweep_resources(aws, config, checked, started=started, run=run))
+    repaired = sweep_resources(aws, config, checked, started=started, run=run)
+    return SweepReport(started, checked, errors, repaired, rules)
 
 
 def sweep_resources(
@@ -382,6 +388,31 @@ def report_delivery_error(
     )
     decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.HIGH, reason, SWEEP_RULE, ref)
     deliver(Result(event=event, decision=decision, outcome=Outcome.ALERTED, severity=Severity.HIGH), aws, config, run)
+
+
+def rule_event(name: str, *, account_id: str, region: str, detected_at: datetime) -> CloudTrailEvent:
+    """A record of what the sweep found on one of the guardian's own rules."""
+    return CloudTrailEvent(
+        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-guardian-rule-{name}",
+        event_id_derived=True,
+        detail_type=None,
+        event_name="DriftDetected",
+        event_source=SWEEP_SOURCE,
+        event_type="GuardianSweep",
+        event_time=detected_at,
+        event_time_raw=iso(detected_at),
+        aws_region=region,
+        account_id=account_id,
+        source_ip=None,
+        user_agent=None,
+        error_code=None,
+        error_message=None,
+        actor=Actor(),
+        request_parameters=None,
+        trail=None,
+        problems=(),
+        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "guardian_rule": name},
+    )
 
 
 def check_key(

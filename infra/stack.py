@@ -68,6 +68,10 @@ class GuardianStack(Stack):
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,
             rule_prefix=settings.stack_name,
+            own_rules=[
+                *(f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES),
+                *(f"{settings.stack_name}-guard-{source}" for source in GUARDED_SOURCES),
+            ],
         )
         self.remediation = RemediationFunction(
             self,

@@ -39,6 +39,7 @@ class SweepSchedule(GuardianFunction):
         exempt_principals: Sequence[str | dict[str, str]],
         log_retention_days: int,
         rule_prefix: str,
+        own_rules: Sequence[str] = (),
     ) -> None:
         super().__init__(
             scope,
@@ -59,7 +60,16 @@ class SweepSchedule(GuardianFunction):
             reserved_concurrency=1,  # never two sweeps at once
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
+        self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(list(own_rules)))
         stack = Stack.of(self)
+        # Keep the guardian's own rules enabled and targeted (names are fixed: "<stackName>-...").
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="KeepTheGuardiansOwnRulesWorking",
+                actions=["events:DescribeRule", "events:EnableRule", "events:ListTargetsByRule", "events:PutTargets"],
+                resources=[stack.format_arn(service="events", resource="rule", resource_name=f"{rule_prefix}-*")],
+            )
+        )
         grant_trail_repairs(self.role, stack)
         grant_resource_repairs(self.role, stack)  # the trails' buckets, log groups and keys
         # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
@@ -115,6 +125,12 @@ class SweepSchedule(GuardianFunction):
             ),
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,
+            Ack(
+                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/"
+                f"{rule_prefix}-*]",
+                reason="The guardian's own rules, all named after its stack: the sweep re-enables them and puts "
+                "their targets back if someone disabled or stripped them.",
+            ),
             *evidence.acknowledgements(baselines=True),
             Ack(
                 id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

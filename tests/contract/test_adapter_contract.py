@@ -67,6 +67,9 @@ class StubbedClients:
     def logs(self, region: str) -> Any:
         return self.get("logs", region)
 
+    def events(self, region: str) -> Any:
+        return self.get("events", region)
+
     def cloudwatch(self) -> Any:
         return self.get("cloudwatch", "us-east-1")
 

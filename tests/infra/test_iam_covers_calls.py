@@ -33,7 +33,7 @@ IAM_ACTION = {
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
 }
-PREFIX = {"cloudwatchlogs": "logs"}
+PREFIX = {"cloudwatchlogs": "logs", "eventbridge": "events"}
 GROUP = "/aws/cloudtrail/management"
 
 
@@ -200,13 +200,22 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 
-def test_the_sweep_role_allows_every_call_the_sweep_makes(recorded: set[str], default_synth: Any) -> None:
+def test_the_sweep_role_allows_every_call_the_sweep_makes(
+    recorded: set[str], default_synth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     template, _ = default_synth
     ct = boto3.client("cloudtrail")
     with_storage(ct)
     key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
     ct.update_trail(Name="management-trail", KmsKeyId=key_id)
+    events = boto3.client("events")
+    events.put_rule(Name="CloudTrailGuardian-tamper", EventPattern=json.dumps({"source": ["aws.cloudtrail"]}))
+    events.put_targets(Rule="CloudTrailGuardian-tamper", Targets=[{"Id": "T", "Arn": "arn:aws:sqs:us-east-1:1:q"}])
+    monkeypatch.setenv("GUARDIAN_OWN_RULES", '["CloudTrailGuardian-tamper"]')
+    runtime.reset()
     sweep.lambda_handler({}, None)  # first seen: records baselines
+    events.remove_targets(Rule="CloudTrailGuardian-tamper", Ids=["T"])
+    events.disable_rule(Name="CloudTrailGuardian-tamper")
     tamper_with_storage()
     boto3.client("kms").disable_key(KeyId=key_id)
     ct.stop_logging(Name="management-trail")
@@ -228,5 +237,7 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(recorded: set[str], de
         "s3:PutBucketAcl",
         "s3:PutBucketPublicAccessBlock",
         "logs:CreateLogGroup",
+        "events:EnableRule",
+        "events:PutTargets",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()

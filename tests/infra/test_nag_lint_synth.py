@@ -51,6 +51,11 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
             (
+                "CloudTrailGuardian/Sweep/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:"
+                "rule/CloudTrailGuardian-*]",
+            ),
+            (
                 "CloudTrailGuardian/Remediation/Role",
                 "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:"
                 "eventdatastore/*]",
