@@ -340,27 +340,13 @@ def sweep_event(
         ref = trail or TrailRef(name=name, region=region, account_id=account_id, given=name, arn=None)
         arn = ref.arn or name
     suffix = f"-{what}" if what else ""
-    event = CloudTrailEvent(
-        event_id=event_id
-        or f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
-        event_id_derived=True,
-        detail_type=None,
-        event_name="DriftDetected",
-        event_source=SWEEP_SOURCE,
-        event_type="GuardianSweep",
-        event_time=detected_at,
-        event_time_raw=iso(detected_at),
-        aws_region=region,
+    event = found_event(
+        event_id or f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
         account_id=account_id,
-        source_ip=None,
-        user_agent=None,
-        error_code=None,
-        error_message=None,
-        actor=Actor(),
-        request_parameters=None,
+        region=region,
+        detected_at=detected_at,
         trail=ref,
-        problems=(),
-        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "trail": arn, **details},
+        raw={"trail": arn, **details},
     )
     return event, ref
 
@@ -392,8 +378,24 @@ def report_delivery_error(
 
 def rule_event(name: str, *, account_id: str, region: str, detected_at: datetime) -> CloudTrailEvent:
     """A record of what the sweep found on one of the guardian's own rules."""
+    event_id = f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-guardian-rule-{name}"
+    return found_event(
+        event_id, account_id=account_id, region=region, detected_at=detected_at, raw={"guardian_rule": name}
+    )
+
+
+def found_event(
+    event_id: str,
+    *,
+    account_id: str,
+    region: str,
+    detected_at: datetime,
+    raw: dict[str, Any],
+    trail: TrailRef | None = None,
+) -> CloudTrailEvent:
+    """What the sweep found, shaped as the event that never came: the alert and the evidence take it as one."""
     return CloudTrailEvent(
-        event_id=f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-guardian-rule-{name}",
+        event_id=event_id,
         event_id_derived=True,
         detail_type=None,
         event_name="DriftDetected",
@@ -409,9 +411,9 @@ def rule_event(name: str, *, account_id: str, region: str, detected_at: datetime
         error_message=None,
         actor=Actor(),
         request_parameters=None,
-        trail=None,
+        trail=trail,
         problems=(),
-        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), "guardian_rule": name},
+        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), **raw},
     )
 
 
