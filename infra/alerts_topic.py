@@ -24,6 +24,8 @@ class AlertsTopic(Construct):
             "Key",
             description="CloudTrail Guardian alerts topic",
             enable_key_rotation=True,
+            # The alias names the key after the stack: the SCP in infra/policies protects it by this alias.
+            alias=f"alias/{Stack.of(self).stack_name}-alerts",
         )
         # The AWS managed alias/aws/sns key cannot be used by service publishers; a customer managed key can,
         # with a key policy statement per service, limited to this account.
