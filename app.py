@@ -1,28 +1,68 @@
 #!/usr/bin/env python3
-"""CDK app: builds the guardian stack from context and runs cdk-nag (AwsSolutions) on every synth."""
+"""CDK app: one guardian per account (context `environments`, or where the CLI's credentials point), a forwarder in
+each of its other Regions, the optional central alerts stack; cdk-nag (AwsSolutions) runs on every synth."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.settings import GuardianSettings, SettingsError
+from infra.central_alerts import CentralAlertsStack, central_alerts
+from infra.forwarder import ForwarderStack
+from infra.settings import GuardianSettings, SettingsError, environments
 from infra.stack import GuardianStack
 
 
 def build_app(context: dict[str, object] | None = None) -> cdk.App:
     app = cdk.App(context=context)
+    get = app.node.try_get_context
     try:
-        settings = GuardianSettings.from_context(app.node.try_get_context)
+        guardians = environments(get) or (GuardianSettings.from_context(get),)
+        central = central_alerts(get)
     except SettingsError as exc:
         sys.exit(f"cloudtrail-guardian: invalid context: {exc}")
-    if not settings.alert_emails:
-        print("cloudtrail-guardian: no alertEmails given; alerts go to the SNS topic only", file=sys.stderr)
-    GuardianStack(app, settings.stack_name, settings=settings)
+    several = len(guardians) > 1 or bool(guardians[0].account)
+    for settings in guardians:
+        add_guardian(app, settings, several=several)
+    if central is not None:
+        CentralAlertsStack(app, "CloudTrailGuardian-CentralAlerts", settings=central)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def add_guardian(app: cdk.App, settings: GuardianSettings, *, several: bool) -> GuardianStack:
+    """The guardian in its home Region, and a forwarder in every other Region of `regions`."""
+    if not settings.alert_emails:
+        print(
+            f"cloudtrail-guardian: no alertEmails for {settings.account or 'this account'}; alerts go to the SNS "
+            "topic only",
+            file=sys.stderr,
+        )
+    home = settings.home_region or (os.environ.get("CDK_DEFAULT_REGION") if settings.regions else None)
+    forwarded = settings.forwarded_regions(home)
+    if forwarded and home is None:
+        sys.exit(
+            "cloudtrail-guardian: invalid context: regions lists other Regions, so the home Region must be "
+            "known: set homeRegion, or deploy with a default Region (AWS_REGION or the profile's region)"
+        )
+    env = cdk.Environment(account=settings.account, region=home) if home else None
+    construct_id = f"{settings.stack_name}-{settings.account}-{home}" if several else settings.stack_name
+    guardian = GuardianStack(app, construct_id, settings=settings, stack_name=settings.stack_name, env=env)
+    for region in forwarded:
+        forwarder = ForwarderStack(
+            app,
+            f"{construct_id}-forwarder-{region}",
+            stack_name=f"{settings.stack_name}-forwarder",
+            home_region=str(home),
+            rule_prefix=settings.stack_name,
+            env=cdk.Environment(account=settings.account, region=region),
+            termination_protection=True,
+        )
+        forwarder.add_stack_dependency(guardian)  # the home Region's rules exist before forwarded events arrive
+    return guardian
 
 
 if __name__ == "__main__":

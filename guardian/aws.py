@@ -164,13 +164,16 @@ class AwsAdapter:
         return next((t["Value"] for t in tags if t["Key"] == name), None)
 
     def set_tag(self, key: str, name: str, value: str) -> None:
-        """Tag an evidence object. Tags are metadata: no new object, no new version, allowed under Object Lock."""
-        self._clients.s3().put_object_tagging(
-            Bucket=self._bucket, Key=key, Tagging={"TagSet": [{"Key": name, "Value": value}]}
-        )
+        """Tag an evidence object, keeping its other tags. Tags are metadata: no new object, no new version,
+        allowed under Object Lock."""
+        s3 = self._clients.s3()
+        tags = [t for t in s3.get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"] if t["Key"] != name]
+        s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [*tags, {"Key": name, "Value": value}]})
 
     def publish(self, request: dict[str, Any]) -> str:
-        response = self._clients.sns(self._topic_region).publish(**request)
+        """Publish to the topic the request names, with a client in that topic's Region."""
+        region = str(request["TopicArn"]).split(":")[3]
+        response = self._clients.sns(region).publish(**request)
         return str(response["MessageId"])
 
     # -- trail configuration (baselines, restore, sweep) -------------------------------------------------------

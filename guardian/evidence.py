@@ -22,6 +22,7 @@ EVIDENCE_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
 # Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
 # record: it only tells a duplicate delivery that the alert went out, without a second object per event.
 ALERT_TAG = "guardian-alert-message-id"
+CENTRAL_TAG = "guardian-central-message-id"  # the copy published to the security account's topic, if configured
 PREFIX = "evidence"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 

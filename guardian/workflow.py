@@ -300,7 +300,7 @@ def deliver(result: Result, aws: Aws, config: Config, run: Invocation) -> bool:
     """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.alerts import build_alert  # noqa: PLC0415
-    from guardian.evidence import ALERT_TAG, evidence_key, evidence_record  # noqa: PLC0415
+    from guardian.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key, evidence_record  # noqa: PLC0415
 
     key = evidence_key(result)
     alert = build_alert(
@@ -318,14 +318,21 @@ def deliver(result: Result, aws: Aws, config: Config, run: Invocation) -> bool:
         botocore_version=botocore_version,
     )
     created = aws.put_if_absent(key, record)
-    if not created and aws.tag(key, ALERT_TAG):
+    central = config.central_topic_arn
+    if not created and aws.tag(key, ALERT_TAG) and (central is None or aws.tag(key, CENTRAL_TAG)):
         LOG.info(
             "duplicate delivery: evidence and alert already exist",
             extra={"event_id": result.event.event_id, "evidence_key": key},
         )
         return False
-    message_id = aws.publish(alert.publish_kwargs(config.topic_arn))
-    aws.set_tag(key, ALERT_TAG, message_id)
+    message_id = aws.tag(key, ALERT_TAG) if not created else None
+    if message_id is None:
+        message_id = aws.publish(alert.publish_kwargs(config.topic_arn))
+        aws.set_tag(key, ALERT_TAG, message_id)
+    if central is not None and (created or not aws.tag(key, CENTRAL_TAG)):
+        # The security account's copy: published after the local one, and tagged separately, so a retry sends
+        # whichever of the two is still missing and never the other twice.
+        aws.set_tag(key, CENTRAL_TAG, aws.publish(alert.publish_kwargs(central)))
     LOG.info(
         "alert published",
         extra={

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
+from infra.nag import localized
 
 HANDLER = "guardian.handler.lambda_handler"
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
@@ -223,7 +224,7 @@ class RemediationFunction(GuardianFunction):
         self.function.add_environment("GUARDIAN_ACTIVITY_TABLE", self.activity.table_name)
         self.function.add_environment("GUARDIAN_REPEAT_THRESHOLD", str(repeat_threshold))
         self.function.add_environment("GUARDIAN_REPEAT_WINDOW_MINUTES", str(repeat_window_minutes))
-        Validations.of(self.role).acknowledge(
+        acknowledgements = [
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
                 reason="The guardian must heal any trail of this account, in any Region, including trails created "
@@ -242,4 +243,5 @@ class RemediationFunction(GuardianFunction):
                 reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "
                 "own customer managed key, and only that key (granted by topic.grant_publish).",
             ),
-        )
+        ]
+        Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))

@@ -20,6 +20,48 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 SCHEMA = "cloudtrail-guardian/self-protection-alert"
+LAMBDA_CALLS = (
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "DeleteFunction",  # also DeleteFunctionConcurrency, DeleteFunctionEventInvokeConfig
+    "PutFunctionConcurrency",
+    "RemovePermission",
+    "PutFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig",
+)
+# The calls that change the guardian's resources, by EventBridge source (Lambda names carry API versions: prefixes).
+GUARDED_CALLS: dict[str, list[Any]] = {
+    "aws.lambda": [{"prefix": name} for name in LAMBDA_CALLS],
+    "aws.events": ["DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"],
+    "aws.sns": ["DeleteTopic", "Unsubscribe", "SetTopicAttributes", "RemovePermission", "AddPermission"],
+    "aws.iam": [
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "UpdateAssumeRolePolicy",
+        "DeleteRole",
+        "PutRolePermissionsBoundary",
+    ],
+    "aws.kms": ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"],
+    "aws.s3": [
+        "PutBucketPolicy",
+        "DeleteBucketPolicy",
+        "PutObjectLockConfiguration",
+        "PutBucketVersioning",
+        "PutBucketLifecycle",
+        "DeleteBucketPublicAccessBlock",
+        "PutBucketPublicAccessBlock",
+        "DeleteBucket",
+    ],
+    "aws.cloudformation": [
+        "DeleteStack",
+        "UpdateStack",
+        "ExecuteChangeSet",
+        "UpdateTerminationProtection",
+        "SetStackPolicy",
+    ],
+}
 API_CALL = "AWS API Call via CloudTrail"
 F = events.EventField.from_path
 
@@ -51,73 +93,47 @@ def watches(
     bucket_names: Sequence[str],
     stack_id: str,
 ) -> list[Watch]:
-    lambda_calls = (
-        "UpdateFunctionCode",
-        "UpdateFunctionConfiguration",
-        "DeleteFunction",  # also DeleteFunctionConcurrency, DeleteFunctionEventInvokeConfig
-        "PutFunctionConcurrency",
-        "RemovePermission",
-        "PutFunctionEventInvokeConfig",
-        "UpdateFunctionEventInvokeConfig",
-    )
     return [
         Watch(
             "function",
             "aws.lambda",
-            [{"prefix": name} for name in lambda_calls],
+            GUARDED_CALLS["aws.lambda"],
             {"functionName": [*function_names, *({"prefix": arn} for arn in function_arns)]},
         ),
         Watch(
             "EventBridge rule",
             "aws.events",
-            ["DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"],
+            GUARDED_CALLS["aws.events"],
             {"name": list(rule_names), "rule": list(rule_names)},
         ),
         Watch(
             "alerts topic",
             "aws.sns",
-            ["DeleteTopic", "Unsubscribe", "SetTopicAttributes", "RemovePermission", "AddPermission"],
+            GUARDED_CALLS["aws.sns"],
             {"topicArn": [topic_arn], "subscriptionArn": [{"prefix": f"{topic_arn}:"}]},
         ),
         Watch(
             "IAM role",
             "aws.iam",
-            [
-                "PutRolePolicy",
-                "DeleteRolePolicy",
-                "AttachRolePolicy",
-                "DetachRolePolicy",
-                "UpdateAssumeRolePolicy",
-                "DeleteRole",
-                "PutRolePermissionsBoundary",
-            ],
+            GUARDED_CALLS["aws.iam"],
             {"roleName": list(role_names)},
         ),
         Watch(
             "KMS key",
             "aws.kms",
-            ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"],
+            GUARDED_CALLS["aws.kms"],
             {"keyId": [key_id, key_arn]},
         ),
         Watch(
             "evidence bucket",
             "aws.s3",
-            [
-                "PutBucketPolicy",
-                "DeleteBucketPolicy",
-                "PutObjectLockConfiguration",
-                "PutBucketVersioning",
-                "PutBucketLifecycle",
-                "DeleteBucketPublicAccessBlock",
-                "PutBucketPublicAccessBlock",
-                "DeleteBucket",
-            ],
+            GUARDED_CALLS["aws.s3"],
             {"bucketName": list(bucket_names)},
         ),
         Watch(
             "stack",
             "aws.cloudformation",
-            ["DeleteStack", "UpdateStack", "ExecuteChangeSet", "UpdateTerminationProtection", "SetStackPolicy"],
+            GUARDED_CALLS["aws.cloudformation"],
             {"stackName": [stack_name, {"prefix": stack_id}]},
         ),
     ]

@@ -59,6 +59,12 @@ class GuardianSettings:
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
     deployment_qualifier: str = "hnb659fds"  # the CDK bootstrap qualifier: its roles may change the guardian
+    home_region: str | None = None  # where the guardian runs; other `regions` get a forwarder
+    account: str | None = None  # the account to deploy to (from `environments`); None: the CLI's credentials
+    organization_management: bool = False  # the management or delegated administrator account
+    management_account_id: str | None = None  # in a delegated administrator: the account owning organization trails
+    central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
+    central_topic_key_arn: str | None = None  # that topic's KMS key (publishers need it)
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -88,7 +94,28 @@ class GuardianSettings:
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
             deployment_qualifier=_qualifier(get("deploymentQualifier")),
+            home_region=_region(get("homeRegion"), "homeRegion"),
+            account=_account(get("account"), "account"),
+            organization_management=_bool(get("organizationManagement"), "organizationManagement", default=False),
+            management_account_id=_account(get("managementAccountId"), "managementAccountId"),
+            central_topic_arn=_arn(get("centralTopicArn"), "centralTopicArn", "sns"),
+            central_topic_key_arn=_arn(get("centralTopicKeyArn"), "centralTopicKeyArn", "kms"),
         )
+
+    @property
+    def trail_accounts(self) -> tuple[str, ...]:
+        """Other accounts whose organization trails the guardian heals: the management account, when this is its
+        delegated administrator. Member accounts escalate instead."""
+        if self.organization_management and self.management_account_id and self.management_account_id != self.account:
+            return (self.management_account_id,)
+        return ()
+
+    def sweep_regions(self, home: str | None) -> tuple[str, ...]:
+        """The home Region first, then every other Region of `regions`."""
+        return tuple(dict.fromkeys(r for r in (home, *self.regions) if r))
+
+    def forwarded_regions(self, home: str | None) -> tuple[str, ...]:
+        return tuple(r for r in self.regions if r != home)
 
 
 def _list(value: Any, key: str) -> tuple[str, ...]:
@@ -144,6 +171,73 @@ def _regions(value: Any) -> tuple[str, ...]:
     if bad:
         raise SettingsError(f"regions has invalid Region names: {', '.join(bad)}")
     return tuple(dict.fromkeys(regions))
+
+
+def _region(value: Any, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", text):
+        raise SettingsError(f"{key} must be a Region name such as eu-west-1, got {text!r}")
+    return text
+
+
+def _account(value: Any, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{12}", text):
+        raise SettingsError(f"{key} must be a 12-digit AWS account id, got {text!r}")
+    return text
+
+
+def _arn(value: Any, key: str, service: str) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:\S+", text):
+        raise SettingsError(f"{key} must be an {service.upper()} ARN, got {text!r}")
+    return text
+
+
+# Options read by app.py beside the per-guardian ones: the list of guardians, and the central alerts helper stack.
+APP_OPTIONS = ("environments", "centralAlerts")
+
+
+def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
+    """Context `environments`: one guardian per entry, `{"account": ..., "region": ..., <any option>}`; an entry's
+    options override the global ones. Empty: one guardian, where the CLI's credentials point."""
+    value = get("environments")
+    if not value:
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"environments is not a valid JSON list: {exc.msg}") from exc
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise SettingsError('environments must be a list of {"account": "123456789012", "region": "eu-west-1", ...}')
+    found: list[GuardianSettings] = []
+    for index, entry in enumerate(value):
+        if "account" not in entry or "region" not in entry:
+            raise SettingsError(f"environments[{index}] needs both account and region, got {sorted(entry)}")
+        if "environments" in entry:
+            raise SettingsError(f"environments[{index}] cannot itself hold environments")
+        merged = {**{k: v for k, v in entry.items() if k not in ("account", "region")}, "homeRegion": entry["region"]}
+
+        def lookup(key: str, merged: dict[str, Any] = merged, entry: dict[str, Any] = entry) -> Any:
+            if key == "account":
+                return entry["account"]
+            return merged[key] if key in merged else get(key)
+
+        try:
+            found.append(GuardianSettings.from_context(lookup))
+        except SettingsError as exc:
+            raise SettingsError(f"environments[{index}] ({entry['account']}/{entry['region']}): {exc}") from exc
+    keys = [(e.account, e.home_region) for e in found]
+    if len(set(keys)) != len(keys):
+        raise SettingsError("environments lists the same account and Region twice")
+    return tuple(found)
 
 
 def _qualifier(value: Any) -> str:

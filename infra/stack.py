@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Stack
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Annotations, CfnOutput, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.alarms import GuardianAlarms
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
-from infra.remediation import RemediationFunction
+from infra.guardian_function import GuardianFunction
+from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
 from infra.self_protection import SelfProtection, deployment_role_prefix, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GuardianSettings
@@ -61,7 +65,7 @@ class GuardianStack(Stack):
             "Sweep",
             topic=self.alerts.topic,
             evidence=self.evidence,
-            regions=settings.regions or (self.region,),
+            regions=settings.sweep_regions(None if Token.is_unresolved(self.region) else self.region) or (self.region,),
             minutes=settings.sweep_minutes,
             protect_trails=protect_trails,
             protect_tag=settings.protect_tag,
@@ -102,6 +106,8 @@ class GuardianStack(Stack):
             sweep_minutes=settings.sweep_minutes,
         )
         self.self_protection = self._protect_itself(settings)
+        for function in (self.remediation, self.sweep):
+            self._organization_and_central_alerts(function, settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
         CfnOutput(self, "RemediationFunctionName", value=self.remediation.function.function_name)
@@ -134,3 +140,58 @@ class GuardianStack(Stack):
             stack_name=settings.stack_name,
             deployment_role_prefix=deployment_role_prefix(settings.deployment_qualifier),
         )
+
+    def _organization_and_central_alerts(self, function: GuardianFunction, settings: GuardianSettings) -> None:
+        """Organization mode: heal the management account's organization trails (from its delegated administrator)
+        and read what organization trails need. Central alerts: publish to the security account's topic too."""
+        if settings.trail_accounts:
+            function.function.add_environment("GUARDIAN_TRAIL_ACCOUNTS", json.dumps(list(settings.trail_accounts)))
+            trails = [
+                self.format_arn(service="cloudtrail", region="*", account=a, resource="trail", resource_name="*")
+                for a in settings.trail_accounts
+            ]
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="RepairTheOrganizationsTrails", actions=[*TRAIL_READS, *TRAIL_REPAIRS], resources=trails
+                )
+            )
+            Validations.of(function.role).acknowledge(
+                *(
+                    Ack(
+                        id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:{a}:trail/*]",
+                        reason="Organization mode: the management account's organization trails, healed from its "
+                        "delegated administrator; any trail name, that account only.",
+                    )
+                    for a in settings.trail_accounts
+                )
+            )
+        if settings.organization_management:
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadTheOrganizationForItsTrails",
+                    actions=["organizations:DescribeOrganization", "organizations:ListAWSServiceAccessForOrganization"],
+                    resources=["*"],
+                )
+            )
+            Validations.of(function.role).acknowledge(
+                Ack(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="Organization mode: DescribeOrganization and ListAWSServiceAccessForOrganization are "
+                    "read-only and have no resource type; CloudTrail needs them to recreate an organization trail.",
+                )
+            )
+        if settings.central_topic_arn:
+            function.function.add_environment("GUARDIAN_CENTRAL_TOPIC_ARN", settings.central_topic_arn)
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="PublishToTheCentralTopic", actions=["sns:Publish"], resources=[settings.central_topic_arn]
+                )
+            )
+            if settings.central_topic_key_arn:
+                function.role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        sid="EncryptForTheCentralTopic",
+                        actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                        resources=[settings.central_topic_key_arn],
+                    )
+                )

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
+from infra.nag import localized
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, grant_resource_repairs, grant_trail_repairs
 
 HANDLER = "guardian.sweep.lambda_handler"
@@ -112,7 +113,7 @@ class SweepSchedule(GuardianFunction):
             ),
         )
         self.after_deploy.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
-        Validations.of(self.role).acknowledge(
+        acknowledgements = [
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
                 reason="The sweep checks and repairs every trail of this account in every Region, including trails "
@@ -126,7 +127,7 @@ class SweepSchedule(GuardianFunction):
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,
             Ack(
-                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/"
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/"
                 f"{rule_prefix}-*]",
                 reason="The guardian's own rules, all named after its stack: the sweep re-enables them and puts "
                 "their targets back if someone disabled or stripped them.",
@@ -137,4 +138,5 @@ class SweepSchedule(GuardianFunction):
                 reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "
                 "own customer managed key, and only that key (granted by topic.grant_publish).",
             ),
-        )
+        ]
+        Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))

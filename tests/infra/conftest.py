@@ -20,6 +20,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "exemptPrincipals": '["arn:aws:iam::*:role/ci-*"]',
     "stackName": "GuardianCustom",
     "regions": "eu-west-1,us-east-1",
+    "homeRegion": "eu-west-1",
     "sweepMinutes": "15",
     "protectTrails": "org-audit",
     "protectTag": "guardian:protect=true",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 from moto import mock_aws
 
@@ -421,3 +422,53 @@ def test_leaving_the_organization_is_alerted_critical(world: World) -> None:
     [notification] = world.alerts()
     assert notification["Subject"] == "[CRITICAL] Account left its AWS Organization by mallory"
     assert message_of(notification)["trail"] is None
+
+
+# -- central alerting: a security account's topic gets every alert too ------------------------------------------
+
+
+@pytest.fixture
+def central(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A topic in another Region (standing in for the security account's) with its own subscriber queue."""
+    sns, sqs = boto3.client("sns", region_name="eu-west-1"), world.clients["sqs"]
+    topic = sns.create_topic(Name="guardian-central")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="central-soc")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("GUARDIAN_CENTRAL_TOPIC_ARN", topic)
+    return str(queue_url)
+
+
+def test_every_alert_also_reaches_the_central_topic_exactly_once(world: World, central: str) -> None:
+    event = load_event("stop_logging")
+    assert world.invoke(event)["alert_published"] is True
+    [local], [copy] = world.alerts(), world.alerts(central)
+    assert copy["Subject"] == local["Subject"]
+    assert message_of(copy) == message_of(local)
+    assert world.invoke(event)["alert_published"] is False  # a duplicate delivery: neither is sent again
+    assert (world.alerts(), world.alerts(central)) == ([], [])
+    [key] = world.evidence_keys()
+    tags = {t["Key"] for t in world.clients["s3"].get_object_tagging(Bucket=world.bucket, Key=key)["TagSet"]}
+    assert tags == {"guardian-alert-message-id", "guardian-central-message-id"}
+
+
+def test_a_central_publish_that_fails_is_retried_without_repeating_the_local_alert(
+    world: World, central: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardian.aws import AwsAdapter  # noqa: PLC0415
+
+    original = AwsAdapter.publish
+    calls: list[str] = []
+
+    def flaky(self: AwsAdapter, request: dict[str, Any]) -> str:
+        calls.append(request["TopicArn"])
+        if "central" in request["TopicArn"] and len(calls) == 2:
+            raise botocore.exceptions.ClientError({"Error": {"Code": "KMSAccessDenied", "Message": "no"}}, "Publish")
+        return original(self, request)
+
+    monkeypatch.setattr(AwsAdapter, "publish", flaky)
+    event = load_event("stop_logging")
+    with pytest.raises(botocore.exceptions.ClientError):
+        world.invoke(event)  # Lambda retries the event
+    world.invoke(event)
+    assert (len(world.alerts()), len(world.alerts(central))) == (1, 1)

@@ -1,0 +1,90 @@
+"""Optional central alerting: a topic in a security account that every guardian of the organization also publishes
+to (context `centralAlerts` creates it; each guardian then gets `centralTopicArn` and `centralTopicKeyArn`).
+
+The topic and its key admit publishers by organization (``aws:PrincipalOrgID``), never by listing accounts, so a new
+account's guardian can publish as soon as it joins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from constructs import Construct
+
+from infra.settings import SettingsError, _account, _emails, _region
+
+
+@dataclass(frozen=True)
+class CentralAlertsSettings:
+    account: str
+    region: str
+    organization_id: str
+    alert_emails: tuple[str, ...] = ()
+
+
+def central_alerts(get: Callable[[str], Any]) -> CentralAlertsSettings | None:
+    """Context `centralAlerts`: {"account": ..., "region": ..., "organizationId": "o-...", "alertEmails": [...]}."""
+    value = get("centralAlerts")
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise SettingsError('centralAlerts must be {"account": ..., "region": ..., "organizationId": "o-..."}')
+    missing = [k for k in ("account", "region", "organizationId") if not value.get(k)]
+    if missing:
+        raise SettingsError(f"centralAlerts needs {', '.join(missing)}")
+    organization = str(value["organizationId"])
+    if not re.fullmatch(r"o-[a-z0-9]{10,32}", organization):
+        raise SettingsError(f"centralAlerts.organizationId must look like o-abcd123456, got {organization!r}")
+    return CentralAlertsSettings(
+        account=str(_account(value["account"], "centralAlerts.account")),
+        region=str(_region(value["region"], "centralAlerts.region")),
+        organization_id=organization,
+        alert_emails=_emails(value.get("alertEmails")),
+    )
+
+
+class CentralAlertsStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: CentralAlertsSettings, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="CloudTrail Guardian: the organization's central alerts topic",
+            env=Environment(account=settings.account, region=settings.region),
+            termination_protection=True,
+            **kwargs,
+        )
+        in_organization = {"StringEquals": {"aws:PrincipalOrgID": settings.organization_id}}
+        self.key = kms.Key(self, "Key", description="CloudTrail Guardian central alerts", enable_key_rotation=True)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="GuardiansOfTheOrganizationMayEncrypt",
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={**in_organization, "StringLike": {"kms:ViaService": "sns.*.amazonaws.com"}},
+            )
+        )
+        self.topic = sns.Topic(
+            self, "Topic", display_name="CloudTrail Guardian (organization)", master_key=self.key, enforce_ssl=True
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="GuardiansOfTheOrganizationMayPublish",
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=in_organization,
+            )
+        )
+        for email in settings.alert_emails:
+            self.topic.add_subscription(subs.EmailSubscription(email, json=True))
+        CfnOutput(self, "CentralTopicArn", value=self.topic.topic_arn)
+        CfnOutput(self, "CentralTopicKeyArn", value=self.key.key_arn)

@@ -1,0 +1,71 @@
+"""A forwarder: in every Region of `regions` but the home one, a small stack whose rule sends the same CloudTrail
+events (trail tampering, and changes to the guardian's own resources) to the home Region's default event bus.
+
+CloudTrail events reach only the bus of the Region where the call was made; without this, a StopLogging in another
+Region would wait for the sweep. The events keep their shape (source, detail-type, detail with its awsRegion), so
+the home function handles a forwarded event exactly like a local one and heals in the trail's home Region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Aws, Duration, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.self_protection import GUARDED_CALLS
+from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
+
+API_CALL = "AWS API Call via CloudTrail"
+
+
+def forwarded_pattern() -> events.EventPattern:
+    """Every event the home Region's rules act on: tamper events and changes to the guardian's resources."""
+    sources = list(dict.fromkeys([*EVENT_SOURCES, *GUARDED_CALLS]))
+    names: list[Any] = [*EVENT_NAMES, *(n for calls in GUARDED_CALLS.values() for n in calls)]
+    unique = [n for i, n in enumerate(names) if n not in names[:i]]  # prefix objects are not hashable
+    return events.EventPattern(source=sources, detail_type=[API_CALL], detail={"eventName": unique})
+
+
+class ForwarderStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"CloudTrail Guardian: forwards this Region's events to {home_region}",
+            **kwargs,
+        )
+        self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        Validations.of(self.dead_letters).acknowledge(
+            Ack(
+                id="AwsSolutions-SQS3",
+                reason="This queue is the dead-letter queue of the forwarding rule's target; it has none itself.",
+            )
+        )
+        self.rule = events.Rule(
+            self,
+            "Forward",
+            rule_name=f"{rule_prefix}-forward",
+            description=f"CloudTrail Guardian: trail tampering and changes to the guardian, forwarded to {home_region}",
+            event_pattern=forwarded_pattern(),
+        )
+        # The target's role (created by CDK) may only PutEvents on the home Region's default bus.
+        self.rule.add_target(
+            targets.EventBus(
+                events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn),
+                dead_letter_queue=self.dead_letters,
+            )
+        )
