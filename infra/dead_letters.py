@@ -9,7 +9,7 @@ from constructs import Construct
 
 
 class DeadLetterQueue(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, of: str = "the guardian") -> None:
         super().__init__(scope, construct_id)
         # SQS-managed encryption: EventBridge can deliver to it without a key policy (a CMK would need one).
         self.queue = sqs.Queue(
@@ -20,5 +20,5 @@ class DeadLetterQueue(Construct):
             retention_period=Duration.days(14),
         )
         Validations.of(self.queue).acknowledge(
-            Ack(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the guardian.")
+            Ack(id="AwsSolutions-SQS3", reason=f"This queue is itself the dead-letter queue of {of}.")
         )

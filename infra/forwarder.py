@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Aws, Duration, Stack, Validations
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.dead_letters import DeadLetterQueue
 from infra.self_protection import GUARDED_CALLS
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 
@@ -42,19 +41,7 @@ class ForwarderStack(Stack):
             **kwargs,
         )
         self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        Validations.of(self.dead_letters).acknowledge(
-            Ack(
-                id="AwsSolutions-SQS3",
-                reason="This queue is the dead-letter queue of the forwarding rule's target; it has none itself.",
-            )
-        )
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
         self.rule = events.Rule(
             self,
             "Forward",

@@ -173,31 +173,26 @@ def _regions(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(regions))
 
 
-def _region(value: Any, key: str) -> str | None:
+def _matching(value: Any, key: str, pattern: str, what: str) -> str | None:
+    """An optional text option that must match ``pattern``; the error says what it must be."""
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", text):
-        raise SettingsError(f"{key} must be a Region name such as eu-west-1, got {text!r}")
+    if not re.fullmatch(pattern, text):
+        raise SettingsError(f"{key} must be {what}, got {text!r}")
     return text
+
+
+def _region(value: Any, key: str) -> str | None:
+    return _matching(value, key, r"[a-z]{2}(-[a-z]+)+-\d+", "a Region name such as eu-west-1")
 
 
 def _account(value: Any, key: str) -> str | None:
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    if not re.fullmatch(r"\d{12}", text):
-        raise SettingsError(f"{key} must be a 12-digit AWS account id, got {text!r}")
-    return text
+    return _matching(value, key, r"\d{12}", "a 12-digit AWS account id")
 
 
 def _arn(value: Any, key: str, service: str) -> str | None:
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    if not re.fullmatch(rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:\S+", text):
-        raise SettingsError(f"{key} must be an {service.upper()} ARN, got {text!r}")
-    return text
+    return _matching(value, key, rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:\S+", f"an {service.upper()} ARN")
 
 
 # Options read by app.py beside the per-guardian ones: the list of guardians, and the central alerts helper stack.
