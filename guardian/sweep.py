@@ -223,7 +223,9 @@ def _sweep_region(
     started: datetime,
     run: Invocation,
 ) -> list[TrailCheck]:
-    own = {t["Name"] for t in aws.list_trails(region) if _account(t.get("TrailARN", "")) == config.account_id}
+    # This account's trails; in organization mode also the management account's (organization) trails.
+    accounts = {config.account_id, *config.trail_accounts}
+    own = {t["Name"] for t in aws.list_trails(region) if _account(t.get("TrailARN", "")) in accounts}
     names = own | baseline_store.names_in(aws, region)
     return [check_trail(aws, config, region, name, started=started, run=run) for name in sorted(names)]
 

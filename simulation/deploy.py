@@ -55,9 +55,15 @@ def zip_directory(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
+def bootstrap(aws: LocalAws, region: str) -> None:
+    """What `cdk bootstrap` leaves in a Region that the templates check: the bootstrap version parameter."""
+    ssm = aws.client("ssm", region)
+    ssm.put_parameter(Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String", Overwrite=True)
+
+
 def publish_assets(aws: LocalAws, outdir: Path) -> None:
     """Do what `cdk bootstrap` + `cdk deploy` do before CloudFormation: the version parameter and asset zips."""
-    aws.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String")
+    bootstrap(aws, REGION)
     bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{ACCOUNT}-{REGION}"
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -104,6 +110,21 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
         rule["EventPattern"],
         dict(sweep["Environment"]["Variables"]),
     )
+
+
+def deploy_forwarder(aws: LocalAws, template_path: Path, region: str) -> list[tuple[str, str, str]]:
+    """Create a forwarder stack (no assets) in its Region; returns what CloudFormation created."""
+    bootstrap(aws, region)
+    cfn = aws.client("cloudformation", region)
+    name = f"{STACK}-forwarder"
+    cfn.create_stack(StackName=name, TemplateBody=template_path.read_text(), Capabilities=["CAPABILITY_IAM"])
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"forwarder creation failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    summaries = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    return [
+        (r["ResourceType"], r["LogicalResourceId"], r["ResourceStatus"]) for r in summaries if r.get("ResourceType")
+    ]
 
 
 def apply_object_lock(aws: LocalAws, template: dict[str, Any], bucket: str) -> list[str]:

@@ -314,3 +314,29 @@ def test_a_name_from_another_service_does_not_match_a_cloudtrail_row() -> None:
     raw = load_event("stop_logging")
     raw["detail"]["eventSource"] = "organizations.amazonaws.com"
     assert decide(parse_event(raw), CONTEXT).action is Action.IGNORE
+
+
+def test_organization_mode_heals_the_management_accounts_trail_and_members_escalate() -> None:
+    event = parse_event(load_event("stop_logging_org_trail_member"))  # an organization trail of 999999999999
+    member = decide(event, CONTEXT)
+    assert (member.action, member.outcome, member.severity) == (Action.ALERT, Outcome.NOT_HEALABLE, Severity.CRITICAL)
+    assert "account 999999999999" in member.reason  # the alert names the management account
+    delegated = PolicyContext(account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, trail_accounts=("999999999999",))
+    healed = decide(event, delegated)
+    assert (healed.action, healed.outcome) == (Action.HEAL, Outcome.HEALED)
+    assert healed.trail is not None
+    assert (healed.trail.account_id, healed.trail.region) == ("999999999999", "us-east-1")
+
+
+def test_a_forwarded_event_is_decided_exactly_like_a_local_one() -> None:
+    """EventBridge forwards an event to another Region's bus unchanged; moto's copy loses `account` and takes the
+    destination `region`. The decision reads only the CloudTrail record, so all three are the same."""
+    local = load_event("stop_logging_arn_home_elsewhere")
+    as_aws_forwards = json.loads(json.dumps(local))
+    as_moto_forwards = {k: v for k, v in local.items() if k != "account"} | {"region": "eu-central-1"}
+    decisions = [decide(parse_event(e), CONTEXT) for e in (local, as_aws_forwards, as_moto_forwards)]
+    assert decisions[0] == decisions[1] == decisions[2]
+    assert decisions[0].trail is not None
+    assert decisions[0].trail.region == "us-west-2"  # healed in the trail's home Region, wherever it arrived
+    parsed = [parse_event(e) for e in (local, as_moto_forwards)]
+    assert parsed[0].account_id == parsed[1].account_id == ACCOUNT  # recipientAccountId, not the envelope
