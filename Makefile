@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup demo test lint typecheck unit bench synth deploy diff scp format clean
+.PHONY: help setup demo test lint typecheck unit bench synth deploy diff scp stackset format clean
 
 help:
 	@echo "make demo   - run the guardian against a local AWS simulation (moto_server on 127.0.0.1)"
@@ -21,6 +21,7 @@ help:
 	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
 	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
 	@echo "make scp BREAK_GLASS_ROLE=name - render the service control policy that protects audit logging"
+	@echo "make stackset - write the self-contained CloudFormation StackSets template (build/stackset)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -65,6 +66,9 @@ deploy: setup
 scp: setup
 	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...]"; exit 2; }
 	$(PY) scripts/render_scp.py --break-glass-role "$(BREAK_GLASS_ROLE)" --stack-name "$(or $(STACK_NAME),CloudTrailGuardian)"
+
+stackset: setup
+	$(PY) scripts/stackset.py $(STACKSET_ARGS)
 
 format: setup
 	$(PY) -m ruff format .

@@ -30,6 +30,28 @@ def forwarded_pattern() -> events.EventPattern:
     return events.EventPattern(source=sources, detail_type=[API_CALL], detail={"eventName": unique})
 
 
+class Forwarder(Construct):
+    """The forwarding rule, its dead-letter queue, and its role (PutEvents on the home bus only)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
+        self.rule = events.Rule(
+            self,
+            "Forward",
+            rule_name=f"{rule_prefix}-forward",
+            description="CloudTrail Guardian: tampering and changes to the guardian, forwarded to its home Region",
+            event_pattern=forwarded_pattern(),
+        )
+        self.rule.add_target(
+            targets.EventBus(
+                events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn),
+                dead_letter_queue=self.dead_letters,
+            )
+        )
+
+
 class ForwarderStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str, **kwargs: Any
@@ -40,19 +62,4 @@ class ForwarderStack(Stack):
             description=f"CloudTrail Guardian: forwards this Region's events to {home_region}",
             **kwargs,
         )
-        self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
-        self.rule = events.Rule(
-            self,
-            "Forward",
-            rule_name=f"{rule_prefix}-forward",
-            description=f"CloudTrail Guardian: trail tampering and changes to the guardian, forwarded to {home_region}",
-            event_pattern=forwarded_pattern(),
-        )
-        # The target's role (created by CDK) may only PutEvents on the home Region's default bus.
-        self.rule.add_target(
-            targets.EventBus(
-                events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn),
-                dead_letter_queue=self.dead_letters,
-            )
-        )
+        self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix)

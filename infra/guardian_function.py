@@ -12,9 +12,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.runtime_asset import stage_runtime
+from infra.runtime_asset import INLINE_CONTEXT, inline_source, stage_runtime
 from infra.settings import ALL_LOG_RETENTION_DAYS
 
+INLINE_HANDLERS = {
+    "guardian.handler.lambda_handler": "index.lambda_handler",
+    "guardian.sweep.lambda_handler": "index.sweep_handler",
+}
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime (cdk-nag AwsSolutions-L1)
 
 
@@ -40,6 +44,7 @@ class GuardianFunction(Construct):
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
         self.log_group = logs.LogGroup(self, "Logs", retention=retention_days(log_retention_days))
         self.role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
@@ -51,8 +56,8 @@ class GuardianFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler=handler,
-            code=lambda_.Code.from_asset(str(stage_runtime())),
+            handler=INLINE_HANDLERS[handler] if inline else handler,
+            code=lambda_.Code.from_inline(inline_source()) if inline else lambda_.Code.from_asset(str(stage_runtime())),
             role=self.role,
             memory_size=256,
             timeout=timeout,

@@ -36,3 +36,52 @@ def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING) -> Pa
     except OSError:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+# StackSets deploy to hundreds of accounts and Regions with no CDK asset bucket: the package travels in the template.
+INLINE_CONTEXT = "cloudtrail-guardian:inlineCode"
+_LOADER = """\"\"\"CloudTrail Guardian, self-contained for CloudFormation StackSets: the package is in this file.
+
+At cold start it is unpacked once into /tmp (atomically: a half-written copy is never imported), then imported.
+\"\"\"
+import base64
+import io
+import os
+import sys
+import tempfile
+import zipfile
+
+_PACKAGE = "{package}"
+_HOME = "/tmp/cloudtrail-guardian-{digest}"
+if not os.path.isdir(_HOME):
+    _scratch = tempfile.mkdtemp(prefix=".guardian-", dir="/tmp")
+    zipfile.ZipFile(io.BytesIO(base64.b64decode(_PACKAGE))).extractall(_scratch)
+    try:
+        os.rename(_scratch, _HOME)
+    except OSError:
+        pass  # another import in this environment won the race with the same content
+sys.path.insert(0, _HOME)
+
+from guardian.handler import lambda_handler  # noqa: E402
+
+
+def sweep_handler(event, context):
+    from guardian.sweep import lambda_handler as sweep
+
+    return sweep(event, context)
+"""
+
+
+def inline_source(source: Path = RUNTIME_PACKAGE) -> str:
+    """An ``index.py`` that carries the zipped package (base64) and imports it: handlers ``index.lambda_handler``
+    and ``index.sweep_handler``."""
+    import base64  # noqa: PLC0415
+    import io  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    staged = stage_runtime(source)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted((staged / source.name).rglob("*.py")):
+            archive.write(path, path.relative_to(staged))
+    return _LOADER.format(package=base64.b64encode(buffer.getvalue()).decode(), digest=staged.name)

@@ -1,0 +1,87 @@
+"""A self-contained template for CloudFormation StackSets with service-managed permissions, the way large
+organizations roll a baseline to every account: one template, deployed to every account and Region of the targets.
+
+- No CDK asset bucket and no bootstrap: the functions' code is inline (``index.py`` carries the package), and the
+  bootstrap version check is left out.
+- Parameters: ``HomeRegion`` (where the guardian runs), ``Regions`` (every Region it covers), ``AlertEmail``.
+- In the home Region the guardian's resources are created (condition ``IsHomeRegion``); in every other Region only
+  the forwarder (condition ``IsNotHomeRegion``), so one StackSet covers every Region of every account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import Aws, CfnCondition, CfnOutput, CfnParameter, CfnResource, Fn
+from aws_cdk import aws_sns as sns
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra.forwarder import Forwarder
+from infra.runtime_asset import INLINE_CONTEXT
+from infra.settings import GuardianSettings
+from infra.stack import GuardianStack
+
+STACK_ID = "CloudTrailGuardian-StackSet"
+
+
+class StackSetStack(GuardianStack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: GuardianSettings, **kwargs: Any) -> None:
+        kwargs.setdefault("synthesizer", cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
+        kwargs.setdefault("termination_protection", False)  # set on stack instances, not in a StackSet template
+        super().__init__(scope, construct_id, settings=settings, **kwargs)
+        home = CfnParameter(
+            self,
+            "HomeRegion",
+            description="The Region the guardian runs in; every other Region of the stack set gets a forwarder",
+            allowed_pattern=r"[a-z]{2}(-[a-z]+)+-\d+",
+        )
+        regions = CfnParameter(
+            self,
+            "Regions",
+            type="CommaDelimitedList",
+            description="Every Region the guardian covers (the home Region and the forwarders' Regions)",
+        )
+        email = CfnParameter(
+            self, "AlertEmail", default="", description="Where alerts go (email-json); empty: the topic only"
+        )
+        is_home = CfnCondition(self, "IsHomeRegion", expression=Fn.condition_equals(Aws.REGION, home.value_as_string))
+        # CfnCondition is an ICfnConditionExpression in CDK; its Python type hints do not say so.
+        not_home = CfnCondition(self, "IsNotHomeRegion", expression=Fn.condition_not(is_home))  # type: ignore[arg-type]
+        has_email = CfnCondition(
+            self,
+            "IsHomeRegionWithEmail",
+            expression=Fn.condition_and(
+                is_home,  # type: ignore[arg-type]
+                Fn.condition_not(Fn.condition_equals(email.value_as_string, "")),
+            ),
+        )
+        for child in self.node.find_all():
+            if isinstance(child, CfnResource) and child.cfn_resource_type != "AWS::CDK::Metadata":
+                child.cfn_options.condition = is_home
+            elif isinstance(child, CfnOutput):
+                child.condition = is_home
+        json_list = Fn.join("", ['["', Fn.join('","', regions.value_as_list), '"]'])
+        self.sweep.function.add_environment("GUARDIAN_SWEEP_REGIONS", json_list)
+        subscription = sns.CfnSubscription(
+            self,
+            "AlertEmailSubscription",
+            topic_arn=self.alerts.topic.topic_arn,
+            protocol="email-json",
+            endpoint=email.value_as_string,
+        )
+        subscription.cfn_options.condition = has_email
+        self.forwarder = Forwarder(self, "Forwarder", home_region=home.value_as_string, rule_prefix=settings.stack_name)
+        for child in self.forwarder.node.find_all():
+            if isinstance(child, CfnResource):
+                child.cfn_options.condition = not_home
+
+
+def build_stackset_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    """The StackSet template's app: the guardian's own options from context, the inline-code switch on."""
+    app = cdk.App(context={**(context or {}), INLINE_CONTEXT: True}, outdir=outdir)
+    settings = GuardianSettings.from_context(app.node.try_get_context)
+    StackSetStack(app, STACK_ID, settings=settings, stack_name=settings.stack_name)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
