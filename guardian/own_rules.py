@@ -19,7 +19,7 @@ from guardian.results import Result, Verification, iso
 from guardian.steps import Step, run_steps
 
 if TYPE_CHECKING:
-    from guardian.aws import AwsAdapter
+    from guardian.aws_full import FullAdapter
     from guardian.config import Config
     from guardian.workflow import Invocation
 
@@ -37,7 +37,7 @@ def rule_key(name: str) -> str:
 
 
 def check_own_rules(
-    aws: AwsAdapter, config: Config, *, started: datetime, run: Invocation, redeployed: bool
+    aws: FullAdapter, config: Config, *, started: datetime, run: Invocation, redeployed: bool
 ) -> tuple[RuleCheck, ...]:
     return tuple(
         check_rule(aws, config, name, started=started, run=run, redeployed=redeployed) for name in config.own_rules
@@ -45,7 +45,7 @@ def check_own_rules(
 
 
 def check_rule(
-    aws: AwsAdapter, config: Config, name: str, *, started: datetime, run: Invocation, redeployed: bool
+    aws: FullAdapter, config: Config, name: str, *, started: datetime, run: Invocation, redeployed: bool
 ) -> RuleCheck:
     state = aws.rule_state(name)
     stored = aws.read_json(rule_key(name))
@@ -90,7 +90,7 @@ def _document(name: str, targets: list[dict[str, Any]], at: datetime, by: str) -
 
 
 def _alert(
-    aws: AwsAdapter,
+    aws: FullAdapter,
     config: Config,
     name: str,
     started: datetime,

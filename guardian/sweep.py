@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian import baseline_store, keys, own_rules, resources, runtime
-from guardian.aws import AwsAdapter
+from guardian.aws_full import FullAdapter
 from guardian.baseline import Change, Effect, TrailState
 from guardian.bucket import BucketState
 from guardian.config import Config
@@ -78,7 +78,7 @@ class SweepReport:
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
-    aws = runtime.adapter(config)
+    aws = runtime.adapter(config).full()
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
     run = Invocation(
         runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
@@ -109,7 +109,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return summary
 
 
-def run_sweep(aws: AwsAdapter, config: Config, run: Invocation, *, redeployed: bool = False) -> SweepReport:
+def run_sweep(aws: FullAdapter, config: Config, run: Invocation, *, redeployed: bool = False) -> SweepReport:
     started = run.clock()
     # The guardian's own rules first: a disabled tamper rule means events are being lost right now.
     rules = own_rules.check_own_rules(aws, config, started=started, run=run, redeployed=redeployed)
@@ -134,7 +134,7 @@ def run_sweep(aws: AwsAdapter, config: Config, run: Invocation, *, redeployed: b
 
 
 def sweep_resources(
-    aws: AwsAdapter, config: Config, checks: tuple[TrailCheck, ...], *, started: datetime, run: Invocation
+    aws: FullAdapter, config: Config, checks: tuple[TrailCheck, ...], *, started: datetime, run: Invocation
 ) -> tuple[ResourceCheck, ...]:
     """Every bucket and log group a protected trail delivers to, once each (trails often share a bucket)."""
     serving: dict[tuple[Subject, str, str | None], set[str]] = {}
@@ -157,7 +157,7 @@ def sweep_resources(
 
 
 def check_resource(
-    aws: AwsAdapter,
+    aws: FullAdapter,
     config: Config,
     resource: tuple[Subject, str, str | None],
     trails: set[str],
@@ -216,7 +216,7 @@ def check_resource(
 
 
 def _sweep_region(
-    aws: AwsAdapter,
+    aws: FullAdapter,
     config: Config,
     region: str,
     *,
@@ -231,7 +231,7 @@ def _sweep_region(
 
 
 def check_trail(
-    aws: AwsAdapter,
+    aws: FullAdapter,
     config: Config,
     region: str,
     name: str,
@@ -278,7 +278,7 @@ def check_trail(
 
 
 def _baseline_for(
-    aws: AwsAdapter, config: Config, region: str, name: str, found: TrailState | None, *, clock: Clock
+    aws: FullAdapter, config: Config, region: str, name: str, found: TrailState | None, *, clock: Clock
 ) -> TrailState | TrailCheck:
     """The baseline to hold the trail to, or the check's result when there is nothing to hold it to."""
     stored = baseline_store.load(aws, region, name)
@@ -354,7 +354,7 @@ def sweep_event(
 
 
 def report_delivery_error(
-    aws: AwsAdapter, config: Config, trail: TrailState, *, started: datetime, run: Invocation
+    aws: FullAdapter, config: Config, trail: TrailState, *, started: datetime, run: Invocation
 ) -> None:
     """CloudTrail could not write the trail's logs to S3 (bucket gone, policy or key changed): nothing to undo on
     the trail itself, so alert, once a day per trail and error while it lasts."""
@@ -420,7 +420,7 @@ def found_event(
 
 
 def check_key(
-    aws: AwsAdapter,
+    aws: FullAdapter,
     config: Config,
     trail: TrailState,
     *,

@@ -35,8 +35,9 @@ Sleep = Callable[[float], None]
 LOG = get_logger()
 
 
-class Aws(Protocol):
-    """What the workflow needs from AWS (implemented by :class:`guardian.aws.AwsAdapter`)."""
+class HealAws(Protocol):
+    """The heal path: what StopLogging → StartLogging → verify → evidence → alert needs
+    (:class:`guardian.aws.AwsAdapter`); ``full()`` gives every other call."""
 
     sdk_versions: tuple[str, str]
 
@@ -44,12 +45,20 @@ class Aws(Protocol):
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
+    def tag(self, key: str, name: str) -> str | None: ...
+    def set_tag(self, key: str, name: str, value: str) -> None: ...
+    def publish(self, request: dict[str, Any]) -> str: ...
+    def full(self) -> Aws: ...
+
+
+class Aws(HealAws, Protocol):
+    """Every call the workflow and the restores make (:class:`guardian.aws_full.FullAdapter`)."""
+
     def key_state(self, key: KeyRef) -> str: ...
     def enable_key(self, key: KeyRef) -> None: ...
     def cancel_key_deletion(self, key: KeyRef) -> None: ...
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool: ...
     def count_activity(self, table: str, principal: str, since: str, until: str) -> int: ...
-    def tag(self, key: str, name: str) -> str | None: ...
     def create_trail(self, state: TrailState) -> None: ...
     def update_trail(self, state: TrailState, *, clear_prefix: bool) -> None: ...
     def put_event_selectors(self, state: TrailState) -> None: ...
@@ -60,8 +69,6 @@ class Aws(Protocol):
     def read_json(self, key: str) -> dict[str, Any] | None: ...
     def write_json(self, key: str, document: dict[str, Any]) -> None: ...
     def list_keys(self, prefix: str) -> list[str]: ...
-    def set_tag(self, key: str, name: str, value: str) -> None: ...
-    def publish(self, request: dict[str, Any]) -> str: ...
     def bucket_state(self, name: str, region: str | None = None) -> BucketState: ...
     def create_bucket(self, state: BucketState) -> None: ...
     def put_bucket_policy(self, state: BucketState) -> None: ...
@@ -93,13 +100,13 @@ class HealFailed(RuntimeError):
 
 
 def handle(
-    event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation
+    event: CloudTrailEvent, decision: Decision, aws: HealAws, config: Config, run: Invocation
 ) -> tuple[Result, bool]:
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
     heal = decision.rule.heal if decision.action is Action.HEAL and decision.rule else None
     guarded: Guarded | None = None
     if decision.rule is not None and decision.rule.scoped and decision.alerts and heal is not Heal.RESTORE_KEY:
-        scoped = _in_scope(event, decision, aws)
+        scoped = _in_scope(event, decision, aws.full())
         if scoped is None:
             LOG.info(
                 "event not about a protected trail's resource: ignored",
@@ -115,9 +122,9 @@ def handle(
     if config.activity_table:
         from guardian.activity import watch_repeats  # noqa: PLC0415 - off the cold-start path
 
-        watch_repeats(result, aws, config, run)
+        watch_repeats(result, aws.full(), config, run)
     if result.outcome is Outcome.EXEMPT:
-        _approve(event, decision, aws, run, guarded)
+        _approve(event, decision, aws.full(), run, guarded)
     if result.outcome is Outcome.HEAL_FAILED:
         what = result.decision.trail.identifier if result.decision.trail else "an unidentified trail"
         raise HealFailed(f"could not undo {event.event_name} on {what}: {result.diagnosis}")
@@ -127,7 +134,7 @@ def handle(
 def _act(
     event: CloudTrailEvent,
     decision: Decision,
-    aws: Aws,
+    aws: HealAws,
     config: Config,
     run: Invocation,
     *,
@@ -140,19 +147,19 @@ def _act(
     if heal is Heal.RESTORE_KEY:
         from guardian.keys import restore_key  # noqa: PLC0415
 
-        return restore_key(event, decision, aws, config, run)
+        return restore_key(event, decision, aws.full(), config, run)
     if heal is Heal.RESTORE_BASELINE:
         from guardian.restore import restore_baseline  # noqa: PLC0415
 
-        return restore_baseline(event, decision, aws, config, run)
+        return restore_baseline(event, decision, aws.full(), config, run)
     if heal is Heal.RESTORE_RESOURCE and guarded is not None:
         from guardian.resources import restore_resource  # noqa: PLC0415
 
-        return restore_resource(event, decision, aws, config, run, guarded=guarded)
+        return restore_resource(event, decision, aws.full(), config, run, guarded=guarded)
     if heal in (Heal.START_INGESTION, Heal.RESTORE_DATA_STORE):
         from guardian.lake import heal_data_store  # noqa: PLC0415
 
-        return heal_data_store(event, decision, aws, config, run)
+        return heal_data_store(event, decision, aws.full(), config, run)
     return Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
 
 
@@ -197,7 +204,9 @@ def _in_scope(event: CloudTrailEvent, decision: Decision, aws: Aws) -> tuple[Dec
     return replace(decision, trail=trail_ref(guarded)), guarded
 
 
-def restart_logging(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
+def restart_logging(
+    event: CloudTrailEvent, decision: Decision, aws: HealAws, config: Config, run: Invocation
+) -> Result:
     trail, clock = decision.trail, run.clock
     assert trail is not None
     started = clock()
@@ -245,7 +254,7 @@ def restart_logging(event: CloudTrailEvent, decision: Decision, aws: Aws, config
     )
 
 
-def verify(aws: Aws, trail: TrailRef, config: Config, run: Invocation) -> Verification:
+def verify(aws: HealAws, trail: TrailRef, config: Config, run: Invocation) -> Verification:
     """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``verify_attempts`` times."""
     attempts, delay, clock, sleep = config.verify_attempts, config.verify_delay_seconds, run.clock, run.sleep
     status: dict[str, Any] = {}
@@ -276,7 +285,7 @@ def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> 
     )
 
 
-def diagnose(aws: Aws, trail: TrailRef, code: str, message: str) -> str:
+def diagnose(aws: HealAws, trail: TrailRef, code: str, message: str) -> str:
     """Say in words why StartLogging failed, reading the trail's state where possible (best effort)."""
     if code in ("AccessDenied", "AccessDeniedException"):
         return (
@@ -296,7 +305,7 @@ def diagnose(aws: Aws, trail: TrailRef, code: str, message: str) -> str:
     return f"{code}: {message}"
 
 
-def deliver(result: Result, aws: Aws, config: Config, run: Invocation) -> bool:
+def deliver(result: Result, aws: HealAws, config: Config, run: Invocation) -> bool:
     """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.alerts import build_alert  # noqa: PLC0415

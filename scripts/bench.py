@@ -122,6 +122,7 @@ class StubbedClients:
             "put_object", {}, {"Bucket": BUCKET, "Key": ANY, "Body": ANY, "ContentType": ANY, "IfNoneMatch": "*"}
         )
         sns.add_response("publish", {"MessageId": "m"}, None)
+        s3.add_response("get_object_tagging", {"TagSet": []}, None)
         s3.add_response("put_object_tagging", {}, None)
 
     def cloudtrail(self, region: str) -> Any:
@@ -130,7 +131,7 @@ class StubbedClients:
     def sns(self, region: str) -> Any:
         return self.sns_client
 
-    def s3(self) -> Any:
+    def s3(self, region: str | None = None) -> Any:
         return self.s3_client
 
 
@@ -365,7 +366,7 @@ def sweep_wall_time() -> None:
             )
             clients = SlowClients(latency)
             clients.warm(list(regions))
-            adapter = AwsAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET)
+            adapter = AwsAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET).full()
             started = time.perf_counter()
             report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))
             elapsed = time.perf_counter() - started

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from guardian import handler, sweep
-from guardian.aws import AwsAdapter
+from guardian.aws_full import FullAdapter
 from tests.integration.conftest import ALL_MANAGEMENT, TRAIL, WEST, Account, subject_and_message
 from tests.support import ACCOUNT, load_event
 
@@ -119,10 +119,10 @@ def test_a_failed_heal_alerts_critical_and_fails_the_run_without_the_success_met
 ) -> None:
     account.ct().delete_trail(Name=TRAIL)
 
-    def denied(self: AwsAdapter, state: Any) -> None:
+    def denied(self: FullAdapter, state: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "explicit deny in an SCP"}}, "CreateTrail")
 
-    monkeypatch.setattr(AwsAdapter, "create_trail", denied)
+    monkeypatch.setattr(FullAdapter, "create_trail", denied)
     with pytest.raises(sweep.SweepFailed, match="heal_failed"):
         account.sweep()
     [notification] = account.alerts()
@@ -162,14 +162,14 @@ def test_each_successful_run_publishes_the_success_metric(account: Account) -> N
 
 
 def test_one_regions_failure_does_not_stop_the_others(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = AwsAdapter.list_trails
+    original = FullAdapter.list_trails
 
-    def failing(self: AwsAdapter, region: str) -> list[dict[str, Any]]:
+    def failing(self: FullAdapter, region: str) -> list[dict[str, Any]]:
         if region == "us-west-2":
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "SCP"}}, "DescribeTrails")
         return original(self, region)
 
-    monkeypatch.setattr(AwsAdapter, "list_trails", failing)
+    monkeypatch.setattr(FullAdapter, "list_trails", failing)
     account.ct().stop_logging(Name=TRAIL)
     with pytest.raises(sweep.SweepFailed, match="us-west-2"):
         account.sweep()

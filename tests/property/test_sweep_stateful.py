@@ -160,7 +160,7 @@ class Tampering(RuleBasedStateMachine):
     def teardown(self) -> None:
         try:
             sweep.lambda_handler({}, None)
-            adapter = runtime.adapter(runtime.config())
+            adapter = runtime.adapter(runtime.config()).full()
             for name in TRAILS:
                 stored = load(adapter, "us-east-1", name)
                 assert not isinstance(stored, Missing | Retired), name

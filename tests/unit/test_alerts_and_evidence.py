@@ -69,11 +69,11 @@ def test_every_subject_is_one_printable_line_under_100_characters(name: str) -> 
 def test_long_names_are_shortened_but_the_verdict_is_kept() -> None:
     result = healed()
     assert result.decision.trail is not None
-    long_trail = replace(result.decision.trail, name="t" * 200)
+    long_trail = result.decision.trail._replace(name="t" * 200)
     result = replace(
         result,
         decision=replace(result.decision, trail=long_trail),
-        event=replace(result.event, actor=replace(result.event.actor, user_name="u" * 150)),
+        event=replace(result.event, actor=result.event.actor._replace(user_name="u" * 150)),
     )
     subject = build_alert(result, evidence_bucket="b", evidence_key="k", function_name=None).subject
     assert len(subject) <= SUBJECT_MAX

@@ -62,6 +62,9 @@ class FakeAws:
     def cancel_key_deletion(self, key: Any) -> None:
         raise AssertionError("key restores are tested against moto")
 
+    def full(self) -> FakeAws:
+        return self
+
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
         raise AssertionError("repeated tampering is tested against moto")
 
