@@ -7,6 +7,7 @@ names the guardian, so its calls are easy to find in CloudTrail. Errors are rais
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
@@ -57,15 +58,19 @@ class Boto3Clients:
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         self._session = session
         self._cache: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()  # the sweep's threads may ask for a new client at once
 
     def _client(self, service: str, region: str | None) -> Any:
         key = (service, region)
         client = self._cache.get(key)
         if client is None:
-            if self._session is None:
-                self._session = boto3.session.Session()
-            client = self._session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
-            self._cache[key] = client
+            with self._lock:  # creating sessions and clients is not thread-safe; using a client is
+                client = self._cache.get(key)
+                if client is None:
+                    if self._session is None:
+                        self._session = boto3.session.Session()
+                    client = self._session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+                    self._cache[key] = client
         return client
 
     def cloudtrail(self, region: str) -> CloudTrailClient:

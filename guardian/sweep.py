@@ -142,18 +142,24 @@ def sweep_resources(
         if check.protected is not None:
             for kind, name, region in resources.resources_of(check.protected):
                 serving.setdefault((kind, name, region), set()).add(check.protected.arn)
-    found: list[ResourceCheck] = []
-    for (kind, name, region), trails in sorted(serving.items(), key=lambda item: (item[0][0], item[0][1])):
+
+    def one(resource: tuple[Subject, str, str | None], trails: set[str]) -> ResourceCheck:
+        kind, name, _ = resource
         try:
-            found.append(check_resource(aws, config, (kind, name, region), trails, started=started, run=run))
+            return check_resource(aws, config, resource, trails, started=started, run=run)
         except ClientError as exc:
             code, _ = describe_error(exc)
             if code not in ("AccessDenied", "AccessDeniedException", "403"):
                 raise
             # Typically an organization's log-archive bucket in another account: its owner guards it.
             LOG.warning("trail resource not readable", extra={"resource": name, "kind": kind, "error_code": code})
-            found.append(ResourceCheck(kind.value, name, "not_readable"))
-    return tuple(found)
+            return ResourceCheck(kind.value, name, "not_readable")
+
+    ordered = sorted(serving.items(), key=lambda item: (item[0][0], item[0][1]))
+    if not ordered:
+        return ()
+    with ThreadPoolExecutor(max_workers=min(len(ordered), 32)) as pool:  # I/O-bound, like the Regions
+        return tuple(pool.map(lambda item: one(*item), ordered))
 
 
 def check_resource(

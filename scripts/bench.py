@@ -328,7 +328,7 @@ class SlowClients(Boto3Clients):
 def sweep_wall_time() -> None:
     """Sweep wall time for 1, 4 and 17 Regions x 20 trails: Regions are swept in parallel."""
     print(f"5. sweep of {TRAILS_PER_REGION} trails per Region, moto_server in its own process on 127.0.0.1")
-    print("   (steady state: every trail already at its baseline, 6 requests per trail)")
+    print("   (steady state: every trail and its bucket already at their baselines)")
     with (
         moto_server_process() as endpoint,
         environment(
