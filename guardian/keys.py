@@ -14,7 +14,7 @@ from guardian.baseline import Change, Effect, TrailState
 from guardian.events import CloudTrailEvent, KeyRef, TrailRef
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
-from guardian.steps import Step, run_steps
+from guardian.steps import Step, poll, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -70,7 +70,6 @@ def restore_key(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Co
 
 def repair_key(aws: Aws, key: KeyRef, config: Config, run: Invocation) -> tuple[str, list[ActionRecord], str, int]:
     """Cancel a scheduled deletion, enable the key, verify: (state found, actions, state after, checks)."""
-    attempts, delay = config.verify_attempts, config.verify_delay_seconds
     state = aws.key_state(key)
     steps: list[Step] = []
     if state == "PendingDeletion":
@@ -78,13 +77,7 @@ def repair_key(aws: Aws, key: KeyRef, config: Config, run: Invocation) -> tuple[
     if state in ("Disabled", "PendingDeletion"):  # a cancelled deletion leaves the key disabled
         steps.append(("EnableKey", lambda: aws.enable_key(key)))
     actions, _ = run_steps(steps, key.region, key.key_id, run)
-    after, checks = state, 0
-    for check in range(1, attempts + 1):
-        after, checks = aws.key_state(key), check
-        if after == "Enabled" or not steps:
-            break
-        if check < attempts:
-            run.sleep(delay * 2 ** (check - 1))
+    after, checks = poll(lambda: aws.key_state(key), lambda now: now == "Enabled" or not steps, config, run)
     return state, actions, after, checks
 
 

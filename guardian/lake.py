@@ -13,14 +13,18 @@ from guardian.baseline import Change, Effect
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Heal, Outcome, Severity
 from guardian.results import Result, Verification
-from guardian.steps import Step, run_steps
+from guardian.steps import Step, poll, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
     from guardian.workflow import Aws, Invocation
 
 STOPPED = ("STOPPED_INGESTION", "STOPPING_INGESTION")
-INGESTING = ("ENABLED", "STARTING_INGESTION")
+
+
+def _back(status: str) -> bool:
+    """Ingesting (or starting to), and no longer waiting for deletion."""
+    return status != "PENDING_DELETION" and status not in STOPPED
 
 
 def heal_data_store(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
@@ -40,13 +44,8 @@ def heal_data_store(event: CloudTrailEvent, decision: Decision, aws: Aws, config
     actions, _ = run_steps(steps, store.region or "", store.name, run)
     after, checks = found, 0
     if all(a.succeeded for a in actions):
-        for checks in range(1, config.verify_attempts + 1):
-            after = aws.data_store_status(store)
-            if after in INGESTING or (after not in STOPPED and after != "PENDING_DELETION"):
-                break
-            if checks < config.verify_attempts:
-                run.sleep(config.verify_delay_seconds * 2 ** (checks - 1))
-    healed = all(a.succeeded for a in actions) and after != "PENDING_DELETION" and after not in STOPPED
+        after, checks = poll(lambda: aws.data_store_status(store), _back, config, run)
+    healed = all(a.succeeded for a in actions) and _back(after)
     failed = next((a for a in actions if not a.succeeded), None)
     why = f"event data store {store.name} was {found}: " + " then ".join(a.action for a in actions)
     return Result(

@@ -21,7 +21,7 @@ from guardian.events import CloudTrailEvent, TrailRef
 from guardian.log_group import LogGroupState, compare_group, group_key, group_of, target_group
 from guardian.policy import Decision, Outcome, Severity, Subject
 from guardian.results import ActionRecord, Result, Verification, iso
-from guardian.steps import Step, run_steps
+from guardian.steps import Step, poll, run_steps
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -173,18 +173,15 @@ def repair(aws: Aws, guarded: Guarded, config: Config, run: Invocation) -> Repai
     actions, raced = run_steps(steps, goal.region, goal.name, run, tolerate="BucketAlreadyOwnedByYou")
     if raced == "CreateBucket":  # recreated meanwhile (the sweep and an event can race): repair what is there
         return repair(aws, guarded, config, run)
-    after: State | None = None
-    remaining: tuple[Change, ...] = weak
-    checks = 0
-    if all(a.succeeded for a in actions):
-        for checks in range(1, config.verify_attempts + 1):
-            after = read(aws, guarded.kind, goal.name, goal.region)
-            remaining = weakened(compare(goal, after))
-            if not remaining:
-                break
-            if checks < config.verify_attempts:
-                run.sleep(config.verify_delay_seconds * 2 ** (checks - 1))
-    return Repair(guarded, found, changes, goal, tuple(actions), after, remaining, checks)
+    if not all(a.succeeded for a in actions):
+        return Repair(guarded, found, changes, goal, tuple(actions), None, weak, 0)
+    after, checks = poll(
+        lambda: read(aws, guarded.kind, goal.name, goal.region),
+        lambda now: not weakened(compare(goal, now)),
+        config,
+        run,
+    )
+    return Repair(guarded, found, changes, goal, tuple(actions), after, weakened(compare(goal, after)), checks)
 
 
 def _bucket_steps(aws: Aws, goal: BucketState, weak: tuple[Change, ...]) -> list[Step]:

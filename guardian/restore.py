@@ -15,7 +15,7 @@ from guardian.baseline import Change, Effect, TrailState, compare, target_state,
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
-from guardian.steps import Step, run_steps
+from guardian.steps import Step, poll, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -129,17 +129,17 @@ def _verify(
     aws: TrailOps, target: TrailState, config: Config, run: Invocation
 ) -> tuple[TrailState | None, tuple[Change, ...], int]:
     """Read the trail again until nothing weakened remains against the target, with backoff."""
-    after: TrailState | None = None
-    remaining: tuple[Change, ...] = ()
-    attempts, delay = config.verify_attempts, config.verify_delay_seconds
-    for check in range(1, attempts + 1):
-        after = aws.trail_state(target.home_region, target.name)
-        remaining = weakened(compare(target, after)) if after is not None else ()
-        if after is not None and not remaining:
-            return after, (), check
-        if check < attempts:
-            run.sleep(delay * 2 ** (check - 1))
-    return after, remaining, attempts
+
+    def remaining(after: TrailState | None) -> tuple[Change, ...]:
+        return weakened(compare(target, after)) if after is not None else ()
+
+    after, checks = poll(
+        lambda: aws.trail_state(target.home_region, target.name),
+        lambda now: now is not None and not remaining(now),
+        config,
+        run,
+    )
+    return after, remaining(after), checks
 
 
 def restore_baseline(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:

@@ -1,9 +1,10 @@
-"""Run the calls of an undo in order, recording each; stop at the first failure (later steps depend on it)."""
+"""Run the calls of an undo in order, recording each (stop at the first failure: later steps depend on it), then
+read the result again until it holds (with backoff), so "restored" always means "seen restored"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -11,7 +12,10 @@ from guardian.errors import describe_error
 from guardian.results import ActionRecord
 
 if TYPE_CHECKING:
+    from guardian.config import Config
     from guardian.workflow import Invocation
+
+T = TypeVar("T")
 
 Step = tuple[str, Callable[[], None]]
 
@@ -34,3 +38,14 @@ def run_steps(
             break
         actions.append(ActionRecord(name, region, target, started, run.clock(), True))
     return actions, None
+
+
+def poll(read: Callable[[], T], done: Callable[[T], bool], config: Config, run: Invocation) -> tuple[T, int]:
+    """Read until ``done``, at most ``verify_attempts`` times, the wait doubling from ``verify_delay_seconds``.
+    Returns the last value read and how many reads it took."""
+    value = read()
+    checks = 1
+    while not done(value) and checks < config.verify_attempts:
+        run.sleep(config.verify_delay_seconds * 2 ** (checks - 1))
+        value, checks = read(), checks + 1
+    return value, checks
