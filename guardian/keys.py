@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from guardian import baseline_store
 from guardian.baseline import Change, Effect, TrailState
-from guardian.events import CloudTrailEvent, KeyRef, TrailRef
+from guardian.events import CloudTrailEvent, KeyRef
 from guardian.policy import Decision, Outcome, Severity
 from guardian.results import ActionRecord, Result, Verification
 from guardian.steps import Step, poll, run_steps
@@ -31,21 +31,19 @@ def trails_protected_by(aws: Aws, key: KeyRef) -> list[TrailState]:
     return found
 
 
-def restore_key(event: CloudTrailEvent, decision: Decision, aws: Aws, config: Config, run: Invocation) -> Result:
+def restore_key(
+    event: CloudTrailEvent,
+    decision: Decision,
+    aws: Aws,
+    config: Config,
+    run: Invocation,
+    *,
+    trails: list[TrailState],
+) -> Result:
+    """Put back a key that encrypts ``trails`` (found by the workflow's scope check; never empty here)."""
     key = event.key
     assert key is not None
-    trails = trails_protected_by(aws, key)
-    if not trails:
-        why = f"key {key.key_id} protects no trail with a baseline: not the guardian's to act on"
-        return Result(event, replace(decision, reason=why), Outcome.IGNORED, Severity.INFO)
-    first = trails[0]
-    trail = TrailRef(
-        name=first.name, region=first.home_region, account_id=key.account_id, given=first.arn, arn=first.arn
-    )
     names = ", ".join(t.name for t in trails)
-    decision = replace(decision, trail=trail)
-    if decision.outcome is Outcome.EXEMPT:
-        return Result(event, decision, Outcome.EXEMPT, decision.severity)
     if event.event_name == "PutKeyPolicy":
         why = (
             f"the policy of key {key.key_id}, which encrypts trail(s) {names}, was replaced: review it now; the "

@@ -105,7 +105,8 @@ def handle(
     """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
     heal = decision.rule.heal if decision.action is Action.HEAL and decision.rule else None
     guarded: Guarded | None = None
-    if decision.rule is not None and decision.rule.scoped and decision.alerts and heal is not Heal.RESTORE_KEY:
+    key_trails: list[TrailState] = []
+    if decision.rule is not None and decision.rule.scoped and decision.alerts:
         scoped = _in_scope(event, decision, aws.full())
         if scoped is None:
             LOG.info(
@@ -113,11 +114,8 @@ def handle(
                 extra={"event_id": event.event_id, "event_name": event.event_name},
             )
             return Result(event, decision, Outcome.IGNORED, Severity.INFO), False
-        decision, guarded = scoped
-    result = _act(event, decision, aws, config, run, heal=heal, guarded=guarded)
-    if result.outcome is Outcome.IGNORED:
-        LOG.info("key event not about a trail", extra={"event_id": event.event_id, "reason": result.decision.reason})
-        return result, False
+        decision, guarded, key_trails = scoped
+    result = _act(event, decision, aws, config, run, heal=heal, guarded=guarded, key_trails=key_trails)
     published = deliver(result, aws, config, run)
     if config.activity_table:
         from guardian.activity import watch_repeats  # noqa: PLC0415 - off the cold-start path
@@ -140,6 +138,7 @@ def _act(
     *,
     heal: Heal | None,
     guarded: Guarded | None,
+    key_trails: list[TrailState],
 ) -> Result:
     """The heal a row names; heavier restores are imported on first use (off the cold-start path)."""
     if heal is Heal.START_LOGGING:
@@ -147,7 +146,7 @@ def _act(
     if heal is Heal.RESTORE_KEY:
         from guardian.keys import restore_key  # noqa: PLC0415
 
-        return restore_key(event, decision, aws.full(), config, run)
+        return restore_key(event, decision, aws.full(), config, run, trails=key_trails)
     if heal is Heal.RESTORE_BASELINE:
         from guardian.restore import restore_baseline  # noqa: PLC0415
 
@@ -183,9 +182,11 @@ def _approve(event: CloudTrailEvent, decision: Decision, aws: Aws, run: Invocati
     LOG.info("baseline recorded after an exempt change", extra={"baseline_key": key, "event_id": event.event_id})
 
 
-def _in_scope(event: CloudTrailEvent, decision: Decision, aws: Aws) -> tuple[Decision, Guarded | None] | None:
-    """For a key, bucket or log group: the decision naming the protected trail it serves, or None if it serves
-    none (then the event is none of the guardian's business: no alert)."""
+def _in_scope(
+    event: CloudTrailEvent, decision: Decision, aws: Aws
+) -> tuple[Decision, Guarded | None, list[TrailState]] | None:
+    """For a key, bucket or log group: the decision naming the protected trail it serves, with the guarded bucket
+    or log group, or the trails a key encrypts; None if it serves none (none of the guardian's business)."""
     assert decision.rule is not None
     if decision.rule.about is Subject.KEY:
         from guardian.keys import trails_protected_by  # noqa: PLC0415
@@ -194,14 +195,14 @@ def _in_scope(event: CloudTrailEvent, decision: Decision, aws: Aws) -> tuple[Dec
         if not trails:
             return None
         first = trails[0]
-        ref = TrailRef(first.name, first.home_region, event.account_id, first.arn, first.arn)
-        return replace(decision, trail=ref), None
+        ref = TrailRef(first.name, first.home_region, event.key.account_id if event.key else None, first.arn, first.arn)
+        return replace(decision, trail=ref), None, trails
     from guardian.resources import guarded_by_event, trail_ref  # noqa: PLC0415
 
     guarded = guarded_by_event(aws, event, decision.rule.about)
     if guarded is None:
         return None
-    return replace(decision, trail=trail_ref(guarded)), guarded
+    return replace(decision, trail=trail_ref(guarded)), guarded, []
 
 
 def restart_logging(
