@@ -1,5 +1,5 @@
-"""``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, and expire
-its logs, as an attacker; watch each put back."""
+"""``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, expire its
+logs, and switch the guardian's own rule off, as an attacker; watch each put back."""
 
 from __future__ import annotations
 
@@ -76,33 +76,64 @@ def main() -> int:
         "Both times have one-second precision here (CloudTrail's eventTime always has), and the "
         "simulation has no CloudTrail-to-EventBridge delivery delay; in AWS, add that delay.",
     )
-    act_two = outcome.lost_event
+    act_two, act_three, act_four = outcome.lost_event, outcome.lifecycle, outcome.switched_off
     assert act_two is not None
-    show("Act 2: the attacker deletes the trail, and no event reaches the guardian", act_two.trail_before)
-    show("Does the trail exist after the attack?", str(act_two.exists_after_attack))
-    show("The scheduled sweep", act_two.sweep_summary)
-    show("The trail after the sweep (recreated under its name, as it was)", act_two.trail_after)
-    show("Its status", act_two.status_after)
-    for notification in act_two.notifications:
-        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
-    act_three = outcome.lifecycle
     assert act_three is not None
-    show(
-        "Act 3 (Stratus cloudtrail-lifecycle-rule): the trail bucket's lifecycle after the attack",
-        act_three.rules_after_attack,
-    )
-    show("Does the deployed rule's pattern match the PutBucketLifecycle event?", str(act_three.pattern_matches))
-    show("Handler result", act_three.handler_result)
-    show("The bucket's lifecycle after the guardian (its baseline had none: logs are kept)", act_three.rules_after)
-    for notification in act_three.notifications:
-        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
+    assert act_four is not None
+    show_lost_event(act_two)
+    show_lifecycle_rule(act_three)
+    show_switch_off(act_four)
     healed = bool(outcome.status_after.get("IsLogging")) and outcome.pattern_matches and len(outcome.notifications) == 1
     recreated = act_two.trail_after == act_two.trail_before and bool(act_two.status_after.get("IsLogging"))
     print("\nRESULT:", "trail healed, verified, alerted once, evidence kept" if healed else "FAILED")
     print("RESULT:", "deleted trail recreated by the sweep, as it was" if recreated else "FAILED (act 2)")
     kept = act_three.pattern_matches and act_three.rules_after is None and len(act_three.notifications) == 1
     print("RESULT:", "the logs' expiry rule removed, the bucket back to its baseline" if kept else "FAILED (act 3)")
-    return 0 if healed and recreated and kept else 1
+    guarded = (
+        act_four.function_invocations == 0
+        and act_four.self_protection_alert.get("severity") == "CRITICAL"
+        and act_four.state_after_sweep == "ENABLED"
+    )
+    print(
+        "RESULT:",
+        "switching the guardian off alerted at once; the sweep switched it back on" if guarded else "FAILED (act 4)",
+    )
+    return 0 if healed and recreated and kept and guarded else 1
+
+
+def show_lost_event(act: scenario.LostEvent) -> None:
+    show("Act 2: the attacker deletes the trail, and no event reaches the guardian", act.trail_before)
+    show("Does the trail exist after the attack?", str(act.exists_after_attack))
+    show("The scheduled sweep", act.sweep_summary)
+    show("The trail after the sweep (recreated under its name, as it was)", act.trail_after)
+    show("Its status", act.status_after)
+    for notification in act.notifications:
+        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
+
+
+def show_lifecycle_rule(act: scenario.LifecycleAct) -> None:
+    show(
+        "Act 3 (Stratus cloudtrail-lifecycle-rule): the trail bucket's lifecycle after the attack",
+        act.rules_after_attack,
+    )
+    show("Does the deployed rule's pattern match the PutBucketLifecycle event?", str(act.pattern_matches))
+    show("Handler result", act.handler_result)
+    show("The bucket's lifecycle after the guardian (its baseline had none: logs are kept)", act.rules_after)
+    for notification in act.notifications:
+        show("Alert", f"{notification['Subject']}\n{json.dumps(json.loads(notification['Message'])['changes'])}")
+
+
+def show_switch_off(act: scenario.SwitchOffAct) -> None:
+    show("Act 4: the attacker disables the guardian's own tamper rule; its state", act.state_after_attack)
+    show(
+        f"Self-protection alert, straight from EventBridge to the topic ({act.function_invocations} function "
+        "invocations)",
+        act.self_protection_alert,
+    )
+    show("The next sweep", act.sweep_summary)
+    show("The tamper rule after the sweep", act.state_after_sweep)
+    for notification in act.sweep_alerts:
+        show("Alert", notification["Subject"])
 
 
 if __name__ == "__main__":

@@ -41,6 +41,20 @@ class Outcome:
     first_sweep: dict[str, Any]
     lost_event: LostEvent | None = None
     lifecycle: LifecycleAct | None = None
+    switched_off: SwitchOffAct | None = None
+
+
+@dataclass(frozen=True)
+class SwitchOffAct:
+    """Act 4: the attacker disables the guardian's own tamper rule. EventBridge alerts straight from the event (no
+    function runs), and the next sweep enables the rule again."""
+
+    state_after_attack: str
+    function_invocations: int
+    self_protection_alert: dict[str, Any]
+    sweep_summary: dict[str, Any]
+    state_after_sweep: str
+    sweep_alerts: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -245,6 +259,35 @@ def lifecycle(aws: LocalAws) -> list[dict[str, Any]] | None:
     return [dict(rule) for rule in response["Rules"]]
 
 
+def switch_off(aws: LocalAws, deployment: Deployment, queue_url: str) -> SwitchOffAct:
+    rule = deployment.outputs["TamperRuleName"]
+    events = aws.client("events")
+    events.disable_rule(Name=rule)  # the attacker's call; AWS records it and delivers this event:
+    record = cloudtrail_record(
+        aws.client("iam").get_user(UserName=ATTACKER)["User"],
+        "AKIA-ATTACKER",
+        "events.amazonaws.com",
+        "DisableRule",
+        {"name": rule},
+    )
+    before = len(aws.invocations)
+    envelope = eventbridge_envelope(record)
+    events.put_events(
+        Entries=[{"Source": envelope["source"], "DetailType": envelope["detail-type"], "Detail": json.dumps(record)}]
+    )
+    [alert] = drain(aws, queue_url)
+    state = events.describe_rule(Name=rule)["State"]
+    summary = invoke_sweep(aws, deployment)
+    return SwitchOffAct(
+        state,
+        len(aws.invocations) - before,
+        json.loads(alert["Message"]),
+        summary,
+        events.describe_rule(Name=rule)["State"],
+        drain(aws, queue_url),
+    )
+
+
 def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outcome:
     create_logging_trail(aws)
     queue_url = subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"])
@@ -279,4 +322,5 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
     if not act_two:
         return outcome
     outcome = replace(outcome, lost_event=lost_event(aws, deployment, queue_url))
-    return replace(outcome, lifecycle=lifecycle_rule(aws, deployment, queue_url))
+    outcome = replace(outcome, lifecycle=lifecycle_rule(aws, deployment, queue_url))
+    return replace(outcome, switched_off=switch_off(aws, deployment, queue_url))

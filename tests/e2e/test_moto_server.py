@@ -84,6 +84,14 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert (act_three.handler_result["outcome"], act_three.rules_after) == ("healed", None)
         [lifecycle_alert] = act_three.notifications
         assert lifecycle_alert["Subject"].startswith("[HIGH] lifecycle of a trail's S3 bucket changed")
+        act_four = outcome.switched_off  # the guardian's own rule disabled: alerted with no function, re-enabled
+        assert act_four is not None
+        assert (act_four.state_after_attack, act_four.function_invocations) == ("DISABLED", 0)
+        assert act_four.self_protection_alert["resource_kind"] == "EventBridge rule"
+        assert act_four.sweep_summary["guardian_rules"][deployment.outputs["TamperRuleName"]] == "healed"
+        assert act_four.state_after_sweep == "ENABLED"
+        [sweep_alert] = act_four.sweep_alerts
+        assert sweep_alert["Subject"].startswith("[CRITICAL] Guardian rule CloudTrailGuardian-tamper disabled")
 
         # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
         with scenario.function_environment(aws, deployment.function_environment):
@@ -93,5 +101,5 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert again["alert_published"] is False
         listing = aws.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"])
         keys = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
-        assert len(keys) == 3  # the event heal, the sweep heal, the bucket: one object each, the duplicate added none
+        assert len(keys) == 4  # event heal, sweep heal, bucket, own rule: one object each, the duplicate added none
         assert outcome.evidence_key in keys
