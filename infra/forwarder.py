@@ -8,13 +8,17 @@ the home function handles a forwarded event exactly like a local one and heals i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
+from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.self_protection import GUARDED_CALLS
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
@@ -31,9 +35,13 @@ def forwarded_pattern() -> events.EventPattern:
 
 
 class Forwarder(Construct):
-    """The forwarding rule, its dead-letter queue, and its role (PutEvents on the home bus only)."""
+    """The forwarding rule, its role (PutEvents on the home bus only), its dead-letter queue, and an alarm on that
+    queue. An alarm can only notify a topic of its own Region, so the forwarder has a small topic of its own with the
+    guardian's subscribers."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str, emails: Sequence[str] = ()
+    ) -> None:
         super().__init__(scope, construct_id)
         self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
@@ -50,11 +58,33 @@ class Forwarder(Construct):
                 dead_letter_queue=self.dead_letters,
             )
         )
+        self.alerts = AlertsTopic(self, "Alerts", emails=emails)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=f"CloudTrail Guardian could not forward an event to {home_region}: it is in the "
+            "forwarder's dead-letter queue (the sweep is the backstop until it is replayed)",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm.add_alarm_action(actions.SnsAction(self.alerts.topic))
 
 
 class ForwarderStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        home_region: str,
+        rule_prefix: str,
+        emails: Sequence[str] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
@@ -62,4 +92,4 @@ class ForwarderStack(Stack):
             description=f"CloudTrail Guardian: forwards this Region's events to {home_region}",
             **kwargs,
         )
-        self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix)
+        self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, emails=emails)

@@ -76,6 +76,22 @@ class StackSetStack(GuardianStack):
         for child in self.forwarder.node.find_all():
             if isinstance(child, CfnResource):
                 child.cfn_options.condition = not_home
+        elsewhere_with_email = CfnCondition(
+            self,
+            "IsNotHomeRegionWithEmail",
+            expression=Fn.condition_and(
+                not_home,  # type: ignore[arg-type]
+                Fn.condition_not(Fn.condition_equals(email.value_as_string, "")),
+            ),
+        )
+        forwarder_subscription = sns.CfnSubscription(
+            self,
+            "ForwarderAlertEmailSubscription",
+            topic_arn=self.forwarder.alerts.topic.topic_arn,
+            protocol="email-json",
+            endpoint=email.value_as_string,
+        )
+        forwarder_subscription.cfn_options.condition = elsewhere_with_email
 
 
 def build_stackset_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:

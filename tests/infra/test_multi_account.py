@@ -105,6 +105,13 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
         }
         assert target["Arn"] == home_bus
         assert "DeadLetterConfig" in target
+        # A DLQ alarm can only notify a topic of its own Region: the forwarder has one, with the guardian's subscribers.
+        [alarm] = template.find_resources("AWS::CloudWatch::Alarm").values()
+        [topic_id] = template.find_resources("AWS::SNS::Topic")
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        emails = {s["Properties"]["Endpoint"] for s in template.find_resources("AWS::SNS::Subscription").values()}
+        assert emails == ({"team-one@example.com"} if account == ONE else {"soc@example.com"})
         # Its role may only put events on the home bus.
         [policy] = template.find_resources("AWS::IAM::Policy").values()
         [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
