@@ -49,14 +49,6 @@ class StackSetStack(GuardianStack):
         is_home = CfnCondition(self, "IsHomeRegion", expression=Fn.condition_equals(Aws.REGION, home.value_as_string))
         # CfnCondition is an ICfnConditionExpression in CDK; its Python type hints do not say so.
         not_home = CfnCondition(self, "IsNotHomeRegion", expression=Fn.condition_not(is_home))  # type: ignore[arg-type]
-        has_email = CfnCondition(
-            self,
-            "IsHomeRegionWithEmail",
-            expression=Fn.condition_and(
-                is_home,  # type: ignore[arg-type]
-                Fn.condition_not(Fn.condition_equals(email.value_as_string, "")),
-            ),
-        )
         for child in self.node.find_all():
             if isinstance(child, CfnResource) and child.cfn_resource_type != "AWS::CDK::Metadata":
                 child.cfn_options.condition = is_home
@@ -64,34 +56,32 @@ class StackSetStack(GuardianStack):
                 child.condition = is_home
         json_list = Fn.join("", ['["', Fn.join('","', regions.value_as_list), '"]'])
         self.sweep.function.add_environment("GUARDIAN_SWEEP_REGIONS", json_list)
-        subscription = sns.CfnSubscription(
-            self,
-            "AlertEmailSubscription",
-            topic_arn=self.alerts.topic.topic_arn,
-            protocol="email-json",
-            endpoint=email.value_as_string,
-        )
-        subscription.cfn_options.condition = has_email
         self.forwarder = Forwarder(self, "Forwarder", home_region=home.value_as_string, rule_prefix=settings.stack_name)
         for child in self.forwarder.node.find_all():
             if isinstance(child, CfnResource):
                 child.cfn_options.condition = not_home
-        elsewhere_with_email = CfnCondition(
-            self,
-            "IsNotHomeRegionWithEmail",
-            expression=Fn.condition_and(
-                not_home,  # type: ignore[arg-type]
-                Fn.condition_not(Fn.condition_equals(email.value_as_string, "")),
-            ),
+        # The subscribers: the guardian's topic in the home Region, the forwarder's (its DLQ alarm) elsewhere.
+        places = (
+            ("IsHomeRegion", is_home, self.alerts, ""),
+            ("IsNotHomeRegion", not_home, self.forwarder.alerts, "Forwarder"),
         )
-        forwarder_subscription = sns.CfnSubscription(
-            self,
-            "ForwarderAlertEmailSubscription",
-            topic_arn=self.forwarder.alerts.topic.topic_arn,
-            protocol="email-json",
-            endpoint=email.value_as_string,
-        )
-        forwarder_subscription.cfn_options.condition = elsewhere_with_email
+        for name, where, topic, prefix in places:
+            with_email = CfnCondition(
+                self,
+                f"{name}WithEmail",
+                expression=Fn.condition_and(
+                    where,  # type: ignore[arg-type]
+                    Fn.condition_not(Fn.condition_equals(email.value_as_string, "")),
+                ),
+            )
+            subscription = sns.CfnSubscription(
+                self,
+                f"{prefix}AlertEmailSubscription",
+                topic_arn=topic.topic.topic_arn,
+                protocol="email-json",
+                endpoint=email.value_as_string,
+            )
+            subscription.cfn_options.condition = with_email
 
 
 def build_stackset_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
