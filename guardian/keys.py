@@ -13,8 +13,8 @@ from guardian import baseline_store
 from guardian.baseline import Change, Effect, TrailState
 from guardian.events import CloudTrailEvent, KeyRef
 from guardian.policy import Decision, Outcome, Severity
-from guardian.results import ActionRecord, Result, Verification
-from guardian.steps import Step, poll, run_steps
+from guardian.results import ActionRecord, Result
+from guardian.steps import Step, poll, repaired, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -51,18 +51,15 @@ def restore_key(
         )
         return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
     state, actions, after, checks = repair_key(aws, key, config, run)
-    healed = after == "Enabled" and all(a.succeeded for a in actions)
-    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
-    why = f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change")
-    return Result(
+    return repaired(
         event,
-        replace(decision, reason=why),
-        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
-        decision.severity if healed else Severity.CRITICAL,
-        tuple(actions),
-        Verification(is_logging=None, checks=checks, checked_at=run.clock()),
-        changes=(change,),
-        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+        decision,
+        why=f"key {key.key_id} encrypts trail(s) {names}: " + (" then ".join(a.action for a in actions) or "no change"),
+        actions=actions,
+        checks=checks,
+        change=Change("kms_key_state", "Enabled", state, Effect.WEAKENED),
+        still=None if after == "Enabled" else f"key {key.key_id} is {after} after the restore",
+        run=run,
     )
 
 

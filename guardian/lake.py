@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from guardian.baseline import Change, Effect
 from guardian.events import CloudTrailEvent
 from guardian.policy import Decision, Heal, Outcome, Severity
-from guardian.results import Result, Verification
-from guardian.steps import Step, poll, run_steps
+from guardian.results import Result
+from guardian.steps import Step, poll, repaired, run_steps
 
 if TYPE_CHECKING:
     from guardian.config import Config
@@ -45,22 +45,13 @@ def heal_data_store(event: CloudTrailEvent, decision: Decision, aws: Aws, config
     after, checks = found, 0
     if all(a.succeeded for a in actions):
         after, checks = poll(lambda: aws.data_store_status(store), _back, config, run)
-    healed = all(a.succeeded for a in actions) and _back(after)
-    failed = next((a for a in actions if not a.succeeded), None)
-    why = f"event data store {store.name} was {found}: " + " then ".join(a.action for a in actions)
-    return Result(
+    return repaired(
         event,
-        replace(decision, reason=why),
-        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
-        decision.severity if healed else Severity.CRITICAL,
-        tuple(actions),
-        Verification(is_logging=None, checks=checks, checked_at=run.clock()),
-        changes=(change,),
-        diagnosis=None
-        if healed
-        else (
-            f"{failed.action} failed: {failed.error_code}: {failed.error_message}"
-            if failed
-            else f"event data store {store.name} is still {after} after {checks} checks"
-        ),
+        decision,
+        why=f"event data store {store.name} was {found}: " + " then ".join(a.action for a in actions),
+        actions=actions,
+        checks=checks,
+        change=change,
+        still=None if _back(after) else f"event data store {store.name} is still {after} after {checks} checks",
+        run=run,
     )

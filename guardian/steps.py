@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.errors import describe_error
-from guardian.results import ActionRecord
+from guardian.results import ActionRecord, Result, Verification
 
 if TYPE_CHECKING:
+    from guardian.baseline import Change
     from guardian.config import Config
+    from guardian.events import CloudTrailEvent
+    from guardian.policy import Decision
     from guardian.workflow import Invocation
 
 T = TypeVar("T")
@@ -49,3 +52,37 @@ def poll(read: Callable[[], T], done: Callable[[T], bool], config: Config, run: 
         run.sleep(config.verify_delay_seconds * 2 ** (checks - 1))
         value, checks = read(), checks + 1
     return value, checks
+
+
+def repaired(
+    event: CloudTrailEvent,
+    decision: Decision,
+    *,
+    why: str,
+    actions: Sequence[ActionRecord],
+    checks: int,
+    change: Change,
+    still: str | None,
+    run: Invocation,
+) -> Result:
+    """The Result of an undo that puts one state back (a key's, an event data store's): HEALED with the row's
+    severity, or HEAL_FAILED and CRITICAL naming the call that failed, else ``still`` (what remains wrong)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from guardian.policy import Outcome, Severity  # noqa: PLC0415
+
+    failed = next((a for a in actions if not a.succeeded), None)
+    healed = failed is None and still is None
+    diagnosis = None
+    if not healed:
+        diagnosis = f"{failed.action} failed: {failed.error_code}: {failed.error_message}" if failed else still
+    return Result(
+        event,
+        replace(decision, reason=why),
+        Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        decision.severity if healed else Severity.CRITICAL,
+        tuple(actions),
+        Verification(is_logging=None, checks=checks, checked_at=run.clock()),
+        changes=(change,),
+        diagnosis=diagnosis,
+    )

@@ -136,6 +136,11 @@ RESOURCE_ACKS = [
     ),
 ]
 
+TOPIC_KEY_ACK = Ack(
+    id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+    reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's own customer "
+    "managed key, and only that key (granted by topic.grant_publish).",
+)
 PASS_ROLE_ACK = Ack(
     id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
     reason="A recreated or repaired trail passes its own CloudWatch Logs role, whatever its name; iam:PassRole is "
@@ -238,10 +243,6 @@ class RemediationFunction(GuardianFunction):
                 reason="Every CloudTrail Lake event data store of this account is protected, in any Region; only "
                 "read, start ingestion and restore.",
             ),
-            Ack(
-                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "
-                "own customer managed key, and only that key (granted by topic.grant_publish).",
-            ),
+            TOPIC_KEY_ACK,
         ]
         Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))

@@ -45,6 +45,7 @@ _LOADER = """\"\"\"CloudTrail Guardian, self-contained for CloudFormation StackS
 At cold start it is unpacked once into /tmp (atomically: a half-written copy is never imported), then imported.
 \"\"\"
 import base64
+import importlib
 import io
 import os
 import sys
@@ -61,14 +62,11 @@ if not os.path.isdir(_HOME):
     except OSError:
         pass  # another import in this environment won the race with the same content
 sys.path.insert(0, _HOME)
-
-from guardian.handler import lambda_handler  # noqa: E402
+lambda_handler = importlib.import_module("guardian.handler").lambda_handler
 
 
 def sweep_handler(event, context):
-    from guardian.sweep import lambda_handler as sweep
-
-    return sweep(event, context)
+    return importlib.import_module("guardian.sweep").lambda_handler(event, context)
 """
 
 

@@ -19,7 +19,7 @@ from constructs import Construct
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import localized
-from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, grant_resource_repairs, grant_trail_repairs
+from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
 
 HANDLER = "guardian.sweep.lambda_handler"
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -133,10 +133,6 @@ class SweepSchedule(GuardianFunction):
                 "their targets back if someone disabled or stripped them.",
             ),
             *evidence.acknowledgements(baselines=True),
-            Ack(
-                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                reason="Publishing to the KMS-encrypted alerts topic needs the GenerateDataKey family on the topic's "
-                "own customer managed key, and only that key (granted by topic.grant_publish).",
-            ),
+            TOPIC_KEY_ACK,
         ]
         Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))
