@@ -161,17 +161,16 @@ class AwsAdapter:
             raise
         return True
 
-    def tag(self, key: str, name: str) -> str | None:
-        """The value of tag ``name`` on an existing evidence object, or None."""
+    def tags(self, key: str) -> dict[str, str]:
+        """The tags of an existing evidence object."""
         tags = self._clients.s3().get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"]
-        return next((t["Value"] for t in tags if t["Key"] == name), None)
+        return {t["Key"]: t["Value"] for t in tags}
 
-    def set_tag(self, key: str, name: str, value: str) -> None:
-        """Tag an evidence object, keeping its other tags. Tags are metadata: no new object, no new version,
-        allowed under Object Lock."""
-        s3 = self._clients.s3()
-        tags = [t for t in s3.get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"] if t["Key"] != name]
-        s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [*tags, {"Key": name, "Value": value}]})
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace an evidence object's tags with these. Tags are metadata: no new object, no new version, allowed
+        under Object Lock."""
+        tag_set: list[Any] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self._clients.s3().put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": tag_set})
 
     def publish(self, request: dict[str, Any]) -> str:
         """Publish to the topic the request names, with a client in that topic's Region."""

@@ -27,10 +27,6 @@ from typing import Any
 from guardian.baseline import Change, Effect
 
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
-PUBLIC_GRANTEES = (
-    "http://acs.amazonaws.com/groups/global/AllUsers",
-    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
-)
 NO_EXPIRY = 1_000_000  # days: "never" compares as longer than any real expiry
 
 

@@ -45,8 +45,8 @@ class HealAws(Protocol):
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
     def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None: ...
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
-    def tag(self, key: str, name: str) -> str | None: ...
-    def set_tag(self, key: str, name: str, value: str) -> None: ...
+    def tags(self, key: str) -> dict[str, str]: ...
+    def set_tags(self, key: str, tags: dict[str, str]) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
     def full(self) -> Aws: ...
 
@@ -329,20 +329,22 @@ def deliver(result: Result, aws: HealAws, config: Config, run: Invocation) -> bo
     )
     created = aws.put_if_absent(key, record)
     central = config.central_topic_arn
-    if not created and aws.tag(key, ALERT_TAG) and (central is None or aws.tag(key, CENTRAL_TAG)):
+    tags = {} if created else aws.tags(key)  # a new record has none: no read on the first delivery
+    if ALERT_TAG in tags and (central is None or CENTRAL_TAG in tags):
         LOG.info(
             "duplicate delivery: evidence and alert already exist",
             extra={"event_id": result.event.event_id, "evidence_key": key},
         )
         return False
-    message_id = aws.tag(key, ALERT_TAG) if not created else None
-    if message_id is None:
-        message_id = aws.publish(alert.publish_kwargs(config.topic_arn))
-        aws.set_tag(key, ALERT_TAG, message_id)
-    if central is not None and (created or not aws.tag(key, CENTRAL_TAG)):
+    if ALERT_TAG not in tags:
+        tags[ALERT_TAG] = aws.publish(alert.publish_kwargs(config.topic_arn))
+        aws.set_tags(key, tags)
+    if central is not None and CENTRAL_TAG not in tags:
         # The security account's copy: published after the local one, and tagged separately, so a retry sends
         # whichever of the two is still missing and never the other twice.
-        aws.set_tag(key, CENTRAL_TAG, aws.publish(alert.publish_kwargs(central)))
+        tags[CENTRAL_TAG] = aws.publish(alert.publish_kwargs(central))
+        aws.set_tags(key, tags)
+    message_id = tags[ALERT_TAG]
     LOG.info(
         "alert published",
         extra={

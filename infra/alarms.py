@@ -11,8 +11,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.sweep_schedule import METRIC_NAMESPACE
+
 PERIOD = Duration.minutes(1)
-SWEEP_NAMESPACE = "CloudTrailGuardian"  # guardian.sweep.METRIC_NAMESPACE (infra cannot import guardian)
 
 
 class GuardianAlarms(Construct):
@@ -28,22 +29,26 @@ class GuardianAlarms(Construct):
         sweep_minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = self._alarm(
+        self.dead_letters = occurrence_alarm(
+            self,
             "DeadLetters",
             "CloudTrail Guardian could not handle an event: it is parked in the dead-letter queue",
             dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
         )
-        self.errors = self._alarm(
+        self.errors = occurrence_alarm(
+            self,
             "FunctionErrors",
             "CloudTrail Guardian's remediation function failed (a heal may have failed)",
             function.metric_errors(period=PERIOD, statistic="Sum"),
         )
-        self.throttles = self._alarm(
+        self.throttles = occurrence_alarm(
+            self,
             "FunctionThrottles",
             "CloudTrail Guardian's remediation function was throttled (heals are delayed)",
             function.metric_throttles(period=PERIOD, statistic="Sum"),
         )
-        self.sweep_errors = self._alarm(
+        self.sweep_errors = occurrence_alarm(
+            self,
             "SweepErrors",
             "CloudTrail Guardian's sweep failed: a trail could not be restored, or a Region could not be read",
             sweep.metric_errors(period=PERIOD, statistic="Sum"),
@@ -55,7 +60,7 @@ class GuardianAlarms(Construct):
             "SweepSilent",
             alarm_description="CloudTrail Guardian's sweep has not succeeded for two intervals: the backstop is down",
             metric=cloudwatch.Metric(
-                namespace=SWEEP_NAMESPACE,
+                namespace=METRIC_NAMESPACE,
                 metric_name="SweepSucceeded",
                 period=Duration.minutes(sweep_minutes),
                 statistic="Sum",
@@ -69,15 +74,18 @@ class GuardianAlarms(Construct):
         for alarm in self.all:
             alarm.add_alarm_action(actions.SnsAction(topic))
 
-    def _alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
-        """Any occurrence in a minute alarms; no data means nothing happened."""
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_description=description,
-            metric=metric,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+
+def occurrence_alarm(
+    scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric
+) -> cloudwatch.Alarm:
+    """Any occurrence in a minute alarms; no data means nothing happened."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

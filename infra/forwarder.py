@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
+from infra.alarms import PERIOD, occurrence_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.self_protection import GUARDED_CALLS
@@ -59,18 +59,12 @@ class Forwarder(Construct):
             )
         )
         self.alerts = AlertsTopic(self, "Alerts", emails=emails)
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = occurrence_alarm(
             self,
             "DeadLettersAlarm",
-            alarm_description=f"CloudTrail Guardian could not forward an event to {home_region}: it is in the "
-            "forwarder's dead-letter queue (the sweep is the backstop until it is replayed)",
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            f"CloudTrail Guardian could not forward an event to {home_region}: it is in the forwarder's dead-letter "
+            "queue (the sweep is the backstop until it is replayed)",
+            self.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
         )
         self.alarm.add_alarm_action(actions.SnsAction(self.alerts.topic))
 

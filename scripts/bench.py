@@ -122,7 +122,6 @@ class StubbedClients:
             "put_object", {}, {"Bucket": BUCKET, "Key": ANY, "Body": ANY, "ContentType": ANY, "IfNoneMatch": "*"}
         )
         sns.add_response("publish", {"MessageId": "m"}, None)
-        s3.add_response("get_object_tagging", {"TagSet": []}, None)
         s3.add_response("put_object_tagging", {}, None)
 
     def cloudtrail(self, region: str) -> Any:

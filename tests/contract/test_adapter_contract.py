@@ -117,7 +117,6 @@ def expect_delivery(stubs: StubbedClients, key: str, subject: str) -> None:
         {"MessageId": "m-1"},
         {"TopicArn": TOPIC, "Subject": subject, "Message": ANY, "MessageAttributes": ANY},
     )
-    s3.add_response("get_object_tagging", {"TagSet": []}, {"Bucket": BUCKET, "Key": key})  # tags are merged
     s3.add_response(
         "put_object_tagging",
         {},
@@ -136,7 +135,6 @@ def test_stop_logging_by_arn_heals_in_the_arns_home_region_first(stubs: StubbedC
         ("cloudtrail", "us-west-2", "GetTrailStatus"),
         ("s3", "us-east-1", "PutObject"),
         ("sns", "us-east-1", "Publish"),
-        ("s3", "us-east-1", "GetObjectTagging"),
         ("s3", "us-east-1", "PutObjectTagging"),
     ]
 
@@ -180,7 +178,6 @@ def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedCl
         "DescribeTrails",
         "PutObject",
         "Publish",
-        "GetObjectTagging",
         "PutObjectTagging",
     ]
     assert "no longer exists in us-east-1" in json.loads(captured["Message"])["action"]["diagnosis"]
@@ -191,7 +188,6 @@ def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
     s3.add_response("put_object", {}, None)
     captured: dict[str, Any] = {}
     sns.add_response("publish", {"MessageId": "m-2"}, None)
-    s3.add_response("get_object_tagging", {"TagSet": []}, None)
     s3.add_response("put_object_tagging", {}, None)
     stubs.get("sns", "us-east-1").meta.events.register(
         "provide-client-params.sns.Publish", lambda params, **_: captured.update(params)
@@ -232,7 +228,7 @@ def test_evidence_read_errors_are_raised_not_swallowed() -> None:
     adapter = AwsAdapter(provider, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
     provider.stub("s3", "us-east-1").add_client_error("get_object_tagging", "AccessDenied", "Forbidden", 403)
     with pytest.raises(ClientError, match="Forbidden"):
-        adapter.tag("evidence/x.json", "guardian-alert-message-id")
+        adapter.tags("evidence/x.json")
 
 
 class RawBody:
@@ -280,7 +276,6 @@ def test_configuration_is_read_once_and_again_only_when_the_environment_changes(
         {"Bucket": "other-evidence", "Key": ANY, "Body": ANY, "ContentType": "application/json", "IfNoneMatch": "*"},
     )
     sns.add_response("publish", {"MessageId": "m-3"}, None)
-    s3.add_response("get_object_tagging", {"TagSet": []}, {"Bucket": "other-evidence", "Key": ANY})
     s3.add_response("put_object_tagging", {}, {"Bucket": "other-evidence", "Key": ANY, "Tagging": ANY})
     monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", "other-evidence")
     handler.lambda_handler(load_event("add_tags"), None)
@@ -319,7 +314,6 @@ def expect_any_delivery(stubs: StubbedClients) -> None:
     s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
     s3.add_response("put_object", {}, None)
     sns.add_response("publish", {"MessageId": "m-lake"}, None)
-    s3.add_response("get_object_tagging", {"TagSet": []}, None)
     s3.add_response("put_object_tagging", {}, None)
 
 

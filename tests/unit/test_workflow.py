@@ -30,7 +30,7 @@ class FakeAws:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.objects: dict[str, dict[str, Any]] = {}
-        self.tags: dict[tuple[str, str], str] = {}
+        self.tag_sets: dict[str, dict[str, str]] = {}
         self.published: list[dict[str, Any]] = []
         self.start_error: ClientError | None = None
         self.statuses: Iterator[dict[str, Any] | ClientError] = iter([{"IsLogging": True}] * 50)
@@ -110,13 +110,13 @@ class FakeAws:
     def list_keys(self, prefix: str) -> list[str]:
         return [k for k in self.objects if k.startswith(prefix)]
 
-    def tag(self, key: str, name: str) -> str | None:
+    def tags(self, key: str) -> dict[str, str]:
         self.calls.append(("GetObjectTagging", key))
-        return self.tags.get((key, name))
+        return dict(self.tag_sets.get(key, {}))
 
-    def set_tag(self, key: str, name: str, value: str) -> None:
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
         self.calls.append(("PutObjectTagging", key))
-        self.tags[(key, name)] = value
+        self.tag_sets[key] = dict(tags)
 
     def bucket_state(self, name: str, region: str | None = None) -> Any:
         raise AssertionError("bucket and log group restores are tested against moto")
@@ -283,12 +283,12 @@ def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
     with pytest.raises(ClientError):
         run(aws)
     assert len(aws.objects) == 1
-    assert not aws.tags  # the evidence record exists, but is not marked alerted
+    assert not aws.tag_sets  # the evidence record exists, but is not marked alerted
     _, published = run(aws)
     assert published
     assert len(aws.published) == 1
     assert len(aws.objects) == 1
-    assert list(aws.tags.values()) == ["msg-1"]
+    assert [v for tags in aws.tag_sets.values() for v in tags.values()] == ["msg-1"]
 
 
 def test_failed_heal_redelivered_alerts_once_and_keeps_raising() -> None:
