@@ -12,12 +12,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup demo test lint typecheck unit bench synth deploy diff scp stackset format clean
+.PHONY: help setup demo test lint typecheck unit bench architecture synth deploy diff scp stackset format clean
 
 help:
 	@echo "make demo   - run the guardian against a local AWS simulation (moto_server on 127.0.0.1)"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - print cold-start, latency, heal-time and asset-size figures"
+	@echo "make architecture - print guardian/'s modules, import graph and the modules one event passes through"
 	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
 	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
 	@echo "make scp BREAK_GLASS_ROLE=name - render the service control policy that protects audit logging"
@@ -42,6 +43,7 @@ demo: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(PY) -m mypy
@@ -53,6 +55,9 @@ test: lint typecheck unit
 
 bench: setup
 	$(PY) scripts/bench.py
+
+architecture: setup
+	$(PY) scripts/architecture.py
 
 synth: setup
 	npx cdk synth --quiet $(CDK_ARGS)

@@ -16,8 +16,8 @@ from infra.runtime_asset import INLINE_CONTEXT, inline_source, stage_runtime
 from infra.settings import ALL_LOG_RETENTION_DAYS
 
 INLINE_HANDLERS = {
-    "guardian.handler.lambda_handler": "index.lambda_handler",
-    "guardian.sweep.lambda_handler": "index.sweep_handler",
+    "guardian.entrypoints.handler.lambda_handler": "index.lambda_handler",
+    "guardian.entrypoints.sweep.lambda_handler": "index.sweep_handler",
 }
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime (cdk-nag AwsSolutions-L1)
 

@@ -17,7 +17,7 @@ from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import localized
 
-HANDLER = "guardian.handler.lambda_handler"
+HANDLER = "guardian.entrypoints.handler.lambda_handler"
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
 # What putting a trail back to its baseline takes; nothing that stops, deletes or untags a trail.
 TRAIL_REPAIRS = [

@@ -62,11 +62,11 @@ if not os.path.isdir(_HOME):
     except OSError:
         pass  # another import in this environment won the race with the same content
 sys.path.insert(0, _HOME)
-lambda_handler = importlib.import_module("guardian.handler").lambda_handler
+lambda_handler = importlib.import_module("guardian.entrypoints.handler").lambda_handler
 
 
 def sweep_handler(event, context):
-    return importlib.import_module("guardian.sweep").lambda_handler(event, context)
+    return importlib.import_module("guardian.entrypoints.sweep").lambda_handler(event, context)
 """
 
 

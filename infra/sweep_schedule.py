@@ -21,7 +21,7 @@ from infra.guardian_function import GuardianFunction
 from infra.nag import localized
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
 
-HANDLER = "guardian.sweep.lambda_handler"
+HANDLER = "guardian.entrypoints.sweep.lambda_handler"
 METRIC_NAMESPACE = "CloudTrailGuardian"
 
 

@@ -33,11 +33,12 @@ from botocore.stub import ANY, Stubber
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from guardian import handler, runtime  # noqa: E402
-from guardian.aws import CLIENT_CONFIG, AwsAdapter, Boto3Clients  # noqa: E402
-from guardian.config import Config  # noqa: E402
-from guardian.sweep import run_sweep  # noqa: E402
-from guardian.workflow import Invocation  # noqa: E402
+from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients  # noqa: E402
+from guardian.adapters.full import FullAdapter  # noqa: E402
+from guardian.entrypoints import handler, runtime  # noqa: E402
+from guardian.flows.sweep import run_sweep  # noqa: E402
+from guardian.model.config import Config  # noqa: E402
+from guardian.ports.invocation import Invocation  # noqa: E402
 from infra.runtime_asset import stage_runtime  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
 
@@ -52,7 +53,7 @@ import time
 t0 = time.perf_counter()
 import boto3
 t1 = time.perf_counter()
-import guardian.handler
+import guardian.entrypoints.handler
 t2 = time.perf_counter()
 print(f"{(t1 - t0) * 1000:.3f} {(t2 - t1) * 1000:.3f}")
 """
@@ -203,8 +204,8 @@ import json, sys, time, uuid
 from datetime import UTC, datetime
 t0 = time.perf_counter()
 import boto3
-import guardian.handler as handler
-from guardian import aws
+import guardian.entrypoints.handler as handler
+from guardian.adapters import clients as aws
 sent = []
 original = aws.Boto3Clients.cloudtrail
 def cloudtrail(self, region):
@@ -365,7 +366,7 @@ def sweep_wall_time() -> None:
             )
             clients = SlowClients(latency)
             clients.warm(list(regions))
-            adapter = AwsAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET).full()
+            adapter = FullAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET)
             started = time.perf_counter()
             report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))
             elapsed = time.perf_counter() - started

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
-from guardian import handler, sweep
+from guardian.entrypoints import handler, sweep
 from simulation.deploy import Deployment
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
 

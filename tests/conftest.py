@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from guardian import handler
+from guardian.entrypoints import handler
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,11 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
-from guardian import handler, runtime
-from guardian.aws import CLIENT_CONFIG, AwsAdapter, Boto3Clients
-from guardian.events import TrailRef
-from guardian.workflow import HealFailed
+from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
+from guardian.adapters.heal import HealAdapter
+from guardian.entrypoints import handler, runtime
+from guardian.flows.handle_event import HealFailed
+from guardian.model.refs import TrailRef
 from tests.support import ACCOUNT, load_event
 
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:guardian-alerts"
@@ -225,7 +226,7 @@ def test_duplicate_evidence_already_alerted_sends_nothing(stubs: StubbedClients)
 
 def test_evidence_read_errors_are_raised_not_swallowed() -> None:
     provider = StubbedClients()
-    adapter = AwsAdapter(provider, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
+    adapter = HealAdapter(provider, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
     provider.stub("s3", "us-east-1").add_client_error("get_object_tagging", "AccessDenied", "Forbidden", 403)
     with pytest.raises(ClientError, match="Forbidden"):
         adapter.tags("evidence/x.json")
@@ -257,7 +258,7 @@ def test_throttled_start_logging_is_retried_by_the_sdk(monkeypatch: pytest.Monke
         return botocore.awsrequest.AWSResponse(request.url, 400 if throttled else 200, headers, RawBody(body))
 
     client.meta.events.register("before-send.cloudtrail.StartLogging", respond)
-    AwsAdapter(clients, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET).start_logging(
+    HealAdapter(clients, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET).start_logging(
         TrailRef(name="management-trail", region="us-east-1", account_id=ACCOUNT, given="management-trail")
     )
     assert len(attempts) == 2

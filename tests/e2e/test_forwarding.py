@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from guardian import handler
+from guardian.entrypoints import handler
 from simulation import deploy, scenario
 from simulation.moto_server import ACCOUNT, local_aws
 from tests.support import REPO_ROOT

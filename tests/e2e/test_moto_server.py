@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from guardian import handler
+from guardian.entrypoints import handler
 from simulation import deploy, scenario
 from simulation.moto_server import local_aws
 

@@ -16,8 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from guardian import handler, runtime, sweep
-from guardian.aws import Boto3Clients
+from guardian.adapters.clients import Boto3Clients
+from guardian.entrypoints import handler, runtime, sweep
 from tests.infra.test_template import logical_id
 from tests.support import ACCOUNT, load_event
 

@@ -124,9 +124,9 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         for a in assets["files"].values()
         if a["source"].get("packaging") == "zip" and (tmp_path / a["source"]["path"] / "guardian").is_dir()
     ]
-    assert sorted(p.name for p in (staged / "guardian").iterdir()) == sorted(
-        p.name for p in (REPO_ROOT / "guardian").glob("*.py")
-    )
+    shipped = sorted(str(p.relative_to(staged / "guardian")) for p in (staged / "guardian").rglob("*") if p.is_file())
+    source = REPO_ROOT / "guardian"
+    assert shipped == sorted(str(p.relative_to(source)) for p in source.rglob("*.py") if "__pycache__" not in p.parts)
     archive = tmp_path / "asset.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(staged.rglob("*")):

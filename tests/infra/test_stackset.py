@@ -65,7 +65,7 @@ def test_the_inline_loader_unpacks_and_imports_the_guardian(template: dict[str, 
     )
     assert run.returncode == 0, run.stderr
     module, location = run.stdout.split()
-    assert module == "guardian.handler"
+    assert module == "guardian.entrypoints.handler"
     assert location.startswith("/tmp/cloudtrail-guardian-")  # unpacked, not this checkout's package
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from guardian.policy import RULES
+from guardian.model.rules import RULES
 from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, LOG_GROUP_REPAIRS
 from infra.runtime_asset import stage_runtime
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
@@ -133,7 +133,7 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
     props = resource(template, "AWS::Lambda::Function", "RemediationFunction")["Properties"]
     assert props["Runtime"] in ("python3.13", "python3.14")
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == "guardian.handler.lambda_handler"
+    assert props["Handler"] == "guardian.entrypoints.handler.lambda_handler"
     assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
     sweep_role_id = logical_id(template, "AWS::IAM::Role", containing="SweepRole")
     assert props["Environment"]["Variables"] == {
@@ -176,7 +176,8 @@ def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_sy
 def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
     staging = stage_runtime()
     staged = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
-    source = sorted(f"guardian/{p.name}" for p in (Path(__file__).resolve().parents[2] / "guardian").glob("*.py"))
+    package = Path(__file__).resolve().parents[2] / "guardian"
+    source = sorted(f"guardian/{p.relative_to(package)}" for p in package.rglob("*.py") if "__pycache__" not in p.parts)
     assert staged == source
 
 
@@ -409,7 +410,7 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     template, _ = default_synth
     sweep_id = logical_id(template, "AWS::Lambda::Function", containing="SweepFunction")
     props = resource(template, "AWS::Lambda::Function", "SweepFunction")["Properties"]
-    assert props["Handler"] == "guardian.sweep.lambda_handler"
+    assert props["Handler"] == "guardian.entrypoints.sweep.lambda_handler"
     assert (props["Runtime"], props["Architectures"], props["Timeout"]) == ("python3.14", ["arm64"], 290)
     assert props["ReservedConcurrentExecutions"] == 1
     variables = props["Environment"]["Variables"]

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from guardian import runtime, sweep
+from guardian.entrypoints import runtime, sweep
 
 REGIONS = ("us-east-1", "us-west-2")
 TRAIL = "org-audit"

@@ -14,9 +14,9 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from guardian import handler
-from guardian.config import ConfigError
-from guardian.workflow import HealFailed
+from guardian.entrypoints import handler
+from guardian.flows.handle_event import HealFailed
+from guardian.model.config import ConfigError
 from tests.support import ACCOUNT, EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, load_event
 
 
@@ -455,18 +455,18 @@ def test_every_alert_also_reaches_the_central_topic_exactly_once(world: World, c
 def test_a_central_publish_that_fails_is_retried_without_repeating_the_local_alert(
     world: World, central: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from guardian.aws import AwsAdapter  # noqa: PLC0415
+    from guardian.adapters.heal import HealAdapter  # noqa: PLC0415
 
-    original = AwsAdapter.publish
+    original = HealAdapter.publish
     calls: list[str] = []
 
-    def flaky(self: AwsAdapter, request: dict[str, Any]) -> str:
+    def flaky(self: HealAdapter, request: dict[str, Any]) -> str:
         calls.append(request["TopicArn"])
         if "central" in request["TopicArn"] and len(calls) == 2:
             raise botocore.exceptions.ClientError({"Error": {"Code": "KMSAccessDenied", "Message": "no"}}, "Publish")
         return original(self, request)
 
-    monkeypatch.setattr(AwsAdapter, "publish", flaky)
+    monkeypatch.setattr(HealAdapter, "publish", flaky)
     event = load_event("stop_logging")
     with pytest.raises(botocore.exceptions.ClientError):
         world.invoke(event)  # Lambda retries the event

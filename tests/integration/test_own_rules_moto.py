@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from guardian import runtime, sweep
+from guardian.entrypoints import runtime, sweep
 from tests.integration.conftest import Account, subject_and_message
 
 RULE = "CloudTrailGuardian-tamper"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from guardian import handler
+from guardian.entrypoints import handler
 from tests.integration.conftest import BLOCK_ALL, TRAIL, Account, subject_and_message, trail_bucket_policy
 from tests.support import ACCOUNT, load_event
 
@@ -226,7 +226,7 @@ def test_a_failed_call_on_the_trail_bucket_is_an_attempt_and_on_another_bucket_n
 
 
 def test_an_exempt_change_to_the_bucket_becomes_its_baseline(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    from guardian import runtime  # noqa: PLC0415
+    from guardian.entrypoints import runtime  # noqa: PLC0415
 
     monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["arn:aws:iam::*:user/mallory"]))
     runtime.reset()

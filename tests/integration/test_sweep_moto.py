@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from guardian import handler, sweep
-from guardian.aws_full import FullAdapter
+from guardian.adapters.full import FullAdapter
+from guardian.entrypoints import handler, sweep
 from tests.integration.conftest import ALL_MANAGEMENT, TRAIL, WEST, Account, subject_and_message
 from tests.support import ACCOUNT, load_event
 
@@ -343,7 +343,7 @@ def test_a_lost_key_event_is_healed_by_the_sweep(account: Account, trail_key: st
 
 def test_log_files_not_delivered_are_alerted_once_a_day(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto never fails a delivery: CloudTrail's LatestDeliveryError is injected into what the adapter reads."""
-    from guardian import baseline  # noqa: PLC0415
+    from guardian.model import trail as baseline  # noqa: PLC0415
 
     original = baseline.state_from_aws
 

@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from moto import mock_aws
 
-from guardian import handler, resources, runtime, sweep
-from guardian.baseline import compare, weakened
-from guardian.baseline_store import Missing, Retired, load
-from guardian.policy import Subject
+from guardian.entrypoints import handler, runtime, sweep
+from guardian.flows import baselines
+from guardian.flows import storage as resources
+from guardian.flows.baselines import Missing, Retired, load
+from guardian.model.changes import weakened
+from guardian.model.rules import Subject
+from guardian.model.trail import compare
 from tests.integration.conftest import BLOCK_ALL, trail_bucket_policy
 from tests.support import ACCOUNT, load_event
 
@@ -171,7 +174,7 @@ class Tampering(RuleBasedStateMachine):
                     assert stored.logging is False  # the exempt stop was approved, not undone
                 else:
                     assert live.logging, f"{name} is not logging after the sweep"
-            guarded = resources.load(adapter, Subject.BUCKET, LOGS, None)
+            guarded = baselines.load_resource(adapter, Subject.BUCKET, LOGS, None)
             assert guarded is not None
             bucket = adapter.bucket_state(LOGS)
             assert weakened(resources.compare(guarded.baseline, bucket)) == (), "the bucket is still weaker"

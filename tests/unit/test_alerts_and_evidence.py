@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from guardian import __version__
-from guardian.alerts import ALERT_SCHEMA, SUBJECT_MAX, build_alert
-from guardian.events import parse_event
-from guardian.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
-from guardian.policy import Outcome, PolicyContext, Severity, decide
-from guardian.results import ActionRecord, Result, Verification, blind_window
+from guardian.model.alert import ALERT_SCHEMA, SUBJECT_MAX, build_alert
+from guardian.model.decide import PolicyContext, decide
+from guardian.model.events import parse_event
+from guardian.model.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
+from guardian.model.results import ActionRecord, Result, Verification, blind_window
+from guardian.model.rules import Outcome, Severity
 from tests.support import ACCOUNT, GUARDIAN_ROLE_ARN, fixture_names, load_event
 
 CONTEXT = PolicyContext(

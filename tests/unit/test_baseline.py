@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 
-from guardian.baseline import (
-    Effect,
-    TrailState,
-    baseline_document,
-    baseline_key,
-    compare,
-    state_from_aws,
-    state_from_document,
-    target_state,
-    weakened,
-)
+from guardian.model.baselines import trail_document, trail_from_document, trail_key
+from guardian.model.changes import Effect, weakened
+from guardian.model.trail import TrailState, compare, state_from_aws, target_state
 
 ALL_MANAGEMENT = (
     {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []},
@@ -202,9 +194,9 @@ def test_state_from_aws_reads_every_field() -> None:
 
 
 def test_baseline_document_round_trips() -> None:
-    document = baseline_document(BASE, recorded_at="2026-11-24T00:00:00Z", recorded_by="sweep", reason="first seen")
+    document = trail_document(BASE, recorded_at="2026-11-24T00:00:00Z", recorded_by="sweep", reason="first seen")
     assert document["schema"] == "cloudtrail-guardian/baseline"
-    assert state_from_document(document) == BASE
-    assert baseline_key("us-east-1", "management-trail") == "baselines/us-east-1/management-trail.json"
+    assert trail_from_document(document) == BASE
+    assert trail_key("us-east-1", "management-trail") == "baselines/us-east-1/management-trail.json"
     with pytest.raises(ValueError, match="not a baseline document"):
-        state_from_document({"schema": "other"})
+        trail_from_document({"schema": "other"})

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from guardian.config import Config, ConfigError
-from guardian.policy import Exemption
+from guardian.model.config import Config, ConfigError
+from guardian.model.decide import Exemption
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:CloudTrailGuardian-AlertsTopic"
 BASE = {"GUARDIAN_TOPIC_ARN": TOPIC, "GUARDIAN_EVIDENCE_BUCKET": "guardian-evidence-bucket"}

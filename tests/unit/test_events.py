@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardian.events import MalformedEvent, parse_event
+from guardian.model.events import MalformedEvent, parse_event
 from tests.support import ACCOUNT, corpus_files, corpus_id, fixture_names, load_event, require_corpus
 
 

@@ -23,7 +23,7 @@ class RecordingEnviron(dict):
 
 recording = RecordingEnviron(os.environ)
 os.environ = recording
-import guardian.handler
+import guardian.entrypoints.handler
 os.environ = dict.copy(recording)
 assert boto3.DEFAULT_SESSION is None, "a boto3 session was created at import"
 print(",".join(sorted(set(r for r in RecordingEnviron.reads if r.startswith(("GUARDIAN_", "AWS_"))))))
@@ -38,20 +38,31 @@ def test_importing_the_handler_reads_no_configuration_and_creates_no_client() ->
 
 
 LATER = (
-    "guardian.baseline",
-    "guardian.baseline_store",
-    "guardian.restore",
-    "guardian.sweep",
-    "guardian.aws_full",
-    "guardian.bucket",
-    "guardian.log_group",
-    "guardian.resources",
-    "guardian.lake",
-    "guardian.keys",
-    "guardian.own_rules",
-    "guardian.steps",
-    "guardian.alerts",
-    "guardian.evidence",
+    "guardian.model.trail",
+    "guardian.model.selectors",
+    "guardian.model.baselines",
+    "guardian.model.bucket",
+    "guardian.model.log_group",
+    "guardian.model.findings",
+    "guardian.model.alert",
+    "guardian.model.evidence",
+    "guardian.ports.calls",
+    "guardian.ports.flow",
+    "guardian.flows.baselines",
+    "guardian.flows.restore_trail",
+    "guardian.flows.storage",
+    "guardian.flows.key",
+    "guardian.flows.lake",
+    "guardian.flows.own_rules",
+    "guardian.flows.repeats",
+    "guardian.flows.steps",
+    "guardian.flows.sweep",
+    "guardian.flows.sweep_checks",
+    "guardian.adapters.full",
+    "guardian.adapters.trails",
+    "guardian.adapters.storage",
+    "guardian.adapters.services",
+    "guardian.entrypoints.sweep",
     "hashlib",
     "platform",
 )
@@ -59,7 +70,7 @@ LAZY_PROBE = """
 import sys
 import boto3
 already = set(sys.modules)
-import guardian.handler
+import guardian.entrypoints.handler
 print(",".join(sorted(name for name in set(sys.modules) - already)))
 """
 
@@ -70,5 +81,5 @@ def test_the_cold_start_path_loads_nothing_needed_only_after_start_logging() -> 
     run = subprocess.run([sys.executable, "-c", LAZY_PROBE], env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     loaded = set(run.stdout.strip().split(","))
-    assert "guardian.workflow" in loaded
+    assert "guardian.flows.handle_event" in loaded
     assert loaded.isdisjoint(LATER), sorted(loaded & set(LATER))

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from guardian.events import CLOUDTRAIL_SOURCE, KMS_SOURCE, LOGS_SOURCE, S3_SOURCE, parse_event
-from guardian.policy import RULES, Action, Exemption, Heal, Outcome, PolicyContext, Severity, Subject, decide
+from guardian.model.decide import Exemption, PolicyContext, decide
+from guardian.model.events import parse_event
+from guardian.model.refs import CLOUDTRAIL_SOURCE, KMS_SOURCE, LOGS_SOURCE, S3_SOURCE
+from guardian.model.rules import RULES, Action, Heal, Outcome, Severity, Subject
 from tests.support import (
     ACCOUNT,
     CORPUS_DIR,

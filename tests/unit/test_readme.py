@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from guardian.policy import RULES, Heal
+from guardian.model.rules import RULES, Heal
 from infra.settings import APP_OPTIONS, GuardianSettings
 from tests.support import REPO_ROOT
 
@@ -43,7 +43,9 @@ def test_every_context_option_is_documented() -> None:
 
 def test_every_environment_variable_is_documented() -> None:
     documented = {row[0] for row in section("environment")}
-    source = "".join((REPO_ROOT / "guardian" / name).read_text() for name in ("config.py", "handler.py"))
+    source = "".join(
+        (REPO_ROOT / "guardian" / name).read_text() for name in ("model/config.py", "entrypoints/handler.py")
+    )
     assert documented == set(re.findall(r'"(GUARDIAN_[A-Z_]+)"', source))
 
 

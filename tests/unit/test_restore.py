@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
-from guardian.baseline import TrailState
-from guardian.config import Config
-from guardian.restore import Restoration, restore
-from guardian.workflow import Invocation
+from guardian.flows.restore_trail import Restoration, restore
+from guardian.model.config import Config
+from guardian.model.trail import TrailState
+from guardian.ports.invocation import Invocation
 
 BASELINE = TrailState(
     name="org-audit",

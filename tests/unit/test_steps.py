@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from guardian.config import Config
-from guardian.steps import poll, run_steps
-from guardian.workflow import Invocation
+from guardian.flows.steps import poll, run_steps
+from guardian.model.config import Config
+from guardian.ports.invocation import Invocation
 
 CONFIG = Config(
     topic_arn="arn:aws:sns:us-east-1:123456789012:t",

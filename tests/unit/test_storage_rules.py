@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from guardian.baseline import Effect
-from guardian.bucket import BucketState, canonical_policy, compare_bucket, shortest_expiry, target_bucket
-from guardian.events import parse_event
-from guardian.log_group import LogGroupState, compare_group, group_key, group_of, target_group
+from guardian.model.baselines import log_group_key
+from guardian.model.bucket import BucketState, canonical_policy, compare_bucket, shortest_expiry, target_bucket
+from guardian.model.changes import Effect
+from guardian.model.events import parse_event
+from guardian.model.log_group import LogGroupState, compare_group, group_of, target_group
 from tests.support import load_event
 
 CLOUDTRAIL_WRITE = {
@@ -145,7 +146,10 @@ def test_log_group_arns_and_keys() -> None:
     assert group_of("arn:aws:logs:eu-west-1:123456789012:log-group:plain") == ("eu-west-1", "plain")
     assert group_of("arn:aws:s3:::bucket") is None
     assert group_of(None) is None
-    assert group_key("eu-west-1", "/aws/cloudtrail/org") == "eu-west-1/%2Faws%2Fcloudtrail%2Forg"
+    assert (
+        log_group_key("eu-west-1", "/aws/cloudtrail/org")
+        == "baselines/log-groups/eu-west-1/%2Faws%2Fcloudtrail%2Forg.json"
+    )
 
 
 def test_events_name_the_bucket_log_group_or_event_data_store() -> None:

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from guardian.config import Config
-from guardian.events import TrailRef, parse_event
-from guardian.policy import Outcome, PolicyContext, Severity, decide
-from guardian.workflow import HealFailed, Invocation, handle
+from guardian.flows.handle_event import HealFailed, handle
+from guardian.model.config import Config
+from guardian.model.decide import PolicyContext, decide
+from guardian.model.events import parse_event
+from guardian.model.refs import TrailRef
+from guardian.model.rules import Outcome, Severity
+from guardian.ports.invocation import Invocation
 from tests.support import ACCOUNT, load_event
 
 CONTEXT = PolicyContext(account_id=ACCOUNT)
@@ -62,7 +65,7 @@ class FakeAws:
     def cancel_key_deletion(self, key: Any) -> None:
         raise AssertionError("key restores are tested against moto")
 
-    def full(self) -> FakeAws:
+    def full(self) -> Any:  # the fake stands in for every call the tests reach
         return self
 
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:

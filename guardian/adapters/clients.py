@@ -1,0 +1,109 @@
+"""Where the adapters get their boto3 clients: one provider, created lazily, so tests inject stubs or moto clients.
+
+Every client retries throttling and transient errors (botocore "standard" mode) and carries a user agent that
+names the guardian, so its calls are easy to find in CloudTrail.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+import botocore
+from botocore.config import Config as BotoConfig
+
+from guardian import __version__
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+CLIENT_CONFIG = BotoConfig(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra=f"cloudtrail-guardian/{__version__}",
+)
+SDK_VERSIONS = (boto3.__version__, botocore.__version__)
+
+
+class ClientProvider(Protocol):
+    """Hands out clients by service and Region. The adapter never builds clients itself."""
+
+    def cloudtrail(self, region: str) -> CloudTrailClient: ...
+    def sns(self, region: str) -> SNSClient: ...
+    def s3(self, region: str | None = None) -> S3Client: ...
+    def cloudwatch(self) -> CloudWatchClient: ...
+    def dynamodb(self) -> DynamoDBClient: ...
+    def kms(self, region: str) -> KMSClient: ...
+    def logs(self, region: str) -> CloudWatchLogsClient: ...
+    def events(self, region: str) -> EventBridgeClient: ...
+
+
+class Boto3Clients:
+    """Creates each client on first use (never at import: moto must start first) and keeps it for warm calls."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self._session = session
+        self._cache: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()  # the sweep's threads may ask for a new client at once
+
+    def _client(self, service: str, region: str | None) -> Any:
+        key = (service, region)
+        client = self._cache.get(key)
+        if client is None:
+            with self._lock:  # creating sessions and clients is not thread-safe; using a client is
+                client = self._cache.get(key)
+                if client is None:
+                    if self._session is None:
+                        self._session = boto3.session.Session()
+                    client = self._session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+                    self._cache[key] = client
+        return client
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        client: CloudTrailClient = self._client("cloudtrail", region)
+        return client
+
+    def sns(self, region: str) -> SNSClient:
+        client: SNSClient = self._client("sns", region)
+        return client
+
+    def s3(self, region: str | None = None) -> S3Client:
+        """None: the function's own Region, where the evidence bucket lives; else a trail bucket's Region."""
+        client: S3Client = self._client("s3", region)
+        return client
+
+    def cloudwatch(self) -> CloudWatchClient:
+        client: CloudWatchClient = self._client("cloudwatch", None)
+        return client
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb", None)
+        return client
+
+    def kms(self, region: str) -> KMSClient:
+        client: KMSClient = self._client("kms", region)
+        return client
+
+    def logs(self, region: str) -> CloudWatchLogsClient:
+        client: CloudWatchLogsClient = self._client("logs", region)
+        return client
+
+    def events(self, region: str) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events", region)
+        return client
+
+    def warm(self, regions: list[str]) -> None:
+        """Create the clients for these Regions now, in one thread: boto3 sessions are not thread-safe."""
+        for region in regions:
+            self.cloudtrail(region)
+        self.s3()
+        self.cloudwatch()

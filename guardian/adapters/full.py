@@ -1,0 +1,16 @@
+"""Every AWS call beyond the heal path (implements :class:`guardian.ports.calls.Everything`). The sweep and every
+restore use it; a StopLogging heal never loads it (see :meth:`guardian.adapters.heal.HealAdapter.full`)."""
+
+from __future__ import annotations
+
+from guardian.adapters.heal import HealAdapter
+from guardian.adapters.services import ServiceAdapter
+from guardian.adapters.storage import StorageAdapter
+from guardian.adapters.trails import TrailAdapter
+
+
+class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter):
+    """The heal-path calls, and all the others."""
+
+    def full(self) -> FullAdapter:
+        return self

@@ -1,0 +1,103 @@
+"""The heal path's adapter: StartLogging and GetTrailStatus in the trail's home Region, evidence writes, and the
+alert. The only boto3 calls a StopLogging heal makes; every other call is in :class:`guardian.adapters.full.FullAdapter`
+(``full()``), loaded on first use. Errors are raised, never swallowed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from guardian.adapters.clients import SDK_VERSIONS, ClientProvider
+from guardian.ports.errors import error_code
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from guardian.model.refs import TrailRef
+    from guardian.ports.calls import Everything
+
+
+class HealAdapter:
+    """Implements :class:`guardian.ports.HealPath`."""
+
+    def __init__(
+        self,
+        clients: ClientProvider,
+        *,
+        topic_arn: str,
+        topic_region: str,
+        evidence_bucket: str,
+        full: Callable[[], Everything] | None = None,
+    ) -> None:
+        self._clients = clients
+        self._topic_arn = topic_arn
+        self._topic_region = topic_region
+        self._bucket = evidence_bucket
+        self.sdk_versions = SDK_VERSIONS
+        self._make_full = full
+        self._full: Everything | None = None
+
+    def start_logging(self, trail: TrailRef) -> None:
+        self._clients.cloudtrail(trail.region).start_logging(Name=trail.identifier)
+
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]:
+        response = self._clients.cloudtrail(trail.region).get_trail_status(Name=trail.identifier)
+        return dict(response)
+
+    def describe_trail(self, trail: TrailRef) -> dict[str, Any] | None:
+        """The trail as its home Region sees it, or None if it does not exist there."""
+        try:
+            response = self._clients.cloudtrail(trail.region).describe_trails(
+                trailNameList=[trail.identifier], includeShadowTrails=True
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TrailNotFoundException":
+                return None
+            raise
+        for found in response.get("trailList", []):
+            if found.get("TrailARN") == trail.arn or found.get("Name") == trail.name:
+                return dict(found)
+        return None
+
+    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+        """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
+        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        try:
+            self._clients.s3().put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if error_code(exc) == "PreconditionFailed":
+                return False
+            raise
+        return True
+
+    def tags(self, key: str) -> dict[str, str]:
+        """The tags of an existing evidence object."""
+        tags = self._clients.s3().get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in tags}
+
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace an evidence object's tags with these. Tags are metadata: no new object, no new version, allowed
+        under Object Lock."""
+        tag_set: list[Any] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self._clients.s3().put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": tag_set})
+
+    def publish(self, request: dict[str, Any]) -> str:
+        """Publish to the topic the request names, with a client in that topic's Region."""
+        region = str(request["TopicArn"]).split(":")[3]
+        response = self._clients.sns(region).publish(**request)
+        return str(response["MessageId"])
+
+    def full(self) -> Everything:
+        """The adapter with every other call (configuration, baselines, buckets, keys, rules...), made by the
+        factory the entry point gave, on first use: a StopLogging heal never imports or compiles it (Lambda
+        compiles sources at every cold start)."""
+        if self._full is None:
+            if self._make_full is None:
+                raise RuntimeError("this adapter serves the heal path only: it was built without the full adapter")
+            self._full = self._make_full()
+        return self._full

@@ -1,0 +1,141 @@
+"""The rest of what the sweep and the restores call: baselines in the evidence bucket, a trail's KMS key, CloudTrail
+Lake, the guardian's own EventBridge rules, the repeated-tampering table and the sweep's metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from guardian.ports.errors import error_code
+
+if TYPE_CHECKING:
+    from guardian.adapters.clients import ClientProvider
+    from guardian.model.refs import KeyRef, ResourceRef
+
+
+class ServiceAdapter:
+    _clients: ClientProvider
+    _bucket: str  # the evidence bucket
+    _topic_region: str  # the guardian's own Region
+
+    # -- baselines -----------------------------------------------------------------------------------------------
+
+    def read_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self._clients.s3().get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        document: dict[str, Any] = json.loads(body)
+        return document
+
+    def write_json(self, key: str, document: dict[str, Any]) -> None:
+        """A new version of ``key`` (the bucket is versioned: earlier versions stay, under Object Lock)."""
+        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        self._clients.s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self._clients.s3().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return keys
+
+    # -- a trail's KMS key (ids, not ARNs: the key's Region picks the client) -------------------------------------
+
+    def key_state(self, key: KeyRef) -> str:
+        return str(self._clients.kms(key.region).describe_key(KeyId=key.key_id)["KeyMetadata"]["KeyState"])
+
+    def enable_key(self, key: KeyRef) -> None:
+        self._clients.kms(key.region).enable_key(KeyId=key.key_id)
+
+    def cancel_key_deletion(self, key: KeyRef) -> None:
+        self._clients.kms(key.region).cancel_key_deletion(KeyId=key.key_id)
+
+    # -- CloudTrail Lake event data stores --------------------------------------------------------------------------
+
+    def data_store_status(self, store: ResourceRef) -> str:
+        assert store.region is not None
+        response = self._clients.cloudtrail(store.region).get_event_data_store(EventDataStore=store.name)
+        return str(response.get("Status", ""))
+
+    def start_ingestion(self, store: ResourceRef) -> None:
+        assert store.region is not None
+        self._clients.cloudtrail(store.region).start_event_data_store_ingestion(EventDataStore=store.name)
+
+    def restore_data_store(self, store: ResourceRef) -> None:
+        assert store.region is not None
+        self._clients.cloudtrail(store.region).restore_event_data_store(EventDataStore=store.name)
+
+    # -- the guardian's own EventBridge rules (in its own Region, that of its topic) ----------------------------------
+
+    def rule_state(self, name: str) -> str | None:
+        """ENABLED or DISABLED; None if the rule does not exist."""
+        try:
+            return str(self._clients.events(self._topic_region).describe_rule(Name=name)["State"])
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def rule_targets(self, name: str) -> list[dict[str, Any]]:
+        events = self._clients.events(self._topic_region)
+        targets: list[dict[str, Any]] = []
+        for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name):
+            targets += [dict(t) for t in page.get("Targets", [])]
+        return targets
+
+    def enable_rule(self, name: str) -> None:
+        self._clients.events(self._topic_region).enable_rule(Name=name)
+
+    def put_targets(self, name: str, targets: list[dict[str, Any]]) -> None:
+        response = self._clients.events(self._topic_region).put_targets(Rule=name, Targets=targets)  # type: ignore[arg-type]
+        if response.get("FailedEntryCount"):
+            failed = response.get("FailedEntries", [])
+            raise ClientError(
+                {"Error": {"Code": "PutTargetsFailed", "Message": json.dumps(failed, default=str)}}, "PutTargets"
+            )
+
+    # -- activity (repeated tampering) ---------------------------------------------------------------------------
+
+    def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
+        """Record one counted event; False if it was already recorded (a duplicate delivery)."""
+        try:
+            self._clients.dynamodb().put_item(
+                TableName=table,
+                Item={
+                    "principal": {"S": principal},
+                    "at": {"S": key},
+                    "expires_at": {"N": str(expires_at)},
+                    "summary": {"S": summary},
+                },
+                ConditionExpression="attribute_not_exists(principal)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def count_activity(self, table: str, principal: str, since: str, until: str) -> int:
+        """Events recorded for ``principal`` with keys in [since, until]."""
+        paginator = self._clients.dynamodb().get_paginator("query")
+        total = 0
+        for page in paginator.paginate(
+            TableName=table,
+            KeyConditionExpression="principal = :p AND #at BETWEEN :since AND :until",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":p": {"S": principal}, ":since": {"S": since}, ":until": {"S": until}},
+            Select="COUNT",
+        ):
+            total += int(page.get("Count", 0))
+        return total
+
+    def put_metrics(self, namespace: str, values: dict[str, float]) -> None:
+        self._clients.cloudwatch().put_metric_data(
+            Namespace=namespace,
+            MetricData=[{"MetricName": name, "Value": value, "Unit": "Count"} for name, value in values.items()],
+        )

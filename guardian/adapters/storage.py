@@ -1,0 +1,149 @@
+"""A trail's S3 bucket and CloudWatch Logs group, read and put back in their own Region (implements
+:class:`guardian.ports.calls.BucketCalls` and :class:`~guardian.ports.calls.LogGroupCalls`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from guardian.ports.errors import error_code
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from guardian.adapters.clients import ClientProvider
+    from guardian.model.bucket import BucketState
+    from guardian.model.log_group import LogGroupState
+
+
+class StorageAdapter:
+    _clients: ClientProvider
+    _bucket: str  # the evidence bucket
+    _topic_region: str  # the guardian's own Region
+
+    # -- a trail's S3 bucket (in the bucket's own Region) ------------------------------------------------------
+
+    def bucket_state(self, name: str, region: str | None = None) -> BucketState:
+        """The bucket's protected settings, read live; ``exists`` False if it is gone."""
+        from guardian.model.bucket import BucketState, canonical, canonical_policy  # noqa: PLC0415 - not the heal path
+
+        try:
+            location = self._clients.s3(region).get_bucket_location(Bucket=name).get("LocationConstraint")
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchBucket", "404"):
+                return BucketState(name, region or "", exists=False)
+            raise
+        home = _bucket_region(location)
+        s3 = self._clients.s3(home)
+        policy = _unless(lambda: s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy")
+        rules = _unless(
+            lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"], "NoSuchLifecycleConfiguration"
+        )
+        block = _unless(
+            lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+            "NoSuchPublicAccessBlockConfiguration",
+        )
+        acl = s3.get_bucket_acl(Bucket=name)
+        return BucketState(
+            name=name,
+            region=home,
+            policy=canonical_policy(policy),
+            lifecycle_rules=tuple(canonical(r) for r in rules) if rules else None,
+            versioning=s3.get_bucket_versioning(Bucket=name).get("Status"),
+            public_access_block=canonical(block) if block else None,
+            acl_grants=tuple(canonical(g) for g in acl.get("Grants", [])),
+            acl_owner=canonical(acl["Owner"]) if acl.get("Owner") else None,
+        )
+
+    def create_bucket(self, state: BucketState) -> None:
+        s3 = self._clients.s3(state.region)
+        if state.region == "us-east-1":
+            s3.create_bucket(Bucket=state.name)
+        else:
+            s3.create_bucket(
+                Bucket=state.name,
+                CreateBucketConfiguration={"LocationConstraint": state.region},  # type: ignore[typeddict-item]
+            )
+
+    def put_bucket_policy(self, state: BucketState) -> None:
+        s3 = self._clients.s3(state.region)
+        if state.policy is None:
+            s3.delete_bucket_policy(Bucket=state.name)
+        else:
+            s3.put_bucket_policy(Bucket=state.name, Policy=state.policy)
+
+    def put_bucket_lifecycle(self, state: BucketState) -> None:
+        s3 = self._clients.s3(state.region)
+        if state.lifecycle_rules is None:
+            s3.delete_bucket_lifecycle(Bucket=state.name)
+        else:
+            rules: list[Any] = [dict(r) for r in state.lifecycle_rules]
+            s3.put_bucket_lifecycle_configuration(Bucket=state.name, LifecycleConfiguration={"Rules": rules})
+
+    def put_bucket_versioning(self, state: BucketState) -> None:
+        status: Any = state.versioning or "Suspended"
+        self._clients.s3(state.region).put_bucket_versioning(
+            Bucket=state.name, VersioningConfiguration={"Status": status}
+        )
+
+    def put_public_access_block(self, state: BucketState) -> None:
+        s3 = self._clients.s3(state.region)
+        if state.public_access_block is None:
+            s3.delete_public_access_block(Bucket=state.name)
+        else:
+            block: Any = dict(state.public_access_block)
+            s3.put_public_access_block(Bucket=state.name, PublicAccessBlockConfiguration=block)
+
+    def put_bucket_acl(self, state: BucketState) -> None:
+        policy: Any = {"Grants": [dict(g) for g in state.acl_grants]}
+        if state.acl_owner:
+            policy["Owner"] = dict(state.acl_owner)
+        self._clients.s3(state.region).put_bucket_acl(Bucket=state.name, AccessControlPolicy=policy)
+
+    # -- a trail's CloudWatch Logs group ---------------------------------------------------------------------------
+
+    def log_group_state(self, region: str, name: str) -> LogGroupState:
+        from guardian.model.log_group import LogGroupState  # noqa: PLC0415 - not the heal path
+
+        paginator = self._clients.logs(region).get_paginator("describe_log_groups")
+        for page in paginator.paginate(logGroupNamePrefix=name):
+            for group in page.get("logGroups", []):
+                if group.get("logGroupName") == name:
+                    return LogGroupState(
+                        name, region, True, group.get("retentionInDays"), group.get("kmsKeyId") or None
+                    )
+        return LogGroupState(name, region, exists=False)
+
+    def create_log_group(self, state: LogGroupState) -> None:
+        logs = self._clients.logs(state.region)
+        if state.kms_key_id:
+            logs.create_log_group(logGroupName=state.name, kmsKeyId=state.kms_key_id)
+        else:
+            logs.create_log_group(logGroupName=state.name)
+
+    def put_retention(self, state: LogGroupState) -> None:
+        logs = self._clients.logs(state.region)
+        if state.retention_days is None:
+            logs.delete_retention_policy(logGroupName=state.name)
+        else:
+            logs.put_retention_policy(logGroupName=state.name, retentionInDays=state.retention_days)
+
+    def associate_log_key(self, state: LogGroupState) -> None:
+        assert state.kms_key_id is not None
+        self._clients.logs(state.region).associate_kms_key(logGroupName=state.name, kmsKeyId=state.kms_key_id)
+
+
+def _unless(read: Callable[[], Any], absent: str) -> Any:
+    """The value ``read`` returns, or None when AWS answers with error code ``absent`` (nothing configured)."""
+    try:
+        return read()
+    except ClientError as exc:
+        if error_code(exc) == absent:
+            return None
+        raise
+
+
+def _bucket_region(location: str | None) -> str:
+    """GetBucketLocation answers None for us-east-1 and "EU" for the oldest eu-west-1 buckets."""
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location or "us-east-1")

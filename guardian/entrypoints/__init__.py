@@ -1,0 +1,1 @@
+"""The entry points: the two Lambda handlers (events, and the scheduled sweep), wiring only."""

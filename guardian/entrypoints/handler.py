@@ -1,0 +1,77 @@
+"""Lambda entry point: wiring only. Parse → decide → act, with configuration and clients created on first use."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from guardian.entrypoints import runtime
+from guardian.flows.handle_event import handle
+from guardian.model.decide import Decision, decide
+from guardian.model.events import CloudTrailEvent, MalformedEvent, parse_event
+from guardian.model.refs import API_CALL_DETAIL_TYPE
+from guardian.model.rules import Action, Outcome
+from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+reset = runtime.reset  # kept here too: tests and the simulation reset the handler between environments
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    config = runtime.config()
+    try:
+        parsed = parse_event(event)
+    except MalformedEvent as exc:
+        LOG.error("rejected malformed event", extra={"problem": str(exc), "raw_event": runtime.bounded(event)})
+        return {"outcome": "rejected", "reason": str(exc)}
+    decision = decide(parsed, config.policy)
+    if not decision.alerts:
+        level = logging.ERROR if decision.action is Action.REJECT else logging.WARNING
+        LOG.log(
+            level,
+            "event not acted on",
+            extra={
+                "outcome": decision.outcome.value,
+                "reason": decision.reason,
+                "event_id": parsed.event_id,
+                "event_name": parsed.event_name,
+                "raw_event": runtime.bounded(event),
+            },
+        )
+        return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
+    run = Invocation(
+        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
+    )
+    try:
+        result, published = handle(parsed, decision, runtime.adapter(config), config, run)
+    finally:
+        # An unexpected shape is acted on anyway (a tamper event is never dropped) and reported once, after the
+        # heal: serialising the raw event must not delay StartLogging.
+        problems = _problems(parsed, decision)
+        if problems:
+            LOG.error(
+                "incomplete or unexpected event",
+                extra={
+                    "problems": problems,
+                    "event_id": parsed.event_id,
+                    "event_name": parsed.event_name,
+                    "raw_event": runtime.bounded(event),
+                },
+            )
+    return {
+        "outcome": result.outcome.value,
+        "severity": result.severity.value,
+        "event_id": parsed.event_id,
+        "alert_published": published,
+        "blind_window_seconds": result.blind_window_seconds,
+    }
+
+
+def _problems(parsed: CloudTrailEvent, decision: Decision) -> list[str]:
+    problems = list(parsed.problems)
+    if not parsed.is_api_call:
+        problems.append(f"detail-type is {parsed.detail_type!r}, expected {API_CALL_DETAIL_TYPE!r}")
+    if decision.outcome is Outcome.UNIDENTIFIED_TRAIL:
+        problems.append("the event does not name a trail (requestParameters missing, omitted or unreadable)")
+    return problems

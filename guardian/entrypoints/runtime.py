@@ -1,0 +1,89 @@
+"""What both entry points (the event handler and the sweep) share: configuration and clients, made on first use.
+
+Never at import: moto must start first, and cold start must stay small. Parsed once and kept for warm
+invocations; made again only if the environment changes (never in Lambda; a test process or the local
+simulation may run several environments).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from guardian.adapters.clients import Boto3Clients
+from guardian.adapters.heal import HealAdapter
+from guardian.entrypoints.logs import configure
+from guardian.model.config import CLIENT_VARIABLES, VARIABLES, Config
+
+if TYPE_CHECKING:
+    from guardian.adapters.full import FullAdapter
+
+RAW_LOG_LIMIT = 64 * 1024
+_state: dict[tuple[str | None, ...], Any] = {}
+
+
+def config() -> Config:
+    key = ("config", *(os.environ.get(name) for name in VARIABLES))
+    found = _state.get(key)
+    if found is None:
+        configure()
+        for stale in [k for k in _state if k[0] == "config"]:
+            del _state[stale]
+        found = _state[key] = Config.from_env(os.environ)
+    assert isinstance(found, Config)
+    return found
+
+
+def clients() -> Boto3Clients:
+    key = ("clients", *(os.environ.get(name) for name in CLIENT_VARIABLES))
+    found = _state.get(key)
+    if found is None:
+        for stale in [k for k in _state if k[0] == "clients"]:
+            del _state[stale]
+        found = _state[key] = Boto3Clients()
+    assert isinstance(found, Boto3Clients)
+    return found
+
+
+def adapter(settings: Config) -> HealAdapter:
+    """The heal path's adapter; its ``full()`` is the full adapter, imported only when a flow first asks for it."""
+    return HealAdapter(clients(), **_destinations(settings), full=lambda: full_adapter(settings))
+
+
+def full_adapter(settings: Config) -> FullAdapter:
+    """Every call: what the sweep uses, and what a restore reaches through ``adapter(settings).full()``."""
+    from guardian.adapters.full import FullAdapter  # noqa: PLC0415 - off the heal path's cold start
+
+    return FullAdapter(clients(), **_destinations(settings))
+
+
+class _Destinations(TypedDict):
+    topic_arn: str
+    topic_region: str
+    evidence_bucket: str
+
+
+def _destinations(settings: Config) -> _Destinations:
+    """Where alerts and evidence go, as both adapters take them."""
+    return {
+        "topic_arn": settings.topic_arn,
+        "topic_region": settings.topic_region,
+        "evidence_bucket": settings.evidence_bucket,
+    }
+
+
+def reset() -> None:
+    """Forget cached configuration and clients (tests change the environment between cases)."""
+    _state.clear()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bounded(event: Any) -> Any:
+    """The raw input for a log line, so nothing is lost; cut at 64 KiB to stay within one log event."""
+    text = json.dumps(event, default=str)
+    return event if len(text) <= RAW_LOG_LIMIT else text[:RAW_LOG_LIMIT] + "…(truncated)"

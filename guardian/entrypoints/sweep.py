@@ -1,0 +1,52 @@
+"""Lambda entry point of the scheduled sweep: wiring only. Configuration and clients on first use; the sweep itself
+is :func:`guardian.flows.sweep.run_sweep`. Each successful run publishes ``CloudTrailGuardian/SweepSucceeded``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from guardian.entrypoints import runtime
+from guardian.flows.sweep import run_sweep
+from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+METRIC_NAMESPACE = "CloudTrailGuardian"
+
+
+class SweepFailed(RuntimeError):
+    """Raised after every Region was swept and every alert sent, so the failure shows as a function error."""
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    config = runtime.config()
+    aws = runtime.full_adapter(config)
+    runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
+    run = Invocation(
+        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
+    )
+    redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"
+    report = run_sweep(aws, config, run, redeployed=redeployed)
+    metrics = {
+        "TrailsChecked": float(len(report.checks)),
+        "ResourcesChecked": float(len(report.resources)),
+        "TrailsHealed": float(report.count("healed")),
+        "HealFailures": float(report.count("heal_failed")),
+    }
+    if report.ok:
+        metrics["SweepSucceeded"] = 1.0
+    aws.put_metrics(METRIC_NAMESPACE, metrics)
+    summary = {
+        "ok": report.ok,
+        "regions": list(config.sweep_regions),
+        "checked": len(report.checks),
+        "statuses": {s: sum(c.status == s for c in report.checks) for s in sorted({c.status for c in report.checks})},
+        "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
+        "guardian_rules": {r.name: r.status for r in report.rules},
+        "region_errors": report.region_errors,
+    }
+    LOG.info("sweep finished", extra={"sweep": summary})
+    if not report.ok:
+        raise SweepFailed(f"sweep incomplete: {summary}")
+    return summary

@@ -1,0 +1,134 @@
+"""The heal for a stopped trail: StartLogging in its home Region, first, then GetTrailStatus until it logs.
+
+StartLogging is the first network call: nothing (no read, no evidence check) stands between the event and the
+heal. A failure is explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from guardian.model.results import ActionRecord, Result, Verification, blind_window
+from guardian.model.rules import Outcome, Severity
+from guardian.ports.errors import AWS_ERRORS, describe_error
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.config import Config
+    from guardian.model.decide import Decision
+    from guardian.model.events import CloudTrailEvent
+    from guardian.model.refs import TrailRef
+    from guardian.ports.calls import HealCalls, HealPath
+    from guardian.ports.flow import Scope
+    from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+
+
+def heal(
+    event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation, *, scope: Scope | None
+) -> Result:
+    return restart_logging(event, decision, aws, config, run)
+
+
+def restart_logging(
+    event: CloudTrailEvent, decision: Decision, aws: HealCalls, config: Config, run: Invocation
+) -> Result:
+    trail, clock = decision.trail, run.clock
+    assert trail is not None
+    started = clock()
+    try:
+        aws.start_logging(trail)
+    except AWS_ERRORS as exc:
+        code, message = describe_error(exc)
+        LOG.error("StartLogging failed", extra={"trail": trail.identifier, "region": trail.region, "error_code": code})
+        action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), False, code, message)
+        return Result(
+            event=event,
+            decision=decision,
+            outcome=Outcome.HEAL_FAILED,
+            severity=Severity.CRITICAL,
+            actions=(action,),
+            diagnosis=diagnose(aws, trail, code, message),
+        )
+    action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
+    LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
+    verification = verify(aws, trail, config, run)
+    if not verification.is_logging:
+        why = (
+            f"GetTrailStatus failed: {verification.error_code}: {verification.error_message}"
+            if verification.error_code
+            else "StartLogging succeeded but GetTrailStatus still reports IsLogging false "
+            f"after {verification.checks} checks"
+        )
+        return Result(
+            event=event,
+            decision=decision,
+            outcome=Outcome.HEAL_FAILED,
+            severity=Severity.CRITICAL,
+            actions=(action,),
+            verification=verification,
+            diagnosis=why,
+        )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED,
+        severity=decision.severity,
+        actions=(action,),
+        verification=verification,
+        blind_window_seconds=blind_window(event.event_time, verification),
+    )
+
+
+def verify(aws: HealCalls, trail: TrailRef, config: Config, run: Invocation) -> Verification:
+    """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``verify_attempts`` times."""
+    attempts, delay, clock, sleep = config.verify_attempts, config.verify_delay_seconds, run.clock, run.sleep
+    status: dict[str, Any] = {}
+    for check in range(1, attempts + 1):
+        try:
+            status = aws.trail_status(trail)
+        except AWS_ERRORS as exc:
+            code, message = describe_error(exc)
+            return Verification(
+                is_logging=None, checks=check, checked_at=clock(), error_code=code, error_message=message
+            )
+        if status.get("IsLogging"):
+            return _verification(status, check, clock())
+        if check < attempts:
+            sleep(delay * 2 ** (check - 1))
+    return _verification(status, attempts, clock())
+
+
+def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> Verification:
+    return Verification(
+        is_logging=bool(status.get("IsLogging")),
+        checks=checks,
+        checked_at=checked_at,
+        start_logging_time=status.get("StartLoggingTime"),
+        stop_logging_time=status.get("StopLoggingTime"),
+        latest_delivery_time=status.get("LatestDeliveryTime"),
+        latest_delivery_error=status.get("LatestDeliveryError") or None,
+    )
+
+
+def diagnose(aws: HealCalls, trail: TrailRef, code: str, message: str) -> str:
+    """Say in words why StartLogging failed, reading the trail's state where possible (best effort)."""
+    if code in ("AccessDenied", "AccessDeniedException"):
+        return (
+            f"{code}: the guardian's role may not call StartLogging on {trail.identifier} "
+            "(a service control policy, permissions boundary or edited role?)"
+        )
+    try:
+        described = aws.describe_trail(trail)
+    except AWS_ERRORS as exc:
+        other_code, other_message = describe_error(exc)
+        return f"{code}: {message} (DescribeTrails also failed: {other_code}: {other_message})"
+    if described is None:
+        return f"{code}: trail {trail.identifier} no longer exists in {trail.region} (deleted?)"
+    home = described.get("HomeRegion")
+    if home and home != trail.region:
+        return f"{code}: {trail.identifier} is a shadow trail here; its home Region is {home}"
+    return f"{code}: {message}"

@@ -1,0 +1,192 @@
+"""What the sweep checks beside each trail: the bucket and log group it delivers to, its KMS key, and whether its
+log files arrive. Each finding is healed through the same repair as the event path, with evidence and one alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from guardian.flows import baselines, storage
+from guardian.flows.deliver import deliver
+from guardian.flows.key import key_of, repair_key
+from guardian.model.changes import Change, Effect
+from guardian.model.decide import Decision
+from guardian.model.findings import sweep_event
+from guardian.model.results import Result, Verification
+from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity, Subject
+from guardian.ports.errors import describe_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from guardian.model.config import Config
+    from guardian.model.trail import TrailState
+    from guardian.ports.calls import Everything
+    from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResourceCheck:
+    kind: str  # bucket, log_group
+    name: str
+    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, missing, not_readable
+    changes: tuple[Change, ...] = ()
+
+
+def sweep_resources(
+    aws: Everything, config: Config, protected: Iterable[TrailState], *, started: datetime, run: Invocation
+) -> tuple[ResourceCheck, ...]:
+    """Every bucket and log group a protected trail delivers to, once each (trails often share a bucket)."""
+    serving: dict[tuple[Subject, str, str | None], set[str]] = {}
+    for trail in protected:
+        for kind, name, region in storage.resources_of(trail):
+            serving.setdefault((kind, name, region), set()).add(trail.arn)
+
+    def one(resource: tuple[Subject, str, str | None], trails: set[str]) -> ResourceCheck:
+        kind, name, _ = resource
+        try:
+            return check_resource(aws, config, resource, trails, started=started, run=run)
+        except ClientError as exc:
+            code, _ = describe_error(exc)
+            if code not in ("AccessDenied", "AccessDeniedException", "403"):
+                raise
+            # Typically an organization's log-archive bucket in another account: its owner guards it.
+            LOG.warning("trail resource not readable", extra={"resource": name, "kind": kind, "error_code": code})
+            return ResourceCheck(kind.value, name, "not_readable")
+
+    ordered = sorted(serving.items(), key=lambda item: (item[0][0], item[0][1]))
+    if not ordered:
+        return ()
+    with ThreadPoolExecutor(max_workers=min(len(ordered), 32)) as pool:  # I/O-bound, like the Regions
+        return tuple(pool.map(lambda item: one(*item), ordered))
+
+
+def check_resource(
+    aws: Everything,
+    config: Config,
+    resource: tuple[Subject, str, str | None],
+    trails: set[str],
+    *,
+    started: datetime,
+    run: Invocation,
+) -> ResourceCheck:
+    """Hold a trail's bucket or log group (kind, name, Region) to its baseline; record one when first seen."""
+    kind, name, region = resource
+    guarded = baselines.load_resource(aws, kind, name, region)
+    if guarded is None:
+        state = storage.read(aws, kind, name, region)
+        if not state.exists:
+            LOG.warning("a protected trail delivers to a missing resource", extra={"resource": name, "kind": kind})
+            return ResourceCheck(kind.value, name, "missing")
+        baselines.record_resource(
+            aws, kind, state, sorted(trails), at=run.clock(), by="sweep", why="first seen by the sweep"
+        )
+        return ResourceCheck(kind.value, name, "baseline_recorded")
+    if not trails <= set(guarded.trails):
+        guarded = baselines.record_resource(
+            aws,
+            kind,
+            guarded.baseline,
+            sorted(trails | set(guarded.trails)),
+            at=run.clock(),
+            by="sweep",
+            why="another protected trail delivers to it",
+        )
+    fixed = storage.repair(aws, guarded, config, run)
+    status: str | None = None
+    if fixed.needed:
+        event, ref = sweep_event(
+            guarded.baseline,
+            account_id=config.account_id,
+            detected_at=started,
+            details={
+                "resource": guarded.label,
+                "deleted": fixed.recreated,
+                "changes": [c.to_json() for c in fixed.changes],
+            },
+            trail=storage.trail_ref(guarded),
+        )
+        severity = Severity.CRITICAL if fixed.recreated or not fixed.verified else SWEEP_RULE.severity
+        reason = f"healed by sweep — {guarded.label} was weakened; the change was not seen as an event"
+        decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, ref)
+        deliver(storage.as_result(fixed, event, decision, severity, run.clock()), aws, config, run)
+        status = "healed" if fixed.verified else "heal_failed"
+        if not fixed.verified:
+            return ResourceCheck(kind.value, name, status, fixed.changes)
+    kept = fixed.kept
+    if kept:
+        why = f"strengthening kept: {', '.join(c.field for c in kept)}"
+        baselines.record_resource(aws, kind, fixed.target, guarded.trails, at=run.clock(), by="sweep", why=why)
+        status = status or "strengthened"
+    return ResourceCheck(kind.value, name, status or "in_baseline", fixed.changes)
+
+
+def report_delivery_error(
+    aws: Everything, config: Config, trail: TrailState, *, started: datetime, run: Invocation
+) -> None:
+    """CloudTrail could not write the trail's logs to S3 (bucket gone, policy or key changed): nothing to undo on
+    the trail itself, so alert, once a day per trail and error while it lasts."""
+    import hashlib  # noqa: PLC0415 - sweep only
+
+    error = trail.delivery_error or ""
+    digest = hashlib.sha256(error.encode()).hexdigest()[:8]
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"delivery_error": error},
+        event_id=f"sweep-delivery-{started:%Y%m%d}-{trail.home_region}-{trail.name}-{digest}",
+    )
+    reason = (
+        f"CloudTrail reports LatestDeliveryError {error!r}: the trail logs, but its log files are not reaching "
+        f"bucket {trail.s3_bucket}. Check that the bucket exists, that its policy lets cloudtrail.amazonaws.com "
+        "write, and that the trail's KMS key policy lets CloudTrail use it"
+    )
+    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.HIGH, reason, SWEEP_RULE, ref)
+    deliver(Result(event=event, decision=decision, outcome=Outcome.ALERTED, severity=Severity.HIGH), aws, config, run)
+
+
+def check_key(
+    aws: Everything,
+    config: Config,
+    trail: TrailState,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> str | None:
+    """The trail's key must be enabled: repair it if not (a lost DisableKey or ScheduleKeyDeletion event)."""
+    key = key_of(trail, config.account_id)
+    if key is None or aws.key_state(key) == "Enabled":
+        return None
+    state, actions, after, checks = repair_key(aws, key, config, run)
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"key": key.key_id, "changes": [change.to_json()]},
+        what="key",
+    )
+    reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
+    result = Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        severity=Severity.CRITICAL,
+        actions=tuple(actions),
+        verification=Verification(is_logging=None, checks=checks, checked_at=run.clock()),
+        changes=(change,),
+        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+    )
+    deliver(result, aws, config, run)
+    return "healed" if healed else "heal_failed"

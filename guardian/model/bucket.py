@@ -1,0 +1,199 @@
+"""A trail's S3 bucket as the guardian protects it, and what a change to it does: weaken or strengthen.
+
+Pure: no boto3, no environment. Judged on the bucket's live configuration, never on a request's parameters.
+
+What counts as weakening (docs/alerts.md has the same table):
+- the bucket is gone (DeleteBucket): it is recreated with its baseline configuration.
+- policy: CloudTrail loses its write access (an Allow for ``cloudtrail.amazonaws.com`` with ``s3:PutObject``), an
+  Allow statement names a principal that no baseline Allow named (``*``, another account, a new role), or a
+  baseline Deny statement is gone. Any other policy change is kept as the new baseline.
+- lifecycle: the shortest expiry of any enabled rule (current or noncurrent versions; a fixed date counts as
+  0 days) is shorter than the baseline's. Every rule is counted whatever its filter: a rule on another prefix can
+  still be widened later, so it is judged as if it applied to the logs. Removing expiry strengthens.
+- versioning: Enabled → Suspended weakens; enabling strengthens.
+- public access block: any of the four settings true → false (or the block removed) weakens.
+- ACL: a grant to a grantee the baseline did not grant (everyone, any authenticated user, another account)
+  weakens; removing grants strengthens.
+Anything that strengthens is kept and becomes the new baseline; anything that weakens is put back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from guardian.model.changes import Change, Effect
+
+CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
+NO_EXPIRY = 1_000_000  # days: "never" compares as longer than any real expiry
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """The settings of a trail bucket that decide whether its logs are kept and kept private."""
+
+    name: str
+    region: str
+    exists: bool = True
+    policy: str | None = None  # the policy document as canonical JSON (sorted keys), None if none
+    lifecycle_rules: tuple[Mapping[str, Any], ...] | None = None
+    versioning: str | None = None  # "Enabled", "Suspended", or None (never enabled)
+    public_access_block: Mapping[str, bool] | None = None
+    acl_grants: tuple[Mapping[str, Any], ...] = ()
+    acl_owner: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["lifecycle_rules"] = None if self.lifecycle_rules is None else [dict(r) for r in self.lifecycle_rules]
+        data["public_access_block"] = None if self.public_access_block is None else dict(self.public_access_block)
+        data["acl_grants"] = [dict(g) for g in self.acl_grants]
+        data["acl_owner"] = None if self.acl_owner is None else dict(self.acl_owner)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BucketState:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("lifecycle_rules") is not None:
+            values["lifecycle_rules"] = tuple(values["lifecycle_rules"])
+        values["acl_grants"] = tuple(values.get("acl_grants") or ())
+        return cls(**values)
+
+
+def canonical_policy(document: str | Mapping[str, Any] | None) -> str | None:
+    if document is None or document == "":
+        return None
+    parsed = json.loads(document) if isinstance(document, str) else document
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
+
+
+def canonical(value: Any) -> Any:
+    """A JSON round trip with sorted keys: values read from AWS compare equal to values read from a baseline."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def compare_bucket(baseline: BucketState, current: BucketState) -> tuple[Change, ...]:
+    if not current.exists:
+        return (Change("exists", True, False, Effect.WEAKENED),) if baseline.exists else ()
+    changes: list[Change] = []
+    if baseline.policy != current.policy:
+        effect = Effect.WEAKENED if policy_weakened(baseline.policy, current.policy) else Effect.STRENGTHENED
+        changes.append(Change("policy", _loads(baseline.policy), _loads(current.policy), effect))
+    if _lifecycle_key(baseline.lifecycle_rules) != _lifecycle_key(current.lifecycle_rules):
+        shorter = shortest_expiry(current.lifecycle_rules) < shortest_expiry(baseline.lifecycle_rules)
+        changes.append(
+            Change(
+                "lifecycle_rules",
+                baseline.lifecycle_rules,
+                current.lifecycle_rules,
+                Effect.WEAKENED if shorter else Effect.STRENGTHENED,
+            )
+        )
+    if baseline.versioning != current.versioning:
+        effect = Effect.WEAKENED if baseline.versioning == "Enabled" else Effect.STRENGTHENED
+        changes.append(Change("versioning", baseline.versioning, current.versioning, effect))
+    if dict(baseline.public_access_block or {}) != dict(current.public_access_block or {}):
+        was, now = baseline.public_access_block or {}, current.public_access_block or {}
+        lost = any(on and not now.get(name, False) for name, on in was.items())
+        changes.append(
+            Change("public_access_block", was or None, now or None, Effect.WEAKENED if lost else Effect.STRENGTHENED)
+        )
+    before_grants, after_grants = _grant_keys(baseline.acl_grants), _grant_keys(current.acl_grants)
+    if before_grants != after_grants:
+        effect = Effect.WEAKENED if after_grants - before_grants else Effect.STRENGTHENED
+        changes.append(Change("acl_grants", baseline.acl_grants, current.acl_grants, effect))
+    return tuple(changes)
+
+
+def target_bucket(baseline: BucketState, current: BucketState, changes: Sequence[Change]) -> BucketState:
+    """Baseline values where a change weakened the bucket, live values where it strengthened it."""
+    if not current.exists:
+        return baseline
+    values = {c.field: getattr(baseline, c.field) for c in changes if c.effect is Effect.WEAKENED}
+    if "acl_grants" in values:
+        values["acl_owner"] = baseline.acl_owner or current.acl_owner
+    return replace(current, **values)
+
+
+def policy_weakened(before: str | None, after: str | None) -> bool:
+    was, now = _statements(before), _statements(after)
+    if _cloudtrail_writes(was) and not _cloudtrail_writes(now):
+        return True
+    if _principals(now, "Allow") - _principals(was, "Allow"):
+        return True
+    denies_before = {_dump(s) for s in was if s.get("Effect") == "Deny"}
+    denies_after = {_dump(s) for s in now if s.get("Effect") == "Deny"}
+    return bool(denies_before - denies_after)
+
+
+def shortest_expiry(rules: Sequence[Mapping[str, Any]] | None) -> int:
+    """Days until the first object version expires under these rules (NO_EXPIRY if none do)."""
+    days = [NO_EXPIRY]
+    for rule in rules or ():
+        if rule.get("Status") != "Enabled":
+            continue
+        expiration = rule.get("Expiration") or {}
+        if "Days" in expiration:
+            days.append(int(expiration["Days"]))
+        if "Date" in expiration:
+            days.append(0)
+        noncurrent = rule.get("NoncurrentVersionExpiration") or {}
+        if "NoncurrentDays" in noncurrent:
+            days.append(int(noncurrent["NoncurrentDays"]))
+    return min(days)
+
+
+def _statements(policy: str | None) -> list[Mapping[str, Any]]:
+    document = _loads(policy) or {}
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _cloudtrail_writes(statements: list[Mapping[str, Any]]) -> bool:
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = _as_list(principal.get("Service", [])) if isinstance(principal, Mapping) else []
+        actions = _as_list(statement.get("Action", []))
+        if CLOUDTRAIL_PRINCIPAL in services and any(a in ("s3:PutObject", "s3:*", "*") for a in actions):
+            return True
+    return False
+
+
+def _principals(statements: list[Mapping[str, Any]], effect: str) -> set[str]:
+    """Every non-service principal the statements with this effect name (``*`` for anyone)."""
+    found: set[str] = set()
+    for statement in statements:
+        if statement.get("Effect") != effect:
+            continue
+        principal = statement.get("Principal")
+        if principal == "*":
+            found.add("*")
+        elif isinstance(principal, Mapping):
+            for kind, values in principal.items():
+                if kind != "Service":
+                    found |= {f"{kind}:{v}" if v != "*" else "*" for v in _as_list(values)}
+    return found
+
+
+def _grant_keys(grants: Sequence[Mapping[str, Any]]) -> set[str]:
+    return {_dump(g) for g in grants}
+
+
+def _lifecycle_key(rules: Sequence[Mapping[str, Any]] | None) -> str | None:
+    return None if rules is None else _dump(sorted(rules, key=_dump))
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _loads(policy: str | None) -> Any:
+    return None if policy is None else json.loads(policy)

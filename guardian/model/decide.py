@@ -1,0 +1,189 @@
+"""The single decision function: one pure function over an event and the table in :mod:`guardian.model.rules`.
+
+:func:`decide` applies the same precedence to every row: unreadable → rejected; not in the table → ignored; the
+guardian's own call → never undone; a failed call → "attempted" alert; no identifiable trail → alert; exempt
+principal → alert only; another account's trail → escalate; otherwise the row's heal (if any) and its alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from guardian.model.refs import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, TrailRef
+from guardian.model.rules import RULES, Action, Outcome, Rule, Severity, Subject
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.events import CloudTrailEvent
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """An ARN glob whose changes are alerted but not undone, optionally until a moment (UTC).
+
+    Judged at the event's own eventTime: was the principal exempt when it made the change?"""
+
+    pattern: str
+    until: datetime | None = None
+
+    def covers(self, principals: list[str]) -> bool:
+        return any(fnmatchcase(principal, self.pattern) for principal in principals)
+
+    def expired_at(self, moment: datetime | None) -> bool:
+        return self.until is not None and (moment is None or moment >= self.until)
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a decision needs besides the event: who the guardian is and whose changes are exempt."""
+
+    account_id: str | None
+    self_role_arn: str | None = None
+    exempt_principals: tuple[Exemption | str, ...] = ()
+    other_guardian_roles: tuple[str, ...] = ()  # the sweep's role: its restores are the guardian's own too
+    # Organization mode (a delegated administrator): the management account, whose organization trails may be
+    # healed from this account. Empty everywhere else: another account's trail is escalated.
+    trail_accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    outcome: Outcome  # the planned outcome; a heal may still end as HEAL_FAILED
+    severity: Severity
+    reason: str
+    rule: Rule | None = None
+    trail: TrailRef | None = None
+
+    @property
+    def alerts(self) -> bool:
+        return self.action in (Action.HEAL, Action.ALERT)
+
+
+def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
+    """The single decision function. Pure: the same event and context always give the same decision."""
+    rule = RULES.get(event.event_name or "")
+    if rule is None or rule.source != event.event_source:
+        return _not_handled(event)
+    trail = event.trail
+    if _is_own_action(event, ctx):
+        why = "the call was made by the guardian's own role: never undone, so the guardian cannot loop"
+        return Decision(Action.ALERT, Outcome.OWN_ACTION, rule.own_severity, why, rule, trail)
+    if event.failed:
+        why = f"the call failed with {event.error_code}: nothing changed, nothing to undo"
+        return Decision(Action.ALERT, Outcome.ATTEMPT_FAILED, rule.failed_severity, why, rule, trail)
+    if rule.about not in (Subject.TRAIL, Subject.ACCOUNT):
+        return _resource_decision(event, ctx, rule)
+    if rule.about is Subject.ACCOUNT:
+        exemption = _matching_exemption(event, ctx.exempt_principals)
+        if exemption is not None and not exemption.expired_at(event.event_time):
+            why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted"
+            return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, None)
+        return Decision(
+            Action.ALERT, Outcome.ALERTED, rule.severity, "alert only: this cannot be undone from here", rule, None
+        )
+    if trail is None:
+        why = (
+            "the event does not name the trail (requestParameters missing, omitted or unreadable): "
+            "check every trail in " + (event.aws_region or "the account")
+        )
+        return Decision(Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, rule.severity, why, rule, None)
+    exemption = _matching_exemption(event, ctx.exempt_principals)
+    if exemption is not None and not exemption.expired_at(event.event_time):
+        until = f" until {_iso(exemption.until)}" if exemption.until else ""
+        why = f"the principal is exempt (pattern {exemption.pattern!r}{until}): alerted, not undone"
+        return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, trail)
+    decision = _acting_decision(ctx, rule, trail)
+    if exemption is not None and exemption.until is not None:
+        note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
+        return replace(decision, reason=decision.reason + note)
+    return decision
+
+
+def _acting_decision(ctx: PolicyContext, rule: Rule, trail: TrailRef) -> Decision:
+    """Heal what can be healed from here; escalate another account's trail; otherwise alert."""
+    foreign = trail.account_id not in (ctx.account_id, *ctx.trail_accounts)
+    if ctx.account_id and trail.account_id and foreign:
+        why = (
+            f"the trail belongs to account {trail.account_id} (an organization trail or its shadow): it cannot "
+            f"be changed from account {ctx.account_id}; it must be healed in account {trail.account_id}, "
+            f"Region {trail.region}"
+        )
+        severity = Severity.CRITICAL if rule.heal else rule.severity
+        return Decision(Action.ALERT, Outcome.NOT_HEALABLE, severity, why, rule, trail)
+    if rule.heal is not None:
+        why = f"{rule.heal} in the trail's home Region {trail.region}"
+        return Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule, trail)
+    why = "alert only: no automatic undo for this change"
+    return Decision(Action.ALERT, Outcome.ALERTED, rule.severity, why, rule, trail)
+
+
+def _resource_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -> Decision:
+    """A key, bucket, log group or event data store of this account. For all but a data store, the workflow then
+    checks that it serves a protected trail (it has a baseline) before acting or alerting."""
+    if rule.about is Subject.KEY:
+        ref: tuple[str, str | None] | None = (event.key.key_id, event.key.account_id) if event.key else None
+    else:
+        resource = event.resource
+        ref = (resource.name, resource.account_id) if resource and resource.kind == rule.about.value else None
+    label = rule.about.value.replace("_", " ")
+    if ref is None:
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"the event names no {label}", rule)
+    name, account = ref
+    if ctx.account_id and account and account != ctx.account_id:
+        why = f"the {label} belongs to account {account}: not this account's"
+        return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, why, rule)
+    exemption = _matching_exemption(event, ctx.exempt_principals)
+    if exemption is not None and not exemption.expired_at(event.event_time):
+        why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted, not undone"
+        return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule)
+    scope = "" if rule.about is Subject.DATA_STORE else ", if it serves a protected trail"
+    why = f"{rule.heal} for {label} {name}{scope}"
+    decision = Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule)
+    if exemption is not None and exemption.until is not None:
+        note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
+        return replace(decision, reason=decision.reason + note)
+    return decision
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def _not_handled(event: CloudTrailEvent) -> Decision:
+    if not event.is_api_call:
+        what = event.detail_type or event.event_type or "unknown"
+        return Decision(
+            Action.REJECT,
+            Outcome.REJECTED,
+            Severity.INFO,
+            f"not an {API_CALL_DETAIL_TYPE!r} event (got {what!r}); the guardian's rule never sends this",
+        )
+    if event.event_name is None:
+        return Decision(Action.REJECT, Outcome.REJECTED, Severity.INFO, "the event has no eventName")
+    if event.event_source != CLOUDTRAIL_SOURCE:
+        return Decision(
+            Action.IGNORE,
+            Outcome.IGNORED,
+            Severity.INFO,
+            f"{event.event_source}:{event.event_name} is not in the decision table",
+        )
+    return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"{event.event_name} is not in the decision table")
+
+
+def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
+    roles = {r for r in (ctx.self_role_arn, *ctx.other_guardian_roles) if r}
+    return bool(roles & {event.actor.session_issuer_arn, event.actor.arn})
+
+
+def _matching_exemption(event: CloudTrailEvent, entries: tuple[Exemption | str, ...]) -> Exemption | None:
+    """The exemption that covers the actor: one still in force first, else an expired one (to say so)."""
+    principals = [p for p in (event.actor.arn, event.actor.session_issuer_arn) if p]
+    exemptions = [e if isinstance(e, Exemption) else Exemption(e) for e in entries]
+    matching = [e for e in exemptions if e.covers(principals)]
+    in_force = [e for e in matching if not e.expired_at(event.event_time)]
+    candidates = in_force or matching
+    return candidates[0] if candidates else None

@@ -1,0 +1,136 @@
+"""The evidence record kept for every alerted event, and where it lives in the Object Lock bucket.
+
+Pure. One JSON object per event and outcome, keyed by the CloudTrail ``eventID`` so a duplicate delivery finds
+the record already there (``IfNoneMatch="*"``) and, seeing its alert tag, sends no second alert.
+Schema ``cloudtrail-guardian/evidence`` version ``1.0``; the README documents it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+from guardian import __version__
+from guardian.model.refs import SWEEP_SOURCE
+from guardian.model.results import Result, iso
+from guardian.model.rules import Outcome
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
+EVIDENCE_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
+# Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
+# record: it only tells a duplicate delivery that the alert went out, without a second object per event.
+ALERT_TAG = "guardian-alert-message-id"
+CENTRAL_TAG = "guardian-central-message-id"  # the copy published to the security account's topic, if configured
+PREFIX = "evidence"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+def evidence_key(result: Result) -> str:
+    """``evidence/YYYY/MM/DD/<eventID>[.heal-failed].json``: deterministic, so every delivery finds the same key.
+
+    A failed heal gets its own key: when a retry later succeeds, both the failure and the recovery are kept.
+    """
+    e = result.event
+    day = e.event_time.strftime("%Y/%m/%d") if e.event_time else "undated"
+    event_id = e.event_id if _SAFE_ID.match(e.event_id) else _digest(e.event_id)
+    suffix = {Outcome.HEAL_FAILED: ".heal-failed", Outcome.REPEATED_TAMPERING: ".repeated-tampering"}.get(
+        result.outcome, ""
+    )
+    return f"{PREFIX}/{day}/{event_id}{suffix}.json"
+
+
+def evidence_record(
+    result: Result,
+    *,
+    written_at: datetime,
+    topic_arn: str,
+    alert_subject: str,
+    function_name: str | None,
+    request_id: str | None,
+    boto3_version: str,
+    botocore_version: str,
+) -> dict[str, Any]:
+    e, d, v = result.event, result.decision, result.verification
+    return {
+        "schema": EVIDENCE_SCHEMA,
+        "schema_version": EVIDENCE_SCHEMA_VERSION,
+        "record_id": e.event_id,
+        "record_id_derived": e.event_id_derived,
+        "written_at": iso(written_at),
+        "outcome": result.outcome.value,
+        "severity": result.severity.value,
+        "decision": {"action": d.action.value, "reason": d.reason},
+        "who": {
+            "arn": e.actor.arn,
+            "type": e.actor.type,
+            "account": e.actor.account_id,
+            "session_issuer_arn": e.actor.session_issuer_arn,
+            "access_key_id": e.actor.access_key_id,
+            "source_ip": e.source_ip,
+            "user_agent": e.user_agent,
+            "console": e.actor.console,
+            "mfa": e.actor.mfa_authenticated,
+        },
+        "where": {"region": e.aws_region, "account": e.account_id},
+        "when": {"event_time": e.event_time_raw},
+        "what": {"event_source": e.event_source, "event_name": e.event_name, "error_code": e.error_code},
+        "trail": None
+        if d.trail is None
+        else {
+            "name": d.trail.name,
+            "arn": d.trail.arn,
+            "home_region": d.trail.region,
+            "account": d.trail.account_id,
+        },
+        "actions": [
+            {
+                "action": a.action,
+                "region": a.region,
+                "target": a.target,
+                "started_at": iso(a.started_at),
+                "finished_at": iso(a.finished_at),
+                "result": "succeeded" if a.succeeded else "failed",
+                "error_code": a.error_code,
+                "error_message": a.error_message,
+            }
+            for a in result.actions
+        ],
+        "verification": None
+        if v is None
+        else {
+            "is_logging": v.is_logging,
+            "checks": v.checks,
+            "checked_at": iso(v.checked_at),
+            "start_logging_time": iso(v.start_logging_time),
+            "stop_logging_time": iso(v.stop_logging_time),
+            "latest_delivery_time": iso(v.latest_delivery_time),
+            "latest_delivery_error": v.latest_delivery_error,
+            "error_code": v.error_code,
+            "error_message": v.error_message,
+        },
+        "blind_window_seconds": result.blind_window_seconds,
+        "detected_by": "sweep" if e.event_source == SWEEP_SOURCE else "event",
+        "changes": [c.to_json() for c in result.changes],
+        "diagnosis": result.diagnosis,
+        "alert": {"topic_arn": topic_arn, "subject": alert_subject},
+        "input_problems": list(e.problems),
+        "guardian": {
+            "version": __version__,
+            "boto3_version": boto3_version,
+            "botocore_version": botocore_version,
+            "python": "{}.{}.{}".format(*sys.version_info[:3]),
+            "function": function_name,
+            "request_id": request_id,
+        },
+        "original_event": e.raw,
+    }
+
+
+def _digest(text: str) -> str:
+    import hashlib  # noqa: PLC0415 - rare path (unsafe ids only); keeps OpenSSL out of the cold start
+
+    return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:40]

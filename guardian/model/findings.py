@@ -1,0 +1,97 @@
+"""What the sweep found, shaped as the CloudTrail event that never came, so the alert and the evidence record take
+it as one. Each finding's id is derived from what was found and when, so a re-run of the same sweep finds the same
+evidence key (one record, one alert).
+
+Pure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from guardian.model.bucket import BucketState
+from guardian.model.events import CloudTrailEvent
+from guardian.model.refs import SWEEP_SOURCE, Actor, TrailRef
+from guardian.model.results import iso
+from guardian.model.trail import TrailState
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.baselines import ResourceState
+
+
+def sweep_event(
+    subject: TrailState | ResourceState,
+    *,
+    account_id: str,
+    detected_at: datetime,
+    details: dict[str, Any],
+    trail: TrailRef | None = None,
+    what: str = "",
+    event_id: str | None = None,
+) -> tuple[CloudTrailEvent, TrailRef]:
+    """A record of what the sweep found, standing in for the CloudTrail event that never came.
+
+    ``subject`` is the trail, or its bucket or log group; ``what`` tells apart two findings on one trail in one
+    sweep (its settings and its key), so each gets its own evidence record and alert."""
+    if isinstance(subject, TrailState):
+        region, name, arn = subject.home_region, subject.name, subject.arn
+        ref = TrailRef(name=name, region=region, account_id=account_id, given=arn, arn=arn)
+        kind = "trail"
+    else:
+        region, name = subject.region, subject.name
+        kind = "bucket" if isinstance(subject, BucketState) else "log-group"
+        ref = trail or TrailRef(name=name, region=region, account_id=account_id, given=name, arn=None)
+        arn = ref.arn or name
+    suffix = f"-{what}" if what else ""
+    event = found_event(
+        event_id or f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind}-{name.strip('/').replace('/', '_')}{suffix}",
+        account_id=account_id,
+        region=region,
+        detected_at=detected_at,
+        trail=ref,
+        raw={"trail": arn, **details},
+    )
+    return event, ref
+
+
+def rule_event(name: str, *, account_id: str, region: str, detected_at: datetime) -> CloudTrailEvent:
+    """A record of what the sweep found on one of the guardian's own rules."""
+    event_id = f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-guardian-rule-{name}"
+    return found_event(
+        event_id, account_id=account_id, region=region, detected_at=detected_at, raw={"guardian_rule": name}
+    )
+
+
+def found_event(
+    event_id: str,
+    *,
+    account_id: str,
+    region: str,
+    detected_at: datetime,
+    raw: dict[str, Any],
+    trail: TrailRef | None = None,
+) -> CloudTrailEvent:
+    """What the sweep found, shaped as the event that never came: the alert and the evidence take it as one."""
+    return CloudTrailEvent(
+        event_id=event_id,
+        event_id_derived=True,
+        detail_type=None,
+        event_name="DriftDetected",
+        event_source=SWEEP_SOURCE,
+        event_type="GuardianSweep",
+        event_time=detected_at,
+        event_time_raw=iso(detected_at),
+        aws_region=region,
+        account_id=account_id,
+        source_ip=None,
+        user_agent=None,
+        error_code=None,
+        error_message=None,
+        actor=Actor(),
+        request_parameters=None,
+        trail=trail,
+        problems=(),
+        raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), **raw},
+    )

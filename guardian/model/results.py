@@ -1,0 +1,72 @@
+"""What acting on one event produced: plain data shared by the workflow, the alert and the evidence record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the baseline model is not needed to heal a stopped trail: keep it off the cold-start path
+    from datetime import datetime
+
+    from guardian.model.changes import Change
+    from guardian.model.decide import Decision
+    from guardian.model.events import CloudTrailEvent
+    from guardian.model.rules import Outcome, Severity
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One call the guardian made to undo a change, with its timing and result."""
+
+    action: str
+    region: str
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    succeeded: bool
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """GetTrailStatus after the heal. ``is_logging`` is None when the status could not be read."""
+
+    is_logging: bool | None
+    checks: int
+    checked_at: datetime
+    start_logging_time: datetime | None = None
+    stop_logging_time: datetime | None = None
+    latest_delivery_time: datetime | None = None
+    latest_delivery_error: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    event: CloudTrailEvent
+    decision: Decision
+    outcome: Outcome
+    severity: Severity
+    actions: tuple[ActionRecord, ...] = ()
+    verification: Verification | None = None
+    blind_window_seconds: float | None = None
+    diagnosis: str | None = None  # why a heal failed, in words, when the guardian could find out
+    changes: tuple[Change, ...] = ()  # baseline → found, each weakened or strengthened (restores and the sweep)
+
+
+def blind_window(event_time: datetime | None, verification: Verification) -> float | None:
+    """Seconds from the tampering call to verified restore: how long the trail was blind.
+
+    Restore time is CloudTrail's own StartLoggingTime when it reports one, else the moment we saw IsLogging.
+    """
+    if event_time is None or not verification.is_logging:
+        return None
+    restored_at = verification.start_logging_time or verification.checked_at
+    return round(max(0.0, (restored_at - event_time).total_seconds()), 3)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as CloudTrail writes times."""
+    return value.isoformat().replace("+00:00", "Z") if value else None

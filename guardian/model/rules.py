@@ -1,0 +1,163 @@
+"""What the guardian does for each CloudTrail eventName: one table, read by :func:`guardian.model.decide.decide`.
+
+Read :data:`RULES` to find any decision: the alert's words, the severities, and the heal. :data:`FLOWS` says which
+module of :mod:`guardian.flows` carries out each heal, and :data:`SUBJECT_FLOWS` which one decides whether a key,
+bucket or log group is the guardian's business and records an approved change: adding a kind of repair is a row
+here and a module there, never an edit to a dispatcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from guardian.model.refs import CLOUDTRAIL_SOURCE, KMS_SOURCE, LOGS_SOURCE, S3_SOURCE
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class Severity(StrEnum):
+    INFO = "INFO"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class Heal(StrEnum):
+    """The undo the guardian performs."""
+
+    START_LOGGING = "StartLogging"
+    RESTORE_KEY = "RestoreKey"  # a trail's KMS key: EnableKey, CancelKeyDeletion (only keys that protect a trail)
+    RESTORE_BASELINE = "RestoreBaseline"  # recreate, UpdateTrail, selectors, insights, tags: back to the baseline
+    RESTORE_RESOURCE = "RestoreResource"  # a trail's bucket or log group: back to its baseline (or recreated)
+    START_INGESTION = "StartEventDataStoreIngestion"  # a CloudTrail Lake event data store
+    RESTORE_DATA_STORE = "RestoreEventDataStore"  # a deleted event data store, within its 7-day wait
+
+
+class Subject(StrEnum):
+    """What a row is about. Anything but a trail or the account is acted on only if it serves a protected trail
+    (a bucket, log group or key with a recorded baseline); every event data store of the account is protected."""
+
+    TRAIL = "trail"
+    KEY = "key"
+    BUCKET = "bucket"
+    LOG_GROUP = "log_group"
+    DATA_STORE = "event_data_store"
+    ACCOUNT = "account"
+
+
+class Action(StrEnum):
+    HEAL = "heal"  # undo, verify, keep evidence, alert
+    ALERT = "alert"  # keep evidence, alert
+    IGNORE = "ignore"  # a well-formed event the guardian has no row for: log only
+    REJECT = "reject"  # input the rule never sends: log a structured error only
+
+
+class Outcome(StrEnum):
+    """What happened, as published in the alert's ``outcome`` attribute (subscribers can filter on it)."""
+
+    HEALED = "healed"
+    HEAL_FAILED = "heal_failed"
+    ALERTED = "alerted"
+    ATTEMPT_FAILED = "attempt_failed"
+    EXEMPT = "exempt"
+    NOT_HEALABLE = "not_healable"
+    OWN_ACTION = "own_action"
+    UNIDENTIFIED_TRAIL = "unidentified_trail"
+    REPEATED_TAMPERING = "repeated_tampering"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the decision table."""
+
+    what: str  # past tense, for the alert: "CloudTrail logging stopped"
+    severity: Severity  # a successful call by anyone else
+    heal: Heal | None  # the undo, if the guardian undoes this eventName
+    failed_severity: Severity  # the call failed (errorCode present): an attempt, nothing to undo
+    own_severity: Severity  # the guardian's own role made the call: never undone (no loops)
+    source: str = CLOUDTRAIL_SOURCE  # the eventSource the row is about
+    about: Subject = Subject.TRAIL
+
+    @property
+    def scoped(self) -> bool:
+        """Acted on (and alerted) only if the resource serves a protected trail: the workflow checks that."""
+        return self.about in (Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP)
+
+
+ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
+RESTORE = Heal.RESTORE_BASELINE  # back to the trail's baseline: recreate, UpdateTrail, selectors, insights, tags
+PUT_BACK = Heal.RESTORE_RESOURCE  # a trail's bucket or log group back to its baseline
+C, H, M, L, N = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO  # N: INFO, noted
+KMS, S3, LOGS, ORGS = KMS_SOURCE, S3_SOURCE, LOGS_SOURCE, ORGANIZATIONS_SOURCE
+KEY, BUCKET, GROUP = Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP
+STORE, ACCOUNT = Subject.DATA_STORE, Subject.ACCOUNT
+
+# fmt: off
+RULES: Mapping[str, Rule] = {
+    #                            what (alert text)                              severity heal                failed own  eventSource, about
+    "StopLogging":         Rule("CloudTrail logging stopped",                   H, Heal.START_LOGGING,       M, H),
+    "DeleteTrail":         Rule("CloudTrail trail deleted",                     H, RESTORE,                  M, H),
+    "UpdateTrail":         Rule("CloudTrail trail settings changed",            H, RESTORE,                  M, N),
+    "PutEventSelectors":   Rule("CloudTrail event selectors changed",           H, RESTORE,                  M, N),
+    "PutInsightSelectors": Rule("CloudTrail Insights selectors changed",        M, RESTORE,                  L, N),
+    "RemoveTags":          Rule("tags removed from a CloudTrail trail",         M, RESTORE,                  L, M),
+    "AddTags":             Rule("tags added to a CloudTrail trail",             L, None,                     L, N),
+    "CreateTrail":         Rule("CloudTrail trail created",                     L, None,                     L, N),
+    "StartLogging":        Rule("CloudTrail logging started",                   L, None,                     M, N),
+    # CloudTrail Lake: every event data store of the account is protected.
+    "StopEventDataStoreIngestion":
+                           Rule("CloudTrail Lake ingestion stopped",            H, Heal.START_INGESTION,     M, N, about=STORE),
+    "DeleteEventDataStore":
+                           Rule("CloudTrail Lake event data store deleted",     C, Heal.RESTORE_DATA_STORE,  H, N, about=STORE),
+    # A trail's KMS key (acted on only if it encrypts a trail with a baseline; other keys are ignored).
+    "DisableKey":          Rule("KMS key of a trail disabled",                  C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion",    C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    "PutKeyPolicy":        Rule("KMS key policy of a trail changed",            C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    # A trail's S3 bucket (acted on only if a protected trail delivers to it; other buckets are ignored).
+    "PutBucketPolicy":     Rule("policy of a trail's S3 bucket changed",        H, PUT_BACK,                 M, N, S3, BUCKET),
+    "DeleteBucketPolicy":  Rule("policy of a trail's S3 bucket deleted",        C, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketLifecycle":  Rule("lifecycle of a trail's S3 bucket changed",     H, PUT_BACK,                 M, N, S3, BUCKET),
+    "DeleteBucketLifecycle":
+                           Rule("lifecycle of a trail's S3 bucket deleted",     L, PUT_BACK,                 L, N, S3, BUCKET),
+    "PutBucketVersioning": Rule("versioning of a trail's S3 bucket changed",    H, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketAcl":        Rule("ACL of a trail's S3 bucket changed",           H, PUT_BACK,                 M, N, S3, BUCKET),
+    "PutBucketPublicAccessBlock":
+                           Rule("public access block of a trail's bucket changed", H, PUT_BACK,              M, N, S3, BUCKET),
+    "DeleteBucketPublicAccessBlock":
+                           Rule("public access block of a trail's bucket removed", H, PUT_BACK,              M, N, S3, BUCKET),
+    "DeleteBucket":        Rule("S3 bucket of a trail deleted",                 C, PUT_BACK,                 M, N, S3, BUCKET),
+    # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
+    "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),
+    "PutRetentionPolicy":  Rule("retention of a trail's log group changed",     M, PUT_BACK,                 L, N, LOGS, GROUP),
+    # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
+    "LeaveOrganization":   Rule("Account left its AWS Organization",            C, None,                     H, C, ORGS, ACCOUNT),
+}
+# fmt: on
+
+# Not an eventName: what the scheduled sweep reports when it finds a trail weaker than its baseline.
+SWEEP_RULE = Rule(
+    "CloudTrail trail drifted from its baseline", Severity.HIGH, Heal.RESTORE_BASELINE, Severity.HIGH, Severity.HIGH
+)
+
+# Which module of guardian.flows carries out each heal (each exposes ``heal``), and which one scopes and approves
+# each kind of subject (``scope``: is it the guardian's business; ``approve``: an exempt change becomes its baseline).
+FLOWS: Mapping[Heal, str] = {
+    Heal.START_LOGGING: "start_logging",
+    Heal.RESTORE_BASELINE: "restore_trail",
+    Heal.RESTORE_KEY: "key",
+    Heal.RESTORE_RESOURCE: "storage",
+    Heal.START_INGESTION: "lake",
+    Heal.RESTORE_DATA_STORE: "lake",
+}
+SUBJECT_FLOWS: Mapping[Subject, str] = {
+    Subject.TRAIL: "restore_trail",
+    Subject.KEY: "key",
+    Subject.BUCKET: "storage",
+    Subject.LOG_GROUP: "storage",
+}

@@ -1,0 +1,22 @@
+"""How an AWS failure reaches the flows: the SDK's exceptions, and one way to name one in alerts, evidence and logs.
+
+The flows catch :data:`AWS_ERRORS` and nothing broader: a bug in the guardian's own code is not an AWS failure.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def describe_error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
+    """(code, message): the service's error code and message, or the SDK exception's name and text."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
+    return type(exc).__name__, str(exc)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,18 @@
+"""What one run of a function brings besides its configuration: the time, a way to wait, and who it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    clock: Clock
+    sleep: Sleep
+    function_name: str | None = None
+    request_id: str | None = None
