@@ -8,7 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The CDK CLI and jsii run on the Node.js 24 LTS that `npm ci` puts in node_modules (package.json pins it): Node 20,
+# the machine's own, is end-of-life and both tools say so. Nothing is silenced: their warnings pass through.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 

@@ -11,8 +11,10 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.central_alerts import CentralAlertsStack, central_alerts
+from infra.context_keys import check_keys
+from infra.errors import SettingsError
 from infra.forwarder import ForwarderStack
-from infra.settings import GuardianSettings, SettingsError, environments
+from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings, environments
 from infra.stack import GuardianStack
 
 
@@ -20,6 +22,7 @@ def build_app(context: dict[str, object] | None = None) -> cdk.App:
     app = cdk.App(context=context)
     get = app.node.try_get_context
     try:
+        check_keys(app.node.get_all_context(), (*OPTIONS, *APP_OPTIONS))
         guardians = environments(get) or (GuardianSettings.from_context(get),)
         central = central_alerts(get)
     except SettingsError as exc:

@@ -19,7 +19,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from infra.settings import SettingsError, _account, _emails, _region
+from infra.context_keys import check_keys
+from infra.errors import SettingsError
+from infra.settings import _account, _emails, _region
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ def central_alerts(get: Callable[[str], Any]) -> CentralAlertsSettings | None:
         return None
     if not isinstance(value, dict):
         raise SettingsError('centralAlerts must be {"account": ..., "region": ..., "organizationId": "o-..."}')
+    check_keys(value, ("account", "region", "organizationId", "alertEmails"), where="centralAlerts")
     missing = [k for k in ("account", "region", "organizationId") if not value.get(k)]
     if missing:
         raise SettingsError(f"centralAlerts needs {', '.join(missing)}")

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from infra.context_keys import check_keys
+from infra.errors import SettingsError
+from infra.regions import check_one_partition, check_region
+
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # CloudWatch Logs accepts only these retention periods; under a week is too short to investigate an incident.
 ALL_LOG_RETENTION_DAYS = (
@@ -36,10 +40,6 @@ ALL_LOG_RETENTION_DAYS = (
     3653,
 )
 LOG_RETENTION_DAYS = tuple(d for d in ALL_LOG_RETENTION_DAYS if d >= 7)
-
-
-class SettingsError(ValueError):
-    """A context value is wrong; the message names the key and what it accepts."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class GuardianSettings:
         stack_name = str(get("stackName") or "CloudTrailGuardian")
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
             raise SettingsError(f"stackName must be a CloudFormation stack name, got {stack_name!r}")
-        return cls(
+        settings = cls(
             alert_emails=_emails(get("alertEmails")),
             evidence_retention_mode=mode,
             evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
@@ -101,6 +101,8 @@ class GuardianSettings:
             central_topic_arn=_arn(get("centralTopicArn"), "centralTopicArn", "sns"),
             central_topic_key_arn=_arn(get("centralTopicKeyArn"), "centralTopicKeyArn", "kms"),
         )
+        check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
+        return settings
 
     @property
     def trail_accounts(self) -> tuple[str, ...]:
@@ -167,10 +169,7 @@ def _exemptions(value: Any) -> tuple[str | dict[str, str], ...]:
 
 def _regions(value: Any) -> tuple[str, ...]:
     regions = _list(value, "regions")
-    bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", r)]
-    if bad:
-        raise SettingsError(f"regions has invalid Region names: {', '.join(bad)}")
-    return tuple(dict.fromkeys(regions))
+    return tuple(dict.fromkeys(check_region(r, "regions") for r in regions))
 
 
 def _matching(value: Any, key: str, pattern: str, what: str) -> str | None:
@@ -184,7 +183,8 @@ def _matching(value: Any, key: str, pattern: str, what: str) -> str | None:
 
 
 def _region(value: Any, key: str) -> str | None:
-    return _matching(value, key, r"[a-z]{2}(-[a-z]+)+-\d+", "a Region name such as eu-west-1")
+    text = _matching(value, key, r"[a-z]{2,5}(-[a-z]+)+-\d+", "a Region name such as eu-west-1")
+    return None if text is None else check_region(text, key)
 
 
 def _account(value: Any, key: str) -> str | None:
@@ -195,7 +195,31 @@ def _arn(value: Any, key: str, service: str) -> str | None:
     return _matching(value, key, rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:\S+", f"an {service.upper()} ARN")
 
 
-# Options read by app.py beside the per-guardian ones: the list of guardians, and the central alerts helper stack.
+# Every option GuardianSettings.from_context reads (a test keeps this list and the reads the same), and the options
+# app.py reads beside them: the list of guardians, and the central alerts helper stack.
+OPTIONS = (
+    "alertEmails",
+    "evidenceRetentionMode",
+    "evidenceRetentionDays",
+    "logRetentionDays",
+    "exemptPrincipals",
+    "stackName",
+    "regions",
+    "sweepMinutes",
+    "protectTrails",
+    "protectTag",
+    "repeatThreshold",
+    "repeatWindowMinutes",
+    "sentinelTrail",
+    "sentinelRetentionDays",
+    "deploymentQualifier",
+    "homeRegion",
+    "account",
+    "organizationManagement",
+    "managementAccountId",
+    "centralTopicArn",
+    "centralTopicKeyArn",
+)
 APP_OPTIONS = ("environments", "centralAlerts")
 
 
@@ -214,6 +238,7 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
         raise SettingsError('environments must be a list of {"account": "123456789012", "region": "eu-west-1", ...}')
     found: list[GuardianSettings] = []
     for index, entry in enumerate(value):
+        check_keys(entry, (*OPTIONS, "account", "region"), where=f"environments[{index}]")
         if "account" not in entry or "region" not in entry:
             raise SettingsError(f"environments[{index}] needs both account and region, got {sorted(entry)}")
         if "environments" in entry:

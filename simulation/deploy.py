@@ -36,7 +36,7 @@ class Deployment:
 
 def synth(outdir: Path, *context: str) -> Path:
     """``npx cdk synth`` with the pinned CLI (cdk-nag runs as part of it). Returns the template path."""
-    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"}
     args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
     for item in context:
         args += ["-c", item]

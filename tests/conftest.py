@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from guardian.entrypoints import handler
+from tests.support import REPO_ROOT
+
+# The Node.js LTS `make setup` installs runs jsii (in-process synths) and the CDK CLI, as under make.
+NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
+if NODE_BIN.is_dir() and not os.environ.get("PATH", "").startswith(str(NODE_BIN)):
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture(autouse=True)

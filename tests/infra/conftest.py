@@ -9,7 +9,6 @@ from aws_cdk.assertions import Template
 from app import build_app
 from infra.stack import GuardianStack
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 CUSTOM_CONTEXT: dict[str, Any] = {

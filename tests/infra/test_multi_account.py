@@ -12,8 +12,9 @@ from aws_cdk.assertions import Template
 
 from app import build_app
 from infra.central_alerts import CentralAlertsStack
+from infra.errors import SettingsError
 from infra.forwarder import ForwarderStack
-from infra.settings import SettingsError, environments
+from infra.settings import environments
 from infra.stack import GuardianStack
 from tests.infra.test_template import grants, logical_id
 

@@ -95,7 +95,7 @@ def test_cfn_lint_finds_no_error(tmp_path: Path) -> None:
 def test_real_cdk_cli_synth(tmp_path: Path) -> None:
     if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
         pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
-    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"}
     run = subprocess.run(
         [
             "npx",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
-from infra.settings import GuardianSettings, SettingsError
+from app import build_app
+from infra.errors import SettingsError
+from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings
 
 
 def settings(**context: Any) -> GuardianSettings:
@@ -51,7 +54,10 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"stackName": "bad name!"}, "stackName must be a CloudFormation stack name"),
         ({"sentinelTrail": "maybe"}, "sentinelTrail must be true or false"),
         ({"sentinelRetentionDays": "0"}, "sentinelRetentionDays must be between 1 and 3650"),
-        ({"regions": "us-east-1,mars"}, "regions has invalid Region names: mars"),
+        ({"regions": "us-east-1,mars"}, "regions: 'mars' is not an AWS Region"),
+        ({"regions": "eu-west-1,us-east-9"}, "regions: 'us-east-9' is not an AWS Region (did you mean us-east-2?)"),
+        ({"homeRegion": "eu-wset-1"}, "homeRegion: 'eu-wset-1' is not an AWS Region (did you mean eu-west-1?)"),
+        ({"regions": "us-east-1,cn-north-1"}, "one guardian's Regions must share a partition"),
         ({"sweepMinutes": "0"}, "sweepMinutes must be between 1 and 1440"),
         ({"protectTag": "=x"}, "protectTag must be 'key' or 'key=value'"),
         ({"repeatThreshold": "1"}, "repeatThreshold must be between 2 and 1000"),
@@ -59,7 +65,7 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
     ],
 )
 def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:
-    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         settings(**context)
 
 
@@ -75,3 +81,56 @@ def test_sentinel_defaults_on_and_reads_booleans_both_ways() -> None:
     assert settings(sentinelTrail=False).sentinel_trail is False
     assert settings(sentinelTrail="yes").sentinel_trail is True
     assert (settings().regions, settings().sweep_minutes, settings().sentinel_retention_days) == ((), 5, 90)
+
+
+def test_a_region_error_lists_the_valid_choices_on_one_line() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(regions="us-east-9")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "in partition aws: af-south-1, " in message
+    assert "eu-west-1" in message
+    assert settings(regions="us-gov-west-1,us-gov-east-1").regions == ("us-gov-west-1", "us-gov-east-1")
+
+
+def test_the_option_list_is_every_key_the_settings_read() -> None:
+    asked: list[str] = []
+    GuardianSettings.from_context(asked.append)
+    assert sorted(asked) == sorted(OPTIONS)
+    assert len(set(OPTIONS)) == len(OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"alertEmail": "sec@example.com"}, "unknown context key 'alertEmail' (did you mean alertEmails?)"),
+        ({"sweepMinute": "10"}, "unknown context key 'sweepMinute' (did you mean sweepMinutes?)"),
+        ({"homeregion": "eu-west-1"}, "unknown context key 'homeregion' (did you mean homeRegion?)"),
+        (
+            {"environments": [{"account": "111111111111", "region": "eu-west-1", "alertEmail": "a@example.com"}]},
+            "environments[0]: unknown key 'alertEmail' (did you mean alertEmails?)",
+        ),
+        (
+            {"centralAlerts": {"account": "111111111111", "region": "eu-west-1", "organisationId": "o-abcd123456"}},
+            "centralAlerts: unknown key 'organisationId' (did you mean organizationId?)",
+        ),
+        ({"homeRegion": "eu-wset-1"}, "homeRegion: 'eu-wset-1' is not an AWS Region (did you mean eu-west-1?)"),
+    ],
+)
+def test_a_typo_in_any_setting_stops_the_synth_naming_it(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_app(context)
+    assert str(caught.value).startswith(f"cloudtrail-guardian: invalid context: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_cdks_own_context_keys_pass() -> None:
+    """Feature flags, the toolkit's keys, cached lookups and cli-telemetry are the CDK's, not typos."""
+    context = {
+        "@aws-cdk/core:checkSecretUsage": True,
+        "aws:cdk:enable-path-metadata": True,
+        "availability-zones:account=123456789012:region=eu-west-1": ["eu-west-1a"],
+        "cli-telemetry": False,
+        **dict.fromkeys((*OPTIONS, *APP_OPTIONS)),
+    }
+    assert build_app(context).node.try_get_context("cli-telemetry") is False

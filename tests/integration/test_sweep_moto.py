@@ -59,6 +59,27 @@ def test_deleted_trail_is_recreated_as_it_was(account: Account) -> None:
     assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
 
 
+def test_a_recreated_trail_is_in_its_baseline_and_no_noise_version_is_written(account: Account) -> None:
+    """audit-west has no event selectors; recreated, it gets CloudTrail's default selectors, which cover the same
+    events: the next sweep finds it in its baseline, and writes no baseline version ("strengthening kept: ")."""
+    s3, key = boto3.client("s3"), "baselines/us-west-2/audit-west.json"
+    account.ct("us-west-2").delete_trail(Name=WEST)
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    versions = len(s3.list_object_versions(Bucket=account.bucket, Prefix=key)["Versions"])
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
+    assert len(s3.list_object_versions(Bucket=account.bucket, Prefix=key)["Versions"]) == versions
+    assert all(v["reason"] for v in _versions(account, key))
+
+
+def _versions(account: Account, key: str) -> list[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    found = s3.list_object_versions(Bucket=account.bucket, Prefix=key)["Versions"]
+    return [
+        json.loads(s3.get_object(Bucket=account.bucket, Key=key, VersionId=v["VersionId"])["Body"].read())
+        for v in found
+    ]
+
+
 def test_weakening_update_is_undone_and_strengthening_kept(account: Account) -> None:
     boto3.client("sns").create_topic(Name="trail-notifications")
     account.ct().update_trail(

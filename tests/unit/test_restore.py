@@ -94,3 +94,18 @@ def test_a_failed_create_is_recorded_and_not_verified() -> None:
         False,
         "InsufficientS3BucketPolicyException",
     )
+
+
+def test_equal_coverage_is_no_change_and_keeps_nothing() -> None:
+    """No selectors and CloudTrail's default selectors log the same events: nothing to undo, nothing to record."""
+    default = ({"ReadWriteType": "All", "IncludeManagementEvents": True},)
+    restoration = run(FakeTrails(None), replace(BASELINE, event_selectors=default))
+    assert not restoration.needed
+    assert restoration.changes == ()
+    assert restoration.kept == ()
+
+
+def test_a_real_strengthening_is_kept_and_named() -> None:
+    restoration = run(FakeTrails(None), replace(BASELINE, multi_region=True))
+    assert not restoration.needed
+    assert [(c.field, c.effect.value) for c in restoration.kept] == [("multi_region", "strengthened")]

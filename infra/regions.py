@@ -1,0 +1,55 @@
+"""AWS Region names, checked against the Regions botocore knows (its bundled endpoint data: no network).
+
+A Region that botocore does not know is a typo far more often than a Region newer than the SDK; the error lists the
+valid choices and the nearest one, and says how to get a newer list (upgrade botocore).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+import botocore
+import botocore.session
+
+from infra.errors import SettingsError
+
+
+@cache
+def known_regions() -> Mapping[str, tuple[str, ...]]:
+    """Partition name → its Regions, as botocore's endpoint data lists them for CloudTrail."""
+    session = botocore.session.get_session()
+    return {
+        partition: tuple(session.get_available_regions("cloudtrail", partition_name=partition))
+        for partition in session.get_available_partitions()
+    }
+
+
+def partition_of(region: str) -> str | None:
+    return next((p for p, regions in known_regions().items() if region in regions), None)
+
+
+def check_region(region: str, key: str) -> str:
+    """``region`` if botocore knows it; else a one-line error naming the key, the value, the nearest Region and
+    the valid choices of the partition it most resembles."""
+    if partition_of(region) is not None:
+        return region
+    every = [r for regions in known_regions().values() for r in regions]
+    nearest = difflib.get_close_matches(region, every, n=1, cutoff=0.6)
+    partition = partition_of(nearest[0]) if nearest else "aws"
+    hint = f" (did you mean {nearest[0]}?)" if nearest else ""
+    choices = ", ".join(known_regions()[partition or "aws"])
+    raise SettingsError(
+        f"{key}: {region!r} is not an AWS Region{hint}; botocore {botocore.__version__} knows, in partition "
+        f"{partition}: {choices}"
+    )
+
+
+def check_one_partition(regions: Iterable[str], key: str) -> None:
+    """A guardian forwards events between its Regions: they must all be in one partition."""
+    found = {r: partition_of(r) for r in regions}
+    partitions = sorted({p for p in found.values() if p})
+    if len(partitions) > 1:
+        listed = ", ".join(f"{r} ({p})" for r, p in found.items())
+        raise SettingsError(f"{key}: one guardian's Regions must share a partition, got {listed}")
