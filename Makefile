@@ -19,7 +19,7 @@ export PYTHONPATH := $(CURDIR)
 help:
 	@echo "make demo   - run the guardian against a local AWS simulation (moto_server on 127.0.0.1)"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make bench  - print cold-start, latency, heal-time and asset-size figures"
+	@echo "make bench  - print cold-start, latency, heal-time and asset-size figures (BENCH_AGAINST=<commit> to compare)"
 	@echo "make architecture - print guardian/'s modules, import graph and the modules one event passes through"
 	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
 	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
@@ -56,7 +56,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 
 architecture: setup
 	$(PY) scripts/architecture.py

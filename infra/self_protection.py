@@ -20,6 +20,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 SCHEMA = "cloudtrail-guardian/self-protection-alert"
+SCHEMA_VERSION = "1.0"
 LAMBDA_CALLS = (
     "UpdateFunctionCode",
     "UpdateFunctionConfiguration",
@@ -161,7 +162,7 @@ def message(kind: str, stack_name: str) -> events.RuleTargetInput:
             "subject": f"[CRITICAL] CloudTrail Guardian's own {kind} changed: {F('$.detail.eventName')} by "
             f"{F('$.detail.userIdentity.arn')}",
             "schema": SCHEMA,
-            "schema_version": "1.0",
+            "schema_version": SCHEMA_VERSION,
             "severity": "CRITICAL",
             "guardian": stack_name,
             "resource_kind": kind,

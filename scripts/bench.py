@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import logging
 import os
 import shutil
 import socket
@@ -53,10 +55,15 @@ import time
 t0 = time.perf_counter()
 import boto3
 t1 = time.perf_counter()
-import guardian.entrypoints.handler
+import {module}
 t2 = time.perf_counter()
-print(f"{(t1 - t0) * 1000:.3f} {(t2 - t1) * 1000:.3f}")
+print(f"{{(t1 - t0) * 1000:.3f}} {{(t2 - t1) * 1000:.3f}}")
 """
+
+
+def handler_module(path: Path) -> str:
+    """The event handler's module in a staged package: the layered one, or the flat one before the layers."""
+    return "guardian.entrypoints.handler" if (path / "guardian" / "entrypoints").is_dir() else "guardian.handler"
 
 
 def summary(samples: list[float], unit: str = "ms") -> str:
@@ -65,34 +72,60 @@ def summary(samples: list[float], unit: str = "ms") -> str:
     return f"median {statistics.median(ordered):8.3f} {unit}   p99 {p99:8.3f} {unit}   (n={len(ordered)})"
 
 
-def import_times(path: Path) -> tuple[list[float], list[float]]:
-    boto3_ms, guardian_ms = [], []
+def import_once(path: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = IMPORT_PROBE.format(module=handler_module(path))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True, cwd=path
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def import_times(*paths: Path) -> list[tuple[list[float], list[float]]]:
+    """(boto3 ms, guardian ms) samples for each staged package, runs alternating between them, so a comparison is a
+    ratio measured in one run, whatever the machine's speed does meanwhile."""
+    samples: list[tuple[list[float], list[float]]] = [([], []) for _ in paths]
     for _ in range(COLD_RUNS):
-        out = subprocess.run(
-            [sys.executable, "-c", IMPORT_PROBE], env=env, check=True, capture_output=True, text=True, cwd=path
-        ).stdout.split()
-        boto3_ms.append(float(out[0]))
-        guardian_ms.append(float(out[1]))
-    return boto3_ms, guardian_ms
+        for path, (boto3_ms, guardian_ms) in zip(paths, samples, strict=True):
+            boto3_part, guardian_part = import_once(path)
+            boto3_ms.append(boto3_part)
+            guardian_ms.append(guardian_part)
+    return samples
 
 
-def cold_import() -> None:
+def stage_ref(ref: str, target: Path) -> Path:
+    """The guardian package as commit ``ref`` had it."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "guardian"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def cold_import(against: str | None) -> None:
     """Each run is a fresh interpreter. boto3's byte-code is cached (as in the Lambda runtime); guardian's is
     measured both cached and not: the asset ships sources only and /var/task is read-only, so Lambda compiles
-    guardian's modules on every cold start."""
+    guardian's modules on every cold start. With ``against``, that commit's package alternates with this one."""
     with tempfile.TemporaryDirectory() as tmp:
-        staging = Path(tmp)
+        staging = Path(tmp) / "now"
         shutil.copytree(stage_runtime() / "guardian", staging / "guardian")
+        paths = [staging] + ([stage_ref(against, Path(tmp) / "ref")] if against else [])
         subprocess.run([sys.executable, "-c", "import boto3"], check=True)
-        boto3_ms, _ = import_times(staging)  # sources only, nothing written: compiled on each run
-        _, uncached_ms = import_times(staging)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(staging)], check=True)
-        _, cached_ms = import_times(staging)
+        uncached = import_times(*paths)  # sources only, nothing written: compiled on each run
+        for path in paths:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(path)], check=True)
+        cached = import_times(*paths)
     print("1. cold import in a fresh interpreter")
-    print(f"   import boto3 (the runtime's own cost)                  {summary(boto3_ms)}")
-    print(f"   guardian.handler beyond boto3, sources only (Lambda)   {summary(uncached_ms)}   target <= 30 ms")
-    print(f"   guardian.handler beyond boto3, byte-code cached        {summary(cached_ms)}")
+    print(f"   import boto3 (the runtime's own cost)                  {summary(uncached[0][0])}")
+    print(f"   guardian.handler beyond boto3, sources only (Lambda)   {summary(uncached[0][1])}   target <= 30 ms")
+    print(f"   guardian.handler beyond boto3, byte-code cached        {summary(cached[0][1])}")
+    if against:
+        now, then = statistics.median(uncached[0][1]), statistics.median(uncached[1][1])
+        print(f"   at {against}, alternating with it: sources only      {summary(uncached[1][1])}")
+        print(f"   at {against}, alternating with it: byte-code cached  {summary(cached[1][1])}")
+        print(
+            f"   this tree / {against}, sources only: {now / then:.3f}   byte-code cached: "
+            f"{statistics.median(cached[0][1]) / statistics.median(cached[1][1]):.3f}"
+        )
 
 
 class StubbedClients:
@@ -401,8 +434,13 @@ def asset_size() -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Speed and size figures; prints, asserts nothing.")
+    parser.add_argument("--against", metavar="REF", help="a git commit whose cold import alternates with this tree's")
+    args = parser.parse_args()
+    logging.getLogger("guardian").addHandler(logging.NullHandler())  # the heals' JSON logs are not figures
+    logging.getLogger("guardian").setLevel(logging.WARNING)
     print(f"Python {sys.version.split()[0]}, boto3 {boto3.__version__}, {os.cpu_count()} cores\n")
-    cold_import()
+    cold_import(args.against)
     entry_to_start_logging()
     full_heal_over_http()
     cold_first_invocation()

@@ -26,6 +26,15 @@ ATTACKER = "mallory"
 
 
 @dataclass(frozen=True)
+class Locked:
+    """An evidence record and its Object Lock, as S3 reports them."""
+
+    key: str
+    mode: str | None
+    retain_until: datetime | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     status_before: dict[str, Any]
     status_after_attack: dict[str, Any]
@@ -42,6 +51,7 @@ class Outcome:
     lost_event: LostEvent | None = None
     lifecycle: LifecycleAct | None = None
     switched_off: SwitchOffAct | None = None
+    locked: tuple[Locked, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class SwitchOffAct:
     sweep_summary: dict[str, Any]
     state_after_sweep: str
     sweep_alerts: list[dict[str, Any]]
+    locked: tuple[Locked, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class LifecycleAct:
     handler_result: dict[str, Any]
     rules_after: list[dict[str, Any]] | None
     notifications: list[dict[str, Any]]
+    locked: tuple[Locked, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,19 @@ class LostEvent:
     trail_after: dict[str, Any]
     status_after: dict[str, Any]
     notifications: list[dict[str, Any]]
+    locked: tuple[Locked, ...] = ()
+
+
+def locks(aws: LocalAws, notifications: list[dict[str, Any]]) -> tuple[Locked, ...]:
+    """The evidence record each alert names, with its Object Lock as S3 reports it (HeadObject)."""
+    found = []
+    s3 = aws.client("s3")
+    for notification in notifications:
+        evidence = json.loads(notification["Message"]).get("evidence") or {}
+        if evidence.get("key"):
+            head = s3.head_object(Bucket=evidence["bucket"], Key=evidence["key"])
+            found.append(Locked(evidence["key"], head.get("ObjectLockMode"), head.get("ObjectLockRetainUntilDate")))
+    return tuple(found)
 
 
 def create_logging_trail(aws: LocalAws) -> None:
@@ -226,7 +251,8 @@ def lost_event(aws: LocalAws, deployment: Deployment, queue_url: str) -> LostEve
     aws.client("cloudtrail").delete_trail(Name=TRAIL)  # and EventBridge never delivers the DeleteTrail event
     exists = bool(describe(aws))
     summary = invoke_sweep(aws, deployment)
-    return LostEvent(before, exists, summary, describe(aws), status(aws), drain(aws, queue_url))
+    alerts = drain(aws, queue_url)
+    return LostEvent(before, exists, summary, describe(aws), status(aws), alerts, locks(aws, alerts))
 
 
 def deliver_event(aws: LocalAws, deployment: Deployment, event: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
@@ -246,7 +272,8 @@ def lifecycle_rule(aws: LocalAws, deployment: Deployment, queue_url: str) -> Lif
     attacked = lifecycle(aws)
     event = eventbridge_envelope(record)
     matches, result = deliver_event(aws, deployment, event)
-    return LifecycleAct(attacked, matches, result, lifecycle(aws), drain(aws, queue_url))
+    alerts = drain(aws, queue_url)
+    return LifecycleAct(attacked, matches, result, lifecycle(aws), alerts, locks(aws, alerts))
 
 
 def lifecycle(aws: LocalAws) -> list[dict[str, Any]] | None:
@@ -278,13 +305,15 @@ def switch_off(aws: LocalAws, deployment: Deployment, queue_url: str) -> SwitchO
     [alert] = drain(aws, queue_url)
     state = events.describe_rule(Name=rule)["State"]
     summary = invoke_sweep(aws, deployment)
+    alerts = drain(aws, queue_url)
     return SwitchOffAct(
         state,
         len(aws.invocations) - before,
         json.loads(alert["Message"]),
         summary,
         events.describe_rule(Name=rule)["State"],
-        drain(aws, queue_url),
+        alerts,
+        locks(aws, alerts),
     )
 
 
@@ -317,6 +346,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
         key or "",
         lock,
         first_sweep,
+        locked=locks(aws, notifications),
     )
     drain(aws, queue_url)  # the INFO alert of the guardian's own StartLogging event is not part of act 2
     if not act_two:

@@ -1,6 +1,7 @@
 """The alert the security team receives: SNS Subject, a versioned JSON Message, and filterable attributes.
 
-Pure. Schema ``cloudtrail-guardian/alert`` version ``1.0``; the README documents every field with an example.
+Pure. Schema ``cloudtrail-guardian/alert`` (:data:`ALERT_SCHEMA_VERSION`); docs/alerts.md documents every field with
+an example.
 """
 
 from __future__ import annotations
@@ -84,12 +85,8 @@ def _sweep_subject(result: Result) -> str:
     trail = result.decision.trail.name if result.decision.trail else "?"
     rule = result.event.raw.get("guardian_rule")
     if isinstance(rule, str):
-        what = ", ".join(
-            {"exists": "deleted", "state": "disabled", "targets": "targets removed"}.get(c.field, c.field)
-            for c in result.changes
-        )
         verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
-        text = f"[{result.severity}] Guardian rule {_ellipsize(rule, 40)} {what} — {verdict}"
+        text = f"[{result.severity}] Guardian rule {_ellipsize(rule, 40)} {_rule_change(result)} — {verdict}"
         return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     error = result.event.raw.get("delivery_error")
     if isinstance(error, str):
@@ -97,8 +94,7 @@ def _sweep_subject(result: Result) -> str:
         text = template.format(trail=_ellipsize(trail, 40))
         return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
-    recreated = any(a.action.startswith("Create") for a in result.actions) or bool(result.event.raw.get("deleted"))
-    what = "deleted" if recreated else "weakened (" + ", ".join(c.field for c in weakened(result.changes)) + ")"
+    what = _trail_change(result)
     resource = result.event.raw.get("resource")
     if isinstance(resource, str):  # "bucket NAME" or "log group NAME"
         what = f"of trail {{trail}} {what}"
@@ -108,6 +104,34 @@ def _sweep_subject(result: Result) -> str:
     budget = SUBJECT_MAX - len(template.format(trail=""))
     text = template.format(trail=_ellipsize(trail, max(budget, 12)))
     return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
+
+
+def _rule_change(result: Result) -> str:
+    """What the sweep found on one of the guardian's own rules: deleted, disabled, targets removed."""
+    names = {"exists": "deleted", "state": "disabled", "targets": "targets removed"}
+    return ", ".join(names.get(c.field, c.field) for c in result.changes)
+
+
+def _trail_change(result: Result) -> str:
+    """What the sweep found on a trail, bucket or log group: deleted, or weakened (which fields)."""
+    recreated = any(a.action.startswith("Create") for a in result.actions) or bool(result.event.raw.get("deleted"))
+    return "deleted" if recreated else "weakened (" + ", ".join(c.field for c in weakened(result.changes)) + ")"
+
+
+def _finding(result: Result) -> str:
+    """What the sweep found, as a phrase: "trail org-audit (us-east-1) deleted"."""
+    raw, trail = result.event.raw, result.decision.trail
+    where = f"trail {trail.name} ({trail.region})" if trail else "a trail"
+    if isinstance(raw.get("guardian_rule"), str):
+        return f"the guardian's own rule {raw['guardian_rule']} {_rule_change(result)}"
+    if isinstance(raw.get("delivery_error"), str):
+        return f"{where} logging, but its log files not delivered ({raw['delivery_error']})"
+    if isinstance(raw.get("key"), str):
+        state = next((c.after for c in result.changes if c.field == "kms_key_state"), "not enabled")
+        return f"the KMS key {raw['key']} of {where} {state}"
+    if isinstance(raw.get("resource"), str):
+        return f"{raw['resource']} of {where} {_trail_change(result)}"
+    return f"{where} {_trail_change(result)}"
 
 
 def _subject_tail(result: Result) -> str:
@@ -155,11 +179,15 @@ def _clean(text: str) -> str:
 
 
 def summary(result: Result) -> str:
-    """One or two sentences for people: what happened, who did it, what the guardian did."""
+    """One or two sentences for people: what happened, who did it (or what the sweep found), what the guardian did."""
     e, d = result.event, result.decision
-    what = d.rule.what if d.rule else (e.event_name or "event")
-    trail = f"trail {d.trail.name} ({d.trail.region})" if d.trail else "an unidentified trail"
-    who = f"{e.actor.display}" + (f" from {e.source_ip}" if e.source_ip else "")
+    if e.event_source == SWEEP_SOURCE:
+        happened = f"The sweep found {_finding(result)}; no event reported the change"
+    else:
+        what = d.rule.what if d.rule else (e.event_name or "event")
+        trail = f"trail {d.trail.name} ({d.trail.region})" if d.trail else "an unidentified trail"
+        who = f"{e.actor.display}" + (f" from {e.source_ip}" if e.source_ip else "")
+        happened = f"{_sentence(what)} on {trail} by {who}"
     match result.outcome:
         case Outcome.HEALED:
             window = (
@@ -167,12 +195,20 @@ def summary(result: Result) -> str:
                 if result.blind_window_seconds is not None
                 else ""
             )
-            return f"{_sentence(what)} on {trail} by {who}. The guardian restarted logging and verified it.{window}"
+            return f"{happened}. The guardian {_did(result)} and verified it.{window}"
         case Outcome.HEAL_FAILED:
             why = result.diagnosis or "see actions"
-            return f"{_sentence(what)} on {trail} by {who}. The guardian could NOT restore logging: {why}. Act now."
+            return f"{happened}. The guardian could NOT put it back: {why}. Act now."
         case _:
-            return f"{_sentence(what)} on {trail} by {who}. {_sentence(d.reason)}."
+            return f"{happened}. {_sentence(d.reason)}."
+
+
+def _did(result: Result) -> str:
+    """The undo, in words: the calls it made."""
+    calls = [a.action for a in result.actions]
+    if calls == ["StartLogging"]:
+        return "restarted logging"
+    return f"put it back ({', '.join(calls)})" if calls else "put it back"
 
 
 def _sentence(text: str) -> str:

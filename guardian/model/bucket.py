@@ -2,7 +2,7 @@
 
 Pure: no boto3, no environment. Judged on the bucket's live configuration, never on a request's parameters.
 
-What counts as weakening (docs/alerts.md has the same table):
+What counts as weakening (docs/operations.md has the same table):
 - the bucket is gone (DeleteBucket): it is recreated with its baseline configuration.
 - policy: CloudTrail loses its write access (an Allow for ``cloudtrail.amazonaws.com`` with ``s3:PutObject``), an
   Allow statement names a principal that no baseline Allow named (``*``, another account, a new role), or a

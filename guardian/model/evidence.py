@@ -2,7 +2,7 @@
 
 Pure. One JSON object per event and outcome, keyed by the CloudTrail ``eventID`` so a duplicate delivery finds
 the record already there (``IfNoneMatch="*"``) and, seeing its alert tag, sends no second alert.
-Schema ``cloudtrail-guardian/evidence`` version ``1.0``; the README documents it.
+Schema ``cloudtrail-guardian/evidence`` (:data:`EVIDENCE_SCHEMA_VERSION`); docs/evidence.md documents it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pure: no boto3, no environment. The comparison works on the live state, never on a request's parameters (the
 console sends every field, the CLI only the changed ones, and oversized requests are omitted).
 
-What counts as weakening, field by field (docs/alerts.md has the same table):
+What counts as weakening, field by field (docs/operations.md has the same table):
 - logging, multi-Region, global service events, log file validation, organization trail: on → off weakens.
 - KMS key, SNS topic, CloudWatch Logs group and role: removed or replaced weakens; added strengthens.
 - S3 bucket or key prefix: any change weakens (the logs would go elsewhere).

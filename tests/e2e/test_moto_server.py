@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guardian.entrypoints import handler
-from simulation import deploy, scenario
+from simulation import deploy, scenario, story
 from simulation.moto_server import local_aws
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
@@ -92,6 +92,27 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_four.state_after_sweep == "ENABLED"
         [sweep_alert] = act_four.sweep_alerts
         assert sweep_alert["Subject"].startswith("[CRITICAL] Guardian rule CloudTrailGuardian-tamper disabled")
+        # The act-4 sweep finds the recreated trail in its baseline: no "strengthened" noise, no new version.
+        assert act_four.sweep_summary["statuses"] == {"in_baseline": 1}
+
+        # The demo's story, as a person reads it: every act, its evidence and lock, in at most 100 lines.
+        bucket = deployment.outputs["EvidenceBucketName"]
+        lines = story.deployment_lines(deployment, aws.endpoint)
+        for block in (
+            story.act_one(outcome),
+            story.act_two(act_two, bucket),
+            story.act_three(act_three, bucket),
+            story.act_four(act_four, bucket),
+        ):
+            lines += ["", *block]
+        assert all(ok for _, ok in story.results(outcome))
+        text = "\n".join(lines)
+        assert len(lines) <= 100
+        assert text.count("  evidence  s3://") == 4
+        assert text.count("Object Lock GOVERNANCE until ") == 4
+        assert "restarted logging" not in "\n".join(story.act_three(act_three, bucket))
+        assert "unknown principal" not in text
+        assert "The sweep found trail organization-audit (us-east-1) deleted" in text
 
         # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
         with scenario.function_environment(aws, deployment.function_environment):

@@ -208,3 +208,54 @@ def test_blind_window_uses_cloudtrails_start_logging_time() -> None:
     assert blind_window(STOPPED_AT, Verification(True, 2, checked)) == 9.0
     assert blind_window(STOPPED_AT, Verification(False, 2, checked)) is None
     assert blind_window(None, Verification(True, 2, checked)) is None
+
+
+def _summary(result: Result) -> str:
+    return str(
+        json.loads(build_alert(result, evidence_bucket="b", evidence_key="k", function_name=None).message)["summary"]
+    )
+
+
+def test_the_summary_names_the_undo_that_was_made_not_always_start_logging() -> None:
+    """A bucket's lifecycle put back is not "restarted logging"."""
+    restored = STOPPED_AT + timedelta(seconds=1)
+    action = ActionRecord("DeleteBucketLifecycle", "us-east-1", "audit-logs", restored, restored, True)
+    result = replace(healed(), actions=(action,), blind_window_seconds=None)
+    text = _summary(result)
+    assert "restarted logging" not in text
+    assert text.endswith("The guardian put it back (DeleteBucketLifecycle) and verified it.")
+    assert "The guardian restarted logging and verified it. The trail was blind for 2.1 s." in _summary(healed())
+
+
+def test_a_sweep_finding_says_what_the_sweep_found_not_an_unknown_principal() -> None:
+    from guardian.model.changes import Change, Effect  # noqa: PLC0415
+    from guardian.model.decide import Decision  # noqa: PLC0415
+    from guardian.model.findings import found_event, rule_event  # noqa: PLC0415
+    from guardian.model.refs import TrailRef  # noqa: PLC0415
+    from guardian.model.rules import SWEEP_RULE, Action  # noqa: PLC0415
+
+    arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-audit"
+    trail = TrailRef("org-audit", "us-east-1", ACCOUNT, arn, arn)
+    event = found_event(
+        "sweep-x",
+        account_id=ACCOUNT,
+        region="us-east-1",
+        detected_at=STOPPED_AT,
+        trail=trail,
+        raw={"trail": arn, "deleted": True, "changes": []},
+    )
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, "healed by sweep", SWEEP_RULE, trail)
+    calls = tuple(
+        ActionRecord(c, "us-east-1", "org-audit", STOPPED_AT, STOPPED_AT, True) for c in ("CreateTrail", "StartLogging")
+    )
+    text = _summary(Result(event, decision, Outcome.HEALED, Severity.CRITICAL, calls))
+    assert text == (
+        "The sweep found trail org-audit (us-east-1) deleted; no event reported the change. "
+        "The guardian put it back (CreateTrail, StartLogging) and verified it."
+    )
+    rule = rule_event("CloudTrailGuardian-tamper", account_id=ACCOUNT, region="us-east-1", detected_at=STOPPED_AT)
+    disabled = (Change("state", "ENABLED", "DISABLED", Effect.WEAKENED),)
+    enabled = (ActionRecord("EnableRule", "us-east-1", "CloudTrailGuardian-tamper", STOPPED_AT, STOPPED_AT, True),)
+    result = Result(rule, replace(decision, trail=None), Outcome.HEALED, Severity.CRITICAL, enabled, changes=disabled)
+    assert _summary(result).startswith("The sweep found the guardian's own rule CloudTrailGuardian-tamper disabled;")
+    assert "unknown principal" not in _summary(result)
