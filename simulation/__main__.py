@@ -75,25 +75,11 @@ def main() -> int:
         with local_aws() as aws:
             deployment = deploy.deploy(aws, template)
             outcome = scenario.run(aws, deployment)
-            lines = story.deployment_lines(deployment, aws.endpoint)
+            told = story.lines(deployment, outcome, aws.endpoint)
         details(log, deployment, outcome)
-    act_two, act_three, act_four = outcome.lost_event, outcome.lifecycle, outcome.switched_off
-    assert act_two is not None
-    assert act_three is not None
-    assert act_four is not None
-    bucket = outcome.evidence_bucket
-    for block in (
-        story.act_one(outcome),
-        story.act_two(act_two, bucket),
-        story.act_three(act_three, bucket),
-        story.act_four(act_four, bucket),
-    ):
-        lines += ["", *block]
-    results = story.results(outcome)
-    lines += ["", *(f"RESULT: {text}" for text, _ in results)]
-    lines += ["", f"Everything behind this story (JSON logs, full alerts, evidence, sweeps): {LOG_FILE}"]
-    print("\n".join(lines))
-    return 0 if all(ok for _, ok in results) else 1
+    told += ["", f"Everything behind this story (JSON logs, full alerts, evidence, sweeps): {LOG_FILE}"]
+    print("\n".join(told))
+    return 0 if all(ok for _, ok in story.results(outcome)) else 1
 
 
 if __name__ == "__main__":

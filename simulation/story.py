@@ -129,3 +129,16 @@ def results(outcome: Outcome) -> list[tuple[str, bool]]:
             guarded,
         ),
     ]
+
+
+def lines(deployment: Deployment, outcome: Outcome, endpoint: str) -> list[str]:
+    """The whole story: the deployment, the four acts, and each act's verdict."""
+    two, three, four = outcome.lost_event, outcome.lifecycle, outcome.switched_off
+    assert two is not None
+    assert three is not None
+    assert four is not None
+    bucket = outcome.evidence_bucket
+    told = deployment_lines(deployment, endpoint)
+    for block in (act_one(outcome), act_two(two, bucket), act_three(three, bucket), act_four(four, bucket)):
+        told += ["", *block]
+    return [*told, "", *(f"RESULT: {text}" for text, _ in results(outcome))]

@@ -97,17 +97,11 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
 
         # The demo's story, as a person reads it: every act, its evidence and lock, in at most 100 lines.
         bucket = deployment.outputs["EvidenceBucketName"]
-        lines = story.deployment_lines(deployment, aws.endpoint)
-        for block in (
-            story.act_one(outcome),
-            story.act_two(act_two, bucket),
-            story.act_three(act_three, bucket),
-            story.act_four(act_four, bucket),
-        ):
-            lines += ["", *block]
+        lines = story.lines(deployment, outcome, aws.endpoint)
         assert all(ok for _, ok in story.results(outcome))
         text = "\n".join(lines)
         assert len(lines) <= 100
+        assert text.count("RESULT: ") == 4
         assert text.count("  evidence  s3://") == 4
         assert text.count("Object Lock GOVERNANCE until ") == 4
         assert "restarted logging" not in "\n".join(story.act_three(act_three, bucket))
