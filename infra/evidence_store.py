@@ -5,6 +5,8 @@ Retained when the stack is deleted: evidence must outlive the tool that wrote it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Acknowledgment as Ack
 from aws_cdk import Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -12,6 +14,22 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 EVIDENCE_PREFIX = "evidence/"
+# Every action that adds, changes, tags or removes an object or its version, or loosens its retention.
+OBJECT_WRITES = [
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+    "s3:RestoreObject",
+]
 BASELINES_PREFIX = "baselines/"
 
 
@@ -72,23 +90,43 @@ class EvidenceStore(Construct):
         )
 
     def grant_baselines(self, role: iam.IRole, *, list_them: bool) -> None:
-        """Read and record baselines (new versions of one object per trail); the sweep also lists them."""
+        """Read and record baselines (new versions of one object per trail), and read their earlier versions (the
+        last verified one is used when the newest fails verification); the sweep also lists them."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadAndRecordBaselines",
-                actions=["s3:PutObject", "s3:GetObject"],
+                actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
                 resources=[self.bucket.arn_for_objects(BASELINES_PREFIX + "*")],
             )
         )
-        if list_them:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ListBaselines",
-                    actions=["s3:ListBucket"],
-                    resources=[self.bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [BASELINES_PREFIX + "*"]}},
-                )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListBaselinesAndTheirVersions",
+                actions=["s3:ListBucket", "s3:ListBucketVersions"] if list_them else ["s3:ListBucketVersions"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [BASELINES_PREFIX + "*"]}},
             )
+        )
+
+    def only_the_guardian_writes(self, roles: Sequence[iam.IRole], *, break_glass: str | None) -> None:
+        """Deny every other principal, whatever its IAM policies say, every way of adding, changing, tagging or
+        deleting an object, and bypassing GOVERNANCE retention: baselines, evidence and alert-tracking tags are
+        written by the guardian alone (and by a named break-glass role, if the deployment gives one)."""
+        allowed = [role.role_arn for role in roles]
+        if break_glass:
+            allowed.append(
+                Stack.of(self).format_arn(service="iam", region="", resource="role", resource_name=break_glass)
+            )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheGuardianWritesEvidenceAndBaselines",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=OBJECT_WRITES,
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": allowed}},
+            )
+        )
 
     def acknowledgements(self, *, baselines: bool) -> list[Ack]:
         """cdk-nag findings the grants above raise, each with its reason."""

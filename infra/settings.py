@@ -65,6 +65,7 @@ class GuardianSettings:
     management_account_id: str | None = None  # in a delegated administrator: the account owning organization trails
     central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
     central_topic_key_arn: str | None = None  # that topic's KMS key (publishers need it)
+    break_glass_role: str | None = None  # a role name that may write to the evidence bucket (and that the SCP exempts)
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -100,6 +101,7 @@ class GuardianSettings:
             management_account_id=_account(get("managementAccountId"), "managementAccountId"),
             central_topic_arn=_arn(get("centralTopicArn"), "centralTopicArn", "sns"),
             central_topic_key_arn=_arn(get("centralTopicKeyArn"), "centralTopicKeyArn", "kms"),
+            break_glass_role=_role_name(get("breakGlassRole"), "breakGlassRole"),
         )
         check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
         return settings
@@ -139,18 +141,19 @@ def _list(value: Any, key: str) -> tuple[str, ...]:
 
 
 def _exemptions(value: Any) -> tuple[str | dict[str, str], ...]:
-    """Plain ARN globs (a list, or comma-separated), or objects {"principal": glob, "until": ISO 8601 time}."""
+    """Principal ARNs (a list, or comma-separated), or objects {"principal": ARN, "until": ISO 8601 time}. An ARN is
+    exact; a wildcard only where spelled ``glob:`` (its ``*`` never crosses a ``/``)."""
     if isinstance(value, str) and value.strip().startswith("["):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise SettingsError(f"exemptPrincipals is not a valid JSON list: {exc.msg}") from exc
     if not isinstance(value, list):
-        return _list(value, "exemptPrincipals")
+        return tuple(_exact_or_glob(item) for item in _list(value, "exemptPrincipals"))
     entries: list[str | dict[str, str]] = []
     for item in value:
         if isinstance(item, str) and item.strip():
-            entries.append(item.strip())
+            entries.append(_exact_or_glob(item))
         elif isinstance(item, dict) and isinstance(item.get("principal"), str) and set(item) <= {"principal", "until"}:
             until = item.get("until")
             if until is not None:
@@ -158,13 +161,23 @@ def _exemptions(value: Any) -> tuple[str | dict[str, str], ...]:
                     datetime.fromisoformat(str(until).replace("Z", "+00:00"))
                 except ValueError as exc:
                     raise SettingsError(f"exemptPrincipals: 'until' must be an ISO 8601 time, got {until!r}") from exc
-            entries.append({k: str(v) for k, v in item.items()})
+            entries.append({**{k: str(v) for k, v in item.items()}, "principal": _exact_or_glob(item["principal"])})
         else:
             raise SettingsError(
-                'exemptPrincipals entries must be ARN globs or {"principal": "...", "until": "2026-12-31T00:00:00Z"}, '
+                'exemptPrincipals entries must be ARNs or {"principal": "...", "until": "2026-12-31T00:00:00Z"}, '
                 f"got {item!r}"
             )
     return tuple(entries)
+
+
+def _exact_or_glob(text: str) -> str:
+    text = text.strip()
+    if not text.startswith("glob:") and any(ch in text for ch in "*?"):
+        raise SettingsError(
+            f"exemptPrincipals: {text!r} has a wildcard; an exemption is an exact ARN unless written glob:{text} "
+            "(a * never crosses a /)"
+        )
+    return text
 
 
 def _regions(value: Any) -> tuple[str, ...]:
@@ -185,6 +198,10 @@ def _matching(value: Any, key: str, pattern: str, what: str) -> str | None:
 def _region(value: Any, key: str) -> str | None:
     text = _matching(value, key, r"[a-z]{2,5}(-[a-z]+)+-\d+", "a Region name such as eu-west-1")
     return None if text is None else check_region(text, key)
+
+
+def _role_name(value: Any, key: str) -> str | None:
+    return _matching(value, key, r"[\w+=,.@-]{1,64}", "an IAM role name (not an ARN)")
 
 
 def _account(value: Any, key: str) -> str | None:
@@ -219,6 +236,7 @@ OPTIONS = (
     "managementAccountId",
     "centralTopicArn",
     "centralTopicKeyArn",
+    "breakGlassRole",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 

@@ -19,6 +19,7 @@ from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
 from infra.self_protection import SelfProtection, deployment_role_prefix, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GuardianSettings
+from infra.signing_key import SigningKey
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
 
@@ -106,6 +107,7 @@ class GuardianStack(Stack):
             sweep_minutes=settings.sweep_minutes,
         )
         self.self_protection = self._protect_itself(settings)
+        self._trust_only_itself(settings)
         for function in (self.remediation, self.sweep):
             self._organization_and_central_alerts(function, settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
@@ -115,6 +117,19 @@ class GuardianStack(Stack):
         CfnOutput(self, "TamperRuleName", value=self.tamper_rule.rule.rule_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue.queue_url)
         CfnOutput(self, "SweepFunctionName", value=self.sweep.function.function_name)
+        CfnOutput(self, "SigningKeyArn", value=self.signing.key.key_arn)
+
+    def _trust_only_itself(self, settings: GuardianSettings) -> None:
+        """What only the guardian may write: baselines signed with a key only its roles may use, an evidence bucket
+        only its roles (and the break-glass role) may write to, and its own calls known by role and function."""
+        roles = [self.remediation.role, self.sweep.role]
+        self.signing = SigningKey(self, "Signing")
+        self.signing.allow_signing_by(roles)
+        for function in (self.remediation, self.sweep):
+            function.function.add_environment("GUARDIAN_SIGNING_KEY_ARN", self.signing.key.key_arn)
+        self.evidence.only_the_guardian_writes(roles, break_glass=settings.break_glass_role)
+        names = [self.remediation.function.function_name, self.sweep.function.function_name]
+        self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", self.to_json_string(names))
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
         functions = [self.remediation.function, self.sweep.function]

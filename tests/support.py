@@ -17,7 +17,7 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TRAIL = "management-trail"
 GUARDIAN_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/CloudTrailGuardian-RemediationRole0EF99D34-ABCDEF"
-EXEMPT_PATTERN = "arn:aws:iam::*:role/ci-*"
+EXEMPT_PATTERN = "glob:arn:aws:iam::*:role/ci-*"
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -41,3 +41,12 @@ def corpus_id(path: Path) -> str:
 def require_corpus() -> None:
     if not CORPUS_DIR.is_dir():
         pytest.skip(f"the CloudTrail corpus is not at {CORPUS_DIR} (../shared is absent; set GUARDIAN_CORPUS_DIR)")
+
+
+def signing_key(region: str = "us-east-1") -> str:
+    """The guardian's signing key as the stack creates it (RSA 2048, sign and verify), in the active moto mock;
+    its ARN is GUARDIAN_SIGNING_KEY_ARN."""
+    import boto3  # noqa: PLC0415 - only under a moto mock
+
+    created = boto3.client("kms", region_name=region).create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    return str(created["KeyMetadata"]["Arn"])

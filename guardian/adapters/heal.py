@@ -30,9 +30,11 @@ class HealAdapter:
         topic_arn: str,
         topic_region: str,
         evidence_bucket: str,
+        signing_key: str | None = None,
         full: Callable[[], Everything] | None = None,
     ) -> None:
         self._clients = clients
+        self.signing_key = signing_key
         self._topic_arn = topic_arn
         self._topic_region = topic_region
         self._bucket = evidence_bucket

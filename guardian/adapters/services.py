@@ -4,6 +4,7 @@ Lake, the guardian's own EventBridge rules, the repeated-tampering table and the
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -13,29 +14,85 @@ from guardian.ports.errors import error_code
 if TYPE_CHECKING:
     from guardian.adapters.clients import ClientProvider
     from guardian.model.refs import KeyRef, ResourceRef
+    from guardian.model.signing import PublicKey
+
+
+_PUBLIC_KEYS: dict[str, PublicKey] = {}
+_PUBLIC_KEYS_LOCK = threading.Lock()  # the sweep's threads verify baselines at once
 
 
 class ServiceAdapter:
     _clients: ClientProvider
     _bucket: str  # the evidence bucket
     _topic_region: str  # the guardian's own Region
+    signing_key: str | None  # the guardian's signing key (ARN)
 
     # -- baselines -----------------------------------------------------------------------------------------------
 
-    def read_json(self, key: str) -> dict[str, Any] | None:
+    def read_json(self, key: str, version: str | None = None) -> dict[str, Any] | None:
+        """The document (the newest version, or ``version``); None if there is none. Raises ValueError if the
+        object is not a JSON object: anyone able to write it could have written anything."""
+        s3 = self._clients.s3()
         try:
-            body = self._clients.s3().get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            if version is None:
+                body = s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            else:
+                body = s3.get_object(Bucket=self._bucket, Key=key, VersionId=version)["Body"].read()
         except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404", "NoSuchVersion"):
                 return None
             raise
-        document: dict[str, Any] = json.loads(body)
+        document = json.loads(body)
+        if not isinstance(document, dict):
+            raise ValueError(f"{key} holds JSON {type(document).__name__}, not an object")  # noqa: TRY004  # noqa: TRY004 - the store's one error for unreadable content
         return document
 
     def write_json(self, key: str, document: dict[str, Any]) -> None:
         """A new version of ``key`` (the bucket is versioned: earlier versions stay, under Object Lock)."""
-        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        body = json.dumps(document, ensure_ascii=True, indent=1, default=str).encode("ascii")
         self._clients.s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+
+    def versions(self, key: str) -> list[str]:
+        """The object's version ids, newest first, as S3 lists them (a key's versions come newest first, the current
+        one flagged IsLatest; their LastModified has whole seconds only, too coarse to order by). Delete markers are
+        left out."""
+        found: list[tuple[bool, str]] = []
+        paginator = self._clients.s3().get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
+            found += [(bool(v.get("IsLatest")), v["VersionId"]) for v in page.get("Versions", []) if v["Key"] == key]
+        return [version for latest, version in found if latest] + [version for latest, version in found if not latest]
+
+    # -- the guardian's signing key ------------------------------------------------------------------------------
+
+    def sign(self, message: bytes) -> bytes:
+        """KMS Sign with the guardian's key, in the key's Region (see :mod:`guardian.model.signing`)."""
+        from guardian.model.signing import ALGORITHM  # noqa: PLC0415 - not on the heal path
+
+        key = self._signing_key()
+        region = key.split(":")[3]
+        response = self._clients.kms(region).sign(
+            KeyId=key,
+            Message=message,
+            MessageType="RAW",
+            SigningAlgorithm=ALGORITHM,  # type: ignore[arg-type]
+        )
+        return bytes(response["Signature"])
+
+    def public_key(self) -> PublicKey:
+        """The signing key's public half, read from KMS once per process and kept."""
+        from guardian.model.signing import parse_public_key  # noqa: PLC0415
+
+        key = self._signing_key()
+        with _PUBLIC_KEYS_LOCK:
+            if key not in _PUBLIC_KEYS:
+                der = self._clients.kms(key.split(":")[3]).get_public_key(KeyId=key)["PublicKey"]
+                _PUBLIC_KEYS[key] = parse_public_key(bytes(der))
+            return _PUBLIC_KEYS[key]
+
+    def _signing_key(self) -> str:
+        if not self.signing_key:
+            raise RuntimeError("GUARDIAN_SIGNING_KEY_ARN is not set: baselines can be neither signed nor verified")
+        return self.signing_key
 
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

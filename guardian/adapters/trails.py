@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -55,6 +56,16 @@ class TrailAdapter:
         ]
         insight_types = [i["InsightType"] for i in insights if "InsightType" in i]
         return state_from_aws(trail, dict(status), dict(selectors), insight_types, tags)
+
+    def lookup_event(self, region: str, event_id: str) -> dict[str, Any] | None:
+        """CloudTrail's record of one event (LookupEvents by event id, in the Region that recorded it)."""
+        response = self._clients.cloudtrail(region).lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": event_id}], MaxResults=1
+        )
+        for found in response.get("Events", []):
+            record = json.loads(found.get("CloudTrailEvent") or "null")
+            return dict(record) if isinstance(record, dict) else None
+        return None
 
     def create_trail(self, state: TrailState) -> None:
         self._clients.cloudtrail(state.home_region).create_trail(**_trail_settings(state, create=True))

@@ -63,6 +63,7 @@ class _Destinations(TypedDict):
     topic_arn: str
     topic_region: str
     evidence_bucket: str
+    signing_key: str | None
 
 
 def _destinations(settings: Config) -> _Destinations:
@@ -71,6 +72,7 @@ def _destinations(settings: Config) -> _Destinations:
         "topic_arn": settings.topic_arn,
         "topic_region": settings.topic_region,
         "evidence_bucket": settings.evidence_bucket,
+        "signing_key": settings.signing_key_arn,
     }
 
 

@@ -1,16 +1,23 @@
-"""Reading and recording baselines in the evidence bucket: a trail's, and its bucket's and log group's.
+"""Reading and recording baselines in the evidence bucket: a trail's, its bucket's and log group's, the guardian's own
+rules'. Where they live and their documents are in :mod:`guardian.model.baselines`.
 
-Where they live and their documents are in :mod:`guardian.model.baselines`. A baseline version is written only for
-a real change, with a reason that names it.
+Every baseline is signed when the guardian writes it and verified when read (:mod:`guardian.model.signing`): a
+version that fails (written by anyone else, changed, copied from another key, not JSON) is never used. The newest
+version that verifies is, and the refusal is reported so the caller alerts CRITICAL. A trail's baseline is also
+held to the floor (:mod:`guardian.model.floor`), when read and when recorded. A version is written only for a real
+change, with a reason that names it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from guardian.model import signing
 from guardian.model.baselines import (
+    BaselineError,
     ResourceState,
+    pending_of,
     resource_document,
     resource_from_document,
     resource_key,
@@ -20,13 +27,15 @@ from guardian.model.baselines import (
     trail_prefix,
 )
 from guardian.model.bucket import BucketState
+from guardian.model.floor import below_floor, raise_to_floor
 from guardian.model.results import iso
-from guardian.ports.calls import BaselineStore
+from guardian.ports.calls import SignedStore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from guardian.model.approvals import Pending
     from guardian.model.refs import TrailRef
     from guardian.model.rules import Subject
     from guardian.model.trail import TrailState
@@ -40,35 +49,129 @@ class Retired:
     """The trail's baseline records that it was deleted on purpose."""
 
 
-def load(store: BaselineStore, region: str, name: str) -> TrailState | Missing | Retired:
-    document = store.read_json(trail_key(region, name))
+class Refused(NamedTuple):
+    """The newest version of a baseline failed verification and was not used."""
+
+    key: str
+    version: str | None
+    problem: str
+    fallback: dict[str, Any] | None  # the newest version that verified, if any
+
+
+# -- signed documents --------------------------------------------------------------------------------------------
+
+
+def write_signed(store: SignedStore, key: str, document: dict[str, Any]) -> None:
+    """Sign ``document`` for ``key`` with the guardian's key and write it as the key's newest version."""
+    signature = store.sign(signing.digest(key, document))
+    assert store.signing_key is not None  # sign() raised otherwise
+    store.write_json(key, signing.signed(document, key_id=store.signing_key, signature=signature))
+
+
+def read_verified(store: SignedStore, key: str) -> tuple[dict[str, Any] | None, Refused | None]:
+    """The newest version of ``key`` that verifies (None if there is none), and why the newest was refused. One
+    read when the newest verifies; older versions are read only when it does not."""
+    newest, problem = _checked(store, key, None)
+    if problem is None:
+        return newest, None
+    versions = store.versions(key)
+    refused_version = versions[0] if versions else None
+    for version in versions[1:]:
+        document, older_problem = _checked(store, key, version)
+        if document is not None and older_problem is None:
+            return document, Refused(key, refused_version, problem, document)
+    return None, Refused(key, refused_version, problem, None)
+
+
+def _checked(store: SignedStore, key: str, version: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(the document, None) if it verifies or does not exist; (whatever was read, the problem) if it does not."""
+    try:
+        document = store.read_json(key, version)
+    except ValueError as exc:
+        return None, f"not a JSON object ({exc})"
     if document is None:
-        return Missing()
-    state = trail_from_document(document)
-    return Retired() if state is None else state
+        return None, None
+    try:
+        signing.verify(key, document, store.public_key(), key_id=store.signing_key or "")
+    except signing.SignatureError as exc:
+        return document, str(exc)
+    return document, None
+
+
+# -- a trail's baseline ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A trail's baseline as the guardian will hold the trail to it, and what was wrong with what was stored."""
+
+    state: TrailState | Missing | Retired
+    refused: Refused | None = None  # the newest version failed verification (alert CRITICAL)
+    below_floor: tuple[str, ...] = ()  # the verified baseline was below the floor, and was raised to it
+    pending: Pending | None = None  # an exempt change waiting for CloudTrail's confirmation
+
+
+def load_checked(store: SignedStore, region: str, name: str) -> Checked:
+    document, refused = read_verified(store, trail_key(region, name))
+    if document is None:
+        return Checked(Missing(), refused)
+    try:
+        state = trail_from_document(document)
+    except BaselineError as exc:
+        return Checked(Missing(), Refused(trail_key(region, name), None, str(exc), None))
+    pending = pending_of(document)
+    if state is None:
+        return Checked(Retired(), refused, pending=pending)
+    return Checked(raise_to_floor(state), refused, below_floor(state), pending)
+
+
+def load(store: SignedStore, region: str, name: str) -> TrailState | Missing | Retired:
+    return load_checked(store, region, name).state
 
 
 def record(
-    store: BaselineStore, region: str, name: str, state: TrailState | None, *, at: datetime, by: str, reason: str
+    store: SignedStore,
+    region: str,
+    name: str,
+    state: TrailState | None,
+    *,
+    at: datetime,
+    by: str,
+    reason: str,
+    pending: Pending | None = None,
 ) -> str:
-    """Write a new version of the trail's baseline (``state`` None retires it). Returns the key."""
+    """Write a new, signed version of the trail's baseline (``state`` None retires it), never below the floor.
+    Returns the key."""
     key = trail_key(region, name)
-    store.write_json(key, trail_document(state, recorded_at=iso(at) or "", recorded_by=by, reason=reason))
+    held = None if state is None else raise_to_floor(state)
+    document = trail_document(held, recorded_at=iso(at) or "", recorded_by=by, reason=reason, pending=pending)
+    write_signed(store, key, document)
     return key
 
 
-class TrailReader(BaselineStore, Protocol):
+def request_approval(store: SignedStore, region: str, name: str, pending: Pending, *, at: datetime) -> str | None:
+    """Mark the trail's baseline as waiting for CloudTrail to confirm an exempt change (the baseline itself stays as
+    it is). None if the trail has no baseline yet: the sweep records the trail as it finds it anyway."""
+    state = load(store, region, name)
+    if isinstance(state, Missing):
+        return None
+    held = None if isinstance(state, Retired) else state
+    reason = f"approval pending: {pending.event_name} by {pending.actor}, until CloudTrail confirms it"
+    return record(store, region, name, held, at=at, by="guardian", reason=reason, pending=pending)
+
+
+class TrailReader(SignedStore, Protocol):
     def trail_state(self, region: str, name: str) -> TrailState | None: ...
 
 
 def approve(store: TrailReader, trail: TrailRef, *, at: datetime, by: str, reason: str) -> str:
-    """Record the trail as it is now as its baseline (an exempt principal changed it: approved by definition).
-    A trail that no longer exists is retired, so the sweep does not recreate it."""
+    """Record the trail as it is now as its baseline, but never below the floor (what an approved change took below
+    it is not approved). A trail that no longer exists is retired, so the sweep does not recreate it."""
     state = store.trail_state(trail.region, trail.name)
     return record(store, trail.region, trail.name, state, at=at, by=by, reason=reason)
 
 
-def names_in(store: BaselineStore, region: str) -> set[str]:
+def names_in(store: SignedStore, region: str) -> set[str]:
     prefix = trail_prefix(region)
     return {key[len(prefix) : -len(".json")] for key in store.list_keys(prefix) if key.endswith(".json")}
 
@@ -84,6 +187,7 @@ class Guarded:
     baseline: ResourceState
     trails: tuple[str, ...]  # ARNs of the protected trails that deliver to it
     key: str  # where the baseline is stored
+    pending: Pending | None = None  # an exempt change waiting for CloudTrail's confirmation
 
     @property
     def label(self) -> str:
@@ -91,18 +195,28 @@ class Guarded:
         return f"bucket {state.name}" if isinstance(state, BucketState) else f"log group {state.name}"
 
 
-def load_resource(store: BaselineStore, kind: Subject, name: str, region: str | None) -> Guarded | None:
+def load_resource_checked(
+    store: SignedStore, kind: Subject, name: str, region: str | None
+) -> tuple[Guarded | None, Refused | None]:
     key = resource_key(kind, name, region)
-    document = store.read_json(key)
-    found = None if document is None else resource_from_document(kind, document)
+    document, refused = read_verified(store, key)
+    try:
+        found = None if document is None else resource_from_document(kind, document)
+    except BaselineError as exc:
+        return None, Refused(key, None, str(exc), None)
     if found is None:
-        return None
+        return None, refused
     state, trails = found
-    return Guarded(kind, state, trails, key)
+    assert document is not None
+    return Guarded(kind, state, trails, key, pending_of(document)), refused
+
+
+def load_resource(store: SignedStore, kind: Subject, name: str, region: str | None) -> Guarded | None:
+    return load_resource_checked(store, kind, name, region)[0]
 
 
 def record_resource(
-    store: BaselineStore,
+    store: SignedStore,
     kind: Subject,
     state: ResourceState,
     trails: Sequence[str],
@@ -110,7 +224,11 @@ def record_resource(
     at: datetime,
     by: str,
     why: str,
+    pending: Pending | None = None,
 ) -> Guarded:
     key = resource_key(kind, state.name, state.region)
-    store.write_json(key, resource_document(kind, state, trails, recorded_at=iso(at) or "", recorded_by=by, reason=why))
-    return Guarded(kind, state, tuple(sorted(set(trails))), key)
+    document = resource_document(
+        kind, state, trails, recorded_at=iso(at) or "", recorded_by=by, reason=why, pending=pending
+    )
+    write_signed(store, key, document)
+    return Guarded(kind, state, tuple(sorted(set(trails))), key, pending)

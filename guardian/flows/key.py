@@ -16,7 +16,7 @@ from guardian.model.refs import KeyRef, TrailRef
 from guardian.model.results import ActionRecord, Result
 from guardian.model.rules import Outcome, Severity
 from guardian.model.trail import TrailState
-from guardian.ports.calls import BaselineStore, Everything, HealPath, KeyCalls
+from guardian.ports.calls import Everything, HealPath, KeyCalls, SignedStore
 from guardian.ports.flow import Scope
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 
-class Ports(KeyCalls, BaselineStore, Protocol):
+class Ports(KeyCalls, SignedStore, Protocol):
     """A key's repair: the key's calls, and the baselines that say which trails it encrypts."""
 
 
@@ -57,7 +57,7 @@ def approve(
     return None
 
 
-def trails_protected_by(aws: BaselineStore, key: KeyRef) -> list[TrailState]:
+def trails_protected_by(aws: SignedStore, key: KeyRef) -> list[TrailState]:
     """Trails homed in the key's Region whose baseline names this key (a trail's key lives in its home Region)."""
     found = []
     for name in sorted(baselines.names_in(aws, key.region)):

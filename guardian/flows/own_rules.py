@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import deliver
 from guardian.flows.steps import Step, run_steps
 from guardian.model.baselines import rule_document, rule_key
@@ -20,7 +21,7 @@ from guardian.model.decide import Decision
 from guardian.model.findings import rule_event
 from guardian.model.results import Result, Verification, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
-from guardian.ports.calls import BaselineStore, Delivery, RuleCalls
+from guardian.ports.calls import Delivery, RuleCalls, SignedStore
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-class Ports(RuleCalls, BaselineStore, Delivery, Protocol):
+class Ports(RuleCalls, SignedStore, Delivery, Protocol):
     """The rules' calls, their recorded targets, and the alert's path."""
 
 
@@ -53,7 +54,9 @@ def check_rule(
     aws: Ports, config: Config, name: str, *, started: datetime, run: Invocation, redeployed: bool
 ) -> RuleCheck:
     state = aws.rule_state(name)
-    stored = aws.read_json(rule_key(name))
+    stored, refused = read_verified(aws, rule_key(name))
+    if refused is not None:
+        LOG.error("a rule baseline failed verification", extra={"rule": name, "problem": refused.problem})
     expected: list[dict[str, Any]] = list(stored["targets"]) if stored else []
     if state is None:
         _alert(aws, config, name, started, run, changes=(Change("exists", True, False, Effect.WEAKENED),), actions=())
@@ -62,7 +65,7 @@ def check_rule(
     intact = state == "ENABLED" and targets
     if intact and (redeployed or stored is None):
         by = "deployment" if redeployed else "sweep"
-        aws.write_json(rule_key(name), rule_document(name, targets, recorded_at=iso(run.clock()) or "", by=by))
+        write_signed(aws, rule_key(name), rule_document(name, targets, recorded_at=iso(run.clock()) or "", by=by))
         return RuleCheck(name, "baseline_recorded")
     missing = [t for t in expected if t["Id"] not in {found["Id"] for found in targets}]
     changes = []

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from guardian.flows import baselines
 from guardian.flows.steps import Step, poll, run_steps
+from guardian.model.approvals import Pending
 from guardian.model.changes import Change, weakened
 from guardian.model.results import ActionRecord, Result, Verification
 from guardian.model.rules import Outcome, Severity, Subject
 from guardian.model.trail import TrailState, compare, target_state
-from guardian.ports.calls import BaselineStore, Everything, HealPath, TrailCalls
+from guardian.ports.calls import Everything, HealPath, SignedStore, TrailCalls
 from guardian.ports.flow import Scope
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ SETTINGS = frozenset(
 )
 
 
-class Ports(TrailCalls, BaselineStore, Protocol):
+class Ports(TrailCalls, SignedStore, Protocol):
     """A restore on the event path: the trail's calls and its baseline."""
 
 
@@ -158,21 +159,45 @@ def scope(event: CloudTrailEvent, decision: Decision, aws: Everything) -> Scope 
 def approve(
     event: CloudTrailEvent, decision: Decision, aws: Everything, run: Invocation, scope: Scope | None
 ) -> str | None:
-    """An exempt principal changed this account's trail: the trail as it is now becomes its baseline."""
+    """An exempt principal changed this account's trail: it is left as it is, and becomes the baseline once CloudTrail
+    confirms the event (the sweep looks it up; see :mod:`guardian.model.approvals`)."""
     trail = decision.trail
     if trail is None or trail.account_id not in (None, event.account_id) or decision.rule is None:
         return None
     if decision.rule.about is not Subject.TRAIL:
         return None
-    reason = f"{event.event_name} by an exempt principal ({decision.reason})"
-    return baselines.approve(aws, trail, at=run.clock(), by=event.actor.arn or event.actor.display, reason=reason)
+    pending = Pending.of(event, decision.reason, run.clock())
+    return baselines.request_approval(aws, trail.region, trail.name, pending, at=run.clock())
 
 
 def restore_baseline(event: CloudTrailEvent, decision: Decision, aws: Ports, config: Config, run: Invocation) -> Result:
-    """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it."""
+    """Put the trail back to its baseline (recreate, undo weakening); keep and record what strengthened it. A stored
+    baseline unfit to use (refused, or below the floor) makes the alert CRITICAL and says so; the sweep mends it."""
     trail = decision.trail
     assert trail is not None
-    stored = baselines.load(aws, trail.region, trail.name)
+    checked = baselines.load_checked(aws, trail.region, trail.name)
+    result = _restore_to(event, decision, aws, config, run, stored=checked.state)
+    notes = [f"the newest stored baseline was refused ({checked.refused.problem})"] if checked.refused else []
+    if checked.below_floor:
+        notes.append(f"the stored baseline was below the floor ({'; '.join(checked.below_floor)})")
+    if not notes:
+        return result
+    held = "the trail was held to the last verified baseline and the floor"
+    reason = f"{result.decision.reason}; {'; '.join(notes)}: {held}"
+    return replace(result, severity=Severity.CRITICAL, decision=replace(result.decision, reason=reason))
+
+
+def _restore_to(
+    event: CloudTrailEvent,
+    decision: Decision,
+    aws: Ports,
+    config: Config,
+    run: Invocation,
+    *,
+    stored: TrailState | baselines.Missing | baselines.Retired,
+) -> Result:
+    trail = decision.trail
+    assert trail is not None
     if not isinstance(stored, TrailState):
         why = (
             "no baseline has been recorded for this trail yet (the sweep records one): nothing to restore from"

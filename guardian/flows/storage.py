@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from guardian.flows import baselines
 from guardian.flows.baselines import Guarded
 from guardian.flows.steps import Step, poll, run_steps
+from guardian.model.approvals import Pending
 from guardian.model.bucket import BucketState, compare_bucket, target_bucket
 from guardian.model.changes import Change, weakened
 from guardian.model.log_group import LogGroupState, compare_group, group_of, target_group
@@ -23,7 +24,7 @@ from guardian.model.refs import TrailRef
 from guardian.model.results import ActionRecord, Result, Verification
 from guardian.model.rules import Outcome, Severity, Subject
 from guardian.model.trail import TrailState
-from guardian.ports.calls import BaselineStore, BucketCalls, Everything, HealPath, LogGroupCalls, TrailCalls
+from guardian.ports.calls import BucketCalls, Everything, HealPath, LogGroupCalls, SignedStore, TrailCalls
 from guardian.ports.flow import Scope
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 
-class Ports(BucketCalls, LogGroupCalls, TrailCalls, BaselineStore, Protocol):
+class Ports(BucketCalls, LogGroupCalls, TrailCalls, SignedStore, Protocol):
     """A bucket's or log group's repair: their calls, the trails to re-attach a group to, and the baselines."""
 
 
@@ -199,14 +200,16 @@ def heal(
 def approve(
     event: CloudTrailEvent, decision: Decision, aws: Everything, run: Invocation, scope: Scope | None
 ) -> str | None:
-    """An exempt principal's change is approved: the resource as it is now becomes its baseline."""
+    """An exempt principal changed the resource: it is left as it is, and becomes the baseline once CloudTrail confirms
+    the event (the sweep looks it up; see :mod:`guardian.model.approvals`)."""
     if scope is None or not isinstance(scope.found, Guarded):
         return None
     guarded = scope.found
-    state = read(aws, guarded.kind, guarded.baseline.name, guarded.baseline.region)
-    reason = f"{event.event_name} by an exempt principal ({decision.reason})"
-    by = event.actor.arn or event.actor.display
-    return baselines.record_resource(aws, guarded.kind, state, guarded.trails, at=run.clock(), by=by, why=reason).key
+    pending = Pending.of(event, decision.reason, run.clock())
+    why = f"approval pending: {pending.event_name} by {pending.actor}, until CloudTrail confirms it"
+    at = run.clock()
+    kind, state, trails = guarded.kind, guarded.baseline, guarded.trails
+    return baselines.record_resource(aws, kind, state, trails, at=at, by="guardian", why=why, pending=pending).key
 
 
 def restore_resource(

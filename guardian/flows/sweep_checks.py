@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from guardian.flows import baselines, storage
+from guardian.flows.approvals import Verdict, settle_resource
 from guardian.flows.deliver import deliver
 from guardian.flows.key import key_of, repair_key
 from guardian.model.changes import Change, Effect
 from guardian.model.decide import Decision
-from guardian.model.findings import sweep_event
+from guardian.model.findings import baseline_event, sweep_event
 from guardian.model.results import Result, Verification
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity, Subject
 from guardian.ports.errors import describe_error
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from guardian.model.config import Config
+    from guardian.model.refs import TrailRef
     from guardian.model.trail import TrailState
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
@@ -78,9 +80,18 @@ def check_resource(
     started: datetime,
     run: Invocation,
 ) -> ResourceCheck:
-    """Hold a trail's bucket or log group (kind, name, Region) to its baseline; record one when first seen."""
+    """Hold a trail's bucket or log group (kind, name, Region) to its baseline; record one when first seen. A stored
+    baseline that fails verification is alerted and mended; a pending approval is settled first."""
     kind, name, region = resource
-    guarded = baselines.load_resource(aws, kind, name, region)
+    guarded, refused = baselines.load_resource_checked(aws, kind, name, region)
+    if refused is not None:
+        report_refused(aws, config, refused, None, started=started, run=run)
+    if guarded is not None and guarded.pending is not None:
+        live = storage.read(aws, kind, name, region)
+        settled = settle_resource(aws, config, guarded, live, storage.trail_ref(guarded), started=started, run=run)
+        if settled is Verdict.WAITING:
+            return ResourceCheck(kind.value, name, settled.value)
+        guarded = baselines.load_resource(aws, kind, name, region)
     if guarded is None:
         state = storage.read(aws, kind, name, region)
         if not state.exists:
@@ -190,3 +201,69 @@ def check_key(
     )
     deliver(result, aws, config, run)
     return "healed" if healed else "heal_failed"
+
+
+def report_refused(
+    aws: Everything,
+    config: Config,
+    refused: baselines.Refused,
+    trail: TrailRef | None,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> None:
+    """A stored baseline failed verification: write the last verified version back as the newest (the refused one
+    stays in the version history, as evidence), and alert CRITICAL, once per refused version."""
+    if refused.fallback is not None:
+        aws.write_json(refused.key, refused.fallback)
+        why = (
+            f"the newest version of {refused.key} failed verification ({refused.problem}): it was not written by "
+            "the guardian, or was changed since. The last verified version is used, and written back as the newest"
+        )
+    else:
+        why = (
+            f"{refused.key} failed verification ({refused.problem}) and no earlier version verifies: the trail is "
+            "held to the floor, and a new baseline is recorded from what is live"
+        )
+    found = (refused.key, "refused", refused.version or "unversioned")
+    _report_baseline(aws, config, found, why, trail, started=started, run=run)
+
+
+def report_below_floor(
+    aws: Everything,
+    config: Config,
+    raised: TrailState,
+    problems: tuple[str, ...],
+    trail: TrailRef,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> None:
+    """A verified baseline lies below the floor: record it raised to the floor, and alert CRITICAL once."""
+    listed = "; ".join(problems)
+    key = baselines.record(
+        aws, trail.region, trail.name, raised, at=run.clock(), by="sweep", reason=f"raised to the floor: {listed}"
+    )
+    why = f"its baseline was below the floor ({listed}): the trail is held to the floor, and the baseline raised"
+    _report_baseline(aws, config, (key, "raised", listed), why, trail, started=started, run=run)
+
+
+def _report_baseline(
+    aws: Everything,
+    config: Config,
+    found: tuple[str, str, str],
+    why: str,
+    trail: TrailRef | None,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> None:
+    """One CRITICAL alert for a stored baseline unfit to use; ``found`` is (key, "refused" or "raised", version)."""
+    key, what, version = found
+    region, account = config.topic_region, config.account_id
+    event = baseline_event(
+        key, what=what, version=version, account_id=account, region=region, detected_at=started, trail=trail
+    )
+    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.CRITICAL, why, SWEEP_RULE, trail)
+    deliver(Result(event, decision, Outcome.ALERTED, Severity.CRITICAL), aws, config, run)
+    LOG.error("a stored baseline was unfit to use", extra={"baseline": key, "problem": what, "version": version})

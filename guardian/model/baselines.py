@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from guardian.model.approvals import Pending
 from guardian.model.bucket import BucketState
 from guardian.model.log_group import LogGroupState
 from guardian.model.rules import Subject
@@ -65,22 +66,39 @@ def _header(kind: str, *, recorded_at: str, recorded_by: str, reason: str) -> di
     }
 
 
-def trail_document(state: TrailState | None, *, recorded_at: str, recorded_by: str, reason: str) -> dict[str, Any]:
-    """``state`` None records that the trail was retired (deleted on purpose)."""
+def trail_document(
+    state: TrailState | None, *, recorded_at: str, recorded_by: str, reason: str, pending: Pending | None = None
+) -> dict[str, Any]:
+    """``state`` None records that the trail was retired (deleted on purpose); ``pending``, an exempt change waiting
+    for CloudTrail's confirmation (:mod:`guardian.model.approvals`)."""
     return {
         **_header("trail", recorded_at=recorded_at, recorded_by=recorded_by, reason=reason),
         "trail": None if state is None else state.to_json(),
+        **({"pending_approval": pending.to_json()} if pending else {}),
     }
 
 
 def resource_document(
-    kind: Subject, state: ResourceState, trails: Sequence[str], *, recorded_at: str, recorded_by: str, reason: str
+    kind: Subject,
+    state: ResourceState,
+    trails: Sequence[str],
+    *,
+    recorded_at: str,
+    recorded_by: str,
+    reason: str,
+    pending: Pending | None = None,
 ) -> dict[str, Any]:
     return {
         **_header(kind.value, recorded_at=recorded_at, recorded_by=recorded_by, reason=reason),
         "trails": sorted(set(trails)),
         "state": state.to_json(),
+        **({"pending_approval": pending.to_json()} if pending else {}),
     }
+
+
+def pending_of(document: Mapping[str, Any]) -> Pending | None:
+    found = document.get("pending_approval")
+    return Pending.from_json(found) if isinstance(found, Mapping) else None
 
 
 def rule_document(name: str, targets: Sequence[Mapping[str, Any]], *, recorded_at: str, by: str) -> dict[str, Any]:

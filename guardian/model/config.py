@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from guardian.model.decide import Exemption, PolicyContext
+from guardian.model.decide import GLOB, Exemption, PolicyContext
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,6 +37,8 @@ VARIABLES = (
     "GUARDIAN_OWN_RULES",
     "GUARDIAN_CENTRAL_TOPIC_ARN",
     "GUARDIAN_TRAIL_ACCOUNTS",
+    "GUARDIAN_SIGNING_KEY_ARN",
+    "GUARDIAN_SELF_FUNCTIONS",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -65,6 +67,8 @@ class Config:
     own_rules: tuple[str, ...] = ()  # the guardian's own EventBridge rules: the sweep keeps them enabled and targeted
     central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
     trail_accounts: tuple[str, ...] = ()  # organization mode: other accounts whose (organization) trails heal here
+    signing_key_arn: str | None = None  # the KMS key that signs baselines (only the guardian's roles may sign)
+    self_functions: tuple[str, ...] = ()  # the guardian's function names: its calls come from these sessions
 
     @property
     def account_id(self) -> str:
@@ -87,6 +91,7 @@ class Config:
             exempt_principals=self.exempt_principals,
             other_guardian_roles=self.other_guardian_roles,
             trail_accounts=self.trail_accounts,
+            self_functions=self.self_functions,
         )
 
     @classmethod
@@ -120,6 +125,8 @@ class Config:
             own_rules=_names(environ.get("GUARDIAN_OWN_RULES", ""), variable="GUARDIAN_OWN_RULES"),
             central_topic_arn=_central_topic(environ),
             trail_accounts=_accounts(environ),
+            signing_key_arn=_key_arn(environ.get("GUARDIAN_SIGNING_KEY_ARN", "")),
+            self_functions=_names(environ.get("GUARDIAN_SELF_FUNCTIONS", ""), variable="GUARDIAN_SELF_FUNCTIONS"),
         )
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:
@@ -141,7 +148,8 @@ def _required(environ: Mapping[str, str], name: str) -> str:
 
 
 def _exempt_principals(text: str) -> tuple[Exemption, ...]:
-    """A JSON list of ARN glob patterns, each a string or {"principal": ..., "until": ISO 8601 time}."""
+    """A JSON list of principals, each a string or {"principal": ..., "until": ISO 8601 time}: an exact ARN, or a
+    glob spelled ``glob:...`` (see :class:`guardian.model.decide.Exemption`)."""
     if not text.strip():
         return ()
     try:
@@ -149,20 +157,31 @@ def _exempt_principals(text: str) -> tuple[Exemption, ...]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON ({exc.msg} at {exc.pos})") from exc
     shape = (
-        "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of ARN glob patterns, each a string or "
-        '{"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"}'
+        "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of principal ARNs, each a string or "
+        '{"principal": "arn:aws:iam::123456789012:role/ci-deployer", "until": "2026-12-31T00:00:00Z"}'
     )
     if not isinstance(value, list):
         raise ConfigError(shape)
     exemptions = []
     for item in value:
         if isinstance(item, str) and item.strip():
-            exemptions.append(Exemption(item.strip()))
+            exemptions.append(Exemption(_principal(item)))
         elif isinstance(item, dict) and isinstance(item.get("principal"), str) and item["principal"].strip():
-            exemptions.append(Exemption(item["principal"].strip(), _moment(item.get("until"))))
+            exemptions.append(Exemption(_principal(item["principal"]), _moment(item.get("until"))))
         else:
             raise ConfigError(shape)
     return tuple(exemptions)
+
+
+def _principal(text: str) -> str:
+    """An exact ARN, or a glob only where spelled ``glob:``: a wildcard elsewhere is an error, not a guess."""
+    text = text.strip()
+    if not text.startswith(GLOB) and any(ch in text for ch in "*?"):
+        raise ConfigError(
+            f"GUARDIAN_EXEMPT_PRINCIPALS: {text!r} has a wildcard; an exemption is an exact ARN unless written "
+            f"{GLOB}{text} (a * never crosses a /)"
+        )
+    return text
 
 
 def _moment(value: object) -> datetime | None:
@@ -201,6 +220,16 @@ def _names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ConfigError(f'{variable} must be a JSON list of names, e.g. ["us-east-1", "eu-west-1"]')
     return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def _key_arn(text: str) -> str | None:
+    text = text.strip()
+    if text and not _KEY_ARN.match(text):
+        raise ConfigError(f"GUARDIAN_SIGNING_KEY_ARN is not a KMS key ARN: {text!r}")
+    return text or None
 
 
 def _central_topic(environ: Mapping[str, str]) -> str | None:

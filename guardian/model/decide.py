@@ -7,8 +7,9 @@ principal → alert only; another account's trail → escalate; otherwise the ro
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, replace
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from guardian.model.refs import API_CALL_DETAIL_TYPE, CLOUDTRAIL_SOURCE, TrailRef
@@ -20,17 +21,26 @@ if TYPE_CHECKING:
     from guardian.model.events import CloudTrailEvent
 
 
+GLOB = "glob:"
+
+
 @dataclass(frozen=True)
 class Exemption:
-    """An ARN glob whose changes are alerted but not undone, optionally until a moment (UTC).
+    """A principal whose changes are alerted but not undone, optionally until a moment (UTC).
 
-    Judged at the event's own eventTime: was the principal exempt when it made the change?"""
+    ``pattern`` is an exact ARN (the role's or the user's), compared without regard to case, as IAM compares names;
+    or, spelled out, ``glob:`` and a pattern whose ``*`` and ``?`` never cross a ``/`` (``glob:arn:aws:iam::*:role/
+    ci-*`` covers the role ``ci-deployer``, not ``team/ci-x``). Judged at the event's own eventTime: was the
+    principal exempt when it made the change?"""
 
     pattern: str
     until: datetime | None = None
 
     def covers(self, principals: list[str]) -> bool:
-        return any(fnmatchcase(principal, self.pattern) for principal in principals)
+        if self.pattern.startswith(GLOB):
+            matcher = _glob(self.pattern[len(GLOB) :])
+            return any(matcher.fullmatch(principal) for principal in principals)
+        return any(principal.casefold() == self.pattern.casefold() for principal in principals)
 
     def expired_at(self, moment: datetime | None) -> bool:
         return self.until is not None and (moment is None or moment >= self.until)
@@ -47,6 +57,9 @@ class PolicyContext:
     # Organization mode (a delegated administrator): the management account, whose organization trails may be
     # healed from this account. Empty everywhere else: another account's trail is escalated.
     trail_accounts: tuple[str, ...] = ()
+    # The guardian's functions: a call is its own only if made by one of its roles *from one of these functions*
+    # (Lambda names the role's session after the function). Empty: the role alone decides (older deployments).
+    self_functions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,8 +188,23 @@ def _not_handled(event: CloudTrailEvent) -> Decision:
 
 
 def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
-    roles = {r for r in (ctx.self_role_arn, *ctx.other_guardian_roles) if r}
-    return bool(roles & {event.actor.session_issuer_arn, event.actor.arn})
+    """Made by one of the guardian's roles, from one of its functions: the role alone is not enough, since code
+    running elsewhere under that role (a function given it, a stolen session) would be taken for the guardian."""
+    roles = {r.casefold() for r in (ctx.self_role_arn, *ctx.other_guardian_roles) if r}
+    actor = event.actor
+    if not roles & {(actor.session_issuer_arn or "").casefold(), (actor.arn or "").casefold()}:
+        return False
+    if not ctx.self_functions:
+        return True
+    session = (actor.arn or "").rsplit("/", 1)[-1] if ":assumed-role/" in (actor.arn or "") else None
+    return session in ctx.self_functions
+
+
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` and ``?`` within one path segment (never across ``/``), any case."""
+    parts = ["[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern]
+    return re.compile("".join(parts), re.IGNORECASE)
 
 
 def _matching_exemption(event: CloudTrailEvent, entries: tuple[Exemption | str, ...]) -> Exemption | None:

@@ -95,3 +95,21 @@ def found_event(
         problems=(),
         raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), **raw},
     )
+
+
+def baseline_event(
+    key: str, *, what: str, version: str, account_id: str, region: str, detected_at: datetime, trail: TrailRef | None
+) -> CloudTrailEvent:
+    """A record of a stored baseline the guardian refused (forged, altered) or raised (below the floor). Its id is
+    derived from the key and the version found, so each bad version is alerted once, however many sweeps see it."""
+    import hashlib  # noqa: PLC0415 - sweep only
+
+    digest = hashlib.sha256(f"{key}\n{version}".encode("utf-8", "backslashreplace")).hexdigest()[:32]
+    return found_event(
+        f"sweep-baseline-{what}-{digest}",
+        account_id=account_id,
+        region=region,
+        detected_at=detected_at,
+        trail=trail,
+        raw={"baseline": key, "baseline_problem": what, "version": version},
+    )

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from guardian.model.bucket import BucketState
     from guardian.model.log_group import LogGroupState
     from guardian.model.refs import KeyRef, ResourceRef, TrailRef
+    from guardian.model.signing import PublicKey
     from guardian.model.trail import TrailState
 
 
@@ -38,6 +39,12 @@ class TrailListing(Protocol):
     def list_trails(self, region: str) -> list[dict[str, Any]]: ...
 
 
+class History(Protocol):
+    """CloudTrail's own record of a call (LookupEvents), which no one in the account can forge."""
+
+    def lookup_event(self, region: str, event_id: str) -> dict[str, Any] | None: ...
+
+
 class TrailCalls(Protocol):
     """A trail's whole configuration, read and put back, in its home Region."""
 
@@ -53,9 +60,23 @@ class TrailCalls(Protocol):
 class BaselineStore(Protocol):
     """JSON documents under ``baselines/`` in the evidence bucket (versioned: a write is a new version)."""
 
-    def read_json(self, key: str) -> dict[str, Any] | None: ...
+    def read_json(self, key: str, version: str | None = None) -> dict[str, Any] | None: ...
     def write_json(self, key: str, document: dict[str, Any]) -> None: ...
     def list_keys(self, prefix: str) -> list[str]: ...
+    def versions(self, key: str) -> list[str]: ...
+
+
+class Signer(Protocol):
+    """The guardian's signing key (KMS, asymmetric): only its roles may sign; the public key verifies."""
+
+    signing_key: str | None  # the key's ARN; None where the deployment gave none
+
+    def sign(self, message: bytes) -> bytes: ...
+    def public_key(self) -> PublicKey: ...
+
+
+class SignedStore(BaselineStore, Signer, Protocol):
+    """Baselines, signed when written and verified when read."""
 
 
 class BucketCalls(Protocol):
@@ -111,8 +132,10 @@ class Everything(
     HealCalls,
     Delivery,
     TrailListing,
+    History,
     TrailCalls,
     BaselineStore,
+    Signer,
     BucketCalls,
     LogGroupCalls,
     KeyCalls,

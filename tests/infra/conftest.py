@@ -16,7 +16,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "evidenceRetentionMode": "COMPLIANCE",
     "evidenceRetentionDays": "30",
     "logRetentionDays": "90",
-    "exemptPrincipals": '["arn:aws:iam::*:role/ci-*"]',
+    "exemptPrincipals": '["glob:arn:aws:iam::*:role/ci-*"]',
     "stackName": "GuardianCustom",
     "regions": "eu-west-1,us-east-1",
     "homeRegion": "eu-west-1",

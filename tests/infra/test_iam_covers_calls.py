@@ -74,7 +74,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
             "GUARDIAN_EVIDENCE_BUCKET": "evidence-iam",
             "GUARDIAN_ACTIVITY_TABLE": "activity",
             "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
-            "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(["arn:aws:iam::*:role/ci-*"]),
+            "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(["glob:arn:aws:iam::*:role/ci-*"]),
         }.items():
             monkeypatch.setenv(name, value)
         runtime.reset()

@@ -30,11 +30,13 @@ def test_defaults() -> None:
 
 def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
     from_cli = settings(
-        alertEmails="a@example.com,b@example.com, a@example.com", exemptPrincipals="arn:aws:iam::*:role/ci-*"
+        alertEmails="a@example.com,b@example.com, a@example.com", exemptPrincipals="glob:arn:aws:iam::*:role/ci-*"
     )
-    from_json = settings(alertEmails=["a@example.com", "b@example.com"], exemptPrincipals=["arn:aws:iam::*:role/ci-*"])
+    from_json = settings(
+        alertEmails=["a@example.com", "b@example.com"], exemptPrincipals=["glob:arn:aws:iam::*:role/ci-*"]
+    )
     assert from_cli.alert_emails == from_json.alert_emails == ("a@example.com", "b@example.com")
-    assert from_cli.exempt_principals == from_json.exempt_principals == ("arn:aws:iam::*:role/ci-*",)
+    assert from_cli.exempt_principals == from_json.exempt_principals == ("glob:arn:aws:iam::*:role/ci-*",)
     assert settings(exemptPrincipals='["x", "y"]').exempt_principals == ("x", "y")
     assert settings(evidenceRetentionMode="compliance", evidenceRetentionDays=7).evidence_retention_mode == "COMPLIANCE"
 
@@ -70,7 +72,10 @@ def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> Non
 
 
 def test_exemptions_with_an_expiry_pass_through_to_the_functions() -> None:
-    entries = [{"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"}, "arn:aws:iam::*:role/x"]
+    entries = [
+        {"principal": "glob:arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"},
+        "glob:arn:aws:iam::*:role/x",
+    ]
     assert settings(exemptPrincipals=entries).exempt_principals == tuple(entries)
     assert settings(exemptPrincipals=json.dumps(entries)).exempt_principals == tuple(entries)
 

@@ -158,7 +158,7 @@ def test_exempt_principals_reach_the_function(custom_synth: Any) -> None:
     for name in ("RemediationFunction", "SweepFunction"):
         function = resource(template, "AWS::Lambda::Function", name)
         exempt = function["Properties"]["Environment"]["Variables"]["GUARDIAN_EXEMPT_PRINCIPALS"]
-        assert json.loads(exempt) == ["arn:aws:iam::*:role/ci-*"]
+        assert json.loads(exempt) == ["glob:arn:aws:iam::*:role/ci-*"]
 
 
 def test_async_invocation_retries_then_parks_in_the_dead_letter_queue(default_synth: Any) -> None:

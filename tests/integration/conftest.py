@@ -11,7 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from guardian.adapters.trails import TrailAdapter
 from guardian.entrypoints import runtime, sweep
+from tests.support import signing_key
 
 REGIONS = ("us-east-1", "us-west-2")
 TRAIL = "org-audit"
@@ -90,6 +92,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         west.start_logging(Name=WEST)
         monkeypatch.setenv("GUARDIAN_TOPIC_ARN", topic_arn)
         monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", bucket)
+        monkeypatch.setenv("GUARDIAN_SIGNING_KEY_ARN", signing_key())
         monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(list(REGIONS)))
         monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
         runtime.reset()
@@ -132,3 +135,21 @@ def trail_bucket_policy(bucket: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+@dataclass
+class History:
+    """CloudTrail's LookupEvents, which moto lacks: the records a test says CloudTrail holds, by event id."""
+
+    records: dict[str, dict[str, Any]]
+
+    def add(self, event: dict[str, Any]) -> None:
+        record = event.get("detail", event)
+        self.records[record["eventID"]] = record
+
+
+@pytest.fixture
+def history(monkeypatch: pytest.MonkeyPatch) -> History:
+    found = History({})
+    monkeypatch.setattr(TrailAdapter, "lookup_event", lambda _self, _region, event_id: found.records.get(event_id))
+    return found

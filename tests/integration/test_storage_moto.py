@@ -12,7 +12,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from guardian.entrypoints import handler
-from tests.integration.conftest import BLOCK_ALL, TRAIL, Account, subject_and_message, trail_bucket_policy
+from tests.integration.conftest import (
+    BLOCK_ALL,
+    TRAIL,
+    Account,
+    History,
+    subject_and_message,
+    trail_bucket_policy,
+)
 from tests.support import ACCOUNT, load_event
 
 BUCKET = "org-audit-logs"
@@ -225,20 +232,29 @@ def test_a_failed_call_on_the_trail_bucket_is_an_attempt_and_on_another_bucket_n
     assert notification["Subject"].startswith("[MEDIUM] Attempted DeleteBucket on trail org-audit by mallory")
 
 
-def test_an_exempt_change_to_the_bucket_becomes_its_baseline(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_exempt_change_to_the_bucket_becomes_its_baseline_once_cloudtrail_confirms_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch, history: History
+) -> None:
     from guardian.entrypoints import runtime  # noqa: PLC0415
 
-    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["arn:aws:iam::*:user/mallory"]))
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["glob:arn:aws:iam::*:user/mallory"]))
     runtime.reset()
     s3 = boto3.client("s3")
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
-    assert handler.lambda_handler(s3_event("PutBucketVersioning", "s3-14"), None)["outcome"] == "exempt"
+    event = s3_event("PutBucketVersioning", "s3-14")
+    assert handler.lambda_handler(event, None)["outcome"] == "exempt"
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Suspended"
     document = bucket_baseline(account)
-    assert (document["state"]["versioning"], document["recorded_by"]) == ("Suspended", MALLORY)
+    assert document["state"]["versioning"] == "Enabled"  # the event alone changes no baseline
+    assert document["pending_approval"]["event_id"] == "s3-14"
     account.alerts()
-    summary = account.sweep()
-    assert summary["resources"][f"bucket:{BUCKET}"] == "in_baseline"  # and the sweep leaves it alone
+    assert account.sweep()["resources"][f"bucket:{BUCKET}"] == "approval_pending"  # not confirmed yet: left alone
+    history.add(event)
+    assert account.sweep()["resources"][f"bucket:{BUCKET}"] == "in_baseline"
+    document = bucket_baseline(account)
+    assert (document["state"]["versioning"], "pending_approval" in document) == ("Suspended", False)
+    assert document["recorded_by"] == MALLORY
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Suspended"  # never undone
 
 
 def test_a_lost_lifecycle_event_is_healed_by_the_sweep(account: Account) -> None:

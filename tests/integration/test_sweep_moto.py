@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -10,8 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from guardian.adapters.full import FullAdapter
-from guardian.entrypoints import handler, sweep
-from tests.integration.conftest import ALL_MANAGEMENT, TRAIL, WEST, Account, subject_and_message
+from guardian.entrypoints import handler, runtime, sweep
+from guardian.model.approvals import WAIT
+from tests.integration.conftest import ALL_MANAGEMENT, TRAIL, WEST, Account, History, subject_and_message
 from tests.support import ACCOUNT, load_event
 
 
@@ -197,15 +199,75 @@ def test_one_regions_failure_does_not_stop_the_others(account: Account, monkeypa
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
 
 
-def test_an_exempt_stop_is_not_undone_by_the_sweep(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["arn:aws:iam::*:role/ci-*"]))
+def exempt(fixture: str, **request: Any) -> dict[str, Any]:
+    """A fixture event by the exempt CI role, aimed at org-audit."""
+    event = load_event(fixture)
+    event["detail"]["requestParameters"] = {"name": TRAIL, **request}
+    return event
+
+
+def test_an_exempt_stop_is_left_alone_but_the_floor_holds(
+    account: Account, monkeypatch: pytest.MonkeyPatch, history: History
+) -> None:
+    """An exemption cannot turn logging off for good: once CloudTrail confirms the stop, it is approved, but the
+    baseline keeps the floor, and the sweep starts the trail again."""
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["glob:arn:aws:iam::*:role/ci-*"]))
     account.ct().stop_logging(Name=TRAIL)
-    event = load_event("stop_logging_exempt_ci")
-    event["detail"]["requestParameters"]["name"] = TRAIL
+    event = exempt("stop_logging_exempt_ci")
     assert handler.lambda_handler(event, None)["outcome"] == "exempt"
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is False  # the event does not undo it
+    assert account.baseline()["pending_approval"]["event_id"] == event["detail"]["eventID"]
+    history.add(event)
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+    baseline = account.baseline()
+    assert baseline["trail"]["logging"] is True
+    assert "pending_approval" not in baseline
+    assert any(
+        "confirmed by CloudTrail" in v["reason"] for v in _versions(account, f"baselines/us-east-1/{TRAIL}.json")
+    )
+
+
+def test_an_exempt_change_becomes_the_baseline_once_cloudtrail_confirms_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch, history: History
+) -> None:
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["glob:arn:aws:iam::*:role/ci-*"]))
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False)
+    event = exempt("stop_logging_exempt_ci")
+    event["detail"]["eventName"] = "UpdateTrail"
+    assert handler.lambda_handler(event, None)["outcome"] == "exempt"
+    account.alerts()
+    # LookupEvents shows a record minutes after the call: until then the sweep leaves the trail as it is.
+    assert account.sweep()["statuses"] == {"approval_pending": 1, "in_baseline": 1}
+    assert account.trail()["LogFileValidationEnabled"] is False
+    history.add(event)
     assert account.sweep()["statuses"] == {"in_baseline": 2}
-    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is False
-    assert account.baseline()["recorded_by"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/pipeline-run-42"
+    baseline = account.baseline()
+    assert baseline["trail"]["log_file_validation"] is False
+    assert baseline["recorded_by"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/pipeline-run-42"
+    [confirmed] = account.alerts()
+    assert "confirmed" in confirmed["Subject"]
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
+
+
+def test_a_forged_exempt_event_is_refused_and_the_change_healed(
+    account: Account, monkeypatch: pytest.MonkeyPatch, history: History
+) -> None:
+    """Anyone able to invoke the function can claim an exempt identity; CloudTrail's record cannot be forged."""
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["glob:arn:aws:iam::*:role/ci-*"]))
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False)  # in truth by mallory
+    forged = exempt("stop_logging_exempt_ci")
+    forged["detail"]["eventName"] = "UpdateTrail"
+    history.add({**forged["detail"], "userIdentity": {"arn": f"arn:aws:iam::{ACCOUNT}:user/mallory"}})
+    assert handler.lambda_handler(forged, None)["outcome"] == "exempt"
+    account.alerts()
+    later = datetime.now(UTC) + WAIT + timedelta(minutes=1)
+    monkeypatch.setattr(runtime, "now", lambda: later)
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert account.trail()["LogFileValidationEnabled"] is True
+    assert "pending_approval" not in account.baseline()
+    subjects = [n["Subject"] for n in account.alerts()]
+    assert "[CRITICAL] Exempt UpdateTrail on org-audit NOT confirmed by CloudTrail: refused" in subjects
 
 
 # -- restore on the event path: the same engine, within seconds of the event -------------------------------------

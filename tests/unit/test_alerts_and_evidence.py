@@ -9,16 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from guardian import __version__
-from guardian.model.alert import ALERT_SCHEMA, SUBJECT_MAX, build_alert
+from guardian.model.alert import ALERT_SCHEMA, build_alert
 from guardian.model.decide import PolicyContext, decide
 from guardian.model.events import parse_event
 from guardian.model.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
 from guardian.model.results import ActionRecord, Result, Verification, blind_window
 from guardian.model.rules import Outcome, Severity
+from guardian.model.subjects import SUBJECT_MAX
 from tests.support import ACCOUNT, GUARDIAN_ROLE_ARN, fixture_names, load_event
 
 CONTEXT = PolicyContext(
-    account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, exempt_principals=("arn:aws:iam::*:role/ci-*",)
+    account_id=ACCOUNT, self_role_arn=GUARDIAN_ROLE_ARN, exempt_principals=("glob:arn:aws:iam::*:role/ci-*",)
 )
 STOPPED_AT = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)
 

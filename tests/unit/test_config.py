@@ -29,14 +29,16 @@ def test_full_configuration() -> None:
         {
             **BASE,
             "GUARDIAN_SELF_ROLE_ARN": "arn:aws:iam::123456789012:role/guardian-role",
-            "GUARDIAN_EXEMPT_PRINCIPALS": '["arn:aws:iam::*:role/ci-*", " arn:aws:iam::123456789012:user/breakglass "]',
+            "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(
+                ["glob:arn:aws:iam::*:role/ci-*", " arn:aws:iam::123456789012:user/breakglass "]
+            ),
             "GUARDIAN_VERIFY_ATTEMPTS": "3",
             "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
         }
     )
     assert config.policy.self_role_arn == "arn:aws:iam::123456789012:role/guardian-role"
     assert config.exempt_principals == (
-        Exemption("arn:aws:iam::*:role/ci-*"),
+        Exemption("glob:arn:aws:iam::*:role/ci-*"),
         Exemption("arn:aws:iam::123456789012:user/breakglass"),
     )
     assert (config.verify_attempts, config.verify_delay_seconds) == (3, 0.0)
@@ -56,7 +58,7 @@ def test_full_configuration() -> None:
         ),
         ({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": "[oops"}, "GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON"),
         (
-            {**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": '"arn:aws:iam::*:role/ci-*"'},
+            {**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": '"glob:arn:aws:iam::*:role/ci-*"'},
             "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list",
         ),
         ({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": "[1]"}, "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list"),
@@ -113,15 +115,15 @@ def test_exemptions_may_carry_an_expiry() -> None:
             **BASE,
             "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(
                 [
-                    "arn:aws:iam::*:role/admin",
-                    {"principal": "arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"},
+                    "glob:arn:aws:iam::*:role/admin",
+                    {"principal": "glob:arn:aws:iam::*:role/ci-*", "until": "2026-12-31T00:00:00Z"},
                 ]
             ),
         }
     )
     assert config.exempt_principals == (
-        Exemption("arn:aws:iam::*:role/admin"),
-        Exemption("arn:aws:iam::*:role/ci-*", datetime(2026, 12, 31, tzinfo=UTC)),
+        Exemption("glob:arn:aws:iam::*:role/admin"),
+        Exemption("glob:arn:aws:iam::*:role/ci-*", datetime(2026, 12, 31, tzinfo=UTC)),
     )
 
 
@@ -129,7 +131,7 @@ def test_exemptions_may_carry_an_expiry() -> None:
     ("value", "message"),
     [
         ('[{"until": "2026-12-31T00:00:00Z"}]', "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list"),
-        ('[{"principal": "arn:aws:iam::*:role/ci-*", "until": "next week"}]', "'until' must be an ISO 8601 time"),
+        ('[{"principal": "glob:arn:aws:iam::*:role/ci-*", "until": "next week"}]', "'until' must be an ISO 8601 time"),
     ],
 )
 def test_bad_exemptions_name_the_variable(value: str, message: str) -> None:

@@ -291,7 +291,7 @@ def test_an_exemption_holds_until_its_expiry_judged_at_the_events_time(until: st
 
 def test_an_exemption_still_in_force_wins_over_an_expired_one() -> None:
     expired = Exemption(EXEMPT_PATTERN, datetime(2020, 1, 1, tzinfo=UTC))
-    context = PolicyContext(account_id=ACCOUNT, exempt_principals=(expired, "arn:aws:iam::*:role/ci-deployer"))
+    context = PolicyContext(account_id=ACCOUNT, exempt_principals=(expired, "glob:arn:aws:iam::*:role/ci-deployer"))
     assert decide(parse_event(load_event("stop_logging_exempt_ci")), context).outcome is Outcome.EXEMPT
 
 

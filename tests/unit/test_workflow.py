@@ -103,8 +103,19 @@ class FakeAws:
         self.calls.append(("DescribeTrails", (region, name)))
         return None
 
-    def read_json(self, key: str) -> dict[str, Any] | None:
+    signing_key = None
+
+    def read_json(self, key: str, version: str | None = None) -> dict[str, Any] | None:
         return None
+
+    def versions(self, key: str) -> list[str]:
+        return []
+
+    def sign(self, message: bytes) -> bytes:
+        raise AssertionError("signing is tested against moto")
+
+    def public_key(self) -> Any:
+        raise AssertionError("signing is tested against moto")
 
     def write_json(self, key: str, document: dict[str, Any]) -> None:
         self.calls.append(("PutObject", key))

@@ -1,0 +1,67 @@
+"""Approvals that wait for CloudTrail: an exempt principal's change becomes the baseline only once CloudTrail's own
+history confirms the event.
+
+Pure. Anyone allowed to invoke the guardian's function can hand it a forged event, so an event alone never rewrites
+a baseline. The exempt change is alerted and left in place at once; the baseline is marked with a pending approval
+(signed, like every baseline). The sweep then looks the event up in CloudTrail (LookupEvents, where records appear
+within about 15 minutes): the same event id, name and principal confirm it, and the subject as it then is becomes
+its baseline. Not confirmed within :data:`WAIT`, the approval is refused (CRITICAL) and the change healed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from guardian.model.events import CloudTrailEvent
+
+WAIT = timedelta(minutes=30)  # LookupEvents shows a record within about 15 minutes of the call
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An exempt change waiting for CloudTrail to confirm it."""
+
+    event_id: str
+    event_name: str
+    region: str  # where CloudTrail recorded the call: LookupEvents is asked there
+    actor: str  # the principal's ARN as the event gave it
+    exemption: str  # the exemption that covered it
+    requested_at: str  # ISO 8601, UTC: when the guardian saw the event
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Pending:
+        return cls(**{name: str(data.get(name, "")) for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def of(cls, event: CloudTrailEvent, exemption: str, at: datetime) -> Pending:
+        """The approval an exempt event asks for, seen at ``at``."""
+        actor = event.actor.arn or event.actor.session_issuer_arn or event.actor.display
+        region = event.aws_region or ""
+        stamp = at.isoformat().replace("+00:00", "Z")
+        return cls(event.event_id, event.event_name or "", region, actor, exemption, stamp)
+
+    def expired(self, now: datetime) -> bool:
+        requested = datetime.fromisoformat(self.requested_at.replace("Z", "+00:00"))
+        return now - requested > WAIT
+
+
+def confirmation(pending: Pending, record: Mapping[str, Any] | None) -> str | None:
+    """None if CloudTrail's record confirms the pending approval; else why not (no record yet, or a mismatch)."""
+    if record is None:
+        return "CloudTrail has no record of the event (yet)"
+    if record.get("eventID") != pending.event_id or record.get("eventName") != pending.event_name:
+        return f"CloudTrail's record {record.get('eventID')} is {record.get('eventName')}, not {pending.event_name}"
+    identity = record.get("userIdentity") or {}
+    issuer = ((identity.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
+    recorded = {str(arn).casefold() for arn in (identity.get("arn"), issuer) if arn}
+    if pending.actor.casefold() not in recorded:
+        return f"CloudTrail records the call by {identity.get('arn')}, not by {pending.actor}"
+    return None
