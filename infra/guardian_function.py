@@ -42,6 +42,7 @@ class GuardianFunction(Construct):
         retry_attempts: int,
         dead_letter_queue: sqs.IQueue | None = None,
         reserved_concurrency: int | None = None,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
@@ -69,5 +70,6 @@ class GuardianFunction(Construct):
             retry_attempts=retry_attempts,
             max_event_age=Duration.hours(6),
             reserved_concurrent_executions=reserved_concurrency,
+            function_name=function_name,
             environment=dict(environment),
         )

@@ -162,6 +162,7 @@ class RemediationFunction(GuardianFunction):
         other_guardian_roles: Sequence[str] = (),
         repeat_threshold: int = 3,
         repeat_window_minutes: int = 10,
+        function_name: str | None = None,
     ) -> None:
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
@@ -178,6 +179,7 @@ class RemediationFunction(GuardianFunction):
             timeout=Duration.seconds(60),
             retry_attempts=2,
             dead_letter_queue=dead_letter_queue,
+            function_name=function_name,
         )
         # The function's own role first, then the guardian's other roles: calls made with any of them are its own.
         self.function.add_environment(

@@ -73,6 +73,7 @@ class GuardianStack(Stack):
             exempt_principals=settings.exempt_principals,
             log_retention_days=settings.log_retention_days,
             rule_prefix=settings.stack_name,
+            function_name=f"{settings.stack_name}-sweep",
             own_rules=[
                 *(f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES),
                 *(f"{settings.stack_name}-guard-{source}" for source in GUARDED_SOURCES),
@@ -89,6 +90,7 @@ class GuardianStack(Stack):
             other_guardian_roles=[self.sweep.role.role_arn],
             repeat_threshold=settings.repeat_threshold,
             repeat_window_minutes=settings.repeat_window_minutes,
+            function_name=f"{settings.stack_name}-remediation",
         )
         self.tamper_rule = TamperRule(
             self,
@@ -128,8 +130,9 @@ class GuardianStack(Stack):
         for function in (self.remediation, self.sweep):
             function.function.add_environment("GUARDIAN_SIGNING_KEY_ARN", self.signing.key.key_arn)
         self.evidence.only_the_guardian_writes(roles, break_glass=settings.break_glass_role)
-        names = [self.remediation.function.function_name, self.sweep.function.function_name]
-        self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", self.to_json_string(names))
+        # Fixed names (like the rules'): a function cannot name itself through a reference to itself.
+        names = [f"{settings.stack_name}-remediation", f"{settings.stack_name}-sweep"]
+        self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", json.dumps(names))
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
         functions = [self.remediation.function, self.sweep.function]

@@ -41,6 +41,7 @@ class SweepSchedule(GuardianFunction):
         log_retention_days: int,
         rule_prefix: str,
         own_rules: Sequence[str] = (),
+        function_name: str | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -58,6 +59,7 @@ class SweepSchedule(GuardianFunction):
             log_retention_days=log_retention_days,
             timeout=Duration.seconds(min(max(60, minutes * 60 - 10), 900)),
             retry_attempts=0,  # the next scheduled run is the retry
+            function_name=function_name,
             reserved_concurrency=1,  # never two sweeps at once
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
@@ -74,9 +76,14 @@ class SweepSchedule(GuardianFunction):
         grant_trail_repairs(self.role, stack)
         grant_resource_repairs(self.role, stack)  # the trails' buckets, log groups and keys
         # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
-        # every trail of the Region whatever resource-level support listing has.
+        # every trail of the Region whatever resource-level support listing has. LookupEvents (CloudTrail's record
+        # of an exempt change, before its approval) has no resource type at all.
         self.role.add_to_policy(
-            iam.PolicyStatement(sid="ListTrails", actions=["cloudtrail:DescribeTrails"], resources=["*"])
+            iam.PolicyStatement(
+                sid="ListTrailsAndLookUpEvents",
+                actions=["cloudtrail:DescribeTrails", "cloudtrail:LookupEvents"],
+                resources=["*"],
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -121,8 +128,9 @@ class SweepSchedule(GuardianFunction):
             ),
             Ack(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="Only two read/metric actions: cloudtrail:DescribeTrails to list the Region's trails, and "
-                "cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
+                reason="Only read and metric actions: cloudtrail:DescribeTrails to list the Region's trails, "
+                "cloudtrail:LookupEvents (no resource type) to confirm an exempt change from CloudTrail's own record, "
+                "and cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
             ),
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,

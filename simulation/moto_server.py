@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
 from moto.events.models import Rule
+from moto.kms.models import Key as KmsKey
+from moto.kms.models import kms_backends
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
 from moto.utilities.arns import parse_arn
@@ -49,7 +51,7 @@ def local_aws() -> Iterator[LocalAws]:
         assert host == "127.0.0.1"
         # moto keeps its state in this process: start every simulation from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        with eventbridge_targets(invocations):
+        with eventbridge_targets(invocations), kms_key_specs():
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
@@ -94,6 +96,36 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
         yield
     finally:
         Rule.send_to_targets = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def kms_key_specs() -> Iterator[None]:
+    """moto's CloudFormation creates every AWS::KMS::Key as a symmetric encryption key, whatever its KeySpec and
+    KeyUsage say; AWS creates what they say. The guardian's signing key is RSA 2048, sign and verify: the simulation
+    creates template keys as AWS does."""
+    original = KmsKey.create_from_cloudformation_json
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        if properties.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
+            return original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined]
+        key = kms_backends[account_id][region_name].create_key(
+            policy=properties["KeyPolicy"],
+            key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            key_spec=properties["KeySpec"],
+            description=properties.get("Description"),
+            tags=properties.get("Tags", []),
+        )
+        key.enabled = properties.get("Enabled", True)
+        return key
+
+    KmsKey.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment, method-assign, arg-type]
+    try:
+        yield
+    finally:
+        KmsKey.create_from_cloudformation_json = original  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -41,6 +41,8 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             "GUARDIAN_ACTIVITY_TABLE",
             "GUARDIAN_REPEAT_THRESHOLD",
             "GUARDIAN_REPEAT_WINDOW_MINUTES",
+            "GUARDIAN_SIGNING_KEY_ARN",
+            "GUARDIAN_SELF_FUNCTIONS",
         }
 
         outcome = scenario.run(aws, deployment)

@@ -19,7 +19,7 @@ from moto import mock_aws
 from guardian.adapters.clients import Boto3Clients
 from guardian.entrypoints import handler, runtime, sweep
 from tests.infra.test_template import logical_id
-from tests.support import ACCOUNT, load_event
+from tests.support import ACCOUNT, load_event, signing_key
 
 pytestmark = pytest.mark.synth
 # Operations whose IAM action has another name (S3 authorises several operations with one action).
@@ -75,6 +75,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
             "GUARDIAN_ACTIVITY_TABLE": "activity",
             "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
             "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(["glob:arn:aws:iam::*:role/ci-*"]),
+            "GUARDIAN_SIGNING_KEY_ARN": signing_key(),
         }.items():
             monkeypatch.setenv(name, value)
         runtime.reset()

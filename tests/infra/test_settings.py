@@ -50,7 +50,11 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"evidenceRetentionDays": "a year"}, "evidenceRetentionDays must be a whole number"),
         ({"logRetentionDays": "1"}, "logRetentionDays must be one of"),
         ({"logRetentionDays": "100"}, "logRetentionDays must be one of"),
-        ({"exemptPrincipals": "[1, 2]"}, "exemptPrincipals entries must be ARN globs"),
+        ({"exemptPrincipals": "[1, 2]"}, "exemptPrincipals entries must be ARNs"),
+        (
+            {"exemptPrincipals": "arn:aws:iam::*:role/ci-*"},
+            "has a wildcard; an exemption is an exact ARN unless written glob:",
+        ),
         ({"exemptPrincipals": '[{"principal": "x", "until": "soon"}]'}, "'until' must be an ISO 8601 time"),
         ({"exemptPrincipals": "[oops"}, "exemptPrincipals is not a valid JSON list"),
         ({"stackName": "bad name!"}, "stackName must be a CloudFormation stack name"),

@@ -107,7 +107,9 @@ def test_a_stack_instance_in_each_region_creates_what_its_region_needs(template:
         }
         assert {lid for _, lid in other} == forwarder
         sweep = boto3.client("lambda", region_name="us-east-1")
-        [name] = [f["FunctionName"] for f in sweep.list_functions()["Functions"] if "Sweep" in f["FunctionName"]]
+        [name] = [
+            f["FunctionName"] for f in sweep.list_functions()["Functions"] if f["FunctionName"].endswith("-sweep")
+        ]
         variables = sweep.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
         assert json.loads(variables["GUARDIAN_SWEEP_REGIONS"]) == ["us-east-1", "us-west-2"]
     # moto's CloudFormation does not create SNS subscriptions: the email one is asserted on the template.

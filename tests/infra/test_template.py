@@ -36,7 +36,8 @@ def resource(template: Template, type_: str, containing: str) -> dict[str, Any]:
 
 def test_topic_is_encrypted_with_a_rotating_customer_managed_key(default_synth: Any) -> None:
     template, _ = default_synth
-    key_id, key = only(template, "AWS::KMS::Key")
+    key_id = logical_id(template, "AWS::KMS::Key", containing="AlertsKey")
+    key = dict(template.find_resources("AWS::KMS::Key")[key_id])
     assert key["Properties"]["EnableKeyRotation"] is True
     topic_id, _ = only(template, "AWS::SNS::Topic")
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
@@ -147,6 +148,12 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
         "GUARDIAN_ACTIVITY_TABLE": {"Ref": logical_id(template, "AWS::DynamoDB::Table", containing="Activity")},
         "GUARDIAN_REPEAT_THRESHOLD": "3",
         "GUARDIAN_REPEAT_WINDOW_MINUTES": "10",
+        # baselines are signed with this key, which only the guardian's roles may use to sign
+        "GUARDIAN_SIGNING_KEY_ARN": {
+            "Fn::GetAtt": [logical_id(template, "AWS::KMS::Key", containing="SigningKey"), "Arn"]
+        },
+        # its own calls come from these functions (the session name), not only from its roles
+        "GUARDIAN_SELF_FUNCTIONS": '["CloudTrailGuardian-remediation", "CloudTrailGuardian-sweep"]',
     }
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
@@ -212,7 +219,7 @@ def grants(template: Template, role: str = "RemediationRole") -> dict[str, list[
 def test_function_role_is_least_privilege(default_synth: Any) -> None:
     template, _ = default_synth
     topic_id, _ = only(template, "AWS::SNS::Topic")
-    key_id, _ = only(template, "AWS::KMS::Key")
+    key_id = logical_id(template, "AWS::KMS::Key", containing="AlertsKey")
     bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
     queue_id, _ = only(template, "AWS::SQS::Queue")
     log_id = logical_id(template, "AWS::Logs::LogGroup", containing="RemediationLogs")
@@ -221,6 +228,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     }
     evidence = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/evidence/*"]]}
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    signing_key = {"Fn::GetAtt": [logical_id(template, "AWS::KMS::Key", containing="SigningKey"), "Arn"]}
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
@@ -256,6 +264,10 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
         "s3:GetObject": [baselines],
+        "s3:GetObjectVersion": [baselines],
+        "s3:ListBucketVersions": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
+        "kms:Sign": [signing_key],
+        "kms:GetPublicKey": [signing_key],
         "sns:Publish": [{"Ref": topic_id}],
         "kms:Decrypt": [key_arn],
         "kms:GenerateDataKey*": [key_arn],
@@ -396,6 +408,7 @@ def test_outputs_name_what_an_operator_needs(default_synth: Any) -> None:
         "TamperRuleName",
         "DeadLetterQueueUrl",
         "SweepFunctionName",
+        "SigningKeyArn",
     }
 
 
@@ -462,9 +475,10 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
         "cloudtrail:PutInsightSelectors",
         "cloudtrail:AddTags",
     }
-    assert {a for a in granted if a.startswith("cloudtrail:") and a != "cloudtrail:DescribeTrails"} == repairs
+    listing = {"cloudtrail:DescribeTrails", "cloudtrail:LookupEvents"}
+    assert {a for a in granted if a.startswith("cloudtrail:") and a not in listing} == repairs
     assert all(granted[a] == [trails] for a in repairs)
-    assert granted["cloudtrail:DescribeTrails"] == ["*"]
+    assert granted["cloudtrail:DescribeTrails"] == granted["cloudtrail:LookupEvents"] == ["*"]
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
     assert granted["s3:GetObject"] == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}]
     statements = role_statements(template, "SweepRole")
@@ -472,8 +486,9 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
     [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
-    [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
+    [bucket_listing] = [s for s in statements if "s3:ListBucket" in s["Action"]]
+    assert bucket_listing["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
+    assert bucket_listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
 
 
 def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth: Any, custom_synth: Any) -> None:
@@ -570,7 +585,7 @@ def test_self_protection_patterns_name_the_guardians_own_resources(default_synth
     roles = named("iam")["requestParameters"]["roleName"]
     assert {"Ref": logical_id(template, "AWS::IAM::Role", containing="RemediationRole")} in roles
     assert "UpdateAssumeRolePolicy" in named("iam")["eventName"]
-    key_id, _ = only(template, "AWS::KMS::Key")
+    key_id = logical_id(template, "AWS::KMS::Key", containing="AlertsKey")
     assert named("kms")["requestParameters"]["keyId"] == [{"Ref": key_id}, {"Fn::GetAtt": [key_id, "Arn"]}]
     buckets = named("s3")["requestParameters"]["bucketName"]
     assert {"Ref": logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")} in buckets

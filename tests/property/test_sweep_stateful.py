@@ -48,7 +48,7 @@ class Tampering(RuleBasedStateMachine):
         self.exempt_changed: set[str] = set()
         self.history: dict[str, dict[str, Any]] = {}  # CloudTrail's LookupEvents (moto lacks it)
         self.lookup = TrailAdapter.lookup_event
-        TrailAdapter.lookup_event = lambda _self, _region, event_id: self.history.get(event_id)  # type: ignore[method-assign]
+        TrailAdapter.lookup_event = lambda _self, _region, event_id: self.history.get(event_id)  # type: ignore[method-assign, assignment]
 
     @initialize()
     def deploy(self) -> None:
