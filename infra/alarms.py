@@ -1,5 +1,10 @@
 """Alarms that tell the security team when the guardian itself fails: events parked in the DLQ, function errors,
-throttles, and a sweep that stopped succeeding (a dead man's switch)."""
+throttles, and a sweep that stopped succeeding (a dead man's switch).
+
+The dead man's switch watches AWS's own metrics of the sweep function (``AWS/Lambda`` Invocations less Errors):
+nobody in the account can publish into an ``AWS/`` namespace, so nobody can feed it. Every alarm has a fixed name,
+``<stackName>-...``, so that the self-protection rules can name it and the sweep can check it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.sweep_schedule import METRIC_NAMESPACE
-
 PERIOD = Duration.minutes(1)
+ALARM_SUFFIXES = ("dead-letters", "function-errors", "function-throttles", "sweep-errors", "sweep-silent")
 
 
 class GuardianAlarms(Construct):
@@ -27,6 +31,7 @@ class GuardianAlarms(Construct):
         sweep: lambda_.IFunction,
         dead_letter_queue: sqs.IQueue,
         sweep_minutes: int,
+        prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = occurrence_alarm(
@@ -34,37 +39,47 @@ class GuardianAlarms(Construct):
             "DeadLetters",
             "CloudTrail Guardian could not handle an event: it is parked in the dead-letter queue",
             dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            name=f"{prefix}-dead-letters",
         )
         self.errors = occurrence_alarm(
             self,
             "FunctionErrors",
             "CloudTrail Guardian's remediation function failed (a heal may have failed)",
             function.metric_errors(period=PERIOD, statistic="Sum"),
+            name=f"{prefix}-function-errors",
         )
         self.throttles = occurrence_alarm(
             self,
             "FunctionThrottles",
             "CloudTrail Guardian's remediation function was throttled (heals are delayed)",
             function.metric_throttles(period=PERIOD, statistic="Sum"),
+            name=f"{prefix}-function-throttles",
         )
         self.sweep_errors = occurrence_alarm(
             self,
             "SweepErrors",
             "CloudTrail Guardian's sweep failed: a trail could not be restored, or a Region could not be read",
             sweep.metric_errors(period=PERIOD, statistic="Sum"),
+            name=f"{prefix}-sweep-errors",
         )
-        # Dead man's switch: silence is the failure. No successful sweep in two intervals (the schedule disabled or
-        # deleted, the function broken, throttled or deleted) breaches, because missing data is breaching.
+        # Dead man's switch: silence is the failure. No sweep that ended without an error in two intervals (the
+        # schedule disabled or deleted, the function broken, throttled or deleted) breaches: missing data breaches.
+        interval = Duration.minutes(sweep_minutes)
+        succeeded = cloudwatch.MathExpression(
+            expression="invocations - errors",
+            using_metrics={
+                "invocations": sweep.metric_invocations(period=interval, statistic="Sum"),
+                "errors": sweep.metric_errors(period=interval, statistic="Sum"),
+            },
+            period=interval,
+            label="sweeps that succeeded",
+        )
         self.sweep_silent = cloudwatch.Alarm(
             self,
             "SweepSilent",
+            alarm_name=f"{prefix}-sweep-silent",
             alarm_description="CloudTrail Guardian's sweep has not succeeded for two intervals: the backstop is down",
-            metric=cloudwatch.Metric(
-                namespace=METRIC_NAMESPACE,
-                metric_name="SweepSucceeded",
-                period=Duration.minutes(sweep_minutes),
-                statistic="Sum",
-            ),
+            metric=succeeded,
             threshold=1,
             evaluation_periods=2,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -76,12 +91,13 @@ class GuardianAlarms(Construct):
 
 
 def occurrence_alarm(
-    scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric
+    scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric, *, name: str | None = None
 ) -> cloudwatch.Alarm:
     """Any occurrence in a minute alarms; no data means nothing happened."""
     return cloudwatch.Alarm(
         scope,
         construct_id,
+        alarm_name=name,
         alarm_description=description,
         metric=metric,
         threshold=1,

@@ -9,7 +9,9 @@ from constructs import Construct
 
 
 class DeadLetterQueue(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, of: str = "the guardian") -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, of: str = "the guardian", queue_name: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         # SQS-managed encryption: EventBridge can deliver to it without a key policy (a CMK would need one).
         self.queue = sqs.Queue(
@@ -18,6 +20,7 @@ class DeadLetterQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            queue_name=queue_name,
         )
         Validations.of(self.queue).acknowledge(
             Ack(id="AwsSolutions-SQS3", reason=f"This queue is itself the dead-letter queue of {of}.")

@@ -20,7 +20,7 @@ from constructs import Construct
 from infra.alarms import PERIOD, occurrence_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
-from infra.self_protection import GUARDED_CALLS
+from infra.self_protection import GUARDED_CALLS, Watch, message, pattern
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 
 API_CALL = "AWS API Call via CloudTrail"
@@ -45,10 +45,11 @@ class Forwarder(Construct):
         super().__init__(scope, construct_id)
         self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
+        self.rule_name = f"{rule_prefix}-forward"
         self.rule = events.Rule(
             self,
             "Forward",
-            rule_name=f"{rule_prefix}-forward",
+            rule_name=self.rule_name,
             description="CloudTrail Guardian: tampering and changes to the guardian, forwarded to its home Region",
             event_pattern=forwarded_pattern(),
         )
@@ -67,6 +68,24 @@ class Forwarder(Construct):
             self.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
         )
         self.alarm.add_alarm_action(actions.SnsAction(self.alerts.topic))
+        # Its own guard: a change to the forwarding rule, alerted in this Region (the rule may not forward the call
+        # that disables it). A change to this guard is forwarded home, where the guardian's own guard watches both.
+        watch = Watch(
+            "forwarder rule",
+            "forward-guard",
+            "aws.events",
+            "events.amazonaws.com",
+            GUARDED_CALLS["aws.events"],
+            {"name": [self.rule_name], "rule": [self.rule_name]},
+        )
+        self.guard = events.Rule(
+            self,
+            "Guard",
+            rule_name=f"{rule_prefix}-forward-guard",
+            description="CloudTrail Guardian self-protection: changes to the forwarding rule",
+            event_pattern=pattern(watch),
+        )
+        self.guard.add_target(targets.SnsTopic(self.alerts.topic, message=message(watch, rule_prefix)))
 
 
 class ForwarderStack(Stack):

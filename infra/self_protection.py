@@ -1,10 +1,12 @@
-"""The guardian guards itself: changes to its own functions, rules, topic, roles, key, buckets and stack go straight
-from EventBridge to the alerts topic, through an input transformer. No Lambda is on that path, so the alert still
-arrives when the guardian's functions are broken, deleted or throttled.
+"""The guardian guards itself: changes to its own functions, rules, topic and subscriptions, roles, keys, buckets,
+alarms, dead-letter queue and stack go straight from EventBridge to the alerts topic, through an input transformer.
+No Lambda is on that path, so the alert still arrives when the guardian's functions are broken, deleted or throttled.
 
-Calls made by the CDK deployment roles (``cdk-<qualifier>-...``: the deploy role and CloudFormation's execution role)
-are not alerted, so a ``cdk deploy`` is quiet; anyone else's change is CRITICAL. SNS cannot take a Subject from an
-EventBridge target: the subject line is the first field of the JSON body instead.
+Nobody is exempt by name: a role called ``cdk-...`` is alerted like any other. What CloudFormation changes while it
+deploys the guardian's own stack (AWS records such calls with ``sourceIPAddress`` ``cloudformation.amazonaws.com``,
+which no caller can set) is covered instead by one LOW "deployment" alert on the stack's ExecuteChangeSet or
+UpdateStack, naming the change set. SNS cannot take a Subject from an EventBridge target: the subject line is the
+first field of the JSON body instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
@@ -21,11 +22,13 @@ from constructs import Construct
 
 SCHEMA = "cloudtrail-guardian/self-protection-alert"
 SCHEMA_VERSION = "1.0"
+VIA_CLOUDFORMATION = "cloudformation.amazonaws.com"
 LAMBDA_CALLS = (
     "UpdateFunctionCode",
     "UpdateFunctionConfiguration",
     "DeleteFunction",  # also DeleteFunctionConcurrency, DeleteFunctionEventInvokeConfig
     "PutFunctionConcurrency",
+    "AddPermission",  # anyone it names may then invoke the function directly, with events of their own
     "RemovePermission",
     "PutFunctionEventInvokeConfig",
     "UpdateFunctionEventInvokeConfig",
@@ -34,7 +37,16 @@ LAMBDA_CALLS = (
 GUARDED_CALLS: dict[str, list[Any]] = {
     "aws.lambda": [{"prefix": name} for name in LAMBDA_CALLS],
     "aws.events": ["DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"],
-    "aws.sns": ["DeleteTopic", "Unsubscribe", "SetTopicAttributes", "RemovePermission", "AddPermission"],
+    "aws.sns": [
+        "DeleteTopic",
+        "Unsubscribe",
+        "Subscribe",
+        "SetTopicAttributes",
+        "SetSubscriptionAttributes",  # a filter policy drops every alert it does not match
+        "PutDataProtectionPolicy",
+        "RemovePermission",
+        "AddPermission",
+    ],
     "aws.iam": [
         "PutRolePolicy",
         "DeleteRolePolicy",
@@ -43,26 +55,37 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         "UpdateAssumeRolePolicy",
         "DeleteRole",
         "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+        "TagRole",  # the SCP is keyed on the guardian's tag
+        "UntagRole",
     ],
-    "aws.kms": ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"],
+    "aws.kms": [
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "PutKeyPolicy",
+        "DeleteAlias",
+        "UpdateAlias",
+        "TagResource",
+        "UntagResource",
+    ],
     "aws.s3": [
         "PutBucketPolicy",
         "DeleteBucketPolicy",
         "PutObjectLockConfiguration",
         "PutBucketVersioning",
         "PutBucketLifecycle",
+        "PutBucketAcl",
+        "PutBucketLogging",
+        "PutBucketOwnershipControls",
         "DeleteBucketPublicAccessBlock",
         "PutBucketPublicAccessBlock",
         "DeleteBucket",
     ],
-    "aws.cloudformation": [
-        "DeleteStack",
-        "UpdateStack",
-        "ExecuteChangeSet",
-        "UpdateTerminationProtection",
-        "SetStackPolicy",
-    ],
+    "aws.cloudwatch": ["DisableAlarmActions", "DeleteAlarms", "PutMetricAlarm", "SetAlarmState"],
+    "aws.sqs": ["SetQueueAttributes", "PurgeQueue", "DeleteQueue", "AddPermission", "RemovePermission"],
+    "aws.cloudformation": ["DeleteStack", "UpdateTerminationProtection", "SetStackPolicy"],
 }
+DEPLOYMENT_CALLS = ["ExecuteChangeSet", "UpdateStack"]
 API_CALL = "AWS API Call via CloudTrail"
 F = events.EventField.from_path
 
@@ -71,83 +94,106 @@ F = events.EventField.from_path
 class Watch:
     """One kind of the guardian's own resources: where its changes are recorded and how they name it."""
 
-    kind: str  # for people: "function", "rule", ...
+    kind: str  # for people: "function", "EventBridge rule", ...
+    suffix: str  # the rule is <stackName>-guard-<suffix>
     source: str  # the EventBridge source, e.g. "aws.lambda"
+    event_source: str  # CloudTrail's eventSource, e.g. "lambda.amazonaws.com"
     event_names: Sequence[str | Mapping[str, str]]  # exact names, or {"prefix": ...} (Lambda adds API versions)
     names: Mapping[str, Sequence[Any]]  # requestParameters field → values (or {"prefix": ...}) naming the resource
-
-    @property
-    def event_source(self) -> str:
-        return self.source.removeprefix("aws.") + ".amazonaws.com"
+    severity: str = "CRITICAL"
+    via_cloudformation: bool = False  # True: the deployment watch, which is about CloudFormation's own calls
 
 
-def watches(
-    *,
-    stack_name: str,
-    function_names: Sequence[str],
-    function_arns: Sequence[str],
-    rule_names: Sequence[str],
-    topic_arn: str,
-    role_names: Sequence[str],
-    key_id: str,
-    key_arn: str,
-    bucket_names: Sequence[str],
-    stack_id: str,
-) -> list[Watch]:
-    return [
-        Watch(
-            "function",
-            "aws.lambda",
-            GUARDED_CALLS["aws.lambda"],
-            {"functionName": [*function_names, *({"prefix": arn} for arn in function_arns)]},
-        ),
-        Watch(
-            "EventBridge rule",
-            "aws.events",
-            GUARDED_CALLS["aws.events"],
-            {"name": list(rule_names), "rule": list(rule_names)},
-        ),
-        Watch(
+@dataclass(frozen=True)
+class Guarded:
+    """Every resource of the guardian's, as CloudTrail names them."""
+
+    stack_name: str
+    stack_id: str
+    functions: Sequence[tuple[str, str, str]]  # (name, ARN, partial ARN "account:function:name")
+    rules: Sequence[str]
+    topic_arn: str
+    roles: Sequence[str]
+    keys: Sequence[tuple[str, str]]  # (key id, key ARN)
+    key_aliases: str  # the aliases' common prefix, "alias/<stackName>-"
+    buckets: Sequence[str]
+    alarms: Sequence[str]
+    queue_name: str
+
+
+def watches(guarded: Guarded) -> list[Watch]:
+    functions: list[Any] = []
+    for name, arn, partial in guarded.functions:  # every form CloudTrail records: name, ARN, partial, qualified
+        functions += [name, arn, {"prefix": f"{arn}:"}, partial, {"prefix": f"{partial}:"}]
+    stack = [guarded.stack_name, {"prefix": guarded.stack_id}]
+    alarms = list(guarded.alarms)
+    [watcher] = [rule for rule in guarded.rules if rule.endswith("-guard-events")]
+    others = [rule for rule in guarded.rules if rule != watcher]
+    kinds: list[tuple[str, str, str, Mapping[str, Sequence[Any]]]] = [
+        ("function", "lambda", "aws.lambda", {"functionName": functions}),
+        # Two rules watch the rules: guard-events every one but itself, guard-events-watch guard-events. A rule does
+        # not see its own DisableRule; this way each change is alerted once, and neither guard goes unseen.
+        ("EventBridge rule", "events", "aws.events", {"name": others, "rule": others}),
+        ("EventBridge rule", "events-watch", "aws.events", {"name": [watcher], "rule": [watcher]}),
+        (
             "alerts topic",
+            "sns",
             "aws.sns",
-            GUARDED_CALLS["aws.sns"],
-            {"topicArn": [topic_arn], "subscriptionArn": [{"prefix": f"{topic_arn}:"}]},
+            {
+                "topicArn": [guarded.topic_arn],
+                "subscriptionArn": [{"prefix": f"{guarded.topic_arn}:"}],
+                "resourceArn": [guarded.topic_arn],
+            },
         ),
-        Watch(
-            "IAM role",
-            "aws.iam",
-            GUARDED_CALLS["aws.iam"],
-            {"roleName": list(role_names)},
-        ),
-        Watch(
+        ("IAM role", "iam", "aws.iam", {"roleName": list(guarded.roles)}),
+        (
             "KMS key",
+            "kms",
             "aws.kms",
-            GUARDED_CALLS["aws.kms"],
-            {"keyId": [key_id, key_arn]},
+            {
+                "keyId": [value for pair in guarded.keys for value in pair],
+                "aliasName": [{"prefix": guarded.key_aliases}],
+                "targetKeyId": [value for pair in guarded.keys for value in pair],
+            },
         ),
-        Watch(
-            "evidence bucket",
-            "aws.s3",
-            GUARDED_CALLS["aws.s3"],
-            {"bucketName": list(bucket_names)},
+        ("bucket", "s3", "aws.s3", {"bucketName": list(guarded.buckets)}),
+        (
+            "alarm",
+            "cloudwatch",
+            "aws.cloudwatch",
+            {"alarmName": alarms, "alarmNames": alarms},
         ),
-        Watch(
-            "stack",
-            "aws.cloudformation",
-            GUARDED_CALLS["aws.cloudformation"],
-            {"stackName": [stack_name, {"prefix": stack_id}]},
-        ),
+        ("dead-letter queue", "sqs", "aws.sqs", {"queueUrl": [{"suffix": f"/{guarded.queue_name}"}]}),
+        ("stack", "cloudformation", "aws.cloudformation", {"stackName": stack}),
     ]
+    found = [
+        Watch(kind, suffix, source, _event_source(source), GUARDED_CALLS[source], names)
+        for kind, suffix, source, names in kinds
+    ]
+    deployment = Watch(
+        "stack",
+        "deployment",
+        "aws.cloudformation",
+        "cloudformation.amazonaws.com",
+        DEPLOYMENT_CALLS,
+        {"stackName": stack},
+        severity="LOW",
+        via_cloudformation=True,
+    )
+    return [*found, deployment]
 
 
-def pattern(watch: Watch, deployment_role_prefix: str) -> events.EventPattern:
-    """The rule pattern: the call, naming one of the guardian's resources, by anyone but the deployment roles."""
+def _event_source(source: str) -> str:
+    return {"aws.cloudwatch": "monitoring.amazonaws.com"}.get(source, source.removeprefix("aws.") + ".amazonaws.com")
+
+
+def pattern(watch: Watch) -> events.EventPattern:
+    """The call, naming one of the guardian's resources; for every watch but the deployment, by anyone but
+    CloudFormation (whose own calls the deployment alert covers)."""
     naming = [{"requestParameters": {field: list(values)}} for field, values in watch.names.items()]
-    detail: dict[str, Any] = {
-        "eventSource": [watch.event_source],
-        "eventName": list(watch.event_names),
-        "userIdentity": {"arn": [{"anything-but": {"prefix": deployment_role_prefix}}]},
-    }
+    detail: dict[str, Any] = {"eventSource": [watch.event_source], "eventName": list(watch.event_names)}
+    if not watch.via_cloudformation:
+        detail["sourceIPAddress"] = [{"anything-but": VIA_CLOUDFORMATION}]
     if len(naming) == 1:
         detail.update(naming[0])
     else:
@@ -155,17 +201,36 @@ def pattern(watch: Watch, deployment_role_prefix: str) -> events.EventPattern:
     return events.EventPattern(source=[watch.source], detail_type=[API_CALL], detail=detail)
 
 
-def message(kind: str, stack_name: str) -> events.RuleTargetInput:
+def message(watch: Watch, stack_name: str) -> events.RuleTargetInput:
     """The alert body: a versioned JSON document like the guardian's own alerts, its subject line first."""
+    who = F("$.detail.userIdentity.arn")
+    if watch.via_cloudformation:
+        subject = (
+            f"[{watch.severity}] CloudTrail Guardian deployed: {F('$.detail.eventName')} "
+            f"{F('$.detail.requestParameters.changeSetName')} by {who}"
+        )
+        note = (
+            "A deployment of the guardian's own stack: review the change set it names. The changes CloudFormation "
+            "makes to the guardian's resources while it deploys are not alerted one by one; anyone else's are, "
+            "CRITICAL."
+        )
+    else:
+        subject = (
+            f"[{watch.severity}] CloudTrail Guardian's own {watch.kind} changed: {F('$.detail.eventName')} by {who}"
+        )
+        note = (
+            "Sent by EventBridge straight to this topic, with no function on the path, so it arrives even if the "
+            "guardian is broken. A change to the guardian made outside its stack's deployment: review it now, and "
+            "redeploy the stack to put the guardian back."
+        )
     return events.RuleTargetInput.from_object(
         {
-            "subject": f"[CRITICAL] CloudTrail Guardian's own {kind} changed: {F('$.detail.eventName')} by "
-            f"{F('$.detail.userIdentity.arn')}",
+            "subject": subject,
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
-            "severity": "CRITICAL",
+            "severity": watch.severity,
             "guardian": stack_name,
-            "resource_kind": kind,
+            "resource_kind": watch.kind,
             "what": f"{F('$.detail.eventName')}",
             "event_source": f"{F('$.detail.eventSource')}",
             "event_id": f"{F('$.detail.eventID')}",
@@ -174,39 +239,39 @@ def message(kind: str, stack_name: str) -> events.RuleTargetInput:
             "account": f"{F('$.detail.recipientAccountId')}",
             "source_ip": f"{F('$.detail.sourceIPAddress')}",
             "cloudtrail_record": F("$.detail"),  # who, from where, what parameters, errorCode if the call failed
-            "note": "Sent by EventBridge straight to this topic, with no function on the path, so it arrives even "
-            "if the guardian is broken. A change to the guardian by anyone but its deployment: review it now, and "
-            "redeploy the stack to put the guardian back.",
+            "note": note,
         }
     )
 
 
 class SelfProtection(Construct):
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        topic: sns.ITopic,
-        watched: Sequence[Watch],
-        stack_name: str,
-        deployment_role_prefix: str,
+        self, scope: Construct, construct_id: str, *, topic: sns.ITopic, watched: Sequence[Watch], stack_name: str
     ) -> None:
         super().__init__(scope, construct_id)
         self.rules: list[events.Rule] = []
         for watch in watched:
-            rule_id = watch.kind.title().replace(" ", "").replace("Iam", "IAM").replace("Kms", "KMS")
             rule = events.Rule(
                 self,
-                rule_id,
-                rule_name=f"{stack_name}-guard-{watch.source.removeprefix('aws.')}",
+                "".join(part.title() for part in watch.suffix.split("-")),
+                rule_name=f"{stack_name}-guard-{watch.suffix}",
                 description=f"CloudTrail Guardian self-protection: changes to its own {watch.kind}",
-                event_pattern=pattern(watch, deployment_role_prefix),
+                event_pattern=pattern(watch),
             )
-            rule.add_target(targets.SnsTopic(topic, message=message(watch.kind, stack_name)))
+            rule.add_target(targets.SnsTopic(topic, message=message(watch, stack_name)))
             self.rules.append(rule)
 
 
-def deployment_role_prefix(qualifier: str) -> str:
-    """The assumed-role ARN prefix of the CDK bootstrap roles (deploy and CloudFormation execution)."""
-    return f"arn:{Aws.PARTITION}:sts::{Aws.ACCOUNT_ID}:assumed-role/cdk-{qualifier}-"
+GUARD_SUFFIXES = (
+    "lambda",
+    "events",
+    "events-watch",
+    "sns",
+    "iam",
+    "kms",
+    "s3",
+    "cloudwatch",
+    "sqs",
+    "cloudformation",
+    "deployment",
+)

@@ -10,21 +10,21 @@ from aws_cdk import Annotations, CfnOutput, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.alarms import GuardianAlarms
+from infra.alarms import ALARM_SUFFIXES, GuardianAlarms
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
-from infra.self_protection import SelfProtection, deployment_role_prefix, watches
+from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GuardianSettings
 from infra.signing_key import SigningKey
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
 
-OWN_RULE_SUFFIXES = ("tamper", "sweep-schedule", "sweep-after-deploy")
-GUARDED_SOURCES = ("lambda", "events", "sns", "iam", "kms", "s3", "cloudformation")
+OWN_RULE_SUFFIXES = ("tamper", "sweep-schedule", "sweep-after-deploy", *(f"guard-{s}" for s in GUARD_SUFFIXES))
+FORWARDER_RULE_SUFFIXES = ("forward", "forward-guard")  # in every other Region of `regions`
 
 
 class GuardianStack(Stack):
@@ -45,7 +45,8 @@ class GuardianStack(Stack):
             retention_mode=settings.evidence_retention_mode,
             retention_days=settings.evidence_retention_days,
         )
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters")
+        self.own_rules = [f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES]
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{settings.stack_name}-dead-letters")
         self.sentinel = (
             SentinelTrail(
                 self,
@@ -74,10 +75,7 @@ class GuardianStack(Stack):
             log_retention_days=settings.log_retention_days,
             rule_prefix=settings.stack_name,
             function_name=f"{settings.stack_name}-sweep",
-            own_rules=[
-                *(f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES),
-                *(f"{settings.stack_name}-guard-{source}" for source in GUARDED_SOURCES),
-            ],
+            own_rules=self.own_rules,
         )
         self.remediation = RemediationFunction(
             self,
@@ -107,9 +105,10 @@ class GuardianStack(Stack):
             sweep=self.sweep.function,
             dead_letter_queue=self.dead_letters.queue,
             sweep_minutes=settings.sweep_minutes,
+            prefix=settings.stack_name,
         )
-        self.self_protection = self._protect_itself(settings)
         self._trust_only_itself(settings)
+        self.self_protection = self._protect_itself(settings)
         for function in (self.remediation, self.sweep):
             self._organization_and_central_alerts(function, settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
@@ -135,28 +134,23 @@ class GuardianStack(Stack):
         self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", json.dumps(names))
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
-        functions = [self.remediation.function, self.sweep.function]
-        buckets = [self.evidence.bucket, self.evidence.access_logs]
-        own_rules = [f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES]
-        watched = watches(
+        prefix = settings.stack_name
+        functions = [(f"{prefix}-remediation", self.remediation.function), (f"{prefix}-sweep", self.sweep.function)]
+        guarded = Guarded(
             stack_name=self.stack_name,
-            function_names=[f.function_name for f in functions],
-            function_arns=[f.function_arn for f in functions],
-            rule_names=[*own_rules, *(f"{settings.stack_name}-guard-{s}" for s in GUARDED_SOURCES)],
-            topic_arn=self.alerts.topic.topic_arn,
-            role_names=[self.remediation.role.role_name, self.sweep.role.role_name],
-            key_id=self.alerts.key.key_id,
-            key_arn=self.alerts.key.key_arn,
-            bucket_names=[b.bucket_name for b in buckets],
             stack_id=self.stack_id,
+            functions=[(name, fn.function_arn, f"{self.account}:function:{name}") for name, fn in functions],
+            rules=[*self.own_rules, *(f"{prefix}-{suffix}" for suffix in FORWARDER_RULE_SUFFIXES)],
+            topic_arn=self.alerts.topic.topic_arn,
+            roles=[self.remediation.role.role_name, self.sweep.role.role_name],
+            keys=[(k.key_id, k.key_arn) for k in (self.alerts.key, self.signing.key)],
+            key_aliases=f"alias/{prefix}-",
+            buckets=[self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],
+            alarms=[f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES],
+            queue_name=f"{prefix}-dead-letters",
         )
         return SelfProtection(
-            self,
-            "SelfProtection",
-            topic=self.alerts.topic,
-            watched=watched,
-            stack_name=settings.stack_name,
-            deployment_role_prefix=deployment_role_prefix(settings.deployment_qualifier),
+            self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name
         )
 
     def _organization_and_central_alerts(self, function: GuardianFunction, settings: GuardianSettings) -> None:

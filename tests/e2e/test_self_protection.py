@@ -16,7 +16,9 @@ from simulation.moto_server import ACCOUNT, REGION, LocalAws, local_aws
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 
 
-def api_call(source: str, name: str, request: dict[str, Any], actor_arn: str) -> dict[str, Any]:
+def api_call(
+    source: str, name: str, request: dict[str, Any], actor_arn: str, *, source_ip: str = "203.0.113.66"
+) -> dict[str, Any]:
     """The PutEvents entry AWS's default bus receives for a CloudTrail-recorded call."""
     record = {
         "eventVersion": "1.11",
@@ -25,7 +27,7 @@ def api_call(source: str, name: str, request: dict[str, Any], actor_arn: str) ->
         "eventSource": f"{source}.amazonaws.com",
         "eventName": name,
         "awsRegion": REGION,
-        "sourceIPAddress": "203.0.113.66",
+        "sourceIPAddress": source_ip,
         "userAgent": "aws-cli/2.22.0",
         "requestParameters": request,
         "responseElements": None,
@@ -62,12 +64,32 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         assert body["cloudtrail_record"]["requestParameters"] == {"name": rule_name}
         assert aws.invocations == []  # no function ran: the rule targets the topic itself
 
-        # The same change made by the CDK deployment (CloudFormation's execution role) is not alerted.
-        deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/session"
-        events.put_events(Entries=[api_call("events", "PutRule", {"name": rule_name}, deployer)])
-        # Nor is a change to someone else's rule.
+        # A role merely named like the CDK's deployment roles is nobody special: alerted like anyone.
+        lookalike = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/session"
+        events.put_events(Entries=[api_call("events", "PutRule", {"name": rule_name}, lookalike)])
+        [alert] = scenario.drain(aws, queue_url)
+        assert json.loads(alert["Message"])["subject"].startswith(
+            "[CRITICAL] CloudTrail Guardian's own EventBridge rule"
+        )
+        # What CloudFormation itself does while it deploys the stack is not alerted change by change...
+        via_cfn = api_call(
+            "events", "PutRule", {"name": rule_name}, lookalike, source_ip="cloudformation.amazonaws.com"
+        )
+        events.put_events(Entries=[via_cfn])
+        # ...nor is a change to someone else's rule.
         events.put_events(Entries=[api_call("events", "DisableRule", {"name": "marketing-nightly"}, mallory)])
         assert scenario.drain(aws, queue_url) == []
+        # The deployment itself is: one LOW alert that names the change set.
+        deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}/cli"
+        change_set = {"stackName": "CloudTrailGuardian", "changeSetName": "cdk-deploy-change-set"}
+        events.put_events(Entries=[api_call("cloudformation", "ExecuteChangeSet", change_set, deployer)])
+        [deployed] = scenario.drain(aws, queue_url)
+        body = json.loads(deployed["Message"])
+        assert (
+            body["subject"]
+            == f"[LOW] CloudTrail Guardian deployed: ExecuteChangeSet cdk-deploy-change-set by {deployer}"
+        )
+        assert body["severity"] == "LOW"
 
 
 def test_deleting_the_guardians_function_is_alerted_by_name_or_arn(template: Path) -> None:

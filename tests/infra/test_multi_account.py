@@ -81,8 +81,13 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
         if forwarder.account != account:
             continue
         template = Template.from_stack(forwarder)
-        [rule] = template.find_resources("AWS::Events::Rule").values()
-        props = rule["Properties"]
+        rules = {
+            r["Properties"]["Name"]: r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+        }
+        assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard"}
+        guard = rules["CloudTrailGuardian-forward-guard"]["EventPattern"]["detail"]
+        assert {"requestParameters": {"name": ["CloudTrailGuardian-forward"]}} in guard["$or"]  # watched in its Region
+        props = rules["CloudTrailGuardian-forward"]
         pattern = props["EventPattern"]
         assert {"aws.cloudtrail", "aws.kms", "aws.s3", "aws.logs", "aws.iam", "aws.lambda", "aws.events"} <= set(
             pattern["source"]

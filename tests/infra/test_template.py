@@ -10,8 +10,10 @@ import pytest
 from aws_cdk.assertions import Template
 
 from guardian.model.rules import RULES
+from infra.alarms import ALARM_SUFFIXES
 from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, LOG_GROUP_REPAIRS
 from infra.runtime_asset import stage_runtime
+from infra.self_protection import GUARD_SUFFIXES
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from tests.infra.conftest import synth_template
 
@@ -377,19 +379,28 @@ def test_alarms_reach_the_security_team_through_the_topic(
 
 
 def test_the_dead_mans_switch_breaches_when_the_sweep_stops_succeeding(default_synth: Any, custom_synth: Any) -> None:
+    """On AWS's own Lambda metrics (Invocations less Errors of the sweep function): nobody can publish into AWS/."""
     for (template, _), minutes in ((default_synth, 5), (custom_synth, 15)):
         topic_id, _ = only(template, "AWS::SNS::Topic")
+        sweep_id = logical_id(template, "AWS::Lambda::Function", containing="SweepFunction")
         alarm_id = logical_id(template, "AWS::CloudWatch::Alarm", containing="SweepSilent")
         props = template.find_resources("AWS::CloudWatch::Alarm")[alarm_id]["Properties"]
-        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
-            "CloudTrailGuardian",
-            "SweepSucceeded",
-            "Sum",
-        )
-        assert (props["Period"], props["EvaluationPeriods"]) == (minutes * 60, 2)  # two intervals without success
+        queries = {q["Id"]: q for q in props["Metrics"]}
+        assert queries["expr_1"]["Expression"] == "invocations - errors"
+        for name, metric in (("invocations", "Invocations"), ("errors", "Errors")):
+            stat = queries[name]["MetricStat"]
+            assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == (
+                "AWS/Lambda",
+                metric,
+                "Sum",
+            )
+            assert stat["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": sweep_id}}]
+            assert stat["Period"] == minutes * 60
+        assert props["EvaluationPeriods"] == 2  # two intervals without a successful sweep
         assert (props["ComparisonOperator"], props["Threshold"]) == ("LessThanThreshold", 1)
         assert props["TreatMissingData"] == "breaching"  # silence is the failure
         assert props["AlarmActions"] == [{"Ref": topic_id}]
+        assert props["AlarmName"] == f"{props['AlarmName'].rsplit('-sweep-silent', 1)[0]}-sweep-silent"
 
 
 def test_the_stack_has_termination_protection(default_synth: Any) -> None:
@@ -546,51 +557,73 @@ def test_self_protection_rules_target_the_topic_directly_with_a_readable_body(de
     template, _ = default_synth
     topic_id, _ = only(template, "AWS::SNS::Topic")
     rules = guard_rules(template)
-    assert set(rules) == {
-        f"CloudTrailGuardian-guard-{s}" for s in ("lambda", "events", "sns", "iam", "kms", "s3", "cloudformation")
-    }
-    for props in rules.values():
+    assert set(rules) == {f"CloudTrailGuardian-guard-{s}" for s in GUARD_SUFFIXES}
+    assert set(GUARD_SUFFIXES) >= {"lambda", "events", "events-watch", "sns", "iam", "kms", "s3", "cloudwatch", "sqs"}
+    for name, props in rules.items():
         [target] = props["Targets"]
         assert target["Arn"] == {"Ref": topic_id}  # no Lambda on the path
         transformer = target["InputTransformer"]
         assert transformer["InputPathsMap"]["detail-eventName"] == "$.detail.eventName"
         template_text = transformer["InputTemplate"]
-        assert template_text.startswith('{"subject":"[CRITICAL] CloudTrail Guardian\'s own ')
         assert '"schema":"cloudtrail-guardian/self-protection-alert"' in template_text
-        # Calls by the CDK deployment roles (a cdk deploy) are not alerted; anyone else's are.
-        arn_filter = props["EventPattern"]["detail"]["userIdentity"]["arn"]
-        assert arn_filter[0]["anything-but"]["prefix"]["Fn::Join"][1][-1] == ":assumed-role/cdk-hnb659fds-"
+        detail = props["EventPattern"]["detail"]
+        assert "userIdentity" not in detail  # nobody is exempt by name: a role called cdk-... neither
+        if name.endswith("-guard-deployment"):
+            assert template_text.startswith('{"subject":"[LOW] CloudTrail Guardian deployed: ')
+            assert set(detail["eventName"]) == {"ExecuteChangeSet", "UpdateStack"}
+            assert "sourceIPAddress" not in detail
+        else:
+            assert template_text.startswith('{"subject":"[CRITICAL] CloudTrail Guardian\'s own ')
+            # What CloudFormation does while it deploys the stack is the deployment alert's, not these rules'.
+            assert detail["sourceIPAddress"] == [{"anything-but": "cloudformation.amazonaws.com"}]
 
 
 def test_self_protection_patterns_name_the_guardians_own_resources(default_synth: Any) -> None:
     template, _ = default_synth
     rules = guard_rules(template)
 
-    def named(source: str) -> Any:
-        return rules[f"CloudTrailGuardian-guard-{source}"]["EventPattern"]["detail"]
+    def named(suffix: str) -> Any:
+        return rules[f"CloudTrailGuardian-guard-{suffix}"]["EventPattern"]["detail"]
 
     functions = named("lambda")["requestParameters"]["functionName"]
-    for fn in ("RemediationFunction", "SweepFunction"):
-        assert {"Ref": logical_id(template, "AWS::Lambda::Function", containing=fn)} in functions
+    for fn in ("remediation", "sweep"):
+        name = f"CloudTrailGuardian-{fn}"
+        arn = {"Fn::GetAtt": [logical_id(template, "AWS::Lambda::Function", containing=fn.title()), "Arn"]}
+        assert {name, json.dumps(arn)} <= {json.dumps(f) if isinstance(f, dict) else f for f in functions}
+        partial = {"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, f":function:{name}"]]}
+        assert partial in functions  # "123456789012:function:name", a form CloudTrail records too
     assert {"prefix": "UpdateFunctionCode"} in named("lambda")["eventName"]
-    rule_names = {n for option in named("events")["$or"] for n in next(iter(option["requestParameters"].values()))}
+    assert {"prefix": "AddPermission"} in named("lambda")["eventName"]
+    watched = {n for option in named("events")["$or"] for n in next(iter(option["requestParameters"].values()))}
     assert {
         "CloudTrailGuardian-tamper",
         "CloudTrailGuardian-sweep-schedule",
-        "CloudTrailGuardian-guard-events",
-    } <= rule_names
+        "CloudTrailGuardian-guard-events-watch",
+    } <= watched
+    assert "CloudTrailGuardian-guard-events" not in watched  # a rule does not see its own DisableRule...
+    watcher = {n for option in named("events-watch")["$or"] for n in next(iter(option["requestParameters"].values()))}
+    assert watcher == {"CloudTrailGuardian-guard-events"}  # ...so another one watches it
     assert set(named("events")["eventName"]) == {"DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"}
     topic_id, _ = only(template, "AWS::SNS::Topic")
     assert {"requestParameters": {"topicArn": [{"Ref": topic_id}]}} in named("sns")["$or"]
+    assert {"SetSubscriptionAttributes", "Subscribe", "PutDataProtectionPolicy"} <= set(named("sns")["eventName"])
     roles = named("iam")["requestParameters"]["roleName"]
     assert {"Ref": logical_id(template, "AWS::IAM::Role", containing="RemediationRole")} in roles
-    assert "UpdateAssumeRolePolicy" in named("iam")["eventName"]
-    key_id = logical_id(template, "AWS::KMS::Key", containing="AlertsKey")
-    assert named("kms")["requestParameters"]["keyId"] == [{"Ref": key_id}, {"Fn::GetAtt": [key_id, "Arn"]}]
+    assert {"UpdateAssumeRolePolicy", "TagRole", "UntagRole"} <= set(named("iam")["eventName"])
+    keys = next(o for o in named("kms")["$or"] if "keyId" in o["requestParameters"])["requestParameters"]["keyId"]
+    for key in ("AlertsKey", "SigningKey"):
+        key_id = logical_id(template, "AWS::KMS::Key", containing=key)
+        assert {"Ref": key_id} in keys
+        assert {"Fn::GetAtt": [key_id, "Arn"]} in keys
+    assert {"DeleteAlias", "UpdateAlias"} <= set(named("kms")["eventName"])
     buckets = named("s3")["requestParameters"]["bucketName"]
     assert {"Ref": logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")} in buckets
     assert "PutObjectLockConfiguration" in named("s3")["eventName"]
-    assert {"DeleteStack", "UpdateStack", "ExecuteChangeSet"} <= set(named("cloudformation")["eventName"])
+    alarms = next(o for o in named("cloudwatch")["$or"] if "alarmNames" in o["requestParameters"])
+    assert set(alarms["requestParameters"]["alarmNames"]) == {f"CloudTrailGuardian-{a}" for a in ALARM_SUFFIXES}
+    assert {"DisableAlarmActions", "DeleteAlarms", "PutMetricAlarm"} <= set(named("cloudwatch")["eventName"])
+    assert named("sqs")["requestParameters"]["queueUrl"] == [{"suffix": "/CloudTrailGuardian-dead-letters"}]
+    assert {"DeleteStack", "UpdateTerminationProtection"} <= set(named("cloudformation")["eventName"])
     # The rules' names are fixed, so a rule can name itself without a circular reference.
     assert all(
         r["Properties"]["Name"].startswith("CloudTrailGuardian-")
