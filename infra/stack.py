@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Annotations, CfnOutput, Stack, Token, Validations
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -109,6 +109,7 @@ class GuardianStack(Stack):
         )
         self._trust_only_itself(settings)
         self.self_protection = self._protect_itself(settings)
+        self._keep_itself(settings)
         for function in (self.remediation, self.sweep):
             self._organization_and_central_alerts(function, settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
@@ -132,6 +133,71 @@ class GuardianStack(Stack):
         # Fixed names (like the rules'): a function cannot name itself through a reference to itself.
         names = [f"{settings.stack_name}-remediation", f"{settings.stack_name}-sweep"]
         self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", json.dumps(names))
+
+    def _keep_itself(self, settings: GuardianSettings) -> None:
+        """What the sweep checks of the guardian itself: its rules everywhere, its functions as deployed (only after a
+        deployment its stack confirms), and the path an alert takes."""
+        prefix, sweep = settings.stack_name, self.sweep
+        functions = [f"{prefix}-remediation", f"{prefix}-sweep"]
+        alarms = [f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES]
+        sweep.function.add_environment(
+            "GUARDIAN_FORWARDER_RULES", json.dumps([f"{prefix}-{s}" for s in FORWARDER_RULE_SUFFIXES])
+        )
+        sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions))
+        sweep.function.add_environment("GUARDIAN_STACK_ID", self.stack_id)
+        path = {
+            "emails": list(settings.alert_emails),
+            "alarms": alarms,
+            "keys": [self.alerts.key.key_arn, self.signing.key.key_arn],
+            "queue": self.dead_letters.queue.queue_url,
+        }
+        sweep.function.add_environment("GUARDIAN_ALERT_PATH", self.to_json_string(path))
+        statements = [
+            (
+                "CheckTheGuardiansOwnFunctions",
+                [
+                    "lambda:GetFunctionConfiguration",
+                    "lambda:GetFunctionConcurrency",
+                    "lambda:PutFunctionConcurrency",
+                    "lambda:DeleteFunctionConcurrency",
+                ],
+                [
+                    self.format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name=name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for name in functions
+                ],
+            ),
+            ("ConfirmADeployment", ["cloudformation:DescribeStacks"], [self.stack_id]),
+            (
+                "CheckTheAlertsSubscriptions",
+                [
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:GetSubscriptionAttributes",
+                    "sns:SetSubscriptionAttributes",
+                    "sns:Subscribe",
+                ],
+                [self.alerts.topic.topic_arn],
+            ),
+            (
+                "CheckTheGuardiansAlarms",
+                ["cloudwatch:DescribeAlarms", "cloudwatch:EnableAlarmActions"],
+                [
+                    self.format_arn(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name=f"{prefix}-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes"], [self.dead_letters.queue.queue_arn]),
+        ]
+        for sid, actions, resources in statements:
+            sweep.role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
         prefix = settings.stack_name

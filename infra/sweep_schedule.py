@@ -65,12 +65,34 @@ class SweepSchedule(GuardianFunction):
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
         self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(list(own_rules)))
         stack = Stack.of(self)
-        # Keep the guardian's own rules enabled and targeted (names are fixed: "<stackName>-...").
+        # Keep the guardian's own rules as deployed, in its home Region and each forwarder's (names are fixed:
+        # "<stackName>-..."): their state, pattern and targets.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="KeepTheGuardiansOwnRulesWorking",
-                actions=["events:DescribeRule", "events:EnableRule", "events:ListTargetsByRule", "events:PutTargets"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=f"{rule_prefix}-*")],
+                actions=[
+                    "events:DescribeRule",
+                    "events:EnableRule",
+                    "events:ListTargetsByRule",
+                    "events:PutRule",
+                    "events:PutTargets",
+                    "events:RemoveTargets",
+                ],
+                resources=[
+                    stack.format_arn(service="events", region="*", resource="rule", resource_name=f"{rule_prefix}-*")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutBackTheForwardersRole",
+                actions=["iam:PassRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam", region="", resource="role", resource_name=f"{rule_prefix}-forwarder-*"
+                    )
+                ],
+                conditions={"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}},
             )
         )
         grant_trail_repairs(self.role, stack)
@@ -135,10 +157,21 @@ class SweepSchedule(GuardianFunction):
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,
             Ack(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/"
-                f"{rule_prefix}-*]",
-                reason="The guardian's own rules, all named after its stack: the sweep re-enables them and puts "
-                "their targets back if someone disabled or stripped them.",
+                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/{rule_prefix}-*]",
+                reason="The guardian's own rules, all named after its stack, in its home Region and every "
+                "forwarder's: the sweep puts their state, pattern and targets back if someone changed them.",
+            ),
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+                f"{rule_prefix}-forwarder-*]",
+                reason="The forwarders' own roles (their stacks are named after the guardian's): put back as a "
+                "forwarding rule's target role, and passed to EventBridge only.",
+            ),
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:"
+                f"alarm:{rule_prefix}-*]",
+                reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and "
+                "turns their actions back on.",
             ),
             *evidence.acknowledgements(baselines=True),
             TOPIC_KEY_ACK,

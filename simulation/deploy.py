@@ -98,6 +98,8 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
         }
     )
     applied = apply_object_lock(aws, template, outputs["EvidenceBucketName"])
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries if r.get("PhysicalResourceId")}
+    applied += create_alarms(aws, template, physical)
     function = aws.client("lambda").get_function_configuration(FunctionName=outputs["RemediationFunctionName"])
     rule = aws.client("events").describe_rule(Name=outputs["TamperRuleName"])
     sweep = aws.client("lambda").get_function_configuration(FunctionName=outputs["SweepFunctionName"])
@@ -151,3 +153,56 @@ def apply_object_lock(aws: LocalAws, template: dict[str, Any], bucket: str) -> l
             "(moto's CloudFormation does not apply ObjectLockConfiguration)"
         )
     return applied
+
+
+ALARM_FIELDS = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "Metrics",
+)
+
+
+def create_alarms(aws: LocalAws, template: dict[str, Any], physical: dict[str, str]) -> list[str]:
+    """Create the template's alarms through the CloudWatch API: moto's CloudFormation does not model
+    AWS::CloudWatch::Alarm, and the sweep checks that every alarm of the guardian exists with its actions on."""
+    cloudwatch = aws.client("cloudwatch")
+    alarms = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    for properties in alarms:
+        request = {k: resolve(properties[k], physical) for k in ALARM_FIELDS if k in properties}
+        cloudwatch.put_metric_alarm(**request)
+    if not alarms:
+        return []
+    return [f"{len(alarms)} alarms created through the CloudWatch API (moto's CloudFormation does not model them)"]
+
+
+def resolve(value: Any, physical: dict[str, str]) -> Any:
+    """The intrinsic functions the alarms use (Ref, Fn::GetAtt of a queue's name, Fn::Join), resolved."""
+    if isinstance(value, list):
+        return [resolve(v, physical) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        return physical[value["Ref"]]
+    if set(value) == {"Fn::GetAtt"}:
+        logical_id, attribute = value["Fn::GetAtt"]
+        if attribute == "QueueName":
+            return physical[logical_id].rstrip("/").rsplit("/", 1)[-1]
+        raise ValueError(f"the simulation cannot resolve Fn::GetAtt {logical_id}.{attribute} in an alarm")
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(resolve(p, physical)) for p in parts)
+    return {k: resolve(v, physical) for k, v in value.items()}

@@ -101,23 +101,24 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
 @contextmanager
 def kms_key_specs() -> Iterator[None]:
     """moto's CloudFormation creates every AWS::KMS::Key as a symmetric encryption key, whatever its KeySpec and
-    KeyUsage say; AWS creates what they say. The guardian's signing key is RSA 2048, sign and verify: the simulation
-    creates template keys as AWS does."""
+    KeyUsage say, and keeps its KeyPolicy as an object its own DescribeKey then fails to parse; AWS creates what the
+    template says and keeps the policy as a JSON document. The guardian's signing key is RSA 2048, sign and verify,
+    and the sweep describes the alerts key: the simulation creates template keys as AWS does."""
     original = KmsKey.create_from_cloudformation_json
 
     def create(
         cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
         properties = cloudformation_json["Properties"]
-        if properties.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
-            return original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined]
+        policy = properties["KeyPolicy"]
         key = kms_backends[account_id][region_name].create_key(
-            policy=properties["KeyPolicy"],
+            policy=policy if isinstance(policy, str) else json.dumps(policy),
             key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
-            key_spec=properties["KeySpec"],
+            key_spec=properties.get("KeySpec", "SYMMETRIC_DEFAULT"),
             description=properties.get("Description"),
             tags=properties.get("Tags", []),
         )
+        key.key_rotation_status = properties.get("EnableKeyRotation", False)
         key.enabled = properties.get("Enabled", True)
         return key
 

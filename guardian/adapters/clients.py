@@ -16,14 +16,17 @@ from botocore.config import Config as BotoConfig
 from guardian import __version__
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "max_attempts": 5},
@@ -45,6 +48,9 @@ class ClientProvider(Protocol):
     def kms(self, region: str) -> KMSClient: ...
     def logs(self, region: str) -> CloudWatchLogsClient: ...
     def events(self, region: str) -> EventBridgeClient: ...
+    def lambda_(self, region: str) -> LambdaClient: ...
+    def cloudformation(self, region: str) -> CloudFormationClient: ...
+    def sqs(self, region: str) -> SQSClient: ...
 
 
 class Boto3Clients:
@@ -99,6 +105,18 @@ class Boto3Clients:
 
     def events(self, region: str) -> EventBridgeClient:
         client: EventBridgeClient = self._client("events", region)
+        return client
+
+    def lambda_(self, region: str) -> LambdaClient:
+        client: LambdaClient = self._client("lambda", region)
+        return client
+
+    def cloudformation(self, region: str) -> CloudFormationClient:
+        client: CloudFormationClient = self._client("cloudformation", region)
+        return client
+
+    def sqs(self, region: str) -> SQSClient:
+        client: SQSClient = self._client("sqs", region)
         return client
 
     def warm(self, regions: list[str]) -> None:

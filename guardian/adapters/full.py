@@ -3,14 +3,20 @@ restore use it; a StopLogging heal never loads it (see :meth:`guardian.adapters.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from guardian.adapters.heal import HealAdapter
+from guardian.adapters.own import OwnAdapter
 from guardian.adapters.services import ServiceAdapter
 from guardian.adapters.storage import StorageAdapter
 from guardian.adapters.trails import TrailAdapter
 
+if TYPE_CHECKING:
+    from guardian.ports.calls import Everything
 
-class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter):
+
+class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter, OwnAdapter):
     """The heal-path calls, and all the others."""
 
-    def full(self) -> FullAdapter:
+    def full(self) -> Everything:
         return self

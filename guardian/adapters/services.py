@@ -127,35 +127,6 @@ class ServiceAdapter:
         assert store.region is not None
         self._clients.cloudtrail(store.region).restore_event_data_store(EventDataStore=store.name)
 
-    # -- the guardian's own EventBridge rules (in its own Region, that of its topic) ----------------------------------
-
-    def rule_state(self, name: str) -> str | None:
-        """ENABLED or DISABLED; None if the rule does not exist."""
-        try:
-            return str(self._clients.events(self._topic_region).describe_rule(Name=name)["State"])
-        except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
-
-    def rule_targets(self, name: str) -> list[dict[str, Any]]:
-        events = self._clients.events(self._topic_region)
-        targets: list[dict[str, Any]] = []
-        for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name):
-            targets += [dict(t) for t in page.get("Targets", [])]
-        return targets
-
-    def enable_rule(self, name: str) -> None:
-        self._clients.events(self._topic_region).enable_rule(Name=name)
-
-    def put_targets(self, name: str, targets: list[dict[str, Any]]) -> None:
-        response = self._clients.events(self._topic_region).put_targets(Rule=name, Targets=targets)  # type: ignore[arg-type]
-        if response.get("FailedEntryCount"):
-            failed = response.get("FailedEntries", [])
-            raise ClientError(
-                {"Error": {"Code": "PutTargetsFailed", "Message": json.dumps(failed, default=str)}}, "PutTargets"
-            )
-
     # -- activity (repeated tampering) ---------------------------------------------------------------------------
 
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:

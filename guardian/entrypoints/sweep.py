@@ -43,8 +43,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "checked": len(report.checks),
         "statuses": {s: sum(c.status == s for c in report.checks) for s in sorted({c.status for c in report.checks})},
         "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
-        "guardian_rules": {r.name: r.status for r in report.rules},
+        "guardian_rules": {f"{r.region}:{r.name}": r.status for r in report.rules},
+        "guardian_functions": {f.name: f.status for f in report.functions},
+        "alert_path": {p.what: p.status for p in report.alert_path},
         "region_errors": report.region_errors,
+        "check_errors": report.check_errors,
     }
     LOG.info("sweep finished", extra={"sweep": summary})
     if not report.ok:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from guardian.flows import baselines
 from guardian.flows.deliver import deliver
-from guardian.model.approvals import confirmation
+from guardian.model.approvals import approved, confirmation
 from guardian.model.decide import Decision
 from guardian.model.findings import found_event
 from guardian.model.results import Result
@@ -71,7 +71,8 @@ def settle_trail(
         return outcome
     if outcome is Verdict.APPROVED:
         why = f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
-        baselines.approve(aws, trail, at=run.clock(), by=pending.actor, reason=why)
+        held = current if isinstance(current, TrailState) else None
+        baselines.approve(aws, trail, pending.event_name, held, at=run.clock(), by=pending.actor, reason=why)
     else:
         held = current if isinstance(current, TrailState) else None
         why = f"approval refused: {pending.event_name} by {pending.actor} not confirmed by CloudTrail ({problem})"
@@ -97,7 +98,7 @@ def settle_resource(
     if outcome is Verdict.WAITING:
         return outcome
     if outcome is Verdict.APPROVED:
-        state, by = live, pending.actor
+        state, by = cast("ResourceState", approved(pending.event_name, guarded.baseline, live) or live), pending.actor
         why = f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
     else:
         state, by = guarded.baseline, "sweep"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from guardian.model import signing
+from guardian.model.approvals import approved
 from guardian.model.baselines import (
     BaselineError,
     ResourceState,
@@ -164,10 +165,19 @@ class TrailReader(SignedStore, Protocol):
     def trail_state(self, region: str, name: str) -> TrailState | None: ...
 
 
-def approve(store: TrailReader, trail: TrailRef, *, at: datetime, by: str, reason: str) -> str:
-    """Record the trail as it is now as its baseline, but never below the floor (what an approved change took below
-    it is not approved). A trail that no longer exists is retired, so the sweep does not recreate it."""
-    state = store.trail_state(trail.region, trail.name)
+def approve(
+    store: TrailReader,
+    trail: TrailRef,
+    event_name: str,
+    current: TrailState | None,
+    *,
+    at: datetime,
+    by: str,
+    reason: str,
+) -> str:
+    """Record, on the ``current`` baseline, what the approved call changed of the trail as it is now (never below
+    the floor: what an approved change took below it is not approved). Only an approved DeleteTrail retires it."""
+    state = approved(event_name, current, store.trail_state(trail.region, trail.name))
     return record(store, trail.region, trail.name, state, at=at, by=by, reason=reason)
 
 

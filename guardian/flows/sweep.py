@@ -1,20 +1,21 @@
 """The scheduled sweep: the backstop for changes EventBridge never delivered (its CloudTrail delivery is best
 effort, and needs a logging trail).
 
-The guardian's own rules first; then every protected trail in every configured Region (Regions in parallel) is
-compared with its baseline and healed through the same restore engine; then each bucket and log group they deliver
-to. Each heal gets evidence and one alert "healed by sweep". A trail seen for the first time gets a baseline
-(protected trails always log). The entry point is :mod:`guardian.entrypoints.sweep`.
+The path an alert takes and the guardian's own rules and functions first; then every protected trail in every
+configured Region (Regions in parallel) is compared with its baseline and healed through the same restore engine;
+then each bucket and log group they deliver to. Each heal gets evidence and one alert "healed by sweep". A trail
+seen for the first time gets a baseline (protected trails always log). Entry point: :mod:`guardian.entrypoints.sweep`.
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
-from guardian.flows import baselines, own_rules
+from guardian.flows import baselines, own_functions, own_rules
+from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.approvals import Verdict, settle_trail
 from guardian.flows.deliver import deliver
 from guardian.flows.restore_trail import Restoration, as_result, restore
@@ -36,6 +37,7 @@ from guardian.model.trail import TrailState
 from guardian.ports.errors import AWS_ERRORS, describe_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from guardian.model.changes import Change
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,19 @@ class SweepReport:
     region_errors: dict[str, str]
     resources: tuple[ResourceCheck, ...] = ()
     rules: tuple[own_rules.RuleCheck, ...] = ()
+    functions: tuple[own_functions.FunctionCheck, ...] = ()
+    alert_path: tuple[PathCheck, ...] = ()
+    check_errors: dict[str, str] = field(default_factory=dict)  # a check of the guardian itself that could not run
 
     @property
     def statuses(self) -> list[str]:
-        return [c.status for c in self.checks] + [r.status for r in self.resources] + [r.status for r in self.rules]
+        own = [r.status for r in self.rules] + [f.status for f in self.functions] + [p.status for p in self.alert_path]
+        return [c.status for c in self.checks] + [r.status for r in self.resources] + own
 
     @property
     def ok(self) -> bool:
-        return not self.region_errors and not {"heal_failed", "deleted"} & set(self.statuses)
+        failed = {"heal_failed", "deleted"} & set(self.statuses)
+        return not self.region_errors and not self.check_errors and not failed
 
     def count(self, status: str) -> int:
         return self.statuses.count(status)
@@ -78,8 +86,26 @@ class SweepReport:
 
 def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: bool = False) -> SweepReport:
     started = run.clock()
-    # The guardian's own rules first: a disabled tamper rule means events are being lost right now.
-    rules = own_rules.check_own_rules(aws, config, started=started, run=run, redeployed=redeployed)
+    # The alert path first (an alert nobody receives is no alert), then the guardian's own rules and functions (a
+    # disabled tamper rule means events are being lost right now). A deployment re-records their baselines only
+    # if CloudFormation confirms it.
+    failures: dict[str, str] = {}
+    path = _checked("alert_path", failures, lambda: check_alert_path(aws, config, started=started, run=run))
+    deployed_at = None
+    if redeployed:
+        deployed_at = _checked("deployment", failures, lambda: own_functions.confirmed_deployment(aws, config, started))
+        if deployed_at is None:
+            own_functions.report_unconfirmed_deployment(aws, config, started=started, run=run)
+    rules = _checked(
+        "guardian_rules",
+        failures,
+        lambda: own_rules.check_own_rules(aws, config, started=started, run=run, deployed_at=deployed_at),
+    )
+    functions = _checked(
+        "guardian_functions",
+        failures,
+        lambda: own_functions.check_own_functions(aws, config, started=started, run=run, deployed_at=deployed_at),
+    )
     checks: list[TrailCheck] = []
     errors: dict[str, str] = {}
     regions = config.sweep_regions
@@ -98,7 +124,19 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
     checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
     protected = [c.protected for c in checked if c.protected is not None]
     repaired = sweep_resources(aws, config, protected, started=started, run=run)
-    return SweepReport(started, checked, errors, repaired, rules)
+    return SweepReport(started, checked, errors, repaired, rules or (), functions or (), path or (), failures)
+
+
+def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T | None:
+    """Run one check of the guardian itself; an AWS error is recorded (the run then fails) and the sweep goes on,
+    so one denied call never hides the trails."""
+    try:
+        return check()
+    except AWS_ERRORS as exc:
+        code, message = describe_error(exc)
+        failures[what] = f"{code}: {message}"
+        LOG.error("a check of the guardian itself failed", extra={"check": what, "error_code": code})
+        return None
 
 
 def _sweep_region(

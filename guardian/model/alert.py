@@ -54,6 +54,11 @@ def _finding(result: Result) -> str:
     """What the sweep found, as a phrase: "trail org-audit (us-east-1) deleted"."""
     raw, trail = result.event.raw, result.decision.trail
     where = f"trail {trail.name} ({trail.region})" if trail else "a trail"
+    for field, label in (("guardian_function", "the guardian's own function"), ("alert_path", "the alert path:")):
+        if isinstance(raw.get(field), str):
+            return f"{label} {raw[field]} changed ({', '.join(c.field for c in result.changes)})"
+    if isinstance(raw.get("unconfirmed_deployment"), str):
+        return "a deployment event CloudFormation does not confirm"
     if isinstance(raw.get("approval"), str):
         return f"an exempt {raw.get('approval_event')} by {raw.get('approval_actor')} on {where}"
     if isinstance(raw.get("baseline"), str):

@@ -4,21 +4,25 @@ history confirms the event.
 Pure. Anyone allowed to invoke the guardian's function can hand it a forged event, so an event alone never rewrites
 a baseline. The exempt change is alerted and left in place at once; the baseline is marked with a pending approval
 (signed, like every baseline). The sweep then looks the event up in CloudTrail (LookupEvents, where records appear
-within about 15 minutes): the same event id, name and principal confirm it, and the subject as it then is becomes
-its baseline. Not confirmed within :data:`WAIT`, the approval is refused (CRITICAL) and the change healed.
+within about 15 minutes): the same event id, name and principal confirm it, and what that call changes of the
+subject (:data:`CHANGED_BY`), as it then is, becomes its baseline. Not confirmed within :data:`WAIT`, the approval
+is refused (CRITICAL) and the change healed.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from _typeshed import DataclassInstance
+
     from guardian.model.events import CloudTrailEvent
 
+S = TypeVar("S", bound="DataclassInstance")  # a trail, bucket or log group state
 WAIT = timedelta(minutes=30)  # LookupEvents shows a record within about 15 minutes of the call
 
 
@@ -65,3 +69,57 @@ def confirmation(pending: Pending, record: Mapping[str, Any] | None) -> str | No
     if pending.actor.casefold() not in recorded:
         return f"CloudTrail records the call by {identity.get('arn')}, not by {pending.actor}"
     return None
+
+
+# What each approved call can change: only that part of the subject, as it is when the approval is confirmed,
+# becomes its baseline. Whatever else differs by then (a trail deleted after an exempt StopLogging, versioning
+# suspended after an exempt PutBucketPolicy) was not approved, and is put back. WHOLE: the call makes or removes the
+# subject itself. A call not listed approves nothing.
+WHOLE: tuple[str, ...] = ()
+_TRAIL_SETTINGS = (
+    "s3_bucket",
+    "s3_prefix",
+    "sns_topic_arn",
+    "include_global_service_events",
+    "multi_region",
+    "log_file_validation",
+    "kms_key_id",
+    "cloudwatch_logs_group_arn",
+    "cloudwatch_logs_role_arn",
+    "organization",
+)
+CHANGED_BY: Mapping[str, tuple[str, ...]] = {
+    "StopLogging": ("logging",),
+    "StartLogging": ("logging",),
+    "UpdateTrail": _TRAIL_SETTINGS,
+    "PutEventSelectors": ("event_selectors", "advanced_event_selectors"),
+    "PutInsightSelectors": ("insight_types",),
+    "AddTags": ("tags",),
+    "RemoveTags": ("tags",),
+    "CreateTrail": WHOLE,
+    "DeleteTrail": WHOLE,
+    "PutBucketPolicy": ("policy",),
+    "DeleteBucketPolicy": ("policy",),
+    "PutBucketLifecycle": ("lifecycle_rules",),
+    "DeleteBucketLifecycle": ("lifecycle_rules",),
+    "PutBucketVersioning": ("versioning",),
+    "PutBucketAcl": ("acl_grants", "acl_owner"),
+    "PutBucketPublicAccessBlock": ("public_access_block",),
+    "DeleteBucketPublicAccessBlock": ("public_access_block",),
+    "DeleteBucket": WHOLE,
+    "DeleteLogGroup": WHOLE,
+    "PutRetentionPolicy": ("retention_days",),
+}
+
+
+def approved(event_name: str, baseline: S | None, live: S | None) -> S | None:
+    """The subject's new baseline once ``event_name`` is approved: ``baseline`` with what that call changes taken
+    from ``live``. None: the subject is gone, and its deletion was the approved call."""
+    changed = CHANGED_BY.get(event_name)
+    if changed is None or (baseline is None and live is None):
+        return baseline
+    if changed is WHOLE:
+        return live
+    if live is None or baseline is None:  # gone, or never recorded, by another call than the one approved
+        return baseline if live is None else live
+    return replace(baseline, **{name: getattr(live, name) for name in changed})

@@ -47,8 +47,21 @@ def resource_key(kind: Subject, name: str, region: str | None) -> str:
     return bucket_key(name) if kind is Subject.BUCKET else log_group_key(region or "", name)
 
 
-def rule_key(name: str) -> str:
-    return f"{PREFIX}/guardian-rules/{name}.json"
+def rule_key(region: str, name: str) -> str:
+    return f"{PREFIX}/guardian-rules/{region}/{name}.json"
+
+
+def function_key(name: str) -> str:
+    return f"{PREFIX}/guardian-functions/{name}.json"
+
+
+def function_document(name: str, snapshot: Mapping[str, Any], *, recorded_at: str, by: str) -> dict[str, Any]:
+    """One of the guardian's own functions as deployed (:func:`guardian.flows.own_functions.snapshot`)."""
+    return {
+        **_header("guardian_function", recorded_at=recorded_at, recorded_by=by, reason=f"recorded by the {by}"),
+        "function_name": name,
+        "function": dict(snapshot),
+    }
 
 
 def trail_prefix(region: str) -> str:
@@ -101,11 +114,15 @@ def pending_of(document: Mapping[str, Any]) -> Pending | None:
     return Pending.from_json(found) if isinstance(found, Mapping) else None
 
 
-def rule_document(name: str, targets: Sequence[Mapping[str, Any]], *, recorded_at: str, by: str) -> dict[str, Any]:
+def rule_document(name: str, snapshot: Mapping[str, Any], *, recorded_at: str, by: str, region: str) -> dict[str, Any]:
+    """One of the guardian's own rules, whole: its definition and its targets (:func:`guardian.flows.own_rules.
+    snapshot`)."""
     return {
         **_header("guardian_rule", recorded_at=recorded_at, recorded_by=by, reason=f"recorded by the {by}"),
-        "rule": name,
-        "targets": [dict(t) for t in targets],
+        "rule_name": name,
+        "region": region,
+        "rule": dict(snapshot["rule"]),
+        "targets": [dict(t) for t in snapshot["targets"]],
     }
 
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from guardian.model.bucket import BucketState
+from guardian.model.decide import Decision
 from guardian.model.events import CloudTrailEvent
 from guardian.model.refs import SWEEP_SOURCE, Actor, TrailRef
-from guardian.model.results import iso
+from guardian.model.results import Result, iso
+from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.trail import TrailState
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from guardian.model.baselines import ResourceState
+    from guardian.model.changes import Change
+    from guardian.model.results import ActionRecord
 
 
 def sweep_event(
@@ -112,4 +117,34 @@ def baseline_event(
         detected_at=detected_at,
         trail=trail,
         raw={"baseline": key, "baseline_problem": what, "version": version},
+    )
+
+
+def guardian_finding(
+    what: tuple[str, str],
+    *,
+    account_id: str,
+    region: str,
+    detected_at: datetime,
+    reason: str,
+    found: tuple[Sequence[Change], Sequence[ActionRecord]],
+    healed: bool,
+) -> Result:
+    """A CRITICAL finding on the guardian itself (``what``: its kind, as a raw field the subject line names, and
+    which one): put back by the sweep, or not, and then the stack must be redeployed."""
+    kind, name = what
+    slug = "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in name)
+    event = found_event(
+        f"sweep-{detected_at:%Y%m%dT%H%M%SZ}-{region}-{kind.replace('_', '-')}-{slug}",
+        account_id=account_id,
+        region=region,
+        detected_at=detected_at,
+        raw={kind: name},
+    )
+    changes, actions = found
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE)
+    outcome = Outcome.HEALED if healed else Outcome.HEAL_FAILED
+    diagnosis = None if healed else "redeploy the stack"
+    return Result(
+        event, decision, outcome, Severity.CRITICAL, tuple(actions), changes=tuple(changes), diagnosis=diagnosis
     )

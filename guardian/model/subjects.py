@@ -60,7 +60,16 @@ def _sweep_subject(result: Result) -> str:
         what = "refused (failed verification)" if result.event.raw.get("baseline_problem") == "refused" else "raised"
         text = f"[{result.severity}] Baseline {baseline} {what}"
         return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
-    rule = result.event.raw.get("guardian_rule")
+    raw = result.event.raw
+    for field, label in (("guardian_function", "Guardian function"), ("alert_path", "Alert path:")):
+        if isinstance(raw.get(field), str):
+            verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
+            changed = ", ".join(c.field for c in result.changes)
+            text = f"[{result.severity}] {label} {_ellipsize(raw[field], 40)} changed ({changed}) — {verdict}"
+            return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
+    if isinstance(raw.get("unconfirmed_deployment"), str):
+        return f"[{result.severity}] Guardian deployment event not confirmed by CloudFormation — forged?"
+    rule = raw.get("guardian_rule")
     if isinstance(rule, str):
         verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
         text = f"[{result.severity}] Guardian rule {_ellipsize(rule, 40)} {rule_change(result)} — {verdict}"
@@ -84,8 +93,14 @@ def _sweep_subject(result: Result) -> str:
 
 
 def rule_change(result: Result) -> str:
-    """What the sweep found on one of the guardian's own rules: deleted, disabled, targets removed."""
-    names = {"exists": "deleted", "state": "disabled", "targets": "targets removed"}
+    """What the sweep found on one of the guardian's own rules: deleted, disabled, pattern or targets changed."""
+    names = {
+        "exists": "deleted",
+        "state": "disabled",
+        "targets": "targets changed",
+        "eventpattern": "pattern changed",
+        "scheduleexpression": "schedule changed",
+    }
     return ", ".join(names.get(c.field, c.field) for c in result.changes)
 
 

@@ -80,6 +80,15 @@ class StubbedClients:
     def kms(self, region: str) -> Any:
         return self.get("kms", region)
 
+    def lambda_(self, region: str) -> Any:
+        return self.get("lambda", region)
+
+    def cloudformation(self, region: str) -> Any:
+        return self.get("cloudformation", region)
+
+    def sqs(self, region: str) -> Any:
+        return self.get("sqs", region)
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()

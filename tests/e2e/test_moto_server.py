@@ -90,7 +90,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_four is not None
         assert (act_four.state_after_attack, act_four.function_invocations) == ("DISABLED", 0)
         assert act_four.self_protection_alert["resource_kind"] == "EventBridge rule"
-        assert act_four.sweep_summary["guardian_rules"][deployment.outputs["TamperRuleName"]] == "healed"
+        assert act_four.sweep_summary["guardian_rules"][f"us-east-1:{deployment.outputs['TamperRuleName']}"] == "healed"
         assert act_four.state_after_sweep == "ENABLED"
         [sweep_alert] = act_four.sweep_alerts
         assert sweep_alert["Subject"].startswith("[CRITICAL] Guardian rule CloudTrailGuardian-tamper disabled")

@@ -242,3 +242,88 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
         "events:PutTargets",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
+
+
+def guardian_itself(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The guardian's own function, stack, alarm, queue and subscription, and a forwarder rule in another Region,
+    configured as the stack configures the sweep."""
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName="CloudTrailGuardian-remediation",
+        Runtime="python3.13",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "marker"}}}}
+    stack_id = boto3.client("cloudformation").create_stack(
+        StackName="CloudTrailGuardian", TemplateBody=json.dumps(template)
+    )["StackId"]
+    queue = boto3.client("sqs").create_queue(QueueName="CloudTrailGuardian-dead-letters")["QueueUrl"]
+    topic = boto3.client("sns").list_topics()["Topics"][0]["TopicArn"]
+    boto3.client("sns").subscribe(TopicArn=topic, Protocol="email-json", Endpoint="secops@example.com")
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName="CloudTrailGuardian-sweep-errors",
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
+    west = boto3.client("events", region_name="us-west-2")
+    west.put_rule(Name="CloudTrailGuardian-forward", EventPattern=json.dumps({"source": ["aws.cloudtrail"]}))
+    west.put_targets(Rule="CloudTrailGuardian-forward", Targets=[{"Id": "T", "Arn": "arn:aws:events:us-east-1:1:b"}])
+    path = {"emails": ["secops@example.com"], "alarms": ["CloudTrailGuardian-sweep-errors"], "queue": queue}
+    for name, value in {
+        "GUARDIAN_SWEEP_REGIONS": '["us-east-1", "us-west-2"]',
+        "GUARDIAN_FORWARDER_RULES": '["CloudTrailGuardian-forward"]',
+        "GUARDIAN_OWN_FUNCTIONS": '["CloudTrailGuardian-remediation"]',
+        "GUARDIAN_STACK_ID": stack_id,
+        "GUARDIAN_ALERT_PATH": json.dumps({**path, "keys": [signing_key()]}),
+    }.items():
+        monkeypatch.setenv(name, value)
+    runtime.reset()
+    return {"topic": topic}
+
+
+def test_the_sweep_role_allows_every_call_its_checks_of_the_guardian_make(
+    recorded: set[str], default_synth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template, _ = default_synth
+    found = guardian_itself(monkeypatch)
+    sweep.lambda_handler({"source": "aws.cloudformation"}, None)  # a deployment CloudFormation confirms: recorded
+    boto3.client("lambda").put_function_concurrency(
+        FunctionName="CloudTrailGuardian-remediation", ReservedConcurrentExecutions=0
+    )
+    sns = boto3.client("sns")
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=found["topic"])["Subscriptions"]
+    sns.set_subscription_attributes(  # moto confirms email subscriptions at once
+        SubscriptionArn=subscription["SubscriptionArn"], AttributeName="FilterPolicy", AttributeValue='{"x": ["y"]}'
+    )
+    boto3.client("cloudwatch").disable_alarm_actions(AlarmNames=["CloudTrailGuardian-sweep-errors"])
+    west = boto3.client("events", region_name="us-west-2")
+    west.put_rule(Name="CloudTrailGuardian-forward", EventPattern=json.dumps({"source": ["nothing"]}))
+    summary = sweep.lambda_handler({}, None)
+    assert summary["guardian_functions"] == {"CloudTrailGuardian-remediation": "healed"}
+    assert summary["guardian_rules"] == {"us-west-2:CloudTrailGuardian-forward": "healed"}
+    assert summary["alert_path"]["alarm CloudTrailGuardian-sweep-errors"] == "healed"
+    assert summary["alert_path"]["subscription secops@example.com"] == "healed"
+    assert {
+        "cloudformation:DescribeStacks",
+        "lambda:GetFunctionConfiguration",
+        "lambda:GetFunctionConcurrency",
+        "lambda:DeleteFunctionConcurrency",
+        "sns:ListSubscriptionsByTopic",
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:EnableAlarmActions",
+        "sqs:GetQueueAttributes",
+        "kms:DescribeKey",
+        "events:PutRule",
+    } <= recorded
+    assert uncovered(recorded, granted(template, "SweepRole")) == set()

@@ -50,10 +50,13 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
-            (
-                "CloudTrailGuardian/Sweep/Role",
-                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:"
-                "rule/CloudTrailGuardian-*]",
+            *(
+                ("CloudTrailGuardian/Sweep/Role", f"Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{r}]")
+                for r in (
+                    "events:*:<AWS::AccountId>:rule/CloudTrailGuardian-*",  # its rules, and the forwarders'
+                    "iam::<AWS::AccountId>:role/CloudTrailGuardian-forwarder-*",
+                    "cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:CloudTrailGuardian-*",
+                )
             ),
             (
                 "CloudTrailGuardian/Remediation/Role",

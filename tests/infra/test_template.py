@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import json
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ from aws_cdk.assertions import Template
 from guardian.model.rules import RULES
 from infra.alarms import ALARM_SUFFIXES
 from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, LOG_GROUP_REPAIRS
-from infra.runtime_asset import stage_runtime
+from infra.runtime_asset import lean_source, stage_runtime
 from infra.self_protection import GUARD_SUFFIXES
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from tests.infra.conftest import synth_template
@@ -188,6 +191,56 @@ def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
     package = Path(__file__).resolve().parents[2] / "guardian"
     source = sorted(f"guardian/{p.relative_to(package)}" for p in package.rglob("*.py") if "__pycache__" not in p.parts)
     assert staged == source
+
+
+def _without_docstrings(tree: ast.AST) -> str:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                value.value = ""
+    return ast.dump(tree, include_attributes=True)
+
+
+def test_shipped_modules_are_the_same_code_on_the_same_lines() -> None:
+    """Blanking docstrings and comments changes nothing Python runs, and a Lambda traceback's line numbers and
+    columns point at the same code in the repository."""
+    staging = stage_runtime()
+    package = Path(__file__).resolve().parents[2] / "guardian"
+    smaller = 0
+    for path in sorted(package.rglob("*.py")):
+        original = path.read_text()
+        shipped = (staging / "guardian" / path.relative_to(package)).read_text()
+        assert len(shipped.splitlines()) == len(original.splitlines()), path
+        assert "#" not in "".join(t.string for t in _comments(shipped)), path
+        shipped_tree = ast.parse(shipped)
+        original_tree = ast.parse(original)
+        # a blanked docstring ends earlier, and so does a class or function that ends with it; nothing else moves
+        for tree in (shipped_tree, original_tree):
+            ends = {
+                (n.end_lineno, n.end_col_offset)
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+            }
+            for node in ast.walk(tree):
+                if (getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)) in ends:
+                    setattr(node, "end_lineno", 0)  # noqa: B010 - not every AST node has positions
+                    setattr(node, "end_col_offset", 0)  # noqa: B010
+        assert _without_docstrings(shipped_tree) == _without_docstrings(original_tree), path
+        smaller += len(original) > len(shipped)
+    assert smaller > 40  # the modules with docstrings, nearly all of them
+
+
+def _comments(text: str) -> list[tokenize.TokenInfo]:
+    return [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT]
+
+
+def test_lean_source_keeps_strings_that_are_not_docstrings() -> None:
+    text = 'def f():\n    """Doc\n    more."""  # why\n    x = "# not a comment"  # gone\n    return x\n'
+    lean = lean_source(text)
+    assert lean == 'def f():\n    """\n"""\n    x = "# not a comment"\n    return x\n'
+    assert lean.count("\n") == text.count("\n")
 
 
 def test_log_retention_is_set_and_configurable(default_synth: Any, custom_synth: Any) -> None:
@@ -495,11 +548,34 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     statements = role_statements(template, "SweepRole")
     [metrics] = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
-    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}
+    passes = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in statements if s["Action"] == "iam:PassRole"}
+    assert set(passes) == {"cloudtrail.amazonaws.com", "events.amazonaws.com"}
+    forwarder_roles = passes["events.amazonaws.com"]["Resource"]  # only to put a forwarder's target back
+    assert json.dumps(forwarder_roles).endswith(':role/CloudTrailGuardian-forwarder-*"]]}')
     [bucket_listing] = [s for s in statements if "s3:ListBucket" in s["Action"]]
     assert bucket_listing["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
     assert bucket_listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
+
+
+def test_sweep_role_checks_only_the_guardians_own_functions_stack_alarms_queue_and_topic(default_synth: Any) -> None:
+    template, _ = default_synth
+    by_sid = {s.get("Sid"): s for s in role_statements(template, "SweepRole")}
+    functions = json.dumps(by_sid["CheckTheGuardiansOwnFunctions"]["Resource"])
+    assert "function:CloudTrailGuardian-remediation" in functions and "function:CloudTrailGuardian-sweep" in functions
+    assert "*" not in functions
+    assert "lambda:UpdateFunctionCode" not in json.dumps(by_sid)  # code is the stack's to set, never the sweep's
+    assert by_sid["ConfirmADeployment"]["Resource"] == {"Ref": "AWS::StackId"}
+    assert by_sid["ConfirmADeployment"]["Action"] == "cloudformation:DescribeStacks"
+    topic_id = logical_id(template, "AWS::SNS::Topic", containing="AlertsTopic")
+    assert by_sid["CheckTheAlertsSubscriptions"]["Resource"] == {"Ref": topic_id}
+    assert json.dumps(by_sid["CheckTheGuardiansAlarms"]["Resource"]).endswith(':alarm:CloudTrailGuardian-*"]]}')
+    queue_id = logical_id(template, "AWS::SQS::Queue", containing="DeadLetters")
+    assert by_sid["CheckTheDeadLetterQueue"] == {
+        "Sid": "CheckTheDeadLetterQueue",
+        "Effect": "Allow",
+        "Action": "sqs:GetQueueAttributes",
+        "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+    }
 
 
 def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth: Any, custom_synth: Any) -> None:

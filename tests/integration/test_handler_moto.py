@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from guardian.entrypoints import handler
 from guardian.flows.handle_event import HealFailed
-from guardian.model.config import ConfigError
+from guardian.model.config_values import ConfigError
 from tests.support import ACCOUNT, EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, load_event, signing_key
 
 

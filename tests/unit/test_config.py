@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from guardian.model.config import Config, ConfigError
+from guardian.model.config import Config
+from guardian.model.config_values import ConfigError
 from guardian.model.decide import Exemption
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:CloudTrailGuardian-AlertsTopic"

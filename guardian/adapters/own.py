@@ -1,0 +1,139 @@
+"""The guardian's own resources, as the sweep checks them: its EventBridge rules (in its home Region and every
+forwarder's), its functions, its stack, and the path an alert takes (the topic's subscriptions, alarms, queue)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from guardian.ports.errors import error_code
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.adapters.clients import ClientProvider
+
+
+class OwnAdapter:
+    _clients: ClientProvider
+    _topic_arn: str
+    _topic_region: str
+
+    # -- its rules, in any Region ------------------------------------------------------------------------------
+
+    def describe_rule(self, region: str, name: str) -> dict[str, Any] | None:
+        try:
+            rule = self._clients.events(region).describe_rule(Name=name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return {k: v for k, v in rule.items() if k != "ResponseMetadata"}
+
+    def rule_targets(self, region: str, name: str) -> list[dict[str, Any]]:
+        events = self._clients.events(region)
+        targets: list[dict[str, Any]] = []
+        for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name):
+            targets += [dict(t) for t in page.get("Targets", [])]
+        return targets
+
+    def enable_rule(self, region: str, name: str) -> None:
+        self._clients.events(region).enable_rule(Name=name)
+
+    def put_rule(self, region: str, rule: dict[str, Any]) -> None:
+        """PutRule with a rule's recorded definition (pattern or schedule, state, description)."""
+        fields = ("Name", "EventPattern", "ScheduleExpression", "State", "Description", "RoleArn", "EventBusName")
+        request: Any = {k: rule[k] for k in fields if rule.get(k) is not None}
+        self._clients.events(region).put_rule(**request)
+
+    def put_targets(self, region: str, name: str, targets: list[dict[str, Any]]) -> None:
+        response = self._clients.events(region).put_targets(Rule=name, Targets=targets)  # type: ignore[arg-type]
+        if response.get("FailedEntryCount"):
+            failed = response.get("FailedEntries", [])
+            raise ClientError(
+                {"Error": {"Code": "PutTargetsFailed", "Message": json.dumps(failed, default=str)}}, "PutTargets"
+            )
+
+    def remove_targets(self, region: str, name: str, ids: list[str]) -> None:
+        self._clients.events(region).remove_targets(Rule=name, Ids=ids)
+
+    # -- its functions -----------------------------------------------------------------------------------------
+
+    def function_config(self, name: str) -> dict[str, Any] | None:
+        try:
+            found = self._clients.lambda_(self._topic_region).get_function_configuration(FunctionName=name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+
+    def function_concurrency(self, name: str) -> int | None:
+        found = self._clients.lambda_(self._topic_region).get_function_concurrency(FunctionName=name)
+        value = found.get("ReservedConcurrentExecutions")
+        return None if value is None else int(value)
+
+    def put_concurrency(self, name: str, value: int | None) -> None:
+        client = self._clients.lambda_(self._topic_region)
+        if value is None:
+            client.delete_function_concurrency(FunctionName=name)
+        else:
+            client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=value)
+
+    # -- its stack ---------------------------------------------------------------------------------------------
+
+    def stack_status(self, stack_id: str) -> tuple[str, datetime] | None:
+        """The stack's status and when it was last created or updated; None if it does not exist."""
+        try:
+            [stack] = self._clients.cloudformation(self._topic_region).describe_stacks(StackName=stack_id)["Stacks"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        return str(stack["StackStatus"]), stack.get("LastUpdatedTime") or stack["CreationTime"]
+
+    # -- the alert path ----------------------------------------------------------------------------------------
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The topic's subscriptions: ARN, protocol, endpoint and filter policy (None when it has none)."""
+        sns = self._clients.sns(self._topic_region)
+        found: list[dict[str, Any]] = []
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self._topic_arn):
+            for sub in page.get("Subscriptions", []):
+                arn = sub["SubscriptionArn"]
+                policy = None
+                if arn.startswith("arn:"):  # "PendingConfirmation" has no attributes yet
+                    attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+                    policy = attributes.get("FilterPolicy") or None
+                found.append({"arn": arn, "protocol": sub["Protocol"], "endpoint": sub["Endpoint"], "filter": policy})
+        return found
+
+    def set_filter_policy(self, subscription_arn: str, policy: str) -> None:
+        """``{}`` removes the subscription's filter policy."""
+        self._clients.sns(self._topic_region).set_subscription_attributes(
+            SubscriptionArn=subscription_arn, AttributeName="FilterPolicy", AttributeValue=policy
+        )
+
+    def subscribe(self, protocol: str, endpoint: str) -> None:
+        self._clients.sns(self._topic_region).subscribe(TopicArn=self._topic_arn, Protocol=protocol, Endpoint=endpoint)
+
+    def alarms(self, names: list[str]) -> list[dict[str, Any]]:
+        found = self._clients.cloudwatch().describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+        return [
+            {"name": a["AlarmName"], "actions_enabled": a.get("ActionsEnabled", True), "actions": a.get("AlarmActions")}
+            for a in found
+        ]
+
+    def enable_alarm_actions(self, names: list[str]) -> None:
+        self._clients.cloudwatch().enable_alarm_actions(AlarmNames=names)
+
+    def queue_exists(self, url: str) -> bool:
+        try:
+            self._clients.sqs(self._topic_region).get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        except ClientError as exc:
+            if error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+                return False
+            raise
+        return True

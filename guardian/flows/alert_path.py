@@ -1,0 +1,154 @@
+"""The path an alert takes, checked end to end by the sweep: an alert nobody receives is no alert.
+
+- The alerts key and the signing key are enabled (disabled or scheduled for deletion: put back, as a trail's key).
+  The keys come first: with the alerts key disabled, no alert, this one included, can be published.
+- Every address of ``alertEmails`` is subscribed, without a filter policy (one set by anyone drops every alert it
+  does not match): a removed subscription is made again (AWS mails a new confirmation), a filter policy removed.
+- Every alarm of the guardian's exists, with its actions enabled (DisableAlarmActions silences an alarm for good).
+- The dead-letter queue exists.
+
+Each finding is one CRITICAL alert; what cannot be put back from here (a deleted alarm or queue) asks for a
+redeployment and fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from guardian.flows.deliver import deliver
+from guardian.flows.key import repair_key
+from guardian.flows.steps import Step, run_steps
+from guardian.model.changes import Change, Effect
+from guardian.model.findings import guardian_finding
+from guardian.model.refs import KeyRef
+from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.config import Config
+    from guardian.model.results import ActionRecord
+    from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+
+
+class Ports(AlertPathCalls, KeyCalls, Delivery, Protocol):
+    """The topic's subscriptions, the alarms, the queue, the keys, and the alert's own path."""
+
+
+@dataclass(frozen=True)
+class PathCheck:
+    what: str  # "key <id>", "subscription <address>", "alarm <name>", "dead-letter queue"
+    status: str  # in_baseline, healed, heal_failed, deleted
+
+
+def check_alert_path(aws: Ports, config: Config, *, started: datetime, run: Invocation) -> tuple[PathCheck, ...]:
+    path = config.alert_path
+    checks = [_key(aws, config, arn, started, run) for arn in path.keys]
+    checks += _subscriptions(aws, config, started, run)
+    if path.alarms:
+        checks += _alarms(aws, config, started, run)
+    if path.queue is not None and not aws.queue_exists(path.queue):
+        found = (Change("exists", True, False, Effect.WEAKENED),)
+        _alert(aws, config, "dead-letter queue", (found, ()), started=started, run=run, healed=False)
+        checks.append(PathCheck("dead-letter queue", "deleted"))
+    return tuple(checks)
+
+
+def _key(aws: Ports, config: Config, arn: str, started: datetime, run: Invocation) -> PathCheck:
+    parts = arn.split(":")
+    key = KeyRef(key_id=arn.rsplit("/", 1)[-1], region=parts[3], account_id=parts[4])
+    what = f"key {key.key_id}"
+    if aws.key_state(key) == "Enabled":
+        return PathCheck(what, "in_baseline")
+    state, actions, after, _ = repair_key(aws, key, config, run)
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    changes = (Change("key_state", "Enabled", state, Effect.WEAKENED),)
+    _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
+    return PathCheck(what, "healed" if healed else "heal_failed")
+
+
+def _subscriptions(aws: Ports, config: Config, started: datetime, run: Invocation) -> list[PathCheck]:
+    if not config.alert_path.emails:
+        return []
+    subscribed = {s["endpoint"].casefold(): s for s in aws.subscriptions() if s["protocol"] in ("email", "email-json")}
+    checks = []
+    for email in config.alert_path.emails:
+        what = f"subscription {email}"
+        found = subscribed.get(email.casefold())
+        steps: list[Step] = []
+        if found is None:
+            changes = (Change("subscribed", True, False, Effect.WEAKENED),)
+            steps.append(("Subscribe", lambda email=email: aws.subscribe("email-json", email)))  # type: ignore[misc]
+        elif found["filter"] not in (None, "{}"):
+            changes = (Change("filter_policy", None, found["filter"], Effect.WEAKENED),)
+            steps.append(("SetSubscriptionAttributes", lambda arn=found["arn"]: aws.set_filter_policy(arn, "{}")))  # type: ignore[misc]
+        else:
+            checks.append(PathCheck(what, "in_baseline"))
+            continue
+        actions, _ = run_steps(steps, config.topic_region, email, run)
+        healed = all(a.succeeded for a in actions)
+        _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
+        checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
+    return checks
+
+
+def _alarms(aws: Ports, config: Config, started: datetime, run: Invocation) -> list[PathCheck]:
+    wanted = list(config.alert_path.alarms)
+    found = {a["name"]: a for a in aws.alarms(wanted)}
+    checks = []
+    for name in wanted:
+        what = f"alarm {name}"
+        alarm = found.get(name)
+        if alarm is None:
+            _alert(aws, config, what, ((Change("exists", True, False, Effect.WEAKENED),), ()), started=started, run=run)
+            checks.append(PathCheck(what, "deleted"))
+        elif not alarm["actions_enabled"]:
+            actions, _ = run_steps(
+                [("EnableAlarmActions", lambda name=name: aws.enable_alarm_actions([name]))],  # type: ignore[misc]
+                config.topic_region,
+                name,
+                run,
+            )
+            healed = all(a.succeeded for a in actions)
+            changes = (Change("actions_enabled", True, False, Effect.WEAKENED),)
+            _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
+            checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
+        else:
+            checks.append(PathCheck(what, "in_baseline"))
+    return checks
+
+
+def _alert(
+    aws: Ports,
+    config: Config,
+    what: str,
+    found: tuple[tuple[Change, ...], tuple[ActionRecord, ...]],
+    *,
+    started: datetime,
+    run: Invocation,
+    healed: bool = False,
+) -> None:
+    """One CRITICAL alert for a break in the alert path (``found``: what changed, and what the sweep did)."""
+    changes, _ = found
+    fields = ", ".join(c.field for c in changes)
+    if healed:
+        reason = f"the alert path was broken ({what}: {fields}): put back by the sweep"
+        if any(c.field == "subscribed" for c in changes):
+            reason += "; AWS has mailed a new subscription confirmation, which must be confirmed"
+    else:
+        reason = f"the alert path is broken ({what}: {fields}) and could not be put back from here: redeploy the stack"
+    finding = guardian_finding(
+        ("alert_path", what),
+        account_id=config.account_id,
+        region=config.topic_region,
+        detected_at=started,
+        reason=reason,
+        found=found,
+        healed=healed,
+    )
+    deliver(finding, aws, config, run)
+    LOG.error("the alert path was broken", extra={"what": what, "healed": healed})

@@ -1,0 +1,167 @@
+"""Reading one environment variable of the guardian's: each parser validates its value and names the variable in
+its error (:class:`guardian.model.config.ConfigError`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from guardian.model.decide import GLOB, Exemption
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ConfigError(ValueError):
+    """The function's environment is wrong. Raised (not swallowed) so the event is retried and kept in the DLQ."""
+
+
+SNS_TOPIC_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_.-]{1,256}$"
+)
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required but not set")
+    return value
+
+
+def exempt_principals(text: str) -> tuple[Exemption, ...]:
+    """A JSON list of principals, each a string or {"principal": ..., "until": ISO 8601 time}: an exact ARN, or a
+    glob spelled ``glob:...`` (see :class:`guardian.model.decide.Exemption`)."""
+    if not text.strip():
+        return ()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    shape = (
+        "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of principal ARNs, each a string or "
+        '{"principal": "arn:aws:iam::123456789012:role/ci-deployer", "until": "2026-12-31T00:00:00Z"}'
+    )
+    if not isinstance(value, list):
+        raise ConfigError(shape)
+    exemptions = []
+    for item in value:
+        if isinstance(item, str) and item.strip():
+            exemptions.append(Exemption(_principal(item)))
+        elif isinstance(item, dict) and isinstance(item.get("principal"), str) and item["principal"].strip():
+            exemptions.append(Exemption(_principal(item["principal"]), _moment(item.get("until"))))
+        else:
+            raise ConfigError(shape)
+    return tuple(exemptions)
+
+
+def _principal(text: str) -> str:
+    """An exact ARN, or a glob only where spelled ``glob:``: a wildcard elsewhere is an error, not a guess."""
+    text = text.strip()
+    if not text.startswith(GLOB) and any(ch in text for ch in "*?"):
+        raise ConfigError(
+            f"GUARDIAN_EXEMPT_PRINCIPALS: {text!r} has a wildcard; an exemption is an exact ARN unless written "
+            f"{GLOB}{text} (a * never crosses a /)"
+        )
+    return text
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS: 'until' must be an ISO 8601 time, got {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def regions(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """GUARDIAN_SWEEP_REGIONS (JSON list), else the function's own Region."""
+    text = environ.get("GUARDIAN_SWEEP_REGIONS", "").strip()
+    if not text:
+        own = environ.get("AWS_REGION", "").strip()
+        return (own,) if own else ()
+    regions = names(text, variable="GUARDIAN_SWEEP_REGIONS")
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise ConfigError(f"GUARDIAN_SWEEP_REGIONS has invalid Region names: {', '.join(bad)}")
+    return regions
+
+
+def listed(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A JSON list of names in variable ``name``; empty if unset."""
+    return names(environ.get(name, ""), variable=name)
+
+
+def names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str, ...]:
+    if not text.strip():
+        return ()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{variable} is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(f'{variable} must be a JSON list of names, e.g. ["us-east-1", "eu-west-1"]')
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def key_arn(text: str) -> str | None:
+    text = text.strip()
+    if text and not _KEY_ARN.match(text):
+        raise ConfigError(f"GUARDIAN_SIGNING_KEY_ARN is not a KMS key ARN: {text!r}")
+    return text or None
+
+
+def central_topic(environ: Mapping[str, str]) -> str | None:
+    text = environ.get("GUARDIAN_CENTRAL_TOPIC_ARN", "").strip()
+    if text and not SNS_TOPIC_ARN.match(text):
+        raise ConfigError(f"GUARDIAN_CENTRAL_TOPIC_ARN is not an SNS topic ARN: {text!r}")
+    return text or None
+
+
+def accounts(environ: Mapping[str, str]) -> tuple[str, ...]:
+    accounts = names(environ.get("GUARDIAN_TRAIL_ACCOUNTS", ""), variable="GUARDIAN_TRAIL_ACCOUNTS")
+    bad = [a for a in accounts if not re.fullmatch(r"\d{12}", a)]
+    if bad:
+        raise ConfigError(f"GUARDIAN_TRAIL_ACCOUNTS must hold 12-digit account ids, got {', '.join(bad)}")
+    return accounts
+
+
+def tag(text: str) -> tuple[str, str | None] | None:
+    """GUARDIAN_PROTECT_TAG: "key" (any value) or "key=value"."""
+    text = text.strip()
+    if not text:
+        return None
+    key, sep, value = text.partition("=")
+    if not key.strip():
+        raise ConfigError(f"GUARDIAN_PROTECT_TAG must be 'key' or 'key=value', got {text!r}")
+    return key.strip(), (value.strip() if sep else None)
+
+
+def integer(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    return int(number(environ, name, default, low=low, high=high, whole=True))
+
+
+def number(
+    environ: Mapping[str, str], name: str, default: float, *, low: float, high: float, whole: bool = False
+) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be {'a whole number' if whole else 'a number'}, got {text!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
