@@ -51,7 +51,9 @@ def check_alert_path(aws: Ports, config: Config, *, started: datetime, run: Invo
     checks += _subscriptions(aws, config, started, run)
     if path.alarms:
         checks += _alarms(aws, config, started, run)
-    if path.queue is not None and not aws.queue_exists(path.queue):
+    if path.queue is not None and aws.queue_exists(path.queue):
+        checks.append(PathCheck("dead-letter queue", "in_baseline"))
+    elif path.queue is not None:
         found = (Change("exists", True, False, Effect.WEAKENED),)
         _alert(aws, config, "dead-letter queue", (found, ()), started=started, run=run, healed=False)
         checks.append(PathCheck("dead-letter queue", "deleted"))

@@ -63,10 +63,11 @@ def _sweep_subject(result: Result) -> str:
     raw = result.event.raw
     for field, label in (("guardian_function", "Guardian function"), ("alert_path", "Alert path:")):
         if isinstance(raw.get(field), str):
-            verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
+            verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy"
             changed = ", ".join(c.field for c in result.changes)
-            text = f"[{result.severity}] {label} {_ellipsize(raw[field], 40)} changed ({changed}) — {verdict}"
-            return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
+            head, tail = f"[{result.severity}] {label} ", f" changed ({changed}) — {verdict}"
+            name = _ellipsize_middle(raw[field], max(SUBJECT_MAX - len(head) - len(tail), 16))
+            return _clean((head + name + tail)[:SUBJECT_MAX])  # the name is shortened (its end kept) before the verdict
     if isinstance(raw.get("unconfirmed_deployment"), str):
         return f"[{result.severity}] Guardian deployment event not confirmed by CloudFormation — forged?"
     rule = raw.get("guardian_rule")
@@ -148,6 +149,14 @@ def _ellipsize(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(width - 1, 1)] + "…"
+
+
+def _ellipsize_middle(text: str, width: int) -> str:
+    """Shortened in the middle: the guardian's resource names share their start (the stack) and differ at the end."""
+    if len(text) <= width:
+        return text
+    end = (width - 1) * 2 // 3
+    return text[: width - 1 - end] + "…" + text[len(text) - end :]
 
 
 def _clean(text: str) -> str:

@@ -270,6 +270,27 @@ def test_a_forged_exempt_event_is_refused_and_the_change_healed(
     assert "[CRITICAL] Exempt UpdateTrail on org-audit NOT confirmed by CloudTrail: refused" in subjects
 
 
+def test_an_approval_does_not_approve_what_happened_after_the_approved_call(
+    account: Account, monkeypatch: pytest.MonkeyPatch, history: History
+) -> None:
+    """An exempt CI role's genuine UpdateTrail, then, before the sweep confirms it, the insider deletes the trail:
+    the deletion is undone like any other, and the approval takes nothing (what it changed is gone with the trail:
+    the trail comes back as its baseline, the safe side)."""
+    monkeypatch.setenv("GUARDIAN_EXEMPT_PRINCIPALS", json.dumps(["glob:arn:aws:iam::*:role/ci-*"]))
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False)
+    event = exempt("stop_logging_exempt_ci")
+    event["detail"]["eventName"] = "UpdateTrail"
+    assert handler.lambda_handler(event, None)["outcome"] == "exempt"
+    history.add(event)
+    account.ct().delete_trail(Name=TRAIL)
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert account.trail()["LogFileValidationEnabled"] is True
+    assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
+    assert account.baseline()["trail"]["log_file_validation"] is True
+    subjects = [n["Subject"] for n in account.alerts()]
+    assert any(s.startswith(f"[CRITICAL] Trail {TRAIL} deleted") for s in subjects), subjects
+
+
 # -- restore on the event path: the same engine, within seconds of the event -------------------------------------
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from guardian.model import signing
-from guardian.model.approvals import WAIT, Pending, confirmation
+from guardian.model.approvals import CHANGED_BY, WAIT, Pending, approved, confirmation
 from guardian.model.floor import FLOOR_SELECTOR, below_floor, raise_to_floor
 from guardian.model.trail import TrailState
 
@@ -159,3 +159,36 @@ def test_an_approval_waits_at_most_the_documented_time() -> None:
     requested = datetime(2026, 11, 26, 10, tzinfo=UTC)
     assert not PENDING.expired(requested + WAIT)
     assert PENDING.expired(requested + WAIT + timedelta(seconds=1))
+
+
+def test_an_approval_takes_only_what_the_approved_call_changes() -> None:
+    """The insider's move: an exempt CI role stops the trail, then the insider also disables log file validation
+    and deletes the trail before the sweep confirms the approval. Only the stop is approved."""
+    live = replace(BASE, logging=False, log_file_validation=False, tags=(("owner", "mallory"),))
+    assert approved("StopLogging", BASE, live) == replace(BASE, logging=False)
+    assert approved("StopLogging", BASE, None) == BASE  # deleted by another call: recreated
+    assert approved("UpdateTrail", BASE, live) == replace(BASE, log_file_validation=False)
+    assert approved("RemoveTags", BASE, live) == replace(BASE, tags=(("owner", "mallory"),))
+    assert approved("DeleteTrail", BASE, None) is None  # an approved deletion retires the baseline
+    assert approved("CreateTrail", None, live) == live
+    assert approved("SomethingElse", BASE, live) == BASE  # a call the table does not know approves nothing
+
+
+def test_every_approvable_trail_event_says_what_it_changes() -> None:
+    """Each exempt-able trail, bucket and log group eventName of the decision table has an entry, naming fields
+    that exist: a new row cannot silently approve nothing, or everything."""
+    from dataclasses import fields
+
+    from guardian.model.bucket import BucketState
+    from guardian.model.log_group import LogGroupState
+    from guardian.model.rules import RULES, Subject
+
+    known = {
+        Subject.TRAIL: {f.name for f in fields(TrailState)},
+        Subject.BUCKET: {f.name for f in fields(BucketState)},
+        Subject.LOG_GROUP: {f.name for f in fields(LogGroupState)},
+    }
+    for name, rule in RULES.items():
+        if rule.about in known and (rule.heal is not None or name in ("CreateTrail", "StartLogging", "AddTags")):
+            assert name in CHANGED_BY, name
+            assert set(CHANGED_BY[name]) <= known[rule.about], name
