@@ -64,6 +64,8 @@ BUCKET_REPAIRS = [
     "s3:PutBucketPublicAccessBlock",
     "s3:GetBucketAcl",
     "s3:PutBucketAcl",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",  # also DeleteBucketEncryption
 ]
 LOG_GROUP_REPAIRS = [
     "logs:DescribeLogGroups",

@@ -77,6 +77,8 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         "PutBucketAcl",
         "PutBucketLogging",
         "PutBucketOwnershipControls",
+        "PutBucketEncryption",
+        "DeleteBucketEncryption",
         "DeleteBucketPublicAccessBlock",
         "PutBucketPublicAccessBlock",
         "DeleteBucket",

@@ -33,6 +33,8 @@ EVENT_NAMES = (
     "PutBucketAcl",
     "PutBucketPublicAccessBlock",
     "DeleteBucketPublicAccessBlock",
+    "PutBucketEncryption",
+    "DeleteBucketEncryption",
     "DeleteBucket",
     "DeleteLogGroup",  # logs.amazonaws.com: acted on only for a protected trail's log group
     "PutRetentionPolicy",

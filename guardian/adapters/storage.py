@@ -45,6 +45,10 @@ class StorageAdapter:
             "NoSuchPublicAccessBlockConfiguration",
         )
         acl = s3.get_bucket_acl(Bucket=name)
+        encryption = _unless(
+            lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"],
+            "ServerSideEncryptionConfigurationNotFoundError",
+        )
         return BucketState(
             name=name,
             region=home,
@@ -54,6 +58,7 @@ class StorageAdapter:
             public_access_block=canonical(block) if block else None,
             acl_grants=tuple(canonical(g) for g in acl.get("Grants", [])),
             acl_owner=canonical(acl["Owner"]) if acl.get("Owner") else None,
+            encryption=tuple(canonical(r) for r in encryption) if encryption else None,
         )
 
     def create_bucket(self, state: BucketState) -> None:
@@ -94,6 +99,14 @@ class StorageAdapter:
         else:
             block: Any = dict(state.public_access_block)
             s3.put_public_access_block(Bucket=state.name, PublicAccessBlockConfiguration=block)
+
+    def put_bucket_encryption(self, state: BucketState) -> None:
+        s3 = self._clients.s3(state.region)
+        if state.encryption is None:
+            s3.delete_bucket_encryption(Bucket=state.name)
+        else:
+            rules: Any = [dict(r) for r in state.encryption]
+            s3.put_bucket_encryption(Bucket=state.name, ServerSideEncryptionConfiguration={"Rules": rules})
 
     def put_bucket_acl(self, state: BucketState) -> None:
         policy: Any = {"Grants": [dict(g) for g in state.acl_grants]}

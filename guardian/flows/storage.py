@@ -146,6 +146,9 @@ def _bucket_steps(aws: Ports, goal: BucketState, weak: tuple[Change, ...]) -> li
         steps.append(("PutBucketVersioning", lambda: aws.put_bucket_versioning(goal)))
     if "acl_grants" in fields:
         steps.append(("PutBucketAcl", lambda: aws.put_bucket_acl(goal)))
+    if (recreate and goal.encryption) or "encryption" in fields:
+        name = "PutBucketEncryption" if goal.encryption else "DeleteBucketEncryption"
+        steps.append((name, lambda: aws.put_bucket_encryption(goal)))
     if (recreate and goal.policy) or "policy" in fields:
         steps.append(("PutBucketPolicy" if goal.policy else "DeleteBucketPolicy", lambda: aws.put_bucket_policy(goal)))
     if (recreate and goal.lifecycle_rules) or "lifecycle_rules" in fields:

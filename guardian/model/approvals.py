@@ -106,6 +106,8 @@ CHANGED_BY: Mapping[str, tuple[str, ...]] = {
     "PutBucketAcl": ("acl_grants", "acl_owner"),
     "PutBucketPublicAccessBlock": ("public_access_block",),
     "DeleteBucketPublicAccessBlock": ("public_access_block",),
+    "PutBucketEncryption": ("encryption",),
+    "DeleteBucketEncryption": ("encryption",),
     "DeleteBucket": WHOLE,
     "DeleteLogGroup": WHOLE,
     "PutRetentionPolicy": ("retention_days",),

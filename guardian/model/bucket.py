@@ -4,9 +4,13 @@ Pure: no boto3, no environment. Judged on the bucket's live configuration, never
 
 What counts as weakening (docs/operations.md has the same table):
 - the bucket is gone (DeleteBucket): it is recreated with its baseline configuration.
-- policy: CloudTrail loses its write access (an Allow for ``cloudtrail.amazonaws.com`` with ``s3:PutObject``), an
-  Allow statement names a principal that no baseline Allow named (``*``, another account, a new role), or a
+- policy, judged by its effect on CloudTrail's writes: a baseline statement granting ``cloudtrail.amazonaws.com``
+  anything is gone or changed (narrower resources, actions or conditions cannot be proven to cover as much); a new
+  Deny that can match CloudTrail's writes (its principal, action and resource can, and no condition rules it out);
+  an Allow statement names a principal that no baseline Allow named (``*``, another account, a new role); or a
   baseline Deny statement is gone. Any other policy change is kept as the new baseline.
+- default encryption: any change to a baseline's (removed, or another key, which CloudTrail may not be allowed to
+  use); added where the baseline had none strengthens.
 - lifecycle: the shortest expiry of any enabled rule (current or noncurrent versions; a fixed date counts as
   0 days) is shorter than the baseline's. Every rule is counted whatever its filter: a rule on another prefix can
   still be widened later, so it is judged as if it applied to the logs. Removing expiry strengthens.
@@ -43,10 +47,12 @@ class BucketState:
     public_access_block: Mapping[str, bool] | None = None
     acl_grants: tuple[Mapping[str, Any], ...] = ()
     acl_owner: Mapping[str, Any] | None = None
+    encryption: tuple[Mapping[str, Any], ...] | None = None  # default encryption rules; None: none read
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["lifecycle_rules"] = None if self.lifecycle_rules is None else [dict(r) for r in self.lifecycle_rules]
+        data["encryption"] = None if self.encryption is None else [dict(r) for r in self.encryption]
         data["public_access_block"] = None if self.public_access_block is None else dict(self.public_access_block)
         data["acl_grants"] = [dict(g) for g in self.acl_grants]
         data["acl_owner"] = None if self.acl_owner is None else dict(self.acl_owner)
@@ -58,6 +64,8 @@ class BucketState:
         values = {k: v for k, v in data.items() if k in known}
         if values.get("lifecycle_rules") is not None:
             values["lifecycle_rules"] = tuple(values["lifecycle_rules"])
+        if values.get("encryption") is not None:
+            values["encryption"] = tuple(values["encryption"])
         values["acl_grants"] = tuple(values.get("acl_grants") or ())
         return cls(**values)
 
@@ -100,6 +108,9 @@ def compare_bucket(baseline: BucketState, current: BucketState) -> tuple[Change,
         changes.append(
             Change("public_access_block", was or None, now or None, Effect.WEAKENED if lost else Effect.STRENGTHENED)
         )
+    if _dump(baseline.encryption) != _dump(current.encryption):
+        effect = Effect.STRENGTHENED if baseline.encryption is None else Effect.WEAKENED
+        changes.append(Change("encryption", baseline.encryption, current.encryption, effect))
     before_grants, after_grants = _grant_keys(baseline.acl_grants), _grant_keys(current.acl_grants)
     if before_grants != after_grants:
         effect = Effect.WEAKENED if after_grants - before_grants else Effect.STRENGTHENED
@@ -119,13 +130,77 @@ def target_bucket(baseline: BucketState, current: BucketState, changes: Sequence
 
 def policy_weakened(before: str | None, after: str | None) -> bool:
     was, now = _statements(before), _statements(after)
-    if _cloudtrail_writes(was) and not _cloudtrail_writes(now):
+    if {_dump(_unnamed(s)) for s in _for_cloudtrail(was)} - {_dump(_unnamed(s)) for s in _for_cloudtrail(now)}:
+        return True
+    if not _cloudtrail_writes(now) and _cloudtrail_writes(was):
+        return True
+    known = {_dump(_unnamed(s)) for s in was}
+    if any(_can_deny_cloudtrail(s) for s in now if s.get("Effect") == "Deny" and _dump(_unnamed(s)) not in known):
         return True
     if _principals(now, "Allow") - _principals(was, "Allow"):
         return True
-    denies_before = {_dump(s) for s in was if s.get("Effect") == "Deny"}
-    denies_after = {_dump(s) for s in now if s.get("Effect") == "Deny"}
+    denies_before = {_dump(_unnamed(s)) for s in was if s.get("Effect") == "Deny"}
+    denies_after = {_dump(_unnamed(s)) for s in now if s.get("Effect") == "Deny"}
     return bool(denies_before - denies_after)
+
+
+# A condition that never holds for CloudTrail's own writes (it always uses TLS): a Deny on it cannot stop them.
+_HARMLESS_CONDITIONS = ({"Bool": {"aws:SecureTransport": "false"}}, {"Bool": {"aws:SecureTransport": ["false"]}})
+
+
+def _can_deny_cloudtrail(statement: Mapping[str, Any]) -> bool:
+    """Whether a Deny can match CloudTrail writing a log file: its principal, action and resource can, and its
+    condition, if any, is not one known never to hold for CloudTrail (anything unknown is assumed to match)."""
+    if "NotPrincipal" in statement:
+        excluded = statement["NotPrincipal"]
+        services = _as_list(excluded.get("Service", [])) if isinstance(excluded, Mapping) else []
+        if CLOUDTRAIL_PRINCIPAL in services:
+            return False
+    else:
+        principal = statement.get("Principal")
+        if principal != "*" and not (isinstance(principal, Mapping) and _names_cloudtrail(principal)):
+            return False
+    if "NotAction" in statement:
+        if any(_action_matches(a, "s3:PutObject") for a in _as_list(statement["NotAction"])):
+            return False
+    elif not any(_action_matches(a, "s3:PutObject") for a in _as_list(statement.get("Action", []))):
+        return False
+    if "NotResource" not in statement and not any(
+        r == "*" or "/" in str(r) for r in _as_list(statement.get("Resource", []))
+    ):
+        return False  # only the bucket itself, not its objects
+    return statement.get("Condition") not in _HARMLESS_CONDITIONS
+
+
+def _names_cloudtrail(principal: Mapping[str, Any]) -> bool:
+    return CLOUDTRAIL_PRINCIPAL in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", []))
+
+
+def _action_matches(pattern: str, action: str) -> bool:
+    import fnmatch  # noqa: PLC0415 - the storage path only
+
+    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())
+
+
+def _for_cloudtrail(statements: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The Allow statements that grant CloudTrail anything (its bucket ACL check, its writes)."""
+    return [
+        s
+        for s in statements
+        if s.get("Effect") == "Allow"
+        and isinstance(s.get("Principal"), Mapping)
+        and CLOUDTRAIL_PRINCIPAL in _as_list(s["Principal"].get("Service", []))
+    ]
+
+
+def _unnamed(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """A statement as what it does: without its Sid, one value and a list of one alike, lists in any order."""
+    lists = ("Action", "NotAction", "Resource", "NotResource")
+    found = {k: sorted(map(str, _as_list(v))) if k in lists else v for k, v in statement.items() if k != "Sid"}
+    for key in ("Principal", "NotPrincipal"):
+        if isinstance(found.get(key), Mapping):
+            found[key] = {kind: sorted(map(str, _as_list(v))) for kind, v in found[key].items()}
+    return found
 
 
 def shortest_expiry(rules: Sequence[Mapping[str, Any]] | None) -> int:

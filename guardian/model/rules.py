@@ -131,6 +131,9 @@ RULES: Mapping[str, Rule] = {
                            Rule("public access block of a trail's bucket changed", H, PUT_BACK,              M, N, S3, BUCKET),
     "DeleteBucketPublicAccessBlock":
                            Rule("public access block of a trail's bucket removed", H, PUT_BACK,              M, N, S3, BUCKET),
+    "PutBucketEncryption": Rule("default encryption of a trail's bucket changed", H, PUT_BACK,               M, N, S3, BUCKET),
+    "DeleteBucketEncryption":
+                           Rule("default encryption of a trail's bucket removed", H, PUT_BACK,               M, N, S3, BUCKET),
     "DeleteBucket":        Rule("S3 bucket of a trail deleted",                 C, PUT_BACK,                 M, N, S3, BUCKET),
     # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
     "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),

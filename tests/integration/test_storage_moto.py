@@ -172,6 +172,38 @@ def test_a_stricter_policy_is_kept_and_becomes_the_baseline(account: Account) ->
     assert policy() == stricter
 
 
+def test_a_deny_aimed_at_cloudtrail_is_weakening_not_stricter(account: Account) -> None:
+    """Issue 13, item 6: a Deny for cloudtrail.amazonaws.com was classed "stricter", kept, and made the baseline."""
+    blocked = trail_bucket_policy(BUCKET)
+    blocked["Statement"].append(
+        {
+            "Sid": "Hardening",
+            "Effect": "Deny",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    )
+    boto3.client("s3").put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(blocked))
+    result = handler.lambda_handler(s3_event("PutBucketPolicy", "s3-deny"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
+    assert policy() == trail_bucket_policy(BUCKET)
+
+
+def test_default_encryption_is_baselined_and_put_back(account: Account) -> None:
+    s3 = boto3.client("s3")
+    kms_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/logs"}}
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [kms_rule]})
+    assert account.sweep()["resources"][f"bucket:{BUCKET}"] == "strengthened"  # added: kept as the baseline
+    [recorded] = bucket_baseline(account)["state"]["encryption"]
+    assert recorded["ApplyServerSideEncryptionByDefault"] == kms_rule["ApplyServerSideEncryptionByDefault"]
+    s3.delete_bucket_encryption(Bucket=BUCKET)
+    result = handler.lambda_handler(s3_event("DeleteBucketEncryption", "s3-sse"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
+    rules = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"] == kms_rule["ApplyServerSideEncryptionByDefault"]
+
+
 def test_suspended_versioning_is_enabled_again(account: Account) -> None:
     s3 = boto3.client("s3")
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})

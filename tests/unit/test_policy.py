@@ -167,6 +167,8 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "PutBucketAcl",
         "PutBucketPublicAccessBlock",
         "DeleteBucketPublicAccessBlock",
+        "PutBucketEncryption",
+        "DeleteBucketEncryption",
         "DeleteBucket",
         "DeleteLogGroup",
         "PutRetentionPolicy",

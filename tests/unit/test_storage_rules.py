@@ -65,6 +65,59 @@ def effects(current: BucketState) -> dict[str, Effect]:
             Effect.STRENGTHENED,  # one more Deny
         ),
         (policy({**CLOUDTRAIL_WRITE, "Action": ["s3:PutObject"]}, DENY_HTTP), Effect.STRENGTHENED),  # same meaning
+        (policy({**CLOUDTRAIL_WRITE, "Sid": "Renamed"}, DENY_HTTP), Effect.STRENGTHENED),  # a Sid changes nothing
+        # By effect on CloudTrail's writes (issue 13, item 6): each of these keeps an Allow for CloudTrail.
+        (
+            policy(CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "Principal": {"Service": "cloudtrail.amazonaws.com"}}),
+            Effect.WEAKENED,  # a Deny aimed at CloudTrail: classed "stricter" before
+        ),
+        (
+            policy(CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "Action": "s3:Put*", "Resource": "arn:aws:s3:::logs/*"}),
+            Effect.WEAKENED,  # a Deny on everyone's writes stops CloudTrail's too
+        ),
+        (
+            policy(
+                CLOUDTRAIL_WRITE,
+                DENY_HTTP,
+                {**DENY_HTTP, "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "1"}}},
+            ),
+            Effect.WEAKENED,  # CloudTrail is no principal of account 1: an unknown condition is assumed to match
+        ),
+        (
+            policy({**CLOUDTRAIL_WRITE, "Resource": "arn:aws:s3:::logs/elsewhere/*"}, DENY_HTTP),
+            Effect.WEAKENED,  # CloudTrail's Allow narrowed to another prefix
+        ),
+        (
+            policy(
+                {**CLOUDTRAIL_WRITE, "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:x"}}},
+                DENY_HTTP,
+            ),
+            Effect.WEAKENED,  # CloudTrail's Allow narrowed to another trail
+        ),
+        (
+            policy(
+                CLOUDTRAIL_WRITE,
+                DENY_HTTP,
+                {
+                    **DENY_HTTP,
+                    "Resource": "arn:aws:s3:::logs/*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ),
+            Effect.STRENGTHENED,  # CloudTrail always writes over TLS: this Deny never matches it
+        ),
+        (
+            policy(CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}),
+            Effect.STRENGTHENED,  # everyone but CloudTrail
+        ),
+        (
+            policy(
+                CLOUDTRAIL_WRITE,
+                DENY_HTTP,
+                {**DENY_HTTP, "Action": "s3:PutBucketPolicy", "Resource": "arn:aws:s3:::logs"},
+            ),
+            Effect.STRENGTHENED,  # not an object write
+        ),
     ],
 )
 def test_policy_changes(new_policy: str | None, effect: Effect) -> None:
@@ -175,3 +228,28 @@ def test_events_name_the_bucket_log_group_or_event_data_store() -> None:
     assert store.trail is None  # an event data store is not a trail
     unnamed = parse_event(with_detail("s3.amazonaws.com", "DeleteBucket", {"bucketName": 7}))
     assert unnamed.resource is None
+
+
+SSE_KMS = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k1"}}
+SSE_S3 = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+
+
+@pytest.mark.parametrize(
+    ("baseline", "live", "effect"),
+    [
+        (None, (SSE_KMS,), Effect.STRENGTHENED),
+        ((SSE_KMS,), None, Effect.WEAKENED),  # DeleteBucketEncryption
+        ((SSE_KMS,), (SSE_S3,), Effect.WEAKENED),
+        (
+            (SSE_S3,),
+            ({"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "x"}},),
+            Effect.WEAKENED,
+        ),
+    ],
+)
+def test_default_encryption_is_part_of_the_baseline(baseline: Any, live: Any, effect: Effect) -> None:
+    """Another default key, which CloudTrail may not be allowed to use, stops delivery as surely as a Deny."""
+    assert {
+        c.field: c.effect for c in compare_bucket(replace(BASE, encryption=baseline), replace(BASE, encryption=live))
+    } == {"encryption": effect}
+    assert BucketState.from_json(replace(BASE, encryption=live).to_json()) == replace(BASE, encryption=live)
