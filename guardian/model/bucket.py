@@ -196,10 +196,14 @@ def _for_cloudtrail(statements: list[Mapping[str, Any]]) -> list[Mapping[str, An
 def _unnamed(statement: Mapping[str, Any]) -> dict[str, Any]:
     """A statement as what it does: without its Sid, one value and a list of one alike, lists in any order."""
     lists = ("Action", "NotAction", "Resource", "NotResource")
-    found = {k: sorted(map(str, _as_list(v))) if k in lists else v for k, v in statement.items() if k != "Sid"}
-    for key in ("Principal", "NotPrincipal"):
-        if isinstance(found.get(key), Mapping):
-            found[key] = {kind: sorted(map(str, _as_list(v))) for kind, v in found[key].items()}
+    found: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in lists:
+            found[key] = sorted(map(str, _as_list(value)))
+        elif key in ("Principal", "NotPrincipal") and isinstance(value, Mapping):
+            found[key] = {kind: sorted(map(str, _as_list(v))) for kind, v in value.items()}
+        elif key != "Sid":
+            found[key] = value
     return found
 
 

@@ -548,7 +548,9 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     statements = role_statements(template, "SweepRole")
     [metrics] = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
-    passes = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in statements if s["Action"] == "iam:PassRole"}
+    passes = {
+        s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in statements if s["Action"] == "iam:PassRole"
+    }
     assert set(passes) == {"cloudtrail.amazonaws.com", "events.amazonaws.com"}
     forwarder_roles = passes["events.amazonaws.com"]["Resource"]  # only to put a forwarder's target back
     assert json.dumps(forwarder_roles).endswith(':role/CloudTrailGuardian-forwarder-*"]]}')
@@ -561,7 +563,8 @@ def test_sweep_role_checks_only_the_guardians_own_functions_stack_alarms_queue_a
     template, _ = default_synth
     by_sid = {s.get("Sid"): s for s in role_statements(template, "SweepRole")}
     functions = json.dumps(by_sid["CheckTheGuardiansOwnFunctions"]["Resource"])
-    assert "function:CloudTrailGuardian-remediation" in functions and "function:CloudTrailGuardian-sweep" in functions
+    assert "function:CloudTrailGuardian-remediation" in functions
+    assert "function:CloudTrailGuardian-sweep" in functions
     assert "*" not in functions
     assert "lambda:UpdateFunctionCode" not in json.dumps(by_sid)  # code is the stack's to set, never the sweep's
     assert by_sid["ConfirmADeployment"]["Resource"] == {"Ref": "AWS::StackId"}

@@ -8,7 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
+from guardian.adapters.own import OwnAdapter
 from guardian.entrypoints import runtime, sweep
 from guardian.model.subjects import SUBJECT_MAX
 from tests.integration.conftest import Account, subject_and_message
@@ -182,10 +184,6 @@ def test_a_deleted_dead_letter_queue_is_alerted_and_fails_the_run(
 def test_a_denied_check_of_the_guardian_is_reported_and_the_trails_are_still_swept(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from botocore.exceptions import ClientError
-
-    from guardian.adapters.own import OwnAdapter
-
     def denied(self: Any) -> list[dict[str, Any]]:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "ListSubscriptionsByTopic")
 

@@ -192,7 +192,7 @@ def test_a_deny_aimed_at_cloudtrail_is_weakening_not_stricter(account: Account) 
 
 def test_default_encryption_is_baselined_and_put_back(account: Account) -> None:
     s3 = boto3.client("s3")
-    kms_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/logs"}}
+    kms_rule: Any = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/logs"}}
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [kms_rule]})
     assert account.sweep()["resources"][f"bucket:{BUCKET}"] == "strengthened"  # added: kept as the baseline
     [recorded] = bucket_baseline(account)["state"]["encryption"]

@@ -4,7 +4,7 @@ confirmation of an exempt change."""
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from guardian.model import signing
 from guardian.model.approvals import CHANGED_BY, WAIT, Pending, approved, confirmation
+from guardian.model.bucket import BucketState
 from guardian.model.floor import FLOOR_SELECTOR, below_floor, raise_to_floor
+from guardian.model.log_group import LogGroupState
+from guardian.model.rules import RULES, Subject
 from guardian.model.trail import TrailState
 
 PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -177,12 +180,6 @@ def test_an_approval_takes_only_what_the_approved_call_changes() -> None:
 def test_every_approvable_trail_event_says_what_it_changes() -> None:
     """Each exempt-able trail, bucket and log group eventName of the decision table has an entry, naming fields
     that exist: a new row cannot silently approve nothing, or everything."""
-    from dataclasses import fields
-
-    from guardian.model.bucket import BucketState
-    from guardian.model.log_group import LogGroupState
-    from guardian.model.rules import RULES, Subject
-
     known = {
         Subject.TRAIL: {f.name for f in fields(TrailState)},
         Subject.BUCKET: {f.name for f in fields(BucketState)},
