@@ -74,7 +74,8 @@ LOG_GROUP_REPAIRS = [
     "logs:DeleteRetentionPolicy",
     "logs:AssociateKmsKey",
 ]
-KEY_REPAIRS = ["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion"]
+# GetKeyPolicy and PutKeyPolicy: only ever to give CloudTrail back its use of a trail's key (nothing else is put).
+KEY_REPAIRS = ["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion", "kms:GetKeyPolicy", "kms:PutKeyPolicy"]
 DATA_STORE_REPAIRS = [
     "cloudtrail:GetEventDataStore",
     "cloudtrail:StartEventDataStoreIngestion",

@@ -112,6 +112,12 @@ class ServiceAdapter:
     def cancel_key_deletion(self, key: KeyRef) -> None:
         self._clients.kms(key.region).cancel_key_deletion(KeyId=key.key_id)
 
+    def key_policy(self, key: KeyRef) -> str:
+        return str(self._clients.kms(key.region).get_key_policy(KeyId=key.key_id, PolicyName="default")["Policy"])
+
+    def put_key_policy(self, key: KeyRef, policy: str) -> None:
+        self._clients.kms(key.region).put_key_policy(KeyId=key.key_id, PolicyName="default", Policy=policy)
+
     # -- CloudTrail Lake event data stores --------------------------------------------------------------------------
 
     def data_store_status(self, store: ResourceRef) -> str:

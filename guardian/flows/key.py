@@ -1,7 +1,10 @@
-"""A trail's KMS key, put back: enabled again, its deletion cancelled. Only for keys that protect a trail.
+"""A trail's KMS key, put back: enabled again, its deletion cancelled, CloudTrail's use of it restored. Only for
+keys that protect a trail.
 
 A key that protects no trail with a baseline is none of the guardian's business: ignored, no alert. A changed key
-policy is alerted, not restored: putting a policy back blindly could lock the account out of its own key.
+policy is alerted CRITICAL; a whole policy is never put back (a wrong one could lock the account out of its key), but
+one that stops CloudTrail encrypting the trail's log files gets CloudTrail's statement back, and nothing else
+(:mod:`guardian.model.key_policy`).
 """
 
 from __future__ import annotations
@@ -81,11 +84,25 @@ def restore_key(
     assert key is not None
     names = ", ".join(t.name for t in trails)
     if event.event_name == "PutKeyPolicy":
-        why = (
-            f"the policy of key {key.key_id}, which encrypts trail(s) {names}, was replaced: review it now; the "
-            "guardian does not put a key policy back (a wrong one could lock the account out of its key)"
+        lost, actions, still = repair_key_policy(aws, key, trails, run)
+        if not lost:
+            why = (
+                f"the policy of key {key.key_id}, which encrypts trail(s) {names}, was replaced; CloudTrail can still "
+                "use it: review it now (the guardian never puts a whole key policy back)"
+            )
+            return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
+        return repaired(
+            event,
+            decision,
+            why=f"the new policy of key {key.key_id} stopped CloudTrail encrypting the log files of trail(s) "
+            f"{', '.join(t.name for t in lost)}: no log file could be delivered; CloudTrail's statement put back, the "
+            "rest of the policy left as it is: review it now",
+            actions=actions,
+            checks=1,
+            change=Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED),
+            still=still,
+            run=run,
         )
-        return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
     state, actions, after, checks = repair_key(aws, key, config, run)
     return repaired(
         event,
@@ -110,6 +127,26 @@ def repair_key(aws: KeyCalls, key: KeyRef, config: Config, run: Invocation) -> t
     actions, _ = run_steps(steps, key.region, key.key_id, run)
     after, checks = poll(lambda: aws.key_state(key), lambda now: now == "Enabled" or not steps, config, run)
     return state, actions, after, checks
+
+
+def repair_key_policy(
+    aws: KeyCalls, key: KeyRef, trails: list[TrailState], run: Invocation
+) -> tuple[list[TrailState], list[ActionRecord], str | None]:
+    """The trails whose log files CloudTrail can no longer encrypt with the key, the calls that let it again (only
+    CloudTrail's statement added, the Denies that stop it removed), and what is still wrong after them."""
+    import json  # noqa: PLC0415 - the key policy path only
+
+    from guardian.model.key_policy import cloudtrail_can_encrypt, letting_cloudtrail_encrypt  # noqa: PLC0415
+
+    policy = json.loads(aws.key_policy(key))
+    lost = [t for t in trails if not cloudtrail_can_encrypt(policy, t.arn, key.account_id)]
+    if not lost:
+        return [], [], None
+    fixed = json.dumps(letting_cloudtrail_encrypt(policy, [t.arn for t in lost], key.account_id))
+    actions, _ = run_steps([("PutKeyPolicy", lambda: aws.put_key_policy(key, fixed))], key.region, key.key_id, run)
+    after = json.loads(aws.key_policy(key))
+    still = [t.name for t in lost if not cloudtrail_can_encrypt(after, t.arn, key.account_id)]
+    return lost, actions, (f"CloudTrail still cannot use key {key.key_id} for {', '.join(still)}" if still else None)
 
 
 def key_of(trail: TrailState, account_id: str | None) -> KeyRef | None:

@@ -18,10 +18,10 @@ from guardian.flows import baselines, own_functions, own_rules
 from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.approvals import Verdict, settle_trail
 from guardian.flows.deliver import deliver
+from guardian.flows.key_checks import check_key
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import (
     ResourceCheck,
-    check_key,
     check_resource,
     report_below_floor,
     report_delivery_error,

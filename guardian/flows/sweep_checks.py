@@ -14,11 +14,9 @@ from botocore.exceptions import ClientError
 from guardian.flows import baselines, storage
 from guardian.flows.approvals import Verdict, settle_resource
 from guardian.flows.deliver import deliver
-from guardian.flows.key import key_of, repair_key
-from guardian.model.changes import Change, Effect
 from guardian.model.decide import Decision
 from guardian.model.findings import baseline_event, sweep_event
-from guardian.model.results import Result, Verification
+from guardian.model.results import Result
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity, Subject
 from guardian.ports.errors import describe_error
 
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
+    from guardian.model.changes import Change
     from guardian.model.config import Config
     from guardian.model.refs import TrailRef
     from guardian.model.trail import TrailState
@@ -163,44 +162,6 @@ def report_delivery_error(
     )
     decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.HIGH, reason, SWEEP_RULE, ref)
     deliver(Result(event=event, decision=decision, outcome=Outcome.ALERTED, severity=Severity.HIGH), aws, config, run)
-
-
-def check_key(
-    aws: Everything,
-    config: Config,
-    trail: TrailState,
-    *,
-    started: datetime,
-    run: Invocation,
-) -> str | None:
-    """The trail's key must be enabled: repair it if not (a lost DisableKey or ScheduleKeyDeletion event)."""
-    key = key_of(trail, config.account_id)
-    if key is None or aws.key_state(key) == "Enabled":
-        return None
-    state, actions, after, checks = repair_key(aws, key, config, run)
-    healed = after == "Enabled" and all(a.succeeded for a in actions)
-    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
-    event, ref = sweep_event(
-        trail,
-        account_id=config.account_id,
-        detected_at=started,
-        details={"key": key.key_id, "changes": [change.to_json()]},
-        what="key",
-    )
-    reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
-    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
-    result = Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
-        severity=Severity.CRITICAL,
-        actions=tuple(actions),
-        verification=Verification(is_logging=None, checks=checks, checked_at=run.clock()),
-        changes=(change,),
-        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
-    )
-    deliver(result, aws, config, run)
-    return "healed" if healed else "heal_failed"
 
 
 def report_refused(

@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 
 from guardian.model.rules import RULES
 from infra.alarms import ALARM_SUFFIXES
-from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, LOG_GROUP_REPAIRS
+from infra.remediation import BUCKET_REPAIRS, DATA_STORE_REPAIRS, KEY_REPAIRS, LOG_GROUP_REPAIRS
 from infra.runtime_asset import lean_source, stage_runtime
 from infra.self_protection import GUARD_SUFFIXES
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
@@ -332,13 +332,21 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
-        **{action: [keys] for action in ("kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion")},
+        **{action: [keys] for action in KEY_REPAIRS},
         **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},
         **{action: [log_groups] for action in LOG_GROUP_REPAIRS},
         **{action: [data_stores] for action in DATA_STORE_REPAIRS},
     }
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
     assert not {"s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:DeleteEventDataStore"} & set(granted)
+    assert not {"kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CreateGrant"} & set(granted)
+    assert KEY_REPAIRS == [
+        "kms:DescribeKey",
+        "kms:EnableKey",
+        "kms:CancelKeyDeletion",
+        "kms:GetKeyPolicy",
+        "kms:PutKeyPolicy",
+    ]
     # Every bucket action but CreateBucket (the bucket has no owner yet) is limited to this account's buckets.
     [own_buckets] = [s for s in role_statements(template) if s.get("Sid") == "RepairThisAccountsTrailBuckets"]
     assert own_buckets["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}

@@ -383,7 +383,9 @@ def key_event(name: str, key_id: str, event_id: str) -> dict[str, Any]:
 def trail_key(account: Account) -> str:
     """The org-audit trail now encrypts with a customer managed key, recorded in its baseline."""
     kms = boto3.client("kms")
-    key_id: str = kms.create_key(Description="trail key")["KeyMetadata"]["KeyId"]
+    key_id: str = kms.create_key(Description="trail key", Policy=json.dumps(key_policy(ADMIN, CLOUDTRAIL_ENCRYPTS)))[
+        "KeyMetadata"
+    ]["KeyId"]
     account.ct().update_trail(Name=TRAIL, KmsKeyId=key_id)
     account.sweep()  # adding a key strengthens the trail: kept as its new baseline
     assert account.baseline()["trail"]["kms_key_id"].endswith(key_id)
@@ -416,12 +418,85 @@ def test_key_scheduled_for_deletion_is_cancelled_then_enabled(account: Account, 
     assert message["action"]["taken"] == ["CancelKeyDeletion", "EnableKey"]
 
 
-def test_trail_key_policy_change_is_a_critical_alert_only(account: Account, trail_key: str) -> None:
+ADMIN = {
+    "Sid": "Enable IAM User Permissions",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+CLOUDTRAIL_ENCRYPTS = {  # AWS's documented statement for a trail's key
+    "Sid": "Allow CloudTrail to encrypt logs",
+    "Effect": "Allow",
+    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+    "Action": "kms:GenerateDataKey*",
+    "Resource": "*",
+    "Condition": {
+        "StringEquals": {"aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}"},
+        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"},
+    },
+}
+
+
+def key_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def policy_of(key_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        boto3.client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    )
+    return document
+
+
+def test_trail_key_policy_change_that_keeps_cloudtrail_is_a_critical_alert_only(
+    account: Account, trail_key: str
+) -> None:
+    reviewed = key_policy(ADMIN, CLOUDTRAIL_ENCRYPTS, {**ADMIN, "Sid": "Auditors", "Action": "kms:Describe*"})
+    boto3.client("kms").put_key_policy(KeyId=trail_key, PolicyName="default", Policy=json.dumps(reviewed))
     result = handler.lambda_handler(key_event("PutKeyPolicy", trail_key, "k-3"), None)
     assert (result["outcome"], result["severity"]) == ("alerted", "CRITICAL")
     _, message = subject_and_message(account.alerts()[0])
-    assert "review it now" in message["reason"]
+    assert "CloudTrail can still use it: review it now" in message["reason"]
     assert message["action"]["taken"] is None
+    assert policy_of(trail_key) == reviewed
+
+
+@pytest.mark.parametrize(
+    "locked_out",
+    [
+        key_policy(ADMIN),  # CloudTrail's statement dropped
+        key_policy(ADMIN, CLOUDTRAIL_ENCRYPTS, {**CLOUDTRAIL_ENCRYPTS, "Sid": "Nope", "Effect": "Deny"}),
+        key_policy(ADMIN, {**CLOUDTRAIL_ENCRYPTS, "Condition": {"StringEquals": {"aws:SourceArn": "arn:x:other"}}}),
+    ],
+    ids=["dropped", "denied", "narrowed-to-another-trail"],
+)
+def test_a_key_policy_that_locks_cloudtrail_out_gets_cloudtrails_statement_back(
+    account: Account, trail_key: str, locked_out: dict[str, Any]
+) -> None:
+    """Issue 13, item 6: the trail still says it logs, but no log file can be encrypted, so none is delivered."""
+    boto3.client("kms").put_key_policy(KeyId=trail_key, PolicyName="default", Policy=json.dumps(locked_out))
+    result = handler.lambda_handler(key_event("PutKeyPolicy", trail_key, "k-5"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "CRITICAL")
+    restored = policy_of(trail_key)
+    assert ADMIN in restored["Statement"]  # nothing else of the new policy is touched
+    assert not [s for s in restored["Statement"] if s["Effect"] == "Deny"]
+    [added] = [s for s in restored["Statement"] if s["Sid"] == "CloudTrailGuardianLetsCloudTrailEncrypt"]
+    assert added["Condition"]["StringEquals"] == {
+        "aws:SourceArn": [f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}"]
+    }
+    _, message = subject_and_message(account.alerts()[0])
+    assert message["action"]["taken"] == ["PutKeyPolicy"]
+    assert "no log file could be delivered" in message["reason"]
+
+
+def test_a_lost_key_policy_event_is_found_by_the_sweep(account: Account, trail_key: str) -> None:
+    boto3.client("kms").put_key_policy(KeyId=trail_key, PolicyName="default", Policy=json.dumps(key_policy(ADMIN)))
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert any(s.get("Sid") == "CloudTrailGuardianLetsCloudTrailEncrypt" for s in policy_of(trail_key)["Statement"])
+    subject, _ = subject_and_message(account.alerts()[0])
+    assert subject.startswith("[CRITICAL]")
+    assert account.sweep()["statuses"] == {"in_baseline": 2}  # put back once, then left alone
 
 
 def test_a_key_that_protects_no_trail_is_ignored(account: Account, trail_key: str) -> None:

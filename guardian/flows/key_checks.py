@@ -1,0 +1,105 @@
+"""The sweep's check of a trail's KMS key: enabled, and letting CloudTrail encrypt the trail's log files. A lost
+DisableKey, ScheduleKeyDeletion or PutKeyPolicy event is found here, one sweep later at most."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from guardian.flows.deliver import deliver
+from guardian.flows.key import key_of, repair_key, repair_key_policy
+from guardian.model.changes import Change, Effect
+from guardian.model.decide import Decision
+from guardian.model.findings import sweep_event
+from guardian.model.results import Result, Verification
+from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.config import Config
+    from guardian.model.refs import KeyRef
+    from guardian.model.trail import TrailState
+    from guardian.ports.calls import Everything
+    from guardian.ports.invocation import Invocation
+
+
+def check_key(
+    aws: Everything,
+    config: Config,
+    trail: TrailState,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> str | None:
+    """The trail's key must be enabled, and let CloudTrail encrypt: repair it if not (a lost DisableKey,
+    ScheduleKeyDeletion or PutKeyPolicy event)."""
+    key = key_of(trail, config.account_id)
+    if key is None:
+        return None
+    statuses = [_key_policy(aws, config, trail, key, started=started, run=run)]
+    if aws.key_state(key) != "Enabled":
+        statuses.append(_key_state(aws, config, trail, key, started=started, run=run))
+    return "heal_failed" if "heal_failed" in statuses else "healed" if "healed" in statuses else None
+
+
+def _key_policy(
+    aws: Everything, config: Config, trail: TrailState, key: KeyRef, *, started: datetime, run: Invocation
+) -> str | None:
+    lost, actions, still = repair_key_policy(aws, key, [trail], run)
+    if not lost:
+        return None
+    change = Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED)
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"key": key.key_id, "changes": [change.to_json()]},
+        what="key-policy",
+    )
+    reason = (
+        f"the policy of key {key.key_id} stops CloudTrail encrypting the trail's log files: none can be delivered; "
+        "CloudTrail's statement put back by the sweep, the rest of the policy left as it is: review it now"
+    )
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
+    healed = still is None and all(a.succeeded for a in actions)
+    result = Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        severity=Severity.CRITICAL,
+        actions=tuple(actions),
+        verification=Verification(is_logging=None, checks=1, checked_at=run.clock()),
+        changes=(change,),
+        diagnosis=None if healed else (still or "PutKeyPolicy failed"),
+    )
+    deliver(result, aws, config, run)
+    return "healed" if healed else "heal_failed"
+
+
+def _key_state(
+    aws: Everything, config: Config, trail: TrailState, key: KeyRef, *, started: datetime, run: Invocation
+) -> str:
+    state, actions, after, checks = repair_key(aws, key, config, run)
+    healed = after == "Enabled" and all(a.succeeded for a in actions)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    event, ref = sweep_event(
+        trail,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"key": key.key_id, "changes": [change.to_json()]},
+        what="key",
+    )
+    reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
+    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
+    result = Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        severity=Severity.CRITICAL,
+        actions=tuple(actions),
+        verification=Verification(is_logging=None, checks=checks, checked_at=run.clock()),
+        changes=(change,),
+        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+    )
+    deliver(result, aws, config, run)
+    return "healed" if healed else "heal_failed"

@@ -1,0 +1,109 @@
+"""Whether a trail's KMS key policy still lets CloudTrail encrypt the trail's log files, and the smallest change that
+lets it again.
+
+Pure. A policy that no longer lets CloudTrail call ``kms:GenerateDataKey*`` for the trail stops log delivery as
+surely as StopLogging, while the trail still reports that it logs. The guardian does not put a whole key policy back
+(a wrong one could lock the account out of its key): it only adds AWS's documented CloudTrail statements and drops
+the Deny statements that stop CloudTrail, leaving every other statement as it is. Conditions on the trail's ARN and
+account are evaluated; any other condition is assumed to hold (no false alarm), and CloudTrail's own delivery error,
+which the sweep reads, backs that up.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+ENCRYPT = "kms:GenerateDataKey*"
+RESTORED_SID = "CloudTrailGuardianLetsCloudTrailEncrypt"
+_TRAIL_KEYS = ("kms:encryptioncontext:aws:cloudtrail:arn", "aws:sourcearn")
+_HOLDS = {"stringequals", "stringlike", "arnequals", "arnlike"}
+
+
+def cloudtrail_can_encrypt(policy: Mapping[str, Any], trail_arn: str, account_id: str | None) -> bool:
+    """An Allow lets CloudTrail generate data keys for this trail, and no Deny stops it."""
+    statements = _statements(policy)
+    allowed = any(_grants(s, trail_arn, account_id) for s in statements if s.get("Effect") == "Allow")
+    denied = any(_grants(s, trail_arn, account_id) for s in statements if s.get("Effect") == "Deny")
+    return allowed and not denied
+
+
+def letting_cloudtrail_encrypt(
+    policy: Mapping[str, Any], trail_arns: list[str], account_id: str | None
+) -> dict[str, Any]:
+    """``policy`` with the Deny statements that stop CloudTrail removed and AWS's documented CloudTrail statement
+    added (scoped to these trails); every other statement kept as it is."""
+    kept = [
+        s
+        for s in _statements(policy)
+        if not (s.get("Effect") == "Deny" and any(_grants(s, arn, account_id) for arn in trail_arns))
+        and s.get("Sid") != RESTORED_SID
+    ]
+    partition = trail_arns[0].split(":")[1] if trail_arns else "aws"
+    account = account_id or (trail_arns[0].split(":")[4] if trail_arns else "*")
+    kept.append(
+        {
+            "Sid": RESTORED_SID,
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": [ENCRYPT, "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": [f"arn:{partition}:cloudtrail:*:{account}:trail/*"]
+                },
+                "StringEquals": {"aws:SourceArn": sorted(trail_arns)},
+            },
+        }
+    )
+    return {**policy, "Statement": kept}
+
+
+def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = policy.get("Statement", [])
+    return [found] if isinstance(found, dict) else [s for s in found if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(statement: Mapping[str, Any], trail_arn: str, account_id: str | None) -> bool:
+    """Whether the statement applies to CloudTrail generating a data key for this trail."""
+    principal = statement.get("Principal")
+    if principal != "*" and not (
+        isinstance(principal, dict)
+        and (CLOUDTRAIL in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", [])))
+    ):
+        return False
+    if "NotAction" in statement:
+        if any(_matches(a, "kms:GenerateDataKey") for a in _as_list(statement["NotAction"])):
+            return False
+    elif not any(_matches(a, "kms:GenerateDataKey") for a in _as_list(statement.get("Action", []))):
+        return False
+    return _conditions_hold(statement.get("Condition") or {}, trail_arn, account_id)
+
+
+def _conditions_hold(conditions: Mapping[str, Any], trail_arn: str, account_id: str | None) -> bool:
+    for operator, tests in conditions.items():
+        if not isinstance(tests, dict):
+            continue
+        op = operator.lower().removeprefix("forallvalues:").removeprefix("foranyvalue:").removesuffix("ifexists")
+        for key, values in tests.items():
+            name = key.lower()
+            actual = trail_arn if name in _TRAIL_KEYS else account_id if name == "aws:sourceaccount" else None
+            if actual is None or op not in _HOLDS:
+                continue  # a condition on something else: assumed to hold
+            like = op.endswith("like")
+            wanted = [str(v) for v in _as_list(values)]
+            if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
+                return False
+    return True
+
+
+def _matches(pattern: str, action: str) -> bool:
+    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())
