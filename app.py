@@ -14,6 +14,7 @@ from infra.central_alerts import CentralAlertsStack, central_alerts
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
 from infra.forwarder import ForwarderStack
+from infra.regions import unseen_iam_events
 from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings, environments
 from infra.stack import GuardianStack
 
@@ -50,6 +51,14 @@ def add_guardian(app: cdk.App, settings: GuardianSettings, *, several: bool) -> 
         sys.exit(
             "cloudtrail-guardian: invalid context: regions lists other Regions, so the home Region must be "
             "known: set homeRegion, or deploy with a default Region (AWS_REGION or the profile's region)"
+        )
+    unseen = unseen_iam_events(settings.home_region or os.environ.get("CDK_DEFAULT_REGION"), settings.regions)
+    if unseen and not settings.accept_unseen_iam_events:
+        sys.exit(
+            f"cloudtrail-guardian: invalid context: IAM changes to the guardian's roles are recorded in {unseen}, "
+            f"which is neither the home Region nor one of regions: its self-protection would never see them. Add "
+            f"{unseen} to regions (a forwarder carries them home), or set acceptUnseenIamEvents=true to deploy "
+            "without that protection"
         )
     env = cdk.Environment(account=settings.account, region=home) if home else None
     construct_id = f"{settings.stack_name}-{settings.account}-{home}" if several else settings.stack_name

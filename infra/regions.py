@@ -53,3 +53,19 @@ def check_one_partition(regions: Iterable[str], key: str) -> None:
     if len(partitions) > 1:
         listed = ", ".join(f"{r} ({p})" for r, p in found.items())
         raise SettingsError(f"{key}: one guardian's Regions must share a partition, got {listed}")
+
+
+# Where EventBridge receives the events of global services (IAM, STS's global endpoint, Organizations), by partition.
+GLOBAL_EVENTS_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def unseen_iam_events(home: str | None, regions: Iterable[str]) -> str | None:
+    """The Region where IAM changes to the guardian's roles are recorded, if the guardian would never see them
+    there (neither its home Region nor a forwarder's); None if it would, or if the home Region is not known."""
+    if home is None:
+        return None
+    partition = partition_of(home)
+    seen_in = GLOBAL_EVENTS_REGION.get(partition or "")
+    if seen_in is None or seen_in == home or seen_in in regions:
+        return None
+    return seen_in

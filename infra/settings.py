@@ -66,6 +66,7 @@ class GuardianSettings:
     central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
     central_topic_key_arn: str | None = None  # that topic's KMS key (publishers need it)
     break_glass_role: str | None = None  # a role name that may write to the evidence bucket (and that the SCP exempts)
+    accept_unseen_iam_events: bool = False  # deploy although IAM changes to the guardian's roles would go unseen
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -102,6 +103,7 @@ class GuardianSettings:
             central_topic_arn=_arn(get("centralTopicArn"), "centralTopicArn", "sns"),
             central_topic_key_arn=_arn(get("centralTopicKeyArn"), "centralTopicKeyArn", "kms"),
             break_glass_role=_role_name(get("breakGlassRole"), "breakGlassRole"),
+            accept_unseen_iam_events=_bool(get("acceptUnseenIamEvents"), "acceptUnseenIamEvents", default=False),
         )
         check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
         return settings
@@ -237,6 +239,7 @@ OPTIONS = (
     "centralTopicArn",
     "centralTopicKeyArn",
     "breakGlassRole",
+    "acceptUnseenIamEvents",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 

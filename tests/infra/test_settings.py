@@ -10,6 +10,7 @@ import pytest
 
 from app import build_app
 from infra.errors import SettingsError
+from infra.regions import unseen_iam_events
 from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings
 
 
@@ -143,3 +144,32 @@ def test_the_cdks_own_context_keys_pass() -> None:
         **dict.fromkeys((*OPTIONS, *APP_OPTIONS)),
     }
     assert build_app(context).node.try_get_context("cli-telemetry") is False
+
+
+@pytest.mark.parametrize(
+    ("home", "regions", "unseen"),
+    [
+        ("us-east-1", (), None),
+        ("eu-west-1", ("us-east-1",), None),
+        ("eu-west-1", (), "us-east-1"),
+        ("eu-west-1", ("eu-central-1",), "us-east-1"),
+        ("us-gov-east-1", (), "us-gov-west-1"),
+        (None, (), None),  # not known at synth: nothing to say
+    ],
+)
+def test_where_iam_events_would_go_unseen(home: str | None, regions: tuple[str, ...], unseen: str | None) -> None:
+    assert unseen_iam_events(home, regions) == unseen
+
+
+def test_synth_refuses_a_home_region_that_never_sees_iam_events_unless_acknowledged(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, item 7: IAM changes to the guardian were never seen, and nothing said so at synth."""
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    with pytest.raises(SystemExit, match=r"recorded in us-east-1.*Add us-east-1 to regions.*acceptUnseenIamEvents"):
+        build_app({"homeRegion": "eu-west-1"})
+    build_app({"homeRegion": "eu-west-1", "acceptUnseenIamEvents": "true"})
+    build_app({"homeRegion": "eu-west-1", "regions": "eu-west-1,us-east-1"})
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "ap-southeast-2")  # the CLI's Region, when homeRegion is not set
+    with pytest.raises(SystemExit, match="recorded in us-east-1"):
+        build_app({})
