@@ -23,7 +23,7 @@ help:
 	@echo "make architecture - print guardian/'s modules, import graph and the modules one event passes through"
 	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
 	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
-	@echo "make scp BREAK_GLASS_ROLE=name - render the service control policy that protects audit logging"
+	@echo "make scp BREAK_GLASS_ROLE=name - render the service control policies that protect audit logging and the guardian"
 	@echo "make stackset - write the self-contained CloudFormation StackSets template (build/stackset)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -71,8 +71,8 @@ deploy: setup
 	npx cdk deploy $(CDK_ARGS)
 
 scp: setup
-	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...]"; exit 2; }
-	$(PY) scripts/render_scp.py --break-glass-role "$(BREAK_GLASS_ROLE)" --stack-name "$(or $(STACK_NAME),CloudTrailGuardian)"
+	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...] [QUALIFIER=...]"; exit 2; }
+	$(PY) scripts/render_scp.py --break-glass-role "$(BREAK_GLASS_ROLE)" --stack-name "$(or $(STACK_NAME),CloudTrailGuardian)" --qualifier "$(or $(QUALIFIER),hnb659fds)"
 
 stackset: setup
 	$(PY) scripts/stackset.py $(STACKSET_ARGS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, Stack, Tags
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -21,6 +21,7 @@ from infra.alarms import PERIOD, occurrence_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.self_protection import GUARDED_CALLS, Watch, message, pattern
+from infra.settings import GUARDIAN_TAG
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 
 API_CALL = "AWS API Call via CloudTrail"
@@ -106,3 +107,4 @@ class ForwarderStack(Stack):
             **kwargs,
         )
         self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, emails=emails)
+        Tags.of(self).add(GUARDIAN_TAG, rule_prefix)  # the service control policies know the guardian by it

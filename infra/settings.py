@@ -39,6 +39,9 @@ ALL_LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+# On every resource and role of the guardian's stacks, its value the stack name: the service control policies
+# (scripts/render_scp.py) know the guardian by it, in both deployment styles.
+GUARDIAN_TAG = "cloudtrail-guardian"
 LOG_RETENTION_DAYS = tuple(d for d in ALL_LOG_RETENTION_DAYS if d >= 7)
 
 
@@ -58,7 +61,6 @@ class GuardianSettings:
     repeat_window_minutes: int = 10
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
-    deployment_qualifier: str = "hnb659fds"  # the CDK bootstrap qualifier: its roles may change the guardian
     home_region: str | None = None  # where the guardian runs; other `regions` get a forwarder
     account: str | None = None  # the account to deploy to (from `environments`); None: the CLI's credentials
     organization_management: bool = False  # the management or delegated administrator account
@@ -95,7 +97,6 @@ class GuardianSettings:
             repeat_window_minutes=_int(get("repeatWindowMinutes"), "repeatWindowMinutes", 10, low=1, high=1440),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
-            deployment_qualifier=_qualifier(get("deploymentQualifier")),
             home_region=_region(get("homeRegion"), "homeRegion"),
             account=_account(get("account"), "account"),
             organization_management=_bool(get("organizationManagement"), "organizationManagement", default=False),
@@ -231,7 +232,6 @@ OPTIONS = (
     "repeatWindowMinutes",
     "sentinelTrail",
     "sentinelRetentionDays",
-    "deploymentQualifier",
     "homeRegion",
     "account",
     "organizationManagement",
@@ -279,13 +279,6 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
     if len(set(keys)) != len(keys):
         raise SettingsError("environments lists the same account and Region twice")
     return tuple(found)
-
-
-def _qualifier(value: Any) -> str:
-    text = "hnb659fds" if value is None or value == "" else str(value)
-    if not re.fullmatch(r"[a-z0-9]{1,10}", text):
-        raise SettingsError(f"deploymentQualifier must be a CDK bootstrap qualifier (a-z, 0-9, 1-10), got {text!r}")
-    return text
 
 
 def _tag(value: Any) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Token, Validations
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Tags, Token, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -18,7 +18,7 @@ from infra.guardian_function import GuardianFunction
 from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
 from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
 from infra.sentinel import SentinelTrail
-from infra.settings import GuardianSettings
+from infra.settings import GUARDIAN_TAG, GuardianSettings
 from infra.signing_key import SigningKey
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
@@ -33,6 +33,7 @@ class GuardianStack(Stack):
         # alerts on the DeleteStack call).
         kwargs.setdefault("termination_protection", True)
         super().__init__(scope, construct_id, description="CloudTrail Guardian: self-healing CloudTrail", **kwargs)
+        Tags.of(self).add(GUARDIAN_TAG, settings.stack_name)  # the service control policies know the guardian by it
         if not settings.alert_emails:
             Annotations.of(self).add_info(
                 "No alertEmails given: alerts go to the SNS topic only. Deploy with -c alertEmails=a@example.com,... "

@@ -14,6 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import Aws, CfnCondition, CfnOutput, CfnParameter, CfnResource, Fn
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
@@ -31,6 +32,13 @@ class StackSetStack(GuardianStack):
         kwargs.setdefault("synthesizer", cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
         kwargs.setdefault("termination_protection", False)  # set on stack instances, not in a StackSet template
         super().__init__(scope, construct_id, settings=settings, **kwargs)
+        # A stack instance is named StackSet-<set>-<id>, and so would its buckets be: named after the guardian
+        # instead, they fall under the service control policy's bucket prefix, as the cdk deploy style's do.
+        prefix = settings.stack_name.lower()
+        for bucket, what in ((self.evidence.bucket, "evidence"), (self.evidence.access_logs, "access-logs")):
+            cfn_bucket = bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.bucket_name = f"{prefix}-{what}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
         home = CfnParameter(
             self,
             "HomeRegion",

@@ -1,8 +1,18 @@
-"""Render infra/policies/scp-protect-cloudtrail.json for one organization: the break-glass role, the guardian's stack
-name and the CDK bootstrap qualifier go in; a minified policy ready for `aws organizations create-policy` comes out.
+"""Render the service control policies in infra/policies for one organization: the break-glass role, the guardian's
+stack name and the CDK bootstrap qualifier go in; minified policies ready for `aws organizations create-policy`
+come out, each within the SCP size limit.
+
+- ``scp-protect-cloudtrail.json``: nobody but break-glass stops or deletes audit logging; nobody but the guardian and
+  its deployers weakens a trail; the guardian's roles act only from the guardian's functions.
+- ``scp-protect-the-guardian.json``: nobody but its deployers changes the guardian, passes its roles, puts its tag
+  on anything, poses as a deployer, or invokes its functions directly.
+
+The policies know the guardian by its tag (``cloudtrail-guardian`` = the stack name, on every resource and role, in
+both deployment styles: cdk deploy and StackSets), by its fixed function names and its buckets' name prefix; and
+its code by ``lambda:SourceFunctionArn``.
 
     python scripts/render_scp.py --break-glass-role BreakGlassAdmin [--stack-name CloudTrailGuardian]
-        [--qualifier hnb659fds] [--output build/scp-protect-cloudtrail.json]
+        [--qualifier hnb659fds] [--output-dir build]
 """
 
 from __future__ import annotations
@@ -14,32 +24,52 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "policies" / "scp-protect-cloudtrail.json"
+POLICIES = Path(__file__).resolve().parent.parent / "infra" / "policies"
+NAMES = ("scp-protect-cloudtrail.json", "scp-protect-the-guardian.json")
 SCP_MAX_CHARACTERS = 5120  # AWS Organizations' size limit for a service control policy
+TAG = "cloudtrail-guardian"  # the tag the stacks put on every resource and role, its value the stack name
+# Who deploys the guardian, and so may change it: the break-glass role, the CDK bootstrap roles CloudFormation and
+# the CDK CLI use (cdk deploy), and the StackSets execution roles (service-managed, then self-managed permissions).
+# Their names are reserved by the policy itself (DenyPosingAsADeployer): nobody else may create such a role or
+# change whom it trusts.
+DEPLOYERS = (
+    "arn:aws:iam::*:role/{break_glass}",
+    "arn:aws:iam::*:role/cdk-{qualifier}-cfn-exec-role-*",
+    "arn:aws:iam::*:role/cdk-{qualifier}-deploy-role-*",
+    "arn:aws:iam::*:role/stacksets-exec-*",
+    "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole",
+)
 
 
-def render(break_glass_role: str, stack_name: str = "CloudTrailGuardian", qualifier: str = "hnb659fds") -> str:
+def render(
+    break_glass_role: str, stack_name: str = "CloudTrailGuardian", qualifier: str = "hnb659fds"
+) -> dict[str, str]:
+    """Each policy's file name → the policy, minified."""
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", break_glass_role):
         raise ValueError(f"not an IAM role name: {break_glass_role!r}")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
         raise ValueError(f"not a CloudFormation stack name: {stack_name!r}")
     if not re.fullmatch(r"[a-z0-9]{1,10}", qualifier):
         raise ValueError(f"not a CDK bootstrap qualifier: {qualifier!r}")
-    text = TEMPLATE.read_text()
-    for name, value in {
-        "BreakGlassRoleName": break_glass_role,
-        "StackNameLower": stack_name.lower(),
-        "StackName": stack_name,
-        "Qualifier": qualifier,
-    }.items():
-        text = text.replace("${" + name + "}", value)
-    if "${" in text:
-        raise ValueError(f"unfilled placeholder in {TEMPLATE}: {text[text.index('${') :][:40]}")
-    policy: Any = json.loads(text)
-    minified = json.dumps(policy, separators=(",", ":"))
-    if len(minified) > SCP_MAX_CHARACTERS:
-        raise ValueError(f"the policy is {len(minified)} characters; an SCP may have at most {SCP_MAX_CHARACTERS}")
-    return minified
+    deployers = [pattern.format(qualifier=qualifier, break_glass=break_glass_role) for pattern in DEPLOYERS]
+    rendered = {}
+    for name in NAMES:
+        text = (POLICIES / name).read_text().replace('"${Deployers}"', json.dumps(deployers))
+        for placeholder, value in {
+            "BreakGlassRoleName": break_glass_role,
+            "StackNameLower": stack_name.lower(),
+            "StackName": stack_name,
+            "Qualifier": qualifier,
+        }.items():
+            text = text.replace("${" + placeholder + "}", value)
+        if "${" in text:
+            raise ValueError(f"unfilled placeholder in {name}: {text[text.index('${') :][:40]}")
+        policy: Any = json.loads(text)
+        minified = json.dumps(policy, separators=(",", ":"))
+        if len(minified) > SCP_MAX_CHARACTERS:
+            raise ValueError(f"{name} is {len(minified)} characters; an SCP may have at most {SCP_MAX_CHARACTERS}")
+        rendered[name] = minified
+    return rendered
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,16 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--break-glass-role", required=True, help="the IAM role name allowed to change audit logging")
     parser.add_argument("--stack-name", default="CloudTrailGuardian")
     parser.add_argument("--qualifier", default="hnb659fds", help="the CDK bootstrap qualifier")
-    parser.add_argument("--output", type=Path, default=Path("build/scp-protect-cloudtrail.json"))
+    parser.add_argument("--output-dir", type=Path, default=Path("build"))
     args = parser.parse_args(argv)
     try:
-        policy = render(args.break_glass_role, args.stack_name, args.qualifier)
+        policies = render(args.break_glass_role, args.stack_name, args.qualifier)
     except ValueError as exc:
         print(f"render_scp: {exc}", file=sys.stderr)
         return 2
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(policy + "\n")
-    print(f"{args.output} ({len(policy)} of {SCP_MAX_CHARACTERS} characters)")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    for name, policy in policies.items():
+        (args.output_dir / name).write_text(policy + "\n")
+        print(f"{args.output_dir / name} ({len(policy)} of {SCP_MAX_CHARACTERS} characters)")
     return 0
 
 

@@ -101,8 +101,9 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
 @contextmanager
 def kms_key_specs() -> Iterator[None]:
     """moto's CloudFormation creates every AWS::KMS::Key as a symmetric encryption key, whatever its KeySpec and
-    KeyUsage say, and keeps its KeyPolicy as an object its own DescribeKey then fails to parse; AWS creates what the
-    template says and keeps the policy as a JSON document. The guardian's signing key is RSA 2048, sign and verify,
+    KeyUsage say, keeps its KeyPolicy as an object its own DescribeKey then fails to parse, and fails on a key with
+    Tags (it hands CloudFormation's Key/Value to a backend that wants TagKey/TagValue); AWS creates what the
+    template says. The guardian's signing key is RSA 2048, sign and verify,
     and the sweep describes the alerts key: the simulation creates template keys as AWS does."""
     original = KmsKey.create_from_cloudformation_json
 
@@ -116,7 +117,7 @@ def kms_key_specs() -> Iterator[None]:
             key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
             key_spec=properties.get("KeySpec", "SYMMETRIC_DEFAULT"),
             description=properties.get("Description"),
-            tags=properties.get("Tags", []),
+            tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])],
         )
         key.key_rotation_status = properties.get("EnableKeyRotation", False)
         key.enabled = properties.get("Enabled", True)

@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from app import build_app
 from simulation.deploy import BOOTSTRAP_QUALIFIER, zip_directory
+from simulation.moto_server import kms_key_specs
 from tests.infra.test_multi_account import CONTEXT
 
 pytestmark = [pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
@@ -47,7 +48,7 @@ def test_every_synthesized_template_deploys_into_moto_cloudformation(tmp_path: P
     outdir = Path(assembly.directory)
     stacks: list[Any] = list(assembly.stacks)
     assert len(stacks) == 7  # 2 guardians, 4 forwarders, the central alerts stack
-    with mock_aws():
+    with mock_aws(), kms_key_specs():
         for stack in stacks:
             region = stack.environment.region
             seed(outdir, stack.id, region)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app import build_app
+from infra.context_keys import check_keys
 from infra.errors import SettingsError
 from infra.regions import unseen_iam_events
 from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings
@@ -173,3 +174,8 @@ def test_synth_refuses_a_home_region_that_never_sees_iam_events_unless_acknowled
     monkeypatch.setenv("CDK_DEFAULT_REGION", "ap-southeast-2")  # the CLI's Region, when homeRegion is not set
     with pytest.raises(SystemExit, match="recorded in us-east-1"):
         build_app({})
+
+
+def test_a_retired_key_says_why_it_is_gone() -> None:
+    with pytest.raises(SettingsError, match=r"'deploymentQualifier' is no longer used: no deployment role is exempt"):
+        check_keys({"deploymentQualifier": "hnb659fds"}, OPTIONS)

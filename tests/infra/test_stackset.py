@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from infra.stackset import STACK_ID, build_stackset_app
+from simulation.moto_server import kms_key_specs
 
 pytestmark = [pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 
@@ -86,7 +87,7 @@ def stack_set_instance(template: dict[str, Any], region: str) -> list[tuple[str,
 
 
 def test_a_stack_instance_in_each_region_creates_what_its_region_needs(template: dict[str, Any]) -> None:
-    with mock_aws():
+    with mock_aws(), kms_key_specs():
         home = stack_set_instance(template, "us-east-1")
         other = stack_set_instance(template, "us-west-2")
         print("\n".join(f"us-east-1: {t} {lid}" for t, lid in home))

@@ -1,99 +1,147 @@
-"""The service control policy in infra/policies is a valid IAM policy document: its structure, actions that exist,
-nothing allowed, and within the SCP size limit once rendered."""
+"""The service control policies in infra/policies: valid IAM policy documents (structure, actions that exist,
+nothing allowed, the SCP size limit once rendered), and what they deny to whom, by an evaluator of their
+conditions (tests/scp_eval.py): an insider with PowerUser, a role named like a deployer, the guardian's own roles
+used from another function."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from types import ModuleType
 from typing import Any
 
 import botocore.session
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.scp_eval import Request, denied_by, policy_files, render_module, rendered
 
 # IAM action names that differ from the API operation they authorise.
 IAM_NAMES = {
     "s3:PutBucketObjectLockConfiguration": "PutObjectLockConfiguration",
     "s3:PutLifecycleConfiguration": "PutBucketLifecycleConfiguration",
+    "s3:PutEncryptionConfiguration": "PutBucketEncryption",
+    "lambda:InvokeFunction": "Invoke",
 }
-SERVICES = {
-    "events": "events",
-    "cloudformation": "cloudformation",
-    "cloudtrail": "cloudtrail",
-    "iam": "iam",
-    "kms": "kms",
-    "lambda": "lambda",
-    "s3": "s3",
-    "sns": "sns",
-}
-
-
-def render_scp() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_scp", REPO_ROOT / "scripts" / "render_scp.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_scp"] = module
-    spec.loader.exec_module(module)
-    return module
+PERMISSION_ONLY = {"iam:PassRole", "sts:TagSession"}  # IAM actions with no API operation of their own
+SERVICES = ("events", "cloudformation", "cloudtrail", "iam", "kms", "lambda", "s3", "sns", "sts", "cloudwatch", "sqs")
+ACCOUNT = "111122223333"
+TAG = {"cloudtrail-guardian": "CloudTrailGuardian"}
+POWER_USER = f"arn:aws:iam::{ACCOUNT}:role/PowerUser"
+BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/BreakGlassAdmin"
+GUARDIAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/StackSet-guardian-0a1b-RemediationRole-XYZ"
+GUARDIAN_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:CloudTrailGuardian-remediation"
+TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-audit"
 
 
 @pytest.fixture(scope="module")
-def policy() -> dict[str, Any]:
-    rendered: dict[str, Any] = json.loads(render_scp().render("BreakGlassAdmin", "CloudTrailGuardian", "hnb659fds"))
-    return rendered
+def statements() -> list[dict[str, Any]]:
+    return rendered()
 
 
-def test_it_is_an_iam_policy_document_that_only_denies(policy: dict[str, Any]) -> None:
-    assert policy["Version"] == "2012-10-17"
-    sids = [s["Sid"] for s in policy["Statement"]]
+def test_they_are_iam_policy_documents_that_only_deny(statements: list[dict[str, Any]]) -> None:
+    assert [p.name for p in policy_files()] == ["scp-protect-cloudtrail.json", "scp-protect-the-guardian.json"]
+    for path in policy_files():
+        assert json.loads(path.read_text())["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in statements]
     assert len(sids) == len(set(sids))
-    for statement in policy["Statement"]:
+    for statement in statements:
         assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
         assert statement["Effect"] == "Deny"  # no Allow at all, so no wildcard allow
         assert statement["Action"]
         assert statement["Resource"]
-        assert "aws:PrincipalArn" in json.dumps(statement["Condition"])  # the break-glass role is always exempt
+        assert statement["Condition"]  # every Deny spares someone: break-glass, the deployers, or the guardian
 
 
-def test_every_action_exists(policy: dict[str, Any]) -> None:
+def test_every_action_exists(statements: list[dict[str, Any]]) -> None:
     session = botocore.session.get_session()
     operations: dict[str, set[str]] = {}
-    for statement in policy["Statement"]:
-        for action in statement["Action"]:
+    for statement in statements:
+        for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            if action == "*" or action in PERMISSION_ONLY:
+                continue
             prefix, name = action.split(":")
             assert "*" not in name, action
             assert prefix in SERVICES, action
-            service = prefix
-            if service not in operations:
-                operations[service] = set(session.get_service_model(service).operation_names)
-            assert IAM_NAMES.get(action, name) in operations[service], f"{action} is not an action of {service}"
+            if prefix not in operations:
+                operations[prefix] = set(session.get_service_model(prefix).operation_names)
+            assert IAM_NAMES.get(action, name) in operations[prefix], f"{action} is not an action of {prefix}"
 
 
-def test_what_it_protects_and_who_may_still_act(policy: dict[str, Any]) -> None:
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    stop = by_sid["DenyStoppingOrDeletingAuditLogs"]
-    assert {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail"} <= set(stop["Action"])
-    # Stopping or deleting: only the break-glass role, not even the guardian (it never needs to).
-    assert stop["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassAdmin"}}
-    weaken = by_sid["DenyWeakeningTrails"]
-    assert {"cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"} <= set(weaken["Action"])
-    # The guardian's own roles restore trails with UpdateTrail and PutEventSelectors: they stay allowed.
-    assert "arn:aws:iam::*:role/CloudTrailGuardian-*" in weaken["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    guardian = by_sid["DenyChangesToTheGuardian"]
-    assert "arn:aws:lambda:*:*:function:CloudTrailGuardian-*" in guardian["Resource"]
-    assert "arn:aws:s3:::cloudtrailguardian-*" in guardian["Resource"]
-    assert "arn:aws:iam::*:role/cdk-hnb659fds-deploy-role-*" in guardian["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    key = by_sid["DenyChangesToTheGuardiansKey"]
-    assert key["Condition"]["ForAnyValue:StringLike"] == {"kms:ResourceAliases": "alias/CloudTrailGuardian-*"}
+def request(action: str, principal: str = POWER_USER, **context: Any) -> Request:
+    context.setdefault("resource", TRAIL)
+    return Request(action, principal=principal, **context)
+
+
+# What an insider with PowerUser (and the SCP deployed) can no longer do, issue 13, items 3, 5 and 8.
+INSIDER_MOVES = [
+    ("cloudtrail:StopLogging", {}),
+    ("cloudtrail:UpdateTrail", {}),
+    ("cloudtrail:PutEventSelectors", {}),
+    ("events:DisableRule", {"resource": "arn:aws:events:us-east-1:1:rule/StackSet-x-Rule", "resource_tags": TAG}),
+    ("lambda:PutFunctionConcurrency", {"resource": GUARDIAN_FUNCTION, "resource_tags": TAG}),
+    ("sns:Subscribe", {"resource": "arn:aws:sns:us-east-1:1:StackSet-x-Alerts", "resource_tags": TAG}),
+    ("kms:PutKeyPolicy", {"resource": "arn:aws:kms:us-east-1:1:key/k", "resource_tags": TAG}),
+    ("cloudwatch:DisableAlarmActions", {"resource": "arn:aws:cloudwatch:us-east-1:1:alarm:a", "resource_tags": TAG}),
+    ("s3:PutBucketPolicy", {"resource": "arn:aws:s3:::cloudtrailguardian-evidencebucket-abc"}),
+    ("iam:PassRole", {"resource": GUARDIAN_ROLE, "resource_tags": TAG}),  # a function of theirs with its role
+    ("lambda:InvokeFunction", {"resource": GUARDIAN_FUNCTION}),  # forged events fed to it
+    ("iam:TagRole", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("cloudtrail-guardian",)}),
+    ("sts:TagSession", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("cloudtrail-guardian",)}),
+    ("iam:CreateRole", {"resource": f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-mine"}),
+    ("iam:UpdateAssumeRolePolicy", {"resource": f"arn:aws:iam::{ACCOUNT}:role/stacksets-exec-0123"}),
+]
+
+
+@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[m[0] for m in INSIDER_MOVES])
+def test_an_insider_is_denied(statements: list[dict[str, Any]], action: str, context: dict[str, Any]) -> None:
+    assert denied_by(statements, request(action, **context))
+    # A role merely named like the guardian or a CDK role is nobody special: issue 13, item 3.
+    for impostor in ("role/CloudTrailGuardian-RemediationRole-fake", "role/cdk-hnb659fds-lookup-role-x"):
+        assert denied_by(statements, request(action, f"arn:aws:iam::{ACCOUNT}:{impostor}", **context))
+
+
+@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[m[0] for m in INSIDER_MOVES])
+def test_break_glass_is_never_denied(statements: list[dict[str, Any]], action: str, context: dict[str, Any]) -> None:
+    assert denied_by(statements, request(action, BREAK_GLASS, **context)) == []
+
+
+def test_the_guardians_roles_act_only_from_the_guardians_functions(statements: list[dict[str, Any]]) -> None:
+    own = {"principal_tags": TAG}
+    assert (
+        denied_by(
+            statements, request("cloudtrail:UpdateTrail", GUARDIAN_ROLE, source_function=GUARDIAN_FUNCTION, **own)
+        )
+        == []
+    )
+    elsewhere = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:not-the-guardian"
+    assert denied_by(
+        statements, request("cloudtrail:UpdateTrail", GUARDIAN_ROLE, source_function=elsewhere, **own)
+    ) == ["DenyTheGuardiansRolesOutsideItsFunctions"]
+    # Lambda's own calls with the role outside the function's code (its dead-letter queue) carry no source function.
+    assert denied_by(statements, request("sqs:SendMessage", GUARDIAN_ROLE, **own)) == []
+
+
+def test_deployers_may_update_the_guardian_in_both_styles(statements: list[dict[str, Any]]) -> None:
+    stack = {"resource": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/CloudTrailGuardian/1", "resource_tags": TAG}
+    for deployer in (
+        "role/cdk-hnb659fds-deploy-role-111122223333-us-east-1",
+        "role/cdk-hnb659fds-cfn-exec-role-111122223333-us-east-1",
+        "role/stacksets-exec-0123456789abcdef",
+        "role/AWSCloudFormationStackSetExecutionRole",
+    ):
+        principal = f"arn:aws:iam::{ACCOUNT}:{deployer}"
+        assert denied_by(statements, request("cloudformation:ExecuteChangeSet", principal, **stack)) == []
+        assert (
+            denied_by(
+                statements,
+                request("lambda:UpdateFunctionCode", principal, resource=GUARDIAN_FUNCTION, resource_tags=TAG),
+            )
+            == []
+        )
+        assert denied_by(statements, request("cloudtrail:StopLogging", principal))  # still break-glass only
 
 
 def test_rendering_checks_its_inputs_and_the_size_limit() -> None:
-    module = render_scp()
-    assert len(module.render("BreakGlassAdmin")) <= module.SCP_MAX_CHARACTERS
+    assert rendered("A" * 64, "S" + "t" * 63)  # within the limit even with a 64-character role and stack name
+    module = render_module()
     with pytest.raises(ValueError, match="not an IAM role name"):
         module.render("Break Glass")
     with pytest.raises(ValueError, match="not a CloudFormation stack name"):
