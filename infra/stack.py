@@ -174,12 +174,14 @@ class GuardianStack(Stack):
             ),
             ("ConfirmADeployment", ["cloudformation:DescribeStacks"], [self.stack_id]),
             (
-                "CheckTheAlertsSubscriptions",
+                "CheckTheAlertsTopic",
                 [
                     "sns:ListSubscriptionsByTopic",
                     "sns:GetSubscriptionAttributes",
                     "sns:SetSubscriptionAttributes",
                     "sns:Subscribe",
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
                 ],
                 [self.alerts.topic.topic_arn],
             ),

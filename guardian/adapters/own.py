@@ -129,6 +129,15 @@ class OwnAdapter:
     def enable_alarm_actions(self, names: list[str]) -> None:
         self._clients.cloudwatch().enable_alarm_actions(AlarmNames=names)
 
+    def topic_attributes(self) -> dict[str, str]:
+        found = self._clients.sns(self._topic_region).get_topic_attributes(TopicArn=self._topic_arn)["Attributes"]
+        return dict(found)
+
+    def set_topic_attribute(self, name: str, value: str) -> None:
+        self._clients.sns(self._topic_region).set_topic_attributes(
+            TopicArn=self._topic_arn, AttributeName=name, AttributeValue=value
+        )
+
     def queue_exists(self, url: str) -> bool:
         try:
             self._clients.sqs(self._topic_region).get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])

@@ -6,6 +6,9 @@
   does not match): a removed subscription is made again (AWS mails a new confirmation), a filter policy removed.
 - Every alarm of the guardian's exists, with its actions enabled (DisableAlarmActions silences an alarm for good).
 - The dead-letter queue exists.
+- The topic's policy and key, and each key's policy, are as deployed (recorded when first seen, and after a
+  deployment CloudFormation confirms): a topic policy that denies the guardian's roles, EventBridge or CloudWatch
+  drops alerts without a trace. What differs is put back (SetTopicAttributes, PutKeyPolicy).
 
 Each finding is one CRITICAL alert; what cannot be put back from here (a deleted alarm or queue) asks for a
 redeployment and fails the run.
@@ -13,17 +16,21 @@ redeployment and fails the run.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import deliver
 from guardian.flows.key import repair_key
 from guardian.flows.steps import Step, run_steps
+from guardian.model.baselines import ALERT_PATH_KEY, alert_path_document
 from guardian.model.changes import Change, Effect
 from guardian.model.findings import guardian_finding
 from guardian.model.refs import KeyRef
-from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls
+from guardian.model.results import iso
+from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, SignedStore
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -35,8 +42,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-class Ports(AlertPathCalls, KeyCalls, Delivery, Protocol):
-    """The topic's subscriptions, the alarms, the queue, the keys, and the alert's own path."""
+class Ports(AlertPathCalls, KeyCalls, SignedStore, Delivery, Protocol):
+    """The topic, its subscriptions, the alarms, the queue, the keys, their recorded policies, the alert's path."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,13 @@ class PathCheck:
     status: str  # in_baseline, healed, heal_failed, deleted
 
 
-def check_alert_path(aws: Ports, config: Config, *, started: datetime, run: Invocation) -> tuple[PathCheck, ...]:
+def check_alert_path(
+    aws: Ports, config: Config, *, started: datetime, run: Invocation, deployed_at: datetime | None = None
+) -> tuple[PathCheck, ...]:
     path = config.alert_path
     checks = [_key(aws, config, arn, started, run) for arn in path.keys]
+    if path.keys or path.emails or path.alarms:  # a configured path (the stack's): its policies as deployed
+        checks += _policies(aws, config, started, run, deployed_at)
     checks += _subscriptions(aws, config, started, run)
     if path.alarms:
         checks += _alarms(aws, config, started, run)
@@ -61,8 +72,7 @@ def check_alert_path(aws: Ports, config: Config, *, started: datetime, run: Invo
 
 
 def _key(aws: Ports, config: Config, arn: str, started: datetime, run: Invocation) -> PathCheck:
-    parts = arn.split(":")
-    key = KeyRef(key_id=arn.rsplit("/", 1)[-1], region=parts[3], account_id=parts[4])
+    key = _key_ref(arn)
     what = f"key {key.key_id}"
     if aws.key_state(key) == "Enabled":
         return PathCheck(what, "in_baseline")
@@ -71,6 +81,63 @@ def _key(aws: Ports, config: Config, arn: str, started: datetime, run: Invocatio
     changes = (Change("key_state", "Enabled", state, Effect.WEAKENED),)
     _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
     return PathCheck(what, "healed" if healed else "heal_failed")
+
+
+def _key_ref(arn: str) -> KeyRef:
+    parts = arn.split(":")
+    return KeyRef(key_id=arn.rsplit("/", 1)[-1], region=parts[3], account_id=parts[4])
+
+
+def policies(aws: Ports, config: Config) -> dict[str, str]:
+    """The policies an alert depends on, canonical: the topic's policy and key, and each key's policy."""
+    attributes = aws.topic_attributes()
+    found = {
+        "topic policy": _canonical(attributes.get("Policy", "")),
+        "topic key": attributes.get("KmsMasterKeyId", ""),
+    }
+    for arn in config.alert_path.keys:
+        found[f"key policy {arn.rsplit('/', 1)[-1]}"] = _canonical(aws.key_policy(_key_ref(arn)))
+    return found
+
+
+def _canonical(policy: str) -> str:
+    return json.dumps(json.loads(policy), sort_keys=True, separators=(",", ":")) if policy else ""
+
+
+def _policies(
+    aws: Ports, config: Config, started: datetime, run: Invocation, deployed_at: datetime | None
+) -> list[PathCheck]:
+    """Each policy as deployed (recorded when first seen, and after a deployment CloudFormation confirms), or put
+    back: a topic policy that denies the guardian's roles, EventBridge or CloudWatch drops alerts without a trace."""
+    stored, _ = read_verified(aws, ALERT_PATH_KEY)
+    live = policies(aws, config)
+    recorded = str(stored.get("recorded_at", "")) if stored else ""
+    if stored is None or (deployed_at is not None and recorded < (iso(deployed_at) or "")):
+        by = "deployment" if stored is not None else "sweep"
+        write_signed(aws, ALERT_PATH_KEY, alert_path_document(live, recorded_at=iso(run.clock()) or "", by=by))
+        return [PathCheck("policies", "baseline_recorded")]
+    checks = []
+    for what, want in dict(stored["policies"]).items():
+        if live.get(what) == want:
+            checks.append(PathCheck(what, "in_baseline"))
+            continue
+        step = _put_back(aws, config, what, want)
+        actions, _ = run_steps([step], config.topic_region, what, run)
+        healed = all(a.succeeded for a in actions) and policies(aws, config).get(what) == want
+        changes = (Change(what.replace(" ", "_"), want or None, live.get(what) or None, Effect.WEAKENED),)
+        _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
+        checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
+    return checks
+
+
+def _put_back(aws: Ports, config: Config, what: str, value: str) -> Step:
+    if what == "topic policy":
+        return ("SetTopicAttributes", lambda: aws.set_topic_attribute("Policy", value))
+    if what == "topic key":
+        return ("SetTopicAttributes", lambda: aws.set_topic_attribute("KmsMasterKeyId", value))
+    key_id = what.rsplit(" ", 1)[-1]
+    [arn] = [a for a in config.alert_path.keys if a.endswith("/" + key_id)]
+    return ("PutKeyPolicy", lambda: aws.put_key_policy(_key_ref(arn), value))
 
 
 def _subscriptions(aws: Ports, config: Config, started: datetime, run: Invocation) -> list[PathCheck]:

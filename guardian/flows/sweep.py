@@ -90,12 +90,16 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
     # disabled tamper rule means events are being lost right now). A deployment re-records their baselines only
     # if CloudFormation confirms it.
     failures: dict[str, str] = {}
-    path = _checked("alert_path", failures, lambda: check_alert_path(aws, config, started=started, run=run))
     deployed_at = None
     if redeployed:
         deployed_at = _checked("deployment", failures, lambda: own_functions.confirmed_deployment(aws, config, started))
         if deployed_at is None:
             own_functions.report_unconfirmed_deployment(aws, config, started=started, run=run)
+    path = _checked(
+        "alert_path",
+        failures,
+        lambda: check_alert_path(aws, config, started=started, run=run, deployed_at=deployed_at),
+    )
     rules = _checked(
         "guardian_rules",
         failures,

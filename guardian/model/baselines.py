@@ -64,6 +64,17 @@ def function_document(name: str, snapshot: Mapping[str, Any], *, recorded_at: st
     }
 
 
+ALERT_PATH_KEY = f"{PREFIX}/guardian-alert-path.json"
+
+
+def alert_path_document(policies: Mapping[str, Any], *, recorded_at: str, by: str) -> dict[str, Any]:
+    """The policies an alert depends on, as deployed: the topic's (and its key id), and each of its keys'."""
+    return {
+        **_header("guardian_alert_path", recorded_at=recorded_at, recorded_by=by, reason=f"recorded by the {by}"),
+        "policies": dict(policies),
+    }
+
+
 def trail_prefix(region: str) -> str:
     return f"{PREFIX}/{region}/"
 

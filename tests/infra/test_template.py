@@ -578,7 +578,7 @@ def test_sweep_role_checks_only_the_guardians_own_functions_stack_alarms_queue_a
     assert by_sid["ConfirmADeployment"]["Resource"] == {"Ref": "AWS::StackId"}
     assert by_sid["ConfirmADeployment"]["Action"] == "cloudformation:DescribeStacks"
     topic_id = logical_id(template, "AWS::SNS::Topic", containing="AlertsTopic")
-    assert by_sid["CheckTheAlertsSubscriptions"]["Resource"] == {"Ref": topic_id}
+    assert by_sid["CheckTheAlertsTopic"]["Resource"] == {"Ref": topic_id}
     assert json.dumps(by_sid["CheckTheGuardiansAlarms"]["Resource"]).endswith(':alarm:CloudTrailGuardian-*"]]}')
     queue_id = logical_id(template, "AWS::SQS::Queue", containing="DeadLetters")
     assert by_sid["CheckTheDeadLetterQueue"] == {

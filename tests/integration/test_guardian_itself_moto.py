@@ -96,7 +96,7 @@ def subscribed(account: Account, monkeypatch: pytest.MonkeyPatch) -> str:
         "SubscriptionArn"
     ]
     alert_path(account, monkeypatch, emails=[EMAIL])
-    assert account.sweep()["alert_path"] == {f"subscription {EMAIL}": "in_baseline"}
+    assert account.sweep()["alert_path"] == {f"subscription {EMAIL}": "in_baseline", "policies": "baseline_recorded"}
     return arn
 
 
@@ -106,7 +106,7 @@ def test_a_filter_policy_on_the_teams_subscription_is_removed(account: Account, 
     sns.set_subscription_attributes(
         SubscriptionArn=subscribed, AttributeName="FilterPolicy", AttributeValue='{"severity": ["NONE"]}'
     )
-    assert account.sweep()["alert_path"] == {f"subscription {EMAIL}": "healed"}
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "healed"
     attributes = sns.get_subscription_attributes(SubscriptionArn=subscribed)["Attributes"]
     assert attributes.get("FilterPolicy") in (None, "", "{}")
     subject, message = subject_and_message(account.alerts()[0])
@@ -117,7 +117,7 @@ def test_a_filter_policy_on_the_teams_subscription_is_removed(account: Account, 
 def test_an_unsubscribed_address_is_subscribed_again(account: Account, subscribed: str) -> None:
     sns = boto3.client("sns")
     sns.unsubscribe(SubscriptionArn=subscribed)
-    assert account.sweep()["alert_path"] == {f"subscription {EMAIL}": "healed"}
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "healed"
     endpoints = [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=account.topic_arn)["Subscriptions"]]
     assert EMAIL in endpoints
     subject, message = subject_and_message(account.alerts()[0])
@@ -158,7 +158,7 @@ def test_a_disabled_alerts_key_is_enabled_first(account: Account, monkeypatch: p
     key = kms.create_key()["KeyMetadata"]
     alert_path(account, monkeypatch, keys=[key["Arn"]])
     kms.disable_key(KeyId=key["KeyId"])
-    assert account.sweep()["alert_path"] == {f"key {key['KeyId']}": "healed"}
+    assert account.sweep()["alert_path"][f"key {key['KeyId']}"] == "healed"
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
     subject, message = subject_and_message(account.alerts()[0])
     assert names(
@@ -193,3 +193,46 @@ def test_a_denied_check_of_the_guardian_is_reported_and_the_trails_are_still_swe
     with pytest.raises(sweep.SweepFailed, match="AccessDenied"):
         account.sweep()
     assert account.ct().get_trail_status(Name="org-audit")["IsLogging"] is True
+
+
+def test_a_topic_policy_that_drops_alerts_is_put_back(account: Account, subscribed: str) -> None:
+    """A Deny of sns:Publish for everyone but the insider: every alert, self-protection's included, is refused."""
+    sns = boto3.client("sns")
+    deployed = sns.get_topic_attributes(TopicArn=account.topic_arn)["Attributes"]["Policy"]
+    silencing = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": account.topic_arn}],
+    }
+    sns.set_topic_attributes(TopicArn=account.topic_arn, AttributeName="Policy", AttributeValue=json.dumps(silencing))
+    summary = account.sweep()
+    assert summary["alert_path"]["topic policy"] == "healed"
+    assert json.loads(sns.get_topic_attributes(TopicArn=account.topic_arn)["Attributes"]["Policy"]) == json.loads(
+        deployed
+    )
+    subject, message = subject_and_message(account.alerts()[0])
+    assert names(subject, "[CRITICAL] Alert path: topic policy changed (topic_policy)", " — restored by sweep")
+    assert message["action"]["taken"] == ["SetTopicAttributes"]
+
+
+def test_a_changed_key_policy_on_the_alert_path_is_put_back(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    alert_path(account, monkeypatch, keys=[key["Arn"]])
+    deployed = kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+    assert account.sweep()["alert_path"]["policies"] == "baseline_recorded"
+    locked = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:GenerateDataKey*", "Resource": "*"},
+        ],
+    }
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(locked))
+    assert account.sweep()["alert_path"][f"key policy {key['KeyId']}"] == "healed"
+    assert json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]) == json.loads(deployed)
+    assert subject_and_message(account.alerts()[0])[1]["action"]["taken"] == ["PutKeyPolicy"]
