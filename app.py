@@ -32,7 +32,8 @@ def build_app(context: dict[str, object] | None = None) -> cdk.App:
     for settings in guardians:
         add_guardian(app, settings, several=several)
     if central is not None:
-        CentralAlertsStack(app, "CloudTrailGuardian-CentralAlerts", settings=central)
+        watched = {g.account: g.sweep_minutes for g in guardians if g.account and g.security_account}
+        CentralAlertsStack(app, "CloudTrailGuardian-CentralAlerts", settings=central, guardians=watched)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

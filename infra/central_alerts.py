@@ -8,7 +8,7 @@ account's guardian can publish as soon as it joins.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
+from infra.security_account import GuardianWatch
 from infra.settings import _account, _emails, _region
 
 
@@ -55,7 +56,15 @@ def central_alerts(get: Callable[[str], Any]) -> CentralAlertsSettings | None:
 
 
 class CentralAlertsStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: CentralAlertsSettings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: CentralAlertsSettings,
+        guardians: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -89,5 +98,35 @@ class CentralAlertsStack(Stack):
         )
         for email in settings.alert_emails:
             self.topic.add_subscription(subs.EmailSubscription(email, json=True))
+        # The guardians with securityAccount send their self-protection events and heartbeat here.
+        self.watch = GuardianWatch(
+            self,
+            "Watch",
+            topic=self.topic,
+            security_account=settings.account,
+            organization_id=settings.organization_id,
+            guardian_accounts=guardians or {},
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeMayPublishTheGuardiansEvents",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": settings.account}},
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeAndCloudWatchMayEncrypt",
+                principals=[
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                ],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": settings.account}},
+            )
+        )
         CfnOutput(self, "CentralTopicArn", value=self.topic.topic_arn)
         CfnOutput(self, "CentralTopicKeyArn", value=self.key.key_arn)

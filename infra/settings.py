@@ -69,6 +69,7 @@ class GuardianSettings:
     central_topic_key_arn: str | None = None  # that topic's KMS key (publishers need it)
     break_glass_role: str | None = None  # a role name that may write to the evidence bucket (and that the SCP exempts)
     accept_unseen_iam_events: bool = False  # deploy although IAM changes to the guardian's roles would go unseen
+    security_account: str | None = None  # self-protection events and the sweep's heartbeat go to its event bus too
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -105,9 +106,27 @@ class GuardianSettings:
             central_topic_key_arn=_arn(get("centralTopicKeyArn"), "centralTopicKeyArn", "kms"),
             break_glass_role=_role_name(get("breakGlassRole"), "breakGlassRole"),
             accept_unseen_iam_events=_bool(get("acceptUnseenIamEvents"), "acceptUnseenIamEvents", default=False),
+            security_account=_account(get("securityAccount"), "securityAccount"),
         )
+        if settings.security_account and not (
+            settings.central_topic_arn and settings.central_topic_arn.split(":")[4] == settings.security_account
+        ):
+            raise SettingsError(
+                "securityAccount needs centralTopicArn, a topic in that account (the centralAlerts stack's output): "
+                "its Region is where the guardian's events are sent"
+            )
+        if settings.security_account and settings.security_account == settings.account:
+            raise SettingsError("securityAccount must be another account than the one the guardian protects")
         check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
         return settings
+
+    @property
+    def security_bus_arn(self) -> str | None:
+        """The security account's default event bus, in its central topic's Region."""
+        if not self.security_account or not self.central_topic_arn:
+            return None
+        partition, region = self.central_topic_arn.split(":")[1], self.central_topic_arn.split(":")[3]
+        return f"arn:{partition}:events:{region}:{self.security_account}:event-bus/default"
 
     @property
     def trail_accounts(self) -> tuple[str, ...]:
@@ -240,6 +259,7 @@ OPTIONS = (
     "centralTopicKeyArn",
     "breakGlassRole",
     "acceptUnseenIamEvents",
+    "securityAccount",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 

@@ -16,6 +16,7 @@ from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
+from infra.security_account import SecurityAccountLink
 from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GUARDIAN_TAG, GuardianSettings
@@ -111,6 +112,16 @@ class GuardianStack(Stack):
         self._trust_only_itself(settings)
         self.self_protection = self._protect_itself(settings)
         self._keep_itself(settings)
+        if settings.security_bus_arn:
+            SecurityAccountLink(
+                self,
+                "SecurityAccount",
+                bus_arn=settings.security_bus_arn,
+                guards=self.self_protection.rules,
+                schedule=self.sweep.schedule,
+                alarm_names=[f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES],
+                rule_prefix=settings.stack_name,
+            )
         for function in (self.remediation, self.sweep):
             self._organization_and_central_alerts(function, settings)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)

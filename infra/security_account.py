@@ -1,0 +1,188 @@
+"""The guardian's alarm bell in a security account, out of reach of this account's insiders (`securityAccount`).
+
+In the guardian's account (:class:`SecurityAccountLink`): every self-protection rule also sends what it matches to
+the security account's event bus, so do the state changes of the guardian's alarms, and the sweep's schedule sends
+its every tick there: a heartbeat. The events are AWS's own (``aws.*`` sources, which no one can put on a bus), and
+the two event guards watch each other, so a rule disabled or a target removed is reported by the other one before it
+can matter.
+
+In the security account (:class:`GuardianWatch`, part of the `centralAlerts` stack): the default bus admits the
+organization's accounts; what arrives is published to the central topic; and one heartbeat alarm per guardian account
+fires when its sweep schedule has not ticked for three periods of 15 minutes (or of its sweep interval, if longer):
+a schedule disabled, a target removed, the stack deleted, the account gone from the organization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import Aws, Duration, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+HEARTBEAT_MINUTES = 15  # a period holds at least one tick (more, for a guardian that sweeps less often)
+HEARTBEAT_PERIODS = 3
+
+
+class SecurityAccountLink(Construct):
+    """The guardian's side: its guards, its alarms' state changes and its sweep's ticks, sent to the security bus."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus_arn: str,
+        guards: Sequence[events.Rule],
+        schedule: events.Rule,
+        alarm_names: Sequence[str],
+        rule_prefix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        bus = events.EventBus.from_event_bus_arn(self, "SecurityBus", bus_arn)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="CloudTrail Guardian: send its self-protection events and heartbeat to the security account",
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn]))
+        target = targets.EventBus(bus, role=self.role)
+        for rule in (*guards, schedule):
+            rule.add_target(target)
+        self.alarms = events.Rule(
+            self,
+            "Alarms",
+            rule_name=f"{rule_prefix}-alarms-to-security",
+            description="CloudTrail Guardian: its alarms' state changes, to the security account",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                detail={"alarmName": list(alarm_names)},
+            ),
+        )
+        self.alarms.add_target(target)
+
+
+def guardian_events_pattern(security_account: str) -> events.EventPattern:
+    """API calls forwarded by a guardian's self-protection rules (another account's, never this one's own)."""
+    return events.EventPattern(
+        account=events.Match.anything_but(security_account),
+        detail_type=["AWS API Call via CloudTrail"],
+    )
+
+
+def alarm_pattern(security_account: str) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.cloudwatch"],
+        account=events.Match.anything_but(security_account),
+        detail_type=["CloudWatch Alarm State Change"],
+        detail={"state": {"value": ["ALARM"]}},
+    )
+
+
+def heartbeat_pattern(account: str, rule_prefix: str) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.events"],
+        account=[account],
+        detail_type=["Scheduled Event"],
+        resources=events.Match.wildcard(f"arn:*:events:*:{account}:rule/{rule_prefix}-sweep-schedule"),
+    )
+
+
+class GuardianWatch(Construct):
+    """The security account's side: admit the organization's events, publish what the guardians send, and raise an
+    alarm for each guardian account whose heartbeat stops."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: sns.ITopic,
+        security_account: str,
+        organization_id: str,
+        guardian_accounts: Mapping[str, int],  # account → its sweep interval, minutes
+        rule_prefix: str = "CloudTrailGuardian",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        events.CfnEventBusPolicy(
+            self,
+            "OrganizationMayPutEvents",
+            statement_id="CloudTrailGuardianOrganization",
+            statement={
+                "Sid": "CloudTrailGuardianOrganization",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{security_account}:event-bus/default",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+            },
+        )
+        for rule_id, name, what, pattern in (
+            ("GuardianEvents", "self-protection", "changes to a guardian, sent by its self-protection rules",
+             guardian_events_pattern(security_account)),
+            ("GuardianAlarms", "alarms", "a guardian's alarm went off", alarm_pattern(security_account)),
+        ):  # fmt: skip
+            rule = events.Rule(
+                self,
+                rule_id,
+                rule_name=f"cloudtrail-guardian-{name}",
+                description=f"CloudTrail Guardian: {what}",
+                event_pattern=pattern,
+            )
+            rule.add_target(targets.SnsTopic(topic))
+        self.heartbeats: list[cloudwatch.Alarm] = []
+        if not guardian_accounts:
+            return
+        # A heartbeat rule needs a target to be invoked (and counted): a queue that keeps nothing for long.
+        sink = sqs.Queue(
+            self,
+            "Heartbeats",
+            retention_period=Duration.minutes(1),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        Validations.of(sink).acknowledge(
+            Ack(
+                id="AwsSolutions-SQS3",
+                reason="A sink for the heartbeat rules (a rule is counted only when it invokes a target): its "
+                "messages expire in a minute and are never read, so a dead-letter queue would hold nothing.",
+            )
+        )
+        for account, minutes in sorted(guardian_accounts.items()):
+            rule = events.Rule(
+                self,
+                f"Heartbeat{account}",
+                rule_name=f"cloudtrail-guardian-heartbeat-{account}",
+                description=f"CloudTrail Guardian: the sweep schedule of account {account} ticks",
+                event_pattern=heartbeat_pattern(account, rule_prefix),
+            )
+            rule.add_target(targets.SqsQueue(sink))
+            alarm = cloudwatch.Alarm(
+                self,
+                f"Silent{account}",
+                alarm_name=f"cloudtrail-guardian-silent-{account}",
+                alarm_description=f"CloudTrail Guardian in account {account} has not ticked: its sweep schedule "
+                "is disabled, stripped of its targets, or deleted",
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Events",
+                    metric_name="Invocations",
+                    dimensions_map={"RuleName": rule.rule_name},
+                    statistic="Sum",
+                    period=Duration.minutes(max(HEARTBEAT_MINUTES, minutes)),
+                ),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=HEARTBEAT_PERIODS,
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))
+            self.heartbeats.append(alarm)

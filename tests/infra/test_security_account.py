@@ -1,0 +1,167 @@
+"""`securityAccount`: the guardian's self-protection events, its alarms' state changes and its sweep's heartbeat go
+to a security account's event bus, out of reach of this account's insiders; the security account publishes them and
+raises an alarm when a guardian's heartbeat stops (issue 13, "alerts that reach someone")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+from moto.events.models import EventPattern
+
+from app import build_app
+from infra.central_alerts import CentralAlertsStack
+from infra.stack import GuardianStack
+
+pytestmark = pytest.mark.synth
+MEMBER, SECURITY = "111122223333", "999988887777"
+BUS = f"arn:aws:events:us-east-1:{SECURITY}:event-bus/default"
+CONTEXT: dict[str, Any] = {
+    "environments": [
+        {
+            "account": MEMBER,
+            "region": "us-east-1",
+            "centralTopicArn": f"arn:aws:sns:us-east-1:{SECURITY}:central",
+            "securityAccount": SECURITY,
+            "sweepMinutes": "30",
+        }
+    ],
+    "centralAlerts": {"account": SECURITY, "region": "us-east-1", "organizationId": "o-abcdefghij"},
+}
+
+
+@pytest.fixture(scope="module")
+def stacks() -> tuple[dict[str, Any], dict[str, Any]]:
+    app = build_app(CONTEXT)
+    [guardian] = [c for c in app.node.children if isinstance(c, GuardianStack)]
+    [central] = [c for c in app.node.children if isinstance(c, CentralAlertsStack)]
+    return dict(Template.from_stack(guardian).to_json()), dict(Template.from_stack(central).to_json())
+
+
+def rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"].get("Name", lid): r["Properties"]
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule"
+    }
+
+
+def test_every_guard_and_the_sweeps_ticks_reach_the_security_bus(stacks: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    guardian, _ = stacks
+    found = rules(guardian)
+    guards = [name for name in found if name.startswith("CloudTrailGuardian-guard-")]
+    assert len(guards) == 11
+    for name in [*guards, "CloudTrailGuardian-sweep-schedule", "CloudTrailGuardian-alarms-to-security"]:
+        [sent] = [t for t in found[name]["Targets"] if t["Arn"] == BUS]
+        assert "RoleArn" in sent, name
+    assert len(found["CloudTrailGuardian-sweep-schedule"]["Targets"]) == 2  # the sweep, and the heartbeat
+    policies = [r["Properties"] for r in guardian["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    [send] = [p for p in policies if "SecurityAccount" in json.dumps(p["Roles"])]
+    assert send["PolicyDocument"]["Statement"] == [{"Action": "events:PutEvents", "Effect": "Allow", "Resource": BUS}]
+
+
+def test_the_security_account_publishes_what_arrives_and_watches_each_heartbeat(
+    stacks: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, central = stacks
+    [bus_policy] = [
+        r["Properties"] for r in central["Resources"].values() if r["Type"] == "AWS::Events::EventBusPolicy"
+    ]
+    assert bus_policy["Statement"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    found = rules(central)
+    assert set(found) == {
+        "cloudtrail-guardian-self-protection",
+        "cloudtrail-guardian-alarms",
+        f"cloudtrail-guardian-heartbeat-{MEMBER}",
+    }
+    alarms = [r["Properties"] for r in central["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    [silent] = alarms
+    assert silent["AlarmName"] == f"cloudtrail-guardian-silent-{MEMBER}"
+    [heartbeat_id] = [
+        lid
+        for lid, r in central["Resources"].items()
+        if r["Properties"].get("Name") == f"cloudtrail-guardian-heartbeat-{MEMBER}"
+    ]
+    assert silent["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": heartbeat_id}}]  # a rule's Ref: its name
+    assert (silent["MetricName"], silent["Namespace"], silent["Period"]) == ("Invocations", "AWS/Events", 1800)
+    assert (silent["ComparisonOperator"], silent["TreatMissingData"]) == ("LessThanThreshold", "breaching")
+    assert silent["AlarmActions"]
+
+
+def event(account: str, **fields: Any) -> Any:  # moto's EventMessageType
+    return {
+        "version": "0",
+        "id": "1",
+        "time": "2026-11-26T00:00:00Z",
+        "region": "us-east-1",
+        "account": account,
+        "resources": [],
+        "detail": {},
+        **fields,
+    }
+
+
+def test_the_patterns_match_a_guardians_events_and_nothing_of_the_security_accounts_own(
+    stacks: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, central = stacks
+    found = {name: EventPattern.load(json.dumps(r["EventPattern"])) for name, r in rules(central).items()}
+    disable = event(MEMBER, source="aws.events", **{"detail-type": "AWS API Call via CloudTrail"})
+    assert found["cloudtrail-guardian-self-protection"].matches_event(disable)
+    own = event(SECURITY, source="aws.events", **{"detail-type": "AWS API Call via CloudTrail"})
+    assert not found["cloudtrail-guardian-self-protection"].matches_event(own)
+    tick = event(
+        MEMBER,
+        source="aws.events",
+        resources=[f"arn:aws:events:us-east-1:{MEMBER}:rule/CloudTrailGuardian-sweep-schedule"],
+        **{"detail-type": "Scheduled Event"},
+    )
+    heartbeat = found[f"cloudtrail-guardian-heartbeat-{MEMBER}"]
+    assert heartbeat.matches_event(tick)
+    other_rule = event(
+        MEMBER,
+        source="aws.events",
+        resources=[f"arn:aws:events:us-east-1:{MEMBER}:rule/other"],
+        **{"detail-type": "Scheduled Event"},
+    )
+    assert not heartbeat.matches_event(other_rule)
+    other_account = event(
+        "444455556666", source="aws.events", resources=tick["resources"], **{"detail-type": "Scheduled Event"}
+    )
+    assert not heartbeat.matches_event(other_account)
+    alarm = event(
+        MEMBER,
+        source="aws.cloudwatch",
+        detail={"alarmName": "CloudTrailGuardian-sweep-silent", "state": {"value": "ALARM"}},
+        **{"detail-type": "CloudWatch Alarm State Change"},
+    )
+    assert found["cloudtrail-guardian-alarms"].matches_event(alarm)
+    calm = event(
+        MEMBER, source="aws.cloudwatch", detail={"state": {"value": "OK"}}, **{"detail-type": alarm["detail-type"]}
+    )
+    assert not found["cloudtrail-guardian-alarms"].matches_event(calm)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"securityAccount": SECURITY}, "securityAccount needs centralTopicArn"),
+        (
+            {"securityAccount": SECURITY, "centralTopicArn": "arn:aws:sns:us-east-1:444455556666:central"},
+            "securityAccount needs centralTopicArn, a topic in that account",
+        ),
+        (
+            {
+                "securityAccount": MEMBER,
+                "centralTopicArn": f"arn:aws:sns:us-east-1:{MEMBER}:central",
+                "account": MEMBER,
+            },
+            "securityAccount must be another account",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(extra: dict[str, object], message: str) -> None:
+    with pytest.raises(SystemExit, match=message):
+        build_app(extra)
