@@ -375,6 +375,8 @@ def sweep_wall_time() -> None:
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
         topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="guardian-alerts")["TopicArn"]
+        signing = boto3.client("kms", region_name="us-east-1").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        signing_key = str(signing["KeyMetadata"]["Arn"])  # every baseline is signed, as the stack's key does
         for region in SWEEP_REGIONS:
             bucket = f"bench-logs-{region}"
             if region == "us-east-1":
@@ -399,7 +401,9 @@ def sweep_wall_time() -> None:
             )
             clients = SlowClients(latency)
             clients.warm(list(regions))
-            adapter = FullAdapter(clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET)
+            adapter = FullAdapter(
+                clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET, signing_key=signing_key
+            )
             started = time.perf_counter()
             report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))
             elapsed = time.perf_counter() - started
