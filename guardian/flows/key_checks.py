@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from guardian.model.config import Config
     from guardian.model.refs import KeyRef
+    from guardian.model.results import ActionRecord
     from guardian.model.trail import TrailState
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
@@ -48,32 +49,15 @@ def _key_policy(
     lost, actions, still = repair_key_policy(aws, key, [trail], run)
     if not lost:
         return None
-    change = Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED)
-    event, ref = sweep_event(
-        trail,
-        account_id=config.account_id,
-        detected_at=started,
-        details={"key": key.key_id, "changes": [change.to_json()]},
-        what="key-policy",
-    )
     reason = (
         f"the policy of key {key.key_id} stops CloudTrail encrypting the trail's log files: none can be delivered; "
         "CloudTrail's statement put back by the sweep, the rest of the policy left as it is: review it now"
     )
-    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
-    healed = still is None and all(a.succeeded for a in actions)
-    result = Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
-        severity=Severity.CRITICAL,
-        actions=tuple(actions),
-        verification=Verification(is_logging=None, checks=1, checked_at=run.clock()),
-        changes=(change,),
-        diagnosis=None if healed else (still or "PutKeyPolicy failed"),
+    change = Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED)
+    failed = None if still is None and all(a.succeeded for a in actions) else (still or "PutKeyPolicy failed")
+    return _report(
+        aws, config, trail, key, (change, tuple(actions), 1, failed), reason=reason, started=started, run=run
     )
-    deliver(result, aws, config, run)
-    return "healed" if healed else "heal_failed"
 
 
 def _key_state(
@@ -81,25 +65,39 @@ def _key_state(
 ) -> str:
     state, actions, after, checks = repair_key(aws, key, config, run)
     healed = after == "Enabled" and all(a.succeeded for a in actions)
-    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
-    event, ref = sweep_event(
-        trail,
-        account_id=config.account_id,
-        detected_at=started,
-        details={"key": key.key_id, "changes": [change.to_json()]},
-        what="key",
-    )
     reason = f"healed by sweep — key {key.key_id} of the trail was {state}; the change was not seen as an event"
-    decision = Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
+    change = Change("kms_key_state", "Enabled", state, Effect.WEAKENED)
+    failed = None if healed else f"key {key.key_id} is {after} after the restore"
+    return _report(
+        aws, config, trail, key, (change, tuple(actions), checks, failed), reason=reason, started=started, run=run
+    )
+
+
+def _report(
+    aws: Everything,
+    config: Config,
+    trail: TrailState,
+    key: KeyRef,
+    found: tuple[Change, tuple[ActionRecord, ...], int, str | None],
+    *,
+    reason: str,
+    started: datetime,
+    run: Invocation,
+) -> str:
+    """One CRITICAL finding on a trail's key (``found``: the change, the calls, the checks, what still failed)."""
+    change, actions, checks, failed = found
+    what = "key-policy" if change.field == "kms_key_policy" else "key"
+    details = {"key": key.key_id, "changes": [change.to_json()]}
+    event, ref = sweep_event(trail, account_id=config.account_id, detected_at=started, details=details, what=what)
     result = Result(
         event=event,
-        decision=decision,
-        outcome=Outcome.HEALED if healed else Outcome.HEAL_FAILED,
+        decision=Decision(Action.HEAL, Outcome.HEALED, Severity.CRITICAL, reason, SWEEP_RULE, ref),
+        outcome=Outcome.HEALED if failed is None else Outcome.HEAL_FAILED,
         severity=Severity.CRITICAL,
-        actions=tuple(actions),
+        actions=actions,
         verification=Verification(is_logging=None, checks=checks, checked_at=run.clock()),
         changes=(change,),
-        diagnosis=None if healed else f"key {key.key_id} is {after} after the restore",
+        diagnosis=failed,
     )
     deliver(result, aws, config, run)
-    return "healed" if healed else "heal_failed"
+    return "healed" if failed is None else "heal_failed"

@@ -12,7 +12,7 @@ from typing import Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
-from guardian.model.results import Result, iso
+from guardian.model.results import Result, actor_fields, iso
 from guardian.model.rules import Outcome
 from guardian.model.subjects import rule_change, subject, trail_change
 
@@ -133,18 +133,7 @@ def alert_document(
             "error_code": e.error_code,
             "error_message": e.error_message,
         },
-        "actor": {
-            "arn": e.actor.arn,
-            "type": e.actor.type,
-            "name": e.actor.display,
-            "account": e.actor.account_id,
-            "session_issuer_arn": e.actor.session_issuer_arn,
-            "access_key_id": e.actor.access_key_id,
-            "source_ip": e.source_ip,
-            "user_agent": e.user_agent,
-            "console": e.actor.console,
-            "mfa": e.actor.mfa_authenticated,
-        },
+        "actor": {**actor_fields(e), "name": e.actor.display},
         "trail": None
         if d.trail is None
         else {

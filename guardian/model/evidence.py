@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
-from guardian.model.results import Result, iso
+from guardian.model.results import Result, actor_fields, iso
 from guardian.model.rules import Outcome
 
 if TYPE_CHECKING:
@@ -64,17 +64,7 @@ def evidence_record(
         "outcome": result.outcome.value,
         "severity": result.severity.value,
         "decision": {"action": d.action.value, "reason": d.reason},
-        "who": {
-            "arn": e.actor.arn,
-            "type": e.actor.type,
-            "account": e.actor.account_id,
-            "session_issuer_arn": e.actor.session_issuer_arn,
-            "access_key_id": e.actor.access_key_id,
-            "source_ip": e.source_ip,
-            "user_agent": e.user_agent,
-            "console": e.actor.console,
-            "mfa": e.actor.mfa_authenticated,
-        },
+        "who": actor_fields(e),
         "where": {"region": e.aws_region, "account": e.account_id},
         "when": {"event_time": e.event_time_raw},
         "what": {"event_source": e.event_source, "event_name": e.event_name, "error_code": e.error_code},

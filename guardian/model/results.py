@@ -67,6 +67,22 @@ def blind_window(event_time: datetime | None, verification: Verification) -> flo
     return round(max(0.0, (restored_at - event_time).total_seconds()), 3)
 
 
+def actor_fields(event: CloudTrailEvent) -> dict[str, object]:
+    """Who made the call, as the alert and the evidence record both state it."""
+    a = event.actor
+    return {
+        "arn": a.arn,
+        "type": a.type,
+        "account": a.account_id,
+        "session_issuer_arn": a.session_issuer_arn,
+        "access_key_id": a.access_key_id,
+        "source_ip": event.source_ip,
+        "user_agent": event.user_agent,
+        "console": a.console,
+        "mfa": a.mfa_authenticated,
+    }
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, as CloudTrail writes times."""
     return value.isoformat().replace("+00:00", "Z") if value else None
