@@ -19,12 +19,14 @@ from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from infra.errors import SettingsError
 from infra.forwarder import Forwarder
 from infra.runtime_asset import INLINE_CONTEXT
 from infra.settings import GuardianSettings
 from infra.stack import GuardianStack
 
 STACK_ID = "CloudTrailGuardian-StackSet"
+MAX_NAMED_PREFIX = 63 - len("-access-logs-") - 12 - len("-ap-southeast-7")  # the longest Region names
 
 
 class StackSetStack(GuardianStack):
@@ -35,6 +37,12 @@ class StackSetStack(GuardianStack):
         # A stack instance is named StackSet-<set>-<id>, and so would its buckets be: named after the guardian
         # instead, they fall under the service control policy's bucket prefix, as the cdk deploy style's do.
         prefix = settings.stack_name.lower()
+        if len(prefix) > MAX_NAMED_PREFIX:
+            raise SettingsError(
+                f"stackName {settings.stack_name!r} is too long for a StackSet: its buckets are named "
+                f"<stackName>-access-logs-<account>-<Region>, at most 63 characters (stackName at most "
+                f"{MAX_NAMED_PREFIX})"
+            )
         for bucket, what in ((self.evidence.bucket, "evidence"), (self.evidence.access_logs, "access-logs")):
             cfn_bucket = bucket.node.default_child
             assert isinstance(cfn_bucket, s3.CfnBucket)

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.errors import SettingsError
 from infra.stackset import STACK_ID, build_stackset_app
 from simulation.moto_server import kms_key_specs
 
@@ -121,3 +122,8 @@ def test_a_stack_instance_in_each_region_creates_what_its_region_needs(template:
     assert set(subscriptions) == {"IsHomeRegionWithEmail", "IsNotHomeRegionWithEmail"}
     for subscription in subscriptions.values():
         assert (subscription["Protocol"], subscription["Endpoint"]) == ("email-json", {"Ref": "AlertEmail"})
+
+
+def test_a_stack_name_too_long_for_the_named_buckets_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="too long for a StackSet"):
+        build_stackset_app({"stackName": "A" + "b" * 30}, str(tmp_path))
