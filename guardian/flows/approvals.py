@@ -69,14 +69,12 @@ def settle_trail(
     outcome, problem = verdict(aws, pending, run.clock())
     if outcome is Verdict.WAITING:
         return outcome
-    if outcome is Verdict.APPROVED:
-        why = f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
-        held = current if isinstance(current, TrailState) else None
-        baselines.approve(aws, trail, pending.event_name, held, at=run.clock(), by=pending.actor, reason=why)
-    else:
-        held = current if isinstance(current, TrailState) else None
-        why = f"approval refused: {pending.event_name} by {pending.actor} not confirmed by CloudTrail ({problem})"
-        baselines.record(aws, trail.region, trail.name, held, at=run.clock(), by="sweep", reason=why)
+    held = current if isinstance(current, TrailState) else None
+    state, by = held, "sweep"
+    if outcome is Verdict.APPROVED:  # what the approved call changed of the trail as it is now
+        state, by = approved(pending.event_name, held, aws.trail_state(trail.region, trail.name)), pending.actor
+    why = _why(pending, outcome, problem)
+    baselines.record(aws, trail.region, trail.name, state, at=run.clock(), by=by, reason=why)
     _report(aws, config, pending, (outcome, problem), trail, started=started, run=run)
     return outcome
 
@@ -97,15 +95,19 @@ def settle_resource(
     outcome, problem = verdict(aws, pending, run.clock())
     if outcome is Verdict.WAITING:
         return outcome
+    state, by = guarded.baseline, "sweep"
     if outcome is Verdict.APPROVED:
         state, by = cast("ResourceState", approved(pending.event_name, guarded.baseline, live) or live), pending.actor
-        why = f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
-    else:
-        state, by = guarded.baseline, "sweep"
-        why = f"approval refused: {pending.event_name} by {pending.actor} not confirmed by CloudTrail ({problem})"
+    why = _why(pending, outcome, problem)
     baselines.record_resource(aws, guarded.kind, state, guarded.trails, at=run.clock(), by=by, why=why)
     _report(aws, config, pending, (outcome, problem), trail, started=started, run=run)
     return outcome
+
+
+def _why(pending: Pending, outcome: Verdict, problem: str | None) -> str:
+    if outcome is Verdict.APPROVED:
+        return f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
+    return f"approval refused: {pending.event_name} by {pending.actor} not confirmed by CloudTrail ({problem})"
 
 
 def _report(

@@ -11,10 +11,9 @@ change, with a reason that names it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from guardian.model import signing
-from guardian.model.approvals import approved
 from guardian.model.baselines import (
     BaselineError,
     ResourceState,
@@ -30,16 +29,15 @@ from guardian.model.baselines import (
 from guardian.model.bucket import BucketState
 from guardian.model.floor import below_floor, raise_to_floor
 from guardian.model.results import iso
-from guardian.ports.calls import SignedStore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
     from guardian.model.approvals import Pending
-    from guardian.model.refs import TrailRef
     from guardian.model.rules import Subject
     from guardian.model.trail import TrailState
+    from guardian.ports.calls import SignedStore
 
 
 class Missing:
@@ -159,26 +157,6 @@ def request_approval(store: SignedStore, region: str, name: str, pending: Pendin
     held = None if isinstance(state, Retired) else state
     reason = f"approval pending: {pending.event_name} by {pending.actor}, until CloudTrail confirms it"
     return record(store, region, name, held, at=at, by="guardian", reason=reason, pending=pending)
-
-
-class TrailReader(SignedStore, Protocol):
-    def trail_state(self, region: str, name: str) -> TrailState | None: ...
-
-
-def approve(
-    store: TrailReader,
-    trail: TrailRef,
-    event_name: str,
-    current: TrailState | None,
-    *,
-    at: datetime,
-    by: str,
-    reason: str,
-) -> str:
-    """Record, on the ``current`` baseline, what the approved call changed of the trail as it is now (never below
-    the floor: what an approved change took below it is not approved). Only an approved DeleteTrail retires it."""
-    state = approved(event_name, current, store.trail_state(trail.region, trail.name))
-    return record(store, trail.region, trail.name, state, at=at, by=by, reason=reason)
 
 
 def names_in(store: SignedStore, region: str) -> set[str]:

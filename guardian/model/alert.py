@@ -12,7 +12,7 @@ from typing import Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
-from guardian.model.results import Result, actor_fields, iso
+from guardian.model.results import Result, actor_fields, iso, trail_fields
 from guardian.model.rules import Outcome
 from guardian.model.subjects import rule_change, subject, trail_change
 
@@ -134,14 +134,7 @@ def alert_document(
             "error_message": e.error_message,
         },
         "actor": {**actor_fields(e), "name": e.actor.display},
-        "trail": None
-        if d.trail is None
-        else {
-            "name": d.trail.name,
-            "arn": d.trail.arn,
-            "home_region": d.trail.region,
-            "account": d.trail.account_id,
-        },
+        "trail": trail_fields(d.trail),
         "action": {
             "taken": [a.action for a in result.actions] or None,
             "result": _action_result(result),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
-from guardian.model.results import Result, actor_fields, iso
+from guardian.model.results import Result, actor_fields, iso, trail_fields
 from guardian.model.rules import Outcome
 
 if TYPE_CHECKING:
@@ -68,14 +68,7 @@ def evidence_record(
         "where": {"region": e.aws_region, "account": e.account_id},
         "when": {"event_time": e.event_time_raw},
         "what": {"event_source": e.event_source, "event_name": e.event_name, "error_code": e.error_code},
-        "trail": None
-        if d.trail is None
-        else {
-            "name": d.trail.name,
-            "arn": d.trail.arn,
-            "home_region": d.trail.region,
-            "account": d.trail.account_id,
-        },
+        "trail": trail_fields(d.trail),
         "actions": [
             {
                 "action": a.action,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the baseline model is not needed to heal a stopped trail: k
     from guardian.model.changes import Change
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.refs import TrailRef
     from guardian.model.rules import Outcome, Severity
 
 
@@ -81,6 +82,13 @@ def actor_fields(event: CloudTrailEvent) -> dict[str, object]:
         "console": a.console,
         "mfa": a.mfa_authenticated,
     }
+
+
+def trail_fields(trail: TrailRef | None) -> dict[str, object] | None:
+    """The trail a decision is about, as the alert and the evidence record both state it."""
+    if trail is None:
+        return None
+    return {"name": trail.name, "arn": trail.arn, "home_region": trail.region, "account": trail.account_id}
 
 
 def iso(value: datetime | None) -> str | None:
