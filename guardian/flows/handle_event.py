@@ -64,7 +64,7 @@ def handle(
         key = _owner(rule).approve(event, decision, aws.full(), run, scope)
         if key is not None:
             LOG.info(
-                "baseline recorded after an exempt change", extra={"baseline_key": key, "event_id": event.event_id}
+                "approval requested after an exempt change", extra={"baseline_key": key, "event_id": event.event_id}
             )
     if result.outcome is Outcome.HEAL_FAILED:
         what = result.decision.trail.identifier if result.decision.trail else "an unidentified trail"

@@ -133,7 +133,7 @@ def alert_document(
             "error_code": e.error_code,
             "error_message": e.error_message,
         },
-        "actor": {**actor_fields(e), "name": e.actor.display},
+        "actor": actor_fields(e, named=True),
         "trail": trail_fields(d.trail),
         "action": {
             "taken": [a.action for a in result.actions] or None,

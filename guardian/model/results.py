@@ -68,12 +68,14 @@ def blind_window(event_time: datetime | None, verification: Verification) -> flo
     return round(max(0.0, (restored_at - event_time).total_seconds()), 3)
 
 
-def actor_fields(event: CloudTrailEvent) -> dict[str, object]:
-    """Who made the call, as the alert and the evidence record both state it."""
+def actor_fields(event: CloudTrailEvent, *, named: bool = False) -> dict[str, object]:
+    """Who made the call, as the alert (``named``: with the short name its subject line uses) and the evidence
+    record both state it."""
     a = event.actor
     return {
         "arn": a.arn,
         "type": a.type,
+        **({"name": a.display} if named else {}),
         "account": a.account_id,
         "session_issuer_arn": a.session_issuer_arn,
         "access_key_id": a.access_key_id,

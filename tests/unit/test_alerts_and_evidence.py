@@ -260,3 +260,36 @@ def test_a_sweep_finding_says_what_the_sweep_found_not_an_unknown_principal() ->
     result = Result(rule, replace(decision, trail=None), Outcome.HEALED, Severity.CRITICAL, enabled, changes=disabled)
     assert _summary(result).startswith("The sweep found the guardian's own rule CloudTrailGuardian-tamper disabled;")
     assert "unknown principal" not in _summary(result)
+
+
+def _shape(value: object) -> object:
+    """Keys, in order, all the way down (lists by their first item): what a documented example must match."""
+    if isinstance(value, dict):
+        return [(k, _shape(v)) for k, v in value.items() if not isinstance(v, dict) or v]
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [_shape(value[0])]
+    return None
+
+
+def test_the_documented_alert_and_evidence_record_have_the_shape_the_code_writes() -> None:
+    """docs/alerts.md and docs/evidence.md show a healed StopLogging: the same keys, in the same order."""
+    from tests.unit.test_docs import DOCS, _json_blocks  # noqa: PLC0415 - the docs' own parser
+
+    _, documented_alert = _json_blocks(DOCS / "alerts.md")
+    [documented_record] = _json_blocks(DOCS / "evidence.md")
+    result = healed()
+    alert = json.loads(build_alert(result, evidence_bucket="b", evidence_key="k", function_name="fn").message)
+    record = evidence_record(
+        result,
+        written_at=STOPPED_AT,
+        topic_arn="arn:t",
+        alert_subject="s",
+        function_name="fn",
+        request_id="req-1",
+        boto3_version="1.2.3",
+        botocore_version="4.5.6",
+    )
+    assert _shape(alert) == _shape(documented_alert)
+    assert list(record) == list(documented_record)
+    record.pop("original_event"), documented_record.pop("original_event")  # the event as received, verbatim
+    assert _shape(record) == _shape(documented_record)
