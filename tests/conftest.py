@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from guardian.entrypoints import handler
+from tests.faults import Faults, install
 from tests.support import REPO_ROOT
 
 # The Node.js LTS `make setup` installs runs jsii (in-process synths) and the CDK CLI, as under make.
@@ -34,3 +35,9 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     handler.reset()
     yield
     handler.reset()
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
+    """Faults below botocore's retries for the clients the guardian makes from now on (see tests/faults.py)."""
+    return install(monkeypatch)

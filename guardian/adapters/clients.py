@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 CLIENT_CONFIG = BotoConfig(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 6},  # 6 attempts: the first and 5 retries
     connect_timeout=3,
     read_timeout=10,
     user_agent_extra=f"cloudtrail-guardian/{__version__}",

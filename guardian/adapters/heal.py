@@ -5,12 +5,12 @@ alert. The only boto3 calls a StopLogging heal makes; every other call is in :cl
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from guardian.adapters.clients import SDK_VERSIONS, ClientProvider
+from guardian.model.safe import json_bytes
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
     from guardian.model.refs import TrailRef
     from guardian.ports.calls import Everything
+
+
+LEDGER_PARTITION = "#alerts"  # no principal ARN starts with "#"
+LEDGER_DAYS = 7
 
 
 class HealAdapter:
@@ -31,9 +35,11 @@ class HealAdapter:
         topic_region: str,
         evidence_bucket: str,
         signing_key: str | None = None,
+        activity_table: str | None = None,
         full: Callable[[], Everything] | None = None,
     ) -> None:
         self._clients = clients
+        self._ledger = activity_table
         self.signing_key = signing_key
         self._topic_arn = topic_arn
         self._topic_region = topic_region
@@ -66,7 +72,7 @@ class HealAdapter:
 
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
         """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
-        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode()
+        body = json_bytes(document, indent=1)  # never fails: a lone surrogate from the event is written escaped
         try:
             self._clients.s3().put_object(
                 Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
@@ -93,6 +99,38 @@ class HealAdapter:
         region = str(request["TopicArn"]).split(":")[3]
         response = self._clients.sns(region).publish(**request)
         return str(response["MessageId"])
+
+    def alerts_sent(self, key: str) -> dict[str, str]:
+        """The alert ledger: which alerts went out for an evidence key whose record could not say so (not written, or
+        not tagged). One item per key in the activity table, apart from the principals' items (``#alerts``)."""
+        if self._ledger is None:
+            return {}
+        response = self._clients.dynamodb().query(
+            TableName=self._ledger,
+            KeyConditionExpression="principal = :p AND #at = :k",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":p": {"S": LEDGER_PARTITION}, ":k": {"S": key}},
+        )
+        return {
+            name: value["S"]
+            for item in response.get("Items", [])
+            for name, value in item.items()
+            if name.startswith("guardian-") and "S" in value
+        }
+
+    def record_alerts(self, key: str, sent: dict[str, str]) -> None:
+        """Note in the ledger which alerts went out for this key; kept a week (redeliveries come within a day)."""
+        if self._ledger is None:
+            raise RuntimeError("no alert ledger: the activity table is not configured (GUARDIAN_ACTIVITY_TABLE)")
+        import time  # noqa: PLC0415
+
+        item: dict[str, Any] = {
+            "principal": {"S": LEDGER_PARTITION},
+            "at": {"S": key},
+            "expires_at": {"N": str(int(time.time()) + LEDGER_DAYS * 86400)},
+            **{name: {"S": value} for name, value in sent.items()},
+        }
+        self._clients.dynamodb().put_item(TableName=self._ledger, Item=item)
 
     def full(self) -> Everything:
         """The adapter with every other call (configuration, baselines, buckets, keys, rules...), made by the

@@ -1,18 +1,22 @@
-"""Lambda entry point: wiring only. Parse → decide → act, with configuration and clients created on first use."""
+"""Lambda entry point: wiring only. Parse → decide → act, with configuration and clients created on first use.
+
+Raises only so that Lambda retries: :class:`~guardian.flows.handle_event.HealFailed` (after its alert),
+:class:`~guardian.flows.deliver.AlertNotPublished` (SNS refused the alert) and ``ConfigError`` (the function's
+configuration is missing: nothing can be alerted). Anything else reading an event is alerted, then returned.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from guardian.entrypoints import runtime
 from guardian.flows.handle_event import handle
 from guardian.model.decide import Decision, decide
+from guardian.model.event_time import check_time
 from guardian.model.events import CloudTrailEvent, MalformedEvent, parse_event
 from guardian.model.refs import API_CALL_DETAIL_TYPE
 from guardian.model.rules import Action, Outcome
-from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
 reset = runtime.reset  # kept here too: tests and the simulation reset the handler between environments
@@ -21,11 +25,13 @@ reset = runtime.reset  # kept here too: tests and the simulation reset the handl
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
     try:
-        parsed = parse_event(event)
+        parsed = check_time(parse_event(event), runtime.now())
+        decision = decide(parsed, config.policy)
     except MalformedEvent as exc:
         LOG.error("rejected malformed event", extra={"problem": str(exc), "raw_event": runtime.bounded(event)})
         return {"outcome": "rejected", "reason": str(exc)}
-    decision = decide(parsed, config.policy)
+    except Exception as exc:  # noqa: BLE001 - a fault in the guardian's own reading: the event may be tampering
+        return runtime.unreadable(event, exc, context)
     if not decision.alerts:
         level = logging.ERROR if decision.action is Action.REJECT else logging.WARNING
         LOG.log(
@@ -40,11 +46,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             },
         )
         return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
-    run = Invocation(
-        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
-    )
     try:
-        result, published = handle(parsed, decision, runtime.adapter(config), config, run)
+        handled = handle(parsed, decision, runtime.adapter(config), config, runtime.invocation(context))
     finally:
         # An unexpected shape is acted on anyway (a tamper event is never dropped) and reported once, after the
         # heal: serialising the raw event must not delay StartLogging.
@@ -59,12 +62,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
                     "raw_event": runtime.bounded(event),
                 },
             )
+    result = handled.result
     return {
         "outcome": result.outcome.value,
         "severity": result.severity.value,
         "event_id": parsed.event_id,
-        "alert_published": published,
+        "alert_published": handled.published,
         "blind_window_seconds": result.blind_window_seconds,
+        "steps_failed": list(handled.steps_failed),
     }
 
 

@@ -8,7 +8,9 @@ simulation may run several environments).
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -16,6 +18,7 @@ from guardian.adapters.clients import Boto3Clients
 from guardian.adapters.heal import HealAdapter
 from guardian.entrypoints.logs import configure
 from guardian.model.config import CLIENT_VARIABLES, VARIABLES, Config
+from guardian.ports.invocation import Invocation
 
 if TYPE_CHECKING:
     from guardian.adapters.full import FullAdapter
@@ -64,6 +67,7 @@ class _Destinations(TypedDict):
     topic_region: str
     evidence_bucket: str
     signing_key: str | None
+    activity_table: str | None
 
 
 def _destinations(settings: Config) -> _Destinations:
@@ -73,6 +77,7 @@ def _destinations(settings: Config) -> _Destinations:
         "topic_region": settings.topic_region,
         "evidence_bucket": settings.evidence_bucket,
         "signing_key": settings.signing_key_arn,
+        "activity_table": settings.activity_table,
     }
 
 
@@ -83,6 +88,48 @@ def reset() -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def invocation(context: Any) -> Invocation:
+    """This run: the clock, a way to wait, who it is, and (in Lambda) the time left before its timeout."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return Invocation(
+        now,
+        time.sleep,
+        getattr(context, "function_name", None),
+        getattr(context, "aws_request_id", None),
+        (lambda: remaining() / 1000) if callable(remaining) else None,
+    )
+
+
+def unreadable(event: Any, exc: Exception, context: Any) -> dict[str, Any]:
+    """An event the guardian's own code failed to read: it may be tampering, so the fallback alert goes out (and
+    the failure is logged with the event); raises AlertNotPublished only if SNS refuses."""
+    from guardian.flows.deliver import AlertNotPublished  # noqa: PLC0415 - failure path
+    from guardian.model.alert import fallback_alert  # noqa: PLC0415
+    from guardian.model.rules import Outcome  # noqa: PLC0415
+    from guardian.ports.errors import describe_failure  # noqa: PLC0415
+
+    settings = config()
+    detail = event.get("detail") if isinstance(event, dict) else None
+    record = detail if isinstance(detail, dict) else event if isinstance(event, dict) else {}
+    event_id, name = str(record.get("eventID", "unknown")), record.get("eventName")
+    problem = f"reading the event failed ({describe_failure(exc)})"
+    logging.getLogger(__name__).error(
+        "the guardian failed to read an event: fallback alert", exc_info=exc, extra={"raw_event": bounded(event)}
+    )
+    alert = fallback_alert(
+        event_id=event_id,
+        event_name=name if isinstance(name, str) else None,
+        outcome=Outcome.UNREADABLE.value,
+        problem=problem,
+        function_name=getattr(context, "function_name", None),
+    )
+    try:
+        message_id = adapter(settings).publish(alert.publish_kwargs(settings.topic_arn))
+    except Exception as failure:
+        raise AlertNotPublished(f"alert NOT published for unreadable event {event_id[:80]}: {failure}") from failure
+    return {"outcome": Outcome.UNREADABLE.value, "reason": problem, "event_id": event_id, "alert_published": message_id}
 
 
 def bounded(event: Any) -> Any:

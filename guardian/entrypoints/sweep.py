@@ -4,12 +4,10 @@ is :func:`guardian.flows.sweep.run_sweep`. Each successful run publishes ``Cloud
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from guardian.entrypoints import runtime
 from guardian.flows.sweep import run_sweep
-from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -23,9 +21,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
     aws = runtime.full_adapter(config)
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
-    run = Invocation(
-        runtime.now, time.sleep, getattr(context, "function_name", None), getattr(context, "aws_request_id", None)
-    )
+    run = runtime.invocation(context)
     redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"
     report = run_sweep(aws, config, run, redeployed=redeployed)
     metrics = {

@@ -1,17 +1,28 @@
-"""Keep the evidence record and send the alert, exactly once per event.
+"""Keep the evidence record and send the alert: the alert never waits on the evidence store, and goes out once.
 
-Evidence is written once per event (``IfNoneMatch``), and the record is tagged with the SNS message id once the
-alert is published, so a duplicate delivery re-heals harmlessly but sends no second alert; a crash between
-evidence and alert leaves the record untagged, so the retry still publishes (the only case where an alert may be
-sent twice).
+1. The evidence record is written once (``IfNoneMatch``), within a time budget. If it cannot be written (the
+   bucket's policy denies it, its key is disabled, S3 is down or slow) the alert goes out anyway, CRITICAL, saying
+   why: breaking the evidence store first does not blind the alerts.
+2. Sent already? A record that existed carries the message id of its alert in a tag. Where the record has no such
+   tag (it could not be tagged, or not written), the alert ledger answers: an item per evidence key in the activity
+   table. Where neither can be read, the alert is sent: a duplicate beats a lost alert.
+3. The alert is published. If SNS refuses, :class:`AlertNotPublished` is raised, naming the event, so Lambda retries
+   and the dead-letter queue keeps it.
+4. The record is tagged with the message id, or, where it cannot be, the ledger notes it. A failure here is logged
+   and reported in the result, never raised: a published alert never turns into a dead letter.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from guardian.flows.budget import evidence_budget, within
+from guardian.ports.errors import describe_failure
+
 if TYPE_CHECKING:
+    from guardian.model.alert import Alert
     from guardian.model.config import Config
     from guardian.model.results import Result
     from guardian.ports.calls import Delivery
@@ -20,53 +31,166 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> bool:
-    """Write the evidence record once, then publish the alert unless the record's tag shows it was already sent."""
+class AlertNotPublished(RuntimeError):
+    """SNS did not take the alert: raised so Lambda retries; the message names the event for the dead-letter queue."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What delivery did: whether this call published, the local alert's message id, and the steps that failed."""
+
+    published: bool
+    message_id: str | None
+    steps_failed: tuple[str, ...] = ()
+
+
+def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> Sent:
+    """Write the evidence record once, then publish the alert unless it went out already; see the module."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
-    from guardian.model.alert import build_alert  # noqa: PLC0415
-    from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key, evidence_record  # noqa: PLC0415
+    from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
 
     key = evidence_key(result)
-    alert = build_alert(
-        result, evidence_bucket=config.evidence_bucket, evidence_key=key, function_name=run.function_name
-    )
-    boto3_version, botocore_version = aws.sdk_versions
-    record = evidence_record(
-        result,
-        written_at=run.clock(),
-        topic_arn=config.topic_arn,
-        alert_subject=alert.subject,
-        function_name=run.function_name,
-        request_id=run.request_id,
-        boto3_version=boto3_version,
-        botocore_version=botocore_version,
-    )
-    created = aws.put_if_absent(key, record)
-    central = config.central_topic_arn
-    tags = {} if created else aws.tags(key)  # a new record has none: no read on the first delivery
-    if ALERT_TAG in tags and (central is None or CENTRAL_TAG in tags):
+    created, evidence_error = _write_evidence(result, key, aws, config, run)
+    failed: list[str] = []
+    topics = [(ALERT_TAG, config.topic_arn)]
+    if config.central_topic_arn is not None:
+        topics.append((CENTRAL_TAG, config.central_topic_arn))
+    sent = _sent_before(key, created, {tag for tag, _ in topics}, aws, failed)
+    todo = [(tag, topic) for tag, topic in topics if tag not in sent]
+    if not todo:
         LOG.info(
-            "duplicate delivery: evidence and alert already exist",
-            extra={"event_id": result.event.event_id, "evidence_key": key},
+            "duplicate delivery: the alert went out already",
+            extra={"event_id": result.event.event_id, "evidence_key": key, "message_id": sent.get(ALERT_TAG)},
         )
-        return False
-    if ALERT_TAG not in tags:
-        tags[ALERT_TAG] = aws.publish(alert.publish_kwargs(config.topic_arn))
-        aws.set_tags(key, tags)
-    if central is not None and CENTRAL_TAG not in tags:
-        # The security account's copy: published after the local one, and tagged separately, so a retry sends
-        # whichever of the two is still missing and never the other twice.
-        tags[CENTRAL_TAG] = aws.publish(alert.publish_kwargs(central))
-        aws.set_tags(key, tags)
-    message_id = tags[ALERT_TAG]
+        return Sent(False, sent.get(ALERT_TAG), tuple(failed))
+    alert = _alert(result, key, evidence_error, config, run)
+    for tag, topic in todo:
+        # The security account's copy goes after the local one and is noted separately, so a retry sends whichever
+        # of the two is still missing and never the other twice.
+        try:
+            sent[tag] = aws.publish(alert.publish_kwargs(topic))
+        except Exception as exc:
+            if sent:  # the local alert went out before the central copy failed: the retry must not repeat it
+                _note_sent(key, sent, created is not None, aws, failed)
+            raise AlertNotPublished(_unpublished(result, topic, exc)) from exc
+        _note_sent(key, sent, created is not None, aws, failed)
     LOG.info(
         "alert published",
         extra={
             "event_id": result.event.event_id,
             "outcome": result.outcome.value,
-            "severity": result.severity.value,
-            "message_id": message_id,
+            "severity": alert.attributes["severity"],
+            "message_id": sent[ALERT_TAG],
             "evidence_key": key,
+            "evidence_written": evidence_error is None,
         },
     )
-    return True
+    return Sent(True, sent[ALERT_TAG], tuple(failed))
+
+
+def _write_evidence(
+    result: Result, key: str, aws: Delivery, config: Config, run: Invocation
+) -> tuple[bool | None, str | None]:
+    """(created, error): True if this call wrote the record, False if it existed, None with the reason if neither."""
+    from guardian.model.evidence import evidence_record  # noqa: PLC0415
+
+    def write() -> bool:
+        from guardian.model.subjects import subject  # noqa: PLC0415
+
+        boto3_version, botocore_version = aws.sdk_versions
+        record = evidence_record(
+            result,
+            written_at=run.clock(),
+            topic_arn=config.topic_arn,
+            alert_subject=subject(result),
+            function_name=run.function_name,
+            request_id=run.request_id,
+            boto3_version=boto3_version,
+            botocore_version=botocore_version,
+        )
+        return aws.put_if_absent(key, record)
+
+    try:
+        return within(evidence_budget(run), write, "the evidence write"), None
+    except Exception as exc:  # noqa: BLE001 - whatever broke the evidence store, the alert still goes out
+        error = describe_failure(exc)
+        LOG.error(
+            "evidence record not written: the alert goes out without it",
+            extra={"event_id": result.event.event_id, "evidence_key": key, "error": error},
+        )
+        return None, error
+
+
+def _sent_before(key: str, created: bool | None, wanted: set[str], aws: Delivery, failed: list[str]) -> dict[str, str]:
+    """The alerts already sent for this record, by tag: none for a record this call created; the record's tags for
+    one that existed; the ledger where those do not show every alert sent."""
+    if created is True:
+        return {}  # a new record: the first delivery, no read needed
+    sent: dict[str, str] = {}
+    if created is False:
+        try:
+            sent = aws.tags(key)
+        except Exception as exc:  # noqa: BLE001 - unknown means the ledger decides, or the alert is sent
+            _failed("read the evidence record's tags", key, exc, failed)
+        if wanted <= set(sent):
+            return sent
+    try:
+        return {**aws.alerts_sent(key), **sent}
+    except Exception as exc:  # noqa: BLE001 - unknown means send: a duplicate beats a lost alert
+        _failed("read the alert ledger", key, exc, failed)
+        return sent
+
+
+def _note_sent(key: str, sent: dict[str, str], tag_it: bool, aws: Delivery, failed: list[str]) -> None:
+    """Note which alerts went out: on the record's tags, else (or if tagging fails) in the ledger."""
+    if tag_it:
+        try:
+            aws.set_tags(key, dict(sent))
+        except Exception as exc:  # noqa: BLE001 - after the alert: reported, never raised
+            _failed("tag the evidence record", key, exc, failed)
+        else:
+            return
+    try:
+        aws.record_alerts(key, dict(sent))
+    except Exception as exc:  # noqa: BLE001 - after the alert: reported, never raised
+        _failed("note the alert in the ledger", key, exc, failed)
+
+
+def _alert(result: Result, key: str, evidence_error: str | None, config: Config, run: Invocation) -> Alert:
+    """The full alert, or, if building it fails (a fault in the guardian's own code), the fallback alert."""
+    from guardian.model.alert import build_alert, fallback_alert  # noqa: PLC0415
+
+    try:
+        return build_alert(
+            result,
+            evidence_bucket=config.evidence_bucket,
+            evidence_key=key,
+            function_name=run.function_name,
+            evidence_error=evidence_error,
+        )
+    except Exception as exc:
+        LOG.exception("the alert could not be built: sending the fallback alert", extra={"evidence_key": key})
+        return fallback_alert(
+            event_id=result.event.event_id,
+            event_name=result.event.event_name,
+            outcome=result.outcome.value,
+            problem=f"building the alert failed ({describe_failure(exc)}); outcome {result.outcome.value}",
+            function_name=run.function_name,
+        )
+
+
+def _failed(step: str, key: str, exc: BaseException, failed: list[str]) -> None:
+    LOG.error("could not " + step, extra={"evidence_key": key, "step": step, "error": describe_failure(exc)})
+    failed.append(step)
+
+
+def _unpublished(result: Result, topic: str, exc: BaseException) -> str:
+    """For the dead-letter queue's ErrorMessage (its first 256 bytes matter): the event first, then the error."""
+    from guardian.model.safe import cut, text  # noqa: PLC0415
+
+    e, trail = result.event, result.decision.trail
+    where = f" on {cut(text(trail.name), 64)}" if trail else ""
+    return (
+        f"alert NOT published for {cut(text(e.event_name or 'event'), 64)} {cut(text(e.event_id), 80)}{where} "
+        f"({result.outcome.value}) to {topic}: {describe_failure(exc)}"
+    )

@@ -1,22 +1,38 @@
 """Act on one decision: is it the guardian's business, heal it through the flow the decision table names, keep the
 evidence, alert, count repeated tampering, and record an exempt principal's change as approved.
 
-The flow is found from the table (:data:`guardian.model.rules.FLOWS`, :data:`~guardian.model.rules.SUBJECT_FLOWS`)
-and imported on first use: a StopLogging heal loads only its own flow, and adding a kind of repair never touches
-this module.
+One rule, held by the shape of this module: **every event the table alerts on is alerted in the same invocation,
+whatever else fails**. Three phases, each guarded:
+
+1. Before the alert (:func:`_act`): the scope and the heal, in a time budget. Any failure (an AWS error, a read that
+   is denied, a fault in the guardian's own code, the budget running out) becomes a HEAL_FAILED result, CRITICAL,
+   which is alerted like any other.
+2. The alert (:func:`guardian.flows.deliver.deliver`): raises only when SNS itself refuses (AlertNotPublished), so
+   Lambda retries.
+3. After the alert (:func:`_after_alert`): counting repeated tampering and requesting an approval. A failure is logged
+   and reported, never raised: a published alert never becomes a dead letter.
+
+Then, and only then, a failed heal raises :class:`HealFailed` so Lambda tries the heal again (the alert is not sent
+twice). The flow is found from the table (:data:`guardian.model.rules.FLOWS`,
+:data:`~guardian.model.rules.SUBJECT_FLOWS`) and imported on first use: a StopLogging heal loads only its own flow.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from guardian.flows.deliver import deliver
+from guardian.flows.budget import after_alert_budget, heal_budget, within
+from guardian.flows.deliver import AlertNotPublished, deliver
 from guardian.model.results import Result
 from guardian.model.rules import FLOWS, SUBJECT_FLOWS, Action, Outcome, Rule, Severity
+from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
@@ -31,15 +47,52 @@ class HealFailed(RuntimeError):
     """Raised after the CRITICAL alert, so Lambda retries the event and the dead-letter queue keeps it."""
 
 
+@dataclass(frozen=True)
+class Handled:
+    """The result, whether this call published its alert, and the steps after the alert that failed (logged)."""
+
+    result: Result
+    published: bool
+    steps_failed: tuple[str, ...] = ()
+
+
 def flow(name: str) -> object:
     """A module of :mod:`guardian.flows`, by the name the decision table gives it."""
     return importlib.import_module(f"{__package__}.{name}")
 
 
-def handle(
+def handle(event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation) -> Handled:
+    """Heal if the decision says so, then record and alert; see the module for what each phase may raise."""
+    try:
+        acted = within(heal_budget(run), lambda: _act(event, decision, aws, config, run), "the heal")
+    except Exception as exc:  # noqa: BLE001 - whatever stopped the heal, the alert goes out, saying what
+        acted = _could_not_act(event, decision, exc), None
+    result, scope = acted
+    if result.outcome is Outcome.IGNORED:
+        return Handled(result, published=False)
+    sent = deliver(result, aws, config, run)
+    failed = list(sent.steps_failed)
+    for step, call in _after_alert(result, scope, aws, config, run):
+        try:
+            within(after_alert_budget(run), call, step)
+        except AlertNotPublished:
+            raise  # a second alert (repeated tampering) SNS refused: the retry sends it, and not the first again
+        except Exception as exc:  # noqa: BLE001 - after the alert: reported, never raised
+            LOG.error(
+                "a step after the alert failed",
+                extra={"event_id": event.event_id, "step": step, "error": describe_failure(exc)},
+            )
+            failed.append(step)
+    if result.outcome is Outcome.HEAL_FAILED:
+        what = result.decision.trail.identifier if result.decision.trail else "an unidentified trail"
+        raise HealFailed(f"could not undo {event.event_name} {event.event_id} on {what}: {result.diagnosis}")
+    return Handled(result, sent.published, tuple(failed))
+
+
+def _act(
     event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation
-) -> tuple[Result, bool]:
-    """Heal if the decision says so, then record and alert. Returns the result and whether an alert was sent."""
+) -> tuple[Result, Scope | None]:
+    """Phase 1: is it the guardian's business (scoped rules), and the heal the table names."""
     rule = decision.rule
     scope: Scope | None = None
     if rule is not None and rule.scoped and decision.alerts:
@@ -49,27 +102,57 @@ def handle(
                 "event not about a protected trail's resource: ignored",
                 extra={"event_id": event.event_id, "event_name": event.event_name},
             )
-            return Result(event, decision, Outcome.IGNORED, Severity.INFO), False
+            return Result(event, decision, Outcome.IGNORED, Severity.INFO), None
         decision = scope.decision
     if decision.action is Action.HEAL and rule is not None and rule.heal is not None:
         result = cast("Flow", flow(FLOWS[rule.heal])).heal(event, decision, aws, config, run, scope=scope)
     else:
         result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
-    published = deliver(result, aws, config, run)
-    if config.activity_table:
-        from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - off the cold-start path
+    return result, scope
 
-        watch_repeats(result, aws.full(), config, run)
+
+def _could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) -> Result:
+    """The result of a heal that raised instead of returning: HEAL_FAILED, CRITICAL, the failure in words."""
+    LOG.error(
+        "the heal failed before it could report: alerting HEAL_FAILED",
+        exc_info=exc,
+        extra={"event_id": event.event_id, "event_name": event.event_name},
+    )
+    from dataclasses import replace  # noqa: PLC0415 - failure path
+
+    rule = decision.rule
+    doing = f"checking the {rule.about.value}" if rule is not None and rule.scoped else "healing"
+    diagnosis = f"{doing} failed: {describe_failure(exc)}"
+    failed = replace(decision, action=Action.HEAL, outcome=Outcome.HEAL_FAILED, severity=Severity.CRITICAL)
+    return Result(event, failed, Outcome.HEAL_FAILED, Severity.CRITICAL, diagnosis=diagnosis)
+
+
+def _after_alert(
+    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation
+) -> list[tuple[str, Callable[[], object]]]:
+    """Phase 3: the steps that follow a published alert, by name."""
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if config.activity_table:
+
+        def count() -> None:
+            from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - off the cold-start path
+
+            watch_repeats(result, aws.full(), config, run)
+
+        steps.append(("count repeated tampering", count))
+    rule = result.decision.rule
     if result.outcome is Outcome.EXEMPT and rule is not None and rule.about in SUBJECT_FLOWS:
-        key = _owner(rule).approve(event, decision, aws.full(), run, scope)
-        if key is not None:
-            LOG.info(
-                "approval requested after an exempt change", extra={"baseline_key": key, "event_id": event.event_id}
-            )
-    if result.outcome is Outcome.HEAL_FAILED:
-        what = result.decision.trail.identifier if result.decision.trail else "an unidentified trail"
-        raise HealFailed(f"could not undo {event.event_name} on {what}: {result.diagnosis}")
-    return result, published
+
+        def approve() -> None:
+            key = _owner(rule).approve(result.event, result.decision, aws.full(), run, scope)
+            if key is not None:
+                LOG.info(
+                    "approval requested after an exempt change",
+                    extra={"baseline_key": key, "event_id": result.event.event_id},
+                )
+
+        steps.append(("request an approval", approve))
+    return steps
 
 
 def _owner(rule: Rule) -> SubjectFlow:

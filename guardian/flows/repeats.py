@@ -10,9 +10,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from guardian.flows.deliver import deliver
-from guardian.model.activity import calls_for_alert, counts, sort_key, window_start
+from guardian.model.activity import calls_for_alert, counts, principal_key, sort_key, window_end, window_start
 from guardian.model.results import Result
 from guardian.model.rules import Action, Outcome, Severity
+from guardian.model.safe import cut, text
 from guardian.ports.calls import Activity, Delivery
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ def watch_repeats(result: Result, aws: Ports, config: Config, run: Invocation) -
     moment = event.event_time or run.clock()
     key = sort_key(moment, event.event_id)
     expires = int(moment.timestamp()) + 2 * 60 * minutes
-    aws.record_activity(table, principal, key, expires, f"{event.event_name} {result.outcome.value}")
-    count = aws.count_activity(table, principal, window_start(moment, minutes), key)
+    partition = principal_key(principal)
+    summary = cut(text(f"{event.event_name} {result.outcome.value}"), 256)
+    aws.record_activity(table, partition, key, expires, summary)
+    count = aws.count_activity(table, partition, window_start(moment, minutes), window_end(moment))
     if not calls_for_alert(count, threshold):
         return
     why = (

@@ -6,18 +6,23 @@ an example.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
 from guardian.model.results import Result, actor_fields, iso, trail_fields
-from guardian.model.rules import Outcome
-from guardian.model.subjects import rule_change, subject, trail_change
+from guardian.model.rules import Outcome, Severity
+from guardian.model.safe import cut, fit, json_text, text
+from guardian.model.subjects import SUBJECT_MAX, rule_change, subject, trail_change
 
 ALERT_SCHEMA = "cloudtrail-guardian/alert"
-ALERT_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
+ALERT_SCHEMA_VERSION = "1.2"  # 1.1 added detected_by and changes; 1.2 evidence.written/error and truncated
+# SNS takes 256 KiB for message, subject and attributes together. The message is kept to half of that (an email
+# beyond it helps no one; the evidence record has every value whole), so the limit holds by construction.
+MESSAGE_BUDGET = 128 * 1024
+ATTRIBUTE_MAX = 256
+_PATHS_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -35,19 +40,76 @@ class Alert:
         }
 
 
-def build_alert(result: Result, *, evidence_bucket: str, evidence_key: str, function_name: str | None) -> Alert:
+def build_alert(
+    result: Result,
+    *,
+    evidence_bucket: str,
+    evidence_key: str,
+    function_name: str | None,
+    evidence_error: str | None = None,
+) -> Alert:
+    """The alert for a result. ``evidence_error``: why its evidence record could not be written; the alert is then
+    CRITICAL and says so, since it is the only record of the event."""
+    if evidence_error is not None:
+        result = replace(result, severity=Severity.CRITICAL)
     document = alert_document(
-        result, evidence_bucket=evidence_bucket, evidence_key=evidence_key, function_name=function_name
+        result,
+        evidence_bucket=evidence_bucket,
+        evidence_key=evidence_key,
+        function_name=function_name,
+        evidence_error=evidence_error,
     )
+    document, cut_paths = fit(document, MESSAGE_BUDGET - 4096)  # room for "truncated" itself
+    if cut_paths:
+        document["truncated"] = {
+            "fields": cut_paths[:_PATHS_LISTED],
+            "more_fields": max(len(cut_paths) - _PATHS_LISTED, 0),
+            "note": "values too long for an alert were cut; the evidence record keeps the event whole",
+        }
     return Alert(
         subject=subject(result),
-        message=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
-        attributes={
-            "severity": result.severity.value,
-            "event_name": result.event.event_name or "unknown",
-            "outcome": result.outcome.value,
-        },
+        message=json_text(document),
+        attributes=_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
     )
+
+
+def fallback_alert(
+    *, event_id: str, event_name: str | None, outcome: str, problem: str, function_name: str | None
+) -> Alert:
+    """The alert when the full one cannot be built (a fault in the guardian's own code): what is known of the event,
+    and what went wrong. Built from a handful of bounded strings, so it cannot fail on the event's content."""
+    name, event_id, problem = (
+        cut(text(event_name or "unknown"), 128),
+        cut(text(event_id), 256),
+        cut(text(problem), 2048),
+    )
+    document = {
+        "schema": ALERT_SCHEMA,
+        "schema_version": ALERT_SCHEMA_VERSION,
+        "severity": Severity.CRITICAL.value,
+        "outcome": outcome,
+        "summary": f"The guardian failed while handling {name} event {event_id}: {problem}. "
+        "Look at the event in CloudTrail and at the guardian's logs now.",
+        "reason": problem,
+        "event": {"id": event_id, "name": name},
+        "guardian": {"version": __version__, "function": function_name},
+        "fallback": True,
+    }
+    headline = f"[CRITICAL] Guardian failed on {name} event — check it now"
+    return Alert(
+        subject="".join(ch if ch.isprintable() else " " for ch in headline)[:SUBJECT_MAX],
+        message=json_text(document),
+        attributes=_attributes(Severity.CRITICAL.value, name, outcome),
+    )
+
+
+def _attributes(severity: str, event_name: str, outcome: str) -> dict[str, str]:
+    """Message attributes (for subscription filters): text, bounded."""
+    return {
+        "severity": severity,
+        "event_name": cut(text(event_name), ATTRIBUTE_MAX),
+        "outcome": outcome,
+    }
 
 
 def _finding(result: Result) -> str:
@@ -75,7 +137,7 @@ def _finding(result: Result) -> str:
     return f"{where} {trail_change(result)}"
 
 
-def summary(result: Result) -> str:
+def summary(result: Result, evidence_error: str | None = None) -> str:
     """One or two sentences for people: what happened, who did it (or what the sweep found), what the guardian did."""
     e, d = result.event, result.decision
     if e.event_source == SWEEP_SOURCE:
@@ -85,6 +147,14 @@ def summary(result: Result) -> str:
         trail = f"trail {d.trail.name} ({d.trail.region})" if d.trail else "an unidentified trail"
         who = f"{e.actor.display}" + (f" from {e.source_ip}" if e.source_ip else "")
         happened = f"{_sentence(what)} on {trail} by {who}"
+    said = _said(result, happened)
+    if evidence_error is None:
+        return said
+    return f"{said} The evidence record could NOT be written ({evidence_error}): this alert is the only record."
+
+
+def _said(result: Result, happened: str) -> str:
+    d = result.decision
     match result.outcome:
         case Outcome.HEALED:
             window = (
@@ -113,7 +183,12 @@ def _sentence(text: str) -> str:
 
 
 def alert_document(
-    result: Result, *, evidence_bucket: str, evidence_key: str, function_name: str | None
+    result: Result,
+    *,
+    evidence_bucket: str,
+    evidence_key: str,
+    function_name: str | None,
+    evidence_error: str | None = None,
 ) -> dict[str, Any]:
     e, d, v = result.event, result.decision, result.verification
     return {
@@ -121,7 +196,7 @@ def alert_document(
         "schema_version": ALERT_SCHEMA_VERSION,
         "severity": result.severity.value,
         "outcome": result.outcome.value,
-        "summary": summary(result),
+        "summary": summary(result, evidence_error),
         "reason": d.reason,
         "event": {
             "id": e.event_id,
@@ -153,9 +228,15 @@ def alert_document(
         "blind_window_seconds": result.blind_window_seconds,
         "detected_by": "sweep" if e.event_source == SWEEP_SOURCE else "event",
         "changes": [c.to_json() for c in result.changes],
-        "evidence": {"bucket": evidence_bucket, "key": evidence_key},
+        "evidence": {
+            "bucket": evidence_bucket,
+            "key": evidence_key,
+            "written": evidence_error is None,
+            "error": evidence_error,
+        },
         "input_problems": list(e.problems),
         "guardian": {"version": __version__, "function": function_name},
+        "truncated": None,
     }
 
 

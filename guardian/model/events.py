@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from guardian.model.event_time import parse_time
 from guardian.model.refs import (
     API_CALL_DETAIL_TYPE,
     CLOUDTRAIL_SOURCE,
@@ -26,6 +26,9 @@ from guardian.model.refs import (
     ResourceRef,
     TrailRef,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Region and account are deliberately loose: anonymised corpora use fake Regions ("megov-westwest-1r") and
 # 9- or 13-digit account ids, and the parser must not choke on them.
@@ -172,7 +175,7 @@ def parse_event(raw: object) -> CloudTrailEvent:
         event_name=event_name,
         event_source=event_source,
         event_type=r.string("eventType"),
-        event_time=_parse_time(event_time_raw),
+        event_time=parse_time(event_time_raw, prefix, problems),
         event_time_raw=event_time_raw,
         aws_region=aws_region,
         account_id=account_id,
@@ -279,16 +282,6 @@ def _resource_ref(
 def _partition(arn: str) -> str:
     match = _ARN.match(arn)
     return match["partition"] if match else "aws"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None  # hand-edited documentation dates exist; keep the raw text, do not fail
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _derived_id(record: Mapping[str, Any]) -> str:

@@ -15,18 +15,23 @@ from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE
 from guardian.model.results import Result, actor_fields, iso, trail_fields
 from guardian.model.rules import Outcome
+from guardian.model.safe import digest, json_bytes, shorten
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
-EVIDENCE_SCHEMA_VERSION = "1.1"  # 1.1 added detected_by and changes
+EVIDENCE_SCHEMA_VERSION = "1.2"  # 1.1 added detected_by and changes; 1.2 original_event_omitted and truncated
 # Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
 # record: it only tells a duplicate delivery that the alert went out, without a second object per event.
 ALERT_TAG = "guardian-alert-message-id"
 CENTRAL_TAG = "guardian-central-message-id"  # the copy published to the security account's topic, if configured
 PREFIX = "evidence"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+# The event is kept whole up to this size (an EventBridge event is at most 256 KB; a direct invocation can be
+# larger); beyond it, its SHA-256 and size. Copied fields elsewhere in the record are cut at FIELD_LIMIT characters.
+EVENT_LIMIT = 1024 * 1024
+FIELD_LIMIT = 16 * 1024
 
 
 def evidence_key(result: Result) -> str:
@@ -36,7 +41,7 @@ def evidence_key(result: Result) -> str:
     """
     e = result.event
     day = e.event_time.strftime("%Y/%m/%d") if e.event_time else "undated"
-    event_id = e.event_id if _SAFE_ID.match(e.event_id) else _digest(e.event_id)
+    event_id = e.event_id if _SAFE_ID.match(e.event_id) else digest(e.event_id)
     suffix = {Outcome.HEAL_FAILED: ".heal-failed", Outcome.REPEATED_TAMPERING: ".repeated-tampering"}.get(
         result.outcome, ""
     )
@@ -54,8 +59,10 @@ def evidence_record(
     boto3_version: str,
     botocore_version: str,
 ) -> dict[str, Any]:
+    """The record of one alerted event. Copied fields are cut at :data:`FIELD_LIMIT` (``truncated`` lists them);
+    the original event is kept whole beside them."""
     e, d, v = result.event, result.decision, result.verification
-    return {
+    fields = {
         "schema": EVIDENCE_SCHEMA,
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "record_id": e.event_id,
@@ -109,11 +116,22 @@ def evidence_record(
             "function": function_name,
             "request_id": request_id,
         },
-        "original_event": e.raw,
     }
+    shortened, cut_paths = shorten(fields, FIELD_LIMIT, 10_000)
+    record: dict[str, Any] = shortened
+    record["truncated"] = cut_paths or None
+    record.update(_original(e.raw))
+    return record
 
 
-def _digest(text: str) -> str:
-    import hashlib  # noqa: PLC0415 - rare path (unsafe ids only); keeps OpenSSL out of the cold start
+def _original(raw: Any) -> dict[str, Any]:
+    """The event exactly as received, or, beyond :data:`EVENT_LIMIT`, its digest and size."""
+    body = json_bytes(raw)
+    if len(body) <= EVENT_LIMIT:
+        return {"original_event": raw, "original_event_omitted": None}
+    import hashlib  # noqa: PLC0415 - rare path
 
-    return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:40]
+    return {
+        "original_event": None,
+        "original_event_omitted": {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()},
+    }

@@ -70,6 +70,7 @@ class Outcome(StrEnum):
     REPEATED_TAMPERING = "repeated_tampering"
     IGNORED = "ignored"
     REJECTED = "rejected"
+    UNREADABLE = "unreadable"  # the guardian's own code failed to read the event: the fallback alert went out
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ class HealCalls(Protocol):
 
 
 class Delivery(Protocol):
-    """The evidence record (written once), its tags (the alerts that went out) and the alert itself."""
+    """The evidence record (written once), its tags (the alerts that went out), the alert itself, and the alert
+    ledger that says which alerts went out where the record cannot."""
 
     sdk_versions: tuple[str, str]
 
@@ -35,6 +36,8 @@ class Delivery(Protocol):
     def tags(self, key: str) -> dict[str, str]: ...
     def set_tags(self, key: str, tags: dict[str, str]) -> None: ...
     def publish(self, request: dict[str, Any]) -> str: ...
+    def alerts_sent(self, key: str) -> dict[str, str]: ...
+    def record_alerts(self, key: str, sent: dict[str, str]) -> None: ...
 
 
 class TrailListing(Protocol):

@@ -20,3 +20,15 @@ def describe_error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Any failure in one bounded line for alerts and logs: "code: message" for AWS, else the exception's type and
+    text (a time budget that ran out, or a fault in the guardian's own code)."""
+    if isinstance(exc, AWS_ERRORS):
+        code, message = describe_error(exc)
+        line = f"{code}: {message}" if message else code
+    else:
+        line = f"{type(exc).__name__}: {exc}"
+    line = line.encode("utf-8", "backslashreplace").decode()
+    return line if len(line) <= 500 else line[:480] + f"…[{len(line) - 480} chars cut]"

@@ -1,4 +1,5 @@
-"""What one run of a function brings besides its configuration: the time, a way to wait, and who it is."""
+"""What one run of a function brings besides its configuration: the time, a way to wait, who it is, and how long
+it has left."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
+Remaining = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -16,3 +18,4 @@ class Invocation:
     sleep: Sleep
     function_name: str | None = None
     request_id: str | None = None
+    remaining: Remaining | None = None  # seconds before Lambda's timeout; None where there is no timeout

@@ -61,7 +61,12 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         )
         assert notification["MessageAttributes"]["outcome"] == {"Type": "String", "Value": "healed"}
         alert = json.loads(notification["Message"])
-        assert alert["evidence"] == {"bucket": deployment.outputs["EvidenceBucketName"], "key": outcome.evidence_key}
+        assert alert["evidence"] == {
+            "bucket": deployment.outputs["EvidenceBucketName"],
+            "key": outcome.evidence_key,
+            "written": True,
+            "error": None,
+        }
         assert alert["guardian"]["function"] == deployment.outputs["RemediationFunctionName"]
 
         assert outcome.evidence["record_id"] == outcome.event["detail"]["eventID"]

@@ -13,7 +13,10 @@ from moto import mock_aws
 
 from guardian.adapters.trails import TrailAdapter
 from guardian.entrypoints import runtime, sweep
+from tests.integration.world import world
 from tests.support import signing_key
+
+__all__ = ["world"]  # the handler tests' account, a fixture of its own module
 
 REGIONS = ("us-east-1", "us-west-2")
 TRAIL = "org-audit"

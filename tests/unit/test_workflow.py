@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from guardian.flows.deliver import AlertNotPublished
 from guardian.flows.handle_event import HealFailed, handle
 from guardian.model.config import Config
 from guardian.model.decide import PolicyContext, decide
@@ -39,6 +40,7 @@ class FakeAws:
         self.statuses: Iterator[dict[str, Any] | ClientError] = iter([{"IsLogging": True}] * 50)
         self.described: dict[str, Any] | None = {"Name": "management-trail", "HomeRegion": "us-east-1"}
         self.publish_failures = 0
+        self.ledger: dict[str, dict[str, str]] = {}
 
     def start_logging(self, trail: TrailRef) -> None:
         self.calls.append(("StartLogging", (trail.region, trail.identifier)))
@@ -132,6 +134,14 @@ class FakeAws:
         self.calls.append(("PutObjectTagging", key))
         self.tag_sets[key] = dict(tags)
 
+    def alerts_sent(self, key: str) -> dict[str, str]:
+        self.calls.append(("Query", key))
+        return dict(self.ledger.get(key, {}))
+
+    def record_alerts(self, key: str, sent: dict[str, str]) -> None:
+        self.calls.append(("PutItem", key))
+        self.ledger[key] = dict(sent)
+
     def bucket_state(self, name: str, region: str | None = None) -> Any:
         raise AssertionError("bucket and log group restores are tested against moto")
 
@@ -207,7 +217,8 @@ def run(aws: FakeAws, name: str = "stop_logging", attempts: int = 4) -> tuple[An
         verify_attempts=attempts,
         verify_delay_seconds=0.5,
     )
-    return handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep))
+    handled = handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep))
+    return handled.result, handled.published
 
 
 def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt() -> None:
@@ -269,7 +280,7 @@ def test_start_logging_failure_is_diagnosed_alerted_recorded_then_raised(
     aws = FakeAws()
     aws.start_error = client_error(code)
     aws.described = described
-    with pytest.raises(HealFailed, match="could not undo StopLogging on management-trail"):
+    with pytest.raises(HealFailed, match=r"could not undo StopLogging [0-9a-f-]+ on management-trail"):
         run(aws)
     assert "GetTrailStatus" not in [name for name, _ in aws.calls]
     record = aws.objects["evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"]
@@ -294,7 +305,7 @@ def test_duplicate_delivery_heals_again_but_sends_no_second_alert() -> None:
 def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
     aws = FakeAws()
     aws.publish_failures = 1
-    with pytest.raises(ClientError):
+    with pytest.raises(AlertNotPublished, match="StopLogging 0a000001-1111-4111-8111-000000000001 on management-trail"):
         run(aws)
     assert len(aws.objects) == 1
     assert not aws.tag_sets  # the evidence record exists, but is not marked alerted

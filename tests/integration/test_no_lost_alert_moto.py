@@ -1,0 +1,210 @@
+"""No tamper event without an alert (issue 9), against moto: odd input, failed reads and a broken evidence store
+still alert, once; what fails after the alert never sends the event to the dead-letter queue.
+
+Each test is one reproduction from the issue, and fails on a guardian that lets the exception escape first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from guardian.adapters.clients import CLIENT_CONFIG
+from guardian.entrypoints import handler
+from guardian.flows.handle_event import HealFailed
+from tests.faults import Faults
+from tests.integration.conftest import TRAIL as SWEPT_TRAIL
+from tests.integration.conftest import Account
+from tests.integration.world import LambdaContext, World, message_of
+from tests.support import REPO_ROOT, load_event
+
+SNS_LIMIT = 256 * 1024
+
+
+def stop_logging(**detail: Any) -> dict[str, Any]:
+    event = load_event("stop_logging")
+    event["detail"].update(detail)
+    return event
+
+
+def outcomes(notifications: list[dict[str, Any]]) -> list[str]:
+    return [n["MessageAttributes"]["outcome"]["Value"] for n in notifications]
+
+
+# --- odd input -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["userAgent", "eventID", "sourceIPAddress", "errorMessage"])
+def test_a_lone_surrogate_in_a_copied_field_is_healed_recorded_and_alerted(world: World, field: str) -> None:
+    event = stop_logging(**{field: "aws-cli/2 \ud800 end"})
+    result = world.invoke(event)
+    assert world.is_logging()
+    assert result["alert_published"] is True
+    [notification] = world.alerts()
+    alert = message_of(notification)  # the surrogate arrives escaped in valid JSON, and reads back as it was sent
+    copied = {
+        "userAgent": alert["actor"]["user_agent"],
+        "eventID": alert["event"]["id"],
+        "sourceIPAddress": alert["actor"]["source_ip"],
+        "errorMessage": alert["event"]["error_message"],
+    }[field]
+    assert copied == "aws-cli/2 \ud800 end"
+    [key] = world.evidence_keys()
+    record = world.evidence(key)
+    assert record["original_event"]["detail"][field] == "aws-cli/2 \ud800 end"  # the event kept exactly
+
+
+def test_an_alert_that_would_exceed_snss_limit_is_cut_to_fit_and_the_evidence_keeps_it_all(world: World) -> None:
+    """A failed StopLogging naming a 90,000-character trail, its name repeated across the alert's fields."""
+    name = "t" * 90_000
+    event = stop_logging(
+        requestParameters={"name": name},
+        errorCode="TrailNotFoundException",
+        errorMessage=f"Unknown trail: {name} for the user: 123456789012",
+    )
+    result = world.invoke(event)
+    assert result["alert_published"] is True
+    [notification] = world.alerts()
+    assert len(notification["Message"].encode()) < SNS_LIMIT
+    alert = message_of(notification)
+    assert alert["outcome"] == "attempt_failed"
+    assert alert["truncated"]["fields"]  # says what was cut
+    assert "trail.name" in alert["truncated"]["fields"]
+    assert alert["trail"]["name"].startswith("tttt")
+    assert "chars cut" in alert["trail"]["name"]
+    [key] = world.evidence_keys()
+    assert world.evidence(key)["original_event"] == event  # the full event is in the record
+
+
+def test_a_long_event_id_and_actor_arn_are_counted_without_a_dead_letter(world: World) -> None:
+    """DynamoDB's key limits (2,048 bytes partition, 1,024 sort) are met by hashing the key, not by failing."""
+    arn = "arn:aws:iam::123456789012:user/" + "m" * 3_000
+    for n in range(3):
+        event = stop_logging(eventID=f"{n}-" + "e" * 1_500, eventTime=f"2026-11-20T10:0{n}:00Z")
+        event["detail"]["userIdentity"]["arn"] = arn
+        boto3.client("cloudtrail").stop_logging(Name="management-trail")
+        result = world.invoke(event)  # no exception: nothing reaches the dead-letter queue
+        assert result["outcome"] == "healed"
+    assert outcomes(world.alerts()) == ["healed", "healed", "healed", "repeated_tampering"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-02-30T10:00:00Z"])
+def test_an_impossible_event_time_is_an_input_problem_named_in_the_alert(world: World, moment: str) -> None:
+    result = world.invoke(stop_logging(eventTime=moment))
+    assert result["outcome"] == "healed"
+    assert world.is_logging()
+    alert = message_of(world.alerts()[0])
+    assert any(moment in problem and "eventTime" in problem for problem in alert["input_problems"])
+    assert alert["blind_window_seconds"] is None  # no window is computed from a time that cannot be
+
+
+def test_three_changes_in_the_same_second_alert_whatever_the_order_of_their_ids(world: World) -> None:
+    for order in (("a", "b", "c"), ("c", "b", "a")):
+        for event_id in order:
+            boto3.client("cloudtrail").stop_logging(Name="management-trail")
+            world.invoke(stop_logging(eventID=f"{order[0]}-{event_id}", eventTime="2026-11-20T10:00:00Z"))
+        assert outcomes(world.alerts())[-1] == "repeated_tampering", order
+
+
+# --- failed reads -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["cloudtrail.DescribeTrails", "s3.GetObject"])
+def test_a_restore_that_cannot_read_alerts_heal_failed_records_it_and_raises(
+    account: Account, faults: Faults, operation: str
+) -> None:
+    account.alerts()
+    account.ct().delete_trail(Name=SWEPT_TRAIL)
+    faults.add(operation, "denied")
+    event = load_event("delete_trail")
+    event["detail"]["requestParameters"] = {"name": SWEPT_TRAIL}
+    with pytest.raises(HealFailed, match=SWEPT_TRAIL):
+        handler.lambda_handler(event, LambdaContext())
+    [notification] = account.alerts()
+    assert notification["Subject"].startswith("[CRITICAL] ")
+    assert notification["Subject"].endswith("HEAL FAILED")
+    alert = message_of(notification)
+    assert alert["outcome"] == "heal_failed"
+    assert "AccessDenied" in alert["action"]["diagnosis"]
+    keys = boto3.client("s3").list_objects_v2(Bucket=account.bucket, Prefix="evidence/")["Contents"]
+    assert [k["Key"] for k in keys if k["Key"].endswith(".heal-failed.json")]
+    with pytest.raises(HealFailed):
+        handler.lambda_handler(event, LambdaContext())  # Lambda's retry: no second alert
+    assert account.alerts() == []
+
+
+def test_a_lake_heal_that_cannot_read_alerts_heal_failed(world: World, faults: Faults) -> None:
+    faults.add("cloudtrail.GetEventDataStore", "denied")
+    event = load_event("stop_logging")
+    event["detail"].update(
+        eventName="StopEventDataStoreIngestion",
+        requestParameters={
+            "eventDataStore": "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
+        },
+    )
+    with pytest.raises(HealFailed):
+        world.invoke(event)
+    [notification] = world.alerts()
+    assert message_of(notification)["outcome"] == "heal_failed"
+    assert "AccessDenied" in message_of(notification)["action"]["diagnosis"]
+
+
+# --- a broken evidence store ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["denied", "5xx", "timeout"])
+def test_an_evidence_store_that_cannot_be_written_still_alerts_critical_once(
+    world: World, faults: Faults, kind: str
+) -> None:
+    faults.add("s3.PutObject", kind)
+    event = load_event("stop_logging")
+    result = world.invoke(event)  # no raise: a published alert never becomes a dead letter
+    assert world.is_logging()
+    assert result["alert_published"] is True
+    [notification] = world.alerts()
+    assert notification["Subject"].startswith("[CRITICAL] ")
+    alert = message_of(notification)
+    assert alert["severity"] == "CRITICAL"
+    assert alert["evidence"]["written"] is False
+    assert alert["evidence"]["error"]
+    assert world.invoke(event)["alert_published"] is False  # a redelivery: the ledger says it went out
+    assert world.alerts() == []
+
+
+def test_an_alert_is_not_sent_twice_when_its_record_cannot_be_tagged(world: World, faults: Faults) -> None:
+    faults.add("s3.PutObjectTagging", "denied")
+    event = load_event("stop_logging")
+    assert world.invoke(event)["alert_published"] is True
+    assert world.invoke(event)["alert_published"] is False
+    assert len(world.alerts()) == 1
+
+
+def test_when_sns_is_down_the_handler_raises_naming_the_event(world: World, faults: Faults) -> None:
+    faults.add("sns.Publish", "5xx")
+    with pytest.raises(Exception, match="0a000001-1111-4111-8111-000000000001") as raised:
+        world.invoke(load_event("stop_logging"))
+    assert "StopLogging" in str(raised.value)
+    assert world.is_logging()  # the heal came first
+
+
+def test_the_activity_table_failing_after_the_alert_raises_nothing(world: World, faults: Faults) -> None:
+    faults.add("dynamodb.PutItem", "denied")
+    result = world.invoke(load_event("stop_logging"))
+    assert result["alert_published"] is True
+    assert result["steps_failed"] == ["count repeated tampering"]
+    assert len(world.alerts()) == 1
+
+
+# --- the SDK's retries ----------------------------------------------------------------------------------------------
+
+
+def test_the_sdk_makes_six_attempts_as_the_docs_say(world: World, faults: Faults) -> None:
+    """botocore's ``max_attempts`` in a Config's ``retries`` counts retries: 5 means 6 attempts."""
+    faults.add("cloudtrail.StartLogging", "throttle")
+    with pytest.raises(HealFailed):
+        world.invoke(load_event("stop_logging"))
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 6}  # type: ignore[attr-defined]
+    assert faults.requests["cloudtrail.StartLogging"] == 6
+    assert "6 attempts" in (REPO_ROOT / "README.md").read_text()
