@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,24 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
     """Faults below botocore's retries for the clients the guardian makes from now on (see tests/faults.py)."""
     return install(monkeypatch)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_key_pair_per_key_spec() -> Iterator[None]:
+    """moto makes an RSA key pair for every KMS key it creates, symmetric ones too (0.1 s each, a fifth of a moto
+    account's set-up). Tests here share one pair per key spec. Safe because no test signs with one key and
+    verifies with another: every signature checked is the guardian's own, or a forgery without a key."""
+    import moto.kms.models  # noqa: PLC0415 - patched for the session only
+
+    made = moto.kms.models.generate_private_key  # type: ignore[attr-defined]
+    pairs: dict[str, Any] = {}
+
+    def shared(key_spec: str) -> Any:
+        if key_spec not in pairs:
+            pairs[key_spec] = made(key_spec)
+        return pairs[key_spec]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(moto.kms.models, "generate_private_key", shared)
+    yield
+    patch.undo()

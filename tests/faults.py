@@ -9,6 +9,7 @@ answers AccessDenied writes nothing. Retries do not really sleep.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from guardian.entrypoints import runtime
 
-KINDS = ("throttle", "5xx", "denied", "connection", "timeout")
+KINDS = ("throttle", "5xx", "denied", "connection", "timeout")  # "hang" (real seconds, then moto answers) is extra
 # The wire protocol of each service the guardian calls, by botocore's service id: how an error body is written.
 _QUERY = {"sns", "cloudformation", "cloudwatch"}
 _REST_XML = {"s3"}
@@ -63,6 +64,7 @@ class Fault:
     kind: str
     times: int | None = None
     hits: int = 0
+    seconds: float = 0.0  # how long a "hang" lasts
 
     def answer(self, service: str, request: Any) -> AWSResponse | None:
         if self.times is not None and self.hits >= self.times:
@@ -82,6 +84,9 @@ class Fault:
                 raise EndpointConnectionError(endpoint_url=url)
             case "timeout":
                 raise ReadTimeoutError(endpoint_url=url)
+            case "hang":  # a black-holed endpoint, as long as the test says; then the call goes through
+                time.sleep(self.seconds)
+                return None
         raise ValueError(f"unknown fault kind {self.kind!r}: one of {KINDS}")
 
 
@@ -93,8 +98,8 @@ class Faults:
     requests: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
 
-    def add(self, operation: str, kind: str, times: int | None = None) -> Fault:
-        fault = Fault(operation, kind, times)
+    def add(self, operation: str, kind: str, times: int | None = None, seconds: float = 0.0) -> Fault:
+        fault = Fault(operation, kind, times, seconds=seconds)
         self.faults.append(fault)
         return fault
 

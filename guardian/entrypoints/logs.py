@@ -11,8 +11,29 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from guardian.model.safe import cut, json_text, text
+
 LOGGER_NAME = "guardian"
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+FIELD_LIMIT = 16 * 1024  # characters of one string field of a log line (the raw event has its own 64 KiB bound)
+
+
+class SafeFields(logging.Filter):
+    """Every extra field of a log line made safe to write: strings escaped (a lone surrogate from an event would make
+    the line fail to encode, and be lost) and cut at :data:`FIELD_LIMIT`; objects that would not encode, rendered."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in list(vars(record).items()):
+            if name in _STANDARD:
+                continue
+            if isinstance(value, str):
+                setattr(record, name, cut(text(value), FIELD_LIMIT))
+            elif isinstance(value, dict | list):
+                try:
+                    json.dumps(value, ensure_ascii=False, default=str).encode()
+                except (UnicodeEncodeError, TypeError, ValueError):
+                    setattr(record, name, cut(json_text(value), FIELD_LIMIT * 4))
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,11 +55,16 @@ def get_logger() -> logging.Logger:
 
 
 def configure() -> None:
-    """Outside Lambda (no handler on the root logger), emit one JSON object per line on stderr."""
+    """Make every handler's lines safe (:class:`SafeFields`); outside Lambda (no handler on the root logger), emit one
+    JSON object per line on stderr."""
     logger = get_logger()
     logger.setLevel(logging.INFO)
-    if logging.getLogger().handlers or logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
+    handlers: list[logging.Handler] = [*logging.getLogger().handlers, *logger.handlers]
+    if not handlers:
+        ours = logging.StreamHandler()
+        ours.setFormatter(JsonFormatter())
+        logger.addHandler(ours)
+        handlers = [ours]
+    for handler in handlers:
+        if not any(isinstance(f, SafeFields) for f in handler.filters):
+            handler.addFilter(SafeFields())

@@ -59,16 +59,18 @@ def build_alert(
         function_name=function_name,
         evidence_error=evidence_error,
     )
-    document, cut_paths = fit(document, MESSAGE_BUDGET - 4096)  # room for "truncated" itself
-    if cut_paths:
+    message = json_text(document)
+    if len(message) * 4 > MESSAGE_BUDGET and len(message.encode()) > MESSAGE_BUDGET:  # one rendering when it fits
+        document, cut_paths = fit(document, MESSAGE_BUDGET - 4096)  # room for "truncated" itself
         document["truncated"] = {
             "fields": cut_paths[:_PATHS_LISTED],
             "more_fields": max(len(cut_paths) - _PATHS_LISTED, 0),
             "note": "values too long for an alert were cut; the evidence record keeps the event whole",
         }
+        message = json_text(document)
     return Alert(
         subject=subject(result),
-        message=json_text(document),
+        message=message,
         attributes=_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
     )
 

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar, cast
 
-if TYPE_CHECKING:
-    from guardian.model.events import CloudTrailEvent
+
+class Timed(Protocol):
+    """What the check reads of an event (:class:`guardian.model.events.CloudTrailEvent`, a frozen dataclass)."""
+
+    @property
+    def event_time(self) -> datetime | None: ...
+    @property
+    def event_time_raw(self) -> str | None: ...
+    @property
+    def problems(self) -> tuple[str, ...]: ...
+
+
+E = TypeVar("E", bound=Timed)
 
 EARLIEST = datetime(2013, 11, 13, tzinfo=UTC)  # CloudTrail's launch: no record is older
 FUTURE_SKEW = timedelta(minutes=15)  # a record stamped later than now by more than this is impossible
@@ -36,11 +47,12 @@ def parse_time(value: str | None, prefix: str, problems: list[str]) -> datetime 
     return parsed
 
 
-def check_time(event: CloudTrailEvent, now: datetime) -> CloudTrailEvent:
+def check_time(event: E, now: datetime) -> E:
     """The event, undated with a problem named if its time is later than ``now`` allows (clock skew aside): a time
     from the future would make every window and key computed from it wrong."""
     if event.event_time is None or event.event_time <= now + FUTURE_SKEW:
         return event
     raw = event.event_time_raw or ""
     problem = f"eventTime {raw[:64]!r} is in the future: the event is treated as undated"
-    return replace(event, event_time=None, problems=(*event.problems, problem))
+    undated: E = replace(cast("Any", event), event_time=None, problems=(*event.problems, problem))
+    return undated

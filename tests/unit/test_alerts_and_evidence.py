@@ -144,7 +144,7 @@ def test_message_is_the_versioned_document_with_every_field() -> None:
     assert doc["verification"]["is_logging"] is True
     assert doc["verification"]["start_logging_time"] == "2026-11-20T10:00:02.100000Z"
     assert doc["blind_window_seconds"] == 2.1
-    assert doc["evidence"] == {"bucket": "ev-bucket", "key": "evidence/x.json"}
+    assert doc["evidence"] == {"bucket": "ev-bucket", "key": "evidence/x.json", "written": True, "error": None}
     assert (doc["detected_by"], doc["changes"]) == ("event", [])
     assert doc["guardian"] == {"version": __version__, "function": "guardian-fn"}
     assert "blind for 2.1 s" in doc["summary"]
