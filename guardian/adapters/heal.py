@@ -119,9 +119,10 @@ class HealAdapter:
         }
 
     def record_alerts(self, key: str, sent: dict[str, str]) -> None:
-        """Note in the ledger which alerts went out for this key; kept a week (redeliveries come within a day)."""
+        """Note in the ledger which alerts went out for this key; kept a week (redeliveries come within a day).
+        Without an activity table (the sweep's function) there is no ledger, and nothing is redelivered."""
         if self._ledger is None:
-            raise RuntimeError("no alert ledger: the activity table is not configured (GUARDIAN_ACTIVITY_TABLE)")
+            return  # the sweep's function: its findings are never redelivered (no retries), nothing to dedupe
         import time  # noqa: PLC0415
 
         item: dict[str, Any] = {

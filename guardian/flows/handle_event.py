@@ -121,7 +121,7 @@ def _could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) -
     from dataclasses import replace  # noqa: PLC0415 - failure path
 
     rule = decision.rule
-    doing = f"checking the {rule.about.value}" if rule is not None and rule.scoped else "healing"
+    doing = f"checking the {rule.about.value.replace('_', ' ')}" if rule is not None and rule.scoped else "healing"
     diagnosis = f"{doing} failed: {describe_failure(exc)}"
     failed = replace(decision, action=Action.HEAL, outcome=Outcome.HEAL_FAILED, severity=Severity.CRITICAL)
     return Result(event, failed, Outcome.HEAL_FAILED, Severity.CRITICAL, diagnosis=diagnosis)

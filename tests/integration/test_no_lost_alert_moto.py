@@ -17,6 +17,7 @@ from guardian.adapters.clients import CLIENT_CONFIG
 from guardian.entrypoints import handler
 from guardian.flows import budget
 from guardian.flows.handle_event import HealFailed
+from guardian.model import alert as alert_model
 from tests.faults import Faults
 from tests.integration.conftest import TRAIL as SWEPT_TRAIL
 from tests.integration.conftest import Account
@@ -152,6 +153,54 @@ def test_a_lake_heal_that_cannot_read_alerts_heal_failed(world: World, faults: F
     [notification] = world.alerts()
     assert message_of(notification)["outcome"] == "heal_failed"
     assert "AccessDenied" in message_of(notification)["action"]["diagnosis"]
+
+
+def test_a_bucket_event_whose_scope_cannot_be_read_alerts_heal_failed(world: World, faults: Faults) -> None:
+    """Is the bucket a protected trail's? Its baseline cannot be read: the guardian says it could not check."""
+    faults.add("s3.GetObject", "denied")
+    event = stop_logging(
+        eventSource="s3.amazonaws.com", eventName="PutBucketLifecycle", requestParameters={"bucketName": "logs"}
+    )
+    with pytest.raises(HealFailed):
+        world.invoke(event)
+    alert = message_of(world.alerts()[0])
+    assert (alert["severity"], alert["outcome"]) == ("CRITICAL", "heal_failed")
+    assert alert["action"]["diagnosis"].startswith("checking the bucket failed: AccessDenied")
+
+
+# --- faults in the guardian's own code --------------------------------------------------------------------------
+
+
+def test_an_alert_that_cannot_be_built_is_sent_as_the_fallback_alert(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Any:
+        raise KeyError("a field the code expected")
+
+    monkeypatch.setattr(alert_model, "build_alert", broken)
+    answer = world.invoke(load_event("stop_logging"))
+    assert answer["alert_published"] is True
+    assert world.is_logging()
+    [notification] = world.alerts()
+    assert notification["Subject"] == "[CRITICAL] Guardian failed on StopLogging event — check it now"
+    alert = message_of(notification)
+    assert alert["fallback"] is True
+    assert alert["event"]["id"] == "0a000001-1111-4111-8111-000000000001"
+    assert "KeyError" in alert["reason"]
+
+
+def test_an_event_the_guardian_fails_to_read_is_alerted_as_unreadable(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Any:
+        raise ValueError("a bug in the decision")
+
+    monkeypatch.setattr(handler, "decide", broken)
+    answer = world.invoke(load_event("stop_logging"))
+    assert answer["outcome"] == "unreadable"
+    [notification] = world.alerts()
+    assert notification["MessageAttributes"]["outcome"]["Value"] == "unreadable"
+    assert "ValueError: a bug in the decision" in message_of(notification)["reason"]
 
 
 # --- a broken evidence store ----------------------------------------------------------------------------------------
