@@ -37,7 +37,8 @@ class GuardianAlarms(Construct):
         self.dead_letters = occurrence_alarm(
             self,
             "DeadLetters",
-            "CloudTrail Guardian could not handle an event: it is parked in the dead-letter queue",
+            "CloudTrail Guardian could not handle an event (a heal that kept failing, or an alert SNS refused): it is "
+            "parked in the dead-letter queue, and the message's ErrorMessage attribute names the event",
             dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
             name=f"{prefix}-dead-letters",
         )
