@@ -31,7 +31,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         LOG.error("rejected malformed event", extra={"problem": str(exc), "raw_event": runtime.bounded(event)})
         return {"outcome": "rejected", "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a fault in the guardian's own reading: the event may be tampering
-        return runtime.unreadable(event, exc, context)
+        from guardian.entrypoints.unreadable import unreadable  # noqa: PLC0415 - the fault path only
+
+        return unreadable(event, exc, context)
     if not decision.alerts:
         level = logging.ERROR if decision.action is Action.REJECT else logging.WARNING
         LOG.log(

@@ -8,7 +8,6 @@ simulation may run several environments).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from datetime import UTC, datetime
@@ -100,36 +99,6 @@ def invocation(context: Any) -> Invocation:
         getattr(context, "aws_request_id", None),
         (lambda: remaining() / 1000) if callable(remaining) else None,
     )
-
-
-def unreadable(event: Any, exc: Exception, context: Any) -> dict[str, Any]:
-    """An event the guardian's own code failed to read: it may be tampering, so the fallback alert goes out (and
-    the failure is logged with the event); raises AlertNotPublished only if SNS refuses."""
-    from guardian.flows.deliver import AlertNotPublished  # noqa: PLC0415 - failure path
-    from guardian.model.alert import fallback_alert  # noqa: PLC0415
-    from guardian.model.rules import Outcome  # noqa: PLC0415
-    from guardian.ports.errors import describe_failure  # noqa: PLC0415
-
-    settings = config()
-    detail = event.get("detail") if isinstance(event, dict) else None
-    record = detail if isinstance(detail, dict) else event if isinstance(event, dict) else {}
-    event_id, name = str(record.get("eventID", "unknown")), record.get("eventName")
-    problem = f"reading the event failed ({describe_failure(exc)})"
-    logging.getLogger(__name__).error(
-        "the guardian failed to read an event: fallback alert", exc_info=exc, extra={"raw_event": bounded(event)}
-    )
-    alert = fallback_alert(
-        event_id=event_id,
-        event_name=name if isinstance(name, str) else None,
-        outcome=Outcome.UNREADABLE.value,
-        problem=problem,
-        function_name=getattr(context, "function_name", None),
-    )
-    try:
-        message_id = adapter(settings).publish(alert.publish_kwargs(settings.topic_arn))
-    except Exception as failure:
-        raise AlertNotPublished(f"alert NOT published for unreadable event {event_id[:80]}: {failure}") from failure
-    return {"outcome": Outcome.UNREADABLE.value, "reason": problem, "event_id": event_id, "alert_published": message_id}
 
 
 def bounded(event: Any) -> Any:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from guardian.flows.budget import after_alert_budget, heal_budget, within
-from guardian.flows.deliver import AlertNotPublished, deliver
 from guardian.model.results import Result
 from guardian.model.rules import FLOWS, SUBJECT_FLOWS, Action, Outcome, Rule, Severity
 from guardian.ports.errors import describe_failure
@@ -70,6 +69,9 @@ def handle(event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Co
     result, scope = acted
     if result.outcome is Outcome.IGNORED:
         return Handled(result, published=False)
+    # Imported after the heal: compiling the delivery is not on the cold start's way to StartLogging.
+    from guardian.flows.deliver import AlertNotPublished, deliver  # noqa: PLC0415
+
     sent = deliver(result, aws, config, run)
     failed = list(sent.steps_failed)
     for step, call in _after_alert(result, scope, aws, config, run):

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:  # only the type checker needs the shape; a Protocol class costs cold start
+    from typing import Protocol
+
+    class Timed(Protocol):
+        """What the check reads of an event (:class:`guardian.model.events.CloudTrailEvent`, a frozen dataclass)."""
+
+        @property
+        def event_time(self) -> datetime | None: ...
+        @property
+        def event_time_raw(self) -> str | None: ...
+        @property
+        def problems(self) -> tuple[str, ...]: ...
 
 
-class Timed(Protocol):
-    """What the check reads of an event (:class:`guardian.model.events.CloudTrailEvent`, a frozen dataclass)."""
-
-    @property
-    def event_time(self) -> datetime | None: ...
-    @property
-    def event_time_raw(self) -> str | None: ...
-    @property
-    def problems(self) -> tuple[str, ...]: ...
-
-
-E = TypeVar("E", bound=Timed)
+E = TypeVar("E", bound="Timed")
 
 EARLIEST = datetime(2013, 11, 13, tzinfo=UTC)  # CloudTrail's launch: no record is older
 FUTURE_SKEW = timedelta(minutes=15)  # a record stamped later than now by more than this is impossible

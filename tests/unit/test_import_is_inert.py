@@ -68,6 +68,8 @@ LATER = (
     "guardian.adapters.storage",
     "guardian.adapters.services",
     "guardian.entrypoints.sweep",
+    "guardian.entrypoints.unreadable",
+    "guardian.flows.deliver",
     "hashlib",
     "platform",
 )
