@@ -9,18 +9,16 @@ alerted rather than dropped.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from guardian.model.event_refs import key_ref, partition_of, resource_ref, trail_ref
 from guardian.model.event_time import parse_time
 from guardian.model.refs import (
     API_CALL_DETAIL_TYPE,
     CLOUDTRAIL_SOURCE,
     KMS_SOURCE,
-    LOGS_SOURCE,
-    S3_SOURCE,
     Actor,
     KeyRef,
     ResourceRef,
@@ -29,17 +27,6 @@ from guardian.model.refs import (
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-# Region and account are deliberately loose: anonymised corpora use fake Regions ("megov-westwest-1r") and
-# 9- or 13-digit account ids, and the parser must not choke on them.
-_TRAIL_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):trail/(?P<name>.+)$"
-)
-_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
-_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
-_DATA_STORE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
-)
 
 
 class MalformedEvent(ValueError):
@@ -162,11 +149,11 @@ def parse_event(raw: object) -> CloudTrailEvent:
     response_elements = r.mapping("responseElements")
     trail = None
     if event_source == CLOUDTRAIL_SOURCE:
-        partition = _partition(actor.arn or actor.session_issuer_arn or "")
-        trail = _trail_ref(request_parameters, response_elements, aws_region, account_id, partition)
+        partition = partition_of(actor.arn or actor.session_issuer_arn or "")
+        trail = trail_ref(request_parameters, response_elements, aws_region, account_id, partition, problems=problems)
 
-    key = _key_ref(request_parameters, aws_region, account_id) if event_source == KMS_SOURCE else None
-    resource = _resource_ref(event_source, request_parameters, aws_region, account_id)
+    key = key_ref(request_parameters, aws_region, account_id) if event_source == KMS_SOURCE else None
+    resource = resource_ref(event_source, request_parameters, aws_region, account_id)
     raw_id = r.string("eventID")
     return CloudTrailEvent(
         event_id=raw_id or _derived_id(record),
@@ -214,74 +201,6 @@ def _parse_actor(identity: _Reader | None, user_agent: str | None, from_console:
         mfa_authenticated=None if mfa is None else mfa == "true",
         console=console,
     )
-
-
-def _trail_ref(
-    request: Mapping[str, Any] | None,
-    response: Mapping[str, Any] | None,
-    aws_region: str | None,
-    account_id: str | None,
-    partition: str,
-) -> TrailRef | None:
-    """Find the trail in whichever field this eventName uses; the response's ARN is authoritative."""
-    candidates: list[object] = []
-    if response:
-        candidates.append(response.get("trailARN"))
-    if request:
-        candidates += [request.get("name"), request.get("trailName"), request.get("resourceId")]
-    for candidate in candidates:
-        if not isinstance(candidate, str) or not candidate:
-            continue
-        match = _TRAIL_ARN.match(candidate)
-        if match:
-            return TrailRef(
-                name=match["name"], region=match["region"], account_id=match["account"], given=candidate, arn=candidate
-            )
-        if _ARN.match(candidate):
-            continue  # an ARN of something else (an event data store, a channel): not a trail
-        if aws_region:
-            arn = f"arn:{partition}:cloudtrail:{aws_region}:{account_id}:trail/{candidate}" if account_id else None
-            return TrailRef(name=candidate, region=aws_region, account_id=account_id, given=candidate, arn=arn)
-    return None
-
-
-def _key_ref(request: Mapping[str, Any] | None, aws_region: str | None, account_id: str | None) -> KeyRef | None:
-    """KMS names the key in requestParameters.keyId, as an id or an ARN (an ARN carries the key's Region)."""
-    value = request.get("keyId") if request else None
-    if not isinstance(value, str) or not value or value.startswith("alias/"):
-        return None
-    match = _KEY_ARN.match(value)
-    if match:
-        return KeyRef(key_id=match["id"], region=match["region"], account_id=match["account"])
-    if aws_region and not value.startswith("arn:"):
-        return KeyRef(key_id=value, region=aws_region, account_id=account_id)
-    return None
-
-
-def _resource_ref(
-    source: str | None, request: Mapping[str, Any] | None, aws_region: str | None, account_id: str | None
-) -> ResourceRef | None:
-    """The bucket (S3), log group (CloudWatch Logs) or event data store (CloudTrail Lake) a call names, if any."""
-    if not request:
-        return None
-    field, kind = {
-        S3_SOURCE: ("bucketName", "bucket"),
-        LOGS_SOURCE: ("logGroupName", "log_group"),
-        CLOUDTRAIL_SOURCE: ("eventDataStore", "event_data_store"),
-    }.get(source or "", ("", ""))
-    value = request.get(field) if field else None
-    if not isinstance(value, str) or not value:
-        return None
-    if kind == "event_data_store":
-        match = _DATA_STORE_ARN.match(value)
-        if match:
-            return ResourceRef(kind, value, match["region"], match["account"])
-    return ResourceRef(kind, value, aws_region, account_id)
-
-
-def _partition(arn: str) -> str:
-    match = _ARN.match(arn)
-    return match["partition"] if match else "aws"
 
 
 def _derived_id(record: Mapping[str, Any]) -> str:

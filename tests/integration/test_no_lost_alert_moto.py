@@ -61,23 +61,26 @@ def test_a_lone_surrogate_in_a_copied_field_is_healed_recorded_and_alerted(world
 
 
 def test_an_alert_that_would_exceed_snss_limit_is_cut_to_fit_and_the_evidence_keeps_it_all(world: World) -> None:
-    """A failed StopLogging naming a 90,000-character trail, its name repeated across the alert's fields."""
+    """A failed StopLogging naming a 90,000-character trail, the name repeated in the error message and the agent."""
     name = "t" * 90_000
     event = stop_logging(
         requestParameters={"name": name},
-        errorCode="TrailNotFoundException",
-        errorMessage=f"Unknown trail: {name} for the user: 123456789012",
+        errorCode="InvalidTrailNameException",
+        errorMessage=f"Trail name {name} is invalid",
+        userAgent=name,
     )
     result = world.invoke(event)
     assert result["alert_published"] is True
     [notification] = world.alerts()
     assert len(notification["Message"].encode()) < SNS_LIMIT
     alert = message_of(notification)
-    assert alert["outcome"] == "attempt_failed"
+    assert alert["outcome"] == "attempt_failed"  # a failed call: nothing to undo
     assert alert["truncated"]["fields"]  # says what was cut
-    assert "trail.name" in alert["truncated"]["fields"]
-    assert alert["trail"]["name"].startswith("tttt")
-    assert "chars cut" in alert["trail"]["name"]
+    assert "event.error_message" in alert["truncated"]["fields"]
+    assert alert["actor"]["user_agent"].startswith("tttt")
+    assert alert["actor"]["user_agent"].endswith("chars cut]")
+    assert alert["trail"] is None  # no trail CloudTrail accepts is named so: none is read or healed
+    assert any("is no trail name CloudTrail accepts" in p for p in alert["input_problems"])
     [key] = world.evidence_keys()
     assert world.evidence(key)["original_event"] == event  # the full event is in the record
 

@@ -188,3 +188,22 @@ def test_arbitrary_json_either_parses_or_raises_malformed_event(raw: Any) -> Non
         assert message  # every rejection says what is wrong
     else:
         assert event.event_id
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["t" * 129, "ab", "-starts-with-a-hyphen", "has space", "arn:aws:cloudtrail:us-east-1:123456789012:trail/x\ud800"],
+)
+def test_a_name_cloudtrail_would_refuse_names_no_trail_and_is_a_problem(name: str) -> None:
+    raw = load_event("stop_logging")
+    raw["detail"]["requestParameters"] = {"name": name}
+    event = parse_event(raw)
+    assert event.trail is None
+    [problem] = event.problems
+    assert problem.endswith("is no trail name CloudTrail accepts: the event names no trail")
+
+
+def test_the_longest_name_cloudtrail_accepts_is_a_trail() -> None:
+    raw = load_event("stop_logging")
+    raw["detail"]["requestParameters"] = {"name": "a" * 128}
+    assert parse_event(raw).trail is not None
