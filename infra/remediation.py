@@ -227,7 +227,7 @@ class RemediationFunction(GuardianFunction):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="CountChangesPerPrincipal",
-                actions=["dynamodb:PutItem", "dynamodb:Query"],
+                actions=["dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"],  # GetItem: the alert ledger
                 resources=[self.activity.table_arn],
             )
         )

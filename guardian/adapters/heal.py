@@ -5,6 +5,7 @@ alert. The only boto3 calls a StopLogging heal makes; every other call is in :cl
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from guardian.model.refs import TrailRef
-    from guardian.ports.calls import Everything
+    from guardian.ports.calls import AlertLedger, Everything
 
 
 LEDGER_PARTITION = "#alerts"  # no principal ARN starts with "#"
@@ -100,36 +101,41 @@ class HealAdapter:
         response = self._clients.sns(region).publish(**request)
         return str(response["MessageId"])
 
-    def alerts_sent(self, key: str) -> dict[str, str]:
-        """The alert ledger: which alerts went out for an evidence key whose record could not say so (not written, or
-        not tagged). One item per key in the activity table, apart from the principals' items (``#alerts``)."""
-        if self._ledger is None:
-            return {}
-        response = self._clients.dynamodb().query(
-            TableName=self._ledger,
-            KeyConditionExpression="principal = :p AND #at = :k",
-            ExpressionAttributeNames={"#at": "at"},
-            ExpressionAttributeValues={":p": {"S": LEDGER_PARTITION}, ":k": {"S": key}},
-        )
-        return {
-            name: value["S"]
-            for item in response.get("Items", [])
-            for name, value in item.items()
-            if name.startswith("guardian-") and "S" in value
-        }
+    def ledger(self) -> AlertLedger:
+        """The alert ledger's calls and the signing key, in the full adapter (a rare path: loaded on first use)."""
+        return self.full()
 
-    def record_alerts(self, key: str, sent: dict[str, str]) -> None:
-        """Note in the ledger which alerts went out for this key; kept a week (redeliveries come within a day).
-        Without an activity table (the sweep's function) there is no ledger, and nothing is redelivered."""
+    def ledger_entry(self, key: str) -> dict[str, Any] | None:
+        """The ledger's entry for an evidence key: an item in the activity table under ``#alerts``, apart from the
+        principals' items. None if there is none, or no ledger."""
         if self._ledger is None:
-            return  # the sweep's function: its findings are never redelivered (no retries), nothing to dedupe
+            return None
+        item = (
+            self._clients.dynamodb()
+            .get_item(
+                TableName=self._ledger,
+                Key={"principal": {"S": LEDGER_PARTITION}, "at": {"S": key}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if not item or "S" not in item.get("entry", {}):
+            return None
+        found = json.loads(item["entry"]["S"])
+        return found if isinstance(found, dict) else None
+
+    def put_ledger_entry(self, key: str, entry: dict[str, Any]) -> None:
+        """Write the ledger's entry for an evidence key, kept a week (redeliveries come within a day). Without an
+        activity table (the sweep's function, whose findings are never redelivered) there is no ledger."""
+        if self._ledger is None:
+            return
         import time  # noqa: PLC0415
 
         item: dict[str, Any] = {
             "principal": {"S": LEDGER_PARTITION},
             "at": {"S": key},
             "expires_at": {"N": str(int(time.time()) + LEDGER_DAYS * 86400)},
-            **{name: {"S": value} for name, value in sent.items()},
+            "entry": {"S": json_bytes(entry).decode()},
         }
         self._clients.dynamodb().put_item(TableName=self._ledger, Item=item)
 

@@ -5,7 +5,8 @@
    why: breaking the evidence store first does not blind the alerts.
 2. Sent already? A record that existed carries the message id of its alert in a tag. Where the record has no such
    tag (it could not be tagged, or not written), the alert ledger answers: an item per evidence key in the activity
-   table. Where neither can be read, the alert is sent: a duplicate beats a lost alert.
+   table, signed by the guardian (an unsigned one is ignored). Where neither can be read, the alert is sent: a
+   duplicate beats a lost alert.
 3. The alert is published. If SNS refuses, :class:`AlertNotPublished` is raised, naming the event, so Lambda retries
    and the dead-letter queue keeps it.
 4. The record is tagged with the message id, or, where it cannot be, the ledger notes it. A failure here is logged
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
     from guardian.model.alert import Alert
     from guardian.model.config import Config
     from guardian.model.results import Result
-    from guardian.ports.calls import Delivery
+    from guardian.ports.calls import AlertLedger, Delivery
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+LEDGER = "alert-ledger/"  # what a ledger entry's signature covers besides the entry: its evidence key, so named
 
 
 class AlertNotPublished(RuntimeError):
@@ -135,7 +137,7 @@ def _sent_before(key: str, created: bool | None, wanted: set[str], aws: Delivery
         if wanted <= set(sent):
             return sent
     try:
-        return {**aws.alerts_sent(key), **sent}
+        return {**_ledger_says(key, aws.ledger()), **sent}
     except Exception as exc:  # noqa: BLE001 - unknown means send: a duplicate beats a lost alert
         _failed("read the alert ledger", key, exc, failed)
         return sent
@@ -151,9 +153,39 @@ def _note_sent(key: str, sent: dict[str, str], tag_it: bool, aws: Delivery, fail
         else:
             return
     try:
-        aws.record_alerts(key, dict(sent))
+        _ledger_note(key, dict(sent), aws.ledger())
     except Exception as exc:  # noqa: BLE001 - after the alert: reported, never raised
         _failed("note the alert in the ledger", key, exc, failed)
+
+
+def _ledger_says(key: str, ledger: AlertLedger) -> dict[str, str]:
+    """The alerts the ledger says went out: only from an entry the guardian signed. Anyone who may write the table
+    could otherwise silence an alert by writing its entry first."""
+    from guardian.model import signing  # noqa: PLC0415 - the rare path
+
+    entry = ledger.ledger_entry(key)
+    if entry is None:
+        return {}
+    try:
+        signing.verify(LEDGER + key, entry, ledger.public_key(), key_id=ledger.signing_key or "")
+    except signing.SignatureError as exc:
+        LOG.error(
+            "alert ledger entry not signed by the guardian: ignored", extra={"evidence_key": key, "error": str(exc)}
+        )
+        return {}
+    sent = entry.get("sent")
+    return {str(k): str(v) for k, v in sent.items()} if isinstance(sent, dict) else {}
+
+
+def _ledger_note(key: str, sent: dict[str, str], ledger: AlertLedger) -> None:
+    """Note which alerts went out, signed by the guardian's key (as a baseline is)."""
+    from guardian.model import signing  # noqa: PLC0415 - the rare path
+
+    if ledger.signing_key is None:
+        raise RuntimeError("no signing key (GUARDIAN_SIGNING_KEY_ARN): the ledger keeps only signed entries")
+    entry = {"evidence_key": key, "sent": sent}
+    signature = ledger.sign(signing.digest(LEDGER + key, entry))
+    ledger.put_ledger_entry(key, signing.signed(entry, key_id=ledger.signing_key, signature=signature))
 
 
 def _alert(result: Result, key: str, evidence_error: str | None, config: Config, run: Invocation) -> Alert:

@@ -331,6 +331,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "sqs:SendMessage": [{"Fn::GetAtt": [queue_id, "Arn"]}],
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
+        "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
         **{action: [keys] for action in KEY_REPAIRS},
         **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},

@@ -6,6 +6,7 @@ Each test is one reproduction from the issue, and fails on a guardian that lets 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,6 +227,19 @@ def test_an_evidence_store_that_cannot_be_written_still_alerts_critical_once(
     assert alert["evidence"]["error"]
     assert world.invoke(event)["alert_published"] is False  # a redelivery: the ledger says it went out
     assert world.alerts() == []
+
+
+def test_a_ledger_entry_written_by_anyone_else_silences_nothing(world: World, faults: Faults) -> None:
+    """An insider who may write the activity table writes the entry that says "alerted" before the event arrives."""
+    key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
+    forged = {"evidence_key": key, "sent": {"guardian-alert-message-id": "forged"}}
+    boto3.client("dynamodb").put_item(
+        TableName="guardian-activity",
+        Item={"principal": {"S": "#alerts"}, "at": {"S": key}, "entry": {"S": json.dumps(forged)}},
+    )
+    faults.add("s3.PutObject", "denied")  # and broke the evidence store, so the ledger is asked
+    assert world.invoke(load_event("stop_logging"))["alert_published"] is True
+    assert len(world.alerts()) == 1
 
 
 def test_an_alert_is_not_sent_twice_when_its_record_cannot_be_tagged(world: World, faults: Faults) -> None:

@@ -40,7 +40,6 @@ class FakeAws:
         self.statuses: Iterator[dict[str, Any] | ClientError] = iter([{"IsLogging": True}] * 50)
         self.described: dict[str, Any] | None = {"Name": "management-trail", "HomeRegion": "us-east-1"}
         self.publish_failures = 0
-        self.ledger: dict[str, dict[str, str]] = {}
 
     def start_logging(self, trail: TrailRef) -> None:
         self.calls.append(("StartLogging", (trail.region, trail.identifier)))
@@ -105,7 +104,7 @@ class FakeAws:
         self.calls.append(("DescribeTrails", (region, name)))
         return None
 
-    signing_key = None
+    signing_key: str | None = None
 
     def read_json(self, key: str, version: str | None = None) -> dict[str, Any] | None:
         return None
@@ -134,13 +133,15 @@ class FakeAws:
         self.calls.append(("PutObjectTagging", key))
         self.tag_sets[key] = dict(tags)
 
-    def alerts_sent(self, key: str) -> dict[str, str]:
-        self.calls.append(("Query", key))
-        return dict(self.ledger.get(key, {}))
+    def ledger(self) -> FakeAws:
+        return self
 
-    def record_alerts(self, key: str, sent: dict[str, str]) -> None:
-        self.calls.append(("PutItem", key))
-        self.ledger[key] = dict(sent)
+    def ledger_entry(self, key: str) -> dict[str, Any] | None:
+        self.calls.append(("GetItem", key))
+        return None
+
+    def put_ledger_entry(self, key: str, entry: dict[str, Any]) -> None:
+        raise AssertionError("the ledger is tested against moto")
 
     def bucket_state(self, name: str, region: str | None = None) -> Any:
         raise AssertionError("bucket and log group restores are tested against moto")
