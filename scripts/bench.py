@@ -94,11 +94,15 @@ def import_times(*paths: Path) -> list[tuple[list[float], list[float]]]:
 
 
 def stage_ref(ref: str, target: Path) -> Path:
-    """The guardian package as commit ``ref`` had it."""
-    target.mkdir(parents=True)
+    """The guardian package as commit ``ref`` had it, made lean as the asset is (docstrings and comments out), so
+    the two trees are compared as Lambda would load them."""
+    raw = target / "raw"
+    raw.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", ref, "guardian"], cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return target
+    subprocess.run(["tar", "-x", "-C", str(raw)], input=archive, check=True)
+    lean = target / "lean"
+    shutil.copytree(stage_runtime(raw / "guardian", target / "staged") / "guardian", lean / "guardian")
+    return lean
 
 
 def cold_import(against: str | None) -> None:

@@ -5,13 +5,11 @@ alert. The only boto3 calls a StopLogging heal makes; every other call is in :cl
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from guardian.adapters.clients import SDK_VERSIONS, ClientProvider
-from guardian.model.safe import json_bytes
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
@@ -19,10 +17,6 @@ if TYPE_CHECKING:
 
     from guardian.model.refs import TrailRef
     from guardian.ports.calls import AlertLedger, Everything
-
-
-LEDGER_PARTITION = "#alerts"  # no principal ARN starts with "#"
-LEDGER_DAYS = 7
 
 
 class HealAdapter:
@@ -40,7 +34,7 @@ class HealAdapter:
         full: Callable[[], Everything] | None = None,
     ) -> None:
         self._clients = clients
-        self._ledger = activity_table
+        self._ledger = activity_table  # the alert ledger's table (see ServiceAdapter.ledger_entry)
         self.signing_key = signing_key
         self._topic_arn = topic_arn
         self._topic_region = topic_region
@@ -73,6 +67,8 @@ class HealAdapter:
 
     def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
         """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
+        from guardian.model.safe import json_bytes  # noqa: PLC0415 - after StartLogging, off the cold start
+
         body = json_bytes(document, indent=1)  # never fails: a lone surrogate from the event is written escaped
         try:
             self._clients.s3().put_object(
@@ -104,40 +100,6 @@ class HealAdapter:
     def ledger(self) -> AlertLedger:
         """The alert ledger's calls and the signing key, in the full adapter (a rare path: loaded on first use)."""
         return self.full()
-
-    def ledger_entry(self, key: str) -> dict[str, Any] | None:
-        """The ledger's entry for an evidence key: an item in the activity table under ``#alerts``, apart from the
-        principals' items. None if there is none, or no ledger."""
-        if self._ledger is None:
-            return None
-        item = (
-            self._clients.dynamodb()
-            .get_item(
-                TableName=self._ledger,
-                Key={"principal": {"S": LEDGER_PARTITION}, "at": {"S": key}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        if not item or "S" not in item.get("entry", {}):
-            return None
-        found = json.loads(item["entry"]["S"])
-        return found if isinstance(found, dict) else None
-
-    def put_ledger_entry(self, key: str, entry: dict[str, Any]) -> None:
-        """Write the ledger's entry for an evidence key, kept a week (redeliveries come within a day). Without an
-        activity table (the sweep's function, whose findings are never redelivered) there is no ledger."""
-        if self._ledger is None:
-            return
-        import time  # noqa: PLC0415
-
-        item: dict[str, Any] = {
-            "principal": {"S": LEDGER_PARTITION},
-            "at": {"S": key},
-            "expires_at": {"N": str(int(time.time()) + LEDGER_DAYS * 86400)},
-            "entry": {"S": json_bytes(entry).decode()},
-        }
-        self._clients.dynamodb().put_item(TableName=self._ledger, Item=item)
 
     def full(self) -> Everything:
         """The adapter with every other call (configuration, baselines, buckets, keys, rules...), made by the

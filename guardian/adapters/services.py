@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from guardian.model.safe import json_bytes
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
@@ -21,11 +22,52 @@ _PUBLIC_KEYS: dict[str, PublicKey] = {}
 _PUBLIC_KEYS_LOCK = threading.Lock()  # the sweep's threads verify baselines at once
 
 
+LEDGER_PARTITION = "#alerts"  # no principal ARN starts with "#"
+LEDGER_DAYS = 7
+
+
 class ServiceAdapter:
     _clients: ClientProvider
     _bucket: str  # the evidence bucket
     _topic_region: str  # the guardian's own Region
     signing_key: str | None  # the guardian's signing key (ARN)
+    _ledger: str | None  # the activity table, which holds the alert ledger; None in the sweep's function
+
+    # -- the alert ledger ----------------------------------------------------------------------------------------
+
+    def ledger_entry(self, key: str) -> dict[str, Any] | None:
+        """The ledger's entry for an evidence key: an item in the activity table under ``#alerts``, apart from the
+        principals' items. None if there is none, or no ledger."""
+        if self._ledger is None:
+            return None
+        item = (
+            self._clients.dynamodb()
+            .get_item(
+                TableName=self._ledger,
+                Key={"principal": {"S": LEDGER_PARTITION}, "at": {"S": key}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if not item or "S" not in item.get("entry", {}):
+            return None
+        found = json.loads(item["entry"]["S"])
+        return found if isinstance(found, dict) else None
+
+    def put_ledger_entry(self, key: str, entry: dict[str, Any]) -> None:
+        """Write the ledger's entry for an evidence key, kept a week (redeliveries come within a day). Without an
+        activity table (the sweep's function, whose findings are never redelivered) there is no ledger."""
+        if self._ledger is None:
+            return
+        import time  # noqa: PLC0415
+
+        item: dict[str, Any] = {
+            "principal": {"S": LEDGER_PARTITION},
+            "at": {"S": key},
+            "expires_at": {"N": str(int(time.time()) + LEDGER_DAYS * 86400)},
+            "entry": {"S": json_bytes(entry).decode()},
+        }
+        self._clients.dynamodb().put_item(TableName=self._ledger, Item=item)
 
     # -- baselines -----------------------------------------------------------------------------------------------
 

@@ -11,8 +11,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from guardian.model.safe import cut, json_text, text
-
 LOGGER_NAME = "guardian"
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 FIELD_LIMIT = 16 * 1024  # characters of one string field of a log line (the raw event has its own 64 KiB bound)
@@ -23,6 +21,8 @@ class SafeFields(logging.Filter):
     the line fail to encode, and be lost) and cut at :data:`FIELD_LIMIT`; objects that would not encode, rendered."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from guardian.model.safe import cut, json_text, text  # noqa: PLC0415 - first log line, not the cold start
+
         for name, value in list(vars(record).items()):
             if name in _STANDARD:
                 continue

@@ -19,24 +19,22 @@ twice). The flow is found from the table (:data:`guardian.model.rules.FLOWS`,
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from guardian.flows.budget import after_alert_budget, heal_budget, within
+from guardian.flows.found import flow_for, owner
 from guardian.model.results import Result
-from guardian.model.rules import FLOWS, SUBJECT_FLOWS, Action, Outcome, Rule, Severity
+from guardian.model.rules import Action, Outcome, Severity
 from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
     from guardian.ports.calls import HealPath
-    from guardian.ports.flow import Flow, Scope, SubjectFlow
+    from guardian.ports.flow import Scope
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
@@ -55,26 +53,24 @@ class Handled:
     steps_failed: tuple[str, ...] = ()
 
 
-def flow(name: str) -> object:
-    """A module of :mod:`guardian.flows`, by the name the decision table gives it."""
-    return importlib.import_module(f"{__package__}.{name}")
-
-
 def handle(event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation) -> Handled:
     """Heal if the decision says so, then record and alert; see the module for what each phase may raise."""
     try:
         acted = within(heal_budget(run), lambda: _act(event, decision, aws, config, run), "the heal")
     except Exception as exc:  # noqa: BLE001 - whatever stopped the heal, the alert goes out, saying what
-        acted = _could_not_act(event, decision, exc), None
+        from guardian.flows.after_alert import could_not_act  # noqa: PLC0415 - the failure path
+
+        acted = could_not_act(event, decision, exc), None
     result, scope = acted
     if result.outcome is Outcome.IGNORED:
         return Handled(result, published=False)
     # Imported after the heal: compiling the delivery is not on the cold start's way to StartLogging.
+    from guardian.flows.after_alert import steps_after  # noqa: PLC0415
     from guardian.flows.deliver import AlertNotPublished, deliver  # noqa: PLC0415
 
     sent = deliver(result, aws, config, run)
     failed = list(sent.steps_failed)
-    for step, call in _after_alert(result, scope, aws, config, run):
+    for step, call in steps_after(result, scope, aws, config, run):
         try:
             within(after_alert_budget(run), call, step)
         except AlertNotPublished:
@@ -98,7 +94,7 @@ def _act(
     rule = decision.rule
     scope: Scope | None = None
     if rule is not None and rule.scoped and decision.alerts:
-        scope = _owner(rule).scope(event, decision, aws.full())
+        scope = owner(rule).scope(event, decision, aws.full())
         if scope is None:
             LOG.info(
                 "event not about a protected trail's resource: ignored",
@@ -107,55 +103,7 @@ def _act(
             return Result(event, decision, Outcome.IGNORED, Severity.INFO), None
         decision = scope.decision
     if decision.action is Action.HEAL and rule is not None and rule.heal is not None:
-        result = cast("Flow", flow(FLOWS[rule.heal])).heal(event, decision, aws, config, run, scope=scope)
+        result = flow_for(rule.heal).heal(event, decision, aws, config, run, scope=scope)
     else:
         result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
     return result, scope
-
-
-def _could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) -> Result:
-    """The result of a heal that raised instead of returning: HEAL_FAILED, CRITICAL, the failure in words."""
-    LOG.error(
-        "the heal failed before it could report: alerting HEAL_FAILED",
-        exc_info=exc,
-        extra={"event_id": event.event_id, "event_name": event.event_name},
-    )
-    from dataclasses import replace  # noqa: PLC0415 - failure path
-
-    rule = decision.rule
-    doing = f"checking the {rule.about.value.replace('_', ' ')}" if rule is not None and rule.scoped else "healing"
-    diagnosis = f"{doing} failed: {describe_failure(exc)}"
-    failed = replace(decision, action=Action.HEAL, outcome=Outcome.HEAL_FAILED, severity=Severity.CRITICAL)
-    return Result(event, failed, Outcome.HEAL_FAILED, Severity.CRITICAL, diagnosis=diagnosis)
-
-
-def _after_alert(
-    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation
-) -> list[tuple[str, Callable[[], object]]]:
-    """Phase 3: the steps that follow a published alert, by name."""
-    steps: list[tuple[str, Callable[[], object]]] = []
-    if config.activity_table:
-
-        def count() -> None:
-            from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - off the cold-start path
-
-            watch_repeats(result, aws.full(), config, run)
-
-        steps.append(("count repeated tampering", count))
-    rule = result.decision.rule
-    if result.outcome is Outcome.EXEMPT and rule is not None and rule.about in SUBJECT_FLOWS:
-
-        def approve() -> None:
-            key = _owner(rule).approve(result.event, result.decision, aws.full(), run, scope)
-            if key is not None:
-                LOG.info(
-                    "approval requested after an exempt change",
-                    extra={"baseline_key": key, "event_id": result.event.event_id},
-                )
-
-        steps.append(("request an approval", approve))
-    return steps
-
-
-def _owner(rule: Rule) -> SubjectFlow:
-    return cast("SubjectFlow", flow(SUBJECT_FLOWS[rule.about]))

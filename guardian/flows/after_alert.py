@@ -1,0 +1,69 @@
+"""What follows the alert, and the result of a heal that raised instead of returning; imported only when needed.
+
+A step after the alert is named, so a failure is reported by name (see :mod:`guardian.flows.handle_event`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from guardian.flows.found import owner
+from guardian.model.results import Result
+from guardian.model.rules import SUBJECT_FLOWS, Action, Outcome, Severity
+from guardian.ports.errors import describe_failure
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from guardian.model.config import Config
+    from guardian.model.decide import Decision
+    from guardian.model.events import CloudTrailEvent
+    from guardian.ports.calls import HealPath
+    from guardian.ports.flow import Scope
+    from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+
+
+def could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) -> Result:
+    """The result of a heal that raised instead of returning: HEAL_FAILED, CRITICAL, the failure in words."""
+    LOG.error(
+        "the heal failed before it could report: alerting HEAL_FAILED",
+        exc_info=exc,
+        extra={"event_id": event.event_id, "event_name": event.event_name},
+    )
+    rule = decision.rule
+    doing = f"checking the {rule.about.value.replace('_', ' ')}" if rule is not None and rule.scoped else "healing"
+    diagnosis = f"{doing} failed: {describe_failure(exc)}"
+    failed = replace(decision, action=Action.HEAL, outcome=Outcome.HEAL_FAILED, severity=Severity.CRITICAL)
+    return Result(event, failed, Outcome.HEAL_FAILED, Severity.CRITICAL, diagnosis=diagnosis)
+
+
+def steps_after(
+    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation
+) -> list[tuple[str, Callable[[], object]]]:
+    """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval."""
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if config.activity_table:
+
+        def count() -> None:
+            from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - only where changes are counted
+
+            watch_repeats(result, aws.full(), config, run)
+
+        steps.append(("count repeated tampering", count))
+    rule = result.decision.rule
+    if result.outcome is Outcome.EXEMPT and rule is not None and rule.about in SUBJECT_FLOWS:
+
+        def approve() -> None:
+            key = owner(rule).approve(result.event, result.decision, aws.full(), run, scope)
+            if key is not None:
+                LOG.info(
+                    "approval requested after an exempt change",
+                    extra={"baseline_key": key, "event_id": result.event.event_id},
+                )
+
+        steps.append(("request an approval", approve))
+    return steps
