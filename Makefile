@@ -26,11 +26,12 @@ help:
 	@echo "make scp BREAK_GLASS_ROLE=name - render the service control policies that protect audit logging and the guardian"
 	@echo "make stackset - write the self-contained CloudFormation StackSets template (build/stackset)"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .  # the `guardian` command
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json

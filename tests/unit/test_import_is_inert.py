@@ -70,6 +70,7 @@ LATER = (
     "guardian.entrypoints.sweep",
     "guardian.entrypoints.unreadable",
     "guardian.flows.deliver",
+    "guardian_console",
     "hashlib",
     "platform",
 )

@@ -1,0 +1,213 @@
+"""``guardian``: the console of a deployed CloudTrail Guardian, with the caller's own AWS credentials.
+
+Exit status: 0 when all is well, 1 when the answer is "something is wrong" (a partial read), 2 for a problem to fix
+before asking (no credentials, no such stack, a bad period): one line naming it and the fix, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guardian_console import render
+from guardian_console.errors import ConsoleError
+from guardian_console.evidence import Period, read_period
+from guardian_console.records import when
+from guardian_console.report import COLUMNS, build
+from guardian_console.stack import DEFAULT_STACK, Deployed, find
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+OK, WRONG, USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Account:
+    """One guardian to read: a session with credentials for its account, and what its stack says."""
+
+    session: Any
+    deployed: Deployed
+
+
+def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.command(args, now or datetime.now(UTC)))
+    except ConsoleError as exc:
+        print(f"guardian: error: {exc}", file=sys.stderr)
+        return USAGE
+    except KeyboardInterrupt:
+        return USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack's name (default {DEFAULT_STACK})")
+    common.add_argument("--region", help="the stack's home Region (default: the profile's or AWS_REGION)")
+    common.add_argument(
+        "--profile", action="append", help="an AWS profile to read with; repeat it to read several accounts"
+    )
+    common.add_argument("--assume-role", metavar="ROLE", help="a role name to assume in each account of --accounts")
+    common.add_argument(
+        "--accounts", help="comma-separated account ids to read through --assume-role (default: cdk.json environments)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
+    parser = argparse.ArgumentParser(prog="guardian", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    incidents = commands.add_parser(
+        "incidents", parents=[common], help="recent alerted events from the evidence, newest first"
+    )
+    incidents.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
+    incidents.set_defaults(command=_incidents)
+
+    report = commands.add_parser("report", parents=[common], help="the auditor's report of a period")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    report.add_argument("--format", choices=("html", "csv", "json"), default="html")
+    report.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    report.set_defaults(command=_report)
+    return parser
+
+
+def _incidents(args: argparse.Namespace, now: datetime) -> int:
+    start, end = now.date() - _duration(args.since), now.date()
+    periods = _read(args, start, end)
+    report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
+    cutoff = now - _duration(args.since)
+    rows = [r for r in report.rows if r.time and datetime.fromisoformat(r.time.replace("Z", "+00:00")) >= cutoff]
+    if args.json:
+        print(json.dumps([dict(zip(COLUMNS, r.values(), strict=True)) for r in rows], indent=2))
+    else:
+        print(render.incidents_table(rows), end="")
+    return _unread_status(report.unread)
+
+
+def _report(args: argparse.Namespace, now: datetime) -> int:
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    if start > end:
+        raise ConsoleError(f"--from {start} is after --to {end}", "swap them")
+    periods = _read(args, start, end)
+    report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
+    fmt = "json" if args.json else args.format
+    text = {"html": render.as_html, "csv": render.as_csv, "json": render.as_json}[fmt](report)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise ConsoleError(f"cannot write {args.output}: {exc.strerror}") from exc
+        partial = ", PARTIAL" if report.partial else ""
+        print(f"wrote {args.output}: {len(report.rows)} events{partial}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return _unread_status(report.unread)
+
+
+def _unread_status(unread: list[dict[str, str]]) -> int:
+    for item in unread:
+        print(f"guardian: could not read {item['key']} ({item['account']}): {item['problem']}", file=sys.stderr)
+    return WRONG if unread else OK
+
+
+def _read(args: argparse.Namespace, start: date, end: date) -> list[tuple[Account, Period]]:
+    return [
+        (a, read_period(a.session.client("s3"), a.deployed.evidence_bucket, a.deployed.account, start, end))
+        for a in accounts(args)
+    ]
+
+
+def _merged(periods: list[tuple[Account, Period]]) -> tuple[list[Any], list[Any]]:
+    records = sorted((s for _, p in periods for s in p.records), key=lambda s: render_time(s.record), reverse=True)
+    return records, [u for _, p in periods for u in p.unread]
+
+
+def render_time(record: dict[str, Any]) -> str:
+    moment = when(record)
+    return moment.isoformat() if moment else ""
+
+
+def _names(periods: list[tuple[Account, Period]]) -> list[str]:
+    return [f"{a.deployed.account} ({a.deployed.region})" for a, _ in periods]
+
+
+def accounts(args: argparse.Namespace) -> list[Account]:
+    """The guardians to read: one per --profile (or the default credentials), or one per account of --accounts
+    through --assume-role."""
+    import boto3  # noqa: PLC0415 - the console's own import, never the Lambda's
+
+    found: list[Account] = []
+    if args.assume_role:
+        base = boto3.session.Session(profile_name=(args.profile or [None])[0], region_name=args.region)
+        for account in _account_ids(args):
+            session = _assumed(base, account, args.assume_role, args.region)
+            found.append(Account(session, find(session, args.stack)))
+        return found
+    for profile in args.profile or [None]:
+        try:
+            session = boto3.session.Session(profile_name=profile, region_name=args.region)
+        except Exception as exc:
+            raise ConsoleError(f"cannot use profile {profile!r}: {exc}", "check ~/.aws/config") from exc
+        found.append(Account(session, find(session, args.stack)))
+    return found
+
+
+def _account_ids(args: argparse.Namespace) -> list[str]:
+    if args.accounts:
+        ids = [a.strip() for a in str(args.accounts).split(",") if a.strip()]
+    else:
+        ids = _environment_accounts(Path("cdk.json"))
+    bad = [a for a in ids if not re.fullmatch(r"\d{12}", a)]
+    if bad or not ids:
+        raise ConsoleError(
+            f"no account ids to read ({', '.join(bad) or 'none given'})",
+            "pass --accounts 111111111111,222222222222, or list them in cdk.json's environments",
+        )
+    return ids
+
+
+def _environment_accounts(path: Path) -> list[str]:
+    try:
+        context = json.loads(path.read_text()).get("context", {})
+    except (OSError, ValueError):
+        return []
+    return sorted({str(e.get("account")) for e in context.get("environments", []) if isinstance(e, dict)})
+
+
+def _assumed(base: Any, account: str, role: str, region: str | None) -> Any:
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    arn = f"arn:aws:iam::{account}:role/{role}"
+    try:
+        credentials = base.client("sts").assume_role(RoleArn=arn, RoleSessionName="guardian-console")["Credentials"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ConsoleError(f"cannot assume {arn}: {exc}", "check the role's trust policy and your credentials") from exc
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region or base.region_name,
+    )
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConsoleError(f"{option} {text!r} is not a day", "write it as YYYY-MM-DD") from exc
+
+
+def _duration(text: str) -> timedelta:
+    found = re.fullmatch(r"(\d+)([hdw])", text.strip())
+    if not found:
+        raise ConsoleError(f"--since {text!r} is not a duration", "write it as 24h, 7d or 2w")
+    amount, unit = int(found[1]), found[2]
+    return {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]

@@ -1,0 +1,199 @@
+"""The auditor's report of a period, and the incidents list: rows from evidence records, a summary, the controls the
+evidence supports. Pure; rendered by :mod:`guardian_console.render`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from guardian_console.records import parse_time, when
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from guardian_console.records import Stored, Unread
+
+CONTROLS = (
+    ("CIS AWS Foundations 3.1", "CloudTrail is enabled in all Regions: every stop or deletion is undone and recorded"),
+    ("CIS AWS Foundations 4.5", "CloudTrail configuration changes are monitored: every change is alerted"),
+    (
+        "NIST SP 800-53 AU-9",
+        "Protection of audit information: audit logging is restored, evidence kept under Object Lock",
+    ),
+    ("PCI DSS 10.5", "Audit trails are secured: changes detected, undone and recorded"),
+)
+COLUMNS = (
+    "time",
+    "account",
+    "region",
+    "trail",
+    "event",
+    "severity",
+    "outcome",
+    "actor",
+    "action",
+    "verified",
+    "blind_window_seconds",
+    "restore_seconds",
+    "detected_by",
+    "evidence_key",
+    "version_id",
+    "sha256",
+    "lock_mode",
+    "retain_until",
+    "guardian_version",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One alerted event, as the report lists it."""
+
+    time: str
+    account: str
+    region: str
+    trail: str
+    event: str
+    severity: str
+    outcome: str
+    actor: str
+    action: str
+    verified: str
+    blind_window_seconds: float | None
+    restore_seconds: float | None
+    detected_by: str
+    evidence_key: str
+    version_id: str
+    sha256: str
+    lock_mode: str
+    retain_until: str
+    guardian_version: str
+
+    def values(self) -> list[object]:
+        return [getattr(self, name) for name in COLUMNS]
+
+
+@dataclass(frozen=True)
+class Summary:
+    records: int
+    by_outcome: dict[str, int]
+    by_severity: dict[str, int]
+    blind_window: dict[str, float | None]  # median, p95, max (seconds), over healed events with a window
+    restore: dict[str, float | None]  # the same, from the event to the verified restore
+    detected_by: dict[str, int]
+    sweep_findings: int
+    guardian_versions: list[str]
+    unread: int
+
+
+@dataclass(frozen=True)
+class Report:
+    start: date
+    end: date
+    generated_at: str
+    accounts: list[str]
+    rows: list[Row]
+    summary: Summary
+    unread: list[dict[str, str]]
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.unread)
+
+
+def row(stored: Stored) -> Row:
+    r = stored.record
+    trail = _dict(r.get("trail"))
+    who = _dict(r.get("who"))
+    where = _dict(r.get("where"))
+    what = _dict(r.get("what"))
+    verification = _dict(r.get("verification"))
+    moment = when(r)
+    actions = [str(_dict(a).get("action")) for a in r.get("actions") or [] if isinstance(a, dict)]
+    return Row(
+        time=moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else "",
+        account=str(where.get("account") or stored.account),
+        region=str(where.get("region") or ""),
+        trail=str(trail.get("name") or ""),
+        event=str(what.get("event_name") or ""),
+        severity=str(r.get("severity") or ""),
+        outcome=str(r.get("outcome") or ""),
+        actor=str(who.get("arn") or ""),
+        action=", ".join(actions) or "none",
+        verified=_verified(r, verification),
+        blind_window_seconds=_number(r.get("blind_window_seconds")),
+        restore_seconds=_restore_seconds(r, verification),
+        detected_by=str(r.get("detected_by") or "event"),
+        evidence_key=stored.key,
+        version_id=stored.version_id or "",
+        sha256=stored.sha256,
+        lock_mode=stored.lock_mode or "",
+        retain_until=stored.retain_until.isoformat().replace("+00:00", "Z") if stored.retain_until else "",
+        guardian_version=str(_dict(r.get("guardian")).get("version") or ""),
+    )
+
+
+def build(
+    records: list[Stored], unread: list[Unread], *, start: date, end: date, accounts: list[str], now: datetime
+) -> Report:
+    rows = [row(s) for s in records]
+    windows = [r.blind_window_seconds for r in rows if r.blind_window_seconds is not None]
+    restores = [r.restore_seconds for r in rows if r.restore_seconds is not None]
+    summary = Summary(
+        records=len(rows),
+        by_outcome=dict(Counter(r.outcome for r in rows).most_common()),
+        by_severity=dict(Counter(r.severity for r in rows).most_common()),
+        blind_window=_spread(windows),
+        restore=_spread(restores),
+        detected_by=dict(Counter(r.detected_by for r in rows).most_common()),
+        sweep_findings=sum(r.detected_by == "sweep" for r in rows),
+        guardian_versions=sorted({r.guardian_version for r in rows if r.guardian_version}),
+        unread=len(unread),
+    )
+    return Report(
+        start=start,
+        end=end,
+        generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        accounts=accounts,
+        rows=rows,
+        summary=summary,
+        unread=[{"key": u.key, "account": u.account, "problem": u.problem} for u in unread],
+    )
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"count": 0, "median": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"count": len(ordered), "median": round(statistics.median(ordered), 3), "p95": p95, "max": ordered[-1]}
+
+
+def _verified(record: dict[str, Any], verification: dict[str, Any]) -> str:
+    if not verification:
+        return "not applicable" if not record.get("actions") else "not verified"
+    if verification.get("is_logging") is False:
+        return "not logging"
+    return f"verified ({verification.get('checks', '?')} checks)"
+
+
+def _restore_seconds(record: dict[str, Any], verification: dict[str, Any]) -> float | None:
+    """From the event to the verified restore (CloudTrail's StartLoggingTime, else when it was seen restored)."""
+    if record.get("outcome") != "healed":
+        return None
+    event_time = parse_time(_dict(record.get("when")).get("event_time"))
+    restored = parse_time(verification.get("start_logging_time")) or parse_time(verification.get("checked_at"))
+    if event_time is None or restored is None:
+        return None
+    return round(max(0.0, (restored - event_time).total_seconds()), 3)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,103 @@
+"""The deployed stack, found from its outputs: the user never types a bucket or function name.
+
+The only module besides :mod:`guardian_console.evidence` that calls AWS (clients passed in).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from guardian_console.errors import ConsoleError
+
+DEFAULT_STACK = "CloudTrailGuardian"  # the stack name the app uses (context stackName)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the console needs of one deployed guardian."""
+
+    stack: str
+    account: str
+    region: str  # the stack's (home) Region
+    evidence_bucket: str
+    topic_arn: str
+    remediation_function: str
+    sweep_function: str
+    dead_letter_queue: str
+    signing_key: str
+    regions: tuple[str, ...]  # the Regions the sweep covers
+
+
+def find(session: Any, stack: str) -> Deployed:
+    """Read ``stack``'s outputs and the sweep's Regions with the session's credentials."""
+    region = session.region_name
+    if not region:
+        raise ConsoleError("no AWS Region", "pass --region or set AWS_REGION to the stack's home Region")
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except NoCredentialsError as exc:
+        raise ConsoleError(
+            "no AWS credentials found", "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID"
+        ) from exc
+    except NoRegionError as exc:
+        raise ConsoleError("no AWS Region", "pass --region or set AWS_REGION") from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ValidationError":
+            raise ConsoleError(
+                f"stack {stack} not found in {region}", "pass --stack with the stackName you deployed, and --region"
+            ) from exc
+        raise ConsoleError(
+            f"cannot read stack {stack}: {code}", "the caller needs cloudformation:DescribeStacks"
+        ) from exc
+    except BotoCoreError as exc:
+        raise ConsoleError(f"cannot reach AWS: {exc}") from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    missing = [k for k in _OUTPUTS if k not in outputs]
+    if missing:
+        raise ConsoleError(
+            f"stack {stack} has no output {missing[0]}: not a CloudTrail Guardian stack, or an older one",
+            "redeploy it with this version",
+        )
+    return Deployed(
+        stack=stack,
+        account=account,
+        region=region,
+        evidence_bucket=outputs["EvidenceBucketName"],
+        topic_arn=outputs["AlertsTopicArn"],
+        remediation_function=outputs["RemediationFunctionName"],
+        sweep_function=outputs["SweepFunctionName"],
+        dead_letter_queue=outputs["DeadLetterQueueUrl"],
+        signing_key=outputs["SigningKeyArn"],
+        regions=_sweep_regions(session, outputs["SweepFunctionName"], region),
+    )
+
+
+_OUTPUTS = (
+    "EvidenceBucketName",
+    "AlertsTopicArn",
+    "RemediationFunctionName",
+    "SweepFunctionName",
+    "DeadLetterQueueUrl",
+    "SigningKeyArn",
+)
+
+
+def _sweep_regions(session: Any, function: str, home: str) -> tuple[str, ...]:
+    """The Regions the sweep covers, from its configuration (``GUARDIAN_SWEEP_REGIONS``); the home Region alone if
+    the caller may not read it."""
+    try:
+        config = session.client("lambda").get_function_configuration(FunctionName=function)
+    except (ClientError, BotoCoreError):
+        return (home,)
+    raw = config.get("Environment", {}).get("Variables", {}).get("GUARDIAN_SWEEP_REGIONS")
+    try:
+        regions = json.loads(raw) if raw else [home]
+    except ValueError:
+        regions = [home]
+    return tuple(str(r) for r in regions) or (home,)
