@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 
 from guardian_console.report import COLUMNS, CONTROLS
 
+REPORT_SCHEMA = "cloudtrail-guardian/report"
+REPORT_SCHEMA_VERSION = "1.0"
+
 if TYPE_CHECKING:
     from guardian_console.report import Report, Row
 
 
 def as_json(report: Report) -> str:
     document = {
-        "schema": "cloudtrail-guardian/report",
-        "schema_version": "1.0",
+        "schema": REPORT_SCHEMA,
+        "schema_version": REPORT_SCHEMA_VERSION,
         "period": {"from": report.start.isoformat(), "to": report.end.isoformat()},
         "generated_at": report.generated_at,
         "accounts": report.accounts,

@@ -15,6 +15,7 @@ from guardian.model.alert import ALERT_SCHEMA_VERSION
 from guardian.model.baselines import BASELINE_SCHEMA_VERSION
 from guardian.model.evidence import EVIDENCE_SCHEMA_VERSION
 from guardian.model.rules import RULES, Heal
+from guardian_console.render import REPORT_SCHEMA_VERSION
 from infra.self_protection import SCHEMA_VERSION as SELF_PROTECTION_SCHEMA_VERSION
 from infra.settings import APP_OPTIONS, OPTIONS, GuardianSettings
 from tests.support import REPO_ROOT
@@ -124,6 +125,7 @@ SCHEMA_VERSIONS = {
     "evidence": EVIDENCE_SCHEMA_VERSION,
     "baseline": BASELINE_SCHEMA_VERSION,
     "self-protection-alert": SELF_PROTECTION_SCHEMA_VERSION,
+    "report": REPORT_SCHEMA_VERSION,
 }
 
 
@@ -155,3 +157,19 @@ def test_json_examples_parse_and_agree() -> None:
     assert evidence["schema_version"] == EVIDENCE_SCHEMA_VERSION
     assert message["evidence"]["key"].endswith(evidence["record_id"] + ".json")
     assert _within(abridged, message), "the README's abridged alert is not a part of the full one"
+
+
+def test_every_option_of_every_console_command_is_documented() -> None:
+    """docs/console.md names each command and each of its options, as the parser has them."""
+    import argparse  # noqa: PLC0415
+
+    from guardian_console.cli import _parser  # noqa: PLC0415
+
+    page = text(DOCS / "console.md")
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        assert f"`guardian {name}" in page, name
+        for action in command._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    assert f"`{option}" in page or f"{option} " in page, f"{name} {option}"
