@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +20,12 @@ from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
 from guardian_console.records import when
 from guardian_console.report import COLUMNS, build
-from guardian_console.stack import DEFAULT_STACK, Deployed, find
+from guardian_console.stack import DEFAULT_STACK, find
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from guardian_console.deployed import Deployed
 
 OK, WRONG, USAGE = 0, 1, 2
 
@@ -69,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     incidents.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
     incidents.set_defaults(command=_incidents)
 
+    status = commands.add_parser(
+        "status", parents=[common], help="every trail protected, logging, as its baseline; the guardian's own health"
+    )
+    status.set_defaults(command=_status)
+
     report = commands.add_parser("report", parents=[common], help="the auditor's report of a period")
     report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
@@ -89,6 +96,23 @@ def _incidents(args: argparse.Namespace, now: datetime) -> int:
     else:
         print(render.incidents_table(rows), end="")
     return _unread_status(report.unread)
+
+
+def _status(args: argparse.Namespace, now: datetime) -> int:
+    from guardian_console.status import lines, status  # noqa: PLC0415 - loads the guardian's adapters
+
+    wrong = False
+    documents = []
+    for account in accounts(args):
+        found = status(account.session, account.deployed, now)
+        wrong = wrong or bool(found.problems)
+        if args.json:
+            documents.append({"account": account.deployed.account, **asdict(found), "problems": found.problems})
+        else:
+            print("\n".join(lines(found, account=f"{account.deployed.account} ({account.deployed.stack})")))
+    if args.json:
+        print(json.dumps(documents, indent=2, default=str))
+    return WRONG if wrong else OK
 
 
 def _report(args: argparse.Namespace, now: datetime) -> int:

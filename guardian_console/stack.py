@@ -6,30 +6,14 @@ The only module besides :mod:`guardian_console.evidence` that calls AWS (clients
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from guardian_console.deployed import Deployed
 from guardian_console.errors import ConsoleError
 
 DEFAULT_STACK = "CloudTrailGuardian"  # the stack name the app uses (context stackName)
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """What the console needs of one deployed guardian."""
-
-    stack: str
-    account: str
-    region: str  # the stack's (home) Region
-    evidence_bucket: str
-    topic_arn: str
-    remediation_function: str
-    sweep_function: str
-    dead_letter_queue: str
-    signing_key: str
-    regions: tuple[str, ...]  # the Regions the sweep covers
 
 
 def find(session: Any, stack: str) -> Deployed:

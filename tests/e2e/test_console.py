@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,3 +178,30 @@ def test_bad_input_is_one_line_naming_the_thing_and_the_fix(console: Any, args: 
     assert err.startswith("guardian: error: ")
     assert message in err
     assert len(err.strip().splitlines()) == 1  # no traceback
+
+
+def test_status_after_the_demo_says_all_is_well(played: Played, console: Any) -> None:
+    status, out, err = console("status")
+    assert (status, err) == (0, ""), out
+    assert out.splitlines()[-1] == "all is well"
+    trails = out.split("\ntrails\n")[1].split("\n\n")[0]
+    assert scenario.TRAIL in trails
+    assert "matches" in trails
+    assert f"rule {played.deployment.outputs['TamperRuleName']} (us-east-1)" in out
+    assert "dead-letter queue" in out
+    assert re.search(r"\n  sweep +last succeeded 20\d\d-", out)
+
+
+def test_status_names_a_stopped_trail_and_exits_1(played: Played, console: Any) -> None:
+    cloudtrail = played.aws.client("cloudtrail")
+    cloudtrail.stop_logging(Name=scenario.TRAIL)
+    try:
+        status, out, _ = console("status", "--json")
+    finally:
+        cloudtrail.start_logging(Name=scenario.TRAIL)
+    assert status == 1
+    [account] = json.loads(out)
+    assert f"trail {scenario.TRAIL} (us-east-1): not logging" in account["problems"]
+    assert any("weaker than its baseline: logging" in p for p in account["problems"])
+    [trail] = [t for t in account["trails"] if t["name"] == scenario.TRAIL]
+    assert (trail["protected"], trail["logging"], trail["baseline"]) == (True, False, "differs")
