@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from dataclasses import asdict, dataclass
@@ -41,6 +42,9 @@ class Account:
 def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # The guardian's flows log for CloudWatch; here what they find is the command's answer, printed by it.
+    logging.getLogger("guardian").propagate = args.verbose
+    logging.getLogger("guardian").addHandler(logging.NullHandler())
     try:
         return int(args.command(args, now or datetime.now(UTC)))
     except ConsoleError as exc:
@@ -62,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "--accounts", help="comma-separated account ids to read through --assume-role (default: cdk.json environments)"
     )
     common.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
+    common.add_argument("--verbose", action="store_true", help="also print the guardian's own log lines")
     parser = argparse.ArgumentParser(prog="guardian", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -75,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         "status", parents=[common], help="every trail protected, logging, as its baseline; the guardian's own health"
     )
     status.set_defaults(command=_status)
+
+    sweep = commands.add_parser("sweep", parents=[common], help="run the deployed sweep now, or --dry-run it")
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="compute what the sweep would change, with read-only credentials"
+    )
+    sweep.set_defaults(command=_sweep)
 
     report = commands.add_parser("report", parents=[common], help="the auditor's report of a period")
     report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
@@ -112,6 +123,49 @@ def _status(args: argparse.Namespace, now: datetime) -> int:
             print("\n".join(lines(found, account=f"{account.deployed.account} ({account.deployed.stack})")))
     if args.json:
         print(json.dumps(documents, indent=2, default=str))
+    return WRONG if wrong else OK
+
+
+def _sweep(args: argparse.Namespace, now: datetime) -> int:
+    from guardian_console import sweeping  # noqa: PLC0415 - loads the guardian's flows
+
+    wrong = False
+    for account in accounts(args):
+        name = f"{account.deployed.account} ({account.deployed.stack})"
+        if not args.dry_run:
+            succeeded, summary, seconds = sweeping.invoke(account.session, account.deployed)
+            wrong = wrong or not succeeded
+            if args.json:
+                print(json.dumps({"account": account.deployed.account, "succeeded": succeeded, "result": summary}))
+            else:
+                verdict = "succeeded" if succeeded else "FAILED"
+                print(f"{name}: the sweep {verdict} in {seconds:.1f} s")
+                print(json.dumps(summary, indent=2, default=str))
+            continue
+        found = sweeping.dry_run(account.session, account.deployed, now)
+        errors = {**found.report.region_errors, **found.report.check_errors}
+        wrong = wrong or bool(found.changes or found.alerts or errors)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "account": account.deployed.account,
+                        "changes": [asdict(p) for p in found.changes],
+                        "alerts": found.alerts,
+                        "could_not_check": errors,
+                    },
+                    default=str,
+                    indent=2,
+                )
+            )
+            continue
+        print(f"{name}: dry run, nothing changed")
+        print(f"  the sweep would make {len(found.changes)} change(s)" + (":" if found.changes else ""))
+        print("\n".join(f"    {p.service} {p.operation} {p.region or ''} {p.target}".rstrip() for p in found.changes))
+        print(f"  and send {len(found.alerts)} alert(s)" + (":" if found.alerts else ""))
+        print("\n".join(f"    {subject}" for subject in found.alerts))
+        for what, why in errors.items():
+            print(f"  could not check {what}: {why}")
     return WRONG if wrong else OK
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from guardian.model.config import Config
 from guardian_console.deployed import Deployed
 from guardian_console.errors import ConsoleError
 
@@ -85,3 +86,17 @@ def _sweep_regions(session: Any, function: str, home: str) -> tuple[str, ...]:
     except ValueError:
         regions = [home]
     return tuple(str(r) for r in regions) or (home,)
+
+
+def sweep_config(session: Any, deployed: Deployed) -> Config:
+    """The sweep's own configuration, from its function's environment."""
+    try:
+        found = session.client("lambda").get_function_configuration(FunctionName=deployed.sweep_function)
+    except (ClientError, BotoCoreError) as exc:
+        raise ConsoleError(
+            f"cannot read the sweep function {deployed.sweep_function}: {exc}",
+            "the caller needs lambda:GetFunctionConfiguration on it",
+        ) from exc
+    variables = dict(found.get("Environment", {}).get("Variables", {}))
+    variables.setdefault("AWS_REGION", deployed.region)
+    return Config.from_env(variables)

@@ -19,10 +19,11 @@ from guardian.adapters.full import FullAdapter
 from guardian.flows import baselines
 from guardian.flows.own_rules import places
 from guardian.model.changes import weakened
-from guardian.model.config import Config
 from guardian.model.trail import TrailState, compare
+from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
+    from guardian.model.config import Config
     from guardian_console.deployed import Deployed
 
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -80,7 +81,7 @@ class Status:
 
 
 def status(session: Any, deployed: Deployed, now: datetime) -> Status:
-    config = _sweep_config(session, deployed)
+    config = sweep_config(session, deployed)
     aws = FullAdapter(
         Boto3Clients(session),
         topic_arn=deployed.topic_arn,
@@ -96,14 +97,6 @@ def status(session: Any, deployed: Deployed, now: datetime) -> Status:
     result.health += _rules(aws, config)
     result.health += _own(session, deployed, now)
     return result
-
-
-def _sweep_config(session: Any, deployed: Deployed) -> Config:
-    """The sweep's own configuration (which trails it protects, its rules), from its function's environment."""
-    found = session.client("lambda").get_function_configuration(FunctionName=deployed.sweep_function)
-    variables = dict(found.get("Environment", {}).get("Variables", {}))
-    variables.setdefault("AWS_REGION", deployed.region)
-    return Config.from_env(variables)
 
 
 def _region(aws: FullAdapter, config: Config, region: str) -> tuple[list[TrailStatus], list[str]]:

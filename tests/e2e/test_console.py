@@ -205,3 +205,30 @@ def test_status_names_a_stopped_trail_and_exits_1(played: Played, console: Any) 
     assert any("weaker than its baseline: logging" in p for p in account["problems"])
     [trail] = [t for t in account["trails"] if t["name"] == scenario.TRAIL]
     assert (trail["protected"], trail["logging"], trail["baseline"]) == (True, False, "differs")
+
+
+def evidence_count(played: Played) -> int:
+    listing = played.aws.client("s3").list_object_versions(Bucket=played.outcome.evidence_bucket)
+    return len(listing.get("Versions", []))
+
+
+def test_a_dry_run_sweep_says_what_it_would_change_and_changes_nothing(played: Played, console: Any) -> None:
+    cloudtrail = played.aws.client("cloudtrail")
+    status, out, _ = console("sweep", "--dry-run")
+    assert status == 0, out
+    assert "the sweep would make 0 change(s)" in out
+    cloudtrail.stop_logging(Name=scenario.TRAIL)
+    before = evidence_count(played)
+    try:
+        status, out, _ = console("sweep", "--dry-run", "--json")
+        assert cloudtrail.get_trail_status(Name=scenario.TRAIL)["IsLogging"] is False  # nothing changed
+        assert evidence_count(played) == before  # no record written, none tagged
+    finally:
+        cloudtrail.start_logging(Name=scenario.TRAIL)
+    assert status == 1
+    [plan] = [json.loads(block) for block in [out]]
+    assert {"service": "cloudtrail", "region": "us-east-1", "operation": "StartLogging"}.items() <= plan["changes"][
+        0
+    ].items()
+    assert plan["changes"][0]["params"]["Name"].endswith(f":trail/{scenario.TRAIL}")
+    assert any(scenario.TRAIL in subject for subject in plan["alerts"])
