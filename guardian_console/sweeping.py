@@ -56,7 +56,8 @@ class Planned:
 
     @property
     def bookkeeping(self) -> bool:
-        evidence = self.operation == "PutObject" and str(self.params.get("Key", "")).startswith("evidence/")
+        records = ("evidence/", "digests/")
+        evidence = self.operation == "PutObject" and str(self.params.get("Key", "")).startswith(records)
         return evidence or self.operation in BOOKKEEPING
 
 

@@ -31,6 +31,7 @@ OBJECT_WRITES = [
     "s3:RestoreObject",
 ]
 BASELINES_PREFIX = "baselines/"
+DIGESTS_PREFIX = "digests/"
 
 
 class EvidenceStore(Construct):
@@ -108,6 +109,35 @@ class EvidenceStore(Construct):
             )
         )
 
+    def grant_digests(self, role: iam.IRole) -> None:
+        """The sweep extends the evidence digest chain: it lists the records written since the last digest, reads
+        each once (for its SHA-256), reads the chain's head, and writes the next digest (once, under Object Lock)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadRecordsAndTheChainForTheDigest",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[
+                    self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*"),
+                    self.bucket.arn_for_objects(DIGESTS_PREFIX + "*"),
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteTheNextDigest",
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(DIGESTS_PREFIX + "*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListRecordsAndDigests",
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [EVIDENCE_PREFIX + "*", DIGESTS_PREFIX + "*"]}},
+            )
+        )
+
     def only_the_guardian_writes(self, roles: Sequence[iam.IRole], *, break_glass: str | None) -> None:
         """Deny every other principal, whatever its IAM policies say, every way of adding, changing, tagging or
         deleting an object, and bypassing GOVERNANCE retention: baselines, evidence and alert-tracking tags are
@@ -128,7 +158,7 @@ class EvidenceStore(Construct):
             )
         )
 
-    def acknowledgements(self, *, baselines: bool) -> list[Ack]:
+    def acknowledgements(self, *, baselines: bool, digests: bool = False) -> list[Ack]:
         """cdk-nag findings the grants above raise, each with its reason."""
         bucket = f"<{Stack.of(self).get_logical_id(self.cfn_bucket)}.Arn>"
         acks = [
@@ -144,6 +174,14 @@ class EvidenceStore(Construct):
                     id=f"AwsSolutions-IAM5[Resource::{bucket}/{BASELINES_PREFIX}*]",
                     reason="One baseline object per protected trail, named after the trail; the grant is limited to "
                     "the baselines/ prefix of the guardian's own bucket.",
+                )
+            )
+        if digests:
+            acks.append(
+                Ack(
+                    id=f"AwsSolutions-IAM5[Resource::{bucket}/{DIGESTS_PREFIX}*]",
+                    reason="One digest object per sweep with new evidence, numbered in sequence; the grant is limited "
+                    "to the digests/ prefix of the guardian's own bucket.",
                 )
             )
         return acks

@@ -117,6 +117,7 @@ class SweepSchedule(GuardianFunction):
         )
         evidence.grant_evidence(self.role)
         evidence.grant_baselines(self.role, list_them=True)
+        evidence.grant_digests(self.role)
         topic.grant_publish(self.role)
         self.schedule = events.Rule(
             self,
@@ -173,7 +174,7 @@ class SweepSchedule(GuardianFunction):
                 reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and "
                 "turns their actions back on.",
             ),
-            *evidence.acknowledgements(baselines=True),
+            *evidence.acknowledgements(baselines=True, digests=True),
             TOPIC_KEY_ACK,
         ]
         Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))

@@ -136,6 +136,32 @@ class ServiceAdapter:
             raise RuntimeError("GUARDIAN_SIGNING_KEY_ARN is not set: baselines can be neither signed nor verified")
         return self.signing_key
 
+    # -- the evidence digest chain ---------------------------------------------------------------------------------
+
+    def object_versions(self, prefix: str) -> list[dict[str, Any]]:
+        """Every version under ``prefix`` (delete markers left out): Key, VersionId, LastModified, IsLatest."""
+        found: list[dict[str, Any]] = []
+        paginator = self._clients.s3().get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            found += [dict(v) for v in page.get("Versions", [])]
+        return found
+
+    def object_bytes(self, key: str, version: str | None = None) -> bytes:
+        extra: Any = {"VersionId": version} if version else {}
+        return bytes(self._clients.s3().get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read())
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        """Write ``key`` once: False if it exists already."""
+        try:
+            self._clients.s3().put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if error_code(exc) == "PreconditionFailed":
+                return False
+            raise
+        return True
+
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self._clients.s3().get_paginator("list_objects_v2")

@@ -44,6 +44,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "alert_path": {p.what: p.status for p in report.alert_path},
         "region_errors": report.region_errors,
         "check_errors": report.check_errors,
+        "evidence_digest": report.digest,
     }
     LOG.info("sweep finished", extra={"sweep": summary})
     if not report.ok:

@@ -18,6 +18,7 @@ from guardian.flows import baselines, own_functions, own_rules
 from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.approvals import Verdict, settle_trail
 from guardian.flows.deliver import deliver
+from guardian.flows.digests import extend_chain
 from guardian.flows.key_checks import check_key
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import (
@@ -69,6 +70,7 @@ class SweepReport:
     functions: tuple[own_functions.FunctionCheck, ...] = ()
     alert_path: tuple[PathCheck, ...] = ()
     check_errors: dict[str, str] = field(default_factory=dict)  # a check of the guardian itself that could not run
+    digest: str | None = None  # what extending the evidence digest chain did
 
     @property
     def statuses(self) -> list[str]:
@@ -128,7 +130,8 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
     checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
     protected = [c.protected for c in checked if c.protected is not None]
     repaired = sweep_resources(aws, config, protected, started=started, run=run)
-    return SweepReport(started, checked, errors, repaired, rules or (), functions or (), path or (), failures)
+    digest = _checked("evidence_digest", failures, lambda: extend_chain(aws, run))  # last: today's records included
+    return SweepReport(started, checked, errors, repaired, rules or (), functions or (), path or (), failures, digest)
 
 
 def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T | None:

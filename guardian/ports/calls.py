@@ -87,6 +87,15 @@ class AlertLedger(Signer, Protocol):
     def put_ledger_entry(self, key: str, entry: dict[str, Any]) -> None: ...
 
 
+class DigestStore(Signer, Protocol):
+    """The evidence bucket as the digest chain reads and extends it."""
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def object_versions(self, prefix: str) -> list[dict[str, Any]]: ...
+    def object_bytes(self, key: str, version: str | None = None) -> bytes: ...
+    def put_new(self, key: str, body: bytes) -> bool: ...
+
+
 class SignedStore(BaselineStore, Signer, Protocol):
     """Baselines, signed when written and verified when read."""
 
@@ -171,6 +180,7 @@ class Everything(
     HealCalls,
     Delivery,
     AlertLedger,
+    DigestStore,
     TrailListing,
     History,
     TrailCalls,

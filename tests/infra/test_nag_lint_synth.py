@@ -50,6 +50,10 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
+            (
+                "CloudTrailGuardian/Sweep/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/digests/*]",
+            ),
             *(
                 ("CloudTrailGuardian/Sweep/Role", f"Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{r}]")
                 for r in (

@@ -529,6 +529,9 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
 
 
+PREFIXES = ("baselines", "evidence", "digests")
+
+
 def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth: Any) -> None:
     template, _ = default_synth
     bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
@@ -553,7 +556,10 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert all(granted[a] == [trails] for a in repairs)
     assert granted["cloudtrail:DescribeTrails"] == granted["cloudtrail:LookupEvents"] == ["*"]
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
-    assert granted["s3:GetObject"] == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}]
+    in_bucket = {p: {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{p}/*"]]} for p in PREFIXES}
+    # Baselines to read, and for the digest chain the records (read once for their SHA-256) and the digests.
+    assert sorted(map(json.dumps, granted["s3:GetObject"])) == sorted(json.dumps(in_bucket[p]) for p in PREFIXES)
+    assert in_bucket["digests"] in granted["s3:PutObject"]
     statements = role_statements(template, "SweepRole")
     [metrics] = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
@@ -563,9 +569,13 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert set(passes) == {"cloudtrail.amazonaws.com", "events.amazonaws.com"}
     forwarder_roles = passes["events.amazonaws.com"]["Resource"]  # only to put a forwarder's target back
     assert json.dumps(forwarder_roles).endswith(':role/CloudTrailGuardian-forwarder-*"]]}')
-    [bucket_listing] = [s for s in statements if "s3:ListBucket" in s["Action"]]
-    assert bucket_listing["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
-    assert bucket_listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
+    listings = [s for s in statements if "s3:ListBucket" in s["Action"]]
+    assert all(s["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"] for s in listings)
+    assert sorted(p for s in listings for p in s["Condition"]["StringLike"]["s3:prefix"]) == [
+        "baselines/*",
+        "digests/*",
+        "evidence/*",
+    ]
 
 
 def test_sweep_role_checks_only_the_guardians_own_functions_stack_alarms_queue_and_topic(default_synth: Any) -> None:

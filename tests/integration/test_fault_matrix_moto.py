@@ -130,6 +130,11 @@ def test_a_heal_call_failing_once_is_retried_by_the_sdk_and_heals(
 
 
 def deleted() -> dict[str, Any]:
+    """The DeleteTrail event, delivered to a new Lambda environment: the public key is read again, as at a cold
+    start (the account's first sweep, which wrote the first digest, has it cached in this process)."""
+    from guardian.adapters import services  # noqa: PLC0415
+
+    services._PUBLIC_KEYS.clear()
     event = load_event("delete_trail")
     event["detail"]["requestParameters"] = {"name": SWEPT_TRAIL}
     return event

@@ -1,0 +1,123 @@
+"""The evidence digest chain: proof that no evidence record was deleted, altered or added outside the guardian.
+
+Pure. Like CloudTrail's own log file validation: the sweep writes, under Object Lock, a digest object listing every
+evidence record written since the previous digest (its key, S3 version and SHA-256) and the SHA-256 of the previous
+digest's bytes, signed with the guardian's KMS key (which only its roles may sign with). A principal able to bypass
+GOVERNANCE retention can delete or overwrite a record, but cannot write a digest that verifies: the chain then shows
+the record missing or changed, or an object no digest lists. Schema ``cloudtrail-guardian/digest``; docs/evidence.md
+documents it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from guardian.model.results import iso
+
+DIGEST_SCHEMA = "cloudtrail-guardian/digest"
+DIGEST_SCHEMA_VERSION = "1.0"
+DIGEST_PREFIX = "digests/"
+# A record is listed once S3 shows it: only records written at least this long before the digest are taken, so one
+# still being written is taken by the next digest, never skipped.
+SETTLE = timedelta(seconds=60)
+# A record's key carries its event's day, which can lie this far before the day it is written (Lambda's retries and
+# EventBridge's, and a replay from the 14-day dead-letter queue): the days the sweep lists for new records.
+LOOKBACK_DAYS = 16
+HEARTBEAT = timedelta(hours=24)  # a digest at least this often, even with nothing new: the chain's head stays fresh
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One evidence record version, as a digest lists it."""
+
+    key: str
+    version_id: str
+    sha256: str
+    last_modified: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "key": self.key,
+            "version_id": self.version_id,
+            "sha256": self.sha256,
+            "last_modified": self.last_modified,
+        }
+
+
+def digest_key(sequence: int, at: datetime) -> str:
+    """``digests/YYYY/MM/DD/<sequence>.json``: sorted by day, then by sequence."""
+    return f"{DIGEST_PREFIX}{at:%Y/%m/%d}/{sequence:010d}.json"
+
+
+def sequence_of(key: str) -> int | None:
+    name = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(name) if key.startswith(DIGEST_PREFIX) and name.isdigit() else None
+
+
+def digest_document(
+    *,
+    sequence: int,
+    covers_from: datetime | None,
+    covers_to: datetime,
+    previous: tuple[str, str] | None,
+    entries: list[Entry],
+    written_at: datetime,
+    broken: list[str],
+) -> dict[str, Any]:
+    """The digest of the records written in (``covers_from``, ``covers_to``]; ``previous`` is (key, SHA-256 of its
+    bytes) of the digest before, None for the first; ``broken`` names newer digests that failed verification."""
+    return {
+        "schema": DIGEST_SCHEMA,
+        "schema_version": DIGEST_SCHEMA_VERSION,
+        "sequence": sequence,
+        "covers": {"from": iso(covers_from), "to": iso(covers_to)},
+        "previous": None if previous is None else {"key": previous[0], "sha256": previous[1]},
+        "records": [e.to_json() for e in sorted(entries, key=lambda e: (e.key, e.last_modified))],
+        "written_at": iso(written_at),
+        "broken": broken,
+    }
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def window_days(until: datetime) -> list[str]:
+    """The evidence prefixes a digest lists for new records: the last :data:`LOOKBACK_DAYS` days, and undated."""
+    days = [until - timedelta(days=n) for n in range(LOOKBACK_DAYS + 1)]
+    return [f"evidence/{d:%Y/%m/%d}/" for d in days] + ["evidence/undated/"]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A digest as read, for walking the chain."""
+
+    key: str
+    sequence: int
+    body_sha256: str
+    document: dict[str, Any]
+    problem: str | None  # why it does not verify (signature, schema), None if it does
+
+
+def chain_breaks(links: list[Link]) -> list[str]:
+    """What is wrong with the chain itself, in order: a digest that does not verify, a gap in the sequence, a digest
+    whose ``previous`` is not the one before it."""
+    found: list[str] = []
+    ordered = sorted(links, key=lambda link: link.sequence)
+    for n, link in enumerate(ordered):
+        if link.problem:
+            found.append(f"digest {link.key} does not verify: {link.problem}")
+        if n == 0:
+            if link.sequence != 1 and link.document.get("previous") is not None:
+                found.append(f"digest {link.key} follows {link.document['previous'].get('key')}, which is missing")
+            continue
+        before = ordered[n - 1]
+        if link.sequence != before.sequence + 1:
+            found.append(f"digests {before.sequence + 1} to {link.sequence - 1} are missing (before {link.key})")
+        previous = link.document.get("previous") or {}
+        if previous.get("key") != before.key or previous.get("sha256") != before.body_sha256:
+            found.append(f"digest {link.key} does not follow {before.key} (changed, or the chain forked)")
+    return found
