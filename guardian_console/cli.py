@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(command=_sweep)
 
+    verify = commands.add_parser(
+        "verify", parents=[common], help="prove the evidence of a period complete and untouched (the digest chain)"
+    )
+    verify.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    verify.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    verify.add_argument("--offline", metavar="DIR", help="verify a downloaded copy of the evidence bucket instead")
+    verify.add_argument("--public-key", metavar="FILE", help="with --offline: the signing key's exported public key")
+    verify.set_defaults(command=_verify)
+
     report = commands.add_parser("report", parents=[common], help="the auditor's report of a period")
     report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
@@ -169,10 +178,42 @@ def _sweep(args: argparse.Namespace, now: datetime) -> int:
     return WRONG if wrong else OK
 
 
-def _report(args: argparse.Namespace, now: datetime) -> int:
+def _verify(args: argparse.Namespace, now: datetime) -> int:
+    from guardian_console import verify  # noqa: PLC0415
+
+    start, end = _period(args)
+    if args.offline:
+        if not args.public_key:
+            raise ConsoleError(
+                "--offline needs --public-key", "export it: aws kms get-public-key --key-id <SigningKeyArn>"
+            )
+        verdicts = [(f"copy in {args.offline}", verify.offline(Path(args.offline), Path(args.public_key), start, end))]
+    else:
+        verdicts = [
+            (f"{a.deployed.account} ({a.deployed.stack})", verify.online(a.session, a.deployed, start, end))
+            for a in accounts(args)
+        ]
+    for name, verdict in verdicts:
+        if args.json:
+            print(json.dumps({"evidence": name, "ok": verdict.ok, **asdict(verdict)}, indent=2))
+            continue
+        print(f"{name}: {verdict.digests} digests, {verdict.records} records of {start} to {end} in the chain")
+        if verdict.pending:
+            print(f"  {len(verdict.pending)} newer than the chain's head (the next sweep adds them)")
+        print("  INTACT: every record is there, unchanged, and locked" if verdict.ok else "  BROKEN:")
+        print("\n".join(f"  - {b}" for b in verdict.breaks))
+    return OK if all(v.ok for _, v in verdicts) else WRONG
+
+
+def _period(args: argparse.Namespace) -> tuple[date, date]:
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
     if start > end:
         raise ConsoleError(f"--from {start} is after --to {end}", "swap them")
+    return start, end
+
+
+def _report(args: argparse.Namespace, now: datetime) -> int:
+    start, end = _period(args)
     periods = _read(args, start, end)
     report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
     fmt = "json" if args.json else args.format
