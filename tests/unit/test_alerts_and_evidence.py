@@ -11,6 +11,7 @@ import pytest
 from guardian import __version__
 from guardian.model.alert import ALERT_SCHEMA, build_alert
 from guardian.model.decide import PolicyContext, decide
+from guardian.model.digests import Entry, digest_document
 from guardian.model.events import parse_event
 from guardian.model.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
 from guardian.model.results import ActionRecord, Result, Verification, blind_window
@@ -276,7 +277,7 @@ def test_the_documented_alert_and_evidence_record_have_the_shape_the_code_writes
     from tests.unit.test_docs import DOCS, _json_blocks  # noqa: PLC0415 - the docs' own parser
 
     _, documented_alert = _json_blocks(DOCS / "alerts.md")
-    [documented_record] = _json_blocks(DOCS / "evidence.md")
+    documented_record, documented_digest = _json_blocks(DOCS / "evidence.md")
     result = healed()
     alert = json.loads(build_alert(result, evidence_bucket="b", evidence_key="k", function_name="fn").message)
     record = evidence_record(
@@ -293,3 +294,14 @@ def test_the_documented_alert_and_evidence_record_have_the_shape_the_code_writes
     assert list(record) == list(documented_record)
     record.pop("original_event"), documented_record.pop("original_event")  # the event as received, verbatim
     assert _shape(record) == _shape(documented_record)
+    digest = digest_document(
+        sequence=2,
+        covers_from=STOPPED_AT,
+        covers_to=STOPPED_AT,
+        previous=("digests/k", "00"),
+        entries=[Entry("evidence/k.json", "v", "00", "t")],
+        written_at=STOPPED_AT,
+        broken=[],
+    )
+    signed = {**digest, "signature": {"key_id": "k", "algorithm": "a", "value": "v"}}
+    assert _shape(signed) == _shape(documented_digest)

@@ -13,6 +13,7 @@ import pytest
 
 from guardian.model.alert import ALERT_SCHEMA_VERSION
 from guardian.model.baselines import BASELINE_SCHEMA_VERSION
+from guardian.model.digests import DIGEST_SCHEMA_VERSION
 from guardian.model.evidence import EVIDENCE_SCHEMA_VERSION
 from guardian.model.rules import RULES, Heal
 from guardian_console.render import REPORT_SCHEMA_VERSION
@@ -126,6 +127,7 @@ SCHEMA_VERSIONS = {
     "baseline": BASELINE_SCHEMA_VERSION,
     "self-protection-alert": SELF_PROTECTION_SCHEMA_VERSION,
     "report": REPORT_SCHEMA_VERSION,
+    "digest": DIGEST_SCHEMA_VERSION,
 }
 
 
@@ -148,8 +150,9 @@ def _within(part: Any, whole: Any) -> bool:
 
 def test_json_examples_parse_and_agree() -> None:
     envelope, message = _json_blocks(DOCS / "alerts.md")
-    [evidence] = _json_blocks(DOCS / "evidence.md")
+    evidence, digest = _json_blocks(DOCS / "evidence.md")
     [abridged] = _json_blocks(README)
+    assert (digest["schema"], digest["schema_version"]) == ("cloudtrail-guardian/digest", DIGEST_SCHEMA_VERSION)
     assert json.loads(envelope["Message"]) == message
     assert message["schema"] == "cloudtrail-guardian/alert"
     assert message["schema_version"] == ALERT_SCHEMA_VERSION
