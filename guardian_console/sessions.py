@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +34,14 @@ def accounts(args: argparse.Namespace) -> list[Account]:
 
     found: list[Account] = []
     if args.assume_role:
-        base = boto3.session.Session(profile_name=(args.profile or [None])[0], region_name=args.region)
+        base = boto3.session.Session(profile_name=(args.profile or [None])[0], region_name=_region(args))
         for account in _account_ids(args):
-            session = _assumed(base, account, args.assume_role, args.region)
+            session = _assumed(base, account, args.assume_role, _region(args))
             found.append(Account(session, find(session, args.stack)))
         return found
     for profile in args.profile or [None]:
         try:
-            session = boto3.session.Session(profile_name=profile, region_name=args.region)
+            session = boto3.session.Session(profile_name=profile, region_name=_region(args))
         except Exception as exc:
             raise ConsoleError(f"cannot use profile {profile!r}: {exc}", "check ~/.aws/config") from exc
         found.append(Account(session, find(session, args.stack)))
@@ -84,3 +85,9 @@ def _assumed(base: Any, account: str, role: str, region: str | None) -> Any:
         aws_session_token=credentials["SessionToken"],
         region_name=region or base.region_name,
     )
+
+
+def _region(args: argparse.Namespace) -> str | None:
+    """``--region``, else ``AWS_REGION`` (which boto3's sessions do not read: they read ``AWS_DEFAULT_REGION`` and the
+    profile), else the session's own default."""
+    return args.region or os.environ.get("AWS_REGION") or None

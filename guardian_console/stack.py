@@ -21,7 +21,7 @@ def find(session: Any, stack: str) -> Deployed:
     """Read ``stack``'s outputs and the sweep's Regions with the session's credentials."""
     region = session.region_name
     if not region:
-        raise ConsoleError("no AWS Region", "pass --region or set AWS_REGION to the stack's home Region")
+        raise ConsoleError("no AWS Region", "pass --region, or set AWS_REGION to the stack's home Region")
     try:
         account = session.client("sts").get_caller_identity()["Account"]
         stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
@@ -30,7 +30,7 @@ def find(session: Any, stack: str) -> Deployed:
             "no AWS credentials found", "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID"
         ) from exc
     except NoRegionError as exc:
-        raise ConsoleError("no AWS Region", "pass --region or set AWS_REGION") from exc
+        raise ConsoleError("no AWS Region", "pass --region, or set AWS_REGION or AWS_DEFAULT_REGION") from exc
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ValidationError":

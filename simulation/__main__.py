@@ -1,5 +1,6 @@
 """``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, expire its
-logs, and switch the guardian's own rule off, as an attacker; watch each put back.
+logs, and switch the guardian's own rule off, as an attacker; watch each put back. Then the operator's view: the
+``guardian`` command's status, incidents and the auditor's HTML report.
 
 The story goes to the screen (:mod:`simulation.story`); everything else (the guardian's JSON logs, each alert as
 the email-json subscriber receives it, the evidence record, the sweeps' summaries) to ``build/demo.log``.
@@ -12,15 +13,17 @@ import logging
 import sys
 import tempfile
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from guardian.entrypoints.logs import LOGGER_NAME, JsonFormatter
 from simulation import deploy, scenario, story
-from simulation.moto_server import local_aws
+from simulation.moto_server import LocalAws, environment, local_aws
 
 LOG_FILE = deploy.ROOT / "build" / "demo.log"
+REPORT = deploy.ROOT / "build" / "report.html"
+CREDENTIALS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's, on 127.0.0.1
 
 
 def quiet_moto() -> None:
@@ -76,10 +79,28 @@ def main() -> int:
             deployment = deploy.deploy(aws, template)
             outcome = scenario.run(aws, deployment)
             told = story.lines(deployment, outcome, aws.endpoint)
+            print("\n".join(told))
+            console_ok = the_console(aws)
         details(log, deployment, outcome)
-    told += ["", f"Everything behind this story (JSON logs, full alerts, evidence, sweeps): {LOG_FILE}"]
-    print("\n".join(told))
-    return 0 if all(ok for _, ok in story.results(outcome)) else 1
+    print(f"\nEverything behind this story (JSON logs, full alerts, evidence, sweeps): {LOG_FILE}")
+    return 0 if all(ok for _, ok in story.results(outcome)) and console_ok else 1
+
+
+def the_console(aws: LocalAws) -> bool:
+    """The operator's view of what just happened: the `guardian` command, as a user runs it, against the simulation."""
+    from guardian_console.cli import main as guardian  # noqa: PLC0415
+
+    today = datetime.now(UTC).date().isoformat()
+    report = ["report", "--from", today, "--to", today, "-o", str(REPORT)]
+    commands = (["status"], ["incidents", "--since", "1d"], report)
+    statuses = []
+    with environment(AWS_ENDPOINT_URL=aws.endpoint, AWS_REGION="us-east-1", **CREDENTIALS_ENV):
+        for args in commands:
+            print(f"\n$ guardian {' '.join(args)}", flush=True)
+            statuses.append(guardian(args))
+            sys.stdout.flush()
+    print(f"The auditor's report of today, one self-contained file: {REPORT}")
+    return statuses == [0, 0, 0]
 
 
 if __name__ == "__main__":
