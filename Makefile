@@ -58,6 +58,7 @@ test: lint typecheck unit
 
 bench: setup
 	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
+	$(PY) scripts/bench_console.py
 
 architecture: setup
 	$(PY) scripts/architecture.py

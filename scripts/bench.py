@@ -370,7 +370,11 @@ def moto_server_process() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still busy with a backlog of requests
+            server.kill()
+            server.wait(timeout=10)
 
 
 class SlowClients(Boto3Clients):

@@ -2,12 +2,14 @@
 
 The sweep runs one at a time (reserved concurrency 1), so the chain has one writer; a digest is written once
 (``IfNoneMatch``). Each digest lists the records written since the previous one's cut-off, read once to take their
-SHA-256; with nothing new, one is still written every 24 hours, so the head of the chain is never old.
+SHA-256; with nothing new, one is still written every 24 hours, so the head of the chain is never old. At most
+:data:`MAX_RECORDS` records per digest, read in parallel, so one run stays short whatever the backlog.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,14 +32,16 @@ if TYPE_CHECKING:
     from guardian.ports.calls import DigestStore
     from guardian.ports.invocation import Invocation
 
+MAX_RECORDS = 2000  # per digest: a sweep after a long outage takes the backlog over several runs, in bounded time
+READERS = 8
+
 
 def extend_chain(aws: DigestStore, run: Invocation) -> str:
     """Write the next digest if there is anything new (or the head is a day old): ``written <key>``, or why not."""
     now = run.clock()
     head, head_sha, broken = _head(aws, now)
     since = _parse(head["covers"]["to"]) if head else None
-    until = now - SETTLE
-    entries = _new_records(aws, since, until)
+    entries, until = _new_records(aws, since, now - SETTLE)
     if not entries and head is not None and now - _parse(head["written_at"]) < HEARTBEAT and not broken:
         return "nothing new"
     sequence = int(head["sequence"]) + 1 if head else 1
@@ -82,16 +86,28 @@ def _head(aws: DigestStore, now: datetime) -> tuple[dict[str, Any] | None, str, 
     return None, "", broken
 
 
-def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> list[Entry]:
-    entries: list[Entry] = []
+def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> tuple[list[Entry], datetime]:
+    """The record versions written in (``since``, ``until``], each read once for its SHA-256 (in parallel), and the
+    cut-off actually covered: at most :data:`MAX_RECORDS` per digest, the oldest first, the rest left to the next."""
+    new: list[tuple[datetime, dict[str, Any]]] = []
     for prefix in window_days(until):
         for version in aws.object_versions(prefix):
             modified = version["LastModified"]
             modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
             if (since is None or modified > since) and modified <= until:
-                body = aws.object_bytes(version["Key"], version["VersionId"])
-                entries.append(Entry(version["Key"], str(version["VersionId"]), sha256(body), str(iso(modified))))
-    return entries
+                new.append((modified, version))
+    new.sort(key=lambda item: (item[0], item[1]["Key"]))
+    if len(new) > MAX_RECORDS:
+        until = new[MAX_RECORDS - 1][0]  # whole seconds: take every record of the last second taken
+        new = [item for item in new if item[0] <= until]
+
+    def entry(item: tuple[datetime, dict[str, Any]]) -> Entry:
+        modified, version = item
+        body = aws.object_bytes(version["Key"], version["VersionId"])
+        return Entry(version["Key"], str(version["VersionId"]), sha256(body), str(iso(modified)))
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        return list(pool.map(entry, new)), until
 
 
 def _parse(text: str) -> datetime:

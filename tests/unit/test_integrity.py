@@ -95,3 +95,33 @@ def test_digest_keys_sort_by_day_then_sequence_and_the_window_covers_a_replay() 
     assert days[0] == "evidence/2026/11/27/"
     assert "evidence/2026/11/11/" in days  # 16 days back: the dead-letter queue keeps an event 14 days
     assert days[-1] == "evidence/undated/"
+
+
+class Store:
+    """The evidence bucket as the digest chain reads it: five records, one a second."""
+
+    signing_key = None
+
+    def __init__(self) -> None:
+        self.versions = [
+            {"Key": f"evidence/2026/11/27/{n}.json", "VersionId": f"v{n}", "LastModified": T0 + timedelta(seconds=n)}
+            for n in range(5)
+        ]
+
+    def object_versions(self, prefix: str) -> list[dict[str, Any]]:
+        return [v for v in self.versions if v["Key"].startswith(prefix)]
+
+    def object_bytes(self, key: str, version: str | None = None) -> bytes:
+        return f"{key}@{version}".encode()
+
+
+def test_a_backlog_is_digested_oldest_first_a_bounded_number_at_a_time(monkeypatch: Any) -> None:
+    from guardian.flows import digests  # noqa: PLC0415
+
+    monkeypatch.setattr(digests, "MAX_RECORDS", 3)
+    store = Store()
+    first, until = digests._new_records(store, None, T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    assert [e.key for e in first] == [f"evidence/2026/11/27/{n}.json" for n in range(3)]
+    assert until == T0 + timedelta(seconds=2)  # the next digest starts after the last record taken
+    rest, _ = digests._new_records(store, until, T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    assert [e.version_id for e in rest] == ["v3", "v4"]

@@ -1,0 +1,123 @@
+"""Figures for the ``guardian`` console (``make bench`` runs it after scripts/bench.py): the auditor's report and
+``verify`` over N evidence records (default 10,000), and the sweep's digest of them, against moto_server in its own
+process on 127.0.0.1. Prints; asserts nothing but that the answers are right."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guardian.adapters.clients import Boto3Clients  # noqa: E402
+from guardian.adapters.full import FullAdapter  # noqa: E402
+from guardian.flows.digests import extend_chain  # noqa: E402
+from guardian.model.decide import PolicyContext, decide  # noqa: E402
+from guardian.model.events import parse_event  # noqa: E402
+from guardian.model.evidence import evidence_key, evidence_record  # noqa: E402
+from guardian.model.results import Result  # noqa: E402
+from guardian.model.safe import json_bytes  # noqa: E402
+from guardian.ports.invocation import Invocation  # noqa: E402
+from guardian_console import render, verify  # noqa: E402
+from guardian_console.deployed import Deployed  # noqa: E402
+from guardian_console.evidence import read_period  # noqa: E402
+from guardian_console.report import build  # noqa: E402
+from scripts.bench import moto_server_process  # noqa: E402
+from simulation.moto_server import environment  # noqa: E402
+
+RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
+BUCKET = "guardian-evidence-console-bench"
+WRITERS = 16
+
+
+def records(now: datetime) -> list[tuple[str, bytes]]:
+    """N evidence records of healed StopLoggings, as the handler writes them, spread over the last week."""
+    template = json.loads((ROOT / "tests" / "events" / "stop_logging.json").read_text())
+    written = []
+    for n in range(RECORDS):
+        event = copy.deepcopy(template)
+        moment = now - timedelta(minutes=n)
+        event["detail"]["eventID"] = str(uuid.uuid4())
+        event["detail"]["eventTime"] = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+        parsed = parse_event(event)
+        decision = decide(parsed, PolicyContext(account_id="123456789012"))
+        result = Result(parsed, decision, decision.outcome, decision.severity, blind_window_seconds=float(n % 7))
+        record = evidence_record(
+            result,
+            written_at=moment,
+            topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+            alert_subject="[HIGH] bench",
+            function_name="bench",
+            request_id=str(n),
+            boto3_version=boto3.__version__,
+            botocore_version=boto3.__version__,
+        )
+        written.append((evidence_key(result), json_bytes(record, indent=1)))
+    return written
+
+
+def main() -> None:
+    now = datetime.now(UTC)
+    print(f"6. the console over {RECORDS} evidence records, moto_server in its own process on 127.0.0.1")
+    with (
+        moto_server_process() as endpoint,
+        environment(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION="us-east-1",
+            AWS_DEFAULT_REGION="us-east-1",
+        ),
+    ):
+        session = boto3.session.Session(region_name="us-east-1")
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+        lock: dict[str, object] = {"Mode": "GOVERNANCE", "Days": 365}
+        s3.put_object_lock_configuration(
+            Bucket=BUCKET,
+            ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": lock}},  # type: ignore[typeddict-item]
+        )
+        key = session.client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+        made = records(now)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            list(pool.map(lambda item: s3.put_object(Bucket=BUCKET, Key=item[0], Body=item[1]), made))
+        print(f"   set-up: {RECORDS} records written in {time.perf_counter() - started:.1f} s")
+
+        start, end = (now - timedelta(days=8)).date(), now.date()
+        started = time.perf_counter()
+        period = read_period(s3, BUCKET, "123456789012", start, end)
+        report = build(period.records, period.unread, start=start, end=end, accounts=["123456789012"], now=now)
+        page = render.as_html(report)
+        took = time.perf_counter() - started
+        assert len(report.rows) == RECORDS, (len(report.rows), len(period.unread))
+        print(f"   report (read, build, HTML of {len(page) / 1e6:.1f} MB)   {took:6.2f} s   target <= 10 s")
+
+        adapter = FullAdapter(
+            Boto3Clients(session), topic_arn="", topic_region="us-east-1", evidence_bucket=BUCKET, signing_key=key
+        )
+        later = now + timedelta(minutes=2)
+        started = time.perf_counter()
+        written = extend_chain(adapter, Invocation(lambda: later, lambda _s: None))
+        print(f"   the sweep's digest of them ({written})   {time.perf_counter() - started:6.2f} s")
+
+        deployed = Deployed("bench", "123456789012", "us-east-1", BUCKET, "", "", "", "", key, ("us-east-1",))
+        started = time.perf_counter()
+        verdict = verify.online(session, deployed, start, end)
+        took = time.perf_counter() - started
+        assert verdict.ok, verdict.breaks[:3]
+        print(f"   verify ({verdict.records} records in {verdict.digests} digest)   {took:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
