@@ -103,7 +103,7 @@ class Store:
     signing_key = None
 
     def __init__(self) -> None:
-        self.versions = [
+        self.versions: list[dict[str, Any]] = [
             {"Key": f"evidence/2026/11/27/{n}.json", "VersionId": f"v{n}", "LastModified": T0 + timedelta(seconds=n)}
             for n in range(5)
         ]
