@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from guardian_console import render
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
-from guardian_console.records import when
+from guardian_console.records import newest_first
 from guardian_console.report import COLUMNS, build
 from guardian_console.sessions import Account, accounts
-from guardian_console.stack import DEFAULT_STACK
+from guardian_console.stack import DEFAULT_STACK, public_key
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -229,20 +229,31 @@ def _unread_status(unread: list[dict[str, str]]) -> int:
 
 
 def _read(args: argparse.Namespace, start: date, end: date) -> list[tuple[Account, Period]]:
-    return [
-        (a, read_period(a.session.client("s3"), a.deployed.evidence_bucket, a.deployed.account, start, end))
-        for a in accounts(args)
-    ]
+    """Each account's records of the period: from its signed digests where they list them (fast), else one by one."""
+    periods = []
+    for a in accounts(args):
+        try:
+            public = public_key(a.session, a.deployed.signing_key)
+        except ConsoleError as exc:
+            print(f"guardian: note: {exc}; every record is read one by one (slower)", file=sys.stderr)
+            public = None
+        s3 = a.session.client("s3")
+        found = read_period(
+            s3,
+            a.deployed.evidence_bucket,
+            a.deployed.account,
+            start,
+            end,
+            public_key=public,
+            key_id=a.deployed.signing_key,
+        )
+        periods.append((a, found))
+    return periods
 
 
 def _merged(periods: list[tuple[Account, Period]]) -> tuple[list[Any], list[Any]]:
-    records = sorted((s for _, p in periods for s in p.records), key=lambda s: render_time(s.record), reverse=True)
+    records = newest_first([s for _, p in periods for s in p.records])
     return records, [u for _, p in periods for u in p.unread]
-
-
-def render_time(record: dict[str, Any]) -> str:
-    moment = when(record)
-    return moment.isoformat() if moment else ""
 
 
 def _names(periods: list[tuple[Account, Period]]) -> list[str]:

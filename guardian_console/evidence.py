@@ -10,14 +10,20 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian.model import signing
+from guardian.model.digests import DIGEST_PREFIX, LOOKBACK_DAYS
 from guardian.model.evidence import EVIDENCE_SCHEMA, PREFIX
+from guardian.model.record_summary import parse_time, summarize
 from guardian_console.errors import ConsoleError
-from guardian_console.records import Stored, Unread, get, when, within
+from guardian_console.records import Stored, Unread, get, newest_first, within
+
+if TYPE_CHECKING:
+    from guardian.model.signing import PublicKey
 
 READERS = 16
 KNOWN_MAJOR = "1"  # the evidence schema's major version this console reads
@@ -31,49 +37,109 @@ class Period:
     unread: list[Unread] = field(default_factory=list)
 
 
-def keys_between(s3: Any, bucket: str, start: date, end: date) -> list[str]:
-    """Every evidence key of the days from ``start`` to ``end`` (inclusive), and every undated one (an event
-    without a readable time: its record's ``written_at`` places it)."""
-    first = f"{PREFIX}/{start:%Y/%m/%d}/"
-    last = f"{PREFIX}/{end:%Y/%m/%d}/\uffff"
-    keys: list[str] = []
-    try:
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{PREFIX}/", StartAfter=first[:-1])
-        for page in pages:
-            for item in page.get("Contents", []):
-                if item["Key"] > last:
-                    return keys + _undated(s3, bucket)
-                keys.append(item["Key"])
-    except ClientError as exc:
-        raise _denied(exc, f"list s3://{bucket}/{PREFIX}/", "s3:ListBucket") from exc
-    return keys + _undated(s3, bucket)
+def read_period(
+    s3: Any,
+    bucket: str,
+    account: str,
+    start: date,
+    end: date,
+    *,
+    public_key: PublicKey | None = None,
+    key_id: str | None = None,
+) -> Period:
+    """The record versions of the period, newest first, and what could not be read.
 
-
-def _undated(s3: Any, bucket: str) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{PREFIX}/undated/"):
-        keys += [item["Key"] for item in page.get("Contents", [])]
-    return keys
-
-
-def read_period(s3: Any, bucket: str, account: str, start: date, end: date) -> Period:
-    """The records of the period (by event time, else the time written), newest first, and what could not be read."""
+    The bucket's listing says what exists. With the guardian's public key, a record the signed digest chain lists is
+    taken from its digest (one read per digest, not per record); every other version is read itself. A digest that
+    does not verify is reported, and its records read one by one.
+    """
     period = Period()
-    keys = keys_between(s3, bucket, start, end)
+    digested = (
+        _digested(s3, bucket, account, start, end, public_key=public_key, key_id=key_id, period=period)
+        if public_key
+        else {}
+    )
+    versions = [v for prefix in _prefixes(start, end) for v in _versions(s3, bucket, prefix)]
+    missing = [v for v in versions if (v["Key"], v["VersionId"]) not in digested]
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        for found in pool.map(lambda key: read_one(s3, bucket, account, key), keys):
-            if isinstance(found, Unread):
-                period.unread.append(found)
-            elif within(found.record, start, end):
-                period.records.append(found)
-    period.records.sort(key=lambda s: when(s.record) or datetime.min.replace(tzinfo=UTC), reverse=True)
+        read = list(pool.map(lambda v: read_one(s3, bucket, account, v["Key"], v["VersionId"]), missing))
+    found = [digested[(v["Key"], v["VersionId"])] for v in versions if (v["Key"], v["VersionId"]) in digested]
+    for item in read:
+        if isinstance(item, Unread):
+            period.unread.append(item)
+        else:
+            found.append(item)
+    period.records = newest_first([s for s in found if within(s.time, start, end)])
     return period
 
 
-def read_one(s3: Any, bucket: str, account: str, key: str) -> Stored | Unread:
-    """One object with its metadata; Unread (with why) if it cannot be read or is not an evidence record."""
+def _digested(
+    s3: Any,
+    bucket: str,
+    account: str,
+    start: date,
+    end: date,
+    *,
+    public_key: PublicKey,
+    key_id: str | None,
+    period: Period,
+) -> dict[tuple[str, str], Stored]:
+    """The records the verified digests written in the period (and up to the look-back after it) list."""
+    found: dict[tuple[str, str], Stored] = {}
+    after = end + timedelta(days=LOOKBACK_DAYS + 1)  # a record is digested up to the look-back after its day
+    first, last = f"{DIGEST_PREFIX}{start:%Y/%m/%d}/", f"{DIGEST_PREFIX}{after:%Y/%m/%d}/~"
+    keys = [o["Key"] for p in _pages(s3, bucket, DIGEST_PREFIX, first[:-1]) for o in p.get("Contents", [])]
+    for key in (k for k in keys if k <= last):
+        try:
+            document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            signed_by = key_id or str(get(document.get(signing.SIGNATURE_FIELD), "key_id") or "")
+            signing.verify(key, document, public_key, key_id=signed_by)
+        except (ClientError, BotoCoreError, ValueError, signing.SignatureError) as exc:
+            period.unread.append(Unread(key, account, f"digest not usable ({exc}): its records were read one by one"))
+            continue
+        for entry in document.get("records", []):
+            summary = entry.get("summary")
+            if isinstance(summary, dict):
+                found[(entry["key"], entry["version_id"])] = Stored(
+                    key=entry["key"],
+                    account=account,
+                    version_id=entry["version_id"],
+                    sha256=entry["sha256"],
+                    lock_mode=entry.get("lock_mode"),
+                    retain_until=parse_time(entry.get("retain_until")),
+                    summary=summary,
+                    from_digest=True,
+                )
+    return found
+
+
+def _pages(s3: Any, bucket: str, prefix: str, start_after: str) -> Any:
     try:
-        response = s3.get_object(Bucket=bucket, Key=key)
+        yield from s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after)
+    except ClientError as exc:
+        raise _denied(exc, f"list s3://{bucket}/{prefix}", "s3:ListBucket") from exc
+
+
+def _prefixes(start: date, end: date) -> list[str]:
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return [f"{PREFIX}/{d:%Y/%m/%d}/" for d in days] + [f"{PREFIX}/undated/"]
+
+
+def _versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            found += page.get("Versions", [])
+    except ClientError as exc:
+        raise _denied(exc, f"list the versions of s3://{bucket}/{prefix}", "s3:ListBucketVersions") from exc
+    return found
+
+
+def read_one(s3: Any, bucket: str, account: str, key: str, version: str | None = None) -> Stored | Unread:
+    """One object version with its metadata; Unread (with why) if it cannot be read or is not an evidence record."""
+    try:
+        extra: Any = {"VersionId": version} if version else {}
+        response = s3.get_object(Bucket=bucket, Key=key, **extra)
         body = response["Body"].read()
     except (ClientError, BotoCoreError) as exc:
         return Unread(key, account, _problem(exc))
@@ -83,19 +149,17 @@ def read_one(s3: Any, bucket: str, account: str, key: str) -> Stored | Unread:
         return Unread(key, account, "not JSON")
     if not isinstance(record, dict) or record.get("schema") != EVIDENCE_SCHEMA:
         return Unread(key, account, f"not an evidence record (schema {get(record, 'schema')!r})")
-    version = str(record.get("schema_version", ""))
-    if version.split(".", maxsplit=1)[0] != KNOWN_MAJOR:
-        return Unread(key, account, f"evidence schema version {version!r}: this console reads {KNOWN_MAJOR}.x")
+    schema_version = str(record.get("schema_version", ""))
+    if schema_version.split(".", maxsplit=1)[0] != KNOWN_MAJOR:
+        return Unread(key, account, f"evidence schema version {schema_version!r}: this console reads {KNOWN_MAJOR}.x")
     return Stored(
         key=key,
         account=account,
         version_id=response.get("VersionId"),
         sha256=hashlib.sha256(body).hexdigest(),
-        size=len(body),
         lock_mode=response.get("ObjectLockMode"),
         retain_until=response.get("ObjectLockRetainUntilDate"),
-        last_modified=response.get("LastModified"),
-        record=record,
+        summary=summarize(record),
     )
 
 

@@ -1,4 +1,4 @@
-"""An evidence record as stored (its object's version, digest and Object Lock) and its time. Pure."""
+"""An evidence record as stored (its object's version, digest and Object Lock) and its one-line summary. Pure."""
 
 from __future__ import annotations
 
@@ -6,20 +6,26 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from guardian.model.record_summary import parse_time
+
 
 @dataclass(frozen=True)
 class Stored:
-    """One evidence object as stored: its record and what S3 says of it."""
+    """One evidence object version: what S3 says of it, and its summary (from the record itself, or from the signed
+    digest that lists it, whichever the console read)."""
 
     key: str
     account: str
     version_id: str | None
     sha256: str
-    size: int
     lock_mode: str | None
     retain_until: datetime | None
-    last_modified: datetime | None
-    record: dict[str, Any]
+    summary: dict[str, Any]
+    from_digest: bool = False
+
+    @property
+    def time(self) -> datetime | None:
+        return parse_time(self.summary.get("time"))
 
 
 @dataclass(frozen=True)
@@ -29,30 +35,12 @@ class Unread:
     problem: str
 
 
-def when(record: dict[str, Any]) -> datetime | None:
-    """The record's time: the event's, else when it was written."""
-    for text in (get(record.get("when"), "event_time"), record.get("written_at")):
-        moment = parse_time(text)
-        if moment is not None:
-            return moment
-    return None
+def within(moment: datetime | None, start: date, end: date) -> bool:
+    return moment is not None and start <= moment.date() <= end
 
 
-def within(record: dict[str, Any], start: date, end: date) -> bool:
-    moment = when(record)
-    if moment is None:
-        return False
-    return start <= moment.date() <= end
-
-
-def parse_time(text: object) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def newest_first(records: list[Stored]) -> list[Stored]:
+    return sorted(records, key=lambda s: s.time or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
 def get(value: object, key: str) -> object:

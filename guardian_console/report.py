@@ -9,8 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from guardian_console.records import parse_time, when
-
 if TYPE_CHECKING:
     from datetime import date, datetime
 
@@ -105,34 +103,27 @@ class Report:
 
 
 def row(stored: Stored) -> Row:
-    r = stored.record
-    trail = _dict(r.get("trail"))
-    who = _dict(r.get("who"))
-    where = _dict(r.get("where"))
-    what = _dict(r.get("what"))
-    verification = _dict(r.get("verification"))
-    moment = when(r)
-    actions = [str(_dict(a).get("action")) for a in r.get("actions") or [] if isinstance(a, dict)]
+    summary = stored.summary
     return Row(
-        time=moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else "",
-        account=str(where.get("account") or stored.account),
-        region=str(where.get("region") or ""),
-        trail=str(trail.get("name") or ""),
-        event=str(what.get("event_name") or ""),
-        severity=str(r.get("severity") or ""),
-        outcome=str(r.get("outcome") or ""),
-        actor=str(who.get("arn") or ""),
-        action=", ".join(actions) or "none",
-        verified=_verified(r, verification),
-        blind_window_seconds=_number(r.get("blind_window_seconds")),
-        restore_seconds=_restore_seconds(r, verification),
-        detected_by=str(r.get("detected_by") or "event"),
+        time=str(summary.get("time") or ""),
+        account=str(summary.get("account") or stored.account),
+        region=str(summary.get("region") or ""),
+        trail=str(summary.get("trail") or ""),
+        event=str(summary.get("event") or ""),
+        severity=str(summary.get("severity") or ""),
+        outcome=str(summary.get("outcome") or ""),
+        actor=str(summary.get("actor") or ""),
+        action=str(summary.get("action") or "none"),
+        verified=str(summary.get("verified") or ""),
+        blind_window_seconds=_number(summary.get("blind_window_seconds")),
+        restore_seconds=_number(summary.get("restore_seconds")),
+        detected_by=str(summary.get("detected_by") or "event"),
         evidence_key=stored.key,
         version_id=stored.version_id or "",
         sha256=stored.sha256,
         lock_mode=stored.lock_mode or "",
         retain_until=stored.retain_until.isoformat().replace("+00:00", "Z") if stored.retain_until else "",
-        guardian_version=str(_dict(r.get("guardian")).get("version") or ""),
+        guardian_version=str(summary.get("guardian_version") or ""),
     )
 
 
@@ -170,25 +161,6 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
     return {"count": len(ordered), "median": round(statistics.median(ordered), 3), "p95": p95, "max": ordered[-1]}
-
-
-def _verified(record: dict[str, Any], verification: dict[str, Any]) -> str:
-    if not verification:
-        return "not applicable" if not record.get("actions") else "not verified"
-    if verification.get("is_logging") is False:
-        return "not logging"
-    return f"verified ({verification.get('checks', '?')} checks)"
-
-
-def _restore_seconds(record: dict[str, Any], verification: dict[str, Any]) -> float | None:
-    """From the event to the verified restore (CloudTrail's StartLoggingTime, else when it was seen restored)."""
-    if record.get("outcome") != "healed":
-        return None
-    event_time = parse_time(_dict(record.get("when")).get("event_time"))
-    restored = parse_time(verification.get("start_logging_time")) or parse_time(verification.get("checked_at"))
-    if event_time is None or restored is None:
-        return None
-    return round(max(0.0, (restored - event_time).total_seconds()), 3)
 
 
 def _dict(value: object) -> dict[str, Any]:

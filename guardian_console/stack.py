@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from guardian.model import signing
 from guardian.model.config import Config
 from guardian_console.deployed import Deployed
 from guardian_console.errors import ConsoleError
@@ -100,3 +101,13 @@ def sweep_config(session: Any, deployed: Deployed) -> Config:
     variables = dict(found.get("Environment", {}).get("Variables", {}))
     variables.setdefault("AWS_REGION", deployed.region)
     return Config.from_env(variables)
+
+
+def public_key(session: Any, key_arn: str) -> signing.PublicKey:
+    try:
+        der = session.client("kms", region_name=key_arn.split(":")[3]).get_public_key(KeyId=key_arn)["PublicKey"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ConsoleError(
+            f"cannot read the public key of {key_arn}: {exc}", "the caller needs kms:GetPublicKey"
+        ) from exc
+    return signing.parse_public_key(bytes(der))

@@ -16,6 +16,7 @@ from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, DIGEST_SCHEMA, Link, sequence_of
 from guardian_console.errors import ConsoleError
 from guardian_console.integrity import Found, Retention, Verdict, judge
+from guardian_console.stack import public_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +28,7 @@ READERS = 16
 
 def online(session: Any, deployed: Deployed, start: date, end: date) -> Verdict:
     s3 = session.client("s3")
-    public = _public_key_from_kms(session, deployed.signing_key)
+    public = public_key(session, deployed.signing_key)
     links = _links(
         [(key, _read(s3, deployed.evidence_bucket, key)) for key in _digest_keys(s3, deployed.evidence_bucket)],
         public,
@@ -139,16 +140,6 @@ def _retention(s3: Any, bucket: str) -> Retention | None:
     default = rule.get("DefaultRetention", {})
     days = int(default.get("Days") or 365 * int(default.get("Years") or 0))
     return Retention(str(default.get("Mode", "")), days) if days else None
-
-
-def _public_key_from_kms(session: Any, key_arn: str) -> signing.PublicKey:
-    try:
-        der = session.client("kms", region_name=key_arn.split(":")[3]).get_public_key(KeyId=key_arn)["PublicKey"]
-    except (ClientError, BotoCoreError) as exc:
-        raise ConsoleError(
-            f"cannot read the public key of {key_arn}: {exc}", "the caller needs kms:GetPublicKey"
-        ) from exc
-    return signing.parse_public_key(bytes(der))
 
 
 def _public_key_from_file(path: Path) -> signing.PublicKey:

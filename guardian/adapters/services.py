@@ -13,6 +13,8 @@ from guardian.model.safe import json_bytes
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from guardian.adapters.clients import ClientProvider
     from guardian.model.refs import KeyRef, ResourceRef
     from guardian.model.signing import PublicKey
@@ -149,6 +151,11 @@ class ServiceAdapter:
     def object_bytes(self, key: str, version: str | None = None) -> bytes:
         extra: Any = {"VersionId": version} if version else {}
         return bytes(self._clients.s3().get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read())
+
+    def object_read(self, key: str, version: str) -> tuple[bytes, str | None, datetime | None]:
+        """A version's bytes, and its Object Lock mode and retain-until date as S3 states them."""
+        response = self._clients.s3().get_object(Bucket=self._bucket, Key=key, VersionId=version)
+        return bytes(response["Body"].read()), response.get("ObjectLockMode"), response.get("ObjectLockRetainUntilDate")
 
     def put_new(self, key: str, body: bytes) -> bool:
         """Write ``key`` once: False if it exists already."""

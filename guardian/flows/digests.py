@@ -25,6 +25,7 @@ from guardian.model.digests import (
     sha256,
     window_days,
 )
+from guardian.model.record_summary import summarize
 from guardian.model.results import iso
 from guardian.model.safe import json_bytes
 
@@ -103,8 +104,20 @@ def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> t
 
     def entry(item: tuple[datetime, dict[str, Any]]) -> Entry:
         modified, version = item
-        body = aws.object_bytes(version["Key"], version["VersionId"])
-        return Entry(version["Key"], str(version["VersionId"]), sha256(body), str(iso(modified)))
+        body, lock_mode, retain_until = aws.object_read(version["Key"], version["VersionId"])
+        try:
+            record = json.loads(body)
+        except ValueError:
+            record = None
+        return Entry(
+            version["Key"],
+            str(version["VersionId"]),
+            sha256(body),
+            str(iso(modified)),
+            lock_mode,
+            iso(retain_until),
+            summarize(record) if isinstance(record, dict) else None,
+        )
 
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         return list(pool.map(entry, new)), until

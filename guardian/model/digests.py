@@ -31,19 +31,27 @@ HEARTBEAT = timedelta(hours=24)  # a digest at least this often, even with nothi
 
 @dataclass(frozen=True)
 class Entry:
-    """One evidence record version, as a digest lists it."""
+    """One evidence record version, as a digest lists it: what proves it (version, SHA-256), how S3 locked it when the
+    sweep read it, and its one-line summary (:func:`guardian.model.record_summary.summarize`), which lets the
+    auditor's report read one digest instead of every record."""
 
     key: str
     version_id: str
     sha256: str
     last_modified: str
+    lock_mode: str | None = None
+    retain_until: str | None = None
+    summary: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "version_id": self.version_id,
             "sha256": self.sha256,
             "last_modified": self.last_modified,
+            "lock_mode": self.lock_mode,
+            "retain_until": self.retain_until,
+            "summary": self.summary,
         }
 
 

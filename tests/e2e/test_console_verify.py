@@ -16,7 +16,9 @@ import pytest
 from guardian.entrypoints import runtime
 from guardian.flows.digests import extend_chain
 from guardian.ports.invocation import Invocation
+from guardian_console import cli, evidence
 from guardian_console.cli import main
+from guardian_console.errors import ConsoleError
 from simulation import deploy, scenario
 from simulation.moto_server import LocalAws, local_aws
 
@@ -99,6 +101,36 @@ def test_untouched_evidence_verifies_online_and_from_a_downloaded_copy(
     status, out, _ = console(*offline)
     assert status == 1
     assert f"{record.relative_to(copy).as_posix()}: altered" in out
+
+
+def test_the_report_reads_the_signed_digests_and_says_what_reading_every_record_says(
+    sealed: Sealed, console: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (one read per digest) and the slow one (one read per record) give the same report."""
+    from guardian_console import stack  # noqa: PLC0415
+
+    gets: list[str] = []
+    real_read = evidence.read_one
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        gets.append(args[3])
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(evidence, "read_one", counted)
+    status, fast, _ = console("report", "--from", today(), "--to", today(), "--format", "json")
+    assert status == 0
+    assert gets == []  # every record came from a verified digest: no record was read itself
+
+    def no_key(*_: Any) -> Any:
+        raise ConsoleError("cannot read the public key")
+
+    monkeypatch.setattr(stack, "public_key", no_key)
+    monkeypatch.setattr(cli, "public_key", no_key)
+    status, slow, err = console("report", "--from", today(), "--to", today(), "--format", "json")
+    assert "every record is read one by one" in err
+    assert len(gets) >= 4
+    rows = [json.loads(fast)["rows"], json.loads(slow)["rows"]]
+    assert rows[0] == rows[1]
 
 
 def test_a_record_deleted_overwritten_or_added_outside_the_chain_is_named(sealed: Sealed, console: Any) -> None:

@@ -14,6 +14,7 @@ from guardian.model.decide import PolicyContext, decide
 from guardian.model.digests import Entry, digest_document
 from guardian.model.events import parse_event
 from guardian.model.evidence import EVIDENCE_SCHEMA, evidence_key, evidence_record
+from guardian.model.record_summary import summarize
 from guardian.model.results import ActionRecord, Result, Verification, blind_window
 from guardian.model.rules import Outcome, Severity
 from guardian.model.subjects import SUBJECT_MAX
@@ -299,7 +300,7 @@ def test_the_documented_alert_and_evidence_record_have_the_shape_the_code_writes
         covers_from=STOPPED_AT,
         covers_to=STOPPED_AT,
         previous=("digests/k", "00"),
-        entries=[Entry("evidence/k.json", "v", "00", "t")],
+        entries=[Entry("evidence/k.json", "v", "00", "t", "GOVERNANCE", "t", summarize(record))],
         written_at=STOPPED_AT,
         broken=[],
     )

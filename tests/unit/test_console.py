@@ -13,6 +13,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from guardian.model.record_summary import summarize
 from guardian_console import sweeping
 from guardian_console.deployed import Deployed
 from guardian_console.errors import ConsoleError
@@ -95,7 +96,7 @@ def record(**fields: Any) -> Stored:
         "guardian": {"version": "0.1.0"},
     }
     base.update(fields)
-    return Stored("evidence/k.json", "123456789012", "v1", "ab" * 32, 10, "GOVERNANCE", None, None, base)
+    return Stored("evidence/k.json", "123456789012", "v1", "ab" * 32, "GOVERNANCE", None, summarize(base))
 
 
 def test_the_summary_counts_and_spreads_as_stated() -> None:

@@ -114,6 +114,9 @@ class Store:
     def object_bytes(self, key: str, version: str | None = None) -> bytes:
         return f"{key}@{version}".encode()
 
+    def object_read(self, key: str, version: str) -> tuple[bytes, str | None, datetime | None]:
+        return self.object_bytes(key, version), "GOVERNANCE", T0 + timedelta(days=365)
+
 
 def test_a_backlog_is_digested_oldest_first_a_bounded_number_at_a_time(monkeypatch: Any) -> None:
     from guardian.flows import digests  # noqa: PLC0415
