@@ -10,7 +10,7 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +19,7 @@ from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, LOOKBACK_DAYS
 from guardian.model.evidence import EVIDENCE_SCHEMA, PREFIX
 from guardian.model.record_summary import parse_time, summarize
+from guardian.model.results import iso
 from guardian_console.errors import ConsoleError
 from guardian_console.records import Stored, Unread, get, newest_first, within
 
@@ -49,9 +50,9 @@ def read_period(
 ) -> Period:
     """The record versions of the period, newest first, and what could not be read.
 
-    The bucket's listing says what exists. With the guardian's public key, a record the signed digest chain lists is
-    taken from its digest (one read per digest, not per record); every other version is read itself. A digest that
-    does not verify is reported, and its records read one by one.
+    The bucket's listing says what exists (current versions). With the guardian's public key, a record the signed
+    digest chain lists is taken from its digest (one read per digest, not per record); every other one is read
+    itself. A digest that does not verify is reported, and its records read one by one.
     """
     period = Period()
     digested = (
@@ -59,16 +60,23 @@ def read_period(
         if public_key
         else {}
     )
-    versions = [v for prefix in _prefixes(start, end) for v in _versions(s3, bucket, prefix)]
-    missing = [v for v in versions if (v["Key"], v["VersionId"]) not in digested]
-    with ThreadPoolExecutor(max_workers=READERS) as pool:
-        read = list(pool.map(lambda v: read_one(s3, bucket, account, v["Key"], v["VersionId"]), missing))
-    found = [digested[(v["Key"], v["VersionId"])] for v in versions if (v["Key"], v["VersionId"]) in digested]
-    for item in read:
-        if isinstance(item, Unread):
-            period.unread.append(item)
+    objects = [o for prefix in _prefixes(start, end) for o in _objects(s3, bucket, prefix)]
+    found: list[Stored] = []
+    missing: list[str] = []
+    for item in objects:
+        # The current version is the one a digest lists when its time is the one the digest saw (a record written
+        # again has a later one); anything else is read itself. `verify` checks every version.
+        known = digested.get((item["Key"], str(iso(_utc(item["LastModified"])))))
+        if known is None:
+            missing.append(item["Key"])
         else:
-            found.append(item)
+            found.append(known)
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        for read in pool.map(lambda key: read_one(s3, bucket, account, key), missing):
+            if isinstance(read, Unread):
+                period.unread.append(read)
+            else:
+                found.append(read)
     period.records = newest_first([s for s in found if within(s.time, start, end)])
     return period
 
@@ -100,7 +108,7 @@ def _digested(
         for entry in document.get("records", []):
             summary = entry.get("summary")
             if isinstance(summary, dict):
-                found[(entry["key"], entry["version_id"])] = Stored(
+                found[(entry["key"], entry["last_modified"])] = Stored(
                     key=entry["key"],
                     account=account,
                     version_id=entry["version_id"],
@@ -125,14 +133,18 @@ def _prefixes(start: date, end: date) -> list[str]:
     return [f"{PREFIX}/{d:%Y/%m/%d}/" for d in days] + [f"{PREFIX}/undated/"]
 
 
-def _versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+def _objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            found += page.get("Versions", [])
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            found += page.get("Contents", [])
     except ClientError as exc:
-        raise _denied(exc, f"list the versions of s3://{bucket}/{prefix}", "s3:ListBucketVersions") from exc
+        raise _denied(exc, f"list s3://{bucket}/{prefix}", "s3:ListBucket") from exc
     return found
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def read_one(s3: Any, bucket: str, account: str, key: str, version: str | None = None) -> Stored | Unread:
