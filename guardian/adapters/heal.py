@@ -69,7 +69,10 @@ class HealAdapter:
         """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
         from guardian.model.safe import json_bytes  # noqa: PLC0415 - after StartLogging, off the cold start
 
-        body = json_bytes(document, indent=1)  # never fails: a lone surrogate from the event is written escaped
+        return self.put_new(key, json_bytes(document, indent=1))  # a lone surrogate is written escaped, never fails
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        """Write ``key`` in the guardian's bucket once (``IfNoneMatch``): False if it exists already."""
         try:
             self._clients.s3().put_object(
                 Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"

@@ -157,18 +157,6 @@ class ServiceAdapter:
         response = self._clients.s3().get_object(Bucket=self._bucket, Key=key, VersionId=version)
         return bytes(response["Body"].read()), response.get("ObjectLockMode"), response.get("ObjectLockRetainUntilDate")
 
-    def put_new(self, key: str, body: bytes) -> bool:
-        """Write ``key`` once: False if it exists already."""
-        try:
-            self._clients.s3().put_object(
-                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
-            )
-        except ClientError as exc:
-            if error_code(exc) == "PreconditionFailed":
-                return False
-            raise
-        return True
-
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self._clients.s3().get_paginator("list_objects_v2")

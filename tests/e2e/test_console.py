@@ -10,16 +10,15 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from guardian_console.cli import main
 from simulation import deploy, scenario
 from simulation.moto_server import LocalAws, local_aws
+from tests.e2e.conftest import Console, console_at, today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 
@@ -40,20 +39,8 @@ def played(template: Path) -> Iterator[Played]:
 
 
 @pytest.fixture
-def console(played: Played, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run ``guardian ARGS...`` as a user would, with credentials for the simulated account; (status, out, err)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", played.aws.endpoint)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        status = main(list(args), now=datetime.now(UTC))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
-
-
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
+def console(played: Played, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Console:
+    return console_at(played.aws.endpoint, monkeypatch, capsys)
 
 
 def test_the_report_lists_every_healed_event_with_its_evidence_object(played: Played, console: Any) -> None:

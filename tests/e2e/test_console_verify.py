@@ -17,10 +17,10 @@ from guardian.entrypoints import runtime
 from guardian.flows.digests import extend_chain
 from guardian.ports.invocation import Invocation
 from guardian_console import cli, evidence
-from guardian_console.cli import main
 from guardian_console.errors import ConsoleError
 from simulation import deploy, scenario
 from simulation.moto_server import LocalAws, local_aws
+from tests.e2e.conftest import Console, console_at, today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 
@@ -50,19 +50,8 @@ def sealed(template: Path) -> Iterator[Sealed]:
 
 
 @pytest.fixture
-def console(sealed: Sealed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sealed.aws.endpoint)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        status = main(list(args), now=datetime.now(UTC))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
-
-
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
+def console(sealed: Sealed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Console:
+    return console_at(sealed.aws.endpoint, monkeypatch, capsys)
 
 
 def download(sealed: Sealed, target: Path) -> Path:
