@@ -377,6 +377,22 @@ def moto_server_process() -> Iterator[str]:
             server.wait(timeout=10)
 
 
+@contextmanager
+def local_moto_server() -> Iterator[str]:
+    """moto_server in its own process, and this process's AWS environment pointed at it."""
+    with (
+        moto_server_process() as endpoint,
+        environment(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION="us-east-1",
+            AWS_DEFAULT_REGION="us-east-1",
+        ),
+    ):
+        yield endpoint
+
+
 class SlowClients(Boto3Clients):
     """Clients that wait ``latency`` seconds before each request: a stand-in for a cross-Region round trip."""
 
@@ -396,16 +412,7 @@ def sweep_wall_time() -> None:
     """Sweep wall time for 1, 4 and 17 Regions x 20 trails: Regions are swept in parallel."""
     print(f"5. sweep of {TRAILS_PER_REGION} trails per Region, moto_server in its own process on 127.0.0.1")
     print("   (steady state: every trail and its bucket already at their baselines)")
-    with (
-        moto_server_process() as endpoint,
-        environment(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-        ),
-    ):
+    with local_moto_server():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
         topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="guardian-alerts")["TopicArn"]

@@ -33,8 +33,7 @@ from guardian_console.deployed import Deployed  # noqa: E402
 from guardian_console.evidence import read_period  # noqa: E402
 from guardian_console.report import build  # noqa: E402
 from guardian_console.stack import public_key  # noqa: E402
-from scripts.bench import moto_server_process  # noqa: E402
-from simulation.moto_server import environment  # noqa: E402
+from scripts.bench import local_moto_server  # noqa: E402
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
 BUCKET = "guardian-evidence-console-bench"
@@ -70,16 +69,7 @@ def records(now: datetime) -> list[tuple[str, bytes]]:
 def main() -> None:
     now = datetime.now(UTC)
     print(f"6. the console over {RECORDS} evidence records, moto_server in its own process on 127.0.0.1")
-    with (
-        moto_server_process() as endpoint,
-        environment(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-        ),
-    ):
+    with local_moto_server():
         session = boto3.session.Session(region_name="us-east-1")
         s3 = session.client("s3")
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
