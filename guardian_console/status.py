@@ -80,8 +80,9 @@ class Status:
         return found
 
 
-def status(session: Any, deployed: Deployed, now: datetime) -> Status:
-    config = sweep_config(session, deployed)
+def status(session: Any, deployed: Deployed, now: datetime, config: Config | None = None) -> Status:
+    """``config``: the sweep's configuration, read from its function when not given."""
+    config = config or sweep_config(session, deployed)
     aws = FullAdapter(
         Boto3Clients(session),
         topic_arn=deployed.topic_arn,

@@ -13,6 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -117,5 +118,50 @@ def main() -> None:
         print(f"   verify ({verdict.records} records in {verdict.digests} digest)   {took:6.2f} s")
 
 
+def status_figures() -> None:
+    """``guardian status`` over 17 Regions x 20 trails, each with its signed baseline (recorded by a first sweep)."""
+    from guardian.flows.sweep import run_sweep  # noqa: PLC0415
+    from guardian.model.config import Config  # noqa: PLC0415
+    from guardian_console import status as console_status  # noqa: PLC0415
+    from scripts.bench import SWEEP_REGIONS, TRAILS_PER_REGION  # noqa: PLC0415
+
+    print(f"7. guardian status over {len(SWEEP_REGIONS)} Regions x {TRAILS_PER_REGION} trails (Regions in parallel)")
+    with local_moto_server():
+        session = boto3.session.Session(region_name="us-east-1")
+        session.client("s3").create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+        topic = session.client("sns").create_topic(Name="guardian-alerts")["TopicArn"]
+        key = session.client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+        for region in SWEEP_REGIONS:
+            bucket = f"status-logs-{region}"
+            where: Any = {"LocationConstraint": region}
+            placement: Any = {} if region == "us-east-1" else {"CreateBucketConfiguration": where}
+            session.client("s3", region_name=region).create_bucket(Bucket=bucket, **placement)
+            cloudtrail = session.client("cloudtrail", region_name=region)
+            for index in range(TRAILS_PER_REGION):
+                cloudtrail.create_trail(Name=f"trail-{index:02d}", S3BucketName=bucket)
+                cloudtrail.start_logging(Name=f"trail-{index:02d}")
+        variables = {
+            "GUARDIAN_TOPIC_ARN": topic,
+            "GUARDIAN_EVIDENCE_BUCKET": BUCKET,
+            "GUARDIAN_SWEEP_REGIONS": json.dumps(list(SWEEP_REGIONS)),
+            "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
+            "AWS_REGION": "us-east-1",
+        }
+        config = Config.from_env(variables)
+        adapter = FullAdapter(
+            Boto3Clients(session), topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET, signing_key=key
+        )
+        run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))  # records every baseline
+        deployed = Deployed("bench", "123456789012", "us-east-1", BUCKET, topic, "", "", "", key, SWEEP_REGIONS)
+        started = time.perf_counter()
+        found = console_status.status(session, deployed, datetime.now(UTC), config)  # no function to read it from
+        took = time.perf_counter() - started
+        assert len(found.trails) == len(SWEEP_REGIONS) * TRAILS_PER_REGION, len(found.trails)
+        wrong = [p for p in found.problems if p.startswith("trail")]
+        assert not wrong, wrong[:3]
+        print(f"   {len(found.trails)} trails judged against their signed baselines   {took:6.2f} s")
+
+
 if __name__ == "__main__":
     main()
+    status_figures()
