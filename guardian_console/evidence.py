@@ -17,11 +17,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, LOOKBACK_DAYS
-from guardian.model.evidence import EVIDENCE_SCHEMA, PREFIX
+from guardian.model.evidence import EVIDENCE_SCHEMA
 from guardian.model.record_summary import parse_time, summarize
 from guardian.model.results import iso
+from guardian.ports.errors import describe_failure
 from guardian_console.errors import ConsoleError
-from guardian_console.records import Stored, Unread, get, newest_first, within
+from guardian_console.records import Stored, Unread, day_prefixes, get, newest_first, within
 
 if TYPE_CHECKING:
     from guardian.model.signing import PublicKey
@@ -60,7 +61,7 @@ def read_period(
         if public_key
         else {}
     )
-    objects = [o for prefix in _prefixes(start, end) for o in _objects(s3, bucket, prefix)]
+    objects = [o for prefix in day_prefixes(start, end) for o in _objects(s3, bucket, prefix)]
     found: list[Stored] = []
     missing: list[str] = []
     for item in objects:
@@ -116,7 +117,6 @@ def _digested(
                     lock_mode=entry.get("lock_mode"),
                     retain_until=parse_time(entry.get("retain_until")),
                     summary=summary,
-                    from_digest=True,
                 )
     return found
 
@@ -126,11 +126,6 @@ def _pages(s3: Any, bucket: str, prefix: str, start_after: str) -> Any:
         yield from s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after)
     except ClientError as exc:
         raise _denied(exc, f"list s3://{bucket}/{prefix}", "s3:ListBucket") from exc
-
-
-def _prefixes(start: date, end: date) -> list[str]:
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    return [f"{PREFIX}/{d:%Y/%m/%d}/" for d in days] + [f"{PREFIX}/undated/"]
 
 
 def _objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
@@ -147,14 +142,13 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def read_one(s3: Any, bucket: str, account: str, key: str, version: str | None = None) -> Stored | Unread:
-    """One object version with its metadata; Unread (with why) if it cannot be read or is not an evidence record."""
+def read_one(s3: Any, bucket: str, account: str, key: str) -> Stored | Unread:
+    """The object's current version with its metadata; Unread (with why) if it cannot be read or is not a record."""
     try:
-        extra: Any = {"VersionId": version} if version else {}
-        response = s3.get_object(Bucket=bucket, Key=key, **extra)
+        response = s3.get_object(Bucket=bucket, Key=key)
         body = response["Body"].read()
     except (ClientError, BotoCoreError) as exc:
-        return Unread(key, account, _problem(exc))
+        return Unread(key, account, describe_failure(exc))
     try:
         record = json.loads(body)
     except ValueError:
@@ -173,13 +167,6 @@ def read_one(s3: Any, bucket: str, account: str, key: str, version: str | None =
         retain_until=response.get("ObjectLockRetainUntilDate"),
         summary=summarize(record),
     )
-
-
-def _problem(exc: ClientError | BotoCoreError) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _denied(exc: ClientError, what: str, permission: str) -> ConsoleError:

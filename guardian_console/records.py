@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from guardian.model.record_summary import parse_time
@@ -21,7 +21,6 @@ class Stored:
     lock_mode: str | None
     retain_until: datetime | None
     summary: dict[str, Any]
-    from_digest: bool = False
 
     @property
     def time(self) -> datetime | None:
@@ -33,6 +32,12 @@ class Unread:
     key: str
     account: str
     problem: str
+
+
+def day_prefixes(start: date, end: date) -> list[str]:
+    """The evidence prefixes of a period: one per day (a record's key carries its event's day), and undated."""
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return [f"evidence/{d:%Y/%m/%d}/" for d in days] + ["evidence/undated/"]
 
 
 def within(moment: datetime | None, start: date, end: date) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -161,10 +161,6 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
     return {"count": len(ordered), "median": round(statistics.median(ordered), 3), "p95": p95, "max": ordered[-1]}
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _number(value: object) -> float | None:

@@ -20,6 +20,7 @@ from guardian.flows import baselines
 from guardian.flows.own_rules import places
 from guardian.model.changes import weakened
 from guardian.model.trail import TrailState, compare
+from guardian.ports.errors import describe_failure
 from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _region(aws: FullAdapter, config: Config, region: str) -> tuple[list[TrailSt
     try:
         listed = aws.list_trails(region)
     except (ClientError, BotoCoreError) as exc:
-        return [], [f"the trails of {region}: {_why(exc)}"]
+        return [], [f"the trails of {region}: {describe_failure(exc)}"]
     found: list[TrailStatus] = []
     unread: list[str] = []
     for trail in listed:
@@ -112,7 +113,7 @@ def _region(aws: FullAdapter, config: Config, region: str) -> tuple[list[TrailSt
         try:
             found.append(_trail(aws, config, region, name))
         except (ClientError, BotoCoreError) as exc:
-            unread.append(f"trail {name} ({region}): {_why(exc)}")
+            unread.append(f"trail {name} ({region}): {describe_failure(exc)}")
     return found, unread
 
 
@@ -142,7 +143,7 @@ def _rules(aws: FullAdapter, config: Config) -> list[Health]:
             rule = aws.describe_rule(region, name)
             targets = aws.rule_targets(region, name) if rule else []
         except (ClientError, BotoCoreError) as exc:
-            found.append(Health(what, "unreadable", _why(exc)))
+            found.append(Health(what, "unreadable", describe_failure(exc)))
             continue
         if rule is None:
             found.append(Health(what, "missing", "deleted: redeploy the stack"))
@@ -172,7 +173,7 @@ def _own(session: Any, deployed: Deployed, now: datetime) -> list[Health]:
         else:
             found.append(Health("sweep", f"last succeeded {last.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
     except (ClientError, BotoCoreError) as exc:
-        found.append(Health("sweep", "unreadable", _why(exc)))
+        found.append(Health("sweep", "unreadable", describe_failure(exc)))
     try:
         attributes = session.client("sqs").get_queue_attributes(
             QueueUrl=deployed.dead_letter_queue, AttributeNames=["ApproximateNumberOfMessages"]
@@ -181,7 +182,7 @@ def _own(session: Any, deployed: Deployed, now: datetime) -> list[Health]:
         problem = f"{depth} event(s) parked: read them (docs/operations.md)" if depth else None
         found.append(Health("dead-letter queue", f"{depth} message(s)", problem))
     except (ClientError, BotoCoreError) as exc:
-        found.append(Health("dead-letter queue", "unreadable", _why(exc)))
+        found.append(Health("dead-letter queue", "unreadable", describe_failure(exc)))
     try:
         alarms = session.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{deployed.stack}-")["MetricAlarms"]
         for alarm in alarms:
@@ -190,15 +191,8 @@ def _own(session: Any, deployed: Deployed, now: datetime) -> list[Health]:
             problem = "in ALARM" if state == "ALARM" else None if actions else "actions disabled"
             found.append(Health(f"alarm {alarm['AlarmName']}", state, problem))
     except (ClientError, BotoCoreError) as exc:
-        found.append(Health("alarms", "unreadable", _why(exc)))
+        found.append(Health("alarms", "unreadable", describe_failure(exc)))
     return found
-
-
-def _why(exc: ClientError | BotoCoreError) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"
 
 
 def lines(result: Status, *, account: str) -> list[str]:

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +16,7 @@ from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, DIGEST_SCHEMA, Link, sequence_of
 from guardian_console.errors import ConsoleError
 from guardian_console.integrity import Found, Retention, Verdict, judge
+from guardian_console.records import day_prefixes
 from guardian_console.stack import public_key
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def online(session: Any, deployed: Deployed, start: date, end: date) -> Verdict:
         public,
         key_id=deployed.signing_key,
     )
-    versions = [v for prefix in _prefixes(start, end) for v in _versions(s3, deployed.evidence_bucket, prefix)]
+    versions = [v for prefix in day_prefixes(start, end) for v in _versions(s3, deployed.evidence_bucket, prefix)]
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         found = list(pool.map(lambda v: _found(s3, deployed.evidence_bucket, v), versions))
     return judge(links, found, start=start, end=end, retention=_retention(s3, deployed.evidence_bucket))
@@ -97,11 +98,6 @@ def _digest_keys(s3: Any, bucket: str) -> list[str]:
 def _read(s3: Any, bucket: str, key: str, version: str | None = None) -> bytes:
     extra: Any = {"VersionId": version} if version else {}
     return bytes(s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read())
-
-
-def _prefixes(start: date, end: date) -> list[str]:
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    return [f"evidence/{d:%Y/%m/%d}/" for d in days] + ["evidence/undated/"]
 
 
 def _versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
