@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardian_console import render
+from guardian_console import acts, render
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
 from guardian_console.records import newest_first
@@ -46,10 +46,12 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
         return USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common(region_option: str = "--region") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack's name (default {DEFAULT_STACK})")
-    common.add_argument("--region", help="the stack's home Region (default: the profile's or AWS_REGION)")
+    common.add_argument(
+        region_option, dest="region", help="the stack's home Region (default: the profile's or AWS_REGION)"
+    )
     common.add_argument(
         "--profile", action="append", help="an AWS profile to read with; repeat it to read several accounts"
     )
@@ -59,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
     common.add_argument("--verbose", action="store_true", help="also print the guardian's own log lines")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
     parser = argparse.ArgumentParser(prog="guardian", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -94,6 +101,23 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("html", "csv", "json"), default="html")
     report.add_argument("-o", "--output", help="the file to write (default: standard output)")
     report.set_defaults(command=_report)
+
+    approve = commands.add_parser(
+        "approve",
+        parents=[_common("--stack-region")],
+        help="make a trail's configuration, as it is now, its baseline (who approved it and why are kept)",
+    )
+    approve.add_argument("--trail", required=True, help="the trail's name")
+    approve.add_argument("--region", dest="trail_region", help="the trail's home Region (default: the stack's)")
+    approve.add_argument("--reason", required=True, help="why this configuration is right: kept in the evidence")
+    approve.set_defaults(command=acts.approve_command)
+
+    selftest = commands.add_parser(
+        "selftest", parents=[common], help="stop the sentinel trail and prove the guardian heals and alerts (PASS/FAIL)"
+    )
+    selftest.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the alert (default 120)")
+    selftest.add_argument("--reason", default="guardian selftest", help="kept with the self-test's evidence")
+    selftest.set_defaults(command=acts.selftest_command)
     return parser
 
 

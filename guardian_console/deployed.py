@@ -19,3 +19,4 @@ class Deployed:
     dead_letter_queue: str
     signing_key: str
     regions: tuple[str, ...]  # the Regions the sweep covers
+    sentinel_trail: str | None = None  # the guardian's own trail, if the deployment has one (the self-test stops it)

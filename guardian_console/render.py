@@ -56,7 +56,7 @@ def incidents_table(rows: list[Row]) -> str:
             r.time,
             r.severity,
             r.outcome,
-            r.event,
+            r.event + (f" ({r.purpose})" if r.purpose else ""),
             r.trail or "-",
             _short_actor(r.actor),
             "-" if r.blind_window_seconds is None else f"{r.blind_window_seconds:.1f} s",
@@ -112,13 +112,16 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 {partial}
 <h2>Summary</h2>
 <table>
-<tr><th>alerted events</th><td>{s.records}</td></tr>
+<tr><th>records</th><td>{s.records}: {s.incidents} tampering, {s.approvals} approvals, {s.self_tests["run"]} self-tests
+({s.self_tests["passed"]} passed); the counts below are of tampering only</td></tr>
 <tr><th>by outcome</th><td>{escape(_counts(s.by_outcome))}</td></tr>
 <tr><th>by severity</th><td>{escape(_counts(s.by_severity))}</td></tr>
 <tr><th>detected by</th><td>{escape(_counts(s.detected_by))}</td></tr>
 <tr><th>blind window (s)</th><td>{escape(_spread(s.blind_window))}</td></tr>
 <tr><th>event to verified restore (s)</th><td>{escape(_spread(s.restore))}</td></tr>
 <tr><th>found by the sweep</th><td>{s.sweep_findings}</td></tr>
+<tr><th>approvals, self-tests</th><td>{s.approvals} approvals; {s.self_tests["run"]} self-tests,
+{s.self_tests["passed"]} passed (listed below, counted apart)</td></tr>
 <tr><th>guardian versions</th><td>{escape(", ".join(s.guardian_versions) or "-")}</td></tr>
 </table>
 <h2>Blind windows over the period</h2>
@@ -144,11 +147,11 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 
 
 def chart(report: Report, width: int = 720, height: int = 200) -> str:
-    """An inline SVG: one bar per healed event with a blind window, at its time in the period."""
+    """An inline SVG: one bar per healed tampering event with a blind window (self-tests apart), at its time."""
     points = [
         (datetime.fromisoformat(r.time.replace("Z", "+00:00")), r.blind_window_seconds)
         for r in report.rows
-        if r.blind_window_seconds is not None and r.time
+        if r.blind_window_seconds is not None and r.time and not r.purpose
     ]
     start = datetime.combine(report.start, datetime.min.time()).timestamp()
     end = datetime.combine(report.end, datetime.max.time()).timestamp()

@@ -37,6 +37,7 @@ COLUMNS = (
     "blind_window_seconds",
     "restore_seconds",
     "detected_by",
+    "purpose",
     "evidence_key",
     "version_id",
     "sha256",
@@ -63,6 +64,7 @@ class Row:
     blind_window_seconds: float | None
     restore_seconds: float | None
     detected_by: str
+    purpose: str  # "" for tampering; "approval" or "selftest", counted apart
     evidence_key: str
     version_id: str
     sha256: str
@@ -76,13 +78,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Summary:
-    records: int
+    records: int  # every record; the counts and spreads below are of tampering only (no approval, no self-test)
+    incidents: int
     by_outcome: dict[str, int]
     by_severity: dict[str, int]
     blind_window: dict[str, float | None]  # median, p95, max (seconds), over healed events with a window
     restore: dict[str, float | None]  # the same, from the event to the verified restore
     detected_by: dict[str, int]
     sweep_findings: int
+    self_tests: dict[str, int]  # run, passed (healed)
+    approvals: int
     guardian_versions: list[str]
     unread: int
 
@@ -118,6 +123,7 @@ def row(stored: Stored) -> Row:
         blind_window_seconds=_number(summary.get("blind_window_seconds")),
         restore_seconds=_number(summary.get("restore_seconds")),
         detected_by=str(summary.get("detected_by") or "event"),
+        purpose=str(summary.get("purpose") or ""),
         evidence_key=stored.key,
         version_id=stored.version_id or "",
         sha256=stored.sha256,
@@ -131,16 +137,21 @@ def build(
     records: list[Stored], unread: list[Unread], *, start: date, end: date, accounts: list[str], now: datetime
 ) -> Report:
     rows = [row(s) for s in records]
-    windows = [r.blind_window_seconds for r in rows if r.blind_window_seconds is not None]
-    restores = [r.restore_seconds for r in rows if r.restore_seconds is not None]
+    incidents = [r for r in rows if not r.purpose]
+    tests = [r for r in rows if r.purpose == "selftest"]
+    windows = [r.blind_window_seconds for r in incidents if r.blind_window_seconds is not None]
+    restores = [r.restore_seconds for r in incidents if r.restore_seconds is not None]
     summary = Summary(
         records=len(rows),
-        by_outcome=dict(Counter(r.outcome for r in rows).most_common()),
-        by_severity=dict(Counter(r.severity for r in rows).most_common()),
+        incidents=len(incidents),
+        by_outcome=dict(Counter(r.outcome for r in incidents).most_common()),
+        by_severity=dict(Counter(r.severity for r in incidents).most_common()),
         blind_window=_spread(windows),
         restore=_spread(restores),
-        detected_by=dict(Counter(r.detected_by for r in rows).most_common()),
-        sweep_findings=sum(r.detected_by == "sweep" for r in rows),
+        detected_by=dict(Counter(r.detected_by for r in incidents).most_common()),
+        sweep_findings=sum(r.detected_by == "sweep" for r in incidents),
+        self_tests={"run": len(tests), "passed": sum(r.outcome == "healed" for r in tests)},
+        approvals=sum(r.purpose == "approval" for r in rows),
         guardian_versions=sorted({r.guardian_version for r in rows if r.guardian_version}),
         unread=len(unread),
     )

@@ -61,6 +61,7 @@ def find(session: Any, stack: str) -> Deployed:
         dead_letter_queue=outputs["DeadLetterQueueUrl"],
         signing_key=outputs["SigningKeyArn"],
         regions=_sweep_regions(session, outputs["SweepFunctionName"], region),
+        sentinel_trail=outputs.get("SentinelTrailName"),
     )
 
 

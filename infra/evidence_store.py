@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 EVIDENCE_PREFIX = "evidence/"
+SELFTESTS_PREFIX = "selftests/"  # the signed markers `guardian selftest` registers
 # Every action that adds, changes, tags or removes an object or its version, or loosens its retention.
 OBJECT_WRITES = [
     "s3:PutObject",
@@ -109,6 +110,26 @@ class EvidenceStore(Construct):
             )
         )
 
+    def grant_selftests(self, role: iam.IRole, *, write: bool) -> None:
+        """The sweep's function signs a self-test's marker when an approver asks; the handler reads it (and its
+        earlier versions, when the newest fails verification) to mark a StopLogging of the sentinel as a self-test."""
+        actions = ["s3:GetObject", "s3:GetObjectVersion", *(["s3:PutObject"] if write else [])]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegisterSelfTests" if write else "ReadSelfTestMarkers",
+                actions=actions,
+                resources=[self.bucket.arn_for_objects(SELFTESTS_PREFIX + "*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListSelfTestMarkerVersions",
+                actions=["s3:ListBucketVersions"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [SELFTESTS_PREFIX + "*"]}},
+            )
+        )
+
     def grant_digests(self, role: iam.IRole) -> None:
         """The sweep extends the evidence digest chain: it lists the records written since the last digest, reads
         each once (for its SHA-256), reads the chain's head, and writes the next digest (once, under Object Lock)."""
@@ -158,7 +179,7 @@ class EvidenceStore(Construct):
             )
         )
 
-    def acknowledgements(self, *, baselines: bool, digests: bool = False) -> list[Ack]:
+    def acknowledgements(self, *, baselines: bool, digests: bool = False, selftests: bool = False) -> list[Ack]:
         """cdk-nag findings the grants above raise, each with its reason."""
         bucket = f"<{Stack.of(self).get_logical_id(self.cfn_bucket)}.Arn>"
         acks = [
@@ -182,6 +203,14 @@ class EvidenceStore(Construct):
                     id=f"AwsSolutions-IAM5[Resource::{bucket}/{DIGESTS_PREFIX}*]",
                     reason="One digest object per sweep with new evidence, numbered in sequence; the grant is limited "
                     "to the digests/ prefix of the guardian's own bucket.",
+                )
+            )
+        if selftests:
+            acks.append(
+                Ack(
+                    id=f"AwsSolutions-IAM5[Resource::{bucket}/{SELFTESTS_PREFIX}*]",
+                    reason="One self-test marker per sentinel trail, named after the trail; the grant is limited to "
+                    "the selftests/ prefix of the guardian's own bucket.",
                 )
             )
         return acks

@@ -199,6 +199,7 @@ class RemediationFunction(GuardianFunction):
         )
         evidence.grant_evidence(self.role)
         evidence.grant_baselines(self.role, list_them=True)  # which trails a KMS key protects
+        evidence.grant_selftests(self.role, write=False)  # is a StopLogging of the sentinel a self-test?
         grant_resource_repairs(self.role, stack)
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -240,7 +241,7 @@ class RemediationFunction(GuardianFunction):
                 reason="The guardian must heal any trail of this account, in any Region, including trails created "
                 "after deployment; the account is fixed, only trail names and Regions are open.",
             ),
-            *evidence.acknowledgements(baselines=True),
+            *evidence.acknowledgements(baselines=True, selftests=True),
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,
             Ack(

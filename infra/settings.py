@@ -52,6 +52,7 @@ class GuardianSettings:
     evidence_retention_days: int = 365
     log_retention_days: int = 365
     exempt_principals: tuple[str | dict[str, str], ...] = ()  # ARN globs, or {"principal": ..., "until": ...}
+    approvers: tuple[str | dict[str, str], ...] = ()  # who may `guardian approve` and `guardian selftest` (same form)
     stack_name: str = "CloudTrailGuardian"
     regions: tuple[str, ...] = ()  # empty: the stack's own Region
     sweep_minutes: int = 5
@@ -89,6 +90,7 @@ class GuardianSettings:
             evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
             log_retention_days=log_days,
             exempt_principals=_exemptions(get("exemptPrincipals")),
+            approvers=_exemptions(get("approvers"), "approvers"),
             stack_name=stack_name,
             regions=_regions(get("regions")),
             sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
@@ -162,41 +164,42 @@ def _list(value: Any, key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value if item.strip())
 
 
-def _exemptions(value: Any) -> tuple[str | dict[str, str], ...]:
+def _exemptions(value: Any, key: str = "exemptPrincipals") -> tuple[str | dict[str, str], ...]:
     """Principal ARNs (a list, or comma-separated), or objects {"principal": ARN, "until": ISO 8601 time}. An ARN is
     exact; a wildcard only where spelled ``glob:`` (its ``*`` never crosses a ``/``)."""
     if isinstance(value, str) and value.strip().startswith("["):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise SettingsError(f"exemptPrincipals is not a valid JSON list: {exc.msg}") from exc
+            raise SettingsError(f"{key} is not a valid JSON list: {exc.msg}") from exc
     if not isinstance(value, list):
-        return tuple(_exact_or_glob(item) for item in _list(value, "exemptPrincipals"))
+        return tuple(_exact_or_glob(item) for item in _list(value, key))
     entries: list[str | dict[str, str]] = []
     for item in value:
         if isinstance(item, str) and item.strip():
-            entries.append(_exact_or_glob(item))
+            entries.append(_exact_or_glob(item, key))
         elif isinstance(item, dict) and isinstance(item.get("principal"), str) and set(item) <= {"principal", "until"}:
             until = item.get("until")
             if until is not None:
                 try:
                     datetime.fromisoformat(str(until).replace("Z", "+00:00"))
                 except ValueError as exc:
-                    raise SettingsError(f"exemptPrincipals: 'until' must be an ISO 8601 time, got {until!r}") from exc
-            entries.append({**{k: str(v) for k, v in item.items()}, "principal": _exact_or_glob(item["principal"])})
+                    raise SettingsError(f"{key}: 'until' must be an ISO 8601 time, got {until!r}") from exc
+            entries.append(
+                {**{k: str(v) for k, v in item.items()}, "principal": _exact_or_glob(item["principal"], key)}
+            )
         else:
             raise SettingsError(
-                'exemptPrincipals entries must be ARNs or {"principal": "...", "until": "2026-12-31T00:00:00Z"}, '
-                f"got {item!r}"
+                f'{key} entries must be ARNs or {{"principal": "...", "until": "2026-12-31T00:00:00Z"}}, got {item!r}'
             )
     return tuple(entries)
 
 
-def _exact_or_glob(text: str) -> str:
+def _exact_or_glob(text: str, key: str = "exemptPrincipals") -> str:
     text = text.strip()
     if not text.startswith("glob:") and any(ch in text for ch in "*?"):
         raise SettingsError(
-            f"exemptPrincipals: {text!r} has a wildcard; an exemption is an exact ARN unless written glob:{text} "
+            f"{key}: {text!r} has a wildcard; a principal is an exact ARN unless written glob:{text} "
             "(a * never crosses a /)"
         )
     return text
@@ -242,6 +245,7 @@ OPTIONS = (
     "evidenceRetentionDays",
     "logRetentionDays",
     "exemptPrincipals",
+    "approvers",
     "stackName",
     "regions",
     "sweepMinutes",

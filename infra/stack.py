@@ -124,6 +124,10 @@ class GuardianStack(Stack):
             )
         for function in (self.remediation, self.sweep):
             self._organization_and_central_alerts(function, settings)
+            if self.sentinel is not None:  # a StopLogging of it may be a self-test
+                function.function.add_environment("GUARDIAN_SENTINEL_TRAIL", self.sentinel.name)
+        # Who may approve a trail's configuration or register a self-test (served by the sweep's function).
+        self.sweep.function.add_environment("GUARDIAN_APPROVERS", json.dumps(list(settings.approvers)))
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
         CfnOutput(self, "RemediationFunctionName", value=self.remediation.function.function_name)
@@ -132,6 +136,8 @@ class GuardianStack(Stack):
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue.queue_url)
         CfnOutput(self, "SweepFunctionName", value=self.sweep.function.function_name)
         CfnOutput(self, "SigningKeyArn", value=self.signing.key.key_arn)
+        if self.sentinel is not None:
+            CfnOutput(self, "SentinelTrailName", value=self.sentinel.name)
 
     def _trust_only_itself(self, settings: GuardianSettings) -> None:
         """What only the guardian may write: baselines signed with a key only its roles may use, an evidence bucket

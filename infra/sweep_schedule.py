@@ -118,6 +118,7 @@ class SweepSchedule(GuardianFunction):
         evidence.grant_evidence(self.role)
         evidence.grant_baselines(self.role, list_them=True)
         evidence.grant_digests(self.role)
+        evidence.grant_selftests(self.role, write=True)  # `guardian selftest` registers one
         topic.grant_publish(self.role)
         self.schedule = events.Rule(
             self,
@@ -174,7 +175,7 @@ class SweepSchedule(GuardianFunction):
                 reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and "
                 "turns their actions back on.",
             ),
-            *evidence.acknowledgements(baselines=True, digests=True),
+            *evidence.acknowledgements(baselines=True, digests=True, selftests=True),
             TOPIC_KEY_ACK,
         ]
         Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))

@@ -100,6 +100,7 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
     applied = apply_object_lock(aws, template, outputs["EvidenceBucketName"])
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries if r.get("PhysicalResourceId")}
     applied += create_alarms(aws, template, physical)
+    applied += create_trails(aws, template, physical)
     function = aws.client("lambda").get_function_configuration(FunctionName=outputs["RemediationFunctionName"])
     rule = aws.client("events").describe_rule(Name=outputs["TamperRuleName"])
     sweep = aws.client("lambda").get_function_configuration(FunctionName=outputs["SweepFunctionName"])
@@ -187,6 +188,31 @@ def create_alarms(aws: LocalAws, template: dict[str, Any], physical: dict[str, s
     if not alarms:
         return []
     return [f"{len(alarms)} alarms created through the CloudWatch API (moto's CloudFormation does not model them)"]
+
+
+def create_trails(aws: LocalAws, template: dict[str, Any], physical: dict[str, str]) -> list[str]:
+    """Create the template's trails (the sentinel) through the CloudTrail API, logging as the template says: moto's
+    CloudFormation does not model AWS::CloudTrail::Trail."""
+    cloudtrail = aws.client("cloudtrail")
+    trails = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudTrail::Trail"]
+    for properties in trails:
+        name = properties["TrailName"]
+        cloudtrail.create_trail(
+            Name=name,
+            S3BucketName=resolve(properties["S3BucketName"], physical),
+            IsMultiRegionTrail=properties.get("IsMultiRegionTrail", False),
+            EnableLogFileValidation=properties.get("EnableLogFileValidation", False),
+            IncludeGlobalServiceEvents=properties.get("IncludeGlobalServiceEvents", True),
+            TagsList=properties.get("Tags", []),
+        )
+        if "EventSelectors" in properties:
+            cloudtrail.put_event_selectors(TrailName=name, EventSelectors=properties["EventSelectors"])
+        if properties.get("IsLogging"):
+            cloudtrail.start_logging(Name=name)
+    if not trails:
+        return []
+    names = ", ".join(p["TrailName"] for p in trails)
+    return [f"trail {names} created through the CloudTrail API (moto's CloudFormation does not model trails)"]
 
 
 def resolve(value: Any, physical: dict[str, str]) -> Any:

@@ -13,12 +13,15 @@ from typing import Any
 
 import boto3
 from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
+from moto.awslambda.models import lambda_backends
 from moto.events.models import Rule
 from moto.kms.models import Key as KmsKey
 from moto.kms.models import kms_backends
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
 from moto.utilities.arns import parse_arn
+
+from simulation import lambda_runner
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -64,7 +67,8 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
 
     - an SNS topic: the input-transformed event is published to the topic, as EventBridge does;
     - a Lambda function: without Docker moto cannot run it, so the invocation EventBridge would make is recorded
-      in ``invocations`` and the caller runs the handler with the function's environment.
+      in ``invocations`` and the caller runs the handler with the function's environment; or, while
+      :func:`simulation.lambda_runner.running_functions` runs EventBridge's invocations, run by it.
     Every other target goes to moto unchanged.
     """
     original = Rule.send_to_targets
@@ -82,6 +86,9 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
             event = transform(transformer, original_event) if transformer else json.dumps(original_event)
             if arn.service == "sns":
                 sns_backends[arn.account][arn.region].publish(message=event, arn=target["Arn"])
+            elif (runner := lambda_runner.active()) is not None and runner.events:
+                function = lambda_backends[arn.account][arn.region].get_function(target["Arn"])
+                runner.run_later(function, json.loads(event))  # as Lambda runs an asynchronous invocation
             else:
                 invocations.append((target["Arn"], json.loads(event)))
         saved = self.targets

@@ -236,3 +236,35 @@ class ServiceAdapter:
             Namespace=namespace,
             MetricData=[{"MetricName": name, "Value": value, "Unit": "Count"} for name, value in values.items()],
         )
+
+    # -- an operator's proof of who they are ---------------------------------------------------------------------
+
+    def sts_endpoint(self, region: str) -> str:
+        """Where proofs go: the Region's STS, or the endpoint the deployment's environment sets (the simulation)."""
+        import os  # noqa: PLC0415
+
+        from guardian.model.caller_proof import sts_url  # noqa: PLC0415
+
+        override = os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL")
+        return sts_url(region, override)
+
+    def caller_identity(self, url: str, headers: dict[str, str], body: str) -> bytes:
+        """Send the signed GetCallerIdentity request to STS; its answer names the signer. A refusal by STS (a bad or
+        expired signature) is a :class:`~guardian.model.caller_proof.ProofRefused`; a network failure raises."""
+        import urllib.error  # noqa: PLC0415
+        import urllib.request  # noqa: PLC0415
+        from urllib.parse import urlsplit  # noqa: PLC0415
+
+        from guardian.model.caller_proof import ProofRefused  # noqa: PLC0415
+
+        parts = urlsplit(url)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ProofRefused(f"STS endpoint {url} is neither HTTPS nor the local simulation")
+        request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - scheme checked above
+                return bytes(answer.read(65536))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(2048).decode("utf-8", "replace")
+            raise ProofRefused(f"STS refused the proof: HTTP {exc.code}: {detail}") from None

@@ -8,6 +8,7 @@ from typing import Any
 
 from guardian.entrypoints import runtime
 from guardian.flows.sweep import run_sweep
+from guardian.model.operator_requests import is_operator_request
 
 LOG = logging.getLogger(__name__)
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -20,6 +21,10 @@ class SweepFailed(RuntimeError):
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
     aws = runtime.full_adapter(config)
+    if is_operator_request(event):  # `guardian approve` or `guardian selftest`: served, not a sweep
+        from guardian.flows.operator import serve  # noqa: PLC0415
+
+        return serve(event, aws, config, runtime.invocation(context))
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
     run = runtime.invocation(context)
     redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"

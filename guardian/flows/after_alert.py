@@ -46,7 +46,7 @@ def steps_after(
 ) -> list[tuple[str, Callable[[], object]]]:
     """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval."""
     steps: list[tuple[str, Callable[[], object]]] = []
-    if config.activity_table:
+    if config.activity_table and result.purpose is None:  # a self-test is not tampering
 
         def count() -> None:
             from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - only where changes are counted

@@ -10,14 +10,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from guardian import __version__
-from guardian.model.refs import SWEEP_SOURCE
+from guardian.model.refs import SWEEP_SOURCE, detected_by
 from guardian.model.results import Result, actor_fields, iso, trail_fields
 from guardian.model.rules import Outcome, Severity
 from guardian.model.safe import cut, fit, json_text, text
 from guardian.model.subjects import SUBJECT_MAX, rule_change, subject, trail_change
 
 ALERT_SCHEMA = "cloudtrail-guardian/alert"
-ALERT_SCHEMA_VERSION = "1.2"  # 1.1 added detected_by and changes; 1.2 evidence.written/error and truncated
+ALERT_SCHEMA_VERSION = "1.3"  # 1.1 detected_by and changes; 1.2 evidence.written/error and truncated; 1.3 purpose
 # SNS takes 256 KiB for message, subject and attributes together. The message is kept to half of that (an email
 # beyond it helps no one; the evidence record has every value whole), so the limit holds by construction.
 MESSAGE_BUDGET = 128 * 1024
@@ -71,7 +71,10 @@ def build_alert(
     return Alert(
         subject=subject(result),
         message=message,
-        attributes=_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
+        attributes={
+            **_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
+            **({"purpose": result.purpose.kind, "purpose_id": result.purpose.id} if result.purpose else {}),
+        },
     )
 
 
@@ -150,9 +153,26 @@ def summary(result: Result, evidence_error: str | None = None) -> str:
         who = f"{e.actor.display}" + (f" from {e.source_ip}" if e.source_ip else "")
         happened = f"{_sentence(what)} on {trail} by {who}"
     said = _said(result, happened)
+    if result.purpose is not None:
+        said = _purposed(result, said)
     if evidence_error is None:
         return said
     return f"{said} The evidence record could NOT be written ({evidence_error}): this alert is the only record."
+
+
+def _purposed(result: Result, said: str) -> str:
+    p = result.purpose
+    assert p is not None
+    if p.kind == "selftest":
+        return f"Self-test {p.id} by {p.by} ({p.reason}): {said}"
+    trail = result.decision.trail
+    where = f"trail {trail.name} ({trail.region})" if trail else "a trail"
+    approved = f"{p.by} approved the current configuration of {where} as its baseline: {p.reason}."
+    return f"{approved} {_reason_sentence(result)}"
+
+
+def _reason_sentence(result: Result) -> str:
+    return _sentence(result.decision.reason).rstrip(".") + "."
 
 
 def _said(result: Result, happened: str) -> str:
@@ -228,7 +248,8 @@ def alert_document(
             "checks": v.checks,
         },
         "blind_window_seconds": result.blind_window_seconds,
-        "detected_by": "sweep" if e.event_source == SWEEP_SOURCE else "event",
+        "detected_by": detected_by(e.event_source),
+        "purpose": result.purpose.to_json() if result.purpose else None,
         "changes": [c.to_json() for c in result.changes],
         "evidence": {
             "bucket": evidence_bucket,

@@ -77,6 +77,8 @@ class Config:
     own_functions: tuple[str, ...] = ()  # its functions (the sweep holds their configuration to the deployment's)
     stack_id: str | None = None  # its stack: a deployment event re-records its baselines only if the stack confirms
     alert_path: AlertPath = AlertPath()
+    approvers: tuple[Exemption, ...] = ()  # who may approve a trail's configuration, and register a self-test
+    sentinel_trail: str | None = None  # the guardian's own sentinel trail: the only one a self-test stops
 
     @property
     def account_id(self) -> str:
@@ -139,6 +141,8 @@ class Config:
             own_functions=read.listed(environ, "GUARDIAN_OWN_FUNCTIONS"),
             stack_id=environ.get("GUARDIAN_STACK_ID", "").strip() or None,
             alert_path=_alert_path(environ.get("GUARDIAN_ALERT_PATH", "")),
+            approvers=read.exempt_principals(environ.get("GUARDIAN_APPROVERS", ""), "GUARDIAN_APPROVERS"),
+            sentinel_trail=environ.get("GUARDIAN_SENTINEL_TRAIL", "").strip() or None,
         )
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:

@@ -32,17 +32,17 @@ def required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def exempt_principals(text: str) -> tuple[Exemption, ...]:
+def exempt_principals(text: str, name: str = "GUARDIAN_EXEMPT_PRINCIPALS") -> tuple[Exemption, ...]:
     """A JSON list of principals, each a string or {"principal": ..., "until": ISO 8601 time}: an exact ARN, or a
-    glob spelled ``glob:...`` (see :class:`guardian.model.decide.Exemption`)."""
+    glob spelled ``glob:...`` (see :class:`guardian.model.decide.Exemption`). The approvers take the same form."""
     if not text.strip():
         return ()
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"GUARDIAN_EXEMPT_PRINCIPALS is not valid JSON ({exc.msg} at {exc.pos})") from exc
+        raise ConfigError(f"{name} is not valid JSON ({exc.msg} at {exc.pos})") from exc
     shape = (
-        "GUARDIAN_EXEMPT_PRINCIPALS must be a JSON list of principal ARNs, each a string or "
+        f"{name} must be a JSON list of principal ARNs, each a string or "
         '{"principal": "arn:aws:iam::123456789012:role/ci-deployer", "until": "2026-12-31T00:00:00Z"}'
     )
     if not isinstance(value, list):

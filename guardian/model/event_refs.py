@@ -20,7 +20,7 @@ _TRAIL_ARN = re.compile(
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
 # CloudTrail's rule for trail names: 3 to 128 letters, digits, periods, underscores and hyphens, starting and ending
 # with a letter or digit.
-_TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
+TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
 _DATA_STORE_ARN = re.compile(
     r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
@@ -48,7 +48,7 @@ def trail_ref(
             continue
         match = _TRAIL_ARN.match(candidate)
         name = match["name"] if match else candidate
-        if (match or not _ARN.match(candidate)) and not _TRAIL_NAME.match(name):
+        if (match or not _ARN.match(candidate)) and not TRAIL_NAME.match(name):
             problems.append(f"{_shown(candidate)} is no trail name CloudTrail accepts: the event names no trail")
             continue
         if match:

@@ -29,6 +29,7 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
         "blind_window_seconds": _number(record.get("blind_window_seconds")),
         "restore_seconds": _restore_seconds(record, verification),
         "detected_by": str(record.get("detected_by") or "event"),
+        "purpose": str(_dict(record.get("purpose")).get("kind") or ""),  # "approval", "selftest": not tampering
         "guardian_version": str(_dict(record.get("guardian")).get("version") or ""),
     }
 

@@ -14,6 +14,12 @@ KMS_SOURCE = "kms.amazonaws.com"
 S3_SOURCE = "s3.amazonaws.com"
 LOGS_SOURCE = "logs.amazonaws.com"
 SWEEP_SOURCE = "cloudtrail-guardian.sweep"  # eventSource of the records the sweep makes for what it found
+OPERATOR_SOURCE = "cloudtrail-guardian.operator"  # eventSource of an operator's approval, made through the console
+
+
+def detected_by(event_source: str | None) -> str:
+    """How the guardian came to record it: an event, the sweep, or an operator's request."""
+    return {SWEEP_SOURCE: "sweep", OPERATOR_SOURCE: "operator"}.get(event_source or "", "event")
 
 
 class Actor(NamedTuple):

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the baseline model is not needed to heal a stopped trail: k
     from guardian.model.changes import Change
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.purpose import Purpose
     from guardian.model.refs import TrailRef
     from guardian.model.rules import Outcome, Severity
 
@@ -55,6 +56,7 @@ class Result:
     blind_window_seconds: float | None = None
     diagnosis: str | None = None  # why a heal failed, in words, when the guardian could find out
     changes: tuple[Change, ...] = ()  # baseline → found, each weakened or strengthened (restores and the sweep)
+    purpose: Purpose | None = None  # an operator's approval or a self-test, not tampering: reports count it apart
 
 
 def blind_window(event_time: datetime | None, verification: Verification) -> float | None:

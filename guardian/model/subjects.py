@@ -7,6 +7,7 @@ Pure.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from guardian.model.changes import weakened
@@ -23,6 +24,14 @@ SUBJECT_MAX = 99
 def subject(result: Result) -> str:
     """One human line, at most 99 characters: names and actor are shortened, never the verdict."""
     e, rule = result.event, result.decision.rule
+    if result.purpose is not None and result.purpose.kind == "selftest":
+        return _clean("[SELF-TEST] " + subject(replace(result, purpose=None)))[:SUBJECT_MAX]
+    if result.purpose is not None:
+        named = result.decision.trail.name if result.decision.trail else "a trail"
+        template = f"[{result.severity}] Baseline approved for trail {{trail}} by {{actor}}"
+        budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
+        trail_text, actor_text = _share(named, e.actor.display, budget)
+        return _clean(template.format(trail=trail_text, actor=actor_text))[:SUBJECT_MAX]
     if e.event_source == SWEEP_SOURCE:
         return _sweep_subject(result)
     if result.outcome is Outcome.REPEATED_TAMPERING:

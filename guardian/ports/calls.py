@@ -177,6 +177,13 @@ class Metrics(Protocol):
     def put_metrics(self, namespace: str, values: dict[str, float]) -> None: ...
 
 
+class CallerCheck(Protocol):
+    """STS, asked who signed an operator's proof (:mod:`guardian.model.caller_proof`)."""
+
+    def sts_endpoint(self, region: str) -> str: ...
+    def caller_identity(self, url: str, headers: dict[str, str], body: str) -> bytes: ...
+
+
 class Everything(
     HealCalls,
     Delivery,
@@ -196,6 +203,7 @@ class Everything(
     AlertPathCalls,
     Activity,
     Metrics,
+    CallerCheck,
     Protocol,
 ):
     """Every call: what the sweep and the restores are handed (:class:`guardian.adapters.full.FullAdapter`)."""

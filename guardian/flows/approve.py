@@ -1,0 +1,150 @@
+"""``guardian approve``: an approver's word that a trail's configuration, as it is now, is what the guardian must
+hold. The trail, its bucket and its log group become their baselines (signed), with who approved it and why; the
+approval is an evidence record and an alert (MEDIUM: the team sees every baseline a person changed).
+
+Refused, with the reason, and nothing written: a trail that does not exist, is not protected, is not logging or is
+below the floor; its home Region not covered; a bucket or log group that cannot be read; a KMS key CloudTrail
+cannot use; a request already served (a replayed proof).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Protocol
+
+from guardian.flows import baselines, storage
+from guardian.flows.deliver import deliver
+from guardian.flows.key import key_of
+from guardian.model.decide import Decision
+from guardian.model.evidence import evidence_key
+from guardian.model.floor import below_floor
+from guardian.model.key_policy import cloudtrail_can_encrypt
+from guardian.model.operator_requests import operator_event
+from guardian.model.purpose import Purpose
+from guardian.model.refs import TrailRef
+from guardian.model.results import Result
+from guardian.model.rules import Action, Outcome, Severity
+from guardian.model.trail import TrailState, compare
+from guardian.ports.calls import BucketCalls, CallerCheck, Delivery, KeyCalls, LogGroupCalls, SignedStore, TrailCalls
+from guardian.ports.errors import AWS_ERRORS, describe_error
+
+if TYPE_CHECKING:
+    from guardian.model.baselines import ResourceState
+    from guardian.model.caller_proof import Identity
+    from guardian.model.config import Config
+    from guardian.model.operator_requests import OperatorRequest
+    from guardian.model.rules import Subject
+    from guardian.ports.invocation import Invocation
+
+
+class Ports(CallerCheck, TrailCalls, BucketCalls, LogGroupCalls, KeyCalls, SignedStore, Delivery, Protocol):
+    """The trail and what it delivers to, the signed baselines, STS, and the alert's path."""
+
+
+class Refusal(ValueError):
+    """The request cannot be served as asked; the message says why and what to do."""
+
+
+def approve_trail(
+    request: OperatorRequest, identity: Identity, aws: Ports, config: Config, run: Invocation
+) -> dict[str, Any]:
+    """Check everything first, then record the baselines, then the evidence and the alert."""
+    event = operator_event(request, identity.arn, "ApproveBaseline", request.at)
+    result_key = evidence_key(_result(event, None, Severity.MEDIUM, "", None))
+    if aws.read_json(result_key) is not None:
+        raise Refusal(f"request {request.id} was served already ({result_key}): a replayed proof is not served twice")
+    state = _approvable(request, aws, config)
+    resources = _resources(state, aws)
+    key_problem = _key_problem(state, aws, config)
+    if key_problem:
+        raise Refusal(key_problem)
+    previous = baselines.load(aws, state.home_region, state.name)
+    at, by = run.clock(), identity.arn
+    why = f"approved by {by}: {request.reason}"
+    for kind, live, trails in resources:
+        baselines.record_resource(aws, kind, live, trails, at=at, by=by, why=why)
+    key = baselines.record(aws, state.home_region, state.name, state, at=at, by=by, reason=why)
+    changes = compare(previous, state) if isinstance(previous, TrailState) else ()
+    trail = TrailRef(state.name, state.home_region, config.account_id, state.arn, state.arn)
+    reason = (
+        f"the configuration of trail {state.name} as it is now is its baseline ({key}, with its bucket and log group)"
+        + (f"; changed from the previous baseline: {', '.join(c.field for c in changes)}" if changes else "")
+    )
+    purpose = Purpose("approval", request.id, by, request.reason)
+    sent = deliver(_result(event, trail, Severity.MEDIUM, reason, purpose, *changes), aws, config, run)
+    return {
+        "approved": {
+            "trail": state.name,
+            "region": state.home_region,
+            "baseline": key,
+            "resources": [f"{kind.value}:{live.name}" for kind, live, _ in resources],
+            "changes": [c.field for c in changes],
+            "evidence_key": result_key,
+            "alerted": sent.published,
+        }
+    }
+
+
+def _result(
+    event: Any, trail: TrailRef | None, severity: Severity, reason: str, purpose: Purpose | None, *changes: Any
+) -> Result:
+    decision = Decision(Action.ALERT, Outcome.ALERTED, severity, reason, None, trail)
+    return Result(event, decision, Outcome.ALERTED, severity, changes=tuple(changes), purpose=purpose)
+
+
+def _approvable(request: OperatorRequest, aws: Ports, config: Config) -> TrailState:
+    if config.sweep_regions and request.region not in config.sweep_regions:
+        raise Refusal(f"{request.region} is not a Region this guardian covers ({', '.join(config.sweep_regions)})")
+    try:
+        state = aws.trail_state(request.region, request.trail)
+    except AWS_ERRORS as exc:
+        code, message = describe_error(exc)
+        raise Refusal(f"cannot read trail {request.trail} in {request.region}: {code}: {message}") from None
+    if state is None:
+        raise Refusal(f"no trail named {request.trail} in {request.region}: check the name and --region")
+    if state.home_region != request.region:
+        home = state.home_region
+        raise Refusal(f"trail {state.name}'s home Region is {home}: approve it with --region {home}")
+    if not config.protects(state.name, state.tags):
+        raise Refusal(f"trail {state.name} is not protected by this guardian: it holds no baseline for it")
+    below = below_floor(state)
+    if below:
+        raise Refusal(
+            f"trail {state.name} cannot be approved as it is: {'; '.join(below)}. The guardian never holds a trail "
+            "below that floor; fix the trail (or let the guardian heal it), then approve"
+        )
+    return state
+
+
+def _resources(state: TrailState, aws: Ports) -> list[tuple[Subject, ResourceState, tuple[str, ...]]]:
+    """The trail's bucket and log group as they are now, with every protected trail that delivers to each."""
+    found = []
+    for kind, name, region in storage.resources_of(state):
+        try:
+            live = storage.read(aws, kind, name, region)
+            known = baselines.load_resource(aws, kind, name, live.region)
+        except AWS_ERRORS as exc:
+            code, message = describe_error(exc)
+            raise Refusal(f"cannot read the trail's {kind.value} {name}: {code}: {message}") from None
+        if not live.exists:
+            raise Refusal(f"the trail's {kind.value} {name} does not exist: the trail cannot deliver its logs")
+        trails = tuple(sorted({*(known.trails if known else ()), state.arn}))
+        found.append((kind, live, trails))
+    return found
+
+
+def _key_problem(state: TrailState, aws: Ports, config: Config) -> str | None:
+    key = key_of(state, config.account_id)
+    if key is None:
+        return None
+    try:
+        key_state = aws.key_state(key)
+        policy = json.loads(aws.key_policy(key))
+    except AWS_ERRORS as exc:
+        code, message = describe_error(exc)
+        return f"cannot read the trail's KMS key {key.key_id}: {code}: {message}"
+    if key_state != "Enabled":
+        return f"the trail's KMS key {key.key_id} is {key_state}: CloudTrail cannot encrypt with it; fix it first"
+    if not cloudtrail_can_encrypt(policy, state.arn, config.account_id):
+        return f"the policy of the trail's KMS key {key.key_id} does not let CloudTrail encrypt this trail's logs"
+    return None

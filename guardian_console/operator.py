@@ -1,0 +1,73 @@
+"""Asking the deployed guardian to do something only it may do (approve a baseline, register a self-test): the
+request goes to its sweep function with a proof of who is asking (:mod:`guardian.model.caller_proof`), a
+GetCallerIdentity request signed with the caller's own credentials, which the guardian has STS check."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian.model.caller_proof import BODY, CONTENT_TYPE, REQUEST_HEADER, request_digest, sts_url
+from guardian.model.operator_requests import REQUEST_KEY
+from guardian_console.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian_console.deployed import Deployed
+
+
+def proof(session: Any, region: str, request: dict[str, str]) -> dict[str, Any]:
+    """A GetCallerIdentity request for ``region``'s STS, signed (SigV4) with the session's credentials, whose signature
+    covers the request's SHA-256. Never sent by the console: the guardian sends it, and STS names the signer."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise ConsoleError("no AWS credentials found", "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID")
+    url = sts_url(region, os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL"))
+    signed = AWSRequest(
+        method="POST",
+        url=url,
+        data=BODY,
+        headers={"Content-Type": CONTENT_TYPE, REQUEST_HEADER: request_digest(request)},
+    )
+    SigV4Auth(credentials.get_frozen_credentials(), "sts", region).add_auth(signed)
+    return {"url": url, "body": BODY, "headers": dict(signed.headers.items())}
+
+
+def request(action: str, deployed: Deployed, *, trail: str, region: str, reason: str, now: datetime) -> dict[str, str]:
+    return {
+        "action": action,
+        "id": str(uuid.uuid4()),
+        "at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "account": deployed.account,
+        "region": region,
+        "trail": trail,
+        "reason": reason,
+    }
+
+
+def ask(session: Any, deployed: Deployed, body: dict[str, str]) -> dict[str, Any]:
+    """Send the request to the guardian's sweep function and return its answer (``ok``, and what it did or why
+    it refused)."""
+    payload = {REQUEST_KEY: body, "proof": proof(session, deployed.region, body)}
+    try:
+        response = session.client("lambda", region_name=deployed.region).invoke(
+            FunctionName=deployed.sweep_function,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(payload).encode(),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise ConsoleError(
+            f"cannot invoke the guardian's function {deployed.sweep_function}: {exc}",
+            "the caller needs lambda:InvokeFunction on it (where the SCP denies it, run this as the break-glass role)",
+        ) from exc
+    answer = json.loads(response["Payload"].read() or b"{}")
+    if "FunctionError" in response or not isinstance(answer, dict):
+        raise ConsoleError(f"the guardian failed on the request: {answer}", "see the sweep function's logs")
+    return answer
