@@ -18,7 +18,10 @@ from tests.support import REPO_ROOT
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("npx") is None or not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
         pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
-    return deploy.synth(tmp_path_factory.mktemp("cdk.out"))
+    return deploy.synth(tmp_path_factory.mktemp("cdk.out"), f"approvers=arn:aws:iam::123456789012:user/{OPERATOR}")
+
+
+OPERATOR = "guardian-operator"  # the IAM user the e2e deployment names in approvers
 
 
 Console = Callable[..., tuple[int, str, str]]

@@ -22,7 +22,12 @@ from simulation import deploy, scenario
 from simulation.moto_server import LocalAws, local_aws
 from tests.e2e.conftest import Console, console_at, today
 
-pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.synth,
+    pytest.mark.filterwarnings("ignore:Tried to parse"),
+    pytest.mark.xdist_group("console-verify"),  # one deployment for the module
+]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -331,3 +332,48 @@ def test_the_sweep_role_allows_every_call_its_checks_of_the_guardian_make(
         "events:PutRule",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
+
+
+def test_the_roles_allow_every_call_an_approval_and_a_self_test_make(recorded: set[str], default_synth: Any) -> None:
+    """The sweep's role serves ``approve`` and registers a self-test; the remediation role reads the marker."""
+    from guardian.adapters.full import FullAdapter  # noqa: PLC0415
+    from guardian.flows import operator  # noqa: PLC0415
+    from guardian.flows.selftest import marked  # noqa: PLC0415
+    from guardian.model.config_values import exempt_principals  # noqa: PLC0415
+    from guardian.ports.invocation import Invocation  # noqa: PLC0415
+    from tests.integration.test_operator_moto import ALICE, SENTINEL, payload, stop_of_sentinel  # noqa: PLC0415
+
+    template, _ = default_synth
+    ct = boto3.client("cloudtrail")
+    with_storage(ct)
+    ct.create_trail(Name=SENTINEL, S3BucketName="trail-logs-iam")
+    ct.start_logging(Name=SENTINEL)
+    config = runtime.config()
+    config = type(config)(
+        **{**config.__dict__, "approvers": ALICE and runtime.config().approvers, "sentinel_trail": SENTINEL}
+    )
+
+    config = type(config)(**{**config.__dict__, "approvers": exempt_principals(json.dumps([ALICE]))})
+
+    class Adapter(FullAdapter):
+        def caller_identity(self, url: str, headers: dict[str, str], body: str) -> bytes:
+            return f"<R><Arn>{ALICE}</Arn><Account>{ACCOUNT}</Account></R>".encode()
+
+    aws = Adapter(
+        Boto3Clients(boto3.session.Session()),
+        topic_arn=config.topic_arn,
+        topic_region="us-east-1",
+        evidence_bucket=config.evidence_bucket,
+        signing_key=config.signing_key_arn,
+    )
+
+    run = Invocation(lambda: datetime.now(UTC), lambda _s: None, "test")
+    assert operator.serve(payload(trail="management-trail"), aws, config, run)["ok"] is True
+    assert operator.serve(payload("selftest", SENTINEL, id="7f0c3a1e-1b2c"), aws, config, run)["ok"] is True
+    served = set(recorded)
+    assert {"cloudtrail:DescribeTrails", "s3:PutObject", "kms:Sign", "sns:Publish", "logs:DescribeLogGroups"} <= served
+    assert uncovered(served, granted(template, "SweepRole")) == set()
+    recorded.clear()
+    assert marked(stop_of_sentinel(ALICE), aws).purpose is not None
+    assert {"s3:GetObject"} <= recorded
+    assert uncovered(recorded, granted(template, "RemediationRole")) == set()
