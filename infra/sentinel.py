@@ -1,4 +1,4 @@
-"""The sentinel trail: a small second trail (write-only management events, every Region) into its own bucket.
+"""The sentinel trail: a second trail (management events, read and write, every Region) into its own bucket.
 
 EventBridge receives CloudTrail API-call events only while some trail is logging. With the sentinel, stopping or
 deleting the protected trail still produces the event that heals it. The guardian protects the sentinel like any
@@ -50,7 +50,9 @@ class SentinelTrail(Construct):
             bucket=self.bucket,
             is_multi_region_trail=True,
             include_global_service_events=True,
-            management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
+            # Read and write: the guardian holds every protected trail, the sentinel too, to the floor (management
+            # events read and write); a write-only sentinel would be raised to it, and alerted, by the first sweep.
+            management_events=cloudtrail.ReadWriteType.ALL,
             enable_file_validation=True,
         )
         if protect_tag:  # protected like any trail, also when protection is narrowed to tagged trails

@@ -1,6 +1,6 @@
 """``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, expire its
 logs, and switch the guardian's own rule off, as an attacker; watch each put back. Then the operator's view: the
-``guardian`` command's status, incidents and the auditor's HTML report.
+``guardian`` command's status, a self-test, the incidents and the auditor's HTML report.
 
 The story goes to the screen (:mod:`simulation.story`); everything else (the guardian's JSON logs, each alert as
 the email-json subscriber receives it, the evidence record, the sweeps' summaries) to ``build/demo.log``.
@@ -19,11 +19,13 @@ from typing import Any, TextIO
 
 from guardian.entrypoints.logs import LOGGER_NAME, JsonFormatter
 from simulation import deploy, scenario, story
-from simulation.moto_server import LocalAws, environment, local_aws
+from simulation.cloudtrail_events import recording_calls
+from simulation.lambda_runner import running_functions
+from simulation.moto_server import ACCOUNT, LocalAws, environment, local_aws
 
 LOG_FILE = deploy.ROOT / "build" / "demo.log"
 REPORT = deploy.ROOT / "build" / "report.html"
-CREDENTIALS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's, on 127.0.0.1
+OPERATOR = "security-operator"  # the demo's approver: an IAM user in moto, named in `approvers` at synth
 
 
 def quiet_moto() -> None:
@@ -74,7 +76,7 @@ def main() -> int:
     with LOG_FILE.open("w") as log, tempfile.TemporaryDirectory(prefix="guardian-synth-") as tmp:
         log_to(log)
         print("Synthesizing the app with the CDK CLI (cdk-nag runs on this synth)...", flush=True)
-        template = deploy.synth(Path(tmp))
+        template = deploy.synth(Path(tmp), f"approvers=arn:aws:iam::{ACCOUNT}:user/{OPERATOR}")
         with local_aws() as aws:
             deployment = deploy.deploy(aws, template)
             outcome = scenario.run(aws, deployment)
@@ -92,15 +94,23 @@ def the_console(aws: LocalAws) -> bool:
 
     today = datetime.now(UTC).date().isoformat()
     report = ["report", "--from", today, "--to", today, "-o", str(REPORT)]
-    commands = (["status"], ["incidents", "--since", "1d"], report)
+    commands = (["status"], ["selftest", "--timeout", "60"], ["incidents", "--since", "1d"], report)
     statuses = []
-    with environment(AWS_ENDPOINT_URL=aws.endpoint, AWS_REGION="us-east-1", **CREDENTIALS_ENV):
+    iam = aws.client("iam")
+    iam.create_user(UserName=OPERATOR)
+    key = iam.create_access_key(UserName=OPERATOR)["AccessKey"]
+    credentials = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    with (
+        environment(AWS_ENDPOINT_URL=aws.endpoint, AWS_REGION="us-east-1", **credentials),
+        running_functions(aws.endpoint, events=True),  # Lambda and CloudTrail's events, as far as moto lacks them
+        recording_calls(),
+    ):
         for args in commands:
             print(f"\n$ guardian {' '.join(args)}", flush=True)
             statuses.append(guardian(args))
             sys.stdout.flush()
     print(f"The auditor's report of today, one self-contained file: {REPORT}")
-    return statuses == [0, 0, 0]
+    return statuses == [0] * len(commands)
 
 
 if __name__ == "__main__":

@@ -608,7 +608,7 @@ def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth
     props = trail["Properties"]
     assert (props["IsLogging"], props["IsMultiRegionTrail"], props["IncludeGlobalServiceEvents"]) == (True, True, True)
     assert props["EnableLogFileValidation"] is True
-    assert props["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "WriteOnly"}]
+    assert props["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "All"}]
     assert props["S3BucketName"] == {"Ref": bucket_id}
     bucket = template.find_resources("AWS::S3::Bucket")[bucket_id]
     assert bucket["DeletionPolicy"] == "Retain"
