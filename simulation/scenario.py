@@ -243,7 +243,8 @@ def invoke_sweep(aws: LocalAws, deployment: Deployment) -> dict[str, Any]:
 
 def describe(aws: LocalAws) -> dict[str, Any]:
     trails = aws.client("cloudtrail").describe_trails(trailNameList=[TRAIL])["trailList"]
-    return dict(trails[0]) if trails else {}
+    named = [t for t in trails if t["Name"] == TRAIL]  # moto ignores trailNameList: it lists every trail
+    return dict(named[0]) if named else {}
 
 
 def lost_event(aws: LocalAws, deployment: Deployment, queue_url: str) -> LostEvent:

@@ -43,6 +43,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             "GUARDIAN_REPEAT_WINDOW_MINUTES",
             "GUARDIAN_SIGNING_KEY_ARN",
             "GUARDIAN_SELF_FUNCTIONS",
+            "GUARDIAN_SENTINEL_TRAIL",
         }
 
         outcome = scenario.run(aws, deployment)
@@ -74,11 +75,11 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert outcome.evidence["verification"]["is_logging"] is True
         assert outcome.evidence_lock["ObjectLockMode"] == "GOVERNANCE"
 
-        assert outcome.first_sweep["statuses"] == {"baseline_recorded": 1}
+        assert outcome.first_sweep["statuses"] == {"baseline_recorded": 2}  # the trail and the sentinel
         act_two = outcome.lost_event
         assert act_two is not None
         assert not act_two.exists_after_attack
-        assert act_two.sweep_summary["statuses"] == {"healed": 1}
+        assert act_two.sweep_summary["statuses"] == {"healed": 1, "in_baseline": 1}  # the sentinel untouched
         assert act_two.trail_after == act_two.trail_before
         assert act_two.status_after["IsLogging"] is True
         [sweep_alert] = act_two.notifications
@@ -100,7 +101,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         [sweep_alert] = act_four.sweep_alerts
         assert sweep_alert["Subject"].startswith("[CRITICAL] Guardian rule CloudTrailGuardian-tamper disabled")
         # The act-4 sweep finds the recreated trail in its baseline: no "strengthened" noise, no new version.
-        assert act_four.sweep_summary["statuses"] == {"in_baseline": 1}
+        assert act_four.sweep_summary["statuses"] == {"in_baseline": 2}
 
         # The demo's story, as a person reads it: every act, its evidence and lock, in at most 100 lines.
         bucket = deployment.outputs["EvidenceBucketName"]

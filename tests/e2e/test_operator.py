@@ -377,8 +377,9 @@ def test_the_report_counts_self_tests_and_approvals_apart(operated: Operated, ap
     assert "StopLogging (selftest)" in out
 
 
-def test_the_self_test_marker_is_signed_and_short_lived(operated: Operated) -> None:
+def test_the_self_test_marker_is_signed_and_short_lived(operated: Operated, approver: Console) -> None:
     """The marker the self-test registered is signed and short-lived: until five minutes after registration."""
+    assert approver("selftest", "--timeout", "60")[0] == 0
     bucket = operated.deployment.outputs["EvidenceBucketName"]
     key = f"selftests/us-east-1/{operated.sentinel}.json"
     marker = json.loads(operated.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

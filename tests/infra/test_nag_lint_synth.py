@@ -37,6 +37,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
         "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/baselines/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/selftests/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]",
@@ -138,4 +139,6 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(staged.rglob("*")):
             zf.write(path, path.relative_to(staged))
-    assert archive.stat().st_size < 100 * 1024
+    # 100 KiB until issue 8's operator requests (approve, selftest: about 30 KB of source) joined the sweep's code;
+    # the asset is now about 110 KiB. Held here so it cannot grow further unnoticed (see the closing note).
+    assert archive.stat().st_size < 116 * 1024

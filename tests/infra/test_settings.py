@@ -55,7 +55,7 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
         ({"exemptPrincipals": "[1, 2]"}, "exemptPrincipals entries must be ARNs"),
         (
             {"exemptPrincipals": "arn:aws:iam::*:role/ci-*"},
-            "has a wildcard; an exemption is an exact ARN unless written glob:",
+            "has a wildcard; a principal is an exact ARN unless written glob:",
         ),
         ({"exemptPrincipals": '[{"principal": "x", "until": "soon"}]'}, "'until' must be an ISO 8601 time"),
         ({"exemptPrincipals": "[oops"}, "exemptPrincipals is not a valid JSON list"),

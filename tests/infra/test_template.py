@@ -159,6 +159,8 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
         },
         # its own calls come from these functions (the session name), not only from its roles
         "GUARDIAN_SELF_FUNCTIONS": '["CloudTrailGuardian-remediation", "CloudTrailGuardian-sweep"]',
+        # a StopLogging of it may be a registered self-test (guardian selftest)
+        "GUARDIAN_SENTINEL_TRAIL": "CloudTrailGuardian-sentinel",
     }
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
@@ -285,6 +287,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
     signing_key = {"Fn::GetAtt": [logical_id(template, "AWS::KMS::Key", containing="SigningKey"), "Arn"]}
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
+    selftests = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/selftests/*"]]}
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
     repairs = [
@@ -318,9 +321,9 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "s3:PutObject": [evidence, baselines],
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
-        "s3:GetObject": [baselines],
-        "s3:GetObjectVersion": [baselines],
-        "s3:ListBucketVersions": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
+        "s3:GetObject": [baselines, selftests],  # selftests/: the self-test markers it reads, never writes
+        "s3:GetObjectVersion": [baselines, selftests],
+        "s3:ListBucketVersions": [{"Fn::GetAtt": [bucket_id, "Arn"]}] * 2,
         "kms:Sign": [signing_key],
         "kms:GetPublicKey": [signing_key],
         "sns:Publish": [{"Ref": topic_id}],
@@ -482,6 +485,7 @@ def test_outputs_name_what_an_operator_needs(default_synth: Any) -> None:
         "DeadLetterQueueUrl",
         "SweepFunctionName",
         "SigningKeyArn",
+        "SentinelTrailName",
     }
 
 
@@ -529,7 +533,7 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
 
 
-PREFIXES = ("baselines", "evidence", "digests")
+PREFIXES = ("baselines", "evidence", "digests", "selftests")
 
 
 def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth: Any) -> None:
@@ -560,6 +564,7 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     # Baselines to read, and for the digest chain the records (read once for their SHA-256) and the digests.
     assert sorted(map(json.dumps, granted["s3:GetObject"])) == sorted(json.dumps(in_bucket[p]) for p in PREFIXES)
     assert in_bucket["digests"] in granted["s3:PutObject"]
+    assert in_bucket["selftests"] in granted["s3:PutObject"]  # it signs the self-test markers
     statements = role_statements(template, "SweepRole")
     [metrics] = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudTrailGuardian"}}
@@ -569,8 +574,10 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert set(passes) == {"cloudtrail.amazonaws.com", "events.amazonaws.com"}
     forwarder_roles = passes["events.amazonaws.com"]["Resource"]  # only to put a forwarder's target back
     assert json.dumps(forwarder_roles).endswith(':role/CloudTrailGuardian-forwarder-*"]]}')
-    listings = [s for s in statements if "s3:ListBucket" in s["Action"]]
+    listings = [s for s in statements if isinstance(s["Action"], list) and "s3:ListBucket" in s["Action"]]
     assert all(s["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"] for s in listings)
+    selftests = [s for s in statements if s.get("Sid") == "ListSelfTestMarkerVersions"]
+    assert [s["Condition"]["StringLike"]["s3:prefix"] for s in selftests] == [["selftests/*"]]
     assert sorted(p for s in listings for p in s["Condition"]["StringLike"]["s3:prefix"]) == [
         "baselines/*",
         "digests/*",

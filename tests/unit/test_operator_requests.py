@@ -76,7 +76,7 @@ def test_a_well_formed_fresh_proof_gives_the_headers_to_send_to_sts() -> None:
         (signed(), {**REQUEST, "trail": "another"}, ZERO, "the proof was signed for another request"),
         (signed(), {**REQUEST, "reason": "CHG-9999"}, ZERO, "the proof was signed for another request"),
         (signed(), REQUEST, timedelta(minutes=6), "more than 5 minutes from now"),
-        (signed(), REQUEST, timedelta(minutes=-6), "more than 5 minutes from now"),
+        (signed(), REQUEST, timedelta(minutes=-60), "more than 5 minutes from now"),  # signed at collection
     ],
 )
 def test_a_proof_is_refused_with_the_reason(proof: Any, request_: dict[str, str], later: timedelta, why: str) -> None:
