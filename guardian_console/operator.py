@@ -29,7 +29,7 @@ def proof(session: Any, region: str, request: dict[str, str]) -> dict[str, Any]:
     credentials = session.get_credentials()
     if credentials is None:
         raise ConsoleError("no AWS credentials found", "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID")
-    url = sts_url(region, os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL"))
+    url = sts_url(region, os.environ)
     signed = AWSRequest(
         method="POST",
         url=url,
@@ -52,22 +52,26 @@ def request(action: str, deployed: Deployed, *, trail: str, region: str, reason:
     }
 
 
-def ask(session: Any, deployed: Deployed, body: dict[str, str]) -> dict[str, Any]:
-    """Send the request to the guardian's sweep function and return its answer (``ok``, and what it did or why
-    it refused)."""
-    payload = {REQUEST_KEY: body, "proof": proof(session, deployed.region, body)}
+def call(session: Any, deployed: Deployed, payload: bytes) -> tuple[bool, Any]:
+    """Invoke the guardian's sweep function and wait for it: (whether it answered without a function error, its
+    answer). ``guardian sweep`` runs it so; an operator's request goes through it too."""
     try:
         response = session.client("lambda", region_name=deployed.region).invoke(
-            FunctionName=deployed.sweep_function,
-            InvocationType="RequestResponse",
-            Payload=json.dumps(payload).encode(),
+            FunctionName=deployed.sweep_function, InvocationType="RequestResponse", Payload=payload
         )
     except (ClientError, BotoCoreError) as exc:
         raise ConsoleError(
             f"cannot invoke the guardian's function {deployed.sweep_function}: {exc}",
-            "the caller needs lambda:InvokeFunction on it (where the SCP denies it, run this as the break-glass role)",
+            "the caller needs lambda:InvokeFunction on it (where the SCP denies it, only the break-glass role may)",
         ) from exc
-    answer = json.loads(response["Payload"].read() or b"{}")
-    if "FunctionError" in response or not isinstance(answer, dict):
+    return "FunctionError" not in response, json.loads(response["Payload"].read() or b"{}")
+
+
+def ask(session: Any, deployed: Deployed, body: dict[str, str]) -> dict[str, Any]:
+    """Send the request to the guardian's sweep function and return its answer (``ok``, and what it did or why
+    it refused)."""
+    payload = {REQUEST_KEY: body, "proof": proof(session, deployed.region, body)}
+    answered, answer = call(session, deployed, json.dumps(payload).encode())
+    if not answered or not isinstance(answer, dict):
         raise ConsoleError(f"the guardian failed on the request: {answer}", "see the sweep function's logs")
     return answer

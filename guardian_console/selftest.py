@@ -45,10 +45,10 @@ class Outcome:
 
 
 def run(session: Any, deployed: Deployed, *, timeout: float, reason: str, now: datetime) -> Outcome:
-    sentinel = _sentinel(session, deployed)
+    cloudtrail = session.client("cloudtrail", region_name=deployed.region)
+    sentinel = _sentinel(cloudtrail, deployed)
     body = operator.request("selftest", deployed, trail=sentinel, region=deployed.region, reason=reason, now=now)
     outcome = Outcome(False, "", "", id=body["id"])
-    cloudtrail = session.client("cloudtrail", region_name=deployed.region)
     with _inbox(session, deployed, body["id"], outcome.cleaned_up) as inbox:
         answer = operator.ask(session, deployed, body)
         if not answer.get("ok"):
@@ -77,16 +77,14 @@ def run(session: Any, deployed: Deployed, *, timeout: float, reason: str, now: d
     return outcome
 
 
-def _sentinel(session: Any, deployed: Deployed) -> str:
+def _sentinel(cloudtrail: Any, deployed: Deployed) -> str:
     if not deployed.sentinel_trail:
         raise ConsoleError(
             f"stack {deployed.stack} has no sentinel trail, the only trail a self-test stops",
             "set sentinelTrail to true in cdk.json (the default) and deploy",
         )
     try:
-        logging = session.client("cloudtrail", region_name=deployed.region).get_trail_status(
-            Name=deployed.sentinel_trail
-        )["IsLogging"]
+        logging = cloudtrail.get_trail_status(Name=deployed.sentinel_trail)["IsLogging"]
     except AWS_ERRORS as exc:
         raise ConsoleError(
             f"cannot read the sentinel trail {deployed.sentinel_trail}: {exc}", "the caller needs GetTrailStatus"
@@ -180,7 +178,8 @@ def _judge(session: Any, deployed: Deployed, outcome: Outcome, alert: dict[str, 
     outcome.alert_subject = str(alert.get("subject"))
     outcome.evidence_key = (alert.get("evidence") or {}).get("key")
     outcome.timings["blind_window_seconds"] = alert.get("blind_window_seconds")
-    record = _record(session, deployed, outcome.evidence_key) if outcome.evidence_key else None
+    s3 = session.client("s3", region_name=deployed.region)
+    record = _record(s3, deployed.evidence_bucket, outcome.evidence_key) if outcome.evidence_key else None
     actions = [a for a in (record or {}).get("actions") or [] if isinstance(a, dict)]
     verification = (record or {}).get("verification") or {}
     acted, verified = _time(actions[0].get("started_at") if actions else None), _time(verification.get("checked_at"))
@@ -229,7 +228,7 @@ def _evidence_of(session: Any, deployed: Deployed, test_id: str, since: datetime
         listed = s3.list_objects_v2(Bucket=deployed.evidence_bucket, Prefix=prefix).get("Contents", [])
         for item in listed:
             if item["LastModified"] >= since - timedelta(seconds=5):
-                record = _record(session, deployed, item["Key"]) or {}
+                record = _record(s3, deployed.evidence_bucket, item["Key"]) or {}
                 if (record.get("purpose") or {}).get("id") == test_id:
                     return str(item["Key"])
     return None
@@ -250,9 +249,9 @@ def _function_errors(session: Any, deployed: Deployed, since: datetime) -> bool:
     return False
 
 
-def _record(session: Any, deployed: Deployed, key: str) -> dict[str, Any] | None:
+def _record(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     with suppress(*AWS_ERRORS, ValueError):
-        body = session.client("s3", region_name=deployed.region).get_object(Bucket=deployed.evidence_bucket, Key=key)
+        body = s3.get_object(Bucket=bucket, Key=key)
         found = json.loads(body["Body"].read())
         return found if isinstance(found, dict) else None
     return None

@@ -7,18 +7,15 @@ answered as if it had succeeded. It needs read-only credentials only, and nothin
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.adapters.clients import Boto3Clients
 from guardian.adapters.full import FullAdapter
 from guardian.flows.sweep import SweepReport, run_sweep
 from guardian.ports.invocation import Invocation
-from guardian_console.errors import ConsoleError
+from guardian_console import operator
 from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
@@ -131,14 +128,5 @@ def dry_run(session: Any, deployed: Deployed, now: datetime) -> DryRun:
 def invoke(session: Any, deployed: Deployed) -> tuple[bool, dict[str, Any], float]:
     """Run the deployed sweep now and wait for it: (succeeded, its summary or error, seconds)."""
     started = time.monotonic()
-    try:
-        response = session.client("lambda").invoke(
-            FunctionName=deployed.sweep_function, InvocationType="RequestResponse", Payload=b"{}"
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise ConsoleError(
-            f"cannot invoke the sweep {deployed.sweep_function}: {exc}",
-            "the caller needs lambda:InvokeFunction on it (with the SCP, only the break-glass role may)",
-        ) from exc
-    payload = json.loads(response["Payload"].read() or b"{}")
-    return "FunctionError" not in response, payload, time.monotonic() - started
+    succeeded, answer = operator.call(session, deployed, b"{}")
+    return succeeded, answer, time.monotonic() - started

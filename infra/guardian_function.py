@@ -3,7 +3,7 @@ a role of its own that starts with nothing but its own log stream."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -43,6 +43,7 @@ class GuardianFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         reserved_concurrency: int | None = None,
         function_name: str | None = None,
+        leave_out: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
@@ -58,7 +59,9 @@ class GuardianFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=INLINE_HANDLERS[handler] if inline else handler,
-            code=lambda_.Code.from_inline(inline_source()) if inline else lambda_.Code.from_asset(str(stage_runtime())),
+            code=lambda_.Code.from_inline(inline_source())
+            if inline
+            else lambda_.Code.from_asset(str(stage_runtime(leave_out=leave_out))),
             role=self.role,
             memory_size=256,
             timeout=timeout,

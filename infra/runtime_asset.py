@@ -1,6 +1,7 @@
 """Stage the ``guardian`` package as the Lambda asset: only that package, no caches, no tests, no dependencies.
 
-boto3 comes from the Lambda runtime, so the asset stays small. Each module is shipped lean (:func:`lean_source`):
+boto3 comes from the Lambda runtime, so the asset stays small; the remediation function's also leaves out the
+modules only the sweep runs (:data:`SWEEP_ONLY`). Each module is shipped lean (:func:`lean_source`):
 its docstrings and comments, which are for readers of the repository, are blanked out, every line kept where it
 is, so a traceback from Lambda points at the same line here; what Lambda compiles at every cold start is smaller
 too. Staging is atomic and keyed by content (``build/lambda/<hash>/guardian``): concurrent synths (parallel test
@@ -16,18 +17,42 @@ import os
 import shutil
 import tempfile
 import tokenize
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PACKAGE = ROOT / "guardian"
 STAGING = ROOT / "build" / "lambda"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+# What only the sweep's function runs: its entry point, the sweep and its checks, the digest chain, the settling of
+# exempt approvals, the console's requests. Left out of the remediation function's asset, so what its cold start
+# downloads stays small; tests/unit/test_architecture.py proves the handler can import none of them.
+SWEEP_ONLY = (
+    "entrypoints/sweep.py",
+    "flows/sweep.py",
+    "flows/sweep_checks.py",
+    "flows/key_checks.py",
+    "flows/alert_path.py",
+    "flows/own_rules.py",
+    "flows/own_functions.py",
+    "flows/approvals.py",
+    "flows/digests.py",
+    "flows/operator.py",
+    "flows/approve.py",
+    "model/digests.py",
+    "model/record_summary.py",
+    "model/findings.py",
+)
 
 
-def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING) -> Path:
-    """Copy ``source`` to ``staging/<content hash>/<name>`` once; return the directory the asset zips."""
-    files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
+def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING, *, leave_out: Sequence[str] = ()) -> Path:
+    """Copy ``source`` to ``staging/<content hash>/<name>`` once; return the directory the asset zips.
+    ``leave_out``: modules (paths in the package) a function never imports, left out of its asset."""
+    files = sorted(
+        p for p in source.rglob("*.py") if "__pycache__" not in p.parts and str(p.relative_to(source)) not in leave_out
+    )
     digest = hashlib.sha256(Path(__file__).read_bytes())  # a change to how modules are made lean restages them
+    digest.update("\0".join(sorted(leave_out)).encode() + b"\0")
     for path in files:
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
     target = staging / digest.hexdigest()[:16]
@@ -36,6 +61,8 @@ def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING) -> Pa
     staging.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".staging-", dir=staging))
     shutil.copytree(source, scratch / source.name, ignore=_IGNORED)
+    for left in leave_out:
+        (scratch / source.name / left).unlink()
     for path in (scratch / source.name).rglob("*.py"):
         path.write_text(lean_source(path.read_text()))
     try:

@@ -40,23 +40,45 @@ def cloudtrail_record(response: CloudTrailResponse, event_name: str) -> dict[str
         identity |= {"type": "AssumedRole", "sessionContext": {"sessionIssuer": {"type": "Role", "arn": issuer}}}
     else:
         identity |= {"type": "IAMUser", "userName": arn.rsplit("/", 1)[-1]}
+    return api_call_record(
+        identity,
+        source="cloudtrail.amazonaws.com",
+        name=event_name,
+        region=region,
+        request={"name": response._get_param("Name")},
+        user_agent=response.headers.get("User-Agent", ""),
+        source_ip="127.0.0.1",
+    )
+
+
+def api_call_record(
+    identity: dict[str, Any],
+    *,
+    source: str,
+    name: str,
+    region: str,
+    request: dict[str, Any],
+    user_agent: str,
+    source_ip: str,
+) -> dict[str, Any]:
+    """The record CloudTrail writes for one management API call by ``identity`` (its ``userIdentity``), now."""
     return {
         "eventVersion": "1.11",
         "userIdentity": identity,
         "eventTime": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "eventSource": "cloudtrail.amazonaws.com",
-        "eventName": event_name,
+        "eventSource": source,
+        "eventName": name,
         "awsRegion": region,
-        "sourceIPAddress": "127.0.0.1",
-        "userAgent": response.headers.get("User-Agent", ""),
-        "requestParameters": {"name": response._get_param("Name")},
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
+        "requestParameters": request,
         "responseElements": None,
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
         "readOnly": False,
         "eventType": "AwsApiCall",
         "managementEvent": True,
-        "recipientAccountId": account,
+        "recipientAccountId": identity["accountId"],
         "eventCategory": "Management",
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
 from moto.awslambda.models import lambda_backends
+from moto.cloudtrail.responses import CloudTrailResponse
 from moto.events.models import Rule
 from moto.kms.models import Key as KmsKey
 from moto.kms.models import kms_backends
@@ -54,7 +55,7 @@ def local_aws() -> Iterator[LocalAws]:
         assert host == "127.0.0.1"
         # moto keeps its state in this process: start every simulation from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        with eventbridge_targets(invocations), kms_key_specs():
+        with eventbridge_targets(invocations), kms_key_specs(), trails_by_name():
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
@@ -103,6 +104,26 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
         yield
     finally:
         Rule.send_to_targets = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def trails_by_name() -> Iterator[None]:
+    """DescribeTrails as AWS answers it: moto 5.2.5 ignores ``trailNameList`` and lists every trail; AWS returns only
+    the trails named (by name or ARN)."""
+    original = CloudTrailResponse.describe_trails
+
+    def describe_trails(self: CloudTrailResponse) -> str:
+        answer = json.loads(original(self))
+        named = self._get_param("trailNameList") or []
+        if named:
+            answer["trailList"] = [t for t in answer["trailList"] if {t.get("Name"), t.get("TrailARN")} & set(named)]
+        return json.dumps(answer)
+
+    CloudTrailResponse.describe_trails = describe_trails  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CloudTrailResponse.describe_trails = original  # type: ignore[method-assign]
 
 
 @contextmanager

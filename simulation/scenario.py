@@ -10,13 +10,14 @@ import json
 import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from guardian.entrypoints import handler, sweep
+from simulation.cloudtrail_events import api_call_record
 from simulation.deploy import Deployment
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
 
@@ -150,42 +151,29 @@ def attacker_expires_the_logs(aws: LocalAws) -> dict[str, Any]:
 
 
 def cloudtrail_record(user: Any, access_key: str, source: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
-    """The CloudTrail record AWS writes for one API call by the attacker's IAM user."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    """The CloudTrail record AWS writes for one API call by the attacker's IAM user, with the aws-cli's TLS details."""
     host = (
         f"{TRAIL_BUCKET}.s3.{REGION}.amazonaws.com" if source.startswith("s3") else f"cloudtrail.{REGION}.amazonaws.com"
     )
-    return {
-        "eventVersion": "1.11",
-        "userIdentity": {
-            "type": "IAMUser",
-            "principalId": user["UserId"],
-            "arn": user["Arn"],
-            "accountId": ACCOUNT,
-            "accessKeyId": access_key,
-            "userName": ATTACKER,
-        },
-        "eventTime": now.isoformat().replace("+00:00", "Z"),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "203.0.113.66",
-        "userAgent": "aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
-        "requestParameters": request,
-        "responseElements": None,
-        "requestID": str(uuid.uuid4()),
-        "eventID": str(uuid.uuid4()),
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-        "eventCategory": "Management",
-        "tlsDetails": {
-            "tlsVersion": "TLSv1.3",
-            "cipherSuite": "TLS_AES_128_GCM_SHA256",
-            "clientProvidedHostHeader": host,
-        },
+    identity = {
+        "type": "IAMUser",
+        "principalId": user["UserId"],
+        "arn": user["Arn"],
+        "accountId": ACCOUNT,
+        "accessKeyId": access_key,
+        "userName": ATTACKER,
     }
+    record = api_call_record(
+        identity,
+        source=source,
+        name=name,
+        region=REGION,
+        request=request,
+        user_agent="aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.8 md/arch#x86_64 lang/python#3.12.6",
+        source_ip="203.0.113.66",
+    )
+    tls = {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": host}
+    return {**record, "tlsDetails": tls}
 
 
 def eventbridge_envelope(record: dict[str, Any]) -> dict[str, Any]:
@@ -243,8 +231,7 @@ def invoke_sweep(aws: LocalAws, deployment: Deployment) -> dict[str, Any]:
 
 def describe(aws: LocalAws) -> dict[str, Any]:
     trails = aws.client("cloudtrail").describe_trails(trailNameList=[TRAIL])["trailList"]
-    named = [t for t in trails if t["Name"] == TRAIL]  # moto ignores trailNameList: it lists every trail
-    return dict(named[0]) if named else {}
+    return dict(trails[0]) if trails else {}
 
 
 def lost_event(aws: LocalAws, deployment: Deployment, queue_url: str) -> LostEvent:

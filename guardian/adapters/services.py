@@ -245,8 +245,7 @@ class ServiceAdapter:
 
         from guardian.model.caller_proof import sts_url  # noqa: PLC0415
 
-        override = os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL")
-        return sts_url(region, override)
+        return sts_url(region, os.environ)
 
     def caller_identity(self, url: str, headers: dict[str, str], body: str) -> bytes:
         """Send the signed GetCallerIdentity request to STS; its answer names the signer. A refusal by STS (a bad or

@@ -10,6 +10,7 @@ cannot use; a request already served (a replayed proof).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows import baselines, storage
@@ -50,7 +51,9 @@ def approve_trail(
 ) -> dict[str, Any]:
     """Check everything first, then record the baselines, then the evidence and the alert."""
     event = operator_event(request, identity.arn, "ApproveBaseline", request.at)
-    result_key = evidence_key(_result(event, None, Severity.MEDIUM, "", None))
+    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.MEDIUM, "", None, None)
+    approval = Result(event, decision, Outcome.ALERTED, Severity.MEDIUM)  # completed once the approval is made
+    result_key = evidence_key(approval)
     if aws.read_json(result_key) is not None:
         raise Refusal(f"request {request.id} was served already ({result_key}): a replayed proof is not served twice")
     state = _approvable(request, aws, config)
@@ -70,8 +73,13 @@ def approve_trail(
         f"the configuration of trail {state.name} as it is now is its baseline ({key}, with its bucket and log group)"
         + (f"; changed from the previous baseline: {', '.join(c.field for c in changes)}" if changes else "")
     )
-    purpose = Purpose("approval", request.id, by, request.reason)
-    sent = deliver(_result(event, trail, Severity.MEDIUM, reason, purpose, *changes), aws, config, run)
+    approval = replace(
+        approval,
+        decision=replace(decision, reason=reason, trail=trail),
+        changes=changes,
+        purpose=Purpose("approval", request.id, by, request.reason),
+    )
+    sent = deliver(approval, aws, config, run)
     return {
         "approved": {
             "trail": state.name,
@@ -85,21 +93,19 @@ def approve_trail(
     }
 
 
-def _result(
-    event: Any, trail: TrailRef | None, severity: Severity, reason: str, purpose: Purpose | None, *changes: Any
-) -> Result:
-    decision = Decision(Action.ALERT, Outcome.ALERTED, severity, reason, None, trail)
-    return Result(event, decision, Outcome.ALERTED, severity, changes=tuple(changes), purpose=purpose)
+def read_trail(aws: TrailCalls, region: str, name: str) -> TrailState | None:
+    """The trail as it is now (None: there is none); a read AWS refuses is a :class:`Refusal` that says so."""
+    try:
+        return aws.trail_state(region, name)
+    except AWS_ERRORS as exc:
+        code, message = describe_error(exc)
+        raise Refusal(f"cannot read trail {name} in {region}: {code}: {message}") from None
 
 
 def _approvable(request: OperatorRequest, aws: Ports, config: Config) -> TrailState:
     if config.sweep_regions and request.region not in config.sweep_regions:
         raise Refusal(f"{request.region} is not a Region this guardian covers ({', '.join(config.sweep_regions)})")
-    try:
-        state = aws.trail_state(request.region, request.trail)
-    except AWS_ERRORS as exc:
-        code, message = describe_error(exc)
-        raise Refusal(f"cannot read trail {request.trail} in {request.region}: {code}: {message}") from None
+    state = read_trail(aws, request.region, request.trail)
     if state is None:
         raise Refusal(f"no trail named {request.trail} in {request.region}: check the name and --region")
     if state.home_region != request.region:

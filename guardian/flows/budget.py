@@ -22,6 +22,7 @@ T = TypeVar("T")
 # Seconds kept back from the invocation's remaining time (Lambda's timeout is 60 s; see docs/operations.md).
 ALERT_RESERVE = 15.0  # for publishing the alert (and its central copy) after everything else
 EVIDENCE_SECONDS = 10.0  # at most, for writing the evidence record before the alert
+MARKER_SECONDS = 3.0  # at most, for reading a self-test's marker before the alert (a StopLogging of the sentinel)
 AFTER_ALERT_MARGIN = 2.0  # the steps after the alert stop this long before the timeout
 
 
@@ -37,6 +38,11 @@ def heal_budget(run: Invocation) -> float | None:
 def evidence_budget(run: Invocation) -> float | None:
     left = _left(run, ALERT_RESERVE)
     return EVIDENCE_SECONDS if left is None else min(left, EVIDENCE_SECONDS)
+
+
+def marker_budget(run: Invocation) -> float:
+    left = _left(run, ALERT_RESERVE + EVIDENCE_SECONDS)
+    return MARKER_SECONDS if left is None else min(left, MARKER_SECONDS)
 
 
 def after_alert_budget(run: Invocation) -> float | None:

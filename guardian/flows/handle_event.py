@@ -64,10 +64,9 @@ def handle(event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Co
     if result.outcome is Outcome.IGNORED:
         return Handled(result, published=False)
     if config.sentinel_trail is not None and event.event_name == "StopLogging":
-        from guardian.flows.selftest import is_candidate, marked  # noqa: PLC0415 - the sentinel's StopLogging only
+        from guardian.flows.selftest import marked  # noqa: PLC0415 - a StopLogging, where there is a sentinel
 
-        if is_candidate(result, config):
-            result = marked(result, aws.full())
+        result = marked(result, aws.full(), config.sentinel_trail, run)
     # Imported after the heal: compiling the delivery is not on the cold start's way to StartLogging.
     from guardian.flows.after_alert import steps_after  # noqa: PLC0415
     from guardian.flows.deliver import AlertNotPublished, deliver  # noqa: PLC0415

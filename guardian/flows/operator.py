@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows import baselines
-from guardian.flows.approve import Refusal, approve_trail
+from guardian.flows.approve import Refusal, approve_trail, read_trail
 from guardian.flows.deliver import deliver
 from guardian.model.caller_proof import BODY, Identity, ProofRefused, check_proof, parse_identity
 from guardian.model.decide import Decision
@@ -29,7 +29,6 @@ from guardian.model.operator_requests import (
 from guardian.model.results import Result
 from guardian.model.rules import Action, Outcome, Severity
 from guardian.ports.calls import CallerCheck, Delivery, SignedStore, TrailCalls
-from guardian.ports.errors import AWS_ERRORS, describe_error
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -76,10 +75,8 @@ def identify(
     """The caller, as STS names them, if they may make the request; else :class:`ProofRefused` saying why."""
     url = aws.sts_endpoint(config.topic_region)
     headers = check_proof(event.get("proof"), event[REQUEST_KEY], url=url, now=now)
-    try:
-        identity = parse_identity(aws.caller_identity(url, headers, BODY))
-    except OSError as exc:
-        raise ProofRefused(f"STS could not be asked who signed the proof: {exc}") from None
+    # STS refusing the signature is a ProofRefused; STS out of reach raises (a function error, not an intruder).
+    identity = parse_identity(aws.caller_identity(url, headers, BODY))
     if identity.account != config.account_id or request.account != config.account_id:
         raise ProofRefused(f"{identity.arn} is not of this account ({config.account_id})")
     if not config.approvers:
@@ -101,11 +98,7 @@ def register_selftest(
         raise Refusal("this deployment has no sentinel trail: set sentinelTrail to true in cdk.json and deploy")
     if request.trail != config.sentinel_trail or request.region != config.topic_region:
         raise Refusal(f"a self-test stops only the sentinel trail {config.sentinel_trail} ({config.topic_region})")
-    try:
-        state = aws.trail_state(request.region, request.trail)
-    except AWS_ERRORS as exc:
-        code, message = describe_error(exc)
-        raise Refusal(f"cannot read the sentinel trail: {code}: {message}") from None
+    state = read_trail(aws, request.region, request.trail)
     if state is None or not state.logging:
         what = "does not exist" if state is None else "is not logging"
         raise Refusal(f"the sentinel trail {request.trail} {what}: run `guardian sweep` first, then the self-test")

@@ -12,37 +12,29 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from guardian.flows.baselines import read_verified
+from guardian.flows.budget import marker_budget, within
 from guardian.model.operator_requests import covers, selftest_key
 from guardian.model.rules import Outcome, Severity
 
 if TYPE_CHECKING:
-    from guardian.model.config import Config
     from guardian.model.results import Result
     from guardian.ports.calls import SignedStore
+    from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
 
 
-def is_candidate(result: Result, config: Config) -> bool:
-    """Cheap: a StopLogging of the sentinel trail, with a time. Only these read a marker."""
-    trail = result.decision.trail
-    return (
-        config.sentinel_trail is not None
-        and result.event.event_name == "StopLogging"
-        and trail is not None
-        and trail.name == config.sentinel_trail
-        and result.event.event_time is not None
-    )
-
-
-def marked(result: Result, aws: SignedStore) -> Result:
-    """The result, marked as a self-test when a verified marker covers it. A marker that cannot be read or fails
-    verification marks nothing: the alert goes out as for any StopLogging."""
+def marked(result: Result, aws: SignedStore, sentinel: str, run: Invocation) -> Result:
+    """The result of a StopLogging, marked as a self-test when it stopped the sentinel and a verified marker covers
+    it. A marker that cannot be read in its few seconds, or fails verification, marks nothing: the alert goes out as
+    for any StopLogging."""
     trail, e = result.decision.trail, result.event
-    assert trail is not None
-    assert e.event_time is not None
+    if trail is None or trail.name != sentinel or e.event_time is None:
+        return result
     try:
-        marker, refused = read_verified(aws, selftest_key(trail.region, trail.name))
+        marker, refused = within(
+            marker_budget(run), lambda: read_verified(aws, selftest_key(trail.region, trail.name)), "the marker"
+        )
     except Exception as exc:  # noqa: BLE001 - never in the way of the alert
         LOG.warning("self-test marker unreadable", extra={"event_id": e.event_id, "error": repr(exc)})
         return result

@@ -58,9 +58,10 @@ def request_digest(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def sts_url(region: str, override: str | None = None) -> str:
-    """The STS endpoint the guardian sends proofs to: its Region's, or the endpoint the deployment sets (the local
-    simulation's)."""
+def sts_url(region: str, environ: Mapping[str, str]) -> str:
+    """The STS endpoint proofs are signed for and sent to, the same on both sides: the Region's, unless the
+    environment sets one as boto3 reads it (``AWS_ENDPOINT_URL_STS``, else ``AWS_ENDPOINT_URL``: the simulation)."""
+    override = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
     if override:
         return override.rstrip("/") + "/"
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

@@ -72,6 +72,46 @@ class CloudTrailEvent:
         return self.event_type in (None, "AwsApiCall")
 
 
+def guardian_event(
+    event_id: str,
+    *,
+    name: str,
+    source: str,
+    event_type: str,
+    at: datetime,
+    region: str,
+    account_id: str,
+    raw: dict[str, Any],
+    actor: Actor = Actor(),  # noqa: B008 - a NamedTuple, immutable
+    trail: TrailRef | None = None,
+    request_parameters: Mapping[str, Any] | None = None,
+    user_agent: str | None = None,
+) -> CloudTrailEvent:
+    """A record the guardian makes itself (what the sweep found, an operator's request), shaped as the event the
+    alert and the evidence record take. Its id is derived (``event_id_derived``), never CloudTrail's."""
+    return CloudTrailEvent(
+        event_id=event_id,
+        event_id_derived=True,
+        detail_type=None,
+        event_name=name,
+        event_source=source,
+        event_type=event_type,
+        event_time=at,
+        event_time_raw=at.isoformat().replace("+00:00", "Z"),
+        aws_region=region,
+        account_id=account_id,
+        source_ip=None,
+        user_agent=user_agent,
+        error_code=None,
+        error_message=None,
+        actor=actor,
+        request_parameters=request_parameters,
+        trail=trail,
+        problems=(),
+        raw=raw,
+    )
+
+
 class _Reader:
     """Typed access to one JSON object, collecting type problems instead of raising."""
 

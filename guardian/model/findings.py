@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from guardian.model.bucket import BucketState
 from guardian.model.decide import Decision
-from guardian.model.events import CloudTrailEvent
-from guardian.model.refs import SWEEP_SOURCE, Actor, TrailRef
+from guardian.model.events import CloudTrailEvent, guardian_event
+from guardian.model.refs import SWEEP_SOURCE, TrailRef
 from guardian.model.results import Result, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.trail import TrailState
@@ -79,25 +79,15 @@ def found_event(
     trail: TrailRef | None = None,
 ) -> CloudTrailEvent:
     """What the sweep found, shaped as the event that never came: the alert and the evidence take it as one."""
-    return CloudTrailEvent(
-        event_id=event_id,
-        event_id_derived=True,
-        detail_type=None,
-        event_name="DriftDetected",
-        event_source=SWEEP_SOURCE,
+    return guardian_event(
+        event_id,
+        name="DriftDetected",
+        source=SWEEP_SOURCE,
         event_type="GuardianSweep",
-        event_time=detected_at,
-        event_time_raw=iso(detected_at),
-        aws_region=region,
+        at=detected_at,
+        region=region,
         account_id=account_id,
-        source_ip=None,
-        user_agent=None,
-        error_code=None,
-        error_message=None,
-        actor=Actor(),
-        request_parameters=None,
         trail=trail,
-        problems=(),
         raw={"source": SWEEP_SOURCE, "detected_at": iso(detected_at), **raw},
     )
 

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from guardian.model.event_refs import TRAIL_NAME
-from guardian.model.events import CloudTrailEvent
+from guardian.model.events import CloudTrailEvent, guardian_event
 from guardian.model.purpose import Purpose
 from guardian.model.refs import OPERATOR_SOURCE, Actor
-from guardian.model.results import iso
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -130,24 +129,16 @@ def covers(marker: Mapping[str, Any], *, trail: str, principals: list[str], at: 
 
 def operator_event(request: OperatorRequest, by: str | None, name: str, at: datetime) -> CloudTrailEvent:
     """An operator's request, shaped as the event the alert and the evidence take."""
-    return CloudTrailEvent(
-        event_id=f"{request.action}-{request.id}",
-        event_id_derived=True,
-        detail_type=None,
-        event_name=name,
-        event_source=OPERATOR_SOURCE,
+    return guardian_event(
+        f"{request.action}-{request.id}",
+        name=name,
+        source=OPERATOR_SOURCE,
         event_type="GuardianOperatorRequest",
-        event_time=at,
-        event_time_raw=iso(at),
-        aws_region=request.region,
+        at=at,
+        region=request.region,
         account_id=request.account,
-        source_ip=None,
         user_agent="guardian console",
-        error_code=None,
-        error_message=None,
         actor=Actor(type=None if by is None else "AssumedRole" if ":assumed-role/" in by else "IAMUser", arn=by),
         request_parameters={"name": request.trail},
-        trail=None,
-        problems=(),
         raw={"source": OPERATOR_SOURCE, "request": request.to_json()},
     )

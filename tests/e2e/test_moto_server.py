@@ -126,3 +126,19 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         keys = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
         assert len(keys) == 4  # event heal, sweep heal, bucket, own rule: one object each, the duplicate added none
         assert outcome.evidence_key in keys
+
+
+def test_the_simulation_answers_describe_trails_by_name_as_aws_does() -> None:
+    """moto lists every trail whatever trailNameList says; the simulation's moto_server answers with the named ones."""
+    with local_aws() as aws:
+        s3, cloudtrail = aws.client("s3"), aws.client("cloudtrail")
+        s3.create_bucket(Bucket="trail-logs-by-name")
+        for name in ("first-trail", "second-trail"):
+            cloudtrail.create_trail(Name=name, S3BucketName="trail-logs-by-name")
+        assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=["second-trail"])["trailList"]] == [
+            "second-trail"
+        ]
+        arn = cloudtrail.describe_trails(trailNameList=["first-trail"])["trailList"][0]["TrailARN"]
+        assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=[arn])["trailList"]] == ["first-trail"]
+        assert len(cloudtrail.describe_trails()["trailList"]) == 2
+        assert cloudtrail.describe_trails(trailNameList=["no-such-trail"])["trailList"] == []

@@ -374,6 +374,6 @@ def test_the_roles_allow_every_call_an_approval_and_a_self_test_make(recorded: s
     assert {"cloudtrail:DescribeTrails", "s3:PutObject", "kms:Sign", "sns:Publish", "logs:DescribeLogGroups"} <= served
     assert uncovered(served, granted(template, "SweepRole")) == set()
     recorded.clear()
-    assert marked(stop_of_sentinel(ALICE), aws).purpose is not None
+    assert marked(stop_of_sentinel(ALICE), aws, SENTINEL, run).purpose is not None
     assert {"s3:GetObject"} <= recorded
     assert uncovered(recorded, granted(template, "RemediationRole")) == set()

@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from app import build_app
+from infra.runtime_asset import SWEEP_ONLY
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.synth
@@ -127,18 +128,25 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
     template = json.loads((tmp_path / "CloudTrailGuardian.template.json").read_text())
     assert any(r["Type"] == "AWS::Lambda::Function" for r in template["Resources"].values())
     assets = json.loads((tmp_path / "CloudTrailGuardian.assets.json").read_text())
-    [staged] = [
+    staged_assets = [
         tmp_path / a["source"]["path"]
         for a in assets["files"].values()
         if a["source"].get("packaging") == "zip" and (tmp_path / a["source"]["path"] / "guardian").is_dir()
     ]
-    shipped = sorted(str(p.relative_to(staged / "guardian")) for p in (staged / "guardian").rglob("*") if p.is_file())
+    by_entry = {(s / "guardian/entrypoints/sweep.py").is_file(): s for s in staged_assets}
+    assert len(staged_assets) == len(by_entry) == 2  # the sweep's asset, and the remediation function's
     source = REPO_ROOT / "guardian"
-    assert shipped == sorted(str(p.relative_to(source)) for p in source.rglob("*.py") if "__pycache__" not in p.parts)
-    archive = tmp_path / "asset.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(staged.rglob("*")):
-            zf.write(path, path.relative_to(staged))
-    # 100 KiB until issue 8's operator requests (approve, selftest: about 30 KB of source) joined the sweep's code;
-    # the asset is now about 110 KiB. Held here so it cannot grow further unnoticed (see the closing note).
-    assert archive.stat().st_size < 116 * 1024
+    every = sorted(str(p.relative_to(source)) for p in source.rglob("*.py") if "__pycache__" not in p.parts)
+    for staged in staged_assets:
+        shipped = sorted(
+            str(p.relative_to(staged / "guardian")) for p in (staged / "guardian").rglob("*") if p.is_file()
+        )
+        assert shipped == (every if staged == by_entry[True] else sorted(set(every) - set(SWEEP_ONLY)))
+    for staged, limit in ((by_entry[False], 100), (by_entry[True], 116)):
+        archive = tmp_path / f"{staged.name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(staged.rglob("*")):
+                zf.write(path, path.relative_to(staged))
+        # The remediation function's asset (what its cold start downloads) stays under the 100 KiB target; the
+        # sweep's, which also carries the sweep, the digest chain and the console's requests, under 116 KiB.
+        assert archive.stat().st_size < limit * 1024

@@ -219,9 +219,35 @@ def test_only_a_marker_the_guardian_signed_makes_a_stop_a_self_test(account: tup
         "until": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
     }
     boto3.client("s3").put_object(Bucket="evidence", Key=selftest_key("us-east-1", SENTINEL), Body=json.dumps(forged))
-    assert marked(stop_of_sentinel(ALICE), aws).purpose is None  # written by an insider: not signed
+    assert marked(stop_of_sentinel(ALICE), aws, SENTINEL, run()).purpose is None  # written by an insider: not signed
     operator.serve(payload("selftest", SENTINEL), aws, config, run())
-    result = marked(stop_of_sentinel(ALICE), aws)
+    result = marked(stop_of_sentinel(ALICE), aws, SENTINEL, run())
     assert result.purpose is not None
     assert (result.purpose.kind, result.severity) == ("selftest", Severity.INFO)
-    assert marked(stop_of_sentinel(f"arn:aws:iam::{ACCOUNT}:user/mallory"), aws).purpose is None
+    assert marked(stop_of_sentinel(f"arn:aws:iam::{ACCOUNT}:user/mallory"), aws, SENTINEL, run()).purpose is None
+
+
+def test_a_marker_that_cannot_be_read_in_its_seconds_marks_nothing(account: tuple[Adapter, Config]) -> None:
+    """The marker is read before the alert, so only in the time the alert can spare (here none): then the stop is
+    alerted as tampering, never held back."""
+    aws, config = account
+    operator.serve(payload("selftest", SENTINEL), aws, config, run())
+    no_time = Invocation(lambda: datetime.now(UTC), lambda _s: None, "test", remaining=lambda: 25.0)
+    assert marked(stop_of_sentinel(ALICE), aws, SENTINEL, no_time).purpose is None
+    assert marked(stop_of_sentinel(ALICE), aws, SENTINEL, run()).purpose is not None
+
+
+def test_sts_out_of_reach_is_a_failure_not_a_refusal(account: tuple[Adapter, Config]) -> None:
+    """No alert names an intruder when STS cannot be reached: the request fails (the console says so) and can be
+    sent again."""
+    import urllib.error  # noqa: PLC0415
+
+    aws, config = account
+
+    def unreachable(url: str, headers: dict[str, str], body: str) -> bytes:
+        raise urllib.error.URLError("timed out")
+
+    aws.caller_identity = unreachable  # type: ignore[method-assign]
+    with pytest.raises(urllib.error.URLError):
+        operator.serve(payload(), aws, config, run())
+    assert boto3.client("s3").list_objects_v2(Bucket="evidence").get("KeyCount") == 0

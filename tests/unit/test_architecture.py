@@ -62,3 +62,37 @@ def test_no_module_is_over_300_lines() -> None:
     modules = [*PACKAGE.rglob("*.py"), *(REPO_ROOT / "guardian_console").rglob("*.py")]
     sizes = {str(p.relative_to(REPO_ROOT)): len(p.read_text().splitlines()) for p in modules}
     assert {path: lines for path, lines in sizes.items() if lines > 300} == {}
+
+
+def handler_imports() -> set[str]:
+    """Every module the event handler can import, as a path in the package: its imports, at the top of a module or
+    inside a function or for typing, followed all the way; and the flows the decision table names, which
+    :mod:`guardian.flows.found` imports by name."""
+    from guardian.model.rules import FLOWS, SUBJECT_FLOWS  # noqa: PLC0415
+
+    graph = grimp.build_graph("guardian")
+    roots = {
+        "guardian.entrypoints.handler",
+        *(f"guardian.flows.{n}" for n in (*FLOWS.values(), *SUBJECT_FLOWS.values())),
+    }
+    reached = set(roots)
+    for root in roots:
+        reached |= graph.find_upstream_modules(root)
+    return {
+        str(Path(*m.split(".")[1:]).with_suffix(".py"))
+        if (PACKAGE / Path(*m.split(".")[1:])).with_suffix(".py").exists()
+        else str(Path(*m.split(".")[1:]) / "__init__.py")
+        for m in reached
+    }
+
+
+def test_the_remediation_asset_leaves_out_only_what_the_handler_never_imports() -> None:
+    """The remediation function's asset leaves out the sweep's modules (infra SWEEP_ONLY); a handler importing one of
+    them would fail in Lambda, so none may be reachable from the handler, and each one left out must exist."""
+    from infra.runtime_asset import SWEEP_ONLY  # noqa: PLC0415
+
+    reached = handler_imports()
+    assert "flows/start_logging.py" in reached  # found by name from the decision table
+    assert "flows/selftest.py" in reached
+    assert sorted(set(SWEEP_ONLY) & reached) == []
+    assert all((PACKAGE / module).is_file() for module in SWEEP_ONLY)

@@ -41,7 +41,7 @@ class Session:
         self.lambda_ = boto3.client("lambda", region_name="us-east-1")
         self.stub = Stubber(self.lambda_)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, **_: Any) -> Any:
         assert service == "lambda"
         return self.lambda_
 

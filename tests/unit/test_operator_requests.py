@@ -93,9 +93,11 @@ def test_a_proof_whose_signature_leaves_out_the_request_header_is_refused() -> N
 
 
 def test_the_sts_endpoint_is_the_regions_unless_the_deployment_sets_one() -> None:
-    assert sts_url("eu-west-1") == "https://sts.eu-west-1.amazonaws.com/"
-    assert sts_url("cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn/"
-    assert sts_url("us-east-1", "http://127.0.0.1:5000") == "http://127.0.0.1:5000/"
+    assert sts_url("eu-west-1", {}) == "https://sts.eu-west-1.amazonaws.com/"
+    assert sts_url("cn-north-1", {}) == "https://sts.cn-north-1.amazonaws.com.cn/"
+    assert sts_url("us-east-1", {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}) == "http://127.0.0.1:5000/"
+    both = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:6000"}
+    assert sts_url("us-east-1", both) == "http://127.0.0.1:6000/"
 
 
 def test_stss_answer_names_the_caller_and_a_roles_arn_without_its_path() -> None:
