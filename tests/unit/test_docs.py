@@ -151,7 +151,7 @@ def _within(part: Any, whole: Any) -> bool:
 def test_json_examples_parse_and_agree() -> None:
     envelope, message = _json_blocks(DOCS / "alerts.md")
     evidence, digest = _json_blocks(DOCS / "evidence.md")
-    [abridged] = _json_blocks(README)
+    abridged, record = _json_blocks(README)
     assert (digest["schema"], digest["schema_version"]) == ("cloudtrail-guardian/digest", DIGEST_SCHEMA_VERSION)
     assert json.loads(envelope["Message"]) == message
     assert message["schema"] == "cloudtrail-guardian/alert"
@@ -160,6 +160,7 @@ def test_json_examples_parse_and_agree() -> None:
     assert evidence["schema_version"] == EVIDENCE_SCHEMA_VERSION
     assert message["evidence"]["key"].endswith(evidence["record_id"] + ".json")
     assert _within(abridged, message), "the README's abridged alert is not a part of the full one"
+    assert _within(record, evidence), "the README's abridged evidence record is not a part of the full one"
 
 
 def test_every_option_of_every_console_command_is_documented() -> None:
