@@ -387,3 +387,19 @@ def test_the_self_test_marker_is_signed_and_short_lived(operated: Operated, appr
     until = datetime.fromisoformat(marker["until"].replace("Z", "+00:00"))
     assert until - registered == timedelta(minutes=5)
     assert marker["signature"]["algorithm"] == "RSASSA_PKCS1_V1_5_SHA_256"
+
+
+def test_approve_and_selftest_name_a_bad_option_in_one_line(approver: Console) -> None:
+    status, out, err = approver("approve", "--trail", TRAIL, "--region", "eu-west-1", "--reason", "x")
+    assert (status, out) == (2, "")
+    assert err.strip() == (
+        "guardian: error: eu-west-1 is not a Region this guardian covers (us-east-1) "
+        "(pass --region with a covered Region, or add it to regions in cdk.json and deploy)"
+    )
+    status, out, err = approver("approve", "--trail", TRAIL, "--reason", "   ")
+    assert (status, err.strip()) == (
+        2,
+        'guardian: error: an approval needs a reason (pass --reason "why this configuration is right")',
+    )
+    status, out, err = approver("selftest", "--timeout", "0")
+    assert (status, err.strip()) == (2, "guardian: error: --timeout must be more than 0 seconds, not 0.0")
