@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
 from moto.awslambda.models import lambda_backends
+from moto.cloudtrail.models import Trail
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.events.models import Rule
 from moto.kms.models import Key as KmsKey
@@ -55,7 +56,7 @@ def local_aws() -> Iterator[LocalAws]:
         assert host == "127.0.0.1"
         # moto keeps its state in this process: start every simulation from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        with eventbridge_targets(invocations), kms_key_specs(), trails_by_name():
+        with eventbridge_targets(invocations), kms_key_specs(), cloudtrail_as_aws():
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
@@ -107,23 +108,38 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
 
 
 @contextmanager
-def trails_by_name() -> Iterator[None]:
-    """DescribeTrails as AWS answers it: moto 5.2.5 ignores ``trailNameList`` and lists every trail; AWS returns only
-    the trails named (by name or ARN)."""
-    original = CloudTrailResponse.describe_trails
+def cloudtrail_as_aws() -> Iterator[None]:
+    """Two answers of moto 5.2.5's CloudTrail made as AWS gives them, so that the guardian sends the requests it
+    sends in AWS (and the figures are not inflated):
+
+    - DescribeTrails ignores ``trailNameList`` and lists every trail; AWS returns only the trails named (by name or
+      ARN);
+    - DescribeTrails always says ``HasCustomEventSelectors`` and ``HasInsightSelectors`` false; AWS says true once
+      PutEventSelectors or PutInsightSelectors gave the trail some (the guardian reads selectors only then).
+    """
+    original_describe = CloudTrailResponse.describe_trails
+    original_description = Trail.description
 
     def describe_trails(self: CloudTrailResponse) -> str:
-        answer = json.loads(original(self))
+        answer = json.loads(original_describe(self))
         named = self._get_param("trailNameList") or []
         if named:
             answer["trailList"] = [t for t in answer["trailList"] if {t.get("Name"), t.get("TrailARN")} & set(named)]
         return json.dumps(answer)
 
+    def description(self: Trail, include_region: bool = False) -> dict[str, Any]:
+        described = original_description(self, include_region)
+        described["HasCustomEventSelectors"] = bool(self.event_selectors or self.advanced_event_selectors)
+        described["HasInsightSelectors"] = bool(self.insight_selectors)
+        return described
+
     CloudTrailResponse.describe_trails = describe_trails  # type: ignore[method-assign]
+    Trail.description = description  # type: ignore[method-assign]
     try:
         yield
     finally:
-        CloudTrailResponse.describe_trails = original  # type: ignore[method-assign]
+        CloudTrailResponse.describe_trails = original_describe  # type: ignore[method-assign]
+        Trail.description = original_description  # type: ignore[method-assign]
 
 
 @contextmanager

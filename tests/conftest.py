@@ -63,3 +63,14 @@ def one_key_pair_per_key_spec() -> Iterator[None]:
     patch.setattr(moto.kms.models, "generate_private_key", shared)
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cloudtrail_answers_as_aws() -> Iterator[None]:
+    """moto's CloudTrail bridged as the simulation bridges it (simulation.moto_server.cloudtrail_as_aws): the
+    selector flags DescribeTrails gives, and DescribeTrails by name. The guardian reads a trail's selectors only
+    where AWS says it has some, so without the bridge every trail would look as if it had none."""
+    from simulation.moto_server import cloudtrail_as_aws  # noqa: PLC0415 - moto, for the session only
+
+    with cloudtrail_as_aws():
+        yield

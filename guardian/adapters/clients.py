@@ -32,6 +32,7 @@ CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "total_max_attempts": 6},  # 6 attempts: the first and 5 retries
     connect_timeout=3,
     read_timeout=10,
+    max_pool_connections=32,  # the sweep's pool: guardian.flows.workers.WORKERS requests in flight at most
     user_agent_extra=f"cloudtrail-guardian/{__version__}",
 )
 SDK_VERSIONS = (boto3.__version__, botocore.__version__)

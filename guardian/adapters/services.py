@@ -164,6 +164,14 @@ class ServiceAdapter:
             keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
 
+    def object_etags(self, prefix: str) -> dict[str, str]:
+        """Every current object under ``prefix`` and its ETag, 1,000 to a ListObjectsV2 call."""
+        found: dict[str, str] = {}
+        paginator = self._clients.s3().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            found.update({o["Key"]: str(o.get("ETag", "")) for o in page.get("Contents", [])})
+        return found
+
     # -- a trail's KMS key (ids, not ARNs: the key's Region picks the client) -------------------------------------
 
     def key_state(self, key: KeyRef) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -36,25 +37,31 @@ class StorageAdapter:
             raise
         home = _bucket_region(location)
         s3 = self._clients.s3(home)
-        policy = _unless(lambda: s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy")
-        rules = _unless(
-            lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"], "NoSuchLifecycleConfiguration"
-        )
-        block = _unless(
-            lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
-            "NoSuchPublicAccessBlockConfiguration",
-        )
-        acl = s3.get_bucket_acl(Bucket=name)
-        encryption = _unless(
-            lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"],
-            "ServerSideEncryptionConfigurationNotFoundError",
-        )
+        reads: dict[str, Callable[[], Any]] = {
+            "policy": lambda: _unless(lambda: s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy"),
+            "rules": lambda: _unless(
+                lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"], "NoSuchLifecycleConfiguration"
+            ),
+            "block": lambda: _unless(
+                lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+                "NoSuchPublicAccessBlockConfiguration",
+            ),
+            "acl": lambda: s3.get_bucket_acl(Bucket=name),
+            "encryption": lambda: _unless(
+                lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"],
+                "ServerSideEncryptionConfigurationNotFoundError",
+            ),
+            "versioning": lambda: s3.get_bucket_versioning(Bucket=name).get("Status"),
+        }
+        with ThreadPoolExecutor(max_workers=len(reads)) as pool:  # six round trips at once, not one after another
+            answers = dict(zip(reads, pool.map(lambda read: read(), reads.values()), strict=True))
+        policy, rules, block, acl, encryption = (answers[k] for k in ("policy", "rules", "block", "acl", "encryption"))
         return BucketState(
             name=name,
             region=home,
             policy=canonical_policy(policy),
             lifecycle_rules=tuple(canonical(r) for r in rules) if rules else None,
-            versioning=s3.get_bucket_versioning(Bucket=name).get("Status"),
+            versioning=answers["versioning"],
             public_access_block=canonical(block) if block else None,
             acl_grants=tuple(canonical(g) for g in acl.get("Grants", [])),
             acl_owner=canonical(acl["Owner"]) if acl.get("Owner") else None,

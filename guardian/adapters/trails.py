@@ -10,7 +10,11 @@ from botocore.exceptions import ClientError
 
 from guardian.ports.errors import error_code
 
+TAGS_PER_CALL = 20  # ListTags takes at most 20 ARNs
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from guardian.adapters.clients import ClientProvider
     from guardian.model.trail import TrailState
 
@@ -29,11 +33,10 @@ class TrailAdapter:
 
     def trail_state(self, region: str, name: str) -> TrailState | None:
         """Everything the baseline covers, read live; None if the trail does not exist."""
-        from guardian.model.trail import state_from_aws  # noqa: PLC0415 - sweep and restore only, not the heal path
-
-        cloudtrail = self._clients.cloudtrail(region)
         try:
-            described = cloudtrail.describe_trails(trailNameList=[name], includeShadowTrails=False)["trailList"]
+            described = self._clients.cloudtrail(region).describe_trails(
+                trailNameList=[name], includeShadowTrails=False
+            )["trailList"]
         except ClientError as exc:
             if error_code(exc) == "TrailNotFoundException":
                 return None
@@ -42,20 +45,48 @@ class TrailAdapter:
         if trail is None:
             return None
         arn = str(trail["TrailARN"])
+        return self.trail_state_of(region, trail, self.trail_tags(region, [arn]).get(arn, ()))
+
+    def trail_tags(self, region: str, arns: Sequence[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Each trail's tags, :data:`TAGS_PER_CALL` trails to a ListTags call."""
+        cloudtrail = self._clients.cloudtrail(region)
+        found: dict[str, tuple[tuple[str, str], ...]] = {}
+        unique = list(dict.fromkeys(arns))
+        for start in range(0, len(unique), TAGS_PER_CALL):
+            batch = unique[start : start + TAGS_PER_CALL]
+            for entry in cloudtrail.list_tags(ResourceIdList=batch).get("ResourceTagList", []):
+                tags = ((t["Key"], t.get("Value", "")) for t in entry.get("TagsList", []))
+                found[str(entry.get("ResourceId", ""))] = tuple(sorted(tags))
+        return found
+
+    def trail_state_of(self, region: str, described: Mapping[str, Any], tags: Sequence[tuple[str, str]]) -> TrailState:
+        """The state of a trail DescribeTrails returned: its status read, and its event and insight selectors only
+        where DescribeTrails says it has some (``HasCustomEventSelectors``, ``HasInsightSelectors``; a trail
+        without custom selectors logs every management event, :data:`~guardian.model.selectors.DEFAULT_SELECTORS`).
+        A DescribeTrails answer without those flags is read in full."""
+        from guardian.model.trail import state_from_aws  # noqa: PLC0415 - sweep and restore only, not the heal path
+
+        cloudtrail = self._clients.cloudtrail(region)
+        arn = str(described["TrailARN"])
         status = cloudtrail.get_trail_status(Name=arn)
-        selectors = cloudtrail.get_event_selectors(TrailName=arn)
-        try:
-            insights = cloudtrail.get_insight_selectors(TrailName=arn).get("InsightSelectors", [])
-        except ClientError as exc:
-            if error_code(exc) != "InsightNotEnabledException":
-                raise
-            insights = []
-        tag_lists = cloudtrail.list_tags(ResourceIdList=[arn]).get("ResourceTagList", [])
-        tags = [
-            {"Key": t["Key"], "Value": t.get("Value", "")} for entry in tag_lists for t in entry.get("TagsList", [])
-        ]
+        selectors: dict[str, Any] = {}
+        if described.get("HasCustomEventSelectors", True):
+            selectors = dict(cloudtrail.get_event_selectors(TrailName=arn))
+        insights: list[Any] = []
+        if described.get("HasInsightSelectors", True):
+            try:
+                insights = list(cloudtrail.get_insight_selectors(TrailName=arn).get("InsightSelectors", []))
+            except ClientError as exc:
+                if error_code(exc) != "InsightNotEnabledException":
+                    raise
         insight_types = [i["InsightType"] for i in insights if "InsightType" in i]
-        return state_from_aws(trail, dict(status), dict(selectors), insight_types, tags)
+        tag_list = [{"Key": k, "Value": v} for k, v in tags]
+        return state_from_aws(described, dict(status), selectors, insight_types, tag_list)
+
+    def trail_logging(self, state: TrailState) -> tuple[bool, str | None]:
+        """GetTrailStatus alone: is the trail logging, and CloudTrail's last delivery error."""
+        status = self._clients.cloudtrail(state.home_region).get_trail_status(Name=state.arn)
+        return bool(status.get("IsLogging")), status.get("LatestDeliveryError") or None
 
     def lookup_event(self, region: str, event_id: str) -> dict[str, Any] | None:
         """CloudTrail's record of one event (LookupEvents by event id, in the Region that recorded it)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from guardian.model import signing
+from guardian.model.baseline_index import IndexEntry, index_document, index_entries, index_key
 from guardian.model.baselines import (
     BaselineError,
     ResourceState,
@@ -31,7 +32,7 @@ from guardian.model.floor import below_floor, raise_to_floor
 from guardian.model.results import iso
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from guardian.model.approvals import Pending
@@ -108,10 +109,12 @@ class Checked:
     refused: Refused | None = None  # the newest version failed verification (alert CRITICAL)
     below_floor: tuple[str, ...] = ()  # the verified baseline was below the floor, and was raised to it
     pending: Pending | None = None  # an exempt change waiting for CloudTrail's confirmation
+    document: Mapping[str, Any] | None = None  # the newest version, verified and usable: what the index keeps
 
 
-def load_checked(store: SignedStore, region: str, name: str) -> Checked:
-    document, refused = read_verified(store, trail_key(region, name))
+def load_checked(store: SignedStore, region: str, name: str, *, indexed: Mapping[str, Any] | None = None) -> Checked:
+    """The trail's baseline; ``indexed``, the newest version as the Region's verified index holds it (no read)."""
+    document, refused = (dict(indexed), None) if indexed is not None else read_verified(store, trail_key(region, name))
     if document is None:
         return Checked(Missing(), refused)
     try:
@@ -119,9 +122,10 @@ def load_checked(store: SignedStore, region: str, name: str) -> Checked:
     except BaselineError as exc:
         return Checked(Missing(), Refused(trail_key(region, name), None, str(exc), None))
     pending = pending_of(document)
+    newest = document if refused is None else None
     if state is None:
-        return Checked(Retired(), refused, pending=pending)
-    return Checked(raise_to_floor(state), refused, below_floor(state), pending)
+        return Checked(Retired(), refused, pending=pending, document=newest)
+    return Checked(raise_to_floor(state), refused, below_floor(state), pending, newest)
 
 
 def load(store: SignedStore, region: str, name: str) -> TrailState | Missing | Retired:
@@ -160,8 +164,30 @@ def request_approval(store: SignedStore, region: str, name: str, pending: Pendin
 
 
 def names_in(store: SignedStore, region: str) -> set[str]:
+    return set(listed_in(store, region))
+
+
+def listed_in(store: SignedStore, region: str) -> dict[str, str]:
+    """The Region's trail baselines as S3 lists them: trail name → the current version's ETag (one request)."""
     prefix = trail_prefix(region)
-    return {key[len(prefix) : -len(".json")] for key in store.list_keys(prefix) if key.endswith(".json")}
+    listed = store.object_etags(prefix)
+    return {key[len(prefix) : -len(".json")]: etag for key, etag in listed.items() if key.endswith(".json")}
+
+
+def load_index(store: SignedStore, region: str) -> tuple[dict[str, IndexEntry], Refused | None]:
+    """The Region's trail index (:mod:`guardian.model.baseline_index`): empty if there is none or none verifies."""
+    key = index_key(region)
+    document, refused = read_verified(store, key)
+    if document is None:
+        return {}, refused
+    try:
+        return index_entries(document, region), refused
+    except BaselineError as exc:
+        return {}, Refused(key, None, str(exc), None)
+
+
+def write_index(store: SignedStore, region: str, entries: Mapping[str, IndexEntry], *, at: datetime) -> None:
+    write_signed(store, index_key(region), index_document(region, entries, written_at=iso(at) or ""))
 
 
 # -- a trail's bucket and log group ----------------------------------------------------------------------------

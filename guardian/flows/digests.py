@@ -1,6 +1,8 @@
-"""Extend the evidence digest chain (see :mod:`guardian.model.digests`): the sweep's last step.
+"""Extend the evidence digest chain (see :mod:`guardian.model.digests`): a step of every sweep.
 
-The sweep runs one at a time (reserved concurrency 1), so the chain has one writer; a digest is written once
+The sweep runs one at a time (reserved concurrency 1), so the chain has one writer; it extends the chain while it
+checks the trails (a digest covers records a minute old and more, :data:`~guardian.model.digests.SETTLE`, so none
+the same sweep writes: the next sweep's digest takes them); a digest is written once
 (``IfNoneMatch``). Each digest lists the records written since the previous one's cut-off, read once to take their
 SHA-256; with nothing new, one is still written every 24 hours, so the head of the chain is never old. At most
 :data:`MAX_RECORDS` records per digest, read in parallel, so one run stays short whatever the backlog.
@@ -69,7 +71,8 @@ def _head(aws: DigestStore, now: datetime) -> tuple[dict[str, Any] | None, str, 
     """The newest digest that verifies (its document, with its key under ``_key``, and the SHA-256 of its bytes),
     and the newer ones that do not."""
     recent = [f"{DIGEST_PREFIX}{now - timedelta(days=n):%Y/%m/%d}/" for n in (2, 1, 0)]
-    keys = [k for prefix in recent for k in aws.list_keys(prefix)]
+    with ThreadPoolExecutor(max_workers=len(recent)) as pool:
+        keys = [k for listed in pool.map(aws.list_keys, recent) for k in listed]
     if not keys:  # no digest in three days (the heartbeat writes one a day): look at them all
         keys = aws.list_keys(DIGEST_PREFIX)
     broken: list[str] = []
@@ -91,12 +94,13 @@ def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> t
     """The record versions written in (``since``, ``until``], each read once for its SHA-256 (in parallel), and the
     cut-off actually covered: at most :data:`MAX_RECORDS` per digest, the oldest first, the rest left to the next."""
     new: list[tuple[datetime, dict[str, Any]]] = []
-    for prefix in window_days(until):
-        for version in aws.object_versions(prefix):
-            modified = version["LastModified"]
-            modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
-            if (since is None or modified > since) and modified <= until:
-                new.append((modified, version))
+    with ThreadPoolExecutor(max_workers=READERS) as pool:  # one listing per day: at once, not one after another
+        listed = [v for versions in pool.map(aws.object_versions, window_days(until)) for v in versions]
+    for version in listed:
+        modified = version["LastModified"]
+        modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
+        if (since is None or modified > since) and modified <= until:
+            new.append((modified, version))
     new.sort(key=lambda item: (item[0], item[1]["Key"]))
     if len(new) > MAX_RECORDS:
         until = new[MAX_RECORDS - 1][0]  # whole seconds: take every record of the last second taken

@@ -96,7 +96,8 @@ def restore(
         current = aws.trail_state(target.home_region, target.name)
         if current is not None:
             return restore(aws, baseline, current, config, run)
-    after, remaining, checks = _verify(aws, target, config, run)
+    logging_only = found is not None and {c.field for c in weakened(changes)} == {"logging"}
+    after, remaining, checks = _verify(aws, target, found if logging_only else None, config, run)
     return Restoration(baseline, found, changes, target, tuple(actions), after, remaining, checks)
 
 
@@ -129,19 +130,22 @@ def _repair_steps(aws: TrailCalls, found: TrailState, target: TrailState, weak: 
 
 
 def _verify(
-    aws: TrailCalls, target: TrailState, config: Config, run: Invocation
+    aws: TrailCalls, target: TrailState, logging_only: TrailState | None, config: Config, run: Invocation
 ) -> tuple[TrailState | None, tuple[Change, ...], int]:
-    """Read the trail again until nothing weakened remains against the target, with backoff."""
+    """Read the trail again until nothing weakened remains against the target, with backoff. When logging was all
+    that was weakened (``logging_only``: the trail as found), GetTrailStatus alone is read: the rest was read just
+    before and no call touched it."""
 
     def remaining(after: TrailState | None) -> tuple[Change, ...]:
         return weakened(compare(target, after)) if after is not None else ()
 
-    after, checks = poll(
-        lambda: aws.trail_state(target.home_region, target.name),
-        lambda now: now is not None and not remaining(now),
-        config,
-        run,
-    )
+    def read() -> TrailState | None:
+        if logging_only is None:
+            return aws.trail_state(target.home_region, target.name)
+        logging, delivery_error = aws.trail_logging(target)
+        return replace(logging_only, logging=logging, delivery_error=delivery_error)
+
+    after, checks = poll(read, lambda now: now is not None and not remaining(now), config, run)
     return after, remaining(after), checks
 
 

@@ -5,7 +5,6 @@ log files arrive. Each finding is healed through the same repair as the event pa
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
+    from guardian.flows.workers import Workers
     from guardian.model.changes import Change
     from guardian.model.config import Config
     from guardian.model.refs import TrailRef
@@ -43,7 +43,13 @@ class ResourceCheck:
 
 
 def sweep_resources(
-    aws: Everything, config: Config, protected: Iterable[TrailState], *, started: datetime, run: Invocation
+    aws: Everything,
+    config: Config,
+    protected: Iterable[TrailState],
+    work: Workers,
+    *,
+    started: datetime,
+    run: Invocation,
 ) -> tuple[ResourceCheck, ...]:
     """Every bucket and log group a protected trail delivers to, once each (trails often share a bucket)."""
     serving: dict[tuple[Subject, str, str | None], set[str]] = {}
@@ -64,10 +70,7 @@ def sweep_resources(
             return ResourceCheck(kind.value, name, "not_readable")
 
     ordered = sorted(serving.items(), key=lambda item: (item[0][0], item[0][1]))
-    if not ordered:
-        return ()
-    with ThreadPoolExecutor(max_workers=min(len(ordered), 32)) as pool:  # I/O-bound, like the Regions
-        return tuple(pool.map(lambda item: one(*item), ordered))
+    return tuple(work.map(lambda item: one(*item), ordered))
 
 
 def check_resource(

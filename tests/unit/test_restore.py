@@ -30,7 +30,13 @@ class FakeTrails:
         self.create_error = create_error
 
     def trail_state(self, region: str, name: str) -> TrailState | None:
+        self.calls.append("read the whole trail")
         return self.state
+
+    def trail_logging(self, state: TrailState) -> tuple[bool, str | None]:
+        self.calls.append("GetTrailStatus")
+        assert self.state is not None
+        return self.state.logging, "AccessDenied"
 
     def create_trail(self, state: TrailState) -> None:
         self.calls.append("CreateTrail")
@@ -80,7 +86,12 @@ def test_a_trail_recreated_meanwhile_is_repaired_not_reported_as_a_failed_heal()
     trails = FakeTrails(plain, create_error="TrailAlreadyExistsException")
     restoration = run(trails, None)
     assert restoration.verified
-    assert trails.calls == ["CreateTrail", "StartLogging", "UpdateTrail", "AddTags"]
+    assert [c for c in trails.calls if c != "read the whole trail"] == [
+        "CreateTrail",
+        "StartLogging",
+        "UpdateTrail",
+        "AddTags",
+    ]
     assert trails.state == BASELINE
 
 
@@ -109,3 +120,23 @@ def test_a_real_strengthening_is_kept_and_named() -> None:
     restoration = run(FakeTrails(None), replace(BASELINE, multi_region=True))
     assert not restoration.needed
     assert [(c.field, c.effect.value) for c in restoration.kept] == [("multi_region", "strengthened")]
+
+
+def test_a_logging_only_heal_is_verified_with_get_trail_status_alone() -> None:
+    """StartLogging touched nothing else, and the rest was read just before: one GetTrailStatus verifies it."""
+    stopped = replace(BASELINE, logging=False, multi_region=True)  # stopped, and strengthened meanwhile
+    trails = FakeTrails(stopped)
+    restoration = run(trails, stopped)
+    assert restoration.verified
+    assert trails.calls == ["StartLogging", "GetTrailStatus"]
+    assert restoration.after == replace(stopped, logging=True)
+    assert restoration.after is not None
+    assert restoration.after.delivery_error == "AccessDenied"
+
+
+def test_a_heal_beyond_logging_reads_the_whole_trail_again() -> None:
+    weakened = replace(BASELINE, logging=False, log_file_validation=False)
+    trails = FakeTrails(weakened)
+    restoration = run(trails, weakened)
+    assert restoration.verified
+    assert trails.calls == ["StartLogging", "UpdateTrail", "read the whole trail"]
