@@ -4,6 +4,7 @@
 2. Handler time from entry to the StartLogging request (stubbed clients, warm).
 3. Full heal (StartLogging + verify + evidence + alert) against moto_server on 127.0.0.1, over HTTP.
 4. The Lambda asset zip size.
+5. The sweep: 1, 4 and 17 Regions, with and without added latency, against Cloud Custodian (scripts/bench_sweep.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,8 +23,6 @@ import time
 import uuid
 import warnings
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,13 +33,10 @@ from botocore.stub import ANY, Stubber
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients  # noqa: E402
-from guardian.adapters.full import FullAdapter  # noqa: E402
+from guardian.adapters.clients import CLIENT_CONFIG  # noqa: E402
 from guardian.entrypoints import handler, runtime  # noqa: E402
-from guardian.flows.sweep import run_sweep  # noqa: E402
-from guardian.model.config import Config  # noqa: E402
-from guardian.ports.invocation import Invocation  # noqa: E402
 from infra.runtime_asset import SWEEP_ONLY, stage_runtime  # noqa: E402
+from scripts.bench_sweep import sweep_figures  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:guardian-alerts"
@@ -327,144 +322,6 @@ def cold_first_invocation() -> None:
     print(f"   entry -> heal verified, evidence, alert   {summary(heal)}")
 
 
-SWEEP_REGIONS = (
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-central-1",
-    "eu-north-1",
-    "ap-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ca-central-1",
-    "sa-east-1",
-)
-TRAILS_PER_REGION = int(os.environ.get("BENCH_TRAILS_PER_REGION", "20"))
-ADDED_LATENCY_MS = 25.0
-
-
-@contextmanager
-def moto_server_process() -> Iterator[str]:
-    """moto_server in its own process on 127.0.0.1, so the server does not share the client's interpreter."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # still busy with a backlog of requests
-            server.kill()
-            server.wait(timeout=10)
-
-
-@contextmanager
-def local_moto_server() -> Iterator[str]:
-    """moto_server in its own process, and this process's AWS environment pointed at it."""
-    with (
-        moto_server_process() as endpoint,
-        environment(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-        ),
-    ):
-        yield endpoint
-
-
-class SlowClients(Boto3Clients):
-    """Clients that wait ``latency`` seconds before each request: a stand-in for a cross-Region round trip."""
-
-    def __init__(self, latency: float) -> None:
-        super().__init__()
-        self.latency = latency
-
-    def _client(self, service: str, region: str | None) -> Any:
-        client = super()._client(service, region)
-        if self.latency and not getattr(client, "_bench_slow", False):
-            client.meta.events.register("before-send.*.*", lambda **_: time.sleep(self.latency))
-            client._bench_slow = True
-        return client
-
-
-def sweep_wall_time() -> None:
-    """Sweep wall time for 1, 4 and 17 Regions x 20 trails: Regions are swept in parallel."""
-    print(f"5. sweep of {TRAILS_PER_REGION} trails per Region, moto_server in its own process on 127.0.0.1")
-    print("   (steady state: every trail and its bucket already at their baselines)")
-    with local_moto_server():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-        topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="guardian-alerts")["TopicArn"]
-        signing = boto3.client("kms", region_name="us-east-1").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
-        signing_key = str(signing["KeyMetadata"]["Arn"])  # every baseline is signed, as the stack's key does
-        for region in SWEEP_REGIONS:
-            bucket = f"bench-logs-{region}"
-            if region == "us-east-1":
-                boto3.client("s3", region_name=region).create_bucket(Bucket=bucket)
-            else:
-                placement: Any = {"LocationConstraint": region}
-                boto3.client("s3", region_name=region).create_bucket(Bucket=bucket, CreateBucketConfiguration=placement)
-            cloudtrail = boto3.client("cloudtrail", region_name=region)
-            for index in range(TRAILS_PER_REGION):
-                name = f"trail-{index:02d}"
-                cloudtrail.create_trail(Name=name, S3BucketName=bucket)
-                cloudtrail.start_logging(Name=name)
-
-        def timed(regions: tuple[str, ...], latency: float) -> float:
-            config = Config.from_env(
-                {
-                    "GUARDIAN_TOPIC_ARN": topic,
-                    "GUARDIAN_EVIDENCE_BUCKET": BUCKET,
-                    "GUARDIAN_SWEEP_REGIONS": json.dumps(list(regions)),
-                    "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
-                }
-            )
-            clients = SlowClients(latency)
-            clients.warm(list(regions))
-            adapter = FullAdapter(
-                clients, topic_arn=topic, topic_region="us-east-1", evidence_bucket=BUCKET, signing_key=signing_key
-            )
-            started = time.perf_counter()
-            report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), time.sleep))
-            elapsed = time.perf_counter() - started
-            assert report.ok, report.region_errors
-            return elapsed
-
-        timed(SWEEP_REGIONS, 0.0)  # the first sweep records every baseline
-        for latency in (0.0, ADDED_LATENCY_MS / 1000):
-            label = "no added latency" if not latency else f"+{ADDED_LATENCY_MS:.0f} ms per request"
-            alone = {region: timed((region,), latency) for region in SWEEP_REGIONS}
-            for count in (1, 4, 17):
-                regions = SWEEP_REGIONS[:count]
-                wall = timed(regions, latency)
-                slowest, total = max(alone[r] for r in regions), sum(alone[r] for r in regions)
-                print(
-                    f"   {label:22} {count:2} Region(s) x {TRAILS_PER_REGION}: wall {wall:6.2f} s   "
-                    f"slowest Region alone {slowest:5.2f} s   sum of Regions alone {total:6.2f} s"
-                )
-
-
 def asset_size() -> None:
     print("4. Lambda assets (lean modules, zipped)")
     for label, staging in (
@@ -494,7 +351,7 @@ def main() -> None:
     full_heal_over_http()
     cold_first_invocation()
     asset_size()
-    sweep_wall_time()
+    sweep_figures()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from guardian_console.deployed import Deployed  # noqa: E402
 from guardian_console.evidence import read_period  # noqa: E402
 from guardian_console.report import build  # noqa: E402
 from guardian_console.stack import public_key  # noqa: E402
-from scripts.bench import local_moto_server  # noqa: E402
+from scripts.bench_sweep import local_moto_server  # noqa: E402
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
 BUCKET = "guardian-evidence-console-bench"
@@ -123,7 +123,7 @@ def status_figures() -> None:
     from guardian.flows.sweep import run_sweep  # noqa: PLC0415
     from guardian.model.config import Config  # noqa: PLC0415
     from guardian_console import status as console_status  # noqa: PLC0415
-    from scripts.bench import SWEEP_REGIONS, TRAILS_PER_REGION  # noqa: PLC0415
+    from scripts.bench_sweep import SWEEP_REGIONS, TRAILS_PER_REGION  # noqa: PLC0415
 
     print(f"7. guardian status over {len(SWEEP_REGIONS)} Regions x {TRAILS_PER_REGION} trails (Regions in parallel)")
     with local_moto_server():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.events.models import Rule
 from moto.kms.models import Key as KmsKey
 from moto.kms.models import kms_backends
+from moto.s3.models import S3Backend
+from moto.s3.utils import _VersionedKeyStore
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
 from moto.utilities.arns import parse_arn
@@ -56,7 +59,7 @@ def local_aws() -> Iterator[LocalAws]:
         assert host == "127.0.0.1"
         # moto keeps its state in this process: start every simulation from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        with eventbridge_targets(invocations), kms_key_specs(), cloudtrail_as_aws():
+        with eventbridge_targets(invocations), kms_key_specs(), cloudtrail_as_aws(), s3_versions_by_prefix():
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
@@ -140,6 +143,38 @@ def cloudtrail_as_aws() -> Iterator[None]:
     finally:
         CloudTrailResponse.describe_trails = original_describe  # type: ignore[method-assign]
         Trail.description = original_description  # type: ignore[method-assign]
+
+
+_LISTING = threading.local()
+
+
+@contextmanager
+def s3_versions_by_prefix() -> Iterator[None]:
+    """ListObjectVersions at AWS's cost: moto 5.2.5 deep-copies every version of every key in the bucket, bodies
+    included, for each call whatever its prefix, so its cost grows with the whole bucket (baselines, evidence,
+    digests) and, under its lock, stalls every other request; AWS reads only the prefix's versions. Here only the
+    keys under the prefix are copied; the answer is the same."""
+    original_listing = S3Backend.list_object_versions
+    original_lists = _VersionedKeyStore.iterlists
+
+    def list_object_versions(self: S3Backend, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        _LISTING.prefix = kwargs.get("prefix") or ""
+        try:
+            return original_listing(self, bucket_name, *args, **kwargs)
+        finally:
+            _LISTING.prefix = ""
+
+    def iterlists(self: _VersionedKeyStore) -> Iterator[tuple[str, list[Any]]]:
+        prefix = getattr(_LISTING, "prefix", "")
+        return ((key, versions) for key, versions in original_lists(self) if key.startswith(prefix))
+
+    S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
+    _VersionedKeyStore.iterlists = iterlists
+    try:
+        yield
+    finally:
+        S3Backend.list_object_versions = original_listing  # type: ignore[method-assign]
+        _VersionedKeyStore.iterlists = original_lists
 
 
 @contextmanager

@@ -67,10 +67,10 @@ def one_key_pair_per_key_spec() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def cloudtrail_answers_as_aws() -> Iterator[None]:
-    """moto's CloudTrail bridged as the simulation bridges it (simulation.moto_server.cloudtrail_as_aws): the
-    selector flags DescribeTrails gives, and DescribeTrails by name. The guardian reads a trail's selectors only
+    """moto bridged as the simulation bridges it (simulation.moto_server): the selector flags DescribeTrails gives,
+    DescribeTrails by name, and ListObjectVersions at the prefix's cost. The guardian reads a trail's selectors only
     where AWS says it has some, so without the bridge every trail would look as if it had none."""
-    from simulation.moto_server import cloudtrail_as_aws  # noqa: PLC0415 - moto, for the session only
+    from simulation.moto_server import cloudtrail_as_aws, s3_versions_by_prefix  # noqa: PLC0415 - session only
 
-    with cloudtrail_as_aws():
+    with cloudtrail_as_aws(), s3_versions_by_prefix():
         yield

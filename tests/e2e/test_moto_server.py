@@ -4,6 +4,8 @@ StopLogging, the rule's pattern, the guardian's handler with the template's envi
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from guardian.entrypoints import handler
 from simulation import deploy, scenario, story
 from simulation.moto_server import local_aws
+from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 
@@ -128,17 +131,57 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert outcome.evidence_key in keys
 
 
-def test_the_simulation_answers_describe_trails_by_name_as_aws_does() -> None:
-    """moto lists every trail whatever trailNameList says; the simulation's moto_server answers with the named ones."""
-    with local_aws() as aws:
-        s3, cloudtrail = aws.client("s3"), aws.client("cloudtrail")
-        s3.create_bucket(Bucket="trail-logs-by-name")
-        for name in ("first-trail", "second-trail"):
-            cloudtrail.create_trail(Name=name, S3BucketName="trail-logs-by-name")
-        assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=["second-trail"])["trailList"]] == [
-            "second-trail"
-        ]
-        arn = cloudtrail.describe_trails(trailNameList=["first-trail"])["trailList"][0]["TrailARN"]
-        assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=[arn])["trailList"]] == ["first-trail"]
-        assert len(cloudtrail.describe_trails()["trailList"]) == 2
-        assert cloudtrail.describe_trails(trailNameList=["no-such-trail"])["trailList"] == []
+SIMULATION_AS_AWS = """
+import json
+from simulation.moto_server import local_aws
+with local_aws() as aws:
+    s3, cloudtrail = aws.client("s3"), aws.client("cloudtrail")
+    s3.create_bucket(Bucket="trail-logs-by-name")
+    for name in ("first-trail", "second-trail", "third-trail"):
+        cloudtrail.create_trail(Name=name, S3BucketName="trail-logs-by-name")
+    cloudtrail.put_event_selectors(TrailName="second-trail", EventSelectors=[{"ReadWriteType": "WriteOnly"}])
+    cloudtrail.put_insight_selectors(TrailName="third-trail", InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
+    arn = cloudtrail.describe_trails(trailNameList=["first-trail"])["trailList"][0]["TrailARN"]
+    for key in ("a/1.json", "a/2.json", "b/1.json"):
+        s3.put_object(Bucket="trail-logs-by-name", Key=key, Body=b"{}")
+    print(json.dumps({
+        "by_name": [t["Name"] for t in cloudtrail.describe_trails(trailNameList=["second-trail"])["trailList"]],
+        "by_arn": [t["Name"] for t in cloudtrail.describe_trails(trailNameList=[arn])["trailList"]],
+        "all": len(cloudtrail.describe_trails()["trailList"]),
+        "none": cloudtrail.describe_trails(trailNameList=["no-such-trail"])["trailList"],
+        "flags": {
+            t["Name"]: [t["HasCustomEventSelectors"], t["HasInsightSelectors"]]
+            for t in cloudtrail.describe_trails()["trailList"]
+        },
+        "versions": sorted(
+            v["Key"] for v in s3.list_object_versions(Bucket="trail-logs-by-name", Prefix="a/")["Versions"]
+        ),
+    }))
+"""
+
+
+def test_the_simulation_answers_describe_trails_and_lists_versions_as_aws_does() -> None:
+    """moto lists every trail whatever trailNameList says, says no trail has selectors, and copies the whole bucket
+    for each ListObjectVersions; the simulation's moto_server (run in a process of its own here, so that only
+    local_aws's bridges apply) answers with the named trails, the true flags, and only the prefix's versions."""
+    done = subprocess.run(
+        [sys.executable, "-c", SIMULATION_AS_AWS],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (answer["by_name"], answer["by_arn"], answer["all"], answer["none"]) == (
+        ["second-trail"],
+        ["first-trail"],
+        3,
+        [],
+    )
+    assert answer["flags"] == {
+        "first-trail": [False, False],
+        "second-trail": [True, False],
+        "third-trail": [False, True],
+    }
+    assert answer["versions"] == ["a/1.json", "a/2.json"]
