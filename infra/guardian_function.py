@@ -44,6 +44,7 @@ class GuardianFunction(Construct):
         reserved_concurrency: int | None = None,
         function_name: str | None = None,
         leave_out: Sequence[str] = (),
+        memory_size: int = 256,
     ) -> None:
         super().__init__(scope, construct_id)
         inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
@@ -63,7 +64,7 @@ class GuardianFunction(Construct):
             if inline
             else lambda_.Code.from_asset(str(stage_runtime(leave_out=leave_out))),
             role=self.role,
-            memory_size=256,
+            memory_size=memory_size,
             timeout=timeout,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

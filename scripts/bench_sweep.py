@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,11 +29,11 @@ from typing import Any
 
 import boto3
 
-from guardian.adapters.clients import Boto3Clients
 from guardian.adapters.full import FullAdapter
 from guardian.flows.sweep import SweepReport, run_sweep
 from guardian.model.config import Config
 from guardian.ports.invocation import Invocation
+from simulation.counting import CountingClients
 from simulation.moto_server import environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +67,7 @@ FULL_VCPU_MB = 1769
 GB_SECOND_USD = 0.0000133334
 REQUEST_USD = 0.20 / 1_000_000
 DEFAULT_SWEEP_MINUTES = 5
-# Patches botocore in Custodian's process as SlowClients does here: the same wait before every request.
+# Patches botocore in Custodian's process as CountingClients does here: the same wait before every request.
 SLOW_SITE = """
 import os, time
 import botocore.endpoint
@@ -139,30 +138,6 @@ def local_moto_server() -> Iterator[str]:
         yield endpoint
 
 
-class SlowClients(Boto3Clients):
-    """Clients that wait ``latency`` seconds before each request (a stand-in for a cross-Region round trip), and
-    count the requests they send by operation (every attempt, retries included)."""
-
-    def __init__(self, latency: float) -> None:
-        super().__init__()
-        self.latency = latency
-        self.requests: Counter[str] = Counter()
-        self._counting = threading.Lock()
-
-    def _client(self, service: str, region: str | None) -> Any:
-        client = super()._client(service, region)
-        if not getattr(client, "_bench_slow", False):
-            client.meta.events.register("before-send.*.*", self._before_send)
-            client._bench_slow = True
-        return client
-
-    def _before_send(self, event_name: str = "", **_: Any) -> None:
-        with self._counting:
-            self.requests[event_name.split(".", 1)[-1]] += 1
-        if self.latency:
-            time.sleep(self.latency)
-
-
 @dataclass(frozen=True)
 class Run:
     wall: float
@@ -182,7 +157,7 @@ class Run:
 class Account:
     topic: str
     signing_key: str
-    clients: dict[float, SlowClients] = field(default_factory=dict)  # per added latency, kept between sweeps
+    clients: dict[float, CountingClients] = field(default_factory=dict)  # per added latency, kept between sweeps
 
     def sweep(self, regions: tuple[str, ...], latency: float) -> Run:
         """One sweep with the clients a warm Lambda keeps between runs (created here the first time)."""
@@ -194,7 +169,7 @@ class Account:
                 "GUARDIAN_VERIFY_DELAY_SECONDS": "0",
             }
         )
-        clients = self.clients.setdefault(latency, SlowClients(latency))
+        clients = self.clients.setdefault(latency, CountingClients(latency))
         clients.warm(list(regions))
         clients.requests.clear()
         adapter = FullAdapter(
@@ -312,7 +287,9 @@ def sweep_figures() -> None:
                 if custodian is not None:
                     stop_some(regions)
                     peer = custodian_run(custodian, endpoint, regions, latency)
-                    account.sweep(regions, 0.0)  # Custodian restarted logging; nothing for the guardian to heal
+                    left = account.sweep(regions, 0.0).report.count("healed")  # what Custodian did not restart
+                    if left:
+                        print(f"   (Custodian left {left} trails stopped: its figure is not a full heal)")
                 runs[(latency, count)] = (healing, clean, peer)
                 versus = f"   Custodian {peer:5.2f} s ({peer / healing.wall:4.1f}x)" if peer else ""
                 cpu = healing.cpu / healing.total * 1000

@@ -105,7 +105,9 @@ def _recreate_steps(aws: TrailCalls, baseline: TrailState) -> list[Step]:
     steps: list[Step] = [("CreateTrail", lambda: aws.create_trail(baseline))]
     if baseline.logging:
         steps.append(("StartLogging", lambda: aws.start_trail(baseline)))
-    steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(baseline)))
+    if baseline.event_selectors is not None or baseline.advanced_event_selectors is not None:
+        # A new trail logs every management event already: selectors only where the baseline had its own.
+        steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(baseline)))
     if baseline.insight_types:
         steps.append(("PutInsightSelectors", lambda: aws.put_insight_selectors(baseline)))
     return steps

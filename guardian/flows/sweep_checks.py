@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from guardian.flows import baselines, storage
 from guardian.flows.approvals import Verdict, settle_resource
 from guardian.flows.deliver import deliver
+from guardian.model.baseline_index import is_index_key
 from guardian.model.decide import Decision
 from guardian.model.findings import baseline_event, sweep_event
 from guardian.model.results import Result
@@ -183,6 +184,11 @@ def report_refused(
         why = (
             f"the newest version of {refused.key} failed verification ({refused.problem}): it was not written by "
             "the guardian, or was changed since. The last verified version is used, and written back as the newest"
+        )
+    elif is_index_key(refused.key):
+        why = (
+            f"{refused.key} failed verification ({refused.problem}) and no earlier version verifies: it was not "
+            "used; each trail's own baseline is read and verified, and the index is written again"
         )
     else:
         why = (

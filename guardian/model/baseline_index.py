@@ -31,6 +31,10 @@ def index_key(region: str) -> str:
     return f"{PREFIX}/trail-index/{region}.json"
 
 
+def is_index_key(key: str) -> bool:
+    return key.startswith(f"{PREFIX}/trail-index/")
+
+
 def index_document(region: str, entries: Mapping[str, IndexEntry], *, written_at: str) -> dict[str, Any]:
     return {
         "schema": BASELINE_SCHEMA,

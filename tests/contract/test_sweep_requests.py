@@ -5,7 +5,6 @@ says and no more. A later change that brings back a read per trail fails here.""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,11 +14,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from guardian.adapters.clients import Boto3Clients
 from guardian.adapters.full import FullAdapter
 from guardian.flows.sweep import SweepReport, run_sweep
 from guardian.model.config import Config
 from guardian.ports.invocation import Invocation
+from simulation.counting import CountingClients
 from tests.support import signing_key
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -34,26 +33,6 @@ DATA_EVENTS = [
         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::payroll/"]}],
     }
 ]
-
-
-class CountingClients(Boto3Clients):
-    """Counts every request sent (each attempt), by service and operation."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def _client(self, service: str, region: str | None) -> Any:
-        client = super()._client(service, region)
-        if not getattr(client, "_counted", False):
-            client.meta.events.register("before-send.*.*", self._count)
-            client._counted = True
-        return client
-
-    def _count(self, event_name: str = "", **_: Any) -> None:
-        with self._lock:
-            self.sent[event_name.split(".", 1)[1]] += 1
 
 
 @pytest.fixture
@@ -96,7 +75,7 @@ def sweep() -> Iterator[Any]:
             )
             report = run_sweep(adapter, config, Invocation(lambda: datetime.now(UTC), lambda _: None))
             assert report.ok, (report.region_errors, report.check_errors)
-            return report, clients.sent
+            return report, clients.requests
 
         yield run
 
