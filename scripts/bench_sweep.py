@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from guardian.model.config import Config
 from guardian.ports.invocation import Invocation
 from simulation.counting import CountingClients
 from simulation.moto_server import environment
+from simulation.serve import moto_server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "guardian-evidence-bench"
@@ -90,36 +90,6 @@ CUSTODIAN_POLICY = """policies:
       - type: set-logging
         enabled: true
 """
-
-
-@contextmanager
-def moto_server_process() -> Iterator[str]:
-    """moto_server in its own process on 127.0.0.1 (the server's CPU is not the client's), with the simulation's
-    bridges to AWS's answers (:mod:`simulation.serve`)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "simulation.serve", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # still busy with a backlog of requests
-            server.kill()
-            server.wait(timeout=10)
 
 
 @contextmanager

@@ -12,14 +12,22 @@ figures are the guardian's, and the server's CPU is not the client's.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from moto import server
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 
 from simulation.moto_server import cloudtrail_as_aws, s3_versions_by_prefix
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _ThisBody:
@@ -73,6 +81,35 @@ class KeepAliveHandler(MotoRequestHandler):
         if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
             return  # werkzeug's "always close"
         super().send_header(keyword, value)
+
+
+@contextmanager
+def moto_server_process() -> Iterator[str]:
+    """This server in a process of its own on 127.0.0.1, for as long as the ``with`` block lasts: its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "simulation.serve", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still busy with a backlog of requests
+            server.kill()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 from guardian.entrypoints import handler
 from simulation import deploy, scenario, story
 from simulation.moto_server import local_aws
+from simulation.serve import moto_server_process
 from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
@@ -191,24 +192,9 @@ def test_the_benchmarks_server_keeps_a_connection_for_the_next_request() -> None
     """python -m simulation.serve (the benchmark's moto_server) answers several requests on one connection, as AWS
     does; werkzeug alone closes it after each response."""
     import http.client  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-    import time  # noqa: PLC0415
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "simulation.serve", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+    with moto_server_process() as endpoint:
+        port = int(endpoint.rsplit(":", 1)[1])
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         auth = "AWS4-HMAC-SHA256 Credential=testing/20261127/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
         answers = []
@@ -224,6 +210,3 @@ def test_the_benchmarks_server_keeps_a_connection_for_the_next_request() -> None
         assert [status for status, _, _ in answers] == [200, 200, 200, 200]
         assert answers[2][1] == answers[3][1] == b'{"a": 1}'
         assert all(header is None for _, _, header in answers)  # never "close"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
