@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from guardian.flows import baselines, storage
 from guardian.flows.approvals import Verdict, settle_resource
 from guardian.flows.deliver import deliver
-from guardian.model.baseline_index import is_index_key
+from guardian.model.baseline_index import DELETED, is_index_key
 from guardian.model.decide import Decision
 from guardian.model.findings import baseline_event, sweep_event
 from guardian.model.results import Result
@@ -179,7 +179,13 @@ def report_refused(
 ) -> None:
     """A stored baseline failed verification: write the last verified version back as the newest (the refused one
     stays in the version history, as evidence), and alert CRITICAL, once per refused version."""
-    if refused.fallback is not None:
+    if refused.fallback is not None and refused.problem == DELETED:
+        aws.write_json(refused.key, refused.fallback)
+        why = (
+            f"{refused.key} was {DELETED}: the guardian never deletes a baseline. The version the sweep's signed "
+            "index holds is used, and written back as the newest"
+        )
+    elif refused.fallback is not None:
         aws.write_json(refused.key, refused.fallback)
         why = (
             f"the newest version of {refused.key} failed verification ({refused.problem}): it was not written by "
@@ -195,7 +201,8 @@ def report_refused(
             f"{refused.key} failed verification ({refused.problem}) and no earlier version verifies: the trail is "
             "held to the floor, and a new baseline is recorded from what is live"
         )
-    found = (refused.key, "refused", refused.version or "unversioned")
+    what = "deleted" if refused.problem == DELETED else "refused"
+    found = (refused.key, what, refused.version or "unversioned")
     _report_baseline(aws, config, found, why, trail, started=started, run=run)
 
 
@@ -228,7 +235,8 @@ def _report_baseline(
     started: datetime,
     run: Invocation,
 ) -> None:
-    """One CRITICAL alert for a stored baseline unfit to use; ``found`` is (key, "refused" or "raised", version)."""
+    """One CRITICAL alert for a stored baseline unfit to use; ``found`` is (key, "refused", "deleted" or "raised",
+    version)."""
     key, what, version = found
     region, account = config.topic_region, config.account_id
     event = baseline_event(

@@ -21,7 +21,8 @@ from guardian.flows.deliver import deliver
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import check_resource, report_below_floor, report_delivery_error, report_refused
 from guardian.flows.workers import PER_REGION
-from guardian.model.baseline_index import IndexEntry, current_documents
+from guardian.model.baseline_index import DELETED, IndexEntry, current_documents
+from guardian.model.baselines import trail_key
 from guardian.model.decide import Decision
 from guardian.model.findings import sweep_event
 from guardian.model.floor import raise_to_floor
@@ -65,12 +66,17 @@ def check_region(
     described, listed = reading.result(), listing.result()
     if refused is not None:
         report_refused(aws, config, refused, None, started=started, run=run)
+    indexed = current_documents(index, listed)
+    for name in sorted(set(index) - set(listed)):  # the guardian never deletes a baseline: someone else did
+        marker = f"delete-marker-{started:%Y%m%dT%H%M%S}"  # one alert per deletion seen
+        gone = baselines.Refused(trail_key(region, name), marker, DELETED, dict(index[name].document))
+        report_refused(aws, config, gone, _ref(config, region, name, None), started=started, run=run)
+        indexed[name] = index[name].document
     accounts = {config.account_id, *config.trail_accounts}
     own = {name for name, t in described.items() if _account(str(t.get("TrailARN", ""))) in accounts}
-    names = sorted(own | set(listed))
+    names = sorted(own | set(listed) | set(indexed))
     arns = [str(described[name]["TrailARN"]) for name in names if name in described]
     tags = aws.trail_tags(region, arns) if arns else {}
-    indexed = current_documents(index, listed)
 
     def one(name: str) -> TrailCheck:
         trail = described.get(name)

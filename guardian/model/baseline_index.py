@@ -18,6 +18,8 @@ from typing import Any
 from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError
 
 INDEX_KIND = "trail_index"
+# Why a baseline the index holds is refused when S3 no longer lists it: the guardian never deletes a baseline.
+DELETED = "deleted (its newest version is a delete marker)"
 
 
 @dataclass(frozen=True)

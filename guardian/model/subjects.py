@@ -66,7 +66,10 @@ def _sweep_subject(result: Result) -> str:
         return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     baseline = result.event.raw.get("baseline")
     if isinstance(baseline, str):
-        what = "refused (failed verification)" if result.event.raw.get("baseline_problem") == "refused" else "raised"
+        problem = result.event.raw.get("baseline_problem")
+        what = {"refused": "refused (failed verification)", "deleted": "deleted: put back from the index"}.get(
+            str(problem), "raised"
+        )
         text = f"[{result.severity}] Baseline {baseline} {what}"
         return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
     raw = result.event.raw

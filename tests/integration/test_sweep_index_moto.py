@@ -54,3 +54,21 @@ def test_a_forged_index_is_refused_alerted_and_written_again(account: Account) -
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
     account.sweep()
     assert account.alerts() == []  # the index written again verifies: no second alert
+
+
+def test_a_deleted_baseline_is_put_back_from_the_index_and_alerted(account: Account) -> None:
+    """Deleting a trail's baseline (a delete marker) used to make the next sweep take the live trail as a new one;
+    the index still holds the verified baseline: it is written back, alerted CRITICAL, and the trail held to it."""
+    account.sweep()
+    account.alerts()
+    boto3.client("s3").delete_object(Bucket=account.bucket, Key=f"baselines/us-east-1/{TRAIL}.json")
+    account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False)  # and weaken the trail
+    assert account.sweep()["statuses"] == {"healed": 1, "in_baseline": 1}
+    assert account.trail()["LogFileValidationEnabled"] is True
+    subjects = sorted(subject_and_message(n)[0] for n in account.alerts())
+    assert len(subjects) == 2, subjects  # the deleted baseline, and the heal
+    assert subjects[0] == f"[CRITICAL] Baseline baselines/us-east-1/{TRAIL}.json deleted: put back from the index"
+    assert "log_file_validation" in subjects[1], subjects
+    assert account.baseline()["trail"]["log_file_validation"] is True  # written back
+    assert account.sweep()["statuses"] == {"in_baseline": 2}
+    assert account.alerts() == []
