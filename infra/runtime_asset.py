@@ -30,7 +30,9 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 SWEEP_ONLY = (
     "entrypoints/sweep.py",
     "flows/sweep.py",
+    "flows/sweep_trails.py",
     "flows/sweep_checks.py",
+    "flows/workers.py",
     "flows/key_checks.py",
     "flows/alert_path.py",
     "flows/own_rules.py",

@@ -246,6 +246,7 @@ def sweep_figures() -> None:
         runs: dict[tuple[float, int], tuple[Run, Run, float | None]] = {}
         for latency in (0.0, ADDED_LATENCY_MS / 1000):
             label = "no added latency" if not latency else f"+{ADDED_LATENCY_MS:.0f} ms per request"
+            account.sweep(SWEEP_REGIONS, latency)  # untimed: these clients made once, as a warm Lambda has them
             for count in (1, 4, 17):
                 regions = SWEEP_REGIONS[:count]
                 trails = count * TRAILS_PER_REGION

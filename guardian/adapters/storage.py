@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -26,47 +26,54 @@ class StorageAdapter:
     # -- a trail's S3 bucket (in the bucket's own Region) ------------------------------------------------------
 
     def bucket_state(self, name: str, region: str | None = None) -> BucketState:
-        """The bucket's protected settings, read live; ``exists`` False if it is gone."""
+        """The bucket's protected settings, read live; ``exists`` False if it is gone. With ``region`` (where its
+        baseline says it lives) the location and the six settings are read at once, and the settings read again
+        only if the bucket is elsewhere now; without it, the location first."""
         from guardian.model.bucket import BucketState, canonical, canonical_policy  # noqa: PLC0415 - not the heal path
 
-        try:
-            location = self._clients.s3(region).get_bucket_location(Bucket=name).get("LocationConstraint")
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchBucket", "404"):
-                return BucketState(name, region or "", exists=False)
-            raise
-        home = _bucket_region(location)
-        s3 = self._clients.s3(home)
-        reads: dict[str, Callable[[], Any]] = {
-            "policy": lambda: _unless(lambda: s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy"),
-            "rules": lambda: _unless(
-                lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"], "NoSuchLifecycleConfiguration"
-            ),
-            "block": lambda: _unless(
-                lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
-                "NoSuchPublicAccessBlockConfiguration",
-            ),
-            "acl": lambda: s3.get_bucket_acl(Bucket=name),
-            "encryption": lambda: _unless(
-                lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"],
-                "ServerSideEncryptionConfigurationNotFoundError",
-            ),
-            "versioning": lambda: s3.get_bucket_versioning(Bucket=name).get("Status"),
-        }
-        with ThreadPoolExecutor(max_workers=len(reads)) as pool:  # six round trips at once, not one after another
-            answers = dict(zip(reads, pool.map(lambda read: read(), reads.values()), strict=True))
-        policy, rules, block, acl, encryption = (answers[k] for k in ("policy", "rules", "block", "acl", "encryption"))
+        with ThreadPoolExecutor(max_workers=7) as pool:  # round trips at once, not one after another
+            location = pool.submit(self._clients.s3(region).get_bucket_location, Bucket=name)
+            guessed = self._bucket_settings(name, region, pool) if region else None
+            try:
+                home = _bucket_region(location.result().get("LocationConstraint"))
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchBucket", "404"):
+                    return BucketState(name, region or "", exists=False)
+                raise
+            settings = guessed if home == region and guessed else self._bucket_settings(name, home, pool)
+            policy, rules, block, acl, encryption, versioning = (read.result() for read in settings)
         return BucketState(
             name=name,
             region=home,
             policy=canonical_policy(policy),
             lifecycle_rules=tuple(canonical(r) for r in rules) if rules else None,
-            versioning=answers["versioning"],
+            versioning=versioning,
             public_access_block=canonical(block) if block else None,
             acl_grants=tuple(canonical(g) for g in acl.get("Grants", [])),
             acl_owner=canonical(acl["Owner"]) if acl.get("Owner") else None,
             encryption=tuple(canonical(r) for r in encryption) if encryption else None,
         )
+
+    def _bucket_settings(self, name: str, home: str | None, pool: ThreadPoolExecutor) -> list[Future[Any]]:
+        """The six reads of a bucket's protected settings, sent at once from its home Region's client."""
+        s3 = self._clients.s3(home)
+        reads: list[Callable[[], Any]] = [
+            lambda: _unless(lambda: s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy"),
+            lambda: _unless(
+                lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"], "NoSuchLifecycleConfiguration"
+            ),
+            lambda: _unless(
+                lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+                "NoSuchPublicAccessBlockConfiguration",
+            ),
+            lambda: s3.get_bucket_acl(Bucket=name),
+            lambda: _unless(
+                lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"],
+                "ServerSideEncryptionConfigurationNotFoundError",
+            ),
+            lambda: s3.get_bucket_versioning(Bucket=name).get("Status"),
+        ]
+        return [pool.submit(read) for read in reads]
 
     def create_bucket(self, state: BucketState) -> None:
         s3 = self._clients.s3(state.region)

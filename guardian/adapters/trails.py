@@ -13,7 +13,7 @@ from guardian.ports.errors import error_code
 TAGS_PER_CALL = 20  # ListTags takes at most 20 ARNs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from guardian.adapters.clients import ClientProvider
     from guardian.model.trail import TrailState
@@ -45,7 +45,7 @@ class TrailAdapter:
         if trail is None:
             return None
         arn = str(trail["TrailARN"])
-        return self.trail_state_of(region, trail, self.trail_tags(region, [arn]).get(arn, ()))
+        return self.trail_state_of(region, trail, lambda: self.trail_tags(region, [arn]).get(arn, ()))
 
     def trail_tags(self, region: str, arns: Sequence[str]) -> dict[str, tuple[tuple[str, str], ...]]:
         """Each trail's tags, :data:`TAGS_PER_CALL` trails to a ListTags call."""
@@ -59,11 +59,14 @@ class TrailAdapter:
                 found[str(entry.get("ResourceId", ""))] = tuple(sorted(tags))
         return found
 
-    def trail_state_of(self, region: str, described: Mapping[str, Any], tags: Sequence[tuple[str, str]]) -> TrailState:
+    def trail_state_of(
+        self, region: str, described: Mapping[str, Any], tags: Callable[[], Sequence[tuple[str, str]]]
+    ) -> TrailState:
         """The state of a trail DescribeTrails returned: its status read, and its event and insight selectors only
         where DescribeTrails says it has some (``HasCustomEventSelectors``, ``HasInsightSelectors``; a trail
         without custom selectors logs every management event, :data:`~guardian.model.selectors.DEFAULT_SELECTORS`).
-        A DescribeTrails answer without those flags is read in full."""
+        A DescribeTrails answer without those flags is read in full. ``tags`` is asked for last, so the Region's
+        ListTags can be on its way while the status is read."""
         from guardian.model.trail import state_from_aws  # noqa: PLC0415 - sweep and restore only, not the heal path
 
         cloudtrail = self._clients.cloudtrail(region)
@@ -80,7 +83,7 @@ class TrailAdapter:
                 if error_code(exc) != "InsightNotEnabledException":
                     raise
         insight_types = [i["InsightType"] for i in insights if "InsightType" in i]
-        tag_list = [{"Key": k, "Value": v} for k, v in tags]
+        tag_list = [{"Key": k, "Value": v} for k, v in tags()]
         return state_from_aws(described, dict(status), selectors, insight_types, tag_list)
 
     def trail_logging(self, state: TrailState) -> tuple[bool, str | None]:

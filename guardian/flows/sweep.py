@@ -112,9 +112,11 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
                 LOG.error("sweep of a Region failed", extra={"region": region, "error_code": code})
         checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
         protected = [c.protected for c in checked if c.protected is not None]
-        keys = waiting.submit(sweep_keys, aws, config, protected, work, started=started, run=run)
+        keys = waiting.submit(
+            _checked, "trail_keys", failures, lambda: sweep_keys(aws, config, protected, work, started=started, run=run)
+        )
         repaired = sweep_resources(aws, config, protected, work, started=started, run=run)
-        repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result())
+        repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result() or ())
         own = (rules.result(), functions.result(), digest.result())
     return SweepReport(started, checked, errors, repaired, own[0] or (), own[1] or (), path or (), failures, own[2])
 

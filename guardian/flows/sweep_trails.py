@@ -76,11 +76,15 @@ def check_region(
     own = {name for name, t in described.items() if _account(str(t.get("TrailARN", ""))) in accounts}
     names = sorted(own | set(listed) | set(indexed))
     arns = [str(described[name]["TrailARN"]) for name in names if name in described]
-    tags = aws.trail_tags(region, arns) if arns else {}
+    # Submitted before the trails, so it has started before any of them waits for it (the pool takes work in order).
+    tag_reads = work.submit(lambda: aws.trail_tags(region, arns) if arns else {})
 
     def one(name: str) -> TrailCheck:
         trail = described.get(name)
-        found = None if trail is None else aws.trail_state_of(region, trail, tags.get(str(trail["TrailARN"]), ()))
+        found = None
+        if trail is not None:
+            arn = str(trail["TrailARN"])
+            found = aws.trail_state_of(region, trail, lambda: tag_reads.result().get(arn, ()))
         return check_trail(aws, config, region, name, found=found, indexed=indexed.get(name), started=started, run=run)
 
     checks = work.map(one, names, limit=PER_REGION)

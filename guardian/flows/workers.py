@@ -6,8 +6,9 @@ threads), so 17 Regions of 20 trails send at most ``WORKERS`` requests at a time
 connection pool is sized to match (``max_pool_connections`` in :mod:`guardian.adapters.clients`). A Region has at
 most ``PER_REGION`` units in flight: CloudTrail's read quota is about 10 requests per second per Region.
 
-A unit of work never waits for another unit (that could exhaust the pool): whatever waits (a Region's sweep, the
-resources' phase) runs on a thread of its own and hands units to the pool.
+A unit of work waits for no unit submitted after it (that could exhaust the pool): the pool starts units in the
+order they were submitted, so one submitted earlier is running or done. Whatever waits longer (a Region's sweep,
+the resources' phase) runs on a thread of its own and hands units to the pool.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from guardian.model.bucket import BucketState
@@ -46,7 +46,7 @@ class TrailListing(Protocol):
     def list_trails(self, region: str) -> list[dict[str, Any]]: ...
     def trail_tags(self, region: str, arns: Sequence[str]) -> dict[str, tuple[tuple[str, str], ...]]: ...
     def trail_state_of(
-        self, region: str, described: Mapping[str, Any], tags: Sequence[tuple[str, str]]
+        self, region: str, described: Mapping[str, Any], tags: Callable[[], Sequence[tuple[str, str]]]
     ) -> TrailState: ...
 
 

@@ -351,3 +351,21 @@ def test_a_longer_retention_is_kept(account: Account, log_group: str) -> None:
     assert (result["outcome"], result["severity"]) == ("alerted", "INFO")
     [group] = boto3.client("logs").describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"]
     assert "retentionInDays" not in group
+
+
+def test_a_bucket_read_where_its_baseline_says_is_the_same_read_and_one_elsewhere_says_where_it_is(
+    account: Account,
+) -> None:
+    """The location and the six settings go out together when the baseline names the Region; a bucket found in
+    another Region (deleted, its name taken again elsewhere) is read there and its Region reported."""
+    from guardian.adapters.full import FullAdapter  # noqa: PLC0415
+    from guardian.entrypoints import runtime  # noqa: PLC0415
+
+    adapter = runtime.full_adapter(runtime.config())
+    assert isinstance(adapter, FullAdapter)
+    unguided, guided = adapter.bucket_state(BUCKET), adapter.bucket_state(BUCKET, "us-east-1")
+    assert guided == unguided
+    assert (guided.exists, guided.region, guided.versioning) == (True, "us-east-1", "Enabled")
+    moved = adapter.bucket_state(BUCKET, "eu-west-1")
+    assert (moved.region, moved.policy) == ("us-east-1", unguided.policy)
+    assert adapter.bucket_state("no-such-trail-bucket", "us-east-1").exists is False

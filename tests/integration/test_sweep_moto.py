@@ -544,3 +544,16 @@ def test_log_files_not_delivered_are_alerted_once_a_day(account: Account, monkey
     assert "bucket west-logs" in message["reason"]
     assert message["outcome"] == "alerted"
     assert account.baseline(WEST, "us-west-2")["trail"].get("delivery_error") is None  # never part of a baseline
+
+
+def test_a_key_the_sweep_cannot_read_fails_the_run_but_every_trail_is_checked(
+    account: Account, trail_key: str, faults: Any
+) -> None:
+    """A trail's key checked once for all its trails, beside the buckets: a key in another account, or a denied
+    GetKeyPolicy, is a check error of the run (it fails, the sweep-errors alarm), never a Region left unchecked."""
+    faults.add("kms.GetKeyPolicy", "denied")
+    account.ct("us-west-2").stop_logging(Name=WEST)
+    with pytest.raises(sweep.SweepFailed) as failed:
+        account.sweep()
+    assert "'trail_keys': 'AccessDeniedException" in str(failed.value)
+    assert account.ct("us-west-2").get_trail_status(Name=WEST)["IsLogging"] is True  # the trails were still swept
