@@ -60,6 +60,8 @@ SWEEP_REGIONS = (
 TRAILS_PER_REGION = int(os.environ.get("BENCH_TRAILS_PER_REGION", "20"))
 STOPPED_PER_REGION = 5
 ADDED_LATENCY_MS = 25.0
+REPEATS = int(os.environ.get("BENCH_SWEEP_REPEATS", "5"))  # per Region count; 17 Regions take longer
+REPEATS_17 = int(os.environ.get("BENCH_SWEEP_REPEATS_17", "3"))
 CUSTODIAN = ROOT / ".bench" / "custodian"
 CUSTODIAN_VERSION = "0.9.53"
 # Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion below; arm64 in us-east-1, USD.
@@ -235,9 +237,20 @@ def by_operation(run: Run) -> str:
     return ", ".join(f"{name} {count}" for name, count in run.requests.most_common())
 
 
+def median_run(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda run: run.wall)[len(runs) // 2]
+
+
+def spread(walls: list[float]) -> str:
+    return f"{min(walls):.2f}-{max(walls):.2f}" if len(walls) > 1 else "one run"
+
+
 def sweep_figures() -> None:
     print(f"5. sweep of {TRAILS_PER_REGION} trails per Region, moto_server in its own process on 127.0.0.1")
-    print(f"   (a sweep finding {STOPPED_PER_REGION} trails per Region stopped, then a clean sweep)")
+    print(f"   (a sweep finding {STOPPED_PER_REGION} trails per Region stopped, then a clean sweep; the median of")
+    print(
+        f"   {REPEATS} runs (17 Regions: {REPEATS_17}) with their range; Custodian alternating, the median of its runs)"
+    )
     custodian = custodian_ready()
     with local_moto_server() as endpoint:
         account = create_account()
@@ -250,24 +263,28 @@ def sweep_figures() -> None:
             for count in (1, 4, 17):
                 regions = SWEEP_REGIONS[:count]
                 trails = count * TRAILS_PER_REGION
-                stop_some(regions)
-                healing = account.sweep(regions, latency)
-                assert healing.report.count("healed") == count * STOPPED_PER_REGION, healing.report.statuses
-                clean = account.sweep(regions, latency)
-                peer = None
-                if custodian is not None:
+                heals, cleans, peers = [], [], []
+                for repeat in range(REPEATS if count < len(SWEEP_REGIONS) else REPEATS_17):
                     stop_some(regions)
-                    peer = custodian_run(custodian, endpoint, regions, latency)
-                    left = account.sweep(regions, 0.0).report.count("healed")  # what Custodian did not restart
-                    if left:
-                        print(f"   (Custodian left {left} trails stopped: its figure is not a full heal)")
+                    heals.append(account.sweep(regions, latency))
+                    assert heals[-1].report.count("healed") == count * STOPPED_PER_REGION, heals[-1].report.statuses
+                    cleans.append(account.sweep(regions, latency))
+                    if custodian is not None and (repeat < 2 or count < len(SWEEP_REGIONS)):
+                        stop_some(regions)
+                        peers.append(custodian_run(custodian, endpoint, regions, latency))
+                        left = account.sweep(regions, 0.0).report.count("healed")  # what Custodian did not restart
+                        if left:
+                            print(f"   (Custodian left {left} trails stopped: its figure is not a full heal)")
+                healing, clean = median_run(heals), median_run(cleans)
+                peer = sorted(peers)[len(peers) // 2] if peers else None
                 runs[(latency, count)] = (healing, clean, peer)
-                versus = f"   Custodian {peer:5.2f} s ({peer / healing.wall:4.1f}x)" if peer else ""
+                versus = f"   Custodian {peer:5.2f} s ({peer / healing.wall:3.1f}x)" if peer else ""
                 cpu = healing.cpu / healing.total * 1000
+                heal_range = spread([r.wall for r in heals])
                 print(
-                    f"   {label:22} {count:2} Region(s): heal {healing.wall:5.2f} s "
-                    f"({healing.per_trail(trails):4.2f} req/trail, {cpu:4.2f} ms CPU/req)"
-                    f"   clean {clean.wall:5.2f} s ({clean.per_trail(trails):4.2f} req/trail){versus}"
+                    f"   {label:22} {count:2} Region(s): heal {healing.wall:4.2f} s ({heal_range}; "
+                    f"{healing.per_trail(trails):4.2f} req/trail, {cpu:3.1f} ms CPU/req)   clean {clean.wall:4.2f} s "
+                    f"({spread([r.wall for r in cleans])}; {clean.per_trail(trails):4.2f} req/trail){versus}"
                 )
         slow = ADDED_LATENCY_MS / 1000
         healing, clean, _ = runs[(slow, 17)]
