@@ -287,9 +287,10 @@ def sweep_figures() -> None:
                     f"({spread([r.wall for r in cleans])}; {clean.per_trail(trails):4.2f} req/trail){versus}"
                 )
         slow = ADDED_LATENCY_MS / 1000
-        healing, clean, _ = runs[(slow, 17)]
-        print(f"   requests by operation, 17 Regions, heal:  {by_operation(healing)}")
-        print(f"   requests by operation, 17 Regions, clean: {by_operation(clean)}")
+        for count in (1, 4, 17):  # the same with or without added latency
+            healing, clean, _ = runs[(slow, count)]
+            print(f"   requests by operation, {count:2} Region(s), heal:  {by_operation(healing)}")
+            print(f"   requests by operation, {count:2} Region(s), clean: {by_operation(clean)}")
         memory_and_cost(runs)
 
 
