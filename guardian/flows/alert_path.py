@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,6 +34,7 @@ from guardian.model.results import iso
 from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, SignedStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from guardian.model.config import Config
@@ -56,19 +58,29 @@ def check_alert_path(
     aws: Ports, config: Config, *, started: datetime, run: Invocation, deployed_at: datetime | None = None
 ) -> tuple[PathCheck, ...]:
     path = config.alert_path
-    checks = [_key(aws, config, arn, started, run) for arn in path.keys]
-    if path.keys or path.emails or path.alarms:  # a configured path (the stack's): its policies as deployed
-        checks += _policies(aws, config, started, run, deployed_at)
-    checks += _subscriptions(aws, config, started, run)
-    if path.alarms:
-        checks += _alarms(aws, config, started, run)
-    if path.queue is not None and aws.queue_exists(path.queue):
-        checks.append(PathCheck("dead-letter queue", "in_baseline"))
-    elif path.queue is not None:
-        found = (Change("exists", True, False, Effect.WEAKENED),)
-        _alert(aws, config, "dead-letter queue", (found, ()), started=started, run=run, healed=False)
-        checks.append(PathCheck("dead-letter queue", "deleted"))
+    # The keys first, at once: no alert of the checks after them can leave while the topic's key is disabled. Then
+    # the policies, the subscriptions, the alarms and the queue, each on its own, at once (their round trips
+    # overlap; each puts back only its own piece).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        checks = list(pool.map(lambda arn: _key(aws, config, arn, started, run), path.keys))
+        parts: list[Callable[[], list[PathCheck]]] = [lambda: _subscriptions(aws, config, started, run)]
+        if path.keys or path.emails or path.alarms:  # a configured path (the stack's): its policies as deployed
+            parts.insert(0, lambda: _policies(aws, config, started, run, deployed_at))
+        if path.alarms:
+            parts.append(lambda: _alarms(aws, config, started, run))
+        if path.queue is not None:
+            parts.append(lambda: _queue(aws, config, path.queue or "", started, run))
+        for found in pool.map(lambda part: part(), parts):
+            checks += found
     return tuple(checks)
+
+
+def _queue(aws: Ports, config: Config, url: str, started: datetime, run: Invocation) -> list[PathCheck]:
+    if aws.queue_exists(url):
+        return [PathCheck("dead-letter queue", "in_baseline")]
+    found = (Change("exists", True, False, Effect.WEAKENED),)
+    _alert(aws, config, "dead-letter queue", (found, ()), started=started, run=run, healed=False)
+    return [PathCheck("dead-letter queue", "deleted")]
 
 
 def _key(aws: Ports, config: Config, arn: str, started: datetime, run: Invocation) -> PathCheck:
