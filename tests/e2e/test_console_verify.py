@@ -26,7 +26,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.synth,
     pytest.mark.filterwarnings("ignore:Tried to parse"),
-    pytest.mark.xdist_group("console-verify"),  # one deployment for the module
 ]
 
 

@@ -27,7 +27,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.synth,
     pytest.mark.filterwarnings("ignore:Tried to parse"),
-    pytest.mark.xdist_group("operator"),  # one deployment for the module
 ]
 
 TRAIL, BUCKET, NEW_BUCKET = "org-audit", "org-audit-logs", "org-archive-logs"
