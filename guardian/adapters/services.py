@@ -158,11 +158,7 @@ class ServiceAdapter:
         return bytes(response["Body"].read()), response.get("ObjectLockMode"), response.get("ObjectLockRetainUntilDate")
 
     def list_keys(self, prefix: str) -> list[str]:
-        keys: list[str] = []
-        paginator = self._clients.s3().get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", [])]
-        return keys
+        return list(self.object_etags(prefix))
 
     def object_etags(self, prefix: str) -> dict[str, str]:
         """Every current object under ``prefix`` and its ETag, 1,000 to a ListObjectsV2 call."""

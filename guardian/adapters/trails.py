@@ -86,11 +86,6 @@ class TrailAdapter:
         tag_list = [{"Key": k, "Value": v} for k, v in tags()]
         return state_from_aws(described, dict(status), selectors, insight_types, tag_list)
 
-    def trail_logging(self, state: TrailState) -> tuple[bool, str | None]:
-        """GetTrailStatus alone: is the trail logging, and CloudTrail's last delivery error."""
-        status = self._clients.cloudtrail(state.home_region).get_trail_status(Name=state.arn)
-        return bool(status.get("IsLogging")), status.get("LatestDeliveryError") or None
-
     def lookup_event(self, region: str, event_id: str) -> dict[str, Any] | None:
         """CloudTrail's record of one event (LookupEvents by event id, in the Region that recorded it)."""
         response = self._clients.cloudtrail(region).lookup_events(

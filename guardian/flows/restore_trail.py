@@ -7,7 +7,7 @@ the trail is read again until nothing weakened remains, so "restored" always mea
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows import baselines
 from guardian.flows.steps import Step, poll, run_steps
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.refs import TrailRef
     from guardian.ports.invocation import Invocation
 
 SETTINGS = frozenset(
@@ -43,7 +44,13 @@ SETTINGS = frozenset(
 )
 
 
-class Ports(TrailCalls, SignedStore, Protocol):
+class Restoring(TrailCalls, Protocol):
+    """A trail's calls, and GetTrailStatus (the heal path's) to verify a heal that only restarted logging."""
+
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
+
+
+class Ports(Restoring, SignedStore, Protocol):
     """A restore on the event path: the trail's calls and its baseline."""
 
 
@@ -78,7 +85,7 @@ class Restoration:
 
 
 def restore(
-    aws: TrailCalls, baseline: TrailState, found: TrailState | None, config: Config, run: Invocation
+    aws: Restoring, baseline: TrailState, found: TrailState | None, config: Config, run: Invocation
 ) -> Restoration:
     if found is None:
         changes: tuple[Change, ...] = ()
@@ -132,7 +139,7 @@ def _repair_steps(aws: TrailCalls, found: TrailState, target: TrailState, weak: 
 
 
 def _verify(
-    aws: TrailCalls, target: TrailState, logging_only: TrailState | None, config: Config, run: Invocation
+    aws: Restoring, target: TrailState, logging_only: TrailState | None, config: Config, run: Invocation
 ) -> tuple[TrailState | None, tuple[Change, ...], int]:
     """Read the trail again until nothing weakened remains against the target, with backoff. When logging was all
     that was weakened (``logging_only``: the trail as found), GetTrailStatus alone is read: the rest was read just
@@ -144,8 +151,9 @@ def _verify(
     def read() -> TrailState | None:
         if logging_only is None:
             return aws.trail_state(target.home_region, target.name)
-        logging, delivery_error = aws.trail_logging(target)
-        return replace(logging_only, logging=logging, delivery_error=delivery_error)
+        status = aws.trail_status(target.ref(None))
+        error = status.get("LatestDeliveryError") or None
+        return replace(logging_only, logging=bool(status.get("IsLogging")), delivery_error=error)
 
     after, checks = poll(read, lambda now: now is not None and not remaining(now), config, run)
     return after, remaining(after), checks

@@ -179,14 +179,14 @@ def report_refused(
 ) -> None:
     """A stored baseline failed verification: write the last verified version back as the newest (the refused one
     stays in the version history, as evidence), and alert CRITICAL, once per refused version."""
-    if refused.fallback is not None and refused.problem == DELETED:
+    if refused.fallback is not None:
         aws.write_json(refused.key, refused.fallback)
+    if refused.fallback is not None and refused.problem == DELETED:
         why = (
             f"{refused.key} was {DELETED}: the guardian never deletes a baseline. The version the sweep's signed "
             "index holds is used, and written back as the newest"
         )
     elif refused.fallback is not None:
-        aws.write_json(refused.key, refused.fallback)
         why = (
             f"the newest version of {refused.key} failed verification ({refused.problem}): it was not written by "
             "the guardian, or was changed since. The last verified version is used, and written back as the newest"

@@ -42,7 +42,7 @@ def sweep_event(
     sweep (its settings and its key), so each gets its own evidence record and alert."""
     if isinstance(subject, TrailState):
         region, name, arn = subject.home_region, subject.name, subject.arn
-        ref = TrailRef(name=name, region=region, account_id=account_id, given=arn, arn=arn)
+        ref = subject.ref(account_id)
         kind = "trail"
     else:
         region, name = subject.region, subject.name

@@ -26,6 +26,8 @@ from guardian.model.selectors import canonical, compare_selectors
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from guardian.model.refs import TrailRef
+
 
 @dataclass(frozen=True)
 class TrailState:
@@ -51,6 +53,12 @@ class TrailState:
     tags: tuple[tuple[str, str], ...] = ()
     # Read with the state, never part of the baseline: CloudTrail's last S3 delivery error (logs not arriving).
     delivery_error: str | None = field(default=None, compare=False)
+
+    def ref(self, account_id: str | None) -> TrailRef:
+        """The trail as the calls that name it take it: by its ARN, in its home Region."""
+        from guardian.model.refs import TrailRef  # noqa: PLC0415 - the restore path only
+
+        return TrailRef(name=self.name, region=self.home_region, account_id=account_id, given=self.arn, arn=self.arn)
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.compare}

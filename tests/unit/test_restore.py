@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from guardian.flows.restore_trail import Restoration, restore
 from guardian.model.config import Config
+from guardian.model.refs import TrailRef
 from guardian.model.trail import TrailState
 from guardian.ports.invocation import Invocation
 
@@ -33,10 +35,11 @@ class FakeTrails:
         self.calls.append("read the whole trail")
         return self.state
 
-    def trail_logging(self, state: TrailState) -> tuple[bool, str | None]:
+    def trail_status(self, trail: TrailRef) -> dict[str, Any]:
         self.calls.append("GetTrailStatus")
         assert self.state is not None
-        return self.state.logging, "AccessDenied"
+        assert (trail.region, trail.identifier) == (self.state.home_region, self.state.arn)
+        return {"IsLogging": self.state.logging, "LatestDeliveryError": "AccessDenied"}
 
     def create_trail(self, state: TrailState) -> None:
         self.calls.append("CreateTrail")
