@@ -72,6 +72,7 @@ def add_guardian(app: cdk.App, settings: GuardianSettings, *, several: bool) -> 
             home_region=str(home),
             rule_prefix=settings.stack_name,
             emails=settings.alert_emails,
+            watch=guardian.watch,
             env=cdk.Environment(account=settings.account, region=region),
             termination_protection=True,
         )

@@ -1,4 +1,5 @@
-"""The commands that change something, through the guardian: ``approve`` and ``selftest``. One account at a time."""
+"""The commands that change something, through the guardian: ``approve`` and ``selftest``, one account at a time;
+and ``sweep`` (or its dry run), in each account."""
 
 from __future__ import annotations
 
@@ -38,6 +39,50 @@ def selftest_command(args: argparse.Namespace, now: datetime) -> int:
         passed = passed and outcome.passed
         print(json.dumps(asdict(outcome), indent=2) if args.json else "\n".join(selftest.lines(outcome)))
     return OK if passed else WRONG
+
+
+def sweep_command(args: argparse.Namespace, now: datetime) -> int:
+    """Run the deployed sweep in each account, or dry-run it (nothing changes)."""
+    from guardian_console import sweeping  # noqa: PLC0415 - loads the guardian's flows
+
+    wrong = False
+    for account in accounts(args):
+        name = f"{account.deployed.account} ({account.deployed.stack})"
+        if not args.dry_run:
+            succeeded, summary, seconds = sweeping.invoke(account.session, account.deployed)
+            wrong = wrong or not succeeded
+            if args.json:
+                print(json.dumps({"account": account.deployed.account, "succeeded": succeeded, "result": summary}))
+            else:
+                verdict = "succeeded" if succeeded else "FAILED"
+                print(f"{name}: the sweep {verdict} in {seconds:.1f} s")
+                print(json.dumps(summary, indent=2, default=str))
+            continue
+        found = sweeping.dry_run(account.session, account.deployed, now)
+        errors = {**found.report.region_errors, **found.report.check_errors}
+        wrong = wrong or bool(found.changes or found.alerts or errors)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "account": account.deployed.account,
+                        "changes": [asdict(p) for p in found.changes],
+                        "alerts": found.alerts,
+                        "could_not_check": errors,
+                    },
+                    default=str,
+                    indent=2,
+                )
+            )
+            continue
+        print(f"{name}: dry run, nothing changed")
+        print(f"  the sweep would make {len(found.changes)} change(s)" + (":" if found.changes else ""))
+        print("\n".join(f"    {p.service} {p.operation} {p.region or ''} {p.target}".rstrip() for p in found.changes))
+        print(f"  and send {len(found.alerts)} alert(s)" + (":" if found.alerts else ""))
+        print("\n".join(f"    {subject}" for subject in found.alerts))
+        for what, why in errors.items():
+            print(f"  could not check {what}: {why}")
+    return WRONG if wrong else OK
 
 
 def one_account(args: argparse.Namespace) -> list[Account]:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardian_console import acts, render
+from guardian_console import acts, render, rules
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
 from guardian_console.records import newest_first
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--dry-run", action="store_true", help="compute what the sweep would change, with read-only credentials"
     )
-    sweep.set_defaults(command=_sweep)
+    sweep.set_defaults(command=acts.sweep_command)
 
     verify = commands.add_parser(
         "verify", parents=[common], help="prove the evidence of a period complete and untouched (the digest chain)"
@@ -118,7 +118,17 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the alert (default 120)")
     selftest.add_argument("--reason", default="guardian selftest", help="kept with the self-test's evidence")
     selftest.set_defaults(command=acts.selftest_command)
+
+    rules.add_commands(commands, _offline())
     return parser
+
+
+def _offline() -> argparse.ArgumentParser:
+    """The options of a command that reads no AWS account."""
+    offline = argparse.ArgumentParser(add_help=False)
+    offline.add_argument("--json", action="store_true", help="print JSON for machines instead of text")
+    offline.add_argument("--verbose", action="store_true", help="also print the guardian's own log lines")
+    return offline
 
 
 def _incidents(args: argparse.Namespace, now: datetime) -> int:
@@ -148,49 +158,6 @@ def _status(args: argparse.Namespace, now: datetime) -> int:
             print("\n".join(lines(found, account=f"{account.deployed.account} ({account.deployed.stack})")))
     if args.json:
         print(json.dumps(documents, indent=2, default=str))
-    return WRONG if wrong else OK
-
-
-def _sweep(args: argparse.Namespace, now: datetime) -> int:
-    from guardian_console import sweeping  # noqa: PLC0415 - loads the guardian's flows
-
-    wrong = False
-    for account in accounts(args):
-        name = f"{account.deployed.account} ({account.deployed.stack})"
-        if not args.dry_run:
-            succeeded, summary, seconds = sweeping.invoke(account.session, account.deployed)
-            wrong = wrong or not succeeded
-            if args.json:
-                print(json.dumps({"account": account.deployed.account, "succeeded": succeeded, "result": summary}))
-            else:
-                verdict = "succeeded" if succeeded else "FAILED"
-                print(f"{name}: the sweep {verdict} in {seconds:.1f} s")
-                print(json.dumps(summary, indent=2, default=str))
-            continue
-        found = sweeping.dry_run(account.session, account.deployed, now)
-        errors = {**found.report.region_errors, **found.report.check_errors}
-        wrong = wrong or bool(found.changes or found.alerts or errors)
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "account": account.deployed.account,
-                        "changes": [asdict(p) for p in found.changes],
-                        "alerts": found.alerts,
-                        "could_not_check": errors,
-                    },
-                    default=str,
-                    indent=2,
-                )
-            )
-            continue
-        print(f"{name}: dry run, nothing changed")
-        print(f"  the sweep would make {len(found.changes)} change(s)" + (":" if found.changes else ""))
-        print("\n".join(f"    {p.service} {p.operation} {p.region or ''} {p.target}".rstrip() for p in found.changes))
-        print(f"  and send {len(found.alerts)} alert(s)" + (":" if found.alerts else ""))
-        print("\n".join(f"    {subject}" for subject in found.alerts))
-        for what, why in errors.items():
-            print(f"  could not check {what}: {why}")
     return WRONG if wrong else OK
 
 

@@ -1,4 +1,5 @@
-"""The alerts topic: KMS-encrypted with a customer managed key, SSL only, one email-json subscription per address."""
+"""The alerts topic: KMS-encrypted with a customer managed key, SSL only, one email-json subscription per address, each
+with its minimum severity (:mod:`infra.recipients`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+
+from infra.recipients import Recipient, subscribe
 
 # AWS services that publish to the topic: CloudWatch (alarms) and EventBridge (rules targeting the topic).
 SERVICE_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 class AlertsTopic(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, emails: Sequence[str]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, emails: Sequence[Recipient]) -> None:
         super().__init__(scope, construct_id)
         account = Stack.of(self).account
         self.key = kms.Key(
@@ -54,5 +56,5 @@ class AlertsTopic(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
-        for email in emails:
-            self.topic.add_subscription(subs.EmailSubscription(email, json=True))
+        for recipient in emails:
+            subscribe(self.topic, recipient)

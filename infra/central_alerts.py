@@ -16,13 +16,13 @@ from aws_cdk import CfnOutput, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
+from infra.recipients import Recipient, recipients, subscribe
 from infra.security_account import GuardianWatch
-from infra.settings import _account, _emails, _region
+from infra.settings import _account, _list, _region
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class CentralAlertsSettings:
     account: str
     region: str
     organization_id: str
-    alert_emails: tuple[str, ...] = ()
+    alert_emails: tuple[Recipient, ...] = ()
 
 
 def central_alerts(get: Callable[[str], Any]) -> CentralAlertsSettings | None:
@@ -51,7 +51,9 @@ def central_alerts(get: Callable[[str], Any]) -> CentralAlertsSettings | None:
         account=str(_account(value["account"], "centralAlerts.account")),
         region=str(_region(value["region"], "centralAlerts.region")),
         organization_id=organization,
-        alert_emails=_emails(value.get("alertEmails")),
+        alert_emails=recipients(
+            _list(value.get("alertEmails"), "centralAlerts.alertEmails"), "centralAlerts.alertEmails"
+        ),
     )
 
 
@@ -96,8 +98,8 @@ class CentralAlertsStack(Stack):
                 conditions=in_organization,
             )
         )
-        for email in settings.alert_emails:
-            self.topic.add_subscription(subs.EmailSubscription(email, json=True))
+        for recipient in settings.alert_emails:
+            subscribe(self.topic, recipient)
         # The guardians with securityAccount send their self-protection events and heartbeat here.
         self.watch = GuardianWatch(
             self,

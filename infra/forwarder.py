@@ -15,14 +15,18 @@ from aws_cdk import Aws, Stack, Tags
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.alarms import PERIOD, occurrence_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
+from infra.recipients import Recipient
 from infra.self_protection import GUARDED_CALLS, Watch, message, pattern
 from infra.settings import GUARDIAN_TAG
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
+from infra.watch import forward_rule_names, forward_watched
+from watch_rules.compile import Compiled
 
 API_CALL = "AWS API Call via CloudTrail"
 
@@ -41,7 +45,14 @@ class Forwarder(Construct):
     guardian's subscribers."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, home_region: str, rule_prefix: str, emails: Sequence[str] = ()
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        home_region: str,
+        rule_prefix: str,
+        emails: Sequence[Recipient] = (),
+        watch: Compiled | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
@@ -54,12 +65,18 @@ class Forwarder(Construct):
             description="CloudTrail Guardian: tampering and changes to the guardian, forwarded to its home Region",
             event_pattern=forwarded_pattern(),
         )
-        self.rule.add_target(
-            targets.EventBus(
-                events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn),
-                dead_letter_queue=self.dead_letters,
+        home_bus = events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn)
+        # One role for every forwarding rule: PutEvents on the home bus only.
+        role = iam.Role(self, "ForwardRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
+        self.rule.add_target(targets.EventBus(home_bus, dead_letter_queue=self.dead_letters, role=role))
+        self.watch_rules = (
+            forward_watched(
+                self, watch, prefix=rule_prefix, home_bus=home_bus, dead_letters=self.dead_letters, role=role
             )
+            if watch is not None
+            else []
         )
+        self.rule_names = [self.rule_name, *forward_rule_names(rule_prefix, watch)]
         self.alerts = AlertsTopic(self, "Alerts", emails=emails)
         self.alarm = occurrence_alarm(
             self,
@@ -71,22 +88,22 @@ class Forwarder(Construct):
         self.alarm.add_alarm_action(actions.SnsAction(self.alerts.topic))
         # Its own guard: a change to the forwarding rule, alerted in this Region (the rule may not forward the call
         # that disables it). A change to this guard is forwarded home, where the guardian's own guard watches both.
-        watch = Watch(
+        guarded = Watch(
             "forwarder rule",
             "forward-guard",
             "aws.events",
             "events.amazonaws.com",
             GUARDED_CALLS["aws.events"],
-            {"name": [self.rule_name], "rule": [self.rule_name]},
+            {"name": self.rule_names, "rule": self.rule_names},
         )
         self.guard = events.Rule(
             self,
             "Guard",
             rule_name=f"{rule_prefix}-forward-guard",
             description="CloudTrail Guardian self-protection: changes to the forwarding rule",
-            event_pattern=pattern(watch),
+            event_pattern=pattern(guarded),
         )
-        self.guard.add_target(targets.SnsTopic(self.alerts.topic, message=message(watch, rule_prefix)))
+        self.guard.add_target(targets.SnsTopic(self.alerts.topic, message=message(guarded, rule_prefix)))
 
 
 class ForwarderStack(Stack):
@@ -97,7 +114,8 @@ class ForwarderStack(Stack):
         *,
         home_region: str,
         rule_prefix: str,
-        emails: Sequence[str] = (),
+        emails: Sequence[Recipient] = (),
+        watch: Compiled | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -106,5 +124,7 @@ class ForwarderStack(Stack):
             description=f"CloudTrail Guardian: forwards this Region's events to {home_region}",
             **kwargs,
         )
-        self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, emails=emails)
+        self.forwarder = Forwarder(
+            self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, emails=emails, watch=watch
+        )
         Tags.of(self).add(GUARDIAN_TAG, rule_prefix)  # the service control policies know the guardian by it

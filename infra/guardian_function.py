@@ -45,7 +45,11 @@ class GuardianFunction(Construct):
         function_name: str | None = None,
         leave_out: Sequence[str] = (),
         memory_size: int = 256,
+        extra_files: Mapping[str, str] | None = None,
+        inline_extra: Mapping[str, str] | None = None,
     ) -> None:
+        """``extra_files``: written into the asset's package (the remediation function's compiled watch rules).
+        Inline (StackSets), both functions carry one package: ``inline_extra`` gives the sweep's the same files."""
         super().__init__(scope, construct_id)
         inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
         self.log_group = logs.LogGroup(self, "Logs", retention=retention_days(log_retention_days))
@@ -60,9 +64,9 @@ class GuardianFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=INLINE_HANDLERS[handler] if inline else handler,
-            code=lambda_.Code.from_inline(inline_source())
+            code=lambda_.Code.from_inline(inline_source(extra=extra_files or inline_extra))
             if inline
-            else lambda_.Code.from_asset(str(stage_runtime(leave_out=leave_out))),
+            else lambda_.Code.from_asset(str(stage_runtime(leave_out=leave_out, extra=extra_files))),
             role=self.role,
             memory_size=memory_size,
             timeout=timeout,

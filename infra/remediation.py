@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment as Ack
 from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations
@@ -167,7 +167,9 @@ class RemediationFunction(GuardianFunction):
         repeat_threshold: int = 3,
         repeat_window_minutes: int = 10,
         function_name: str | None = None,
+        extra_files: Mapping[str, str] | None = None,
     ) -> None:
+        """``extra_files``: the compiled watch rules, shipped in the asset as ``guardian/watch_rules.json``."""
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
             "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
@@ -185,6 +187,7 @@ class RemediationFunction(GuardianFunction):
             dead_letter_queue=dead_letter_queue,
             function_name=function_name,
             leave_out=SWEEP_ONLY,
+            extra_files=extra_files,
         )
         # The function's own role first, then the guardian's other roles: calls made with any of them are its own.
         self.function.add_environment(

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,15 +46,28 @@ SWEEP_ONLY = (
     "model/findings.py",
 )
 
+# What only the remediation function runs: matching events against the watch rules. Left out of the sweep's asset.
+REMEDIATION_ONLY = ("entrypoints/watching.py", "model/watch.py", "model/event_pattern.py")
 
-def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING, *, leave_out: Sequence[str] = ()) -> Path:
+
+def stage_runtime(
+    source: Path = RUNTIME_PACKAGE,
+    staging: Path = STAGING,
+    *,
+    leave_out: Sequence[str] = (),
+    extra: Mapping[str, str] | None = None,
+) -> Path:
     """Copy ``source`` to ``staging/<content hash>/<name>`` once; return the directory the asset zips.
-    ``leave_out``: modules (paths in the package) a function never imports, left out of its asset."""
+    ``leave_out``: modules (paths in the package) a function never imports, left out of its asset. ``extra``:
+    files written into the package (the compiled watch rules), by path in it."""
+    extra = dict(extra or {})
     files = sorted(
         p for p in source.rglob("*.py") if "__pycache__" not in p.parts and str(p.relative_to(source)) not in leave_out
     )
     digest = hashlib.sha256(Path(__file__).read_bytes())  # a change to how modules are made lean restages them
     digest.update("\0".join(sorted(leave_out)).encode() + b"\0")
+    for name, text in sorted(extra.items()):
+        digest.update(b"extra\0" + name.encode() + b"\0" + text.encode() + b"\0")
     for path in files:
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
     target = staging / digest.hexdigest()[:16]
@@ -67,6 +80,8 @@ def stage_runtime(source: Path = RUNTIME_PACKAGE, staging: Path = STAGING, *, le
         (scratch / source.name / left).unlink()
     for path in (scratch / source.name).rglob("*.py"):
         path.write_text(lean_source(path.read_text()))
+    for name, text in extra.items():
+        (scratch / source.name / name).write_text(text)
     try:
         os.rename(scratch, target)  # atomic; another process may have won the race with identical content
     except OSError:
@@ -139,16 +154,16 @@ def sweep_handler(event, context):
 """
 
 
-def inline_source(source: Path = RUNTIME_PACKAGE) -> str:
+def inline_source(source: Path = RUNTIME_PACKAGE, extra: Mapping[str, str] | None = None) -> str:
     """An ``index.py`` that carries the zipped package (base64) and imports it: handlers ``index.lambda_handler``
     and ``index.sweep_handler``."""
     import base64  # noqa: PLC0415
     import io  # noqa: PLC0415
     import zipfile  # noqa: PLC0415
 
-    staged = stage_runtime(source)
+    staged = stage_runtime(source, extra=extra)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted((staged / source.name).rglob("*.py")):
+        for path in sorted(p for p in (staged / source.name).rglob("*") if p.suffix in (".py", ".json")):
             archive.write(path, path.relative_to(staged))
     return _LOADER.format(package=base64.b64encode(buffer.getvalue()).decode(), digest=staged.name)

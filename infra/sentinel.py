@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -23,7 +24,9 @@ class SentinelTrail(Construct):
         access_logs: s3.IBucket,
         retention_days: int,
         protect_tag: str,
+        cloud_watch_logs: bool = False,
     ) -> None:
+        """``cloud_watch_logs``: deliver to a CloudWatch Logs group too (what the CIS alarms read)."""
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -54,6 +57,8 @@ class SentinelTrail(Construct):
             # events read and write); a write-only sentinel would be raised to it, and alerted, by the first sweep.
             management_events=cloudtrail.ReadWriteType.ALL,
             enable_file_validation=True,
+            send_to_cloud_watch_logs=cloud_watch_logs,
+            cloud_watch_logs_retention=logs.RetentionDays.ONE_YEAR if cloud_watch_logs else None,
         )
         if protect_tag:  # protected like any trail, also when protection is narrowed to tagged trails
             key, _, value = protect_tag.partition("=")

@@ -7,13 +7,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
+from infra.recipients import Recipient, recipients
 from infra.regions import check_one_partition, check_region
+from watch_rules.compile import Compiled, compile_rules
+from watch_rules.schema import RulesError
+from watch_rules.schema import load as load_rules
 
-_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # CloudWatch Logs accepts only these retention periods; under a week is too short to investigate an incident.
 ALL_LOG_RETENTION_DAYS = (
     1,
@@ -41,13 +45,15 @@ ALL_LOG_RETENTION_DAYS = (
 )
 # On every resource and role of the guardian's stacks, its value the stack name: the service control policies
 # (scripts/render_scp.py) know the guardian by it, in both deployment styles.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where cdk.json is: relative paths in context start here
+DEFAULT_WATCH_RULES = "rules/watch.json"
 GUARDIAN_TAG = "cloudtrail-guardian"
 LOG_RETENTION_DAYS = tuple(d for d in ALL_LOG_RETENTION_DAYS if d >= 7)
 
 
 @dataclass(frozen=True)
 class GuardianSettings:
-    alert_emails: tuple[str, ...] = ()
+    alert_emails: tuple[Recipient, ...] = ()  # each with its minimum severity (default MEDIUM)
     evidence_retention_mode: str = "GOVERNANCE"
     evidence_retention_days: int = 365
     log_retention_days: int = 365
@@ -71,6 +77,18 @@ class GuardianSettings:
     break_glass_role: str | None = None  # a role name that may write to the evidence bucket (and that the SCP exempts)
     accept_unseen_iam_events: bool = False  # deploy although IAM changes to the guardian's roles would go unseen
     security_account: str | None = None  # self-protection events and the sweep's heartbeat go to its event bus too
+    watch_rules: str | None = DEFAULT_WATCH_RULES  # the watch rules file; None: no watch rules
+    cis_alarms: bool = False  # the CIS "Monitoring" metric filters and alarms
+    cis_log_group: str | None = None  # the log group they read; None: the sentinel trail's, sent to CloudWatch Logs
+
+    def watch(self) -> Compiled | None:
+        """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
+        if self.watch_rules is None:
+            return None
+        try:
+            return compile_rules(load_rules(PROJECT_ROOT / self.watch_rules))
+        except RulesError as exc:
+            raise SettingsError(f"watchRules: {exc}") from None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> GuardianSettings:
@@ -85,7 +103,7 @@ class GuardianSettings:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
             raise SettingsError(f"stackName must be a CloudFormation stack name, got {stack_name!r}")
         settings = cls(
-            alert_emails=_emails(get("alertEmails")),
+            alert_emails=recipients(_list(get("alertEmails"), "alertEmails")),
             evidence_retention_mode=mode,
             evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
             log_retention_days=log_days,
@@ -109,7 +127,16 @@ class GuardianSettings:
             break_glass_role=_role_name(get("breakGlassRole"), "breakGlassRole"),
             accept_unseen_iam_events=_bool(get("acceptUnseenIamEvents"), "acceptUnseenIamEvents", default=False),
             security_account=_account(get("securityAccount"), "securityAccount"),
+            watch_rules=_watch_rules(get("watchRules")),
+            cis_alarms=_bool(get("cisAlarms"), "cisAlarms", default=False),
+            cis_log_group=_log_group(get("cisLogGroup")),
         )
+        if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
+            raise SettingsError(
+                "cisAlarms needs a log group to read: cisLogGroup (one a multi-Region trail of all management "
+                "events delivers to), or the sentinel trail (sentinelTrail true), which then delivers to its own"
+            )
+        settings.watch()  # a rule the compiler cannot express stops the synth here, named
         if settings.security_account and not (
             settings.central_topic_arn and settings.central_topic_arn.split(":")[4] == settings.security_account
         ):
@@ -264,6 +291,9 @@ OPTIONS = (
     "breakGlassRole",
     "acceptUnseenIamEvents",
     "securityAccount",
+    "watchRules",
+    "cisAlarms",
+    "cisLogGroup",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 
@@ -305,19 +335,29 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
     return tuple(found)
 
 
+def _log_group(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if not re.fullmatch(r"[\w\-/.#]{1,512}", text):
+        raise SettingsError(f"cisLogGroup must be a CloudWatch Logs group name, got {text!r}")
+    return text
+
+
+def _watch_rules(value: Any) -> str | None:
+    """A path (relative to the project, where cdk.json is), or none/off/false for no watch rules."""
+    if value is None or value == "":
+        return DEFAULT_WATCH_RULES
+    if value is False or str(value).strip().lower() in ("none", "off", "false"):
+        return None
+    return str(value)
+
+
 def _tag(value: Any) -> str:
     text = "" if value is None else str(value).strip()
     if text.startswith("="):
         raise SettingsError(f"protectTag must be 'key' or 'key=value', got {text!r}")
     return text
-
-
-def _emails(value: Any) -> tuple[str, ...]:
-    emails = _list(value, "alertEmails")
-    bad = [e for e in emails if not _EMAIL.match(e)]
-    if bad:
-        raise SettingsError(f"alertEmails has invalid addresses: {', '.join(bad)}")
-    return tuple(dict.fromkeys(emails))
 
 
 def _bool(value: Any, key: str, *, default: bool) -> bool:

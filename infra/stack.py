@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Tags, Token, Validations
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.alarms import ALARM_SUFFIXES, GuardianAlarms
 from infra.alerts_topic import AlertsTopic
+from infra.cis_alarms import CisAlarms
+from infra.cis_alarms import alarm_names as cis_alarm_names
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
-from infra.guardian_function import GuardianFunction
-from infra.remediation import TRAIL_READS, TRAIL_REPAIRS, RemediationFunction
+from infra.organization import organization_and_central_alerts
+from infra.remediation import RemediationFunction
 from infra.security_account import SecurityAccountLink
 from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
 from infra.sentinel import SentinelTrail
@@ -23,9 +25,17 @@ from infra.settings import GUARDIAN_TAG, GuardianSettings
 from infra.signing_key import SigningKey
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
+from infra.watch import WatchRules, forward_rule_names, grant_undos, watch_files
+from infra.watch import rule_names as watch_rule_names
+from watch_rules.compile import Compiled
 
 OWN_RULE_SUFFIXES = ("tamper", "sweep-schedule", "sweep-after-deploy", *(f"guard-{s}" for s in GUARD_SUFFIXES))
 FORWARDER_RULE_SUFFIXES = ("forward", "forward-guard")  # in every other Region of `regions`
+
+
+def forwarder_rules(prefix: str, watch: Compiled | None) -> list[str]:
+    """The forwarders' rules, in every other Region of `regions`: tamper events, their guard, the watched calls."""
+    return [*(f"{prefix}-{s}" for s in FORWARDER_RULE_SUFFIXES), *forward_rule_names(prefix, watch)]
 
 
 class GuardianStack(Stack):
@@ -47,7 +57,11 @@ class GuardianStack(Stack):
             retention_mode=settings.evidence_retention_mode,
             retention_days=settings.evidence_retention_days,
         )
-        self.own_rules = [f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES]
+        self.watch = settings.watch()
+        self.own_rules = [
+            *(f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES),
+            *watch_rule_names(settings.stack_name, self.watch),
+        ]
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{settings.stack_name}-dead-letters")
         self.sentinel = (
             SentinelTrail(
@@ -57,6 +71,7 @@ class GuardianStack(Stack):
                 access_logs=self.evidence.access_logs,
                 retention_days=settings.sentinel_retention_days,
                 protect_tag=settings.protect_tag,
+                cloud_watch_logs=settings.cis_alarms and not settings.cis_log_group,
             )
             if settings.sentinel_trail
             else None
@@ -78,6 +93,7 @@ class GuardianStack(Stack):
             rule_prefix=settings.stack_name,
             function_name=f"{settings.stack_name}-sweep",
             own_rules=self.own_rules,
+            inline_extra=watch_files(self.watch),
         )
         self.remediation = RemediationFunction(
             self,
@@ -91,6 +107,7 @@ class GuardianStack(Stack):
             repeat_threshold=settings.repeat_threshold,
             repeat_window_minutes=settings.repeat_window_minutes,
             function_name=f"{settings.stack_name}-remediation",
+            extra_files=watch_files(self.watch),
         )
         self.tamper_rule = TamperRule(
             self,
@@ -99,6 +116,16 @@ class GuardianStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             rule_name=f"{settings.stack_name}-tamper",
         )
+        if self.watch is not None and self.watch.groups:
+            grant_undos(self.remediation.role, self.watch, self)
+            WatchRules(
+                self,
+                "WatchRules",
+                compiled=self.watch,
+                function=self.remediation.function,
+                dead_letter_queue=self.dead_letters.queue,
+                prefix=settings.stack_name,
+            )
         self.alarms = GuardianAlarms(
             self,
             "Alarms",
@@ -109,6 +136,11 @@ class GuardianStack(Stack):
             sweep_minutes=settings.sweep_minutes,
             prefix=settings.stack_name,
         )
+        self.cis = self._cis_alarms(settings)
+        self.alarm_names = [
+            *(f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES),
+            *(cis_alarm_names(settings.stack_name) if self.cis else ()),
+        ]
         self._trust_only_itself(settings)
         self.self_protection = self._protect_itself(settings)
         self._keep_itself(settings)
@@ -123,7 +155,7 @@ class GuardianStack(Stack):
                 rule_prefix=settings.stack_name,
             )
         for function in (self.remediation, self.sweep):
-            self._organization_and_central_alerts(function, settings)
+            organization_and_central_alerts(self, function, settings)
             if self.sentinel is not None:  # a StopLogging of it may be a self-test
                 function.function.add_environment("GUARDIAN_SENTINEL_TRAIL", self.sentinel.name)
         # Who may approve a trail's configuration or register a self-test (served by the sweep's function).
@@ -138,6 +170,18 @@ class GuardianStack(Stack):
         CfnOutput(self, "SigningKeyArn", value=self.signing.key.key_arn)
         if self.sentinel is not None:
             CfnOutput(self, "SentinelTrailName", value=self.sentinel.name)
+
+    def _cis_alarms(self, settings: GuardianSettings) -> CisAlarms | None:
+        """The CIS "Monitoring" alarms, on the named log group or the sentinel trail's own."""
+        if not settings.cis_alarms:
+            return None
+        if settings.cis_log_group:
+            group = logs.LogGroup.from_log_group_name(self, "CisLogGroup", settings.cis_log_group)
+        else:
+            assert self.sentinel is not None
+            assert self.sentinel.trail.log_group is not None
+            group = self.sentinel.trail.log_group
+        return CisAlarms(self, "Cis", log_group=group, topic=self.alerts.topic, prefix=settings.stack_name)
 
     def _trust_only_itself(self, settings: GuardianSettings) -> None:
         """What only the guardian may write: baselines signed with a key only its roles may use, an evidence bucket
@@ -157,14 +201,13 @@ class GuardianStack(Stack):
         deployment its stack confirms), and the path an alert takes."""
         prefix, sweep = settings.stack_name, self.sweep
         functions = [f"{prefix}-remediation", f"{prefix}-sweep"]
-        alarms = [f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES]
-        sweep.function.add_environment(
-            "GUARDIAN_FORWARDER_RULES", json.dumps([f"{prefix}-{s}" for s in FORWARDER_RULE_SUFFIXES])
-        )
+        alarms = self.alarm_names
+        sweep.function.add_environment("GUARDIAN_FORWARDER_RULES", json.dumps(forwarder_rules(prefix, self.watch)))
         sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions))
         sweep.function.add_environment("GUARDIAN_STACK_ID", self.stack_id)
         path = {
-            "emails": list(settings.alert_emails),
+            "emails": [r.address for r in settings.alert_emails],
+            "filters": {r.address: r.filter_json() for r in settings.alert_emails},
             "alarms": alarms,
             "keys": [self.alerts.key.key_arn, self.signing.key.key_arn],
             "queue": self.dead_letters.queue.queue_url,
@@ -226,70 +269,15 @@ class GuardianStack(Stack):
             stack_name=self.stack_name,
             stack_id=self.stack_id,
             functions=[(name, fn.function_arn, f"{self.account}:function:{name}") for name, fn in functions],
-            rules=[*self.own_rules, *(f"{prefix}-{suffix}" for suffix in FORWARDER_RULE_SUFFIXES)],
+            rules=[*self.own_rules, *forwarder_rules(prefix, self.watch)],
             topic_arn=self.alerts.topic.topic_arn,
             roles=[self.remediation.role.role_name, self.sweep.role.role_name],
             keys=[(k.key_id, k.key_arn) for k in (self.alerts.key, self.signing.key)],
             key_aliases=f"alias/{prefix}-",
             buckets=[self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],
-            alarms=[f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES],
+            alarms=self.alarm_names,
             queue_name=f"{prefix}-dead-letters",
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name
         )
-
-    def _organization_and_central_alerts(self, function: GuardianFunction, settings: GuardianSettings) -> None:
-        """Organization mode: heal the management account's organization trails (from its delegated administrator)
-        and read what organization trails need. Central alerts: publish to the security account's topic too."""
-        if settings.trail_accounts:
-            function.function.add_environment("GUARDIAN_TRAIL_ACCOUNTS", json.dumps(list(settings.trail_accounts)))
-            trails = [
-                self.format_arn(service="cloudtrail", region="*", account=a, resource="trail", resource_name="*")
-                for a in settings.trail_accounts
-            ]
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="RepairTheOrganizationsTrails", actions=[*TRAIL_READS, *TRAIL_REPAIRS], resources=trails
-                )
-            )
-            Validations.of(function.role).acknowledge(
-                *(
-                    Ack(
-                        id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:{a}:trail/*]",
-                        reason="Organization mode: the management account's organization trails, healed from its "
-                        "delegated administrator; any trail name, that account only.",
-                    )
-                    for a in settings.trail_accounts
-                )
-            )
-        if settings.organization_management:
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ReadTheOrganizationForItsTrails",
-                    actions=["organizations:DescribeOrganization", "organizations:ListAWSServiceAccessForOrganization"],
-                    resources=["*"],
-                )
-            )
-            Validations.of(function.role).acknowledge(
-                Ack(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="Organization mode: DescribeOrganization and ListAWSServiceAccessForOrganization are "
-                    "read-only and have no resource type; CloudTrail needs them to recreate an organization trail.",
-                )
-            )
-        if settings.central_topic_arn:
-            function.function.add_environment("GUARDIAN_CENTRAL_TOPIC_ARN", settings.central_topic_arn)
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="PublishToTheCentralTopic", actions=["sns:Publish"], resources=[settings.central_topic_arn]
-                )
-            )
-            if settings.central_topic_key_arn:
-                function.role.add_to_principal_policy(
-                    iam.PolicyStatement(
-                        sid="EncryptForTheCentralTopic",
-                        actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                        resources=[settings.central_topic_key_arn],
-                    )
-                )

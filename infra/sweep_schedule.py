@@ -6,7 +6,7 @@ nothing extra to deploy, and nothing that can fail a deployment."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment as Ack
 from aws_cdk import Duration, Stack, Validations
@@ -20,6 +20,7 @@ from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import localized
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
+from infra.runtime_asset import REMEDIATION_ONLY
 
 SWEEP_MEMORY_MB = 1024
 HANDLER = "guardian.entrypoints.sweep.lambda_handler"
@@ -42,6 +43,7 @@ class SweepSchedule(GuardianFunction):
         log_retention_days: int,
         rule_prefix: str,
         own_rules: Sequence[str] = (),
+        inline_extra: Mapping[str, str] | None = None,
         function_name: str | None = None,
     ) -> None:
         super().__init__(
@@ -65,6 +67,8 @@ class SweepSchedule(GuardianFunction):
             # Chosen from `make bench`: a 17-Region sweep of 20 trails each is bound by CPU below about 1.1 GB (its
             # CPU time x 1,769 MB / its wall time), so 1 GB runs it near its wall time at the cost of 256 MB.
             memory_size=SWEEP_MEMORY_MB,
+            leave_out=REMEDIATION_ONLY,
+            inline_extra=inline_extra,
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
         self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(list(own_rules)))

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -68,6 +70,8 @@ class ClientProvider(Protocol):
     def lambda_(self, region: str) -> LambdaClient: ...
     def cloudformation(self, region: str) -> CloudFormationClient: ...
     def sqs(self, region: str) -> SQSClient: ...
+    def config_service(self, region: str) -> ConfigServiceClient: ...
+    def guardduty(self, region: str) -> GuardDutyClient: ...
 
 
 class Boto3Clients:
@@ -136,6 +140,14 @@ class Boto3Clients:
 
     def sqs(self, region: str) -> SQSClient:
         client: SQSClient = self._client("sqs", region)
+        return client
+
+    def config_service(self, region: str) -> ConfigServiceClient:
+        client: ConfigServiceClient = self._client("config", region)
+        return client
+
+    def guardduty(self, region: str) -> GuardDutyClient:
+        client: GuardDutyClient = self._client("guardduty", region)
         return client
 
     def warm(self, regions: list[str]) -> None:

@@ -97,27 +97,49 @@ class OwnAdapter:
     # -- the alert path ----------------------------------------------------------------------------------------
 
     def subscriptions(self) -> list[dict[str, Any]]:
-        """The topic's subscriptions: ARN, protocol, endpoint and filter policy (None when it has none)."""
+        """The topic's subscriptions: ARN, protocol, endpoint, filter policy (None when it has none) and its scope."""
         sns = self._clients.sns(self._topic_region)
         found: list[dict[str, Any]] = []
         for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self._topic_arn):
             for sub in page.get("Subscriptions", []):
                 arn = sub["SubscriptionArn"]
-                policy = None
+                policy = scope = None
                 if arn.startswith("arn:"):  # "PendingConfirmation" has no attributes yet
                     attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
                     policy = attributes.get("FilterPolicy") or None
-                found.append({"arn": arn, "protocol": sub["Protocol"], "endpoint": sub["Endpoint"], "filter": policy})
+                    scope = attributes.get("FilterPolicyScope") or ("MessageAttributes" if policy else None)
+                found.append(
+                    {
+                        "arn": arn,
+                        "protocol": sub["Protocol"],
+                        "endpoint": sub["Endpoint"],
+                        "filter": policy,
+                        "scope": scope,
+                    }
+                )
         return found
 
-    def set_filter_policy(self, subscription_arn: str, policy: str) -> None:
-        """``{}`` removes the subscription's filter policy."""
-        self._clients.sns(self._topic_region).set_subscription_attributes(
+    def set_filter_policy(self, subscription_arn: str, policy: str | None) -> None:
+        """``policy`` on the message body; None removes the subscription's filter policy."""
+        sns = self._clients.sns(self._topic_region)
+        if policy is None:
+            sns.set_subscription_attributes(
+                SubscriptionArn=subscription_arn, AttributeName="FilterPolicy", AttributeValue="{}"
+            )
+            return
+        sns.set_subscription_attributes(
             SubscriptionArn=subscription_arn, AttributeName="FilterPolicy", AttributeValue=policy
         )
+        sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn, AttributeName="FilterPolicyScope", AttributeValue="MessageBody"
+        )
 
-    def subscribe(self, protocol: str, endpoint: str) -> None:
-        self._clients.sns(self._topic_region).subscribe(TopicArn=self._topic_arn, Protocol=protocol, Endpoint=endpoint)
+    def subscribe(self, protocol: str, endpoint: str, policy: str | None = None) -> None:
+        """Subscribe ``endpoint``, with ``policy`` on the message body if given (a new address must confirm)."""
+        attributes = {"FilterPolicy": policy, "FilterPolicyScope": "MessageBody"} if policy else {}
+        self._clients.sns(self._topic_region).subscribe(
+            TopicArn=self._topic_arn, Protocol=protocol, Endpoint=endpoint, Attributes=attributes
+        )
 
     def alarms(self, names: list[str]) -> list[dict[str, Any]]:
         found = self._clients.cloudwatch().describe_alarms(AlarmNames=names).get("MetricAlarms", [])

@@ -202,6 +202,21 @@ class ServiceAdapter:
 
     # -- activity (repeated tampering) ---------------------------------------------------------------------------
 
+    def recorder_recording(self, region: str, name: str) -> bool:
+        found = self._clients.config_service(region).describe_configuration_recorder_status(
+            ConfigurationRecorderNames=[name]
+        )["ConfigurationRecordersStatus"]
+        return bool(found and found[0].get("recording"))
+
+    def start_recorder(self, region: str, name: str) -> None:
+        self._clients.config_service(region).start_configuration_recorder(ConfigurationRecorderName=name)
+
+    def detector_enabled(self, region: str, detector_id: str) -> bool:
+        return self._clients.guardduty(region).get_detector(DetectorId=detector_id).get("Status") == "ENABLED"
+
+    def enable_detector(self, region: str, detector_id: str) -> None:
+        self._clients.guardduty(region).update_detector(DetectorId=detector_id, Enable=True)
+
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
         """Record one counted event; False if it was already recorded (a duplicate delivery)."""
         try:

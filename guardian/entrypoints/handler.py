@@ -27,6 +27,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         parsed = check_time(parse_event(event), runtime.now())
         decision = decide(parsed, config.policy)
+        if not decision.alerts:  # not the table's: a watch rule may still alert on it (never on the heal path)
+            from guardian.entrypoints.watching import watched  # noqa: PLC0415
+
+            decision = watched(parsed, config) or decision
     except MalformedEvent as exc:
         LOG.error("rejected malformed event", extra={"problem": str(exc), "raw_event": runtime.bounded(event)})
         return {"outcome": "rejected", "reason": str(exc)}
@@ -49,7 +53,16 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         )
         return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
     try:
-        handled = handle(parsed, decision, runtime.adapter(config), config, runtime.invocation(context))
+        aws, run = runtime.adapter(config), runtime.invocation(context)
+        handled = handle(parsed, decision, aws, config, run)
+        if handled.result.outcome is Outcome.IGNORED and decision.watch_rule is None:
+            # A row about keys, buckets or log groups found it is not a protected trail's: a watch rule may alert.
+            from guardian.entrypoints.watching import watched  # noqa: PLC0415
+
+            second = watched(parsed, config)
+            if second is not None:
+                decision = second
+                handled = handle(parsed, second, aws, config, run)
     finally:
         # An unexpected shape is acted on anyway (a tamper event is never dropped) and reported once, after the
         # heal: serialising the raw event must not delay StartLogging.
@@ -77,7 +90,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def _problems(parsed: CloudTrailEvent, decision: Decision) -> list[str]:
     problems = list(parsed.problems)
-    if not parsed.is_api_call:
+    if not parsed.is_api_call and decision.watch_rule is None:
         problems.append(f"detail-type is {parsed.detail_type!r}, expected {API_CALL_DETAIL_TYPE!r}")
     if decision.outcome is Outcome.UNIDENTIFIED_TRAIL:
         problems.append("the event does not name a trail (requestParameters missing, omitted or unreadable)")

@@ -20,7 +20,8 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import deliver
@@ -160,13 +161,15 @@ def _subscriptions(aws: Ports, config: Config, started: datetime, run: Invocatio
     for email in config.alert_path.emails:
         what = f"subscription {email}"
         found = subscribed.get(email.casefold())
+        wanted = config.alert_path.filters.get(email)
         steps: list[Step] = []
         if found is None:
             changes = (Change("subscribed", True, False, Effect.WEAKENED),)
-            steps.append(("Subscribe", lambda email=email: aws.subscribe("email-json", email)))  # type: ignore[misc]
-        elif found["filter"] not in (None, "{}"):
-            changes = (Change("filter_policy", None, found["filter"], Effect.WEAKENED),)
-            steps.append(("SetSubscriptionAttributes", lambda arn=found["arn"]: aws.set_filter_policy(arn, "{}")))  # type: ignore[misc]
+            steps.append(("Subscribe", partial(aws.subscribe, "email-json", email, wanted)))
+        elif not _same_filter(found, wanted):
+            # Any other filter than the deployed one: stricter drops alerts, looser mails what the team chose not to.
+            changes = (Change("filter_policy", wanted, _shown(found), Effect.WEAKENED),)
+            steps.append(("SetSubscriptionAttributes", partial(aws.set_filter_policy, found["arn"], wanted)))
         else:
             checks.append(PathCheck(what, "in_baseline"))
             continue
@@ -175,6 +178,23 @@ def _subscriptions(aws: Ports, config: Config, started: datetime, run: Invocatio
         _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
         checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
     return checks
+
+
+def _same_filter(found: dict[str, Any], wanted: str | None) -> bool:
+    """The subscription filters as deployed: the same policy (compared as JSON) on the message body, or none."""
+    policy = found["filter"]
+    if wanted is None:
+        return policy in (None, "{}")
+    try:
+        same = policy is not None and json.loads(policy) == json.loads(wanted)
+    except ValueError:
+        return False
+    return same and found.get("scope") == "MessageBody"
+
+
+def _shown(found: dict[str, Any]) -> str | None:
+    policy = found["filter"]
+    return None if policy in (None, "{}") else f"{policy} on {found.get('scope') or 'MessageAttributes'}"
 
 
 def _alarms(aws: Ports, config: Config, started: datetime, run: Invocation) -> list[PathCheck]:

@@ -11,13 +11,14 @@ from typing import Any
 
 from guardian import __version__
 from guardian.model.refs import SWEEP_SOURCE, detected_by
-from guardian.model.results import Result, actor_fields, iso, trail_fields
+from guardian.model.results import Result, actor_fields, iso, trail_fields, watch_fields
 from guardian.model.rules import Outcome, Severity
 from guardian.model.safe import cut, fit, json_text, text
 from guardian.model.subjects import SUBJECT_MAX, rule_change, subject, trail_change
 
 ALERT_SCHEMA = "cloudtrail-guardian/alert"
-ALERT_SCHEMA_VERSION = "1.3"  # 1.1 detected_by and changes; 1.2 evidence.written/error and truncated; 1.3 purpose
+# 1.1 detected_by, changes; 1.2 evidence.written/error, truncated; 1.3 purpose; 1.4 watch_rule (and the rule attribute)
+ALERT_SCHEMA_VERSION = "1.4"
 # SNS takes 256 KiB for message, subject and attributes together. The message is kept to half of that (an email
 # beyond it helps no one; the evidence record has every value whole), so the limit holds by construction.
 MESSAGE_BUDGET = 128 * 1024
@@ -74,6 +75,7 @@ def build_alert(
         attributes={
             **_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
             **({"purpose": result.purpose.kind, "purpose_id": result.purpose.id} if result.purpose else {}),
+            **({"rule": result.decision.watch_rule} if result.decision.watch_rule else {}),
         },
     )
 
@@ -151,7 +153,10 @@ def summary(result: Result, evidence_error: str | None = None) -> str:
         what = d.rule.what if d.rule else (e.event_name or "event")
         trail = f"trail {d.trail.name} ({d.trail.region})" if d.trail else "an unidentified trail"
         who = f"{e.actor.display}" + (f" from {e.source_ip}" if e.source_ip else "")
-        happened = f"{_sentence(what)} on {trail} by {who}"
+        if d.watch_rule is not None:  # not about a trail: the call and where it was made
+            happened = f"{_sentence(what)}: {e.event_source}:{e.event_name} in {e.aws_region} by {who}"
+        else:
+            happened = f"{_sentence(what)} on {trail} by {who}"
     said = _said(result, happened)
     if result.purpose is not None:
         said = _purposed(result, said)
@@ -248,7 +253,8 @@ def alert_document(
             "checks": v.checks,
         },
         "blind_window_seconds": result.blind_window_seconds,
-        "detected_by": detected_by(e.event_source),
+        "detected_by": detected_by(e.event_source, d.watch_rule),
+        "watch_rule": watch_fields(result),
         "purpose": result.purpose.to_json() if result.purpose else None,
         "changes": [c.to_json() for c in result.changes],
         "evidence": {

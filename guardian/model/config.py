@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guardian.model import config_values as read
@@ -48,6 +48,8 @@ class AlertPath:
     topic, the alarms that must act, the keys that must be enabled, the dead-letter queue."""
 
     emails: tuple[str, ...] = ()
+    # each address's body filter on severity (JSON; None: every message), as the stack subscribed it
+    filters: Mapping[str, str | None] = field(default_factory=dict)
     alarms: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     queue: str | None = None
@@ -157,7 +159,8 @@ class Config:
 
 
 def _alert_path(text: str) -> AlertPath:
-    """``{"emails": [...], "alarms": [...], "keys": [key ARNs], "queue": URL}``; empty: nothing to check."""
+    """``{"emails": [...], "filters": {address: policy}, "alarms": [...], "keys": [key ARNs], "queue": URL}``;
+    empty: nothing to check."""
     if not text.strip():
         return AlertPath()
     shape = 'GUARDIAN_ALERT_PATH must be {"emails": [...], "alarms": [...], "keys": [...], "queue": "https://..."}'
@@ -166,8 +169,11 @@ def _alert_path(text: str) -> AlertPath:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"GUARDIAN_ALERT_PATH is not valid JSON ({exc.msg} at {exc.pos})") from exc
     lists = ("emails", "alarms", "keys")
-    if not isinstance(value, dict) or set(value) - {*lists, "queue"}:
+    if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters"}:
         raise ConfigError(shape)
+    filters = value.get("filters", {})
+    if not isinstance(filters, dict) or not all(isinstance(v, str | None) for v in filters.values()):
+        raise ConfigError('GUARDIAN_ALERT_PATH "filters" must map each address to a filter policy (JSON) or null')
     if not all(isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, [])) for k in lists):
         raise ConfigError(shape)
     queue = value.get("queue")
@@ -175,6 +181,7 @@ def _alert_path(text: str) -> AlertPath:
         raise ConfigError(shape)
     return AlertPath(
         emails=tuple(value.get("emails", [])),
+        filters={str(k): v for k, v in filters.items()},
         alarms=tuple(value.get("alarms", [])),
         keys=tuple(value.get("keys", [])),
         queue=queue or None,

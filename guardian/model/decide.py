@@ -70,6 +70,7 @@ class Decision:
     reason: str
     rule: Rule | None = None
     trail: TrailRef | None = None
+    watch_rule: str | None = None  # the watch rule (rules/watch.json) that made this an alert, by id
 
     @property
     def alerts(self) -> bool:
@@ -82,7 +83,7 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     if rule is None or rule.source != event.event_source:
         return _not_handled(event)
     trail = event.trail
-    if _is_own_action(event, ctx):
+    if is_own_action(event, ctx):
         why = "the call was made by the guardian's own role: never undone, so the guardian cannot loop"
         return Decision(Action.ALERT, Outcome.OWN_ACTION, rule.own_severity, why, rule, trail)
     if event.failed:
@@ -91,7 +92,7 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
     if rule.about not in (Subject.TRAIL, Subject.ACCOUNT):
         return _resource_decision(event, ctx, rule)
     if rule.about is Subject.ACCOUNT:
-        exemption = _matching_exemption(event, ctx.exempt_principals)
+        exemption = matching_exemption(event, ctx.exempt_principals)
         if exemption is not None and not exemption.expired_at(event.event_time):
             why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted"
             return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, None)
@@ -104,7 +105,7 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
             "check every trail in " + (event.aws_region or "the account")
         )
         return Decision(Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, rule.severity, why, rule, None)
-    exemption = _matching_exemption(event, ctx.exempt_principals)
+    exemption = matching_exemption(event, ctx.exempt_principals)
     if exemption is not None and not exemption.expired_at(event.event_time):
         until = f" until {_iso(exemption.until)}" if exemption.until else ""
         why = f"the principal is exempt (pattern {exemption.pattern!r}{until}): alerted, not undone"
@@ -149,7 +150,7 @@ def _resource_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -
     if ctx.account_id and account and account != ctx.account_id:
         why = f"the {label} belongs to account {account}: not this account's"
         return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, why, rule)
-    exemption = _matching_exemption(event, ctx.exempt_principals)
+    exemption = matching_exemption(event, ctx.exempt_principals)
     if exemption is not None and not exemption.expired_at(event.event_time):
         why = f"the principal is exempt (pattern {exemption.pattern!r}): alerted, not undone"
         return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule)
@@ -187,7 +188,7 @@ def _not_handled(event: CloudTrailEvent) -> Decision:
     return Decision(Action.IGNORE, Outcome.IGNORED, Severity.INFO, f"{event.event_name} is not in the decision table")
 
 
-def _is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
+def is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
     """Made by one of the guardian's roles, from one of its functions: the role alone is not enough, since code
     running elsewhere under that role (a function given it, a stolen session) would be taken for the guardian."""
     roles = {r.casefold() for r in (ctx.self_role_arn, *ctx.other_guardian_roles) if r}
@@ -207,7 +208,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE)
 
 
-def _matching_exemption(event: CloudTrailEvent, entries: tuple[Exemption | str, ...]) -> Exemption | None:
+def matching_exemption(event: CloudTrailEvent, entries: tuple[Exemption | str, ...]) -> Exemption | None:
     """The exemption that covers the actor: one still in force first, else an expired one (to say so)."""
     principals = [p for p in (event.actor.arn, event.actor.session_issuer_arn) if p]
     exemptions = [e if isinstance(e, Exemption) else Exemption(e) for e in entries]

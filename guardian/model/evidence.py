@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian import __version__
 from guardian.model.refs import detected_by
-from guardian.model.results import Result, actor_fields, iso, trail_fields
+from guardian.model.results import Result, actor_fields, iso, trail_fields, watch_fields
 from guardian.model.rules import Outcome
 from guardian.model.safe import digest, json_bytes, shorten
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
-EVIDENCE_SCHEMA_VERSION = "1.3"  # 1.1 detected_by and changes; 1.2 original_event_omitted, truncated; 1.3 purpose
+# 1.1 detected_by, changes; 1.2 original_event_omitted, truncated; 1.3 purpose; 1.4 watch_rule
+EVIDENCE_SCHEMA_VERSION = "1.4"
 # Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
 # record: it only tells a duplicate delivery that the alert went out, without a second object per event.
 ALERT_TAG = "guardian-alert-message-id"
@@ -103,7 +104,8 @@ def evidence_record(
             "error_message": v.error_message,
         },
         "blind_window_seconds": result.blind_window_seconds,
-        "detected_by": detected_by(e.event_source),
+        "detected_by": detected_by(e.event_source, result.decision.watch_rule),
+        "watch_rule": watch_fields(result),
         "purpose": result.purpose.to_json() if result.purpose else None,
         "changes": [c.to_json() for c in result.changes],
         "diagnosis": result.diagnosis,

@@ -17,8 +17,10 @@ SWEEP_SOURCE = "cloudtrail-guardian.sweep"  # eventSource of the records the swe
 OPERATOR_SOURCE = "cloudtrail-guardian.operator"  # eventSource of an operator's approval, made through the console
 
 
-def detected_by(event_source: str | None) -> str:
-    """How the guardian came to record it: an event, the sweep, or an operator's request."""
+def detected_by(event_source: str | None, watch_rule: str | None = None) -> str:
+    """How the guardian came to record it: an event of its table, a watch rule, the sweep, or an operator's request."""
+    if watch_rule is not None:
+        return "watch_rule"
     return {SWEEP_SOURCE: "sweep", OPERATOR_SOURCE: "operator"}.get(event_source or "", "event")
 
 

@@ -45,6 +45,14 @@ class Verification:
     error_message: str | None = None
 
 
+def watch_fields(result: Result) -> dict[str, str] | None:
+    """The watch rule that made the alert (alert and evidence field ``watch_rule``), or None."""
+    d = result.decision
+    if d.watch_rule is None:
+        return None
+    return {"id": d.watch_rule, "description": d.rule.what if d.rule else ""}
+
+
 @dataclass(frozen=True)
 class Result:
     event: CloudTrailEvent

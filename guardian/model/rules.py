@@ -35,6 +35,9 @@ class Heal(StrEnum):
     RESTORE_RESOURCE = "RestoreResource"  # a trail's bucket or log group: back to its baseline (or recreated)
     START_INGESTION = "StartEventDataStoreIngestion"  # a CloudTrail Lake event data store
     RESTORE_DATA_STORE = "RestoreEventDataStore"  # a deleted event data store, within its 7-day wait
+    # Opt-in undos a watch rule may name (rules/watch.json "heal"): never on by default.
+    START_CONFIG_RECORDER = "StartConfigurationRecorder"  # an AWS Config recorder stopped
+    ENABLE_DETECTOR = "EnableGuardDutyDetector"  # a GuardDuty detector disabled
 
 
 class Subject(StrEnum):
@@ -158,6 +161,8 @@ FLOWS: Mapping[Heal, str] = {
     Heal.RESTORE_RESOURCE: "storage",
     Heal.START_INGESTION: "lake",
     Heal.RESTORE_DATA_STORE: "lake",
+    Heal.START_CONFIG_RECORDER: "service_undo",
+    Heal.ENABLE_DETECTOR: "service_undo",
 }
 SUBJECT_FLOWS: Mapping[Subject, str] = {
     Subject.TRAIL: "restore_trail",

@@ -89,6 +89,12 @@ class StubbedClients:
     def sqs(self, region: str) -> Any:
         return self.get("sqs", region)
 
+    def config_service(self, region: str) -> Any:
+        return self.get("config", region)
+
+    def guardduty(self, region: str) -> Any:
+        return self.get("guardduty", region)
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()

@@ -38,7 +38,7 @@ IAM_ACTION = {
     "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "s3:DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
 }
-PREFIX = {"cloudwatchlogs": "logs", "eventbridge": "events"}
+PREFIX = {"cloudwatchlogs": "logs", "eventbridge": "events", "configservice": "config"}
 GROUP = "/aws/cloudtrail/management"
 
 

@@ -84,9 +84,14 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
         rules = {
             r["Properties"]["Name"]: r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
         }
-        assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard"}
+        watched = {f"CloudTrailGuardian-forward-watch-{n}" for n in (1, 2, 3)}  # the default watch rules' patterns
+        assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard", *watched}
+        for name in watched:
+            to_home = [t for t in rules[name]["Targets"] if "event-bus/default" in json.dumps(t["Arn"])]
+            assert to_home, name
         guard = rules["CloudTrailGuardian-forward-guard"]["EventPattern"]["detail"]
-        assert {"requestParameters": {"name": ["CloudTrailGuardian-forward"]}} in guard["$or"]  # watched in its Region
+        names = ["CloudTrailGuardian-forward", *sorted(watched)]
+        assert {"requestParameters": {"name": names}} in guard["$or"]  # watched in its Region
         props = rules["CloudTrailGuardian-forward"]
         pattern = props["EventPattern"]
         assert {"aws.cloudtrail", "aws.kms", "aws.s3", "aws.logs", "aws.iam", "aws.lambda", "aws.events"} <= set(

@@ -37,7 +37,9 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
     from_json = settings(
         alertEmails=["a@example.com", "b@example.com"], exemptPrincipals=["glob:arn:aws:iam::*:role/ci-*"]
     )
-    assert from_cli.alert_emails == from_json.alert_emails == ("a@example.com", "b@example.com")
+    assert from_cli.alert_emails == from_json.alert_emails
+    pairs = [(r.address, r.minimum) for r in from_cli.alert_emails]
+    assert pairs == [("a@example.com", "MEDIUM"), ("b@example.com", "MEDIUM")]
     assert from_cli.exempt_principals == from_json.exempt_principals == ("glob:arn:aws:iam::*:role/ci-*",)
     assert settings(exemptPrincipals='["x", "y"]').exempt_principals == ("x", "y")
     assert settings(evidenceRetentionMode="compliance", evidenceRetentionDays=7).evidence_retention_mode == "COMPLIANCE"
@@ -46,7 +48,9 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"alertEmails": "sec@example.com,not-an-email"}, "alertEmails has invalid addresses: not-an-email"),
+        ({"alertEmails": "sec@example.com,not-an-email"}, "alertEmails has invalid entries: not-an-email"),
+        ({"alertEmails": "sec@example.com:URGENT"}, "alertEmails has invalid entries: sec@example.com:URGENT"),
+        ({"alertEmails": "s@example.com:HIGH,s@example.com:LOW"}, "lists s@example.com twice, with HIGH and LOW"),
         ({"evidenceRetentionMode": "FOREVER"}, "evidenceRetentionMode must be GOVERNANCE or COMPLIANCE"),
         ({"evidenceRetentionDays": "0"}, "evidenceRetentionDays must be between 1 and 36500"),
         ({"evidenceRetentionDays": "a year"}, "evidenceRetentionDays must be a whole number"),

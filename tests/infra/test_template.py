@@ -125,9 +125,13 @@ def test_dead_letter_queue_is_encrypted_ssl_only_and_accepts_the_rule(default_sy
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
     )
-    [events] = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
-    assert events["Action"] == "sqs:SendMessage"
-    assert "aws:SourceArn" in events["Condition"]["ArnEquals"]
+    # One statement per rule that parks its undelivered events here: the tamper rule and each watch rule.
+    from_rules = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    rules = {lid for lid, r in template.find_resources("AWS::Events::Rule").items() if "DeadLetterConfig" in str(r)}
+    assert len(from_rules) == len(rules) >= 2
+    for events in from_rules:
+        assert events["Action"] == "sqs:SendMessage"
+        assert "aws:SourceArn" in events["Condition"]["ArnEquals"]
 
 
 def test_function_runtime_architecture_handler_and_environment(default_synth: Any) -> None:

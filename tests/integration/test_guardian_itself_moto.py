@@ -114,6 +114,61 @@ def test_a_filter_policy_on_the_teams_subscription_is_removed(account: Account, 
     assert message["action"]["taken"] == ["SetSubscriptionAttributes"]
 
 
+MEDIUM_AND_UP = '{"severity": ["MEDIUM", "HIGH", "CRITICAL", {"exists": false}]}'
+
+
+@pytest.fixture
+def filtered(account: Account, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The address as the stack subscribes it: MEDIUM and up, on the message body."""
+    attributes = {"FilterPolicy": MEDIUM_AND_UP, "FilterPolicyScope": "MessageBody"}
+    sns = boto3.client("sns")
+    arn: str = sns.subscribe(TopicArn=account.topic_arn, Protocol="email-json", Endpoint=EMAIL, Attributes=attributes)[
+        "SubscriptionArn"
+    ]
+    alert_path(account, monkeypatch, emails=[EMAIL], filters={EMAIL: MEDIUM_AND_UP})
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "in_baseline"
+    return arn
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FilterPolicy", '{"severity": ["CRITICAL"]}'),  # stricter: HIGH alerts would never arrive
+        ("FilterPolicy", "{}"),  # looser: every INFO confirmation mailed again
+        ("FilterPolicyScope", "MessageAttributes"),  # an alarm has no attributes: SNS would drop every one
+    ],
+)
+def test_a_subscription_is_held_to_the_filter_it_was_deployed_with(
+    account: Account, filtered: str, name: str, value: str
+) -> None:
+    sns = boto3.client("sns")
+    sns.set_subscription_attributes(SubscriptionArn=filtered, AttributeName=name, AttributeValue=value)
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "healed"
+    attributes = sns.get_subscription_attributes(SubscriptionArn=filtered)["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == json.loads(MEDIUM_AND_UP)
+    assert attributes["FilterPolicyScope"] == "MessageBody"
+    subject, message = subject_and_message(account.alerts()[0])
+    assert subject == f"[CRITICAL] Alert path: subscription {EMAIL} changed (filter_policy) — restored by sweep"
+    [change] = message["changes"]
+    assert change["before"] == MEDIUM_AND_UP
+
+
+def test_an_unsubscribed_address_comes_back_with_its_filter(account: Account, filtered: str) -> None:
+    sns = boto3.client("sns")
+    sns.unsubscribe(SubscriptionArn=filtered)
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "healed"
+    [again] = [
+        s
+        for s in sns.list_subscriptions_by_topic(TopicArn=account.topic_arn)["Subscriptions"]
+        if s["Endpoint"] == EMAIL
+    ]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=again["SubscriptionArn"])["Attributes"]
+    assert (json.loads(attributes["FilterPolicy"]), attributes["FilterPolicyScope"]) == (
+        json.loads(MEDIUM_AND_UP),
+        "MessageBody",
+    )
+
+
 def test_an_unsubscribed_address_is_subscribed_again(account: Account, subscribed: str) -> None:
     sns = boto3.client("sns")
     sns.unsubscribe(SubscriptionArn=subscribed)

@@ -119,7 +119,7 @@ def test_message_is_the_versioned_document_with_every_field() -> None:
     doc = json.loads(alert.message)
     assert (doc["schema"], doc["schema_version"], doc["severity"], doc["outcome"]) == (
         ALERT_SCHEMA,
-        "1.3",
+        "1.4",
         "HIGH",
         "healed",
     )
@@ -187,7 +187,7 @@ def test_evidence_record_holds_the_original_event_actions_verification_and_versi
     )
     assert (record["schema"], record["schema_version"], record["record_id"]) == (
         EVIDENCE_SCHEMA,
-        "1.3",
+        "1.4",
         "0a000001-1111-4111-8111-000000000001",
     )
     assert record["original_event"] == load_event("stop_logging")

@@ -58,13 +58,28 @@ def test_the_layer_check_catches_an_import_pointing_up() -> None:
 
 
 def test_no_module_is_over_300_lines() -> None:
-    """In the Lambda package and in the console alike."""
-    modules = [*PACKAGE.rglob("*.py"), *(REPO_ROOT / "guardian_console").rglob("*.py")]
+    """In the Lambda package, the console and the watch rules compiler alike."""
+    modules = [
+        *PACKAGE.rglob("*.py"),
+        *(REPO_ROOT / "guardian_console").rglob("*.py"),
+        *(REPO_ROOT / "watch_rules").rglob("*.py"),
+    ]
     sizes = {str(p.relative_to(REPO_ROOT)): len(p.read_text().splitlines()) for p in modules}
     assert {path: lines for path, lines in sizes.items() if lines > 300} == {}
 
 
-def handler_imports() -> set[str]:
+def test_the_sweep_asset_leaves_out_only_what_the_sweep_never_imports() -> None:
+    """The sweep's asset leaves out the watch rules' matching (infra REMEDIATION_ONLY), which only the handler runs."""
+    from infra.runtime_asset import REMEDIATION_ONLY  # noqa: PLC0415
+
+    reached = handler_imports("guardian.entrypoints.sweep")
+    assert "flows/sweep.py" in reached
+    assert "model/watch.py" in handler_imports()  # the handler does import them
+    assert sorted(set(REMEDIATION_ONLY) & reached) == []
+    assert all((PACKAGE / module).is_file() for module in REMEDIATION_ONLY)
+
+
+def handler_imports(entry: str = "guardian.entrypoints.handler") -> set[str]:
     """Every module the event handler can import, as a path in the package: its imports, at the top of a module or
     inside a function or for typing, followed all the way; and the flows the decision table names, which
     :mod:`guardian.flows.found` imports by name."""
@@ -72,7 +87,7 @@ def handler_imports() -> set[str]:
 
     graph = grimp.build_graph("guardian")
     roots = {
-        "guardian.entrypoints.handler",
+        entry,
         *(f"guardian.flows.{n}" for n in (*FLOWS.values(), *SUBJECT_FLOWS.values())),
     }
     reached = set(roots)

@@ -44,6 +44,8 @@ FIXTURE_DECISIONS = {
     "remove_tags": (Action.HEAL, Outcome.HEALED, Severity.MEDIUM),
     "add_tags": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
     "create_trail": (Action.ALERT, Outcome.ALERTED, Severity.LOW),
+    # Not the table's: the decision table ignores it; a watch rule alerts on it (tests/integration/test_watch_moto.py).
+    "guardduty_delete_detector": (Action.IGNORE, Outcome.IGNORED, Severity.INFO),
 }
 
 _HEALED = ("heal", "healed", "HIGH")
