@@ -106,3 +106,18 @@ def occurrence_alarm(
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
+
+
+def queue_alarm(
+    scope: Construct, queue: sqs.IQueue, description: str, topic: sns.ITopic, *, name: str | None = None
+) -> cloudwatch.Alarm:
+    """A dead-letter queue that is not empty, to ``topic``: something the guardian could not deliver waits in it."""
+    alarm = occurrence_alarm(
+        scope,
+        "DeadLettersAlarm",
+        description,
+        queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+        name=name,
+    )
+    alarm.add_alarm_action(actions.SnsAction(topic))
+    return alarm

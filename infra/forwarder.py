@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Aws, Stack, Tags
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.alarms import PERIOD, occurrence_alarm
+from infra.alarms import queue_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.recipients import Recipient
@@ -69,23 +68,20 @@ class Forwarder(Construct):
         # One role for every forwarding rule: PutEvents on the home bus only.
         role = iam.Role(self, "ForwardRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
         self.rule.add_target(targets.EventBus(home_bus, dead_letter_queue=self.dead_letters, role=role))
-        self.watch_rules = (
-            forward_watched(
+        self.watch_rules = []
+        if watch is not None:  # the watch rules' patterns, sent home like the tamper events
+            self.watch_rules = forward_watched(
                 self, watch, prefix=rule_prefix, home_bus=home_bus, dead_letters=self.dead_letters, role=role
             )
-            if watch is not None
-            else []
-        )
         self.rule_names = [self.rule_name, *forward_rule_names(rule_prefix, watch)]
         self.alerts = AlertsTopic(self, "Alerts", emails=emails)
-        self.alarm = occurrence_alarm(
+        self.alarm = queue_alarm(
             self,
-            "DeadLettersAlarm",
+            self.dead_letters,
             f"CloudTrail Guardian could not forward an event to {home_region}: it is in the forwarder's dead-letter "
             "queue (the sweep is the backstop until it is replayed)",
-            self.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            self.alerts.topic,
         )
-        self.alarm.add_alarm_action(actions.SnsAction(self.alerts.topic))
         # Its own guard: a change to the forwarding rule, alerted in this Region (the rule may not forward the call
         # that disables it). A change to this guard is forwarded home, where the guardian's own guard watches both.
         guarded = Watch(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, Stack, Token
+from aws_cdk import Acknowledgment, Stack, Token, Validations
+from constructs import IConstruct
 
 
 def localized(stack: Stack, acknowledgements: Iterable[Acknowledgment]) -> list[Acknowledgment]:
@@ -19,3 +20,15 @@ def localized(stack: Stack, acknowledgements: Iterable[Acknowledgment]) -> list[
                 rule = rule.replace(placeholder, value)
         result.append(Acknowledgment(id=rule, reason=ack.reason))
     return result
+
+
+_ANY_RESOURCE: dict[str, list[str]] = {}  # by a role's construct path: why it has actions on "*"
+
+
+def any_resource(role: IConstruct, why: str) -> None:
+    """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``role`` with every reason given for it (a later
+    acknowledgement of the same finding replaces an earlier one, so the reasons are kept together)."""
+    reasons = _ANY_RESOURCE.setdefault(f"{id(role.node.root)}:{role.node.path}", [])
+    if why not in reasons:
+        reasons.append(why)
+    Validations.of(role).acknowledge(Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=" ".join(reasons)))

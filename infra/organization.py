@@ -11,6 +11,7 @@ from aws_cdk import Stack, Validations
 from aws_cdk import aws_iam as iam
 
 from infra.guardian_function import GuardianFunction
+from infra.nag import any_resource
 from infra.remediation import TRAIL_READS, TRAIL_REPAIRS
 from infra.settings import GuardianSettings
 
@@ -47,12 +48,10 @@ def organization_and_central_alerts(stack: Stack, function: GuardianFunction, se
                 resources=["*"],
             )
         )
-        Validations.of(function.role).acknowledge(
-            Ack(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Organization mode: DescribeOrganization and ListAWSServiceAccessForOrganization are "
-                "read-only and have no resource type; CloudTrail needs them to recreate an organization trail.",
-            )
+        any_resource(
+            function.role,
+            "Organization mode: DescribeOrganization and ListAWSServiceAccessForOrganization are read-only and have "
+            "no resource type; CloudTrail needs them to recreate an organization trail.",
         )
     if settings.central_topic_arn:
         function.function.add_environment("GUARDIAN_CENTRAL_TOPIC_ARN", settings.central_topic_arn)

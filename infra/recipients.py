@@ -61,9 +61,13 @@ def recipients(items: Sequence[str], key: str = "alertEmails") -> tuple[Recipien
     return tuple(found.values())
 
 
+def body_filter(policy: dict[str, list[Any]] | None) -> dict[str, sns.FilterOrPolicy] | None:
+    """A filter policy as CDK takes it for the message body."""
+    if policy is None:
+        return None
+    return {k: sns.FilterOrPolicy.filter(sns.SubscriptionFilter(v)) for k, v in policy.items()}
+
+
 def subscribe(topic: sns.ITopic, recipient: Recipient) -> None:
-    policy = recipient.filter_policy()
-    body = (
-        None if policy is None else {k: sns.FilterOrPolicy.filter(sns.SubscriptionFilter(v)) for k, v in policy.items()}
-    )
+    body = body_filter(recipient.filter_policy())
     topic.add_subscription(subs.EmailSubscription(recipient.address, json=True, filter_policy_with_message_body=body))

@@ -16,7 +16,7 @@ from constructs import Construct
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import localized
-from infra.runtime_asset import SWEEP_ONLY
+from infra.runtime_asset import NOTIFIER_ONLY, SWEEP_ONLY
 
 HANDLER = "guardian.entrypoints.handler.lambda_handler"
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
@@ -186,7 +186,7 @@ class RemediationFunction(GuardianFunction):
             retry_attempts=2,
             dead_letter_queue=dead_letter_queue,
             function_name=function_name,
-            leave_out=SWEEP_ONLY,
+            leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY),
             extra_files=extra_files,
         )
         # The function's own role first, then the guardian's other roles: calls made with any of them are its own.

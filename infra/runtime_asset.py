@@ -48,6 +48,14 @@ SWEEP_ONLY = (
 
 # What only the remediation function runs: matching events against the watch rules. Left out of the sweep's asset.
 REMEDIATION_ONLY = ("entrypoints/watching.py", "model/watch.py", "model/event_pattern.py")
+# What only the webhook notifier runs. Left out of the other two; the notifier's asset leaves out both lists above.
+NOTIFIER_ONLY = (
+    "entrypoints/notify.py",
+    "flows/notify.py",
+    "adapters/webhook.py",
+    "model/notice.py",
+    "model/chat.py",
+)
 
 
 def stage_runtime(

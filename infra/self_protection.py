@@ -20,6 +20,8 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.first_line import SubjectFirst
+
 SCHEMA = "cloudtrail-guardian/self-protection-alert"
 SCHEMA_VERSION = "1.0"
 VIA_CLOUDFORMATION = "cloudformation.amazonaws.com"
@@ -206,9 +208,10 @@ def pattern(watch: Watch) -> events.EventPattern:
 def message(watch: Watch, stack_name: str) -> events.RuleTargetInput:
     """The alert body: a versioned JSON document like the guardian's own alerts, its subject line first."""
     who = F("$.detail.userIdentity.arn")
+    account = F("$.detail.recipientAccountId")  # named in the subject, as in the guardian's own alerts
     if watch.via_cloudformation:
         subject = (
-            f"[{watch.severity}] CloudTrail Guardian deployed: {F('$.detail.eventName')} "
+            f"[{watch.severity}] {account} CloudTrail Guardian deployed: {F('$.detail.eventName')} "
             f"{F('$.detail.requestParameters.changeSetName')} by {who}"
         )
         note = (
@@ -218,31 +221,34 @@ def message(watch: Watch, stack_name: str) -> events.RuleTargetInput:
         )
     else:
         subject = (
-            f"[{watch.severity}] CloudTrail Guardian's own {watch.kind} changed: {F('$.detail.eventName')} by {who}"
+            f"[{watch.severity}] {account} CloudTrail Guardian's own {watch.kind} changed: "
+            f"{F('$.detail.eventName')} by {who}"
         )
         note = (
             "Sent by EventBridge straight to this topic, with no function on the path, so it arrives even if the "
             "guardian is broken. A change to the guardian made outside its stack's deployment: review it now, and "
             "redeploy the stack to put the guardian back."
         )
-    return events.RuleTargetInput.from_object(
-        {
-            "subject": subject,
-            "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "severity": watch.severity,
-            "guardian": stack_name,
-            "resource_kind": watch.kind,
-            "what": f"{F('$.detail.eventName')}",
-            "event_source": f"{F('$.detail.eventSource')}",
-            "event_id": f"{F('$.detail.eventID')}",
-            "event_time": f"{F('$.detail.eventTime')}",
-            "region": f"{F('$.detail.awsRegion')}",
-            "account": f"{F('$.detail.recipientAccountId')}",
-            "source_ip": f"{F('$.detail.sourceIPAddress')}",
-            "cloudtrail_record": F("$.detail"),  # who, from where, what parameters, errorCode if the call failed
-            "note": note,
-        }
+    return SubjectFirst(
+        events.RuleTargetInput.from_object(
+            {
+                "subject": subject,
+                "schema": SCHEMA,
+                "schema_version": SCHEMA_VERSION,
+                "severity": watch.severity,
+                "guardian": stack_name,
+                "resource_kind": watch.kind,
+                "what": f"{F('$.detail.eventName')}",
+                "event_source": f"{F('$.detail.eventSource')}",
+                "event_id": f"{F('$.detail.eventID')}",
+                "event_time": f"{F('$.detail.eventTime')}",
+                "region": f"{F('$.detail.awsRegion')}",
+                "account": f"{F('$.detail.recipientAccountId')}",
+                "source_ip": f"{F('$.detail.sourceIPAddress')}",
+                "cloudtrail_record": F("$.detail"),  # who, from where, what parameters, errorCode if the call failed
+                "note": note,
+            }
+        )
     )
 
 

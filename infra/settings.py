@@ -14,6 +14,7 @@ from infra.context_keys import check_keys
 from infra.errors import SettingsError
 from infra.recipients import Recipient, recipients
 from infra.regions import check_one_partition, check_region
+from infra.webhooks import Webhook, webhooks
 from watch_rules.compile import Compiled, compile_rules
 from watch_rules.schema import RulesError
 from watch_rules.schema import load as load_rules
@@ -80,6 +81,7 @@ class GuardianSettings:
     watch_rules: str | None = DEFAULT_WATCH_RULES  # the watch rules file; None: no watch rules
     cis_alarms: bool = False  # the CIS "Monitoring" metric filters and alarms
     cis_log_group: str | None = None  # the log group they read; None: the sentinel trail's, sent to CloudWatch Logs
+    webhooks: tuple[Webhook, ...] = ()  # chat webhooks (Slack, Teams, HTTPS), each with its minimum severity
 
     def watch(self) -> Compiled | None:
         """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
@@ -130,6 +132,7 @@ class GuardianSettings:
             watch_rules=_watch_rules(get("watchRules")),
             cis_alarms=_bool(get("cisAlarms"), "cisAlarms", default=False),
             cis_log_group=_log_group(get("cisLogGroup")),
+            webhooks=webhooks(get("webhooks")),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
             raise SettingsError(
@@ -294,6 +297,7 @@ OPTIONS = (
     "watchRules",
     "cisAlarms",
     "cisLogGroup",
+    "webhooks",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 

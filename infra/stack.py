@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Stack, Tags, Token
+from aws_cdk import Annotations, CfnOutput, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -16,7 +16,12 @@ from infra.cis_alarms import CisAlarms
 from infra.cis_alarms import alarm_names as cis_alarm_names
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
+from infra.nag import any_resource
+from infra.notifier import alarm_name as webhook_alarm
+from infra.notifier import function_name as webhook_function
+from infra.notifier import notifiers
 from infra.organization import organization_and_central_alerts
+from infra.own_checks import grant_checks_of_itself
 from infra.remediation import RemediationFunction
 from infra.security_account import SecurityAccountLink
 from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
@@ -137,9 +142,17 @@ class GuardianStack(Stack):
             prefix=settings.stack_name,
         )
         self.cis = self._cis_alarms(settings)
+        self.notifiers = notifiers(
+            self,
+            settings.webhooks,
+            topic=self.alerts.topic,
+            prefix=settings.stack_name,
+            log_retention_days=settings.log_retention_days,
+        )
         self.alarm_names = [
             *(f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES),
             *(cis_alarm_names(settings.stack_name) if self.cis else ()),
+            *(webhook_alarm(settings.stack_name, w) for w in settings.webhooks),
         ]
         self._trust_only_itself(settings)
         self.self_protection = self._protect_itself(settings)
@@ -192,6 +205,11 @@ class GuardianStack(Stack):
         for function in (self.remediation, self.sweep):
             function.function.add_environment("GUARDIAN_SIGNING_KEY_ARN", self.signing.key.key_arn)
         self.evidence.only_the_guardian_writes(roles, break_glass=settings.break_glass_role)
+        for role in roles:  # the account's alias, in every alert's subject
+            role.add_to_principal_policy(
+                iam.PolicyStatement(sid="ReadTheAccountAlias", actions=["iam:ListAccountAliases"], resources=["*"])
+            )
+            any_resource(role, "iam:ListAccountAliases has no resource type: the account's alias, for alert subjects.")
         # Fixed names (like the rules'): a function cannot name itself through a reference to itself.
         names = [f"{settings.stack_name}-remediation", f"{settings.stack_name}-sweep"]
         self.remediation.function.add_environment("GUARDIAN_SELF_FUNCTIONS", json.dumps(names))
@@ -200,7 +218,11 @@ class GuardianStack(Stack):
         """What the sweep checks of the guardian itself: its rules everywhere, its functions as deployed (only after a
         deployment its stack confirms), and the path an alert takes."""
         prefix, sweep = settings.stack_name, self.sweep
-        functions = [f"{prefix}-remediation", f"{prefix}-sweep"]
+        functions = [
+            f"{prefix}-remediation",
+            f"{prefix}-sweep",
+            *(webhook_function(prefix, w) for w in settings.webhooks),
+        ]
         alarms = self.alarm_names
         sweep.function.add_environment("GUARDIAN_FORWARDER_RULES", json.dumps(forwarder_rules(prefix, self.watch)))
         sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions))
@@ -213,58 +235,22 @@ class GuardianStack(Stack):
             "queue": self.dead_letters.queue.queue_url,
         }
         sweep.function.add_environment("GUARDIAN_ALERT_PATH", self.to_json_string(path))
-        statements = [
-            (
-                "CheckTheGuardiansOwnFunctions",
-                [
-                    "lambda:GetFunctionConfiguration",
-                    "lambda:GetFunctionConcurrency",
-                    "lambda:PutFunctionConcurrency",
-                    "lambda:DeleteFunctionConcurrency",
-                ],
-                [
-                    self.format_arn(
-                        service="lambda",
-                        resource="function",
-                        resource_name=name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                    for name in functions
-                ],
-            ),
-            ("ConfirmADeployment", ["cloudformation:DescribeStacks"], [self.stack_id]),
-            (
-                "CheckTheAlertsTopic",
-                [
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:GetSubscriptionAttributes",
-                    "sns:SetSubscriptionAttributes",
-                    "sns:Subscribe",
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                ],
-                [self.alerts.topic.topic_arn],
-            ),
-            (
-                "CheckTheGuardiansAlarms",
-                ["cloudwatch:DescribeAlarms", "cloudwatch:EnableAlarmActions"],
-                [
-                    self.format_arn(
-                        service="cloudwatch",
-                        resource="alarm",
-                        resource_name=f"{prefix}-*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes"], [self.dead_letters.queue.queue_arn]),
-        ]
-        for sid, actions, resources in statements:
-            sweep.role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
+        grant_checks_of_itself(
+            self,
+            sweep.role,
+            functions=functions,
+            prefix=prefix,
+            topic_arn=self.alerts.topic.topic_arn,
+            queue_arn=self.dead_letters.queue.queue_arn,
+        )
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
         prefix = settings.stack_name
-        functions = [(f"{prefix}-remediation", self.remediation.function), (f"{prefix}-sweep", self.sweep.function)]
+        functions = [
+            (f"{prefix}-remediation", self.remediation.function),
+            (f"{prefix}-sweep", self.sweep.function),
+            *((webhook_function(prefix, n.webhook), n.function.function) for n in self.notifiers),
+        ]
         guarded = Guarded(
             stack_name=self.stack_name,
             stack_id=self.stack_id,

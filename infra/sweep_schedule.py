@@ -18,9 +18,9 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
-from infra.nag import localized
+from infra.nag import any_resource, localized
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
-from infra.runtime_asset import REMEDIATION_ONLY
+from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY
 
 SWEEP_MEMORY_MB = 1024
 HANDLER = "guardian.entrypoints.sweep.lambda_handler"
@@ -67,7 +67,7 @@ class SweepSchedule(GuardianFunction):
             # Chosen from `make bench`: a 17-Region sweep of 20 trails each is bound by CPU below about 1.1 GB (its
             # CPU time x 1,769 MB / its wall time), so 1 GB runs it near its wall time at the cost of 256 MB.
             memory_size=SWEEP_MEMORY_MB,
-            leave_out=REMEDIATION_ONLY,
+            leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY),
             inline_extra=inline_extra,
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
@@ -152,17 +152,17 @@ class SweepSchedule(GuardianFunction):
             ),
         )
         self.after_deploy.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
+        any_resource(
+            self.role,
+            "Only read and metric actions: cloudtrail:DescribeTrails to list the Region's trails, "
+            "cloudtrail:LookupEvents (no resource type) to confirm an exempt change from CloudTrail's own record, "
+            "and cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
+        )
         acknowledgements = [
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
                 reason="The sweep checks and repairs every trail of this account in every Region, including trails "
                 "created after deployment; the account is fixed, only trail names and Regions are open.",
-            ),
-            Ack(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Only read and metric actions: cloudtrail:DescribeTrails to list the Region's trails, "
-                "cloudtrail:LookupEvents (no resource type) to confirm an exempt change from CloudTrail's own record, "
-                "and cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
             ),
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,

@@ -21,6 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.nag import any_resource
 from watch_rules.compile import Compiled
 
 
@@ -91,12 +92,10 @@ def grant_undos(role: iam.IRole, compiled: Compiled, stack: Stack) -> None:
                 resources=["*"],
             )
         )
-        Validations.of(role).acknowledge(
-            Ack(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="A watch rule's opt-in undo: AWS Config's recorder calls take no resource ARN. Granted only "
-                "when rules/watch.json names the undo.",
-            )
+        any_resource(
+            role,
+            "A watch rule's opt-in undo: AWS Config's recorder calls take no resource ARN (granted only when "
+            "rules/watch.json names the undo).",
         )
     if "EnableGuardDutyDetector" in heals:
         detectors = stack.format_arn(service="guardduty", region="*", resource="detector", resource_name="*")

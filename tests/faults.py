@@ -26,9 +26,9 @@ from guardian.entrypoints import runtime
 
 KINDS = ("throttle", "5xx", "denied", "connection", "timeout")  # "hang" (real seconds, then moto answers) is extra
 # The wire protocol of each service the guardian calls, by botocore's service id: how an error body is written.
-_QUERY = {"sns", "cloudformation", "cloudwatch"}
+_QUERY = {"sns", "cloudformation", "cloudwatch", "iam"}
 _REST_XML = {"s3"}
-_DENIED = {"s3": "AccessDenied", "sns": "AuthorizationError", "cloudformation": "AccessDenied"}
+_DENIED = {"s3": "AccessDenied", "sns": "AuthorizationError", "cloudformation": "AccessDenied", "iam": "AccessDenied"}
 
 
 class _Raw:

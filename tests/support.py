@@ -50,3 +50,15 @@ def signing_key(region: str = "us-east-1") -> str:
 
     created = boto3.client("kms", region_name=region).create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
     return str(created["KeyMetadata"]["Arn"])
+
+
+def fits(subject: str, head: str, name: str, tail: str) -> bool:
+    """``subject`` is ``head + name + tail`` within SNS's limit, the name whole or shortened (its start and end kept
+    around an ellipsis), never the head or the verdict in the tail."""
+    if len(subject) > 99 or not subject.startswith(head) or not subject.endswith(tail):
+        return False
+    middle = subject[len(head) : len(subject) - len(tail)]
+    if middle == name:
+        return True
+    start, _, end = middle.partition("…")
+    return "…" in middle and name.startswith(start) and name.endswith(end)

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_guardduty import GuardDutyClient
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -72,6 +74,8 @@ class ClientProvider(Protocol):
     def sqs(self, region: str) -> SQSClient: ...
     def config_service(self, region: str) -> ConfigServiceClient: ...
     def guardduty(self, region: str) -> GuardDutyClient: ...
+    def secretsmanager(self, region: str) -> SecretsManagerClient: ...
+    def iam(self) -> IAMClient: ...
 
 
 class Boto3Clients:
@@ -148,6 +152,15 @@ class Boto3Clients:
 
     def guardduty(self, region: str) -> GuardDutyClient:
         client: GuardDutyClient = self._client("guardduty", region)
+        return client
+
+    def secretsmanager(self, region: str) -> SecretsManagerClient:
+        client: SecretsManagerClient = self._client("secretsmanager", region)
+        return client
+
+    def iam(self) -> IAMClient:
+        """IAM is global: the partition's endpoint, from the function's own Region."""
+        client: IAMClient = self._client("iam", None)
         return client
 
     def warm(self, regions: list[str]) -> None:

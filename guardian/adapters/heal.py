@@ -5,9 +5,12 @@ alert. The only boto3 calls a StopLogging heal makes; every other call is in :cl
 
 from __future__ import annotations
 
+import logging
+import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.adapters.clients import SDK_VERSIONS, ClientProvider
 from guardian.ports.errors import error_code
@@ -17,6 +20,12 @@ if TYPE_CHECKING:
 
     from guardian.model.refs import TrailRef
     from guardian.ports.calls import AlertLedger, Everything
+
+
+LOG = logging.getLogger(__name__)
+ALIAS_SECONDS = 3600.0
+# By client provider (one per environment: a new one when the runtime is reset): when it was read, the alias.
+_ALIASES: weakref.WeakKeyDictionary[Any, tuple[float, str | None]] = weakref.WeakKeyDictionary()
 
 
 class HealAdapter:
@@ -93,6 +102,21 @@ class HealAdapter:
         under Object Lock."""
         tag_set: list[Any] = [{"Key": k, "Value": v} for k, v in tags.items()]
         self._clients.s3().put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": tag_set})
+
+    def account_alias(self) -> str | None:
+        """The account's alias (IAM), for alert subjects; read once an hour. None if it has none, or it cannot be
+        read (logged: the subject then names the account by its id alone)."""
+        found = _ALIASES.get(self._clients)
+        if found is not None and time.monotonic() - found[0] < ALIAS_SECONDS:
+            return found[1]
+        try:
+            aliases = self._clients.iam().list_account_aliases().get("AccountAliases", [])
+        except (ClientError, BotoCoreError) as exc:
+            LOG.warning("the account alias could not be read: subjects name the account id only", exc_info=exc)
+            aliases = []
+        alias = aliases[0] if aliases else None
+        _ALIASES[self._clients] = (time.monotonic(), alias)
+        return alias
 
     def publish(self, request: dict[str, Any]) -> str:
         """Publish to the topic the request names, with a client in that topic's Region."""

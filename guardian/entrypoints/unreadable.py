@@ -32,6 +32,7 @@ def unreadable(event: Any, exc: Exception, context: Any) -> dict[str, Any]:
         outcome=Outcome.UNREADABLE.value,
         problem=problem,
         function_name=getattr(context, "function_name", None),
+        account=settings.account_id,
     )
     try:
         message_id = adapter(settings).publish(alert.publish_kwargs(settings.topic_arn))

@@ -52,7 +52,8 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
 
     key = evidence_key(result)
-    created, evidence_error = _write_evidence(result, key, aws, config, run)
+    account = _account(aws, config)
+    created, evidence_error = _write_evidence(result, key, aws, config, run, account=account)
     failed: list[str] = []
     topics = [(ALERT_TAG, config.topic_arn)]
     if config.central_topic_arn is not None:
@@ -65,7 +66,7 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
             extra={"event_id": result.event.event_id, "evidence_key": key, "message_id": sent.get(ALERT_TAG)},
         )
         return Sent(False, sent.get(ALERT_TAG), tuple(failed))
-    alert = _alert(result, key, evidence_error, config, run)
+    alert = _alert(result, key, evidence_error, config, run, account=account)
     for tag, topic in todo:
         # The security account's copy goes after the local one and is noted separately, so a retry sends whichever
         # of the two is still missing and never the other twice.
@@ -90,8 +91,15 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     return Sent(True, sent[ALERT_TAG], tuple(failed))
 
 
+def _account(aws: Delivery, config: Config) -> str:
+    """The account as subjects name it: its id, and its alias where it can be read."""
+    from guardian.model.subjects import account_label  # noqa: PLC0415
+
+    return account_label(config.account_id, aws.account_alias())
+
+
 def _write_evidence(
-    result: Result, key: str, aws: Delivery, config: Config, run: Invocation
+    result: Result, key: str, aws: Delivery, config: Config, run: Invocation, *, account: str
 ) -> tuple[bool | None, str | None]:
     """(created, error): True if this call wrote the record, False if it existed, None with the reason if neither."""
     from guardian.model.evidence import evidence_record  # noqa: PLC0415
@@ -104,7 +112,7 @@ def _write_evidence(
             result,
             written_at=run.clock(),
             topic_arn=config.topic_arn,
-            alert_subject=subject(result),
+            alert_subject=subject(result, account),
             function_name=run.function_name,
             request_id=run.request_id,
             boto3_version=boto3_version,
@@ -188,7 +196,9 @@ def _ledger_note(key: str, sent: dict[str, str], ledger: AlertLedger) -> None:
     ledger.put_ledger_entry(key, signing.signed(entry, key_id=ledger.signing_key, signature=signature))
 
 
-def _alert(result: Result, key: str, evidence_error: str | None, config: Config, run: Invocation) -> Alert:
+def _alert(
+    result: Result, key: str, evidence_error: str | None, config: Config, run: Invocation, *, account: str
+) -> Alert:
     """The full alert, or, if building it fails (a fault in the guardian's own code), the fallback alert."""
     from guardian.model.alert import build_alert, fallback_alert  # noqa: PLC0415
 
@@ -199,6 +209,7 @@ def _alert(result: Result, key: str, evidence_error: str | None, config: Config,
             evidence_key=key,
             function_name=run.function_name,
             evidence_error=evidence_error,
+            account=account,
         )
     except Exception as exc:
         LOG.exception("the alert could not be built: sending the fallback alert", extra={"evidence_key": key})
@@ -208,6 +219,7 @@ def _alert(result: Result, key: str, evidence_error: str | None, config: Config,
             outcome=result.outcome.value,
             problem=f"building the alert failed ({describe_failure(exc)}); outcome {result.outcome.value}",
             function_name=run.function_name,
+            account=account,
         )
 
 

@@ -48,9 +48,11 @@ def build_alert(
     evidence_key: str,
     function_name: str | None,
     evidence_error: str | None = None,
+    account: str = "",
 ) -> Alert:
     """The alert for a result. ``evidence_error``: why its evidence record could not be written; the alert is then
-    CRITICAL and says so, since it is the only record of the event."""
+    CRITICAL and says so, since it is the only record of the event. ``account``: the account's label for the
+    subject (its id, and its alias where known)."""
     if evidence_error is not None:
         result = replace(result, severity=Severity.CRITICAL)
     document = alert_document(
@@ -70,7 +72,7 @@ def build_alert(
         }
         message = json_text(document)
     return Alert(
-        subject=subject(result),
+        subject=subject(result, account),
         message=message,
         attributes={
             **_attributes(result.severity.value, result.event.event_name or "unknown", result.outcome.value),
@@ -81,7 +83,7 @@ def build_alert(
 
 
 def fallback_alert(
-    *, event_id: str, event_name: str | None, outcome: str, problem: str, function_name: str | None
+    *, event_id: str, event_name: str | None, outcome: str, problem: str, function_name: str | None, account: str = ""
 ) -> Alert:
     """The alert when the full one cannot be built (a fault in the guardian's own code): what is known of the event,
     and what went wrong. Built from a handful of bounded strings, so it cannot fail on the event's content."""
@@ -102,7 +104,7 @@ def fallback_alert(
         "guardian": {"version": __version__, "function": function_name},
         "fallback": True,
     }
-    headline = f"[CRITICAL] Guardian failed on {name} event — check it now"
+    headline = f"[CRITICAL] {account + ' ' if account else ''}Guardian failed on {name} event — check it now"
     return Alert(
         subject="".join(ch if ch.isprintable() else " " for ch in headline)[:SUBJECT_MAX],
         message=json_text(document),

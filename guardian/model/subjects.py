@@ -21,26 +21,51 @@ if TYPE_CHECKING:
 SUBJECT_MAX = 99
 
 
-def subject(result: Result) -> str:
-    """One human line, at most 99 characters: names and actor are shortened, never the verdict."""
+def subject(result: Result, account: str = "") -> str:
+    """One human line, at most 99 characters: names and actor are shortened, never the verdict. ``account`` (the
+    account's id, and its alias where known) follows the severity, so a team with many accounts can triage from
+    the subject line."""
+    if not account or (result.purpose is not None and result.purpose.kind == "selftest"):
+        return _subject(
+            result, SUBJECT_MAX
+        )  # an operator's self-test is no incident to triage: its room is the verdict's
+    whole = _subject(result, 10 * SUBJECT_MAX)  # nothing shortened
+    if len(whole) + len(account) + 1 <= SUBJECT_MAX:
+        return with_account(whole, account)
+    label = account.split(" ", 1)[0]  # the alias goes before any name is shortened; the id stays
+    return with_account(_subject(result, SUBJECT_MAX - len(label) - 1), label)
+
+
+def with_account(text: str, account: str) -> str:
+    """``[HIGH] rest`` as ``[HIGH] <account> rest``: after the leading tags ([SELF-TEST] [INFO] included)."""
+    tags = re.match(r"(?:\[[^\]]*\] )+", text)
+    at = tags.end() if tags else 0
+    return _clean(text[:at] + account + " " + text[at:])[:SUBJECT_MAX]
+
+
+def account_label(account_id: str, alias: str | None) -> str:
+    return f"{account_id} ({alias})" if alias else account_id
+
+
+def _subject(result: Result, limit: int) -> str:
     e, rule = result.event, result.decision.rule
     if result.purpose is not None and result.purpose.kind == "selftest":
-        return _clean("[SELF-TEST] " + subject(replace(result, purpose=None)))[:SUBJECT_MAX]
+        return _clean("[SELF-TEST] " + _subject(replace(result, purpose=None), limit - 12))[:limit]
     if result.purpose is not None:
         named = result.decision.trail.name if result.decision.trail else "a trail"
         template = f"[{result.severity}] Baseline approved for trail {{trail}} by {{actor}}"
-        budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
+        budget = limit - len(template.format(trail="", actor=""))
         trail_text, actor_text = _share(named, e.actor.display, budget)
-        return _clean(template.format(trail=trail_text, actor=actor_text))[:SUBJECT_MAX]
+        return _clean(template.format(trail=trail_text, actor=actor_text))[:limit]
     if e.event_source == SWEEP_SOURCE:
-        return _sweep_subject(result)
+        return _sweep_subject(result, limit)
     if result.outcome is Outcome.REPEATED_TAMPERING:
         actor = e.actor.display
         found = re.match(r"(\d+) tampering changes by .* within (\d+) minutes", result.decision.reason)
         count, minutes = found.groups() if found else ("several", "?")
         template = "[CRITICAL] Repeated tampering by {actor}: " + f"{count} changes within {minutes} minutes"
-        budget = SUBJECT_MAX - len(template.format(actor=""))
-        return _clean(template.format(actor=_ellipsize(actor, max(budget, 12))))[:SUBJECT_MAX]
+        budget = limit - len(template.format(actor=""))
+        return _clean(template.format(actor=_ellipsize(actor, max(budget, 12))))[:limit]
     trail = result.decision.trail.name if result.decision.trail else None
     actor = "the guardian" if result.outcome is Outcome.OWN_ACTION else e.actor.display
     what = rule.what if rule else (e.event_name or "event")
@@ -52,57 +77,59 @@ def subject(result: Result) -> str:
     unnamed = " on an unidentified trail" if rule is None or rule.about is Subject.TRAIL else ""
     on = " on trail {trail}" if trail else unnamed
     template = head + on + " by {actor}" + tail
-    budget = SUBJECT_MAX - len(template.format(trail="", actor=""))
+    budget = limit - len(template.format(trail="", actor=""))
     trail_text, actor_text = _share(trail or "", actor, budget)
-    return _clean(template.format(trail=trail_text, actor=actor_text))[:SUBJECT_MAX]
+    return _clean(template.format(trail=trail_text, actor=actor_text))[:limit]
 
 
-def _sweep_subject(result: Result) -> str:
+def _fit(head: str, name: str, tail: str, limit: int, *, middle: bool = False) -> str:
+    """``head + name + tail`` in ``limit`` characters: the name is shortened (its middle, or its end), never the
+    verdict in the tail; only if even a short name cannot fit is the whole cut."""
+    room = max(limit - len(head) - len(tail), 6)
+    shown = _ellipsize_middle(name, room) if middle else _ellipsize(name, room)
+    text = head + shown + tail
+    return _clean(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _sweep_subject(result: Result, limit: int) -> str:
     trail = result.decision.trail.name if result.decision.trail else "?"
-    approval = result.event.raw.get("approval")
+    sev = f"[{result.severity}] "
+    raw = result.event.raw
+    approval = raw.get("approval")
     if isinstance(approval, str):
         verdict = "confirmed: now its baseline" if approval == "approved" else "NOT confirmed by CloudTrail: refused"
-        text = f"[{result.severity}] Exempt {result.event.raw.get('approval_event')} on {trail} {verdict}"
-        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
-    baseline = result.event.raw.get("baseline")
+        return _fit(f"{sev}Exempt {raw.get('approval_event')} on ", trail, f" {verdict}", limit)
+    baseline = raw.get("baseline")
     if isinstance(baseline, str):
-        problem = result.event.raw.get("baseline_problem")
+        problem = raw.get("baseline_problem")
         what = {"refused": "refused (failed verification)", "deleted": "deleted: put back from the index"}.get(
             str(problem), "raised"
         )
-        text = f"[{result.severity}] Baseline {baseline} {what}"
-        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
-    raw = result.event.raw
+        return _fit(f"{sev}Baseline ", baseline, f" {what}", limit, middle=True)
     for field, label in (("guardian_function", "Guardian function"), ("alert_path", "Alert path:")):
         if isinstance(raw.get(field), str):
             verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy"
             changed = ", ".join(c.field for c in result.changes)
-            head, tail = f"[{result.severity}] {label} ", f" changed ({changed}) — {verdict}"
-            name = _ellipsize_middle(raw[field], max(SUBJECT_MAX - len(head) - len(tail), 16))
-            return _clean((head + name + tail)[:SUBJECT_MAX])  # the name is shortened (its end kept) before the verdict
+            # the name is shortened in its middle (its end, which differs between the guardian's names, kept)
+            return _fit(f"{sev}{label} ", raw[field], f" changed ({changed}) — {verdict}", limit, middle=True)
     if isinstance(raw.get("unconfirmed_deployment"), str):
-        return f"[{result.severity}] Guardian deployment event not confirmed by CloudFormation — forged?"
+        return f"{sev}Guardian deployment event not confirmed by CloudFormation — forged?"
     rule = raw.get("guardian_rule")
     if isinstance(rule, str):
         verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
-        text = f"[{result.severity}] Guardian rule {_ellipsize(rule, 40)} {rule_change(result)} — {verdict}"
-        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
-    error = result.event.raw.get("delivery_error")
+        return _fit(f"{sev}Guardian rule ", rule, f" {rule_change(result)} — {verdict}", limit, middle=True)
+    error = raw.get("delivery_error")
     if isinstance(error, str):
-        template = f"[{result.severity}] Trail {{trail}}: log files not delivered ({error})"
-        text = template.format(trail=_ellipsize(trail, 40))
-        return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
+        return _fit(f"{sev}Trail ", trail, f": log files not delivered ({error})", limit)
     verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
     what = trail_change(result)
-    resource = result.event.raw.get("resource")
-    if isinstance(resource, str):  # "bucket NAME" or "log group NAME"
-        what = f"of trail {{trail}} {what}"
-        template = f"[{result.severity}] {resource[:1].upper()}{resource[1:]} {what} — {verdict}"
-    else:
-        template = f"[{result.severity}] Trail {{trail}} {what} — {verdict}"
-    budget = SUBJECT_MAX - len(template.format(trail=""))
-    text = template.format(trail=_ellipsize(trail, max(budget, 12)))
-    return _clean(text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1] + "…")
+    resource = raw.get("resource")
+    if isinstance(resource, str):  # "bucket NAME" or "log group NAME": both names shortened before the verdict
+        kind, _, name = resource.rpartition(" ")
+        template = f"{sev}{kind[:1].upper()}{kind[1:]} {{name}} of trail {{trail}} {what} — {verdict}"
+        name, trail_text = _share(name, trail, limit - len(template.format(name="", trail="")))
+        return _clean(template.format(name=name, trail=trail_text))[:limit]
+    return _fit(f"{sev}Trail ", trail, f" {what} — {verdict}", limit)
 
 
 def rule_change(result: Result) -> str:
@@ -142,7 +169,7 @@ def _subject_tail(result: Result) -> str:
 
 def _share(a: str, b: str, budget: int) -> tuple[str, str]:
     """Fit two names into ``budget`` characters: shorten the longer one first, the other only if still needed."""
-    floor = 12
+    floor = 3
     excess = len(a) + len(b) - budget
     if excess <= 0:
         return a, b

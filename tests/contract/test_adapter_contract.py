@@ -95,6 +95,12 @@ class StubbedClients:
     def guardduty(self, region: str) -> Any:
         return self.get("guardduty", region)
 
+    def secretsmanager(self, region: str) -> Any:
+        return self.get("secretsmanager", region)
+
+    def iam(self) -> Any:
+        return self.get("iam", "us-east-1")
+
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()
@@ -122,7 +128,11 @@ def expect_heal(stubs: StubbedClients, region: str, name: str) -> None:
 
 
 def expect_delivery(stubs: StubbedClients, key: str, subject: str) -> None:
+    """The account's alias (for the subject), the evidence record, the alert, its tag."""
     s3, sns = stubs.stub("s3", "us-east-1"), stubs.stub("sns", "us-east-1")
+    stubs.stub("iam", "us-east-1").add_response(
+        "list_account_aliases", {"AccountAliases": ["prod-main"], "IsTruncated": False}
+    )
     s3.add_response(
         "put_object",
         {},
@@ -143,12 +153,15 @@ def expect_delivery(stubs: StubbedClients, key: str, subject: str) -> None:
 def test_stop_logging_by_arn_heals_in_the_arns_home_region_first(stubs: StubbedClients) -> None:
     expect_heal(stubs, "us-west-2", WEST_TRAIL)
     key = "evidence/2026/11/20/0a000003-1111-4111-8111-000000000003.json"
-    expect_delivery(stubs, key, "[HIGH] CloudTrail logging stopped on trail audit-west by mallory — restored in 2.0 s")
+    expect_delivery(
+        stubs, key, "[HIGH] 123456789012 CloudTrail logging stopped on trail audit-west by mallory — restored in 2.0 s"
+    )
     result = handler.lambda_handler(load_event("stop_logging_arn_home_elsewhere"), None)
     assert result["outcome"] == "healed"
     assert stubs.requests == [
         ("cloudtrail", "us-west-2", "StartLogging"),
         ("cloudtrail", "us-west-2", "GetTrailStatus"),
+        ("iam", "us-east-1", "ListAccountAliases"),  # the account's alias, for the subject (read once an hour)
         ("s3", "us-east-1", "PutObject"),
         ("sns", "us-east-1", "Publish"),
         ("s3", "us-east-1", "PutObjectTagging"),
@@ -160,7 +173,7 @@ def test_stop_logging_by_name_heals_in_the_region_of_the_call(stubs: StubbedClie
     expect_delivery(
         stubs,
         "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json",
-        "[HIGH] CloudTrail logging stopped on trail management-trail by mallory — restored in 2.0 s",
+        "[HIGH] 123456789012 CloudTrail logging stopped on trail management-… by mallory — restored in 2.0 s",
     )
     handler.lambda_handler(load_event("stop_logging"), None)
     assert stubs.requests[0] == ("cloudtrail", "us-east-1", "StartLogging")
@@ -185,13 +198,16 @@ def test_heal_failure_is_diagnosed_recorded_alerted_then_raised(stubs: StubbedCl
     )
     key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.heal-failed.json"
     expect_delivery(
-        stubs, key, "[CRITICAL] CloudTrail logging stopped on trail management-trail by mallory — HEAL FAILED"
+        stubs,
+        key,
+        "[CRITICAL] 123456789012 CloudTrail logging stopped on trail management-tr… by mallory — HEAL FAILED",
     )
     with pytest.raises(HealFailed):
         handler.lambda_handler(load_event("stop_logging"), None)
     assert [r[2] for r in stubs.requests] == [
         "StartLogging",
         "DescribeTrails",
+        "ListAccountAliases",
         "PutObject",
         "Publish",
         "PutObjectTagging",
@@ -222,6 +238,7 @@ def test_alert_message_attributes_and_json_body(stubs: StubbedClients) -> None:
 
 def test_duplicate_evidence_already_alerted_sends_nothing(stubs: StubbedClients) -> None:
     expect_heal(stubs, "us-east-1", "management-trail")
+    stubs.stub("iam", "us-east-1").add_response("list_account_aliases", {"AccountAliases": [], "IsTruncated": False})
     s3 = stubs.stub("s3", "us-east-1")
     s3.add_client_error(
         "put_object",
@@ -236,7 +253,13 @@ def test_duplicate_evidence_already_alerted_sends_nothing(stubs: StubbedClients)
     )
     result = handler.lambda_handler(load_event("stop_logging"), None)
     assert result["alert_published"] is False
-    assert [r[2] for r in stubs.requests] == ["StartLogging", "GetTrailStatus", "PutObject", "GetObjectTagging"]
+    assert [r[2] for r in stubs.requests] == [
+        "StartLogging",
+        "GetTrailStatus",
+        "ListAccountAliases",
+        "PutObject",
+        "GetObjectTagging",
+    ]
 
 
 def test_evidence_read_errors_are_raised_not_swallowed() -> None:

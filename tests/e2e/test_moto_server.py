@@ -61,9 +61,11 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         [notification] = outcome.notifications
         assert notification["Type"] == "Notification"
         assert notification["TopicArn"] == deployment.outputs["AlertsTopicArn"]
-        assert notification["Subject"].startswith(
-            f"[HIGH] CloudTrail logging stopped on trail {scenario.TRAIL} by {scenario.ATTACKER} — restored in "
-        )
+        # The account follows the severity; the trail's name is shortened to keep the subject within 99 characters.
+        subject = notification["Subject"]
+        head, by = "[HIGH] 123456789012 CloudTrail logging stopped on trail ", f" by {scenario.ATTACKER} — restored in "
+        assert subject.startswith(head)
+        assert scenario.TRAIL.startswith(subject[len(head) : subject.index(by)].rstrip("…"))
         assert notification["MessageAttributes"]["outcome"] == {"Type": "String", "Value": "healed"}
         alert = json.loads(notification["Message"])
         assert alert["evidence"] == {
@@ -87,7 +89,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_two.trail_after == act_two.trail_before
         assert act_two.status_after["IsLogging"] is True
         [sweep_alert] = act_two.notifications
-        assert sweep_alert["Subject"] == f"[CRITICAL] Trail {scenario.TRAIL} deleted — healed by sweep"
+        assert sweep_alert["Subject"] == f"[CRITICAL] 123456789012 Trail {scenario.TRAIL} deleted — healed by sweep"
         act_three = outcome.lifecycle  # Stratus cloudtrail-lifecycle-rule, over HTTP
         assert act_three is not None
         assert act_three.rules_after_attack is not None
@@ -95,7 +97,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_three.pattern_matches
         assert (act_three.handler_result["outcome"], act_three.rules_after) == ("healed", None)
         [lifecycle_alert] = act_three.notifications
-        assert lifecycle_alert["Subject"].startswith("[HIGH] lifecycle of a trail's S3 bucket changed")
+        assert lifecycle_alert["Subject"].startswith("[HIGH] 123456789012 lifecycle of a trail's S3 bucket changed")
         act_four = outcome.switched_off  # the guardian's own rule disabled: alerted with no function, re-enabled
         assert act_four is not None
         assert (act_four.state_after_attack, act_four.function_invocations) == ("DISABLED", 0)
@@ -103,7 +105,9 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert act_four.sweep_summary["guardian_rules"][f"us-east-1:{deployment.outputs['TamperRuleName']}"] == "healed"
         assert act_four.state_after_sweep == "ENABLED"
         [sweep_alert] = act_four.sweep_alerts
-        assert sweep_alert["Subject"].startswith("[CRITICAL] Guardian rule CloudTrailGuardian-tamper disabled")
+        assert sweep_alert["Subject"].startswith(
+            "[CRITICAL] 123456789012 Guardian rule CloudTrailGuardian-tamper disabled"
+        )
         # The act-4 sweep finds the recreated trail in its baseline: no "strengthened" noise, no new version.
         assert act_four.sweep_summary["statuses"] == {"in_baseline": 2}
 

@@ -54,7 +54,7 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         [notification] = scenario.drain(aws, queue_url)
         body = json.loads(notification["Message"])
         assert body["subject"] == (
-            f"[CRITICAL] CloudTrail Guardian's own EventBridge rule changed: DisableRule by {mallory}"
+            f"[CRITICAL] 123456789012 CloudTrail Guardian's own EventBridge rule changed: DisableRule by {mallory}"
         )
         assert (body["schema"], body["severity"], body["resource_kind"]) == (
             "cloudtrail-guardian/self-protection-alert",
@@ -69,7 +69,7 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         events.put_events(Entries=[api_call("events", "PutRule", {"name": rule_name}, lookalike)])
         [alert] = scenario.drain(aws, queue_url)
         assert json.loads(alert["Message"])["subject"].startswith(
-            "[CRITICAL] CloudTrail Guardian's own EventBridge rule"
+            "[CRITICAL] 123456789012 CloudTrail Guardian's own EventBridge rule"
         )
         # What CloudFormation itself does while it deploys the stack is not alerted change by change...
         via_cfn = api_call(
@@ -87,7 +87,7 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         body = json.loads(deployed["Message"])
         assert (
             body["subject"]
-            == f"[LOW] CloudTrail Guardian deployed: ExecuteChangeSet cdk-deploy-change-set by {deployer}"
+            == f"[LOW] 123456789012 CloudTrail Guardian deployed: ExecuteChangeSet cdk-deploy-change-set by {deployer}"
         )
         assert body["severity"] == "LOW"
 
@@ -106,7 +106,7 @@ def test_deleting_the_guardians_function_is_alerted_by_name_or_arn(template: Pat
             ]
         )
         subjects = sorted(json.loads(n["Message"])["subject"] for n in scenario.drain(aws, queue_url))
-        prefix = "[CRITICAL] CloudTrail Guardian's own function changed:"
+        prefix = "[CRITICAL] 123456789012 CloudTrail Guardian's own function changed:"
         assert subjects == [
             f"{prefix} DeleteFunction20150331 by {mallory}",
             f"{prefix} UpdateFunctionConfiguration20150331v2 by {mallory}",

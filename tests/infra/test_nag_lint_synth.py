@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from app import build_app
-from infra.runtime_asset import REMEDIATION_ONLY, SWEEP_ONLY
+from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.synth
@@ -50,6 +50,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             ("CloudTrailGuardian/DeadLetters/Queue", "Annotation::AwsSolutions-SQS3"),
             ("CloudTrailGuardian/Evidence/AccessLogs", "Annotation::AwsSolutions-S1"),
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
+            ("CloudTrailGuardian/Remediation/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),  # the account alias
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
             (
@@ -143,9 +144,9 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         )
         # The remediation function's also carries the compiled watch rules it matches events against.
         if staged == by_entry[True]:
-            expected = sorted(set(every) - set(REMEDIATION_ONLY))
+            expected = sorted(set(every) - set(REMEDIATION_ONLY) - set(NOTIFIER_ONLY))
         else:
-            expected = sorted({*every, "watch_rules.json"} - set(SWEEP_ONLY))
+            expected = sorted({*every, "watch_rules.json"} - set(SWEEP_ONLY) - set(NOTIFIER_ONLY))
         assert shipped == expected
     for staged, limit in ((by_entry[False], 100), (by_entry[True], 120)):
         archive = tmp_path / f"{staged.name}.zip"

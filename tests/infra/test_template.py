@@ -23,6 +23,9 @@ from tests.infra.conftest import synth_template
 pytestmark = pytest.mark.synth
 
 
+ACCOUNT_FIELD = "<detail-recipientAccountId>"  # the account, from the event, in each self-protection subject
+
+
 def only(template: Template, type_: str) -> tuple[str, dict[str, Any]]:
     resources = template.find_resources(type_)
     assert len(resources) == 1, f"expected one {type_}, found {sorted(resources)}"
@@ -322,6 +325,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     assert granted == {
         **{action: [trails] for action in repairs},
         "iam:PassRole": [roles],
+        "iam:ListAccountAliases": ["*"],  # the account's alias, for alert subjects
         "s3:PutObject": [evidence, baselines],
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
@@ -676,14 +680,23 @@ def test_self_protection_rules_target_the_topic_directly_with_a_readable_body(de
         assert transformer["InputPathsMap"]["detail-eventName"] == "$.detail.eventName"
         template_text = transformer["InputTemplate"]
         assert '"schema":"cloudtrail-guardian/self-protection-alert"' in template_text
+        # The first line reads as a subject (there is no SNS Subject): the subject field, then a line break.
+        first, _, rest = template_text.partition("\n")
+        assert first.startswith('{"subject":"[')
+        assert first.endswith('",')
+        assert rest.startswith('"schema":')
         detail = props["EventPattern"]["detail"]
         assert "userIdentity" not in detail  # nobody is exempt by name: a role called cdk-... neither
         if name.endswith("-guard-deployment"):
-            assert template_text.startswith('{"subject":"[LOW] CloudTrail Guardian deployed: ')
+            assert template_text.startswith(
+                '{"subject":"[LOW] <detail-recipientAccountId> CloudTrail Guardian deployed: '
+            )
             assert set(detail["eventName"]) == {"ExecuteChangeSet", "UpdateStack"}
             assert "sourceIPAddress" not in detail
         else:
-            assert template_text.startswith('{"subject":"[CRITICAL] CloudTrail Guardian\'s own ')
+            assert template_text.startswith(
+                '{"subject":"[CRITICAL] <detail-recipientAccountId> CloudTrail Guardian\'s own '
+            )
             # What CloudFormation does while it deploys the stack is the deployment alert's, not these rules'.
             assert detail["sourceIPAddress"] == [{"anything-but": "cloudformation.amazonaws.com"}]
 

@@ -23,6 +23,7 @@ from tests.support import load_event
 HEAL_PATH = (
     "cloudtrail.StartLogging",
     "cloudtrail.GetTrailStatus",
+    "iam.ListAccountAliases",
     "s3.PutObject",
     "sns.Publish",
     "s3.PutObjectTagging",
@@ -41,6 +42,7 @@ RESTORE_PATH = (
     "cloudtrail.PutEventSelectors",
     "cloudtrail.PutInsightSelectors",
     "cloudtrail.GetTrailStatus",
+    "iam.ListAccountAliases",
     "s3.PutObject",
     "sns.Publish",
     "s3.PutObjectTagging",

@@ -39,7 +39,7 @@ def test_a_forged_baseline_is_refused_and_never_applied(account: Account) -> Non
     assert selectors[0]["IncludeManagementEvents"] is True
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == f"[CRITICAL] Baseline {KEY} refused (failed verification)"
+    assert subject == f"[CRITICAL] 123456789012 Baseline {KEY} refused (failed verification)"
     assert "the signature does not match" in message["reason"]
     assert stored(account)["trail"]["s3_bucket"] == "org-audit-logs"  # the verified version is the newest again
     assert account.sweep()["statuses"] == {"in_baseline": 2}
@@ -61,7 +61,7 @@ def test_a_valid_baseline_copied_over_another_trails_is_refused(account: Account
     overwrite(account, west)
     account.sweep()
     subjects = [subject_and_message(n)[0] for n in account.alerts()]
-    assert f"[CRITICAL] Baseline {KEY} refused (failed verification)" in subjects
+    assert f"[CRITICAL] 123456789012 Baseline {KEY} refused (failed verification)" in subjects
     assert stored(account)["trail"]["name"] == TRAIL
 
 
@@ -85,5 +85,5 @@ def test_a_baseline_below_the_floor_is_raised_and_alerted(account: Account) -> N
     selectors = account.ct().get_event_selectors(TrailName=TRAIL)["EventSelectors"]
     assert any(s["ReadWriteType"] == "All" and s["IncludeManagementEvents"] for s in selectors)
     subjects = [subject_and_message(n)[0] for n in account.alerts()]
-    assert f"[CRITICAL] Baseline {KEY} raised" in subjects
+    assert f"[CRITICAL] 123456789012 Baseline {KEY} raised" in subjects
     assert "raised to the floor" in stored(account)["reason"]

@@ -131,7 +131,7 @@ def test_a_restore_that_cannot_read_alerts_heal_failed_records_it_and_raises(
     with pytest.raises(HealFailed, match=SWEPT_TRAIL):
         handler.lambda_handler(event, LambdaContext())
     [notification] = account.alerts()
-    assert notification["Subject"].startswith("[CRITICAL] ")
+    assert notification["Subject"].startswith("[CRITICAL] 123456789012 ")
     assert notification["Subject"].endswith("HEAL FAILED")
     alert = message_of(notification)
     assert alert["outcome"] == "heal_failed"
@@ -186,7 +186,7 @@ def test_an_alert_that_cannot_be_built_is_sent_as_the_fallback_alert(
     assert answer["alert_published"] is True
     assert world.is_logging()
     [notification] = world.alerts()
-    assert notification["Subject"] == "[CRITICAL] Guardian failed on StopLogging event — check it now"
+    assert notification["Subject"] == "[CRITICAL] 123456789012 Guardian failed on StopLogging event — check it now"
     alert = message_of(notification)
     assert alert["fallback"] is True
     assert alert["event"]["id"] == "0a000001-1111-4111-8111-000000000001"
@@ -220,7 +220,7 @@ def test_an_evidence_store_that_cannot_be_written_still_alerts_critical_once(
     assert world.is_logging()
     assert result["alert_published"] is True
     [notification] = world.alerts()
-    assert notification["Subject"].startswith("[CRITICAL] ")
+    assert notification["Subject"].startswith("[CRITICAL] 123456789012 ")
     alert = message_of(notification)
     assert alert["severity"] == "CRITICAL"
     assert alert["evidence"]["written"] is False

@@ -12,6 +12,7 @@ import pytest
 
 from guardian.entrypoints import runtime, sweep
 from tests.integration.conftest import Account, subject_and_message
+from tests.support import fits
 
 RULE = "CloudTrailGuardian-tamper"
 HOME = f"us-east-1:{RULE}"
@@ -52,7 +53,7 @@ def test_a_disabled_rule_is_enabled_again_and_alerted(account: Account, guarded:
     assert boto3.client("events").describe_rule(Name=RULE)["State"] == "ENABLED"
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == f"[CRITICAL] Guardian rule {RULE} disabled — restored by sweep"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " disabled — restored by sweep")
     assert message["action"]["taken"] == ["EnableRule"]
 
 
@@ -64,7 +65,9 @@ def test_removed_targets_are_put_back_as_they_were(account: Account, guarded: st
     [target] = events.list_targets_by_rule(Rule=RULE)["Targets"]
     assert (target["Id"], target["Arn"], target["RetryPolicy"]) == ("Target0", guarded, {"MaximumRetryAttempts": 185})
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {RULE} disabled, targets changed — restored by sweep"
+    assert fits(
+        subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " disabled, targets changed — restored by sweep"
+    )
     assert message["action"]["taken"] == ["EnableRule", "PutTargets"]
 
 
@@ -77,7 +80,7 @@ def test_a_target_pointed_elsewhere_under_the_same_id_is_put_back(account: Accou
     [target] = events.list_targets_by_rule(Rule=RULE)["Targets"]
     assert (target["Arn"], target["RetryPolicy"]) == (guarded, {"MaximumRetryAttempts": 185})
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {RULE} targets changed — restored by sweep"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " targets changed — restored by sweep")
     assert message["action"]["taken"] == ["PutTargets"]
     [change] = message["changes"]
     assert (change["field"], change["before"], change["after"]) == ("targets", [guarded], [elsewhere])
@@ -98,7 +101,7 @@ def test_a_narrowed_pattern_is_put_back(account: Account, guarded: str) -> None:
     assert account.sweep()["guardian_rules"] == {HOME: "healed"}
     assert json.loads(events.describe_rule(Name=RULE)["EventPattern"]) == PATTERN
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {RULE} pattern changed — restored by sweep"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " pattern changed — restored by sweep")
     assert message["action"]["taken"] == ["PutRule"]
 
 
@@ -114,7 +117,7 @@ def test_a_deleted_rule_is_alerted_and_fails_the_run(account: Account, guarded: 
     with pytest.raises(sweep.SweepFailed, match="deleted"):
         account.sweep()
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {RULE} deleted — NOT restored: redeploy the stack"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " deleted — NOT restored: redeploy the stack")
     assert "redeploy the stack" in message["reason"]
 
 
@@ -128,7 +131,7 @@ def test_a_rule_broken_before_its_first_baseline_is_alerted_not_recorded(
     with pytest.raises(sweep.SweepFailed, match="heal_failed"):
         account.sweep()
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {RULE} disabled — NOT restored: redeploy the stack"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", RULE, " disabled — NOT restored: redeploy the stack")
     assert "before its baseline was recorded" in message["reason"]
     with pytest.raises(Exception, match="NoSuchKey"):
         stored(account)
@@ -177,8 +180,11 @@ def test_a_forged_deployment_event_records_nothing_and_is_alerted(
     assert stored(account) == before
     assert events.list_targets_by_rule(Rule=RULE)["Targets"][0]["Arn"] == guarded
     subjects = [subject_and_message(n)[0] for n in account.alerts()]
-    assert "[CRITICAL] Guardian deployment event not confirmed by CloudFormation — forged?" in subjects
-    assert f"[CRITICAL] Guardian rule {RULE} targets changed — restored by sweep" in subjects
+    assert "[CRITICAL] 123456789012 Guardian deployment event not confirmed by CloudFormation — forged?" in subjects
+    assert any(
+        fits(s, "[CRITICAL] 123456789012 Guardian rule ", RULE, " targets changed — restored by sweep")
+        for s in subjects
+    )
 
 
 def test_forwarder_rules_are_kept_in_every_other_region(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,6 +198,6 @@ def test_forwarder_rules_are_kept_in_every_other_region(account: Account, monkey
     assert account.sweep()["guardian_rules"] == {f"us-west-2:{FORWARDER}": "healed"}
     assert west.describe_rule(Name=FORWARDER)["State"] == "ENABLED"
     subject, message = subject_and_message(account.alerts()[0])
-    assert subject == f"[CRITICAL] Guardian rule {FORWARDER} disabled — restored by sweep"
+    assert fits(subject, "[CRITICAL] 123456789012 Guardian rule ", FORWARDER, " disabled — restored by sweep")
     assert message["event"]["region"] == "us-west-2"
     assert stored(account, "us-west-2", FORWARDER)["region"] == "us-west-2"

@@ -36,7 +36,7 @@ def test_lost_stop_logging_event_is_healed_by_the_sweep(account: Account) -> Non
     assert account.ct("us-west-2").get_trail_status(Name=WEST)["IsLogging"] is True
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == "[HIGH] Trail audit-west weakened (logging) — healed by sweep"
+    assert subject == "[HIGH] 123456789012 Trail audit-west weakened (logging) — healed by sweep"
     assert message["detected_by"] == "sweep"
     assert message["changes"] == [{"field": "logging", "before": True, "after": False, "effect": "weakened"}]
     assert message["action"]["taken"] == ["StartLogging"]
@@ -57,7 +57,7 @@ def test_deleted_trail_is_recreated_as_it_was(account: Account) -> None:
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("guardian:protect", "true"), ("owner", "security")]
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == "[CRITICAL] Trail org-audit deleted — healed by sweep"
+    assert subject == "[CRITICAL] 123456789012 Trail org-audit deleted — healed by sweep"
     assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
 
 
@@ -150,7 +150,7 @@ def test_a_failed_heal_alerts_critical_and_fails_the_run_without_the_success_met
         account.sweep()
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject.startswith("[CRITICAL] Trail org-audit deleted — HEAL FAILED (sweep)")
+    assert subject.startswith("[CRITICAL] 123456789012 Trail org-audit deleted — HEAL FAILED (sweep)")
     assert message["action"]["result"] == "failed"
     assert message["action"]["diagnosis"] == "CreateTrail failed: AccessDenied: explicit deny in an SCP"
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="CloudTrailGuardian")["Metrics"]
@@ -173,8 +173,8 @@ def test_a_trail_deleted_with_its_bucket_comes_back_with_the_bucket_first(accoun
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
     subjects = sorted(n["Subject"] for n in account.alerts())
     assert subjects == [
-        "[CRITICAL] Bucket org-audit-logs of trail org-audit deleted — healed by sweep",
-        "[CRITICAL] Trail org-audit deleted — healed by sweep",
+        "[CRITICAL] 123456789012 Bucket org-audit-logs of trail org-audit deleted — healed by sweep",
+        "[CRITICAL] 123456789012 Trail org-audit deleted — healed by sweep",
     ]
 
 
@@ -267,7 +267,7 @@ def test_a_forged_exempt_event_is_refused_and_the_change_healed(
     assert account.trail()["LogFileValidationEnabled"] is True
     assert "pending_approval" not in account.baseline()
     subjects = [n["Subject"] for n in account.alerts()]
-    assert "[CRITICAL] Exempt UpdateTrail on org-audit NOT confirmed by CloudTrail: refused" in subjects
+    assert "[CRITICAL] 123456789012 Exempt UpdateTrail on org-audit NOT confirmed by CloudTrail: refused" in subjects
 
 
 def test_an_approval_does_not_approve_what_happened_after_the_approved_call(
@@ -288,7 +288,7 @@ def test_an_approval_does_not_approve_what_happened_after_the_approved_call(
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
     assert account.baseline()["trail"]["log_file_validation"] is True
     subjects = [n["Subject"] for n in account.alerts()]
-    assert any(s.startswith(f"[CRITICAL] Trail {TRAIL} deleted") for s in subjects), subjects
+    assert any(s.startswith(f"[CRITICAL] 123456789012 Trail {TRAIL} deleted") for s in subjects), subjects
 
 
 # -- restore on the event path: the same engine, within seconds of the event -------------------------------------
@@ -317,7 +317,9 @@ def test_delete_trail_event_recreates_the_trail_within_the_invocation(account: A
     assert account.ct().get_trail_status(Name=TRAIL)["IsLogging"] is True
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject.startswith("[CRITICAL] CloudTrail trail deleted on trail org-audit by mallory — restored")
+    assert subject.startswith(
+        "[CRITICAL] 123456789012 CloudTrail trail deleted on trail org-audit by mallory — restored"
+    )
     assert message["detected_by"] == "event"
     assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
 
@@ -401,7 +403,7 @@ def test_disabled_trail_key_is_enabled_again(account: Account, trail_key: str) -
     assert kms.describe_key(KeyId=trail_key)["KeyMetadata"]["KeyState"] == "Enabled"
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == "[CRITICAL] KMS key of a trail disabled on trail org-audit by mallory — restored"
+    assert subject == "[CRITICAL] 123456789012 KMS key of a trail disabled on trail org-audit by mallory — restored"
     assert message["action"]["taken"] == ["EnableKey"]
     assert message["changes"] == [
         {"field": "kms_key_state", "before": "Enabled", "after": "Disabled", "effect": "weakened"}
@@ -518,7 +520,7 @@ def test_a_lost_key_event_is_healed_by_the_sweep(account: Account, trail_key: st
     assert kms.describe_key(KeyId=trail_key)["KeyMetadata"]["KeyState"] == "Enabled"
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == "[CRITICAL] Trail org-audit weakened (kms_key_state) — healed by sweep"
+    assert subject == "[CRITICAL] 123456789012 Trail org-audit weakened (kms_key_state) — healed by sweep"
     assert message["action"]["taken"] == ["CancelKeyDeletion", "EnableKey"]
     again = account.sweep()
     assert (again["statuses"], again["resources"][f"key:{trail_key}"]) == ({"in_baseline": 2}, "in_baseline")
@@ -540,7 +542,7 @@ def test_log_files_not_delivered_are_alerted_once_a_day(account: Account, monkey
     account.sweep()  # the same error again the same day: no second alert
     [notification] = account.alerts()
     subject, message = subject_and_message(notification)
-    assert subject == "[HIGH] Trail audit-west: log files not delivered (AccessDenied)"
+    assert subject == "[HIGH] 123456789012 Trail audit-west: log files not delivered (AccessDenied)"
     assert "bucket west-logs" in message["reason"]
     assert message["outcome"] == "alerted"
     assert account.baseline(WEST, "us-west-2")["trail"].get("delivery_error") is None  # never part of a baseline

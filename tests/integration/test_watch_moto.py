@@ -55,7 +55,7 @@ def test_a_watched_call_is_alerted_with_its_rule_and_kept_as_evidence(world: Wor
     result = world.invoke(deleted_detector(requestParameters={"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}))
     assert (result["outcome"], result["severity"], result["alert_published"]) == ("alerted", "CRITICAL", True)
     [notification] = world.alerts()
-    assert notification["Subject"] == "[CRITICAL] GuardDuty detector deleted by mallory"
+    assert notification["Subject"] == "[CRITICAL] 123456789012 GuardDuty detector deleted by mallory"
     assert notification["MessageAttributes"]["rule"] == {"Type": "String", "Value": "guardduty-detector-deleted"}
     alert = message_of(notification)
     assert alert["detected_by"] == "watch_rule"
@@ -141,7 +141,7 @@ def test_an_unreadable_compiled_copy_is_alerted_not_ignored(
     monkeypatch.setattr(watching, "WATCH_RULES_FILE", broken)
     world.invoke(deleted_detector())
     [notification] = world.alerts()
-    assert notification["Subject"].startswith("[CRITICAL] Guardian failed on DeleteDetector event")
+    assert notification["Subject"].startswith("[CRITICAL] 123456789012 Guardian failed on DeleteDetector event")
     assert "compiled watch rules: not cloudtrail-guardian/watch-rules-compiled" in message_of(notification)["reason"]
 
 
@@ -202,7 +202,7 @@ def test_an_opt_in_undo_starts_a_stopped_config_recorder_and_verifies_it(world: 
     assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
     assert recording(name)
     [notification] = world.alerts()
-    assert notification["Subject"] == "[HIGH] AWS Config recorder stopped or deleted by mallory — restored"
+    assert notification["Subject"] == "[HIGH] 123456789012 AWS Config recorder stopped or deleted by mallory — restored"
     alert = message_of(notification)
     assert alert["action"] == {
         "taken": ["StartConfigurationRecorder"],

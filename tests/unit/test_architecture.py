@@ -79,17 +79,25 @@ def test_the_sweep_asset_leaves_out_only_what_the_sweep_never_imports() -> None:
     assert all((PACKAGE / module).is_file() for module in REMEDIATION_ONLY)
 
 
-def handler_imports(entry: str = "guardian.entrypoints.handler") -> set[str]:
+def test_the_notifier_is_left_out_of_the_other_functions_and_leaves_them_out() -> None:
+    """The notifier's modules (infra NOTIFIER_ONLY) are in neither the handler's nor the sweep's reach, and the
+    notifier reaches none of the modules its asset leaves out."""
+    from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY  # noqa: PLC0415
+
+    notifier = handler_imports("guardian.entrypoints.notify", flows=False)
+    assert set(NOTIFIER_ONLY) <= notifier
+    assert sorted(set(NOTIFIER_ONLY) & (handler_imports() | handler_imports("guardian.entrypoints.sweep"))) == []
+    assert sorted(notifier & {*SWEEP_ONLY, *REMEDIATION_ONLY}) == []
+
+
+def handler_imports(entry: str = "guardian.entrypoints.handler", *, flows: bool = True) -> set[str]:
     """Every module the event handler can import, as a path in the package: its imports, at the top of a module or
     inside a function or for typing, followed all the way; and the flows the decision table names, which
     :mod:`guardian.flows.found` imports by name."""
     from guardian.model.rules import FLOWS, SUBJECT_FLOWS  # noqa: PLC0415
 
     graph = grimp.build_graph("guardian")
-    roots = {
-        entry,
-        *(f"guardian.flows.{n}" for n in (*FLOWS.values(), *SUBJECT_FLOWS.values())),
-    }
+    roots = {entry, *(f"guardian.flows.{n}" for n in (*FLOWS.values(), *SUBJECT_FLOWS.values()) if flows)}
     reached = set(roots)
     for root in roots:
         reached |= graph.find_upstream_modules(root)

@@ -185,6 +185,9 @@ class FakeAws:
     def restore_data_store(self, store: Any) -> None:
         raise AssertionError("CloudTrail Lake heals are tested with Stubber")
 
+    def account_alias(self) -> str | None:
+        return None
+
     def publish(self, request: dict[str, Any]) -> str:
         self.calls.append(("Publish", request["Subject"]))
         if self.publish_failures:
