@@ -1,5 +1,6 @@
 """``make demo``: deploy the synthesized stack into moto_server; stop a trail, delete it with no event, expire its
-logs, and switch the guardian's own rule off, as an attacker; watch each put back. Then the operator's view: the
+logs, switch the guardian's own rule off, and delete GuardDuty's detector, as an attacker; watch each put back or
+alerted (the last through a watch rule, to a Slack webhook on 127.0.0.1). Then the operator's view: the
 ``guardian`` command's status, a self-test, the incidents and the auditor's HTML report.
 
 The story goes to the screen (:mod:`simulation.story`); everything else (the guardian's JSON logs, each alert as
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from guardian.entrypoints.logs import LOGGER_NAME, JsonFormatter
-from simulation import deploy, scenario, story
+from simulation import channels, deploy, scenario, story
 from simulation.cloudtrail_events import recording_calls
 from simulation.lambda_runner import running_functions
 from simulation.moto_server import ACCOUNT, LocalAws, environment, local_aws
@@ -76,16 +77,22 @@ def main() -> int:
     with LOG_FILE.open("w") as log, tempfile.TemporaryDirectory(prefix="guardian-synth-") as tmp:
         log_to(log)
         print("Synthesizing the app with the CDK CLI (cdk-nag runs on this synth)...", flush=True)
-        template = deploy.synth(Path(tmp), f"approvers=arn:aws:iam::{ACCOUNT}:user/{OPERATOR}")
+        template = deploy.synth(Path(tmp), f"approvers=arn:aws:iam::{ACCOUNT}:user/{OPERATOR}", *channels.CONTEXT)
         with local_aws() as aws:
             deployment = deploy.deploy(aws, template)
             outcome = scenario.run(aws, deployment)
-            told = story.lines(deployment, outcome, aws.endpoint)
-            print("\n".join(told))
+            queue_url = scenario.subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"], "security-team-5")
+            act_five = channels.watched_call(aws, deployment, queue_url, json.loads(template.read_text()))
+            five = (channels.lines(act_five), channels.verdict(act_five))
+            print("\n".join(story.lines(deployment, outcome, aws.endpoint, [five])))
             console_ok = the_console(aws)
         details(log, deployment, outcome)
+        record(log, "Act 5: the watched call's event", act_five.event)
+        record(log, "Act 5: the alert", act_five.notifications)
+        record(log, "Act 5: what the webhook received", [r.__dict__ for r in act_five.received])
     print(f"\nEverything behind this story (JSON logs, full alerts, evidence, sweeps): {LOG_FILE}")
-    return 0 if all(ok for _, ok in story.results(outcome)) and console_ok else 1
+    verdicts = [*story.results(outcome), five[1]]
+    return 0 if all(ok for _, ok in verdicts) and console_ok else 1
 
 
 def the_console(aws: LocalAws) -> bool:

@@ -77,9 +77,10 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
     outdir = template_path.parent
     publish_assets(aws, outdir)
     template = json.loads(template_path.read_text())
+    body, secrets = create_secrets(aws, template)
     cfn = aws.client("cloudformation")
     cfn.create_stack(
-        StackName=STACK, TemplateBody=template_path.read_text(), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+        StackName=STACK, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
     )
     stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
@@ -97,7 +98,7 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
             if lid not in created_ids and r["Type"] != "AWS::CDK::Metadata"
         }
     )
-    applied = apply_object_lock(aws, template, outputs["EvidenceBucketName"])
+    applied = secrets + apply_object_lock(aws, template, outputs["EvidenceBucketName"])
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries if r.get("PhysicalResourceId")}
     applied += create_alarms(aws, template, physical)
     applied += create_trails(aws, template, physical)
@@ -128,6 +129,30 @@ def deploy_forwarder(aws: LocalAws, template_path: Path, region: str) -> list[tu
     return [
         (r["ResourceType"], r["LogicalResourceId"], r["ResourceStatus"]) for r in summaries if r.get("ResourceType")
     ]
+
+
+def create_secrets(aws: LocalAws, template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """moto's CloudFormation does not model AWS::SecretsManager::Secret (a Ref to one is empty, and IAM then refuses
+    the policy that names it): each is created through the Secrets Manager API, and the template refers to its ARN."""
+    made: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::SecretsManager::Secret":
+            properties = resource["Properties"]
+            made[logical_id] = aws.client("secretsmanager").create_secret(
+                Name=properties["Name"], Description=properties.get("Description", "")
+            )["ARN"]
+    if not made:
+        return template, []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in made:
+                return made[value["Ref"]]
+            return {k: swap(v) for k, v in value.items()}
+        return [swap(v) for v in value] if isinstance(value, list) else value
+
+    body = swap({**template, "Resources": {k: v for k, v in template["Resources"].items() if k not in made}})
+    return body, [f"{len(made)} secret(s) created through the Secrets Manager API (moto's CloudFormation lacks them)"]
 
 
 def apply_object_lock(aws: LocalAws, template: dict[str, Any], bucket: str) -> list[str]:
@@ -188,6 +213,32 @@ def create_alarms(aws: LocalAws, template: dict[str, Any], physical: dict[str, s
     if not alarms:
         return []
     return [f"{len(alarms)} alarms created through the CloudWatch API (moto's CloudFormation does not model them)"]
+
+
+def create_subscriptions(aws: LocalAws, template: dict[str, Any]) -> list[str]:
+    """Subscribe the template's functions (the webhook notifiers) to the topic, with their filter policies: moto's
+    CloudFormation does not model AWS::SNS::Subscription. Called by the act that runs functions (moto can run one
+    only in Docker, so a subscription made at deployment would fail each earlier alert's delivery, noisily)."""
+    summaries = aws.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries if r.get("PhysicalResourceId")}
+    made = 0
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] != "AWS::SNS::Subscription" or properties.get("Protocol") != "lambda":
+            continue
+        function = physical[properties["Endpoint"]["Fn::GetAtt"][0]]
+        attributes = {k: json.dumps(properties[k]) for k in ("FilterPolicy",) if k in properties}
+        attributes |= {k: properties[k] for k in ("FilterPolicyScope",) if k in properties}
+        aws.client("sns").subscribe(
+            TopicArn=physical[properties["TopicArn"]["Ref"]],
+            Protocol="lambda",
+            Endpoint=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}",
+            Attributes=attributes,
+        )
+        made += 1
+    return (
+        [f"{made} function subscription(s) made through the SNS API (moto's CloudFormation lacks them)"] if made else []
+    )
 
 
 def create_trails(aws: LocalAws, template: dict[str, Any], physical: dict[str, str]) -> list[str]:

@@ -56,6 +56,7 @@ class Runs:
 
     endpoint: str
     events: bool = False  # also run the invocations EventBridge makes
+    env: dict[str, str] = field(default_factory=dict)  # added to every function's environment (the demo's CA file)
     done: list[tuple[str, Any, Any, bool]] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     _code: dict[str, Path] = field(default_factory=dict)
@@ -85,6 +86,7 @@ class Runs:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "PYTHONPATH": str(code),
+            **self.env,
         }
         timeout = float(function.timeout)
         args = [sys.executable, "-c", _BOOT, module, name, str(timeout), function.function_name]
@@ -93,6 +95,9 @@ class Runs:
                 args,
                 input=json.dumps(event),
                 env=env,
+                # In the code's directory: `python -c` puts the working directory first on sys.path, so from the
+                # repository's root the checkout's own guardian/ would be imported instead of the deployed code.
+                cwd=code,
                 capture_output=True,
                 text=True,
                 timeout=timeout + 30,
@@ -130,8 +135,8 @@ def active() -> Runs | None:
 
 
 @contextmanager
-def running_functions(endpoint: str, *, events: bool = False) -> Iterator[Runs]:
-    runs = Runs(endpoint, events)
+def running_functions(endpoint: str, *, events: bool = False, env: dict[str, str] | None = None) -> Iterator[Runs]:
+    runs = Runs(endpoint, events, dict(env or {}))
     original = LambdaFunction._invoke_lambda
 
     def invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:

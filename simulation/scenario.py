@@ -116,10 +116,10 @@ def create_logging_trail(aws: LocalAws) -> None:
     cloudtrail.start_logging(Name=TRAIL)
 
 
-def subscribe_security_team(aws: LocalAws, topic_arn: str) -> str:
+def subscribe_security_team(aws: LocalAws, topic_arn: str, name: str = "security-team-inbox") -> str:
     """An SQS stand-in for the email-json subscriber: it receives the same notification document."""
     sqs = aws.client("sqs")
-    queue_url: str = sqs.create_queue(QueueName="security-team-inbox")["QueueUrl"]
+    queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return queue_url

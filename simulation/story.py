@@ -5,6 +5,7 @@ demo's log file)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -131,8 +132,14 @@ def results(outcome: Outcome) -> list[tuple[str, bool]]:
     ]
 
 
-def lines(deployment: Deployment, outcome: Outcome, endpoint: str) -> list[str]:
-    """The whole story: the deployment, the four acts, and each act's verdict."""
+def lines(
+    deployment: Deployment,
+    outcome: Outcome,
+    endpoint: str,
+    more: Sequence[tuple[list[str], tuple[str, bool]]] = (),
+) -> list[str]:
+    """The whole story: the deployment, the four acts of the trail (and ``more``: each further act's lines and
+    verdict), then each verdict."""
     two, three, four = outcome.lost_event, outcome.lifecycle, outcome.switched_off
     assert two is not None
     assert three is not None
@@ -141,4 +148,7 @@ def lines(deployment: Deployment, outcome: Outcome, endpoint: str) -> list[str]:
     told = deployment_lines(deployment, endpoint)
     for block in (act_one(outcome), act_two(two, bucket), act_three(three, bucket), act_four(four, bucket)):
         told += ["", *block]
-    return [*told, "", *(f"RESULT: {text}" for text, _ in results(outcome))]
+    for block, _ in more:
+        told += ["", *block]
+    verdicts = [*results(outcome), *(verdict for _, verdict in more)]
+    return [*told, "", *(f"RESULT: {text}" for text, _ in verdicts)]

@@ -46,7 +46,10 @@ def steps_after(
 ) -> list[tuple[str, Callable[[], object]]]:
     """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval."""
     steps: list[tuple[str, Callable[[], object]]] = []
-    if config.activity_table and result.purpose is None:  # a self-test is not tampering
+    # A self-test is not tampering, nor is a call a watch rule only alerts on (a security group changed); a watch
+    # rule's undo is (a recorder stopped).
+    tampering = result.decision.watch_rule is None or result.outcome is Outcome.HEALED
+    if config.activity_table and result.purpose is None and tampering:
 
         def count() -> None:
             from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - only where changes are counted

@@ -55,7 +55,8 @@ def _alert(doc: dict[str, Any], subject: str | None) -> Notice:
     region = _text(event.get("region") or trail.get("home_region"))
     account = _text(event.get("account") or trail.get("account"))
     alias = _text((doc.get("account") or {}).get("alias")) if isinstance(doc.get("account"), dict) else ""
-    taken = ", ".join(action.get("taken") or []) or "none"
+    taken = ", ".join(action.get("taken") or [])
+    did = f"{taken} ({_text(action.get('result'))})" if taken else "alerted (nothing to undo)"
     facts = [
         ("Severity", _text(doc.get("severity"))),
         ("Outcome", _text(doc.get("outcome"))),
@@ -63,7 +64,7 @@ def _alert(doc: dict[str, Any], subject: str | None) -> Notice:
         ("Trail", _text(trail.get("name"))),
         ("Account", f"{account} ({alias})" if alias else account),
         ("Region", region),
-        ("What the guardian did", f"{taken} ({_text(action.get('result'))})"),
+        ("What the guardian did", did),
         ("Evidence", f"s3://{_text(evidence.get('bucket'))}/{_text(evidence.get('key'))}" if evidence else ""),
     ]
     watch = doc.get("watch_rule")

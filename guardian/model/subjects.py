@@ -168,20 +168,18 @@ def _subject_tail(result: Result) -> str:
 
 
 def _share(a: str, b: str, budget: int) -> tuple[str, str]:
-    """Fit two names into ``budget`` characters: shorten the longer one first, the other only if still needed."""
+    """Fit two names into ``budget`` characters: the longer one is shortened first, down to the other's length,
+    then both alike, neither below a few characters."""
     floor = 3
-    excess = len(a) + len(b) - budget
-    if excess <= 0:
-        return a, b
-    if len(a) >= len(b):
-        a = _ellipsize(a, max(len(a) - excess, floor))
-    else:
-        b = _ellipsize(b, max(len(b) - excess, floor))
-    excess = len(a) + len(b) - budget
-    if excess > 0:
-        a = _ellipsize(a, max(len(a) - excess, floor))
-        b = _ellipsize(b, max(budget - len(a), floor))
-    return a, b
+    la, lb = len(a), len(b)
+    while la + lb > budget and (la > floor or lb > floor):
+        if la >= lb and la > floor:
+            la -= 1
+        elif lb > floor:
+            lb -= 1
+        else:
+            la -= 1
+    return _ellipsize(a, la), _ellipsize(b, lb)
 
 
 def _ellipsize(text: str, width: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guardian_console.cli import main
-from simulation import deploy
+from simulation import channels, deploy
 from tests.support import REPO_ROOT
 
 
@@ -18,7 +18,11 @@ from tests.support import REPO_ROOT
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("npx") is None or not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
         pytest.skip("the pinned CDK CLI is not installed: run `make setup`")
-    return deploy.synth(tmp_path_factory.mktemp("cdk.out"), f"approvers=arn:aws:iam::123456789012:user/{OPERATOR}")
+    return deploy.synth(
+        tmp_path_factory.mktemp("cdk.out"),
+        f"approvers=arn:aws:iam::123456789012:user/{OPERATOR}",
+        *channels.CONTEXT,  # a Slack webhook and the CIS alarms, as the demo deploys them
+    )
 
 
 OPERATOR = "guardian-operator"  # the IAM user the e2e deployment names in approvers

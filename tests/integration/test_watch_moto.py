@@ -244,3 +244,11 @@ def test_an_undo_is_never_made_for_a_failed_call_an_exempt_principal_or_without_
     monkeypatch.setattr(watching, "WATCH_RULES_FILE", rules_file)  # the default pack: no undo named
     assert world.invoke(stop_recorder_event(name))["outcome"] == "alerted"
     assert not recording(name)
+
+
+def test_an_alert_only_watch_rule_does_not_count_as_repeated_tampering(world: World, rules_file: Path) -> None:
+    for n in range(4):
+        world.invoke(deleted_detector(event_id=f"0a00001{n}-1111-4111-8111-00000000001{n}"))
+    subjects = [a["Subject"] for a in world.alerts()]
+    assert len(subjects) == 4
+    assert not any("Repeated tampering" in s for s in subjects)

@@ -94,7 +94,7 @@ def test_long_names_are_shortened_but_the_verdict_is_kept() -> None:
         ),
         (
             "stop_logging_exempt_ci",
-            "[HIGH] CloudTrail logging stopped on trail management-trail by ci-deployer/pi… — exempt, not undone",
+            "[HIGH] CloudTrail logging stopped on trail management-tra… by ci-deployer/pip… — exempt, not undone",
         ),
         (
             "stop_logging_org_trail_member",
