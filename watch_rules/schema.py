@@ -100,13 +100,14 @@ def parse(data: Any, source: str = "rules") -> RuleSet:
     rules: list[WatchRule] = []
     seen: set[str] = set()
     for index, item in enumerate(data["rules"]):
+        rid = item.get("id") if isinstance(item, dict) else None
+        if isinstance(rid, str) and rid in seen:  # said even of a rule with other problems
+            problems.append(f"rule {rid!r}: duplicate id")
+        if isinstance(rid, str):
+            seen.add(rid)
         rule = _rule(item, index, problems)
-        if rule is None:
-            continue
-        if rule.id in seen:
-            problems.append(f"rule {rule.id!r}: duplicate id")
-        seen.add(rule.id)
-        rules.append(rule)
+        if rule is not None:
+            rules.append(rule)
     if problems:
         raise RulesError(source, problems)
     return RuleSet(tuple(rules), source)
