@@ -11,7 +11,16 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from watch_rules.schema import API_CALL, FIELDS, SIGN_IN, WILDCARD_FIELDS, RulesError, RuleSet, WatchRule
+from watch_rules.schema import (
+    API_CALL,
+    FIELDS,
+    OPERATORS,
+    SIGN_IN,
+    WILDCARD_FIELDS,
+    RulesError,
+    RuleSet,
+    WatchRule,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -155,8 +164,6 @@ def _normal(value: Any, *, wildcard: bool) -> Any:
 
 
 def _is_filter(value: Mapping[str, Any]) -> bool:
-    from watch_rules.schema import OPERATORS  # noqa: PLC0415
-
     return bool(set(value) & OPERATORS)
 
 
