@@ -43,3 +43,19 @@ def default_synth() -> tuple[Any, Any]:
 @pytest.fixture(scope="session")
 def custom_synth() -> tuple[Any, Any]:
     return synth_template(CUSTOM_CONTEXT)
+
+
+# The channels and alarms of issue 10 in one synth: per-address severities, two webhooks, the CIS alarms.
+CHANNELS_CONTEXT: dict[str, Any] = {
+    "alertEmails": "soc@example.com:HIGH,all@example.com:INFO,sec@example.com",
+    "webhooks": (
+        '[{"name": "soc", "kind": "slack", "minimumSeverity": "HIGH"}, {"name": "ops", "kind": "teams", '
+        '"secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ops-AbCdEf"}]'
+    ),
+    "cisAlarms": "true",
+}
+
+
+@pytest.fixture(scope="session")
+def channels_synth() -> tuple[Any, Any]:
+    return synth_template(CHANNELS_CONTEXT)

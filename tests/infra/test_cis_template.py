@@ -16,8 +16,8 @@ pytestmark = pytest.mark.synth
 
 
 @pytest.fixture(scope="module")
-def cis() -> tuple[Any, Any]:
-    return synth_template({"cisAlarms": "true"})
+def cis(channels_synth: tuple[Any, Any]) -> tuple[Any, Any]:
+    return channels_synth  # cisAlarms, beside the webhooks and severities (one synth for all three)
 
 
 def test_every_control_has_its_filter_with_the_benchmarks_pattern(cis: tuple[Any, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import synth_template
+from tests.infra.conftest import CHANNELS_CONTEXT, synth_template
 from tests.infra.test_iam_covers_calls import granted
 
 pytestmark = pytest.mark.synth
@@ -26,8 +26,9 @@ HOOKS = json.dumps(
 
 
 @pytest.fixture(scope="module")
-def hooked() -> tuple[Any, Any]:
-    return synth_template({"webhooks": HOOKS})
+def hooked(channels_synth: tuple[Any, Any]) -> tuple[Any, Any]:
+    assert json.loads(CHANNELS_CONTEXT["webhooks"]) == json.loads(HOOKS)
+    return channels_synth
 
 
 def functions(template: Any) -> dict[str, dict[str, Any]]:
