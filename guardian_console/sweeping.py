@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guardian.adapters.clients import Boto3Clients
+from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.adapters.full import FullAdapter
 from guardian.flows.sweep import SweepReport, run_sweep
 from guardian.ports.invocation import Invocation
@@ -20,6 +20,8 @@ from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from botocore.config import Config as BotoConfig
 
     from guardian_console.deployed import Deployed
 
@@ -85,8 +87,8 @@ class ReadOnlyClients(Boto3Clients):
         self._planned = planned
         self._hooked: set[int] = set()
 
-    def _client(self, service: str, region: str | None) -> Any:
-        client = super()._client(service, region)
+    def _client(self, service: str, region: str | None, config: BotoConfig = CLIENT_CONFIG) -> Any:
+        client = super()._client(service, region, config)
         if id(client) not in self._hooked:
             self._hooked.add(id(client))
             client.meta.events.register_first("before-parameter-build.*.*", _keep_parameters)

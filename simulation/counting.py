@@ -9,7 +9,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from guardian.adapters.clients import Boto3Clients
+from botocore.config import Config as BotoConfig
+
+from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 
 
 class CountingClients(Boto3Clients):
@@ -19,8 +21,8 @@ class CountingClients(Boto3Clients):
         self.requests: Counter[str] = Counter()  # "cloudtrail.GetTrailStatus": 40, ...
         self._counting = threading.Lock()
 
-    def _client(self, service: str, region: str | None) -> Any:
-        client = super()._client(service, region)
+    def _client(self, service: str, region: str | None, config: BotoConfig = CLIENT_CONFIG) -> Any:
+        client = super()._client(service, region, config)
         if not getattr(client, "_counted", False):
             client.meta.events.register("before-send.*.*", self._before_send)
             client._counted = True

@@ -42,6 +42,10 @@ CLIENT_CONFIG = BotoConfig(
     user_agent_extra=f"cloudtrail-guardian/{__version__}",
 )
 SDK_VERSIONS = (boto3.__version__, botocore.__version__)
+# The alias lookup (alert subjects): two attempts, short timeouts. If IAM is slow, the subject names the id alone.
+ALIAS_CONFIG = CLIENT_CONFIG.merge(
+    BotoConfig(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2)
+)
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -86,7 +90,7 @@ class Boto3Clients:
         self._cache: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()  # the sweep's threads may ask for a new client at once
 
-    def _client(self, service: str, region: str | None) -> Any:
+    def _client(self, service: str, region: str | None, config: BotoConfig = CLIENT_CONFIG) -> Any:
         key = (service, region)
         client = self._cache.get(key)
         if client is None:
@@ -97,7 +101,7 @@ class Boto3Clients:
                         self._session = boto3.session.Session()
                         parsers = self._session._session.get_component("response_parser_factory")
                         parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
-                    client = self._session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+                    client = self._session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
                     self._cache[key] = client
         return client
 
@@ -159,8 +163,10 @@ class Boto3Clients:
         return client
 
     def iam(self) -> IAMClient:
-        """IAM is global: the partition's endpoint, from the function's own Region."""
-        client: IAMClient = self._client("iam", None)
+        """IAM is global: the partition's endpoint, from the function's own Region. Read only for the account's
+        alias in alert subjects, before the alert: so it may take a few seconds at most (ALIAS_CONFIG), never the
+        minute the other clients' retries may."""
+        client: IAMClient = self._client("iam", None, ALIAS_CONFIG)
         return client
 
     def warm(self, regions: list[str]) -> None:

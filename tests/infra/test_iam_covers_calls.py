@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from guardian.adapters.clients import Boto3Clients
+from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.entrypoints import handler, runtime, sweep
 from tests.infra.test_template import logical_id
 from tests.support import ACCOUNT, load_event, signing_key
@@ -47,8 +47,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     calls: set[str] = set()
     original = Boto3Clients._client
 
-    def recording(self: Boto3Clients, service: str, region: str | None) -> Any:
-        client = original(self, service, region)
+    def recording(self: Boto3Clients, service: str, region: str | None, config: Any = CLIENT_CONFIG) -> Any:
+        client = original(self, service, region, config)
         if not getattr(client, "_recorded", False):
             service = client.meta.service_model.service_id.lower().replace(" ", "")
             prefix = PREFIX.get(service, service)
