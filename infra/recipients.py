@@ -25,15 +25,20 @@ DEFAULT_MINIMUM = "MEDIUM"
 _EMAIL = re.compile(r"^[^@\s,:]+@[^@\s,:]+\.[^@\s,:]+$")
 
 
+def severity_filter(minimum: str) -> dict[str, list[Any]] | None:
+    """The body filter of a subscriber (an address, a webhook's notifier): ``minimum`` and above, and any message
+    without a severity. INFO: no filter (everything)."""
+    if minimum == "INFO":
+        return None
+    return {"severity": [*SEVERITIES[SEVERITIES.index(minimum) :], {"exists": False}]}
+
+
 class Recipient(NamedTuple):
     address: str
     minimum: str = DEFAULT_MINIMUM
 
     def filter_policy(self) -> dict[str, list[Any]] | None:
-        """The body filter: this severity and above, and any message without one. INFO: no filter (everything)."""
-        if self.minimum == "INFO":
-            return None
-        return {"severity": [*SEVERITIES[SEVERITIES.index(self.minimum) :], {"exists": False}]}
+        return severity_filter(self.minimum)
 
     def filter_json(self) -> str | None:
         policy = self.filter_policy()

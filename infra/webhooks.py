@@ -7,7 +7,7 @@ import re
 from typing import Any, NamedTuple
 
 from infra.errors import SettingsError
-from infra.recipients import SEVERITIES, Recipient
+from infra.recipients import SEVERITIES, severity_filter
 
 KINDS = ("slack", "teams", "generic")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
@@ -20,7 +20,7 @@ class Webhook(NamedTuple):
     secret_arn: str | None = None
 
     def filter_policy(self) -> dict[str, list[Any]] | None:
-        return Recipient("-", self.minimum).filter_policy()
+        return severity_filter(self.minimum)
 
 
 def webhooks(value: Any) -> tuple[Webhook, ...]:
