@@ -9,7 +9,7 @@ answers AccessDenied writes nothing. Retries do not really sleep.
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,7 +64,9 @@ class Fault:
     kind: str
     times: int | None = None
     hits: int = 0
-    seconds: float = 0.0  # how long a "hang" lasts
+    seconds: float = 0.0  # how long a "hang" lasts at most, unless the test releases it first
+    released: threading.Event = field(default_factory=threading.Event)  # set by the test: the hang ends now
+    hang_over: threading.Event = field(default_factory=threading.Event)  # set once a hang has ended
 
     def answer(self, service: str, request: Any) -> AWSResponse | None:
         if self.times is not None and self.hits >= self.times:
@@ -84,8 +86,9 @@ class Fault:
                 raise EndpointConnectionError(endpoint_url=url)
             case "timeout":
                 raise ReadTimeoutError(endpoint_url=url)
-            case "hang":  # a black-holed endpoint, as long as the test says; then the call goes through
-                time.sleep(self.seconds)
+            case "hang":  # a black-holed endpoint, until the test releases it (or `seconds`); then it goes through
+                self.released.wait(self.seconds)
+                self.hang_over.set()
                 return None
         raise ValueError(f"unknown fault kind {self.kind!r}: one of {KINDS}")
 
