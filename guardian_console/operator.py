@@ -4,6 +4,7 @@ GetCallerIdentity request signed with the caller's own credentials, which the gu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -72,6 +73,11 @@ def ask(session: Any, deployed: Deployed, body: dict[str, str]) -> dict[str, Any
     it refused)."""
     payload = {REQUEST_KEY: body, "proof": proof(session, deployed.region, body)}
     answered, answer = call(session, deployed, json.dumps(payload).encode())
+    if not answered and isinstance(answer, dict) and answer.get("errorType") == "NotASweep":
+        # A request refused before its caller was proven an approver ends as a function error (so it never counts
+        # as a sweep); its answer is the error's message.
+        with contextlib.suppress(ValueError):
+            answer, answered = json.loads(str(answer.get("errorMessage"))), True
     if not answered or not isinstance(answer, dict):
         raise ConsoleError(f"the guardian failed on the request: {answer}", "see the sweep function's logs")
     return answer

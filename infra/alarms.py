@@ -2,8 +2,10 @@
 throttles, and a sweep that stopped succeeding (a dead man's switch).
 
 The dead man's switch watches AWS's own metrics of the sweep function (``AWS/Lambda`` Invocations less Errors):
-nobody in the account can publish into an ``AWS/`` namespace, so nobody can feed it. Every alarm has a fixed name,
-``<stackName>-...``, so that the self-protection rules can name it and the sweep can check it.
+nobody in the account can publish into an ``AWS/`` namespace, so nobody can feed it; and an invocation that is not
+a sweep (junk handed to the function, or sent through a function URL) ends as an error, so it adds nothing to
+Invocations less Errors and sets off the sweep-errors alarm (``guardian.model.sweep_triggers``). Every alarm has a
+fixed name, ``<stackName>-...``, so that the self-protection rules can name it and the sweep can check it.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class GuardianAlarms(Construct):
         self.sweep_errors = occurrence_alarm(
             self,
             "SweepErrors",
-            "CloudTrail Guardian's sweep failed: a trail could not be restored, or a Region could not be read",
+            "CloudTrail Guardian's sweep failed: a trail could not be restored, a Region could not be read, or its "
+            "function was invoked with something that is not a sweep (junk, to keep the dead man's switch green)",
             sweep.metric_errors(period=PERIOD, statistic="Sum"),
             name=f"{prefix}-sweep-errors",
         )

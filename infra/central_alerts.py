@@ -2,7 +2,9 @@
 to (context `centralAlerts` creates it; each guardian then gets `centralTopicArn` and `centralTopicKeyArn`).
 
 The topic and its key admit publishers by organization (``aws:PrincipalOrgID``), never by listing accounts, so a new
-account's guardian can publish as soon as it joins.
+account's guardian can publish as soon as it joins; and only the guardian's own roles, which carry its tag
+(``cloudtrail-guardian``; the SCP denies everyone else putting it on a role or session): any other principal of the
+organization could otherwise spoof alerts into the security account, or flood it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from constructs import Construct
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
 from infra.recipients import Recipient, recipients, subscribe
-from infra.security_account import GuardianWatch
+from infra.security_account import GUARDIANS_ONLY, GuardianWatch
 from infra.settings import _account, _list, _region
 
 
@@ -75,7 +77,7 @@ class CentralAlertsStack(Stack):
             termination_protection=True,
             **kwargs,
         )
-        in_organization = {"StringEquals": {"aws:PrincipalOrgID": settings.organization_id}}
+        in_organization = {"StringEquals": {"aws:PrincipalOrgID": settings.organization_id}, **GUARDIANS_ONLY}
         self.key = kms.Key(self, "Key", description="CloudTrail Guardian central alerts", enable_key_rotation=True)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -255,18 +255,22 @@ def alarm_names(prefix: str) -> list[str]:
 
 
 class CisAlarms(Construct):
-    """A metric filter and an alarm per control, on ``log_group``, alarming to ``topic``."""
+    """A metric filter and an alarm per control, on ``log_group``, alarming to ``topic``. Each filter is named as
+    its alarm, so the sweep can put a deleted or redefined one back and self-protection can name them."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, log_group: logs.ILogGroup, topic: sns.ITopic, prefix: str
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
+        self.log_group = log_group
+        self.filter_prefix = f"{prefix}-cis-"  # every filter's name starts so (the sweep lists them by it)
         for control, name in zip(CONTROLS, alarm_names(prefix), strict=True):
             metric_filter = logs.MetricFilter(
                 self,
                 f"Filter{control.slug.title().replace('-', '')}",
                 log_group=log_group,
+                filter_name=name,
                 filter_pattern=logs.FilterPattern.literal(control.pattern),
                 metric_namespace=NAMESPACE,
                 metric_name=control.slug,

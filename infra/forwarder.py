@@ -30,10 +30,19 @@ from watch_rules.compile import Compiled
 API_CALL = "AWS API Call via CloudTrail"
 
 
+# Families of calls forwarded by their common prefix: one by one, every call the home Region acts on outgrew
+# EventBridge's 2,048 characters a pattern. Forwarding a few more (PutBucketTagging) costs only the event: the home
+# Region's rules match each call exactly.
+FORWARDED_FAMILIES = ("PutBucket", "DeleteBucket", "PutRole", "DeleteRole")
+
+
 def forwarded_pattern() -> events.EventPattern:
     """Every event the home Region's rules act on: tamper events and changes to the guardian's resources."""
     sources = list(dict.fromkeys([*EVENT_SOURCES, *GUARDED_CALLS]))
     names: list[Any] = [*EVENT_NAMES, *(n for calls in GUARDED_CALLS.values() for n in calls)]
+    names += [{"prefix": family} for family in FORWARDED_FAMILIES]
+    prefixes = [n["prefix"] for n in names if isinstance(n, dict)]
+    names = [n for n in names if isinstance(n, dict) or not any(n.startswith(p) for p in prefixes)]
     unique = [n for i, n in enumerate(names) if n not in names[:i]]  # prefix objects are not hashable
     return events.EventPattern(source=sources, detail_type=[API_CALL], detail={"eventName": unique})
 

@@ -10,9 +10,10 @@ alarm on that queue tells the team (by email: the alarm's message has no severit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Duration, RemovalPolicy, Validations
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
@@ -51,6 +52,7 @@ class Notifier(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.webhook = webhook
+        self.secret_name = secret_name(webhook.secret_arn) if webhook.secret_arn else f"{prefix}/webhook/{webhook.name}"
         if webhook.secret_arn:
             self.secret: secretsmanager.ISecret = secretsmanager.Secret.from_secret_complete_arn(
                 self, "Secret", webhook.secret_arn
@@ -59,7 +61,7 @@ class Notifier(Construct):
             made = secretsmanager.Secret(
                 self,
                 "Secret",
-                secret_name=f"{prefix}/webhook/{webhook.name}",
+                secret_name=self.secret_name,
                 description=f"CloudTrail Guardian: the URL of the {webhook.kind} webhook {webhook.name} (put it here)",
                 removal_policy=RemovalPolicy.RETAIN,
             )
@@ -83,6 +85,7 @@ class Notifier(Construct):
                 "GUARDIAN_WEBHOOK_SECRET": self.secret.secret_arn,
                 "GUARDIAN_WEBHOOK_KIND": webhook.kind,
                 "GUARDIAN_WEBHOOK_NAME": webhook.name,
+                **({"GUARDIAN_WEBHOOK_VERSION": webhook.secret_version} if webhook.secret_version else {}),
             },
             log_retention_days=log_retention_days,
             timeout=Duration.seconds(60),
@@ -105,6 +108,23 @@ class Notifier(Construct):
             topic,
             name=alarm_name(prefix, webhook),
         )
+
+
+def secret_name(arn: str) -> str:
+    """A secret's name in its ARN (Secrets Manager appends a hyphen and six characters)."""
+    name = arn.split(":secret:", 1)[-1]
+    return name[:-7] if len(name) > 7 and name[-7] == "-" else name
+
+
+def secret_ids(notifier: Notifier) -> list[Any]:
+    """Every way CloudTrail names a webhook's secret (``secretId``): its name, or its ARN, whole or partial."""
+    base = notifier.webhook.secret_arn or Stack.of(notifier).format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=notifier.secret_name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return [notifier.secret_name, {"prefix": base[:-7] if notifier.webhook.secret_arn else base}]
 
 
 def notifiers(

@@ -1,15 +1,28 @@
-"""What the sweep's role may do to check the guardian itself: its functions, its stack, the alert path."""
+"""What the sweep's role may do to check the guardian itself: its functions, its stack, the alert path (its alarms
+as defined, the CIS alarms' metric filters, the chat webhooks' secrets by version)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import ArnFormat, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
+
+from infra.nag import any_resource, localized
 
 
 def grant_checks_of_itself(
-    stack: Stack, role: iam.IRole, *, functions: Sequence[str], prefix: str, topic_arn: str, queue_arn: str
+    stack: Stack,
+    role: iam.IRole,
+    *,
+    functions: Sequence[str],
+    prefix: str,
+    topic_arn: str,
+    queue_arn: str,
+    log_group_arn: str | None = None,
+    log_group_name: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> None:
     statements = [
         (
@@ -45,7 +58,7 @@ def grant_checks_of_itself(
         ),
         (
             "CheckTheGuardiansAlarms",
-            ["cloudwatch:DescribeAlarms", "cloudwatch:EnableAlarmActions"],
+            ["cloudwatch:DescribeAlarms", "cloudwatch:EnableAlarmActions", "cloudwatch:PutMetricAlarm"],
             [
                 stack.format_arn(
                     service="cloudwatch",
@@ -57,5 +70,42 @@ def grant_checks_of_itself(
         ),
         ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes"], [queue_arn]),
     ]
+    if log_group_arn is not None:
+        statements.append(
+            ("CheckTheCisMetricFilters", ["logs:DescribeMetricFilters", "logs:PutMetricFilter"], [log_group_arn])
+        )
+        if log_group_name and not Token.is_unresolved(log_group_name):  # named by cisLogGroup: its ARN ends in :*
+            ack = Ack(
+                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                f"{log_group_name}:*]",
+                reason="The CIS alarms' log group, named by cisLogGroup (its ARN ends in :*): only its metric filters "
+                "are read and put back as deployed.",
+            )
+            Validations.of(role).acknowledge(*localized(stack, [ack]))
+    if secrets:  # by version id only: the sweep never reads a webhook's URL
+        actions = ["secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage"]
+        statements.append(("CheckTheWebhookSecrets", [*actions, "secretsmanager:RestoreSecret"], list(secrets)))
     for sid, actions, resources in statements:
         role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
+
+
+def grant_lake_checks(stack: Stack, role: iam.IRole) -> None:
+    """The sweep holds every CloudTrail Lake event data store of the account, in every Region, to its baseline."""
+    stores = stack.format_arn(service="cloudtrail", region="*", resource="eventdatastore", resource_name="*")
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="HoldCloudTrailLake",
+            actions=["cloudtrail:GetEventDataStore", "cloudtrail:UpdateEventDataStore"],
+            resources=[stores],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="ListCloudTrailLake", actions=["cloudtrail:ListEventDataStores"], resources=["*"])
+    )
+    any_resource(role, "cloudtrail:ListEventDataStores has no resource type: the account's Lake stores, to check.")
+    ack = Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*]",
+        reason="Every CloudTrail Lake event data store of this account is held to its baseline, in any Region; "
+        "only read it and put back its recorded settings.",
+    )
+    Validations.of(role).acknowledge(*localized(stack, [ack]))

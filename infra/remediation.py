@@ -81,6 +81,7 @@ DATA_STORE_REPAIRS = [
     "cloudtrail:GetEventDataStore",
     "cloudtrail:StartEventDataStoreIngestion",
     "cloudtrail:RestoreEventDataStore",
+    "cloudtrail:UpdateEventDataStore",  # only its recorded settings back (retention, protection, selectors)
 ]
 
 
@@ -252,7 +253,7 @@ class RemediationFunction(GuardianFunction):
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*]",
                 reason="Every CloudTrail Lake event data store of this account is protected, in any Region; only "
-                "read, start ingestion and restore.",
+                "read, start ingestion, restore and put back its recorded settings.",
             ),
             TOPIC_KEY_ACK,
         ]

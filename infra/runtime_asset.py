@@ -37,17 +37,31 @@ SWEEP_ONLY = (
     "flows/alert_path.py",
     "flows/own_rules.py",
     "flows/own_functions.py",
+    "flows/webhook_secrets.py",
+    "flows/lake_checks.py",
     "flows/approvals.py",
     "flows/digests.py",
     "flows/operator.py",
     "flows/approve.py",
     "model/digests.py",
+    "flows/log_files.py",
+    "model/log_digests.py",
     "model/record_summary.py",
     "model/findings.py",
+    "flows/path_guard.py",
+    "model/sweep_triggers.py",
 )
 
-# What only the remediation function runs: matching events against the watch rules. Left out of the sweep's asset.
-REMEDIATION_ONLY = ("entrypoints/watching.py", "model/watch.py", "model/event_pattern.py")
+# What only the remediation function runs: matching events against the watch rules, confirming CloudFormation's
+# calls on the guardian's resources. Left out of the sweep's asset.
+REMEDIATION_ONLY = (
+    "entrypoints/watching.py",
+    "model/watch.py",
+    "model/event_pattern.py",
+    "entrypoints/stack_calls.py",  # confirming CloudFormation's calls on the guardian's resources
+    "flows/deployments.py",
+    "model/stack_changes.py",
+)
 # What only the webhook notifier runs. Left out of the other two; the notifier's asset leaves out both lists above.
 NOTIFIER_ONLY = (
     "entrypoints/notify.py",

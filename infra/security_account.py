@@ -7,9 +7,10 @@ the two event guards watch each other, so a rule disabled or a target removed is
 can matter.
 
 In the security account (:class:`GuardianWatch`, part of the `centralAlerts` stack): the default bus admits the
-organization's accounts; what arrives is published to the central topic; and one heartbeat alarm per guardian account
-fires when its sweep schedule has not ticked for three periods of 15 minutes (or of its sweep interval, if longer):
-a schedule disabled, a target removed, the stack deleted, the account gone from the organization.
+organization's guardians (their tagged roles) only, and its rules only AWS's own events (``aws.*`` sources); what
+arrives is published to the central topic; and one heartbeat alarm per guardian account fires when its sweep
+schedule has not ticked for three periods of 15 minutes (or of its sweep interval, if longer): a schedule disabled,
+a target removed, the stack deleted, the account gone from the organization.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from constructs import Construct
 
 HEARTBEAT_MINUTES = 15  # a period holds at least one tick (more, for a guardian that sweeps less often)
 HEARTBEAT_PERIODS = 3
+# Only the guardian's own roles (its functions', its forwarding role) carry its tag; the SCP denies anyone else
+# putting it on a role or a session. The security account's bus and topic admit no other principal of the
+# organization: anyone else could spoof a guardian's events and alerts there, or flood them.
+GUARDIANS_ONLY = {"Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"}}
+ALARMS_RULE = "alarms-to-security"  # <prefix>-alarms-to-security: one of the guardian's own rules (guarded, swept)
 
 
 class SecurityAccountLink(Construct):
@@ -60,7 +66,7 @@ class SecurityAccountLink(Construct):
         self.alarms = events.Rule(
             self,
             "Alarms",
-            rule_name=f"{rule_prefix}-alarms-to-security",
+            rule_name=f"{rule_prefix}-{ALARMS_RULE}",
             description="CloudTrail Guardian: its alarms' state changes, to the security account",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"],
@@ -72,8 +78,10 @@ class SecurityAccountLink(Construct):
 
 
 def guardian_events_pattern(security_account: str) -> events.EventPattern:
-    """API calls forwarded by a guardian's self-protection rules (another account's, never this one's own)."""
+    """API calls forwarded by a guardian's self-protection rules (another account's, never this one's own), from
+    AWS itself: PutEvents cannot set an ``aws.`` source, so nobody can hand-make one."""
     return events.EventPattern(
+        source=events.Match.prefix("aws."),
         account=events.Match.anything_but(security_account),
         detail_type=["AWS API Call via CloudTrail"],
     )
@@ -123,7 +131,7 @@ class GuardianWatch(Construct):
                 "Principal": "*",
                 "Action": "events:PutEvents",
                 "Resource": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{security_account}:event-bus/default",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}, **GUARDIANS_ONLY},
             },
         )
         for rule_id, name, what, pattern in (

@@ -2,10 +2,11 @@
 alarms, dead-letter queue and stack go straight from EventBridge to the alerts topic, through an input transformer.
 No Lambda is on that path, so the alert still arrives when the guardian's functions are broken, deleted or throttled.
 
-Nobody is exempt by name: a role called ``cdk-...`` is alerted like any other. What CloudFormation changes while it
-deploys the guardian's own stack (AWS records such calls with ``sourceIPAddress`` ``cloudformation.amazonaws.com``,
-which no caller can set) is covered instead by one LOW "deployment" alert on the stack's ExecuteChangeSet or
-UpdateStack, naming the change set. SNS cannot take a Subject from an EventBridge target: the subject line is the
+Nobody is exempt by name: a role called ``cdk-...`` is alerted like any other. What CloudFormation changes (AWS
+records such calls with ``sourceIPAddress`` ``cloudformation.amazonaws.com``, which no caller can set) goes instead
+to a function that asks the guardian's own stack (:mod:`infra.stack_callers`): its own deployment is covered by one
+LOW "deployment" alert on the stack's ExecuteChangeSet or UpdateStack, naming the change set; any other stack's
+change is CRITICAL. SNS cannot take a Subject from an EventBridge target: the subject line is the
 first field of the JSON body instead.
 """
 
@@ -34,6 +35,9 @@ LAMBDA_CALLS = (
     "RemovePermission",
     "PutFunctionEventInvokeConfig",
     "UpdateFunctionEventInvokeConfig",
+    "CreateFunctionUrlConfig",  # a URL anyone may call is a way in to the function; also Update/Delete
+    "UpdateFunctionUrlConfig",
+    "DeleteFunctionUrlConfig",
 )
 # The calls that change the guardian's resources, by EventBridge source (Lambda names carry API versions: prefixes).
 GUARDED_CALLS: dict[str, list[Any]] = {
@@ -62,6 +66,7 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         "UntagRole",
     ],
     "aws.kms": [
+        "CreateGrant",  # a grant is a way to use the key that its policy does not show
         "DisableKey",
         "ScheduleKeyDeletion",
         "PutKeyPolicy",
@@ -88,6 +93,11 @@ GUARDED_CALLS: dict[str, list[Any]] = {
     "aws.cloudwatch": ["DisableAlarmActions", "DeleteAlarms", "PutMetricAlarm", "SetAlarmState"],
     "aws.sqs": ["SetQueueAttributes", "PurgeQueue", "DeleteQueue", "AddPermission", "RemovePermission"],
     "aws.cloudformation": ["DeleteStack", "UpdateTerminationProtection", "SetStackPolicy"],
+    "aws.logs": ["DeleteMetricFilter", "PutMetricFilter"],  # the CIS alarms' filters: deleted, their alarms are mute
+    "aws.secretsmanager": [  # a chat webhook's URL: whoever swaps it receives the chat alerts
+        *("PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage", "DeleteSecret", "RotateSecret"),
+        *("PutResourcePolicy", "DeleteResourcePolicy"),
+    ],
 }
 DEPLOYMENT_CALLS = ["ExecuteChangeSet", "UpdateStack"]
 API_CALL = "AWS API Call via CloudTrail"
@@ -123,20 +133,34 @@ class Guarded:
     buckets: Sequence[str]
     alarms: Sequence[str]
     queue_name: str
+    log_groups: Sequence[str] = ()  # the CIS alarms' log group (its metric filters are the guardian's)
+    secrets: Sequence[Any] = ()  # the chat webhooks' secrets, every way CloudTrail names them (secretId)
+    function_arn_prefix: str = ""  # "arn:<partition>:lambda:<Region>:<account>:function:<stackName>-"
 
 
 def watches(guarded: Guarded) -> list[Watch]:
+    # Names by the stack's prefix wherever the guardian's own names share it: one by one, with every form CloudTrail
+    # records, they outgrow EventBridge's 2,048 characters a pattern (the CIS alarms alone did), the more so with a
+    # long stack name. A name of someone else's that starts with the prefix is alerted too: noise, never a miss.
+    own = f"{guarded.stack_name}-"
     functions: list[Any] = []
+    partial_prefix = ""
     for name, arn, partial in guarded.functions:  # every form CloudTrail records: name, ARN, partial, qualified
+        if name.startswith(own) and guarded.function_arn_prefix:
+            partial_prefix = partial.removesuffix(name) + own  # "<account>:function:<stackName>-"
+            continue
         functions += [name, arn, {"prefix": f"{arn}:"}, partial, {"prefix": f"{partial}:"}]
+    if partial_prefix:
+        functions += [{"prefix": own}, {"prefix": guarded.function_arn_prefix}, {"prefix": partial_prefix}]
     stack = [guarded.stack_name, {"prefix": guarded.stack_id}]
-    alarms = list(guarded.alarms)
+    alarms = _by_prefix(guarded.alarms, own)
     [watcher] = [rule for rule in guarded.rules if rule.endswith("-guard-events")]
-    others = [rule for rule in guarded.rules if rule != watcher]
+    others: list[Any] = _by_prefix([rule for rule in guarded.rules if rule != watcher], own)
     kinds: list[tuple[str, str, str, Mapping[str, Sequence[Any]]]] = [
         ("function", "lambda", "aws.lambda", {"functionName": functions}),
-        # Two rules watch the rules: guard-events every one but itself, guard-events-watch guard-events. A rule does
-        # not see its own DisableRule; this way each change is alerted once, and neither guard goes unseen.
+        # Two rules watch the rules: guard-events every one (by the prefix, itself included), guard-events-watch
+        # guard-events. A rule does not see its own DisableRule, so guard-events-watch is what sees that one; a
+        # change to guard-events that leaves it working is alerted by both.
         ("EventBridge rule", "events", "aws.events", {"name": others, "rule": others}),
         ("EventBridge rule", "events-watch", "aws.events", {"name": [watcher], "rule": [watcher]}),
         (
@@ -170,6 +194,10 @@ def watches(guarded: Guarded) -> list[Watch]:
         ("dead-letter queue", "sqs", "aws.sqs", {"queueUrl": [{"suffix": f"/{guarded.queue_name}"}]}),
         ("stack", "cloudformation", "aws.cloudformation", {"stackName": stack}),
     ]
+    if guarded.log_groups:  # optional (OPTIONAL_WATCHES): only with cisAlarms, and with webhooks
+        kinds.append(("CIS metric filter", "logs", "aws.logs", {"logGroupName": list(guarded.log_groups)}))
+    if guarded.secrets:
+        kinds.append(("webhook secret", "secretsmanager", "aws.secretsmanager", {"secretId": list(guarded.secrets)}))
     found = [
         Watch(kind, suffix, source, _event_source(source), GUARDED_CALLS[source], names)
         for kind, suffix, source, names in kinds
@@ -187,16 +215,26 @@ def watches(guarded: Guarded) -> list[Watch]:
     return [*found, deployment]
 
 
+def _by_prefix(names: Sequence[str], prefix: str) -> list[Any]:
+    """The names as one prefix where they share it, and any that do not by name."""
+    if not any(name.startswith(prefix) for name in names):
+        return list(names)
+    return [{"prefix": prefix}, *(name for name in names if not name.startswith(prefix))]
+
+
 def _event_source(source: str) -> str:
     return {"aws.cloudwatch": "monitoring.amazonaws.com"}.get(source, source.removeprefix("aws.") + ".amazonaws.com")
 
 
-def pattern(watch: Watch) -> events.EventPattern:
+def pattern(watch: Watch, *, via_stack: bool = False) -> events.EventPattern:
     """The call, naming one of the guardian's resources; for every watch but the deployment, by anyone but
-    CloudFormation (whose own calls the deployment alert covers)."""
+    CloudFormation, or (``via_stack``) by CloudFormation only: those go to a function that asks the guardian's stack
+    whether it was deploying that resource then (:mod:`infra.stack_callers`)."""
     naming = [{"requestParameters": {field: list(values)}} for field, values in watch.names.items()]
     detail: dict[str, Any] = {"eventSource": [watch.event_source], "eventName": list(watch.event_names)}
-    if not watch.via_cloudformation:
+    if via_stack:
+        detail["sourceIPAddress"] = [VIA_CLOUDFORMATION]
+    elif not watch.via_cloudformation:
         detail["sourceIPAddress"] = [{"anything-but": VIA_CLOUDFORMATION}]
     if len(naming) == 1:
         detail.update(naming[0])
@@ -257,6 +295,7 @@ class SelfProtection(Construct):
         self, scope: Construct, construct_id: str, *, topic: sns.ITopic, watched: Sequence[Watch], stack_name: str
     ) -> None:
         super().__init__(scope, construct_id)
+        self.watched = watched
         self.rules: list[events.Rule] = []
         for watch in watched:
             rule = events.Rule(
@@ -270,7 +309,7 @@ class SelfProtection(Construct):
             self.rules.append(rule)
 
 
-GUARD_SUFFIXES = (
+WATCH_SUFFIXES = (
     "lambda",
     "events",
     "events-watch",
@@ -283,3 +322,7 @@ GUARD_SUFFIXES = (
     "cloudformation",
     "deployment",
 )
+# CloudFormation's own calls of each watch, to be confirmed, and other stacks given the CDK execution role.
+CFN_SUFFIXES = (*(f"cfn-{s}" for s in WATCH_SUFFIXES if s != "deployment"), "cfn-exec-role")
+GUARD_SUFFIXES = (*WATCH_SUFFIXES, *CFN_SUFFIXES)
+OPTIONAL_WATCHES = ("logs", "secretsmanager")  # guard-logs with cisAlarms, guard-secretsmanager with webhooks

@@ -2,7 +2,9 @@
 
 EventBridge receives CloudTrail API-call events only while some trail is logging. With the sentinel, stopping or
 deleting the protected trail still produces the event that heals it. The guardian protects the sentinel like any
-other trail of the account (baseline, event heal, sweep).
+other trail of the account (baseline, event heal, sweep). Its log and digest files are write-once (S3 Object Lock,
+COMPLIANCE mode, for as long as they are kept), and the sweep validates its digest chain
+(:mod:`guardian.flows.log_files`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class SentinelTrail(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
+            # Write-once log files: COMPLIANCE, not GOVERNANCE. GOVERNANCE is what an insider with s3:* bypasses
+            # (--bypass-governance-retention) to delete the very log files that show what they did; COMPLIANCE
+            # cannot be shortened or lifted by anyone, root included. Its cost is bounded: the lock lasts as long
+            # as the lifecycle keeps the files anyway (sentinelRetentionDays), after which they expire as before.
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(retention_days)),
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="sentinel-bucket/",
             lifecycle_rules=[

@@ -82,6 +82,7 @@ class GuardianSettings:
     cis_alarms: bool = False  # the CIS "Monitoring" metric filters and alarms
     cis_log_group: str | None = None  # the log group they read; None: the sentinel trail's, sent to CloudWatch Logs
     webhooks: tuple[Webhook, ...] = ()  # chat webhooks (Slack, Teams, HTTPS), each with its minimum severity
+    log_readers: tuple[str, ...] = ()  # IAM role ARNs that must keep reading and decrypting the trails' log files
 
     def watch(self) -> Compiled | None:
         """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
@@ -133,6 +134,7 @@ class GuardianSettings:
             cis_alarms=_bool(get("cisAlarms"), "cisAlarms", default=False),
             cis_log_group=_log_group(get("cisLogGroup")),
             webhooks=webhooks(get("webhooks")),
+            log_readers=_log_readers(get("logReaders")),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
             raise SettingsError(
@@ -298,6 +300,7 @@ OPTIONS = (
     "cisAlarms",
     "cisLogGroup",
     "webhooks",
+    "logReaders",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 
@@ -337,6 +340,18 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
     if len(set(keys)) != len(keys):
         raise SettingsError("environments lists the same account and Region twice")
     return tuple(found)
+
+
+def _log_readers(value: Any) -> tuple[str, ...]:
+    """IAM role ARNs, exactly (no wildcard: a policy is judged against each one); a typo would otherwise go
+    unnoticed until the readers were locked out of the logs."""
+    readers = _list(value, "logReaders")
+    for arn in readers:
+        if not re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", arn):
+            raise SettingsError(
+                f"logReaders must hold IAM role ARNs (arn:aws:iam::123456789012:role/name), got {arn!r}"
+            )
+    return tuple(dict.fromkeys(readers))
 
 
 def _log_group(value: Any) -> str | None:

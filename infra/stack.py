@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Stack, Tags, Token
+from aws_cdk import Annotations, ArnFormat, CfnOutput, DefaultStackSynthesizer, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -17,17 +17,19 @@ from infra.cis_alarms import alarm_names as cis_alarm_names
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.nag import any_resource
+from infra.names import under_prefix
 from infra.notifier import alarm_name as webhook_alarm
 from infra.notifier import function_name as webhook_function
-from infra.notifier import notifiers
+from infra.notifier import notifiers, secret_ids
 from infra.organization import organization_and_central_alerts
-from infra.own_checks import grant_checks_of_itself
+from infra.own_checks import grant_checks_of_itself, grant_lake_checks
 from infra.remediation import RemediationFunction
-from infra.security_account import SecurityAccountLink
-from infra.self_protection import GUARD_SUFFIXES, Guarded, SelfProtection, watches
+from infra.security_account import ALARMS_RULE, SecurityAccountLink
+from infra.self_protection import GUARD_SUFFIXES, OPTIONAL_WATCHES, Guarded, SelfProtection, watches
 from infra.sentinel import SentinelTrail
 from infra.settings import GUARDIAN_TAG, GuardianSettings
 from infra.signing_key import SigningKey
+from infra.stack_callers import StackCallers
 from infra.sweep_schedule import SweepSchedule
 from infra.tamper_rule import TamperRule
 from infra.watch import WatchRules, forward_rule_names, grant_undos, watch_files
@@ -66,6 +68,13 @@ class GuardianStack(Stack):
         self.own_rules = [
             *(f"{settings.stack_name}-{suffix}" for suffix in OWN_RULE_SUFFIXES),
             *watch_rule_names(settings.stack_name, self.watch),
+            *([f"{settings.stack_name}-{ALARMS_RULE}"] if settings.security_bus_arn else []),  # guarded and swept
+            *(
+                f"{settings.stack_name}-guard-{cfn}{kind}"
+                for kind, made in zip(OPTIONAL_WATCHES, (settings.cis_alarms, bool(settings.webhooks)), strict=True)
+                for cfn in ("", "cfn-")
+                if made
+            ),
         ]
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{settings.stack_name}-dead-letters")
         self.sentinel = (
@@ -97,7 +106,8 @@ class GuardianStack(Stack):
             log_retention_days=settings.log_retention_days,
             rule_prefix=settings.stack_name,
             function_name=f"{settings.stack_name}-sweep",
-            own_rules=self.own_rules,
+            # less the -guard-cfn-* rules, which the sweep derives from the guards (its environment holds 4 KB)
+            own_rules=[r for r in self.own_rules if "-guard-cfn-" not in r],
             inline_extra=watch_files(self.watch),
         )
         self.remediation = RemediationFunction(
@@ -156,13 +166,24 @@ class GuardianStack(Stack):
         ]
         self._trust_only_itself(settings)
         self.self_protection = self._protect_itself(settings)
+        self.stack_callers = StackCallers(
+            self,
+            "StackCallers",
+            topic=self.alerts.topic,
+            watched=self.self_protection.watched,
+            confirm=self.remediation.function,
+            dead_letter_queue=self.dead_letters.queue,
+            stack_name=settings.stack_name,
+            stack_id=self.stack_id,
+            qualifier=self.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER,
+        )
         self._keep_itself(settings)
         if settings.security_bus_arn:
             SecurityAccountLink(
                 self,
                 "SecurityAccount",
                 bus_arn=settings.security_bus_arn,
-                guards=self.self_protection.rules,
+                guards=[*self.self_protection.rules, self.stack_callers.exec_role],
                 schedule=self.sweep.schedule,
                 alarm_names=[f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES],
                 rule_prefix=settings.stack_name,
@@ -171,6 +192,8 @@ class GuardianStack(Stack):
             organization_and_central_alerts(self, function, settings)
             if self.sentinel is not None:  # a StopLogging of it may be a self-test
                 function.function.add_environment("GUARDIAN_SENTINEL_TRAIL", self.sentinel.name)
+            if settings.log_readers:  # whose reads and decrypts a trail's bucket and key policies must keep
+                function.function.add_environment("GUARDIAN_LOG_READERS", json.dumps(list(settings.log_readers)))
         # Who may approve a trail's configuration or register a self-test (served by the sweep's function).
         self.sweep.function.add_environment("GUARDIAN_APPROVERS", json.dumps(list(settings.approvers)))
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
@@ -230,11 +253,16 @@ class GuardianStack(Stack):
         path = {
             "emails": [r.address for r in settings.alert_emails],
             "filters": {r.address: r.filter_json() for r in settings.alert_emails},
-            "alarms": alarms,
+            "alarms": under_prefix(alarms, f"{prefix}-"),
             "keys": [self.alerts.key.key_arn, self.signing.key.key_arn],
             "queue": self.dead_letters.queue.queue_url,
+            "secrets": [{"arn": n.secret.secret_arn, "version": n.webhook.secret_version} for n in self.notifiers],
         }
+        if self.cis is not None:  # the CIS alarms' filters, put back as deployed
+            path.update(logGroup=self.cis.log_group.log_group_name, metricFilters=self.cis.filter_prefix)
         sweep.function.add_environment("GUARDIAN_ALERT_PATH", self.to_json_string(path))
+        sweep.function.add_environment("GUARDIAN_LAKE", "1")  # every Lake event data store, held to its baseline
+        grant_lake_checks(self, sweep.role)
         grant_checks_of_itself(
             self,
             sweep.role,
@@ -242,6 +270,9 @@ class GuardianStack(Stack):
             prefix=prefix,
             topic_arn=self.alerts.topic.topic_arn,
             queue_arn=self.dead_letters.queue.queue_arn,
+            log_group_arn=self.cis.log_group.log_group_arn if self.cis is not None else None,
+            log_group_name=self.cis.log_group.log_group_name if self.cis is not None else None,
+            secrets=[n.secret.secret_arn for n in self.notifiers],
         )
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
@@ -255,6 +286,12 @@ class GuardianStack(Stack):
             stack_name=self.stack_name,
             stack_id=self.stack_id,
             functions=[(name, fn.function_arn, f"{self.account}:function:{name}") for name, fn in functions],
+            function_arn_prefix=self.format_arn(
+                service="lambda",
+                resource="function",
+                resource_name=f"{prefix}-",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
             rules=[*self.own_rules, *forwarder_rules(prefix, self.watch)],
             topic_arn=self.alerts.topic.topic_arn,
             roles=[self.remediation.role.role_name, self.sweep.role.role_name],
@@ -263,6 +300,8 @@ class GuardianStack(Stack):
             buckets=[self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],
             alarms=self.alarm_names,
             queue_name=f"{prefix}-dead-letters",
+            log_groups=[self.cis.log_group.log_group_name] if self.cis is not None else [],
+            secrets=[value for n in self.notifiers for value in secret_ids(n)],
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name

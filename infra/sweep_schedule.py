@@ -19,6 +19,7 @@ from constructs import Construct
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import any_resource, localized
+from infra.names import under_prefix
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
 from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY
 
@@ -71,7 +72,7 @@ class SweepSchedule(GuardianFunction):
             inline_extra=inline_extra,
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
-        self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(list(own_rules)))
+        self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(under_prefix(own_rules, f"{rule_prefix}-")))
         stack = Stack.of(self)
         # Keep the guardian's own rules as deployed, in its home Region and each forwarder's (names are fixed:
         # "<stackName>-..."): their state, pattern and targets.
@@ -115,6 +116,31 @@ class SweepSchedule(GuardianFunction):
                 resources=["*"],
             )
         )
+        # Each protected trail's own log and digest files, validated against CloudTrail's signed digests
+        # (guardian.flows.log_files): list and read under AWSLogs/ in this account's buckets, and CloudTrail's public
+        # keys (ListPublicKeys has no resource type).
+        this_account = {"StringEquals": {"s3:ResourceAccount": stack.account}}
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTrailLogFiles",
+                actions=["s3:GetObject"],
+                resources=[
+                    stack.format_arn(service="s3", region="", account="", resource="*", resource_name="AWSLogs/*")
+                ],
+                conditions=this_account,
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListTrailDigestFiles",
+                actions=["s3:ListBucket"],
+                resources=[stack.format_arn(service="s3", region="", account="", resource="*")],
+                conditions=this_account,
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="ReadCloudTrailsPublicKeys", actions=["cloudtrail:ListPublicKeys"], resources=["*"])
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishSweepMetrics",
@@ -156,6 +182,7 @@ class SweepSchedule(GuardianFunction):
             self.role,
             "Only read and metric actions: cloudtrail:DescribeTrails to list the Region's trails, "
             "cloudtrail:LookupEvents (no resource type) to confirm an exempt change from CloudTrail's own record, "
+            "cloudtrail:ListPublicKeys (no resource type) to verify CloudTrail's signed digest files, "
             "and cloudwatch:PutMetricData, which has no resource type and is limited by a namespace condition.",
         )
         acknowledgements = [
@@ -166,6 +193,11 @@ class SweepSchedule(GuardianFunction):
             ),
             PASS_ROLE_ACK,
             *RESOURCE_ACKS,
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*/AWSLogs/*]",
+                reason="A trail may deliver to any bucket of this account (s3:ResourceAccount): the sweep reads only "
+                "its log and digest files, under AWSLogs/, to validate them against CloudTrail's signed digests.",
+            ),
             Ack(
                 id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/{rule_prefix}-*]",
                 reason="The guardian's own rules, all named after its stack, in its home Region and every "

@@ -22,6 +22,7 @@ EVENT_NAMES = (
     "PutInsightSelectors",
     "StopEventDataStoreIngestion",  # CloudTrail Lake
     "DeleteEventDataStore",
+    "UpdateEventDataStore",
     "DisableKey",  # kms.amazonaws.com: acted on only for a key that encrypts a protected trail
     "ScheduleKeyDeletion",
     "PutKeyPolicy",
@@ -38,6 +39,10 @@ EVENT_NAMES = (
     "DeleteBucket",
     "DeleteLogGroup",  # logs.amazonaws.com: acted on only for a protected trail's log group
     "PutRetentionPolicy",
+    "DeleteMetricFilter",
+    "PutMetricFilter",
+    "DeleteSubscriptionFilter",
+    "PutSubscriptionFilter",
     "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
 EVENT_SOURCES = {

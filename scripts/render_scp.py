@@ -6,6 +6,9 @@ come out, each within the SCP size limit.
   its deployers weakens a trail; the guardian's roles act only from the guardian's functions.
 - ``scp-protect-the-guardian.json``: nobody but its deployers changes the guardian, passes its roles, puts its tag
   on anything, poses as a deployer, or invokes its functions directly.
+- ``scp-protect-the-alert-path.json``: nobody but its deployers removes or filters a subscription to its topic,
+  gives its functions a URL or changes where their asynchronous results go, or changes its secrets (the chat
+  webhooks' URLs). Its own file because the first two are near the SCP size limit.
 
 The policies know the guardian by its tag (``cloudtrail-guardian`` = the stack name, on every resource and role, in
 both deployment styles: cdk deploy and StackSets), by its fixed function names and its buckets' name prefix; and
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 POLICIES = Path(__file__).resolve().parent.parent / "infra" / "policies"
-NAMES = ("scp-protect-cloudtrail.json", "scp-protect-the-guardian.json")
+NAMES = ("scp-protect-cloudtrail.json", "scp-protect-the-guardian.json", "scp-protect-the-alert-path.json")
 SCP_MAX_CHARACTERS = 5120  # AWS Organizations' size limit for a service control policy
 TAG = "cloudtrail-guardian"  # the tag the stacks put on every resource and role, its value the stack name
 # Who deploys the guardian, and so may change it: the break-glass role, the CDK bootstrap roles CloudFormation and

@@ -112,7 +112,7 @@ def deploy(aws: LocalAws, template_path: Path) -> Deployment:
         not_modelled,
         applied,
         rule["EventPattern"],
-        dict(sweep["Environment"]["Variables"]),
+        dict(sweep["Environment"]["Variables"]),  # Lake too: the simulation lists no event data store
     )
 
 
@@ -158,10 +158,10 @@ def create_secrets(aws: LocalAws, template: dict[str, Any]) -> tuple[dict[str, A
 def apply_object_lock(aws: LocalAws, template: dict[str, Any], bucket: str) -> list[str]:
     """Apply the evidence bucket's versioning and Object Lock from the template if moto dropped them."""
     s3 = aws.client("s3")
-    [props] = [
+    [props] = [  # the evidence bucket's (the sentinel's bucket is locked too)
         r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("ObjectLockEnabled")
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("ObjectLockEnabled") and "Evidence" in logical_id
     ]
     applied = []
     if s3.get_bucket_versioning(Bucket=bucket).get("Status") != props["VersioningConfiguration"]["Status"]:

@@ -27,6 +27,7 @@ from moto.sns.models import sns_backends
 from moto.utilities.arns import parse_arn
 
 from simulation import lambda_runner
+from simulation.cloudtrail_logs import cloudtrail_delivery
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -59,7 +60,13 @@ def local_aws() -> Iterator[LocalAws]:
         assert host == "127.0.0.1"
         # moto keeps its state in this process: start every simulation from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        with eventbridge_targets(invocations), kms_key_specs(), cloudtrail_as_aws(), s3_versions_by_prefix():
+        with (
+            eventbridge_targets(invocations),
+            kms_key_specs(),
+            cloudtrail_as_aws(),
+            s3_versions_by_prefix(),
+            cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
+        ):
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:
         server.stop()
@@ -112,13 +119,14 @@ def eventbridge_targets(invocations: list[tuple[str, dict[str, Any]]]) -> Iterat
 
 @contextmanager
 def cloudtrail_as_aws() -> Iterator[None]:
-    """Two answers of moto 5.2.5's CloudTrail made as AWS gives them, so that the guardian sends the requests it
+    """Three answers of moto 5.2.5's CloudTrail made as AWS gives them, so that the guardian sends the requests it
     sends in AWS (and the figures are not inflated):
 
     - DescribeTrails ignores ``trailNameList`` and lists every trail; AWS returns only the trails named (by name or
       ARN);
     - DescribeTrails always says ``HasCustomEventSelectors`` and ``HasInsightSelectors`` false; AWS says true once
-      PutEventSelectors or PutInsightSelectors gave the trail some (the guardian reads selectors only then).
+      PutEventSelectors or PutInsightSelectors gave the trail some (the guardian reads selectors only then);
+    - ListEventDataStores is missing (moto has no CloudTrail Lake): it answers as for an account with no store.
     """
     original_describe = CloudTrailResponse.describe_trails
     original_description = Trail.description
@@ -136,13 +144,21 @@ def cloudtrail_as_aws() -> Iterator[None]:
         described["HasInsightSelectors"] = bool(self.insight_selectors)
         return described
 
+    def list_event_data_stores(self: CloudTrailResponse) -> str:
+        return json.dumps({"EventDataStores": []})  # moto has no CloudTrail Lake: an account without stores
+
+    original_stores = getattr(CloudTrailResponse, "list_event_data_stores", None)
     CloudTrailResponse.describe_trails = describe_trails  # type: ignore[method-assign]
     Trail.description = description  # type: ignore[method-assign]
+    if original_stores is None:
+        CloudTrailResponse.list_event_data_stores = list_event_data_stores  # type: ignore[attr-defined]
     try:
         yield
     finally:
         CloudTrailResponse.describe_trails = original_describe  # type: ignore[method-assign]
         Trail.description = original_description  # type: ignore[method-assign]
+        if original_stores is None:
+            del CloudTrailResponse.list_event_data_stores  # type: ignore[attr-defined]
 
 
 _LISTING = threading.local()

@@ -62,3 +62,20 @@ def fits(subject: str, head: str, name: str, tail: str) -> bool:
         return True
     start, _, end = middle.partition("…")
     return "…" in middle and name.startswith(start) and name.endswith(end)
+
+
+def named_by(values: list[Any], name: str) -> bool:
+    """Whether an event pattern's list of values matches ``name`` exactly or by one of its ``prefix`` entries."""
+    return any(v == name or (isinstance(v, dict) and str(name).startswith(str(v.get("prefix", "\0")))) for v in values)
+
+
+def sweep_alarms(template: Any) -> set[str]:
+    """The alarms the sweep keeps (GUARDIAN_ALERT_PATH's, under the stack's prefix), as deployed."""
+    from tests.guarded import Instance  # noqa: PLC0415 - the resolver of deployed names
+
+    instance = Instance(template.to_json(), "CloudTrailGuardian", "123456789012", "us-east-1")
+    [sweep] = [r for lid, r in template.find_resources("AWS::Lambda::Function").items() if "Sweep" in lid]
+    alarms = json.loads(instance.resolve(sweep["Properties"]["Environment"]["Variables"]["GUARDIAN_ALERT_PATH"]))[
+        "alarms"
+    ]
+    return {alarms["prefix"] + n for n in alarms["names"]} if isinstance(alarms, dict) else set(alarms)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from guardian.adapters.heal import HealAdapter
+from guardian.adapters.lake import LakeAdapter
+from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
 from guardian.adapters.services import ServiceAdapter
 from guardian.adapters.storage import StorageAdapter
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from guardian.ports.calls import Everything
 
 
-class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter, OwnAdapter):
+class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter, OwnAdapter, LogFileAdapter, LakeAdapter):
     """The heal-path calls, and all the others."""
 
     def full(self) -> Everything:

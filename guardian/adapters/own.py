@@ -4,6 +4,7 @@ forwarder's), its functions, its stack, and the path an alert takes (the topic's
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -11,9 +12,37 @@ from botocore.exceptions import ClientError
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from guardian.adapters.clients import ClientProvider
+
+
+# What defines a metric alarm, as DescribeAlarms gives it and PutMetricAlarm takes it.
+ALARM_FIELDS = (
+    "AlarmName",
+    "AlarmDescription",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+)
+
+
+STACK_EVENT_PAGES = 10  # pages of DescribeStackEvents (newest first)
+
+FILTER_FIELDS = ("filterName", "filterPattern", "metricTransformations", "applyOnTransformedLogs")
 
 
 class OwnAdapter:
@@ -94,6 +123,22 @@ class OwnAdapter:
             raise
         return str(stack["StackStatus"]), stack.get("LastUpdatedTime") or stack["CreationTime"]
 
+    def stack_events(self, stack_id: str, since: datetime) -> tuple[list[dict[str, Any]], bool]:
+        """The stack's events back to ``since`` (newest first), and whether they reach it: at most
+        :data:`STACK_EVENT_PAGES` pages are read (a stack deployed over and over may have thousands)."""
+        client = self._clients.cloudformation(self._topic_region)
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(STACK_EVENT_PAGES):
+            page = client.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token else {}))
+            events = [dict(e) for e in page.get("StackEvents", [])]
+            found += events
+            token = page.get("NextToken")
+            oldest = events[-1].get("Timestamp") if events else None
+            if not token or (isinstance(oldest, datetime) and oldest < since):
+                return found, True
+        return found, False
+
     # -- the alert path ----------------------------------------------------------------------------------------
 
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -142,11 +187,51 @@ class OwnAdapter:
         )
 
     def alarms(self, names: list[str]) -> list[dict[str, Any]]:
-        found = self._clients.cloudwatch().describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+        """Each alarm's state of actions, and its definition as PutMetricAlarm takes it (without ActionsEnabled)."""
+        found: list[Any] = []
+        for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
+            found += self._clients.cloudwatch().describe_alarms(AlarmNames=names[start : start + 100])["MetricAlarms"]
         return [
-            {"name": a["AlarmName"], "actions_enabled": a.get("ActionsEnabled", True), "actions": a.get("AlarmActions")}
+            {
+                "name": a["AlarmName"],
+                "actions_enabled": a.get("ActionsEnabled", True),
+                "actions": a.get("AlarmActions"),
+                "definition": {k: a[k] for k in ALARM_FIELDS if a.get(k) not in (None, [])},
+            }
             for a in found
         ]
+
+    def put_alarm(self, definition: dict[str, Any]) -> None:
+        """PutMetricAlarm with an alarm's recorded definition: its actions enabled."""
+        self._clients.cloudwatch().put_metric_alarm(**definition, ActionsEnabled=True)
+
+    def metric_filters(self, group: str, prefix: str) -> list[dict[str, Any]]:
+        """The metric filters of ``group`` named ``prefix...``, as PutMetricFilter takes them."""
+        logs, found = self._clients.logs(self._topic_region), []
+        for page in logs.get_paginator("describe_metric_filters").paginate(logGroupName=group, filterNamePrefix=prefix):
+            found += page.get("metricFilters", [])
+        return [{k: f[k] for k in FILTER_FIELDS if f.get(k) not in (None, [], False)} for f in found]  # type: ignore[literal-required]
+
+    def put_metric_filter(self, group: str, definition: dict[str, Any]) -> None:
+        self._clients.logs(self._topic_region).put_metric_filter(logGroupName=group, **definition)
+
+    # -- the chat webhooks' secrets, by version id --------------------------------------------------------------
+
+    def secret_version(self, arn: str) -> tuple[str | None, bool]:
+        found = self._clients.secretsmanager(arn.split(":")[3]).describe_secret(SecretId=arn)
+        stages = found.get("VersionIdsToStages") or {}
+        current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
+        return current, found.get("DeletedDate") is not None
+
+    def restore_secret(self, arn: str) -> None:
+        self._clients.secretsmanager(arn.split(":")[3]).restore_secret(SecretId=arn)
+
+    def set_current_version(self, arn: str, version: str, current: str | None) -> None:
+        """AWSCURRENT back on ``version`` (taken from ``current``, the version now holding it)."""
+        request: Any = {"SecretId": arn, "VersionStage": "AWSCURRENT", "MoveToVersionId": version}
+        if current is not None:
+            request["RemoveFromVersionId"] = current
+        self._clients.secretsmanager(arn.split(":")[3]).update_secret_version_stage(**request)
 
     def enable_alarm_actions(self, names: list[str]) -> None:
         self._clients.cloudwatch().enable_alarm_actions(AlarmNames=names)

@@ -31,11 +31,14 @@ class WebhookAdapter:
         self._region = region
         self._urls: dict[str, tuple[float, str]] = {}
 
-    def webhook_url(self, secret: str) -> str:
-        cached = self._urls.get(secret)
+    def webhook_url(self, secret: str, version: str | None = None) -> str:
+        """The URL in ``secret``: in the ``version`` approved (``secretVersion``) if given, so a value put in the
+        secret by anyone else is never posted to; else its current version."""
+        cached = self._urls.get(f"{secret}|{version}")
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        value = self._clients.secretsmanager(self._region).get_secret_value(SecretId=secret).get("SecretString", "")
+        request: Any = {"SecretId": secret, **({"VersionId": version} if version else {})}
+        value = self._clients.secretsmanager(self._region).get_secret_value(**request).get("SecretString", "")
         url = value.strip()
         if url.startswith("{"):
             try:
@@ -46,7 +49,7 @@ class WebhookAdapter:
             raise WebhookSecretError(
                 f'secret {secret} does not hold an https:// webhook URL (put the URL in it, or {{"url": ...}})'
             )
-        self._urls[secret] = (time.monotonic(), url)
+        self._urls[f"{secret}|{version}"] = (time.monotonic(), url)
         return url
 
     def post_json(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]:

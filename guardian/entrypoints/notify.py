@@ -1,8 +1,9 @@
 """The webhook notifier's Lambda entry point: SNS (the guardian's topic, filtered by severity) → a chat message.
 
 Configuration, read on first use: ``GUARDIAN_WEBHOOK_SECRET`` (the secret holding the URL),
-``GUARDIAN_WEBHOOK_KIND`` (slack, teams, generic) and ``GUARDIAN_WEBHOOK_NAME``. Raises so that Lambda retries and
-its dead-letter queue keeps what could not be posted.
+``GUARDIAN_WEBHOOK_KIND`` (slack, teams, generic), ``GUARDIAN_WEBHOOK_NAME`` and ``GUARDIAN_WEBHOOK_VERSION``
+(the secret's version approved: only it is read, so a URL put in the secret by anyone else is never posted to).
+Raises so that Lambda retries and its dead-letter queue keeps what could not be posted.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
             raise TypeError("an SNS record without a Message")
         found = notice(sns["Message"], sns.get("Subject"))
-        answer = post(_adapter(), secret, body(kind, found), runtime.invocation(context), name=name)
+        version = os.environ.get("GUARDIAN_WEBHOOK_VERSION") or None
+        answer = post(_adapter(), secret, body(kind, found), runtime.invocation(context), name=name, version=version)
         posted.append({"title": found.title, "status": answer.status, "attempts": answer.attempts})
     return {"posted": posted}
 

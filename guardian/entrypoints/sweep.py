@@ -3,12 +3,14 @@ is :func:`guardian.flows.sweep.run_sweep`. Each successful run publishes ``Cloud
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from guardian.entrypoints import runtime
 from guardian.flows.sweep import run_sweep
 from guardian.model.operator_requests import is_operator_request
+from guardian.model.sweep_triggers import is_sweep_trigger, not_served_unproven
 
 LOG = logging.getLogger(__name__)
 METRIC_NAMESPACE = "CloudTrailGuardian"
@@ -18,13 +20,25 @@ class SweepFailed(RuntimeError):
     """Raised after every Region was swept and every alert sent, so the failure shows as a function error."""
 
 
+class NotASweep(SweepFailed):
+    """Raised for an invocation that swept nothing (junk, a malformed or unproven request): a function error, so
+    the dead man's switch (invocations less errors) never counts it as a sweep; see
+    :mod:`guardian.model.sweep_triggers`."""
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
     aws = runtime.full_adapter(config)
     if is_operator_request(event):  # `guardian approve` or `guardian selftest`: served, not a sweep
         from guardian.flows.operator import serve  # noqa: PLC0415
 
-        return serve(event, aws, config, runtime.invocation(context))
+        answer = serve(event, aws, config, runtime.invocation(context))
+        if not_served_unproven(answer):  # junk for the dead man's switch: an error, never a success
+            raise NotASweep(json.dumps(answer))
+        return answer
+    if not is_sweep_trigger(event):
+        LOG.error("invoked with something that is not a sweep's trigger", extra={"event_type": type(event).__name__})
+        raise NotASweep("not the schedule, a deployment or `guardian sweep`: nothing swept")
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
     run = runtime.invocation(context)
     redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"

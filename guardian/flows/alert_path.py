@@ -4,8 +4,11 @@
   The keys come first: with the alerts key disabled, no alert, this one included, can be published.
 - Every address of ``alertEmails`` is subscribed, without a filter policy (one set by anyone drops every alert it
   does not match): a removed subscription is made again (AWS mails a new confirmation), a filter policy removed.
-- Every alarm of the guardian's exists, with its actions enabled (DisableAlarmActions silences an alarm for good).
+- Every alarm of the guardian's exists, with its actions enabled (DisableAlarmActions silences an alarm for good),
+  and as defined when deployed: one redefined by PutMetricAlarm (no actions, another threshold) is put back.
 - The dead-letter queue exists.
+- The CIS alarms' metric filters are as deployed: one deleted or redefined is put back (PutMetricFilter).
+- Each chat webhook's secret holds the version approved (:mod:`guardian.flows.webhook_secrets`).
 - The topic's policy and key, and each key's policy, are as deployed (recorded when first seen, and after a
   deployment CloudFormation confirms): a topic policy that denies the guardian's roles, EventBridge or CloudWatch
   drops alerts without a trace. What differs is put back (SetTopicAttributes, PutKeyPolicy).
@@ -24,15 +27,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows.baselines import read_verified, write_signed
-from guardian.flows.deliver import deliver
+from guardian.flows.deliver import AlertNotPublished, deliver
 from guardian.flows.key import repair_key
+from guardian.flows.path_guard import contained
 from guardian.flows.steps import Step, run_steps
+from guardian.flows.webhook_secrets import check_webhook_secrets
 from guardian.model.baselines import ALERT_PATH_KEY, alert_path_document
 from guardian.model.changes import Change, Effect
 from guardian.model.findings import guardian_finding
 from guardian.model.refs import KeyRef
 from guardian.model.results import iso
-from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, SignedStore
+from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, SecretCalls, SignedStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-class Ports(AlertPathCalls, KeyCalls, SignedStore, Delivery, Protocol):
+class Ports(AlertPathCalls, KeyCalls, SecretCalls, SignedStore, Delivery, Protocol):
     """The topic, its subscriptions, the alarms, the queue, the keys, their recorded policies, the alert's path."""
 
 
@@ -65,13 +70,17 @@ def check_alert_path(
     with ThreadPoolExecutor(max_workers=8) as pool:
         checks = list(pool.map(lambda arn: _key(aws, config, arn, started, run), path.keys))
         parts: list[Callable[[], list[PathCheck]]] = [lambda: _subscriptions(aws, config, started, run)]
-        if path.keys or path.emails or path.alarms:  # a configured path (the stack's): its policies as deployed
+        if path.keys or path.emails or path.alarms or path.metric_filters:  # the stack's: its policies as deployed
             parts.insert(0, lambda: _policies(aws, config, started, run, deployed_at))
         if path.alarms:
             parts.append(lambda: _alarms(aws, config, started, run))
         if path.queue is not None:
             parts.append(lambda: _queue(aws, config, path.queue or "", started, run))
-        for found in pool.map(lambda part: part(), parts):
+        if path.secrets:  # a chat webhook's URL swapped: its alerts go to whoever swapped it
+            secrets = partial(check_webhook_secrets, aws, config, started=started, run=run, deployed_at=deployed_at)
+            parts.append(lambda: [PathCheck(*check) for check in secrets()])
+        guarded = partial(contained, aws=aws, config=config, started=started, run=run, failed=PathCheck)
+        for found in pool.map(guarded, parts):
             checks += found
     return tuple(checks)
 
@@ -110,6 +119,13 @@ def policies(aws: Ports, config: Config) -> dict[str, str]:
     }
     for arn in config.alert_path.keys:
         found[f"key policy {arn.rsplit('/', 1)[-1]}"] = _canonical(aws.key_policy(_key_ref(arn)))
+    path = config.alert_path
+    if path.alarms:  # an alarm redefined (no actions, another threshold) is mute: as deployed, too
+        for alarm in aws.alarms(list(path.alarms)):
+            found[f"alarm definition {alarm['name']}"] = json.dumps(alarm.get("definition") or {}, sort_keys=True)
+    if path.log_group and path.metric_filters:  # the CIS alarms' filters: deleted or redefined, the alarm is mute
+        for each in aws.metric_filters(path.log_group, path.metric_filters):
+            found[f"metric filter {each['filterName']}"] = json.dumps(each, sort_keys=True)
     return found
 
 
@@ -131,16 +147,27 @@ def _policies(
         return [PathCheck("policies", "baseline_recorded")]
     checks = []
     for what, want in dict(stored["policies"]).items():
-        if live.get(what) == want:
+        if live.get(what) == want or (what.startswith("alarm definition ") and what not in live):  # deleted: _alarms
             checks.append(PathCheck(what, "in_baseline"))
             continue
         step = _put_back(aws, config, what, want)
         actions, _ = run_steps([step], config.topic_region, what, run)
         healed = all(a.succeeded for a in actions) and policies(aws, config).get(what) == want
-        changes = (Change(what.replace(" ", "_"), want or None, live.get(what) or None, Effect.WEAKENED),)
+        changes = _changes(what, want, live.get(what))
         _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
         checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
     return checks
+
+
+def _changes(what: str, want: str, have: str | None) -> tuple[Change, ...]:
+    """What differs: a policy whole; an alarm's definition field by field (its threshold, its actions...)."""
+    if not what.startswith(("alarm definition ", "metric filter ")):
+        return (Change(what.replace(" ", "_"), want or None, have or None, Effect.WEAKENED),)
+    if have is None:
+        return (Change("exists", True, False, Effect.WEAKENED),)
+    before, after = json.loads(want), json.loads(have)
+    fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return tuple(Change(k, before.get(k), after.get(k), Effect.WEAKENED) for k in fields)
 
 
 def _put_back(aws: Ports, config: Config, what: str, value: str) -> Step:
@@ -148,6 +175,10 @@ def _put_back(aws: Ports, config: Config, what: str, value: str) -> Step:
         return ("SetTopicAttributes", lambda: aws.set_topic_attribute("Policy", value))
     if what == "topic key":
         return ("SetTopicAttributes", lambda: aws.set_topic_attribute("KmsMasterKeyId", value))
+    if what.startswith("alarm definition "):
+        return ("PutMetricAlarm", lambda: aws.put_alarm(json.loads(value)))
+    if what.startswith("metric filter "):
+        return ("PutMetricFilter", lambda: aws.put_metric_filter(config.alert_path.log_group or "", json.loads(value)))
     key_id = what.rsplit(" ", 1)[-1]
     [arn] = [a for a in config.alert_path.keys if a.endswith("/" + key_id)]
     return ("PutKeyPolicy", lambda: aws.put_key_policy(_key_ref(arn), value))
@@ -251,5 +282,8 @@ def _alert(
         found=found,
         healed=healed,
     )
-    deliver(finding, aws, config, run)
+    try:
+        deliver(finding, aws, config, run)
+    except AlertNotPublished as exc:  # its security-account copy went out, with "alert path blocked": check on
+        LOG.error("an alert of the alert path's check was refused", extra={"what": what, "error": str(exc)})
     LOG.error("the alert path was broken", extra={"what": what, "healed": healed})

@@ -7,8 +7,12 @@
    tag (it could not be tagged, or not written), the alert ledger answers: an item per evidence key in the activity
    table, signed by the guardian (an unsigned one is ignored). Where neither can be read, the alert is sent: a
    duplicate beats a lost alert.
-3. The alert is published. If SNS refuses, :class:`AlertNotPublished` is raised, naming the event, so Lambda retries
-   and the dead-letter queue keeps it.
+3. The alert is published, each copy independently: the security account's copy (``centralTopicArn``) in parallel
+   with the local one, never waiting on it nor skipped by it. If the local topic refuses (its policy denies the
+   guardian, its key is disabled), the security account also gets a CRITICAL "alert path blocked" alert naming the
+   topic and the error. If any copy is refused, :class:`AlertNotPublished` is raised, naming the event, so Lambda
+   retries and the dead-letter queue keeps it; each copy is noted as it goes out, so a retry sends only what is
+   still missing.
 4. The record is tagged with the message id, or, where it cannot be, the ledger notes it. A failure here is logged
    and reported in the result, never raised: a published alert never turns into a dead letter.
 """
@@ -49,6 +53,7 @@ class Sent:
 def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> Sent:
     """Write the evidence record once, then publish the alert unless it went out already; see the module."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
+    from guardian.flows.copies import publish_copies, report_blocked  # noqa: PLC0415
     from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
 
     key = evidence_key(result)
@@ -67,16 +72,16 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
         )
         return Sent(False, sent.get(ALERT_TAG), tuple(failed))
     alert = _alert(result, key, evidence_error, config, run, account=account)
-    for tag, topic in todo:
-        # The security account's copy goes after the local one and is noted separately, so a retry sends whichever
-        # of the two is still missing and never the other twice.
-        try:
-            sent[tag] = aws.publish(alert.publish_kwargs(topic))
-        except Exception as exc:
-            if sent:  # the local alert went out before the central copy failed: the retry must not repeat it
-                _note_sent(key, sent, created is not None, aws, failed)
-            raise AlertNotPublished(_unpublished(result, topic, exc)) from exc
+    before = dict(sent)
+    refused = publish_copies(alert, dict(todo), aws, sent)
+    if ALERT_TAG in refused and config.central_topic_arn is not None:
+        report_blocked(result, key, alert, aws, config, run=run, account=account, sent=sent, refused=refused)
+    if sent != before:  # each copy noted as it went out: a retry sends only what is still missing
         _note_sent(key, sent, created is not None, aws, failed)
+    if refused:  # the local copy first: the DLQ message names the topic the account's own team was not told by
+        tag = ALERT_TAG if ALERT_TAG in refused else next(iter(refused))
+        topic = dict(topics).get(tag) or config.central_topic_arn or config.topic_arn
+        raise AlertNotPublished(_unpublished(result, topic, refused[tag])) from refused[tag]
     LOG.info(
         "alert published",
         extra={

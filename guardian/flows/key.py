@@ -84,22 +84,22 @@ def restore_key(
     assert key is not None
     names = ", ".join(t.name for t in trails)
     if event.event_name == "PutKeyPolicy":
-        lost, actions, still = repair_key_policy(aws, key, trails, run)
-        if not lost:
+        lost, unread, actions, still = repair_key_policy(aws, key, trails, run, config.log_readers)
+        if not lost and not unread:
             why = (
                 f"the policy of key {key.key_id}, which encrypts trail(s) {names}, was replaced; CloudTrail can still "
-                "use it: review it now (the guardian never puts a whole key policy back)"
+                "use it: review it now (the account's security readers can still decrypt with it; the guardian never "
+                "puts a whole key policy back)"
             )
             return Result(event, replace(decision, reason=why), Outcome.ALERTED, Severity.CRITICAL)
         return repaired(
             event,
             decision,
-            why=f"the new policy of key {key.key_id} stopped CloudTrail encrypting the log files of trail(s) "
-            f"{', '.join(t.name for t in lost)}: no log file could be delivered; CloudTrail's statement put back, the "
-            "rest of the policy left as it is: review it now",
+            why=f"the new policy of key {key.key_id} {locked_out(lost, unread)}; the guardian's statements put back, "
+            "the rest of the policy left as it is: review it now",
             actions=actions,
             checks=1,
-            change=Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED),
+            change=Change("kms_key_policy", "CloudTrail encrypts, readers decrypt", "locked out", Effect.WEAKENED),
             still=still,
             run=run,
         )
@@ -130,23 +130,57 @@ def repair_key(aws: KeyCalls, key: KeyRef, config: Config, run: Invocation) -> t
 
 
 def repair_key_policy(
-    aws: KeyCalls, key: KeyRef, trails: list[TrailState], run: Invocation
-) -> tuple[list[TrailState], list[ActionRecord], str | None]:
-    """The trails whose log files CloudTrail can no longer encrypt with the key, the calls that let it again (only
-    CloudTrail's statement added, the Denies that stop it removed), and what is still wrong after them."""
+    aws: KeyCalls, key: KeyRef, trails: list[TrailState], run: Invocation, readers: tuple[str, ...] = ()
+) -> tuple[list[TrailState], list[str], list[ActionRecord], str | None]:
+    """The trails whose log files CloudTrail can no longer encrypt with the key, the security readers (the account
+    root, ``readers``) who can no longer decrypt, the calls that let them again (only the guardian's statements
+    added, the Denies that stop them removed), and what is still wrong after them."""
     import json  # noqa: PLC0415 - the key policy path only
 
-    from guardian.model.key_policy import cloudtrail_can_encrypt, letting_cloudtrail_encrypt  # noqa: PLC0415
+    from guardian.model.key_policy import (  # noqa: PLC0415
+        cloudtrail_can_encrypt,
+        letting_cloudtrail_encrypt,
+        letting_readers_decrypt,
+    )
+    from guardian.model.log_access import LogAccess, readers_who_cannot_decrypt  # noqa: PLC0415
+
+    arns = [t.arn for t in trails]
+    partition = arns[0].split(":")[1] if arns else "aws"
+    access = LogAccess(key.account_id, tuple(arns), readers, partition)
+    key_arn = f"arn:{partition}:kms:{key.region}:{key.account_id}:key/{key.key_id}"
+
+    def broken(policy: dict[str, object]) -> tuple[list[TrailState], list[str]]:
+        cannot = [t for t in trails if not cloudtrail_can_encrypt(policy, t.arn, key.account_id)]
+        return cannot, readers_who_cannot_decrypt(policy, key_arn, arns, access) if key.account_id else []
 
     policy = json.loads(aws.key_policy(key))
-    lost = [t for t in trails if not cloudtrail_can_encrypt(policy, t.arn, key.account_id)]
-    if not lost:
-        return [], [], None
-    fixed = json.dumps(letting_cloudtrail_encrypt(policy, [t.arn for t in lost], key.account_id))
-    actions, _ = run_steps([("PutKeyPolicy", lambda: aws.put_key_policy(key, fixed))], key.region, key.key_id, run)
-    after = json.loads(aws.key_policy(key))
-    still = [t.name for t in lost if not cloudtrail_can_encrypt(after, t.arn, key.account_id)]
-    return lost, actions, (f"CloudTrail still cannot use key {key.key_id} for {', '.join(still)}" if still else None)
+    lost, unread = broken(policy)
+    if not lost and not unread:
+        return [], [], [], None
+    fixed = letting_cloudtrail_encrypt(policy, [t.arn for t in lost], key.account_id) if lost else policy
+    fixed = letting_readers_decrypt(fixed, key_arn, arns, access) if unread else fixed
+    text = json.dumps(fixed)
+    actions, _ = run_steps([("PutKeyPolicy", lambda: aws.put_key_policy(key, text))], key.region, key.key_id, run)
+    still_lost, still_unread = broken(json.loads(aws.key_policy(key)))
+    still = []
+    if still_lost:
+        still.append(f"CloudTrail still cannot use key {key.key_id} for {', '.join(t.name for t in still_lost)}")
+    if still_unread:
+        still.append(f"{', '.join(still_unread)} still cannot decrypt with key {key.key_id}")
+    return lost, unread, actions, ("; ".join(still) or None)
+
+
+def locked_out(lost: list[TrailState], unread: list[str]) -> str:
+    """What a key policy took away, in words."""
+    found = []
+    if lost:
+        names = ", ".join(t.name for t in lost)
+        found.append(f"stopped CloudTrail encrypting the log files of trail(s) {names}: no log file could be delivered")
+    if unread:
+        found.append(
+            f"stopped {', '.join(unread)} decrypting the trail's log files: the security team cannot read them"
+        )
+    return "; and ".join(found)
 
 
 def key_of(trail: TrailState, account_id: str | None) -> KeyRef | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from guardian.flows.deliver import deliver
-from guardian.flows.key import key_of, repair_key, repair_key_policy
+from guardian.flows.key import key_of, locked_out, repair_key, repair_key_policy
 from guardian.model.changes import Change, Effect
 from guardian.model.decide import Decision
 from guardian.model.findings import sweep_event
@@ -70,16 +70,18 @@ def check_key(
 def _key_policy(
     aws: Everything, config: Config, trails: Sequence[TrailState], key: KeyRef, *, started: datetime, run: Invocation
 ) -> str | None:
-    lost, actions, still = repair_key_policy(aws, key, list(trails), run)
-    if not lost:
+    lost, unread, actions, still = repair_key_policy(aws, key, list(trails), run, config.log_readers)
+    if not lost and not unread:
         return None
     reason = (
-        f"the policy of key {key.key_id} stops CloudTrail encrypting the trail's log files: none can be delivered; "
-        "CloudTrail's statement put back by the sweep, the rest of the policy left as it is: review it now"
+        f"the policy of key {key.key_id} {locked_out(lost, unread)}; the guardian's statements put back by the "
+        "sweep, the rest of the policy left as it is: review it now"
     )
-    change = Change("kms_key_policy", "CloudTrail may encrypt", "CloudTrail locked out", Effect.WEAKENED)
+    change = Change("kms_key_policy", "CloudTrail encrypts, readers decrypt", "locked out", Effect.WEAKENED)
     failed = None if still is None and all(a.succeeded for a in actions) else (still or "PutKeyPolicy failed")
-    return _report(aws, config, lost, key, (change, tuple(actions), 1, failed), reason=reason, started=started, run=run)
+    return _report(
+        aws, config, lost or trails, key, (change, tuple(actions), 1, failed), reason=reason, started=started, run=run
+    )
 
 
 def _key_state(

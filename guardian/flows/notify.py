@@ -26,7 +26,7 @@ class WebhookFailed(RuntimeError):
 
 
 class WebhookCalls(Protocol):
-    def webhook_url(self, secret: str) -> str: ...
+    def webhook_url(self, secret: str, version: str | None = None) -> str: ...
     def post_json(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]: ...
 
 
@@ -36,9 +36,12 @@ class Posted:
     attempts: int
 
 
-def post(aws: WebhookCalls, secret: str, body: dict[str, Any], run: Invocation, *, name: str) -> Posted:
-    """Post ``body`` to the URL kept in ``secret``; raise :class:`WebhookFailed` if it never took it."""
-    url = aws.webhook_url(secret)
+def post(
+    aws: WebhookCalls, secret: str, body: dict[str, Any], run: Invocation, *, name: str, version: str | None = None
+) -> Posted:
+    """Post ``body`` to the URL kept in ``secret`` (in ``version``, the one approved, if given); raise
+    :class:`WebhookFailed` if it never took it."""
+    url = aws.webhook_url(secret, version)
     why = "no answer"
     for attempt in range(1, ATTEMPTS + 1):
         wait: float | None

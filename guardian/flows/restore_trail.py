@@ -16,7 +16,7 @@ from guardian.model.changes import Change, weakened
 from guardian.model.results import ActionRecord, Result, Verification
 from guardian.model.rules import Outcome, Severity, Subject
 from guardian.model.trail import TrailState, compare, target_state
-from guardian.ports.calls import Everything, HealPath, SignedStore, TrailCalls
+from guardian.ports.calls import Everything, HealPath, KeyCalls, SignedStore, TrailCalls
 from guardian.ports.flow import Scope
 
 if TYPE_CHECKING:
@@ -44,8 +44,9 @@ SETTINGS = frozenset(
 )
 
 
-class Restoring(TrailCalls, Protocol):
-    """A trail's calls, and GetTrailStatus (the heal path's) to verify a heal that only restarted logging."""
+class Restoring(TrailCalls, KeyCalls, Protocol):
+    """A trail's calls, GetTrailStatus (the heal path's) to verify a heal that only restarted logging, and a new
+    key's policy (is it one the account's readers can still decrypt with?)."""
 
     def trail_status(self, trail: TrailRef) -> dict[str, Any]: ...
 
@@ -93,6 +94,10 @@ def restore(
         steps = _recreate_steps(aws, baseline)
     else:
         changes = compare(baseline, found)
+        if any(c.field == "kms_key_id" and not weakened((c,)) for c in changes):
+            from guardian.flows.key_fit import judge_new_key  # noqa: PLC0415 - only when a key was put on the trail
+
+            changes = judge_new_key(aws, changes, found, config)
         target = target_state(baseline, found, changes)
         if not weakened(changes):
             return Restoration(baseline, found, changes, target, after=found)
@@ -127,7 +132,9 @@ def _repair_steps(aws: TrailCalls, found: TrailState, target: TrailState, weak: 
         steps.append(("StartLogging", lambda: aws.start_trail(target)))
     if fields & SETTINGS:
         clear = target.s3_prefix is None and found.s3_prefix is not None
-        steps.append(("UpdateTrail", lambda: aws.update_trail(target, clear_prefix=clear)))
+        # A key put on a trail that had none is taken off with KmsKeyId "" (an absent parameter keeps the key).
+        update = replace(target, kms_key_id="") if target.kms_key_id is None and found.kms_key_id else target
+        steps.append(("UpdateTrail", lambda: aws.update_trail(update, clear_prefix=clear)))
     if fields & {"event_selectors", "advanced_event_selectors"}:
         steps.append(("PutEventSelectors", lambda: aws.put_event_selectors(target)))
     if "insight_types" in fields:

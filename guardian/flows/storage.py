@@ -19,6 +19,7 @@ from guardian.flows.steps import Step, poll, run_steps
 from guardian.model.approvals import Pending
 from guardian.model.bucket import BucketState, compare_bucket, target_bucket
 from guardian.model.changes import Change, weakened
+from guardian.model.log_access import LogAccess
 from guardian.model.log_group import LogGroupState, compare_group, group_of, target_group
 from guardian.model.refs import TrailRef
 from guardian.model.results import ActionRecord, Result, Verification
@@ -92,10 +93,11 @@ def read(aws: Ports, kind: Subject, name: str, region: str | None) -> State:
     return aws.log_group_state(region, name)
 
 
-def compare(baseline: State, current: State) -> tuple[Change, ...]:
+def compare(baseline: State, current: State, access: LogAccess | None = None) -> tuple[Change, ...]:
+    """``access``: whose writes and reads a bucket's policy must keep (its trails, the account's readers)."""
     if isinstance(baseline, BucketState):
         assert isinstance(current, BucketState)
-        return compare_bucket(baseline, current)
+        return compare_bucket(baseline, current, access)
     assert isinstance(current, LogGroupState)
     return compare_group(baseline, current)
 
@@ -112,7 +114,7 @@ def repair(aws: Ports, guarded: Guarded, config: Config, run: Invocation) -> Rep
     """Put back what weakened the resource, then read it again until nothing weakened remains."""
     baseline = guarded.baseline
     found = read(aws, guarded.kind, baseline.name, baseline.region)
-    changes = compare(baseline, found)
+    changes = compare(baseline, found, LogAccess(config.account_id, guarded.trails, config.log_readers))
     goal = target(baseline, found, changes)
     weak = weakened(changes)
     if not weak:

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from guardian.flows import own_functions, own_rules
 from guardian.flows.alert_path import PathCheck, check_alert_path
+from guardian.flows.deliver import AlertNotPublished
 from guardian.flows.digests import extend_chain
 from guardian.flows.key_checks import sweep_keys
+from guardian.flows.lake_checks import sweep_lake
+from guardian.flows.log_files import LogCheck, check_log_files
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
 from guardian.flows.sweep_trails import TrailCheck, check_region, sweep_result
 from guardian.flows.workers import Workers
@@ -48,6 +51,7 @@ class SweepReport:
     alert_path: tuple[PathCheck, ...] = ()
     check_errors: dict[str, str] = field(default_factory=dict)  # a check of the guardian itself that could not run
     digest: str | None = None  # what extending the evidence digest chain did
+    log_files: tuple[LogCheck, ...] = ()  # each protected trail's own log files, against CloudTrail's digests
 
     @property
     def statuses(self) -> list[str]:
@@ -110,15 +114,39 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
                 code, message = describe_error(exc)
                 errors[region] = f"{code}: {message}"
                 LOG.error("sweep of a Region failed", extra={"region": region, "error_code": code})
+            except AlertNotPublished as exc:  # a refused topic: the other Regions and checks still run
+                errors[region] = str(exc)
+                LOG.error("an alert of a Region's sweep was refused", extra={"region": region, "error": str(exc)})
         checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
         protected = [c.protected for c in checked if c.protected is not None]
         keys = waiting.submit(
             _checked, "trail_keys", failures, lambda: sweep_keys(aws, config, protected, work, started=started, run=run)
         )
+        logs = waiting.submit(
+            _checked,
+            "trail_log_files",
+            failures,
+            lambda: check_log_files(aws, config, protected, work, started=started, run=run),
+        )
+        lake = waiting.submit(
+            _checked, "lake", failures, lambda: sweep_lake(aws, config, started=started, run=run) if config.lake else ()
+        )
         repaired = sweep_resources(aws, config, protected, work, started=started, run=run)
+        repaired += lake.result() or ()
         repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result() or ())
         own = (rules.result(), functions.result(), digest.result())
-    return SweepReport(started, checked, errors, repaired, own[0] or (), own[1] or (), path or (), failures, own[2])
+    return SweepReport(
+        started,
+        checked,
+        errors,
+        repaired,
+        own[0] or (),
+        own[1] or (),
+        path or (),
+        failures,
+        own[2],
+        logs.result() or (),
+    )
 
 
 def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T | None:
@@ -130,4 +158,8 @@ def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T |
         code, message = describe_error(exc)
         failures[what] = f"{code}: {message}"
         LOG.error("a check of the guardian itself failed", extra={"check": what, "error_code": code})
+        return None
+    except AlertNotPublished as exc:  # a topic refused its alert (its security-account copy went out): go on
+        failures[what] = str(exc)
+        LOG.error("an alert of a check of the guardian itself was refused", extra={"check": what})
         return None

@@ -12,7 +12,7 @@ sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from guardian.flows import baselines
@@ -136,9 +136,10 @@ def check_trail(
     live = restoration.after or found
     if live is not None and live.delivery_error:
         report_delivery_error(aws, config, live, started=started, run=run)
-    return TrailCheck(
-        region, name, status or "in_baseline", restoration.changes, restoration.target, indexed=checked.document
-    )
+    # The live digest delivery time goes with it: the trail's log files are validated against it (log_files).
+    delivered = live.digest_delivered_at if live is not None else None
+    target = replace(restoration.target, digest_delivered_at=delivered)
+    return TrailCheck(region, name, status or "in_baseline", restoration.changes, target, indexed=checked.document)
 
 
 def _baseline_for(

@@ -128,6 +128,8 @@ def _finding(result: Result) -> str:
     for field, label in (("guardian_function", "the guardian's own function"), ("alert_path", "the alert path:")):
         if isinstance(raw.get(field), str):
             return f"{label} {raw[field]} changed ({', '.join(c.field for c in result.changes)})"
+    if isinstance(raw.get("stack_change"), str):
+        return f"the guardian's own resource changed by a stack not its own: {raw['stack_change']}"
     if isinstance(raw.get("unconfirmed_deployment"), str):
         return "a deployment event CloudFormation does not confirm"
     if isinstance(raw.get("approval"), str):

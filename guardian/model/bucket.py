@@ -4,9 +4,11 @@ Pure: no boto3, no environment. Judged on the bucket's live configuration, never
 
 What counts as weakening (docs/operations.md has the same table):
 - the bucket is gone (DeleteBucket): it is recreated with its baseline configuration.
-- policy, judged by its effect on CloudTrail's writes: a baseline statement granting ``cloudtrail.amazonaws.com``
-  anything is gone or changed (narrower resources, actions or conditions cannot be proven to cover as much); a new
-  Deny that can match CloudTrail's writes (its principal, action and resource can, and no condition rules it out);
+- policy, judged by its effect on who writes and reads the logs: a baseline statement granting
+  ``cloudtrail.amazonaws.com`` anything is gone or changed (narrower resources, actions or conditions cannot be
+  proven to cover as much); a CloudTrail call it allowed is no longer allowed; a new Deny that applies, or may
+  apply, to CloudTrail's writes or ACL read or to the security readers' reads (an IAM policy evaluator decides:
+  wildcards, NotPrincipal, NotAction, conditions it cannot prove false);
   an Allow statement names a principal that no baseline Allow named (``*``, another account, a new role); or a
   baseline Deny statement is gone. Any other policy change is kept as the new baseline.
 - default encryption: any change to a baseline's (removed, or another key, which CloudTrail may not be allowed to
@@ -29,6 +31,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from guardian.model.changes import Change, Effect
+from guardian.model.log_access import LogAccess, bucket_requests, completed, new_deny_cuts_access, writes_lost
 
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
 NO_EXPIRY = 1_000_000  # days: "never" compares as longer than any real expiry
@@ -82,12 +85,15 @@ def canonical(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def compare_bucket(baseline: BucketState, current: BucketState) -> tuple[Change, ...]:
+def compare_bucket(baseline: BucketState, current: BucketState, access: LogAccess | None = None) -> tuple[Change, ...]:
+    """Every difference, each weakened or strengthened. ``access`` names the trails and readers the policy must
+    keep serving; what it leaves out is taken from the baseline policy."""
     if not current.exists:
         return (Change("exists", True, False, Effect.WEAKENED),) if baseline.exists else ()
     changes: list[Change] = []
     if baseline.policy != current.policy:
-        effect = Effect.WEAKENED if policy_weakened(baseline.policy, current.policy) else Effect.STRENGTHENED
+        weak = policy_weakened(baseline.policy, current.policy, access, bucket=current.name, region=current.region)
+        effect = Effect.WEAKENED if weak else Effect.STRENGTHENED
         changes.append(Change("policy", _loads(baseline.policy), _loads(current.policy), effect))
     if _lifecycle_key(baseline.lifecycle_rules) != _lifecycle_key(current.lifecycle_rules):
         shorter = shortest_expiry(current.lifecycle_rules) < shortest_expiry(baseline.lifecycle_rules)
@@ -128,58 +134,27 @@ def target_bucket(baseline: BucketState, current: BucketState, changes: Sequence
     return replace(current, **values)
 
 
-def policy_weakened(before: str | None, after: str | None) -> bool:
+def policy_weakened(
+    before: str | None, after: str | None, access: LogAccess | None = None, *, bucket: str = "", region: str = ""
+) -> bool:
+    """Judged by effect (:mod:`guardian.model.log_access`): CloudTrail's writes and the readers' reads must stay
+    allowed and not denied; a new Deny that may apply to any of them weakens, whatever its Resource wildcard."""
     was, now = _statements(before), _statements(after)
     if {_dump(_unnamed(s)) for s in _for_cloudtrail(was)} - {_dump(_unnamed(s)) for s in _for_cloudtrail(now)}:
         return True
     if not _cloudtrail_writes(now) and _cloudtrail_writes(was):
         return True
+    requests = bucket_requests(bucket, region, completed(access, was), was)
+    if writes_lost(was, now, requests):
+        return True
     known = {_dump(_unnamed(s)) for s in was}
-    if any(_can_deny_cloudtrail(s) for s in now if s.get("Effect") == "Deny" and _dump(_unnamed(s)) not in known):
+    if any(new_deny_cuts_access(s, requests) for s in now if _dump(_unnamed(s)) not in known):
         return True
     if _principals(now, "Allow") - _principals(was, "Allow"):
         return True
     denies_before = {_dump(_unnamed(s)) for s in was if s.get("Effect") == "Deny"}
     denies_after = {_dump(_unnamed(s)) for s in now if s.get("Effect") == "Deny"}
     return bool(denies_before - denies_after)
-
-
-# A condition that never holds for CloudTrail's own writes (it always uses TLS): a Deny on it cannot stop them.
-_HARMLESS_CONDITIONS = ({"Bool": {"aws:SecureTransport": "false"}}, {"Bool": {"aws:SecureTransport": ["false"]}})
-
-
-def _can_deny_cloudtrail(statement: Mapping[str, Any]) -> bool:
-    """Whether a Deny can match CloudTrail writing a log file: its principal, action and resource can, and its
-    condition, if any, is not one known never to hold for CloudTrail (anything unknown is assumed to match)."""
-    if "NotPrincipal" in statement:
-        excluded = statement["NotPrincipal"]
-        services = _as_list(excluded.get("Service", [])) if isinstance(excluded, Mapping) else []
-        if CLOUDTRAIL_PRINCIPAL in services:
-            return False
-    else:
-        principal = statement.get("Principal")
-        if principal != "*" and not (isinstance(principal, Mapping) and _names_cloudtrail(principal)):
-            return False
-    if "NotAction" in statement:
-        if any(_action_matches(a, "s3:PutObject") for a in _as_list(statement["NotAction"])):
-            return False
-    elif not any(_action_matches(a, "s3:PutObject") for a in _as_list(statement.get("Action", []))):
-        return False
-    if "NotResource" not in statement and not any(
-        r == "*" or "/" in str(r) for r in _as_list(statement.get("Resource", []))
-    ):
-        return False  # only the bucket itself, not its objects
-    return statement.get("Condition") not in _HARMLESS_CONDITIONS
-
-
-def _names_cloudtrail(principal: Mapping[str, Any]) -> bool:
-    return CLOUDTRAIL_PRINCIPAL in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", []))
-
-
-def _action_matches(pattern: str, action: str) -> bool:
-    import fnmatch  # noqa: PLC0415 - the storage path only
-
-    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())
 
 
 def _for_cloudtrail(statements: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guardian.model import config_values as read
-from guardian.model.config_values import BUCKET, ROLE_ARN, SNS_TOPIC_ARN, ConfigError
+from guardian.model.config_values import BUCKET, ROLE_ARN, SNS_TOPIC_ARN, ConfigError, under_prefix
 from guardian.model.decide import Exemption, PolicyContext
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ VARIABLES = (
     "GUARDIAN_OWN_FUNCTIONS",
     "GUARDIAN_STACK_ID",
     "GUARDIAN_ALERT_PATH",
+    "GUARDIAN_LAKE",
+    "GUARDIAN_LOG_READERS",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -53,6 +55,10 @@ class AlertPath:
     alarms: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     queue: str | None = None
+    log_group: str | None = None  # the CIS alarms' log group, and their metric filters' common prefix on it
+    metric_filters: str | None = None
+    # each chat webhook's secret (ARN) → the version approved (``secretVersion``), or None: the first one recorded
+    secrets: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,10 @@ class Config:
     own_functions: tuple[str, ...] = ()  # its functions (the sweep holds their configuration to the deployment's)
     stack_id: str | None = None  # its stack: a deployment event re-records its baselines only if the stack confirms
     alert_path: AlertPath = AlertPath()
+    lake: bool = False  # the sweep holds every CloudTrail Lake event data store to its baseline (the stack sets it)
     approvers: tuple[Exemption, ...] = ()  # who may approve a trail's configuration, and register a self-test
     sentinel_trail: str | None = None  # the guardian's own sentinel trail: the only one a self-test stops
+    log_readers: tuple[str, ...] = ()  # roles that must keep reading (and decrypting) the trails' log files
 
     @property
     def account_id(self) -> str:
@@ -134,7 +142,7 @@ class Config:
             activity_table=environ.get("GUARDIAN_ACTIVITY_TABLE", "").strip() or None,
             repeat_threshold=read.integer(environ, "GUARDIAN_REPEAT_THRESHOLD", 3, low=2, high=1000),
             repeat_window_minutes=read.integer(environ, "GUARDIAN_REPEAT_WINDOW_MINUTES", 10, low=1, high=1440),
-            own_rules=read.listed(environ, "GUARDIAN_OWN_RULES"),
+            own_rules=read.own_rules(environ),
             central_topic_arn=read.central_topic(environ),
             trail_accounts=read.accounts(environ),
             signing_key_arn=read.key_arn(environ.get("GUARDIAN_SIGNING_KEY_ARN", "")),
@@ -143,8 +151,10 @@ class Config:
             own_functions=read.listed(environ, "GUARDIAN_OWN_FUNCTIONS"),
             stack_id=environ.get("GUARDIAN_STACK_ID", "").strip() or None,
             alert_path=_alert_path(environ.get("GUARDIAN_ALERT_PATH", "")),
+            lake=environ.get("GUARDIAN_LAKE", "").strip() == "1",
             approvers=read.exempt_principals(environ.get("GUARDIAN_APPROVERS", ""), "GUARDIAN_APPROVERS"),
             sentinel_trail=environ.get("GUARDIAN_SENTINEL_TRAIL", "").strip() or None,
+            log_readers=_log_readers(environ),
         )
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:
@@ -158,6 +168,15 @@ class Config:
         return key in present and (value is None or present[key] == value)
 
 
+def _log_readers(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """GUARDIAN_LOG_READERS: a JSON list of IAM role ARNs (the ``logReaders`` setting)."""
+    readers = read.listed(environ, "GUARDIAN_LOG_READERS")
+    bad = [r for r in readers if not ROLE_ARN.match(r)]
+    if bad:
+        raise ConfigError(f"GUARDIAN_LOG_READERS must hold IAM role ARNs, got {bad[0]!r}")
+    return readers
+
+
 def _alert_path(text: str) -> AlertPath:
     """``{"emails": [...], "filters": {address: policy}, "alarms": [...], "keys": [key ARNs], "queue": URL}``;
     empty: nothing to check."""
@@ -168,16 +187,25 @@ def _alert_path(text: str) -> AlertPath:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"GUARDIAN_ALERT_PATH is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    if isinstance(value, dict):  # the alarms may be written under the stack's prefix (a 4 KB environment)
+        alarms = under_prefix(value.get("alarms"), "GUARDIAN_ALERT_PATH alarms")
+        value = value if alarms is None else {**value, "alarms": alarms}
     lists = ("emails", "alarms", "keys")
-    if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters"}:
+    if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters", "logGroup", "metricFilters", "secrets"}:
         raise ConfigError(shape)
     filters = value.get("filters", {})
     if not isinstance(filters, dict) or not all(isinstance(v, str | None) for v in filters.values()):
         raise ConfigError('GUARDIAN_ALERT_PATH "filters" must map each address to a filter policy (JSON) or null')
+    secrets = value.get("secrets", [])
+    if not isinstance(secrets, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("arn"), str) and isinstance(s.get("version"), str | None)
+        for s in secrets
+    ):
+        raise ConfigError('GUARDIAN_ALERT_PATH "secrets" must be [{"arn": secret ARN, "version": approved or null}]')
     if not all(isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, [])) for k in lists):
         raise ConfigError(shape)
-    queue = value.get("queue")
-    if queue is not None and not isinstance(queue, str):
+    queue, group, prefix = value.get("queue"), value.get("logGroup"), value.get("metricFilters")
+    if not all(v is None or isinstance(v, str) for v in (queue, group, prefix)):
         raise ConfigError(shape)
     return AlertPath(
         emails=tuple(value.get("emails", [])),
@@ -185,4 +213,7 @@ def _alert_path(text: str) -> AlertPath:
         alarms=tuple(value.get("alarms", [])),
         keys=tuple(value.get("keys", [])),
         queue=queue or None,
+        log_group=group or None,
+        metric_filters=prefix or None,
+        secrets={s["arn"]: s.get("version") for s in secrets},
     )

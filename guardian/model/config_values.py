@@ -100,6 +100,35 @@ def listed(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return names(environ.get(name, ""), variable=name)
 
 
+def under_prefix(value: object, variable: str) -> list[str] | None:
+    """``{"prefix": p, "names": [n, ...]}`` as ``[p + n, ...]``: how the stack writes names that share the stack's
+    prefix, so that a long stack name does not outgrow a function's 4 KB environment. None for any other value."""
+    if not isinstance(value, dict) or set(value) != {"prefix", "names"}:
+        return None
+    prefix, short = value["prefix"], value["names"]
+    if not isinstance(prefix, str) or not isinstance(short, list) or not all(isinstance(n, str) for n in short):
+        raise ConfigError(f'{variable} must be {{"prefix": "...", "names": ["...", ...]}} or a JSON list of names')
+    return [prefix + n for n in short]
+
+
+def own_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``GUARDIAN_OWN_RULES``, and the rules derived from it that the stack leaves out of it (a function's
+    environment holds 4 KB): for each self-protection guard ``<p>-guard-<kind>`` its CloudFormation twin
+    ``<p>-guard-cfn-<kind>``, and ``<p>-guard-cfn-exec-role`` (infra.stack_callers)."""
+    text = environ.get("GUARDIAN_OWN_RULES", "")
+    try:
+        expanded = under_prefix(json.loads(text), "GUARDIAN_OWN_RULES") if text.strip() else None
+    except json.JSONDecodeError:
+        expanded = None  # names() says what is wrong with it
+    given = tuple(expanded) if expanded is not None else listed(environ, "GUARDIAN_OWN_RULES")
+    derived: list[str] = []
+    for name in given:
+        prefix, found, kind = name.rpartition("-guard-")
+        if found and kind != "deployment" and not kind.startswith("cfn-"):
+            derived += [f"{prefix}-guard-cfn-{kind}", f"{prefix}-guard-cfn-exec-role"]
+    return tuple(dict.fromkeys([*given, *derived]))
+
+
 def names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str, ...]:
     if not text.strip():
         return ()

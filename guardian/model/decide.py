@@ -157,6 +157,8 @@ def _resource_decision(event: CloudTrailEvent, ctx: PolicyContext, rule: Rule) -
     scope = "" if rule.about is Subject.DATA_STORE else ", if it serves a protected trail"
     why = f"{rule.heal} for {label} {name}{scope}"
     decision = Decision(Action.HEAL, Outcome.HEALED, rule.severity, why, rule)
+    if rule.heal is None:  # alerted only (scoped as a heal would be)
+        decision = Decision(Action.ALERT, Outcome.ALERTED, rule.severity, f"alert only: {label} {name}{scope}", rule)
     if exemption is not None and exemption.until is not None:
         note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
         return replace(decision, reason=decision.reason + note)

@@ -6,7 +6,9 @@ surely as StopLogging, while the trail still reports that it logs. The guardian 
 (a wrong one could lock the account out of its key): it only adds AWS's documented CloudTrail statements and drops
 the Deny statements that stop CloudTrail, leaving every other statement as it is. Conditions on the trail's ARN and
 account are evaluated; any other condition is assumed to hold (no false alarm), and CloudTrail's own delivery error,
-which the sweep reads, backs that up.
+which the sweep reads, backs that up. The account's security readers must keep decrypting too
+(:mod:`guardian.model.log_access`): a policy that shuts them out gets the account root's Decrypt back and loses the
+Denies that may stop them (judged with :mod:`guardian.model.iam_eval`: a Deny it cannot rule out is dropped).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from guardian.model.log_access import LogAccess
+
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 ENCRYPT = "kms:GenerateDataKey*"
 RESTORED_SID = "CloudTrailGuardianLetsCloudTrailEncrypt"
+READERS_SID = "CloudTrailGuardianLetsTheAccountDecrypt"
 _TRAIL_KEYS = ("kms:encryptioncontext:aws:cloudtrail:arn", "aws:sourcearn")
 _HOLDS = {"stringequals", "stringlike", "arnequals", "arnlike"}
 
@@ -58,6 +63,30 @@ def letting_cloudtrail_encrypt(
                 },
                 "StringEquals": {"aws:SourceArn": sorted(trail_arns)},
             },
+        }
+    )
+    return {**policy, "Statement": kept}
+
+
+def letting_readers_decrypt(
+    policy: Mapping[str, Any], key_arn: str, trail_arns: list[str], access: LogAccess
+) -> dict[str, Any]:
+    """``policy`` with the Deny statements that may stop a security reader decrypting removed and the readers'
+    account roots let in again (through them, IAM lets the reader roles in; a role ARN that no longer exists would
+    make KMS refuse the whole policy, so roles are not named); every other statement kept as it is."""
+    from guardian.model.log_access import denies_to_readers  # noqa: PLC0415 - the key policy path only
+
+    stopping = [dict(s) for s in denies_to_readers(policy, key_arn, trail_arns, access)]
+    partition = key_arn.split(":")[1] if key_arn.startswith("arn:") else access.partition
+    roots = sorted({f"arn:{partition}:iam::{r.split(':')[4]}:root" for r in access.everyone_reading()})
+    kept = [s for s in _statements(policy) if dict(s) not in stopping and s.get("Sid") != READERS_SID]
+    kept.append(
+        {
+            "Sid": READERS_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": roots[0] if len(roots) == 1 else roots},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
         }
     )
     return {**policy, "Statement": kept}

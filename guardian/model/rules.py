@@ -35,6 +35,7 @@ class Heal(StrEnum):
     RESTORE_RESOURCE = "RestoreResource"  # a trail's bucket or log group: back to its baseline (or recreated)
     START_INGESTION = "StartEventDataStoreIngestion"  # a CloudTrail Lake event data store
     RESTORE_DATA_STORE = "RestoreEventDataStore"  # a deleted event data store, within its 7-day wait
+    RESTORE_STORE_SETTINGS = "UpdateEventDataStore"  # a data store's retention, selectors...: back to its baseline
     # Opt-in undos a watch rule may name (rules/watch.json "heal"): never on by default.
     START_CONFIG_RECORDER = "StartConfigurationRecorder"  # an AWS Config recorder stopped
     ENABLE_DETECTOR = "EnableGuardDutyDetector"  # a GuardDuty detector disabled
@@ -119,6 +120,8 @@ RULES: Mapping[str, Rule] = {
                            Rule("CloudTrail Lake ingestion stopped",            H, Heal.START_INGESTION,     M, N, about=STORE),
     "DeleteEventDataStore":
                            Rule("CloudTrail Lake event data store deleted",     C, Heal.RESTORE_DATA_STORE,  H, N, about=STORE),
+    "UpdateEventDataStore":  # retention cut to 7 days, termination protection off, selectors narrowed
+                           Rule("CloudTrail Lake event data store settings changed", H, Heal.RESTORE_STORE_SETTINGS, M, N, about=STORE),
     # A trail's KMS key (acted on only if it encrypts a trail with a baseline; other keys are ignored).
     "DisableKey":          Rule("KMS key of a trail disabled",                  C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
     "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion",    C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
@@ -142,6 +145,13 @@ RULES: Mapping[str, Rule] = {
     # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
     "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),
     "PutRetentionPolicy":  Rule("retention of a trail's log group changed",     M, PUT_BACK,                 L, N, LOGS, GROUP),
+    # Its metric filters feed alarms; its subscription filters carry the logs on: alerted (no baseline of them here).
+    "DeleteMetricFilter":  Rule("metric filter of a trail's log group deleted", H, None,                     M, N, LOGS, GROUP),
+    "PutMetricFilter":     Rule("metric filter of a trail's log group changed", H, None,                     M, N, LOGS, GROUP),
+    "DeleteSubscriptionFilter":
+                           Rule("subscription filter of a trail's log group deleted", H, None,               M, N, LOGS, GROUP),
+    "PutSubscriptionFilter":
+                           Rule("subscription filter of a trail's log group changed", H, None,               M, N, LOGS, GROUP),
     # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
     "LeaveOrganization":   Rule("Account left its AWS Organization",            C, None,                     H, C, ORGS, ACCOUNT),
 }
@@ -161,6 +171,7 @@ FLOWS: Mapping[Heal, str] = {
     Heal.RESTORE_RESOURCE: "storage",
     Heal.START_INGESTION: "lake",
     Heal.RESTORE_DATA_STORE: "lake",
+    Heal.RESTORE_STORE_SETTINGS: "lake",
     Heal.START_CONFIG_RECORDER: "service_undo",
     Heal.ENABLE_DETECTOR: "service_undo",
 }

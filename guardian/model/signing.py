@@ -100,6 +100,22 @@ def parse_public_key(der: bytes) -> PublicKey:
     return PublicKey(int.from_bytes(modulus, "big"), int.from_bytes(exponent, "big"))
 
 
+def pkcs1_sha256_valid(message: bytes, signature: bytes, public_key: PublicKey) -> bool:
+    """Whether ``signature`` is an RSASSA-PKCS1-v1_5 SHA-256 signature of ``message`` (CloudTrail's digest files)."""
+    return _pkcs1_sha256_valid(hashlib.sha256(message).digest(), signature, public_key)
+
+
+def parse_rsa_public_key(der: bytes) -> PublicKey:
+    """An RSA key from the DER of a PKCS#1 RSAPublicKey (RFC 8017 A.1.1): what CloudTrail's ListPublicKeys gives."""
+    try:
+        rsa_key, _ = _element(der, 0x30)
+        modulus, rest = _element(rsa_key, 0x02)
+        exponent, _ = _element(rest, 0x02)
+    except (IndexError, ValueError) as exc:
+        raise SignatureError(f"not an RSA public key: {exc}") from exc
+    return PublicKey(int.from_bytes(modulus, "big"), int.from_bytes(exponent, "big"))
+
+
 def _element(data: bytes, tag: int) -> tuple[bytes, bytes]:
     """(content, what follows) of the DER element at the start of ``data``, which must carry ``tag``."""
     if data[0] != tag:

@@ -112,6 +112,8 @@ def _sweep_subject(result: Result, limit: int) -> str:
             changed = ", ".join(c.field for c in result.changes)
             # the name is shortened in its middle (its end, which differs between the guardian's names, kept)
             return _fit(f"{sev}{label} ", raw[field], f" changed ({changed}) — {verdict}", limit, middle=True)
+    if isinstance(raw.get("stack_change"), str):  # guardian.flows.deployments
+        return _fit(f"{sev}Guardian changed by a stack not its own: ", raw["stack_change"], "", limit)
     if isinstance(raw.get("unconfirmed_deployment"), str):
         return f"{sev}Guardian deployment event not confirmed by CloudFormation — forged?"
     rule = raw.get("guardian_rule")

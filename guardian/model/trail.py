@@ -18,6 +18,7 @@ Anything that strengthens is kept and becomes the new baseline; anything that we
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from guardian.model.changes import Change, Effect
@@ -53,6 +54,9 @@ class TrailState:
     tags: tuple[tuple[str, str], ...] = ()
     # Read with the state, never part of the baseline: CloudTrail's last S3 delivery error (logs not arriving).
     delivery_error: str | None = field(default=None, compare=False)
+    # Read with the state, never part of the baseline: when CloudTrail last delivered a digest file (its log files
+    # are validated against them, guardian.flows.log_files).
+    digest_delivered_at: datetime | None = field(default=None, compare=False)
 
     def ref(self, account_id: str | None) -> TrailRef:
         """The trail as the calls that name it take it: by its ARN, in its home Region."""
@@ -112,7 +116,15 @@ def state_from_aws(
         insight_types=tuple(sorted(set(insight_types))),
         tags=tuple(sorted((t["Key"], t.get("Value", "")) for t in tags)),
         delivery_error=status.get("LatestDeliveryError") or None,
+        digest_delivered_at=_time(status.get("LatestDigestDeliveryTime")),
     )
+
+
+def _time(value: Any) -> datetime | None:
+    """A time GetTrailStatus gives (botocore parses it into a datetime), or None."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 _SWITCHES = ("logging", "multi_region", "include_global_service_events", "log_file_validation", "organization")

@@ -356,6 +356,7 @@ def expect_any_delivery(stubs: StubbedClients) -> None:
     s3.add_response("put_object_tagging", {}, None)
 
 
+@pytest.mark.threat("lake")
 def test_stopped_lake_ingestion_is_started_in_the_stores_region(stubs: StubbedClients) -> None:
     expect_store_status(stubs, "STOPPED_INGESTION")
     stubs.stub("cloudtrail", "eu-central-1").add_response(
@@ -373,6 +374,7 @@ def test_stopped_lake_ingestion_is_started_in_the_stores_region(stubs: StubbedCl
     ]
 
 
+@pytest.mark.threat("lake")
 def test_deleted_event_data_store_is_restored_while_pending_deletion(stubs: StubbedClients) -> None:
     expect_store_status(stubs, "PENDING_DELETION")
     stubs.stub("cloudtrail", "eu-central-1").add_response(

@@ -48,6 +48,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             "GUARDIAN_SIGNING_KEY_ARN",
             "GUARDIAN_SELF_FUNCTIONS",
             "GUARDIAN_SENTINEL_TRAIL",
+            "GUARDIAN_STACK_ID",  # confirming CloudFormation's calls on its resources
         }
 
         outcome = scenario.run(aws, deployment)

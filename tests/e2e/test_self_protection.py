@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from guardian.entrypoints import handler, runtime
 from simulation import deploy, scenario
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, local_aws
 
@@ -42,6 +44,7 @@ def inbox(aws: LocalAws, topic_arn: str) -> str:
     return scenario.subscribe_security_team(aws, topic_arn)
 
 
+@pytest.mark.threat("own-rules")
 def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_function(template: Path) -> None:
     with local_aws() as aws:
         deployment = deploy.deploy(aws, template)
@@ -71,14 +74,20 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         assert json.loads(alert["Message"])["subject"].startswith(
             "[CRITICAL] 123456789012 CloudTrail Guardian's own EventBridge rule"
         )
-        # What CloudFormation itself does while it deploys the stack is not alerted change by change...
+        # What CloudFormation itself does is not sent to the topic change by change: it goes to the remediation
+        # function, which asks the guardian's stack whether it was deploying that rule then
+        # (test_another_stacks_subscription_to_the_alerts_topic_is_critical)...
         via_cfn = api_call(
             "events", "PutRule", {"name": rule_name}, lookalike, source_ip="cloudformation.amazonaws.com"
         )
         events.put_events(Entries=[via_cfn])
-        # ...nor is a change to someone else's rule.
+        [(function, marked)] = aws.invocations
+        assert function.endswith(f":function:{deployment.outputs['RemediationFunctionName']}")
+        assert marked["guardian"] == "stack-call"
+        # ...and a change to someone else's rule is nobody's business.
         events.put_events(Entries=[api_call("events", "DisableRule", {"name": "marketing-nightly"}, mallory)])
         assert scenario.drain(aws, queue_url) == []
+        assert len(aws.invocations) == 1
         # The deployment itself is: one LOW alert that names the change set.
         deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}/cli"
         change_set = {"stackName": "CloudTrailGuardian", "changeSetName": "cdk-deploy-change-set"}
@@ -92,6 +101,7 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         assert body["severity"] == "LOW"
 
 
+@pytest.mark.threat("own-functions")
 def test_deleting_the_guardians_function_is_alerted_by_name_or_arn(template: Path) -> None:
     with local_aws() as aws:
         deployment = deploy.deploy(aws, template)
@@ -111,3 +121,46 @@ def test_deleting_the_guardians_function_is_alerted_by_name_or_arn(template: Pat
             f"{prefix} DeleteFunction20150331 by {mallory}",
             f"{prefix} UpdateFunctionConfiguration20150331v2 by {mallory}",
         ]
+
+
+@pytest.mark.threat("cfn-other-stack")
+def test_another_stacks_subscription_to_the_alerts_topic_is_critical(template: Path) -> None:
+    """Issue 20, move 1: the insider's own stack adds a subscription to the alerts topic (every alert, to them).
+    CloudFormation makes the call (CloudTrail records sourceIPAddress cloudformation.amazonaws.com), so the
+    self-protection rule leaves it to the -guard-cfn-sns rule, whose target (the remediation function) asks the
+    guardian's stack: it was not deploying then, so the change is CRITICAL. (moto's CloudFormation does not model
+    AWS::SNS::Subscription: the subscription is made as CloudFormation makes it, and the record EventBridge
+    receives is delivered by hand.)"""
+    with local_aws() as aws:
+        deployment = deploy.deploy(aws, template)
+        topic_arn = deployment.outputs["AlertsTopicArn"]
+        queue_url = inbox(aws, topic_arn)
+        sqs = aws.client("sqs")
+        tap = sqs.create_queue(QueueName="mallory-tap")["QueueUrl"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=tap_arn)
+        exec_role = (
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/AWSCloudFormation"
+        )
+        entry = api_call(
+            "sns",
+            "Subscribe",
+            {"topicArn": topic_arn, "protocol": "sqs", "endpoint": tap_arn},
+            exec_role,
+            source_ip="cloudformation.amazonaws.com",
+        )
+        record = json.loads(entry["Detail"])
+        record["eventTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        aws.client("events").put_events(Entries=[{**entry, "Detail": json.dumps(record)}])
+        assert scenario.drain(aws, queue_url) == []  # nothing straight to the topic: CloudFormation's call...
+        [(function, event)] = aws.invocations  # ...goes to the remediation function, as EventBridge invokes it
+        assert function.endswith(f":function:{deployment.outputs['RemediationFunctionName']}")
+        with scenario.function_environment(aws, deployment.function_environment):
+            runtime.reset()
+            answer = handler.lambda_handler(event, scenario.LambdaContext("remediation", str(uuid.uuid4())))
+            runtime.reset()
+        assert answer["stack_change"] == "alerted"
+        [alert] = scenario.drain(aws, queue_url)
+        body = json.loads(alert["Message"])
+        assert body["severity"] == "CRITICAL"
+        assert alert["Subject"].startswith("[CRITICAL] 123456789012 Guardian changed by a stack not its own: Subscribe")

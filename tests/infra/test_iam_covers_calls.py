@@ -206,6 +206,34 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 
+def test_the_remediation_role_allows_every_call_confirming_a_stack_change_makes(
+    recorded: set[str], default_synth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudFormation subscribed to the topic: the remediation function asks the guardian's stack whether it did."""
+    template, _ = default_synth
+    marker = {"Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "marker"}}}}
+    stack_id = boto3.client("cloudformation").create_stack(
+        StackName="CloudTrailGuardian", TemplateBody=json.dumps(marker)
+    )
+    monkeypatch.setenv("GUARDIAN_STACK_ID", stack_id["StackId"])
+    runtime.reset()
+    recorded.clear()
+    via_stack = {
+        "guardian": "stack-call",  # as the -guard-cfn-* rules' input wraps it (infra.stack_callers)
+        "detail": {
+            "sourceIPAddress": "cloudformation.amazonaws.com",
+            "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": "sns.amazonaws.com",
+            "eventName": "Subscribe",
+            "requestParameters": {"topicArn": "arn:aws:sns:us-east-1:123456789012:alerts", "endpoint": "x"},
+            "eventID": "5c2a7e0e-0000-4000-8000-000000000001",
+        },
+    }
+    assert handler.lambda_handler(via_stack, None)["stack_change"] == "alerted"
+    assert {"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "sns:Publish"} <= recorded
+    assert uncovered(recorded, granted(template, "RemediationRole")) == set()
+
+
 def test_the_sweep_role_allows_every_call_the_sweep_makes(
     recorded: set[str], default_synth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

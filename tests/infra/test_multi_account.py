@@ -17,6 +17,7 @@ from infra.forwarder import ForwarderStack
 from infra.settings import environments
 from infra.stack import GuardianStack
 from tests.infra.test_template import grants, logical_id
+from tests.support import named_by
 
 pytestmark = pytest.mark.synth
 ONE, TWO, MANAGEMENT = "111111111111", "222222222222", "999999999999"
@@ -97,9 +98,10 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
         assert {"aws.cloudtrail", "aws.kms", "aws.s3", "aws.logs", "aws.iam", "aws.lambda", "aws.events"} <= set(
             pattern["source"]
         )
-        assert {"StopLogging", "DeleteTrail", "PutBucketLifecycle", "DisableRule"} <= {
-            n for n in pattern["detail"]["eventName"] if isinstance(n, str)
-        }
+        assert all(
+            named_by(pattern["detail"]["eventName"], n)
+            for n in ("StopLogging", "DeleteTrail", "PutBucketLifecycle", "DisableRule")
+        )
         [target] = props["Targets"]
         # The forwarder's own account (AWS::AccountId), the home Region's default bus.
         home_bus = {
@@ -195,7 +197,10 @@ def test_the_central_topic_admits_the_organization_only(app: cdk.App) -> None:
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Sid") == "GuardiansOfTheOrganizationMayPublish"
     ]
-    assert publish["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcd123456"}}
+    assert publish["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-abcd123456"},
+        "Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"},  # the guardian's own roles only
+    }
     assert set(template.find_outputs("*")) == {"CentralTopicArn", "CentralTopicKeyArn"}
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.infra.conftest import CHANNELS_CONTEXT, synth_template
 from tests.infra.test_iam_covers_calls import granted
+from tests.support import named_by, sweep_alarms
 
 pytestmark = pytest.mark.synth
 ACCOUNT = "123456789012"
@@ -89,10 +90,11 @@ def test_undelivered_messages_park_in_a_queue_whose_alarm_tells_the_team(hooked:
 def test_the_notifiers_are_the_guardians_own(hooked: tuple[Any, Any]) -> None:
     template, _ = hooked
     rules = {r["Properties"]["Name"]: r for r in template.find_resources("AWS::Events::Rule").values()}
-    assert "CloudTrailGuardian-notify-soc" in json.dumps(rules["CloudTrailGuardian-guard-lambda"])
+    detail = rules["CloudTrailGuardian-guard-lambda"]["Properties"]["EventPattern"]["detail"]
+    assert named_by(detail["requestParameters"]["functionName"], "CloudTrailGuardian-notify-soc")
     sweep = next(f for name, f in functions(template).items() if name.endswith("-sweep"))
     assert "CloudTrailGuardian-notify-soc" in sweep["Environment"]["Variables"]["GUARDIAN_OWN_FUNCTIONS"]
-    assert "CloudTrailGuardian-notify-soc-dead-letters" in json.dumps(sweep["Environment"]["Variables"])
+    assert "CloudTrailGuardian-notify-soc-dead-letters" in sweep_alarms(template)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from moto.events.models import EventPattern
 from app import build_app
 from infra.central_alerts import CentralAlertsStack
 from infra.stack import GuardianStack
+from tests.scp_eval import Request, denied_by, rendered
 
 pytestmark = pytest.mark.synth
 MEMBER, SECURITY = "111122223333", "999988887777"
@@ -48,11 +49,15 @@ def rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+@pytest.mark.threat("own-rules")
 def test_every_guard_and_the_sweeps_ticks_reach_the_security_bus(stacks: tuple[dict[str, Any], dict[str, Any]]) -> None:
     guardian, _ = stacks
     found = rules(guardian)
-    guards = [name for name in found if name.startswith("CloudTrailGuardian-guard-")]
-    assert len(guards) == 11
+    confirming = [n for n in found if n.startswith("CloudTrailGuardian-guard-cfn-") and not n.endswith("-exec-role")]
+    guards = [name for name in found if name.startswith("CloudTrailGuardian-guard-") and name not in confirming]
+    assert len(guards) == 12  # the 11 self-protection guards, and another stack given the CDK execution role
+    for name in confirming:  # CloudFormation's calls, every deployment's too: the function confirms, then alerts
+        assert all(t["Arn"] != BUS for t in found[name]["Targets"]), name
     for name in [*guards, "CloudTrailGuardian-sweep-schedule", "CloudTrailGuardian-alarms-to-security"]:
         [sent] = [t for t in found[name]["Targets"] if t["Arn"] == BUS]
         assert "RoleArn" in sent, name
@@ -62,6 +67,7 @@ def test_every_guard_and_the_sweeps_ticks_reach_the_security_bus(stacks: tuple[d
     assert send["PolicyDocument"]["Statement"] == [{"Action": "events:PutEvents", "Effect": "Allow", "Resource": BUS}]
 
 
+@pytest.mark.threat("forwarding-rule", "dead-mans-switch", "delete-stack")
 def test_the_security_account_publishes_what_arrives_and_watches_each_heartbeat(
     stacks: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
@@ -69,7 +75,10 @@ def test_the_security_account_publishes_what_arrives_and_watches_each_heartbeat(
     [bus_policy] = [
         r["Properties"] for r in central["Resources"].values() if r["Type"] == "AWS::Events::EventBusPolicy"
     ]
-    assert bus_policy["Statement"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    assert bus_policy["Statement"]["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
+        "Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"},  # a guardian's role only: see below
+    }
     found = rules(central)
     assert set(found) == {
         "cloudtrail-guardian-self-protection",
@@ -165,3 +174,62 @@ def test_the_patterns_match_a_guardians_events_and_nothing_of_the_security_accou
 def test_settings_that_cannot_work_are_refused(extra: dict[str, object], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         build_app(extra)
+
+
+@pytest.mark.threat("central-spoof")
+def test_no_one_else_in_the_organization_can_spoof_or_flood_the_security_account(
+    stacks: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Issue 20, "also found": any account of the organization could put events on the security bus and publish to
+    the central topic. Now the bus, the topic and its key admit only principals with the guardian's tag (its roles;
+    the SCP denies anyone else the tag), and the rules there take only AWS's own events (PutEvents refuses an
+    ``aws.`` source)."""
+    guardian, central = stacks
+    only_guardians = {"Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"}}
+    [topic_policy] = [r for r in central["Resources"].values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+    [publish] = [
+        s
+        for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "GuardiansOfTheOrganizationMayPublish"
+    ]
+    assert publish["Condition"]["Null"] == only_guardians["Null"]
+    [key] = [r for r in central["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    [encrypt] = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "GuardiansOfTheOrganizationMayEncrypt"
+    ]
+    assert encrypt["Condition"]["Null"] == only_guardians["Null"]
+    # The principals that send there carry the tag: the forwarding role, and the functions' roles.
+    senders = [
+        r
+        for lid, r in guardian["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and ("SecurityAccount" in lid or "Function" in lid or "Sweep" in lid)
+    ]
+    assert senders
+    for role in senders:
+        assert {"Key": "cloudtrail-guardian", "Value": "CloudTrailGuardian"} in role["Properties"]["Tags"]
+    # What an insider's PutEvents can carry (any source but aws.*) matches no rule of the security account.
+    found = {name: EventPattern.load(json.dumps(r["EventPattern"])) for name, r in rules(central).items()}
+    for source in ("my.app", "cloudtrail", "aws", "AWS.cloudtrail"):
+        spoof = event(MEMBER, source=source, **{"detail-type": "AWS API Call via CloudTrail"})
+        assert not any(pattern.matches_event(spoof) for pattern in found.values()), source
+    real = event(MEMBER, source="aws.cloudtrail", **{"detail-type": "AWS API Call via CloudTrail"})
+    assert found["cloudtrail-guardian-self-protection"].matches_event(real)
+
+
+def test_the_scp_covers_the_rules_that_send_to_the_security_account(
+    stacks: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """The alarm forwarding rule (and every rule that targets the security bus) carries the guardian's tag, so the
+    SCP's events statement denies an insider disabling, retargeting or deleting it."""
+    guardian, _ = stacks
+    statements = rendered()
+    for lid, resource in guardian["Resources"].items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+        assert tags.get("cloudtrail-guardian") == "CloudTrailGuardian", lid
+        name = resource["Properties"].get("Name", lid)
+        arn = f"arn:aws:events:us-east-1:{MEMBER}:rule/{name}"
+        for action in ("events:DisableRule", "events:RemoveTargets", "events:PutRule", "events:DeleteRule"):
+            call = Request(action, arn, f"arn:aws:iam::{MEMBER}:role/PowerUser", resource_tags=tags)
+            assert denied_by(statements, call) == ["DenyChangesToTheGuardian"], (name, action)

@@ -166,6 +166,7 @@ def test_where_iam_events_would_go_unseen(home: str | None, regions: tuple[str, 
     assert unseen_iam_events(home, regions) == unseen
 
 
+@pytest.mark.threat("unseen-iam")
 def test_synth_refuses_a_home_region_that_never_sees_iam_events_unless_acknowledged(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

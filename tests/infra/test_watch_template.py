@@ -14,10 +14,11 @@ import boto3
 import pytest
 
 from guardian.entrypoints import handler, watching
+from guardian.model.config_values import own_rules
 from tests.infra.conftest import synth_template
 from tests.infra.test_iam_covers_calls import granted, recorded, uncovered
 from tests.infra.test_template import logical_id
-from tests.support import REPO_ROOT, load_event
+from tests.support import REPO_ROOT, load_event, named_by
 from watch_rules.compile import compile_rules
 from watch_rules.schema import load
 
@@ -53,9 +54,10 @@ def test_the_watch_rules_are_eventbridge_rules_sending_to_the_function(default_s
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
         assert len(json.dumps(props["EventPattern"])) <= 2048
     names = [f"CloudTrailGuardian-watch-{n}" for n in range(1, len(compiled.groups) + 1)]
-    assert set(names) <= set(json.loads(env_of(template, "Sweep")["GUARDIAN_OWN_RULES"]))  # kept by the sweep
+    assert set(names) <= set(own_rules(env_of(template, "Sweep")))  # kept by the sweep
     guard = rules["CloudTrailGuardian-guard-events"]["EventPattern"]["detail"]
-    assert all(name in json.dumps(guard) for name in names)  # and watched by self-protection
+    by_name = guard["$or"][0]["requestParameters"]["name"]
+    assert all(named_by(by_name, name) for name in names)  # and watched by self-protection
 
 
 def test_the_function_asset_carries_the_compiled_rules(tmp_path: Path) -> None:

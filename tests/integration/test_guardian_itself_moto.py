@@ -53,6 +53,7 @@ def test_an_intact_function_is_left_alone(functions: Account) -> None:
     assert functions.alerts() == []
 
 
+@pytest.mark.threat("own-functions")
 def test_a_function_throttled_to_zero_gets_its_concurrency_back(functions: Account) -> None:
     """A reserved concurrency of 0 switches the guardian off without changing a line of it."""
     boto3.client("lambda").put_function_concurrency(FunctionName=FUNCTION, ReservedConcurrentExecutions=0)
@@ -63,6 +64,7 @@ def test_a_function_throttled_to_zero_gets_its_concurrency_back(functions: Accou
     assert message["action"]["taken"] == ["PutFunctionConcurrency"]
 
 
+@pytest.mark.threat("own-functions")
 def test_a_changed_environment_cannot_be_put_back_and_fails_the_run(functions: Account) -> None:
     """Pointing the function at another topic is a configuration change only the stack may make."""
     boto3.client("lambda").update_function_configuration(
@@ -75,6 +77,7 @@ def test_a_changed_environment_cannot_be_put_back_and_fails_the_run(functions: A
     assert "outside its stack's deployment" in message["reason"]
 
 
+@pytest.mark.threat("own-functions")
 def test_a_deleted_function_is_alerted(functions: Account) -> None:
     boto3.client("lambda").delete_function(FunctionName=FUNCTION)
     with pytest.raises(sweep.SweepFailed, match="deleted"):
@@ -98,6 +101,7 @@ def subscribed(account: Account, monkeypatch: pytest.MonkeyPatch) -> str:
     return arn
 
 
+@pytest.mark.threat("subscription")
 def test_a_filter_policy_on_the_teams_subscription_is_removed(account: Account, subscribed: str) -> None:
     """A filter policy nobody notices drops every alert it does not match: silence that looks like a quiet day."""
     sns = boto3.client("sns")
@@ -151,6 +155,7 @@ def test_a_subscription_is_held_to_the_filter_it_was_deployed_with(
     assert change["before"] == MEDIUM_AND_UP
 
 
+@pytest.mark.threat("subscription")
 def test_an_unsubscribed_address_comes_back_with_its_filter(account: Account, filtered: str) -> None:
     sns = boto3.client("sns")
     sns.unsubscribe(SubscriptionArn=filtered)
@@ -167,6 +172,7 @@ def test_an_unsubscribed_address_comes_back_with_its_filter(account: Account, fi
     )
 
 
+@pytest.mark.threat("subscription")
 def test_an_unsubscribed_address_is_subscribed_again(account: Account, subscribed: str) -> None:
     sns = boto3.client("sns")
     sns.unsubscribe(SubscriptionArn=subscribed)
@@ -178,6 +184,7 @@ def test_an_unsubscribed_address_is_subscribed_again(account: Account, subscribe
     assert "must be confirmed" in message["reason"]
 
 
+@pytest.mark.threat("dead-mans-switch")
 def test_an_alarm_with_its_actions_disabled_is_enabled_again(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     cloudwatch = boto3.client("cloudwatch")
     cloudwatch.put_metric_alarm(
@@ -211,6 +218,7 @@ def test_an_alarm_with_its_actions_disabled_is_enabled_again(account: Account, m
     )
 
 
+@pytest.mark.threat("alerts-key")
 def test_a_disabled_alerts_key_is_enabled_first(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the topic's key disabled no alert can be published, this one included: the key comes back first."""
     kms = boto3.client("kms")
@@ -256,6 +264,7 @@ def test_a_denied_check_of_the_guardian_is_reported_and_the_trails_are_still_swe
     assert account.ct().get_trail_status(Name="org-audit")["IsLogging"] is True
 
 
+@pytest.mark.threat("topic-policy")
 def test_a_topic_policy_that_drops_alerts_is_put_back(account: Account, subscribed: str) -> None:
     """A Deny of sns:Publish for everyone but the insider: every alert, self-protection's included, is refused."""
     sns = boto3.client("sns")

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.integration.conftest import TRAIL, WEST, Account, subject_and_message
 
@@ -25,6 +26,7 @@ def overwrite(account: Account, document: dict[str, Any], key: str = KEY) -> Non
     boto3.client("s3").put_object(Bucket=account.bucket, Key=key, Body=json.dumps(document).encode())
 
 
+@pytest.mark.threat("evidence-overwrite")
 def test_a_forged_baseline_is_refused_and_never_applied(account: Account) -> None:
     """Issue 13, item 1: selectors without management events and another bucket, written over the baseline."""
     forged = stored(account)
@@ -55,6 +57,7 @@ def test_a_forged_retirement_cannot_retire_a_trail(account: Account) -> None:
     assert account.trail()["Name"] == TRAIL
 
 
+@pytest.mark.threat("evidence-overwrite")
 def test_a_valid_baseline_copied_over_another_trails_is_refused(account: Account) -> None:
     """The signature covers the object key too: audit-west's genuine baseline is no baseline for org-audit."""
     west = stored(account, f"baselines/us-west-2/{WEST}.json")

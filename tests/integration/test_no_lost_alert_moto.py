@@ -42,6 +42,7 @@ def outcomes(notifications: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.mark.parametrize("field", ["userAgent", "eventID", "sourceIPAddress", "errorMessage"])
+@pytest.mark.threat("odd-input")
 def test_a_lone_surrogate_in_a_copied_field_is_healed_recorded_and_alerted(world: World, field: str) -> None:
     event = stop_logging(**{field: "aws-cli/2 \ud800 end"})
     result = world.invoke(event)
@@ -99,6 +100,7 @@ def test_a_long_event_id_and_actor_arn_are_counted_without_a_dead_letter(world: 
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-02-30T10:00:00Z"])
+@pytest.mark.threat("odd-input")
 def test_an_impossible_event_time_is_an_input_problem_named_in_the_alert(world: World, moment: str) -> None:
     result = world.invoke(stop_logging(eventTime=moment))
     assert result["outcome"] == "healed"
@@ -143,6 +145,7 @@ def test_a_restore_that_cannot_read_alerts_heal_failed_records_it_and_raises(
     assert account.alerts() == []
 
 
+@pytest.mark.threat("lake")
 def test_a_lake_heal_that_cannot_read_alerts_heal_failed(world: World, faults: Faults) -> None:
     faults.add("cloudtrail.GetEventDataStore", "denied")
     event = load_event("stop_logging")
@@ -211,6 +214,7 @@ def test_an_event_the_guardian_fails_to_read_is_alerted_as_unreadable(
 
 
 @pytest.mark.parametrize("kind", ["denied", "5xx", "timeout"])
+@pytest.mark.threat("evidence-broken")
 def test_an_evidence_store_that_cannot_be_written_still_alerts_critical_once(
     world: World, faults: Faults, kind: str
 ) -> None:
@@ -229,6 +233,7 @@ def test_an_evidence_store_that_cannot_be_written_still_alerts_critical_once(
     assert world.alerts() == []
 
 
+@pytest.mark.threat("activity-table")
 def test_a_ledger_entry_written_by_anyone_else_silences_nothing(world: World, faults: Faults) -> None:
     """An insider who may write the activity table writes the entry that says "alerted" before the event arrives."""
     key = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"

@@ -121,6 +121,7 @@ def baseline_versions() -> int:
         (lambda ct: boto3.client("s3").delete_bucket(Bucket="org-audit-logs"), "bucket org-audit-logs does not exist"),
     ],
 )
+@pytest.mark.threat("forged-operator")
 def test_an_approval_is_served_or_refused_with_the_reason_and_nothing_written(
     account: tuple[Adapter, Config], prepare: Any, refused: str | None
 ) -> None:
@@ -155,6 +156,7 @@ def test_a_disabled_kms_key_is_refused(account: tuple[Adapter, Config]) -> None:
     assert answer["refused"].startswith(f"the trail's KMS key {key} is Disabled")
 
 
+@pytest.mark.threat("forged-operator")
 def test_a_caller_not_an_approver_or_of_another_account_is_refused_and_alerted(account: tuple[Adapter, Config]) -> None:
     aws, config = account
     aws.caller = f"arn:aws:iam::{ACCOUNT}:user/mallory"
@@ -206,6 +208,7 @@ def stop_of_sentinel(by: str) -> Result:
     return Result(event, decision, Outcome.HEALED, Severity.HIGH)
 
 
+@pytest.mark.threat("selftest-marker")
 def test_only_a_marker_the_guardian_signed_makes_a_stop_a_self_test(account: tuple[Adapter, Config]) -> None:
     aws, config = account
     forged = {

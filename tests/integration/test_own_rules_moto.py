@@ -46,6 +46,7 @@ def stored(account: Account, region: str = "us-east-1", name: str = RULE) -> dic
     return document
 
 
+@pytest.mark.threat("own-rules")
 def test_a_disabled_rule_is_enabled_again_and_alerted(account: Account, guarded: str) -> None:
     boto3.client("events").disable_rule(Name=RULE)
     summary = account.sweep()
@@ -57,6 +58,7 @@ def test_a_disabled_rule_is_enabled_again_and_alerted(account: Account, guarded:
     assert message["action"]["taken"] == ["EnableRule"]
 
 
+@pytest.mark.threat("own-rules")
 def test_removed_targets_are_put_back_as_they_were(account: Account, guarded: str) -> None:
     events = boto3.client("events")
     events.remove_targets(Rule=RULE, Ids=["Target0"])
@@ -86,6 +88,7 @@ def test_a_target_pointed_elsewhere_under_the_same_id_is_put_back(account: Accou
     assert (change["field"], change["before"], change["after"]) == ("targets", [guarded], [elsewhere])
 
 
+@pytest.mark.threat("own-rules")
 def test_an_added_target_is_removed(account: Account, guarded: str) -> None:
     events = boto3.client("events")
     events.put_targets(Rule=RULE, Targets=[{"Id": "copy", "Arn": "arn:aws:sqs:us-east-1:210987654321:exfil"}])
@@ -94,6 +97,7 @@ def test_an_added_target_is_removed(account: Account, guarded: str) -> None:
     assert subject_and_message(account.alerts()[0])[1]["action"]["taken"] == ["RemoveTargets"]
 
 
+@pytest.mark.threat("own-rules")
 def test_a_narrowed_pattern_is_put_back(account: Account, guarded: str) -> None:
     """A pattern that matches nothing silences the guardian as surely as a disabled rule."""
     events = boto3.client("events")
@@ -147,6 +151,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> str:
     return stack_id
 
 
+@pytest.mark.threat("cfn-deploy")
 def test_a_deployment_cloudformation_confirms_records_the_rule_again(
     account: Account, guarded: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,6 +167,7 @@ def test_a_deployment_cloudformation_confirms_records_the_rule_again(
 
 
 @pytest.mark.parametrize("with_stack", [False, True], ids=["no-stack", "stack-deployed-long-ago"])
+@pytest.mark.threat("forged-deployment")
 def test_a_forged_deployment_event_records_nothing_and_is_alerted(
     account: Account, guarded: str, monkeypatch: pytest.MonkeyPatch, with_stack: bool
 ) -> None:

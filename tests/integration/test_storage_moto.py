@@ -117,6 +117,7 @@ def account_evidence(account: Account, event_id: str) -> dict[str, Any]:
     return document
 
 
+@pytest.mark.threat("bucket-policy")
 def test_a_policy_that_cuts_cloudtrail_off_is_put_back(account: Account) -> None:
     boto3.client("s3").put_bucket_policy(
         Bucket=BUCKET,
@@ -173,6 +174,7 @@ def test_a_stricter_policy_is_kept_and_becomes_the_baseline(account: Account) ->
     assert policy() == stricter
 
 
+@pytest.mark.threat("bucket-policy")
 def test_a_deny_aimed_at_cloudtrail_is_weakening_not_stricter(account: Account) -> None:
     """Issue 13, item 6: a Deny for cloudtrail.amazonaws.com was classed "stricter", kept, and made the baseline."""
     blocked = trail_bucket_policy(BUCKET)
@@ -191,6 +193,7 @@ def test_a_deny_aimed_at_cloudtrail_is_weakening_not_stricter(account: Account) 
     assert policy() == trail_bucket_policy(BUCKET)
 
 
+@pytest.mark.threat("bucket-policy")
 def test_default_encryption_is_baselined_and_put_back(account: Account) -> None:
     s3 = boto3.client("s3")
     kms_rule: Any = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/logs"}}
@@ -325,6 +328,7 @@ def log_group(account: Account) -> str:
     return arn
 
 
+@pytest.mark.threat("log-group")
 def test_a_shorter_retention_is_put_back(account: Account, log_group: str) -> None:
     logs = boto3.client("logs")
     logs.put_retention_policy(logGroupName=GROUP, retentionInDays=1)
@@ -334,6 +338,7 @@ def test_a_shorter_retention_is_put_back(account: Account, log_group: str) -> No
     assert group["retentionInDays"] == 365
 
 
+@pytest.mark.threat("log-group")
 def test_a_deleted_log_group_is_recreated_and_attached_again(account: Account, log_group: str) -> None:
     logs = boto3.client("logs")
     logs.delete_log_group(logGroupName=GROUP)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 from tests.integration.conftest import TRAIL, Account, subject_and_message
 from tests.support import fits
@@ -28,6 +29,7 @@ def test_the_index_is_written_by_the_sweep_and_signed(account: Account) -> None:
     assert index["signature"]["value"]
 
 
+@pytest.mark.threat("index-forge")
 def test_a_baseline_newer_than_the_index_is_read_so_a_trail_is_never_held_to_an_older_one(account: Account) -> None:
     """A tag added strengthens the trail: the sweep records a new baseline, so the index's copy is old. Removing the
     tag again would look 'in baseline' against the index's copy; against the newest baseline it is a weakening."""
@@ -41,6 +43,7 @@ def test_a_baseline_newer_than_the_index_is_read_so_a_trail_is_never_held_to_an_
     assert account.sweep()["statuses"] == {"in_baseline": 2}
 
 
+@pytest.mark.threat("index-forge")
 def test_a_forged_index_is_refused_alerted_and_written_again(account: Account) -> None:
     account.sweep()
     s3 = boto3.client("s3")
@@ -57,6 +60,7 @@ def test_a_forged_index_is_refused_alerted_and_written_again(account: Account) -
     assert account.alerts() == []  # the index written again verifies: no second alert
 
 
+@pytest.mark.threat("baseline-delete")
 def test_a_deleted_baseline_is_put_back_from_the_index_and_alerted(account: Account) -> None:
     """Deleting a trail's baseline (a delete marker) used to make the next sweep take the live trail as a new one;
     the index still holds the verified baseline: it is written back, alerted CRITICAL, and the trail held to it."""

@@ -29,6 +29,7 @@ def test_first_sweep_records_a_baseline_per_trail_and_alerts_nothing(account: Ac
     assert summary["statuses"] == {"in_baseline": 2}
 
 
+@pytest.mark.threat("trail-tamper")
 def test_lost_stop_logging_event_is_healed_by_the_sweep(account: Account) -> None:
     account.ct("us-west-2").stop_logging(Name=WEST)  # no event reaches the guardian
     summary = account.sweep()
@@ -250,6 +251,7 @@ def test_an_exempt_change_becomes_the_baseline_once_cloudtrail_confirms_it(
     assert account.sweep()["statuses"] == {"in_baseline": 2}
 
 
+@pytest.mark.threat("forged-exempt")
 def test_a_forged_exempt_event_is_refused_and_the_change_healed(
     account: Account, monkeypatch: pytest.MonkeyPatch, history: History
 ) -> None:
@@ -307,6 +309,7 @@ def event_on(fixture: str, trail: str = TRAIL) -> dict[str, Any]:
     return event
 
 
+@pytest.mark.threat("trail-tamper")
 def test_delete_trail_event_recreates_the_trail_within_the_invocation(account: Account) -> None:
     before = account.trail()
     account.ct().delete_trail(Name=TRAIL)
@@ -324,6 +327,7 @@ def test_delete_trail_event_recreates_the_trail_within_the_invocation(account: A
     assert message["action"]["taken"] == ["CreateTrail", "StartLogging", "PutEventSelectors", "PutInsightSelectors"]
 
 
+@pytest.mark.threat("trail-tamper")
 def test_weakening_update_event_is_undone_with_before_and_after_values(account: Account) -> None:
     account.ct().update_trail(Name=TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False)
     result = handler.lambda_handler(event_on("update_trail"), None)
@@ -338,6 +342,7 @@ def test_weakening_update_event_is_undone_with_before_and_after_values(account: 
     assert message["action"]["taken"] == ["UpdateTrail"]
 
 
+@pytest.mark.threat("trail-tamper")
 def test_selectors_event_stratus_technique_is_undone(account: Account) -> None:
     account.ct().put_event_selectors(
         TrailName=TRAIL,
@@ -361,6 +366,7 @@ def test_strengthening_update_event_is_kept_and_becomes_the_baseline(account: Ac
     assert "strengthens the trail" in message["reason"]
 
 
+@pytest.mark.threat("trail-tamper")
 def test_removed_tags_are_put_back(account: Account) -> None:
     arn = account.trail()["TrailARN"]
     account.ct().remove_tags(ResourceId=arn, TagsList=[{"Key": "owner", "Value": "security"}])
@@ -395,6 +401,7 @@ def trail_key(account: Account) -> str:
     return key_id
 
 
+@pytest.mark.threat("trail-key")
 def test_disabled_trail_key_is_enabled_again(account: Account, trail_key: str) -> None:
     kms = boto3.client("kms")
     kms.disable_key(KeyId=trail_key)
@@ -410,6 +417,7 @@ def test_disabled_trail_key_is_enabled_again(account: Account, trail_key: str) -
     ]
 
 
+@pytest.mark.threat("trail-key")
 def test_key_scheduled_for_deletion_is_cancelled_then_enabled(account: Account, trail_key: str) -> None:
     kms = boto3.client("kms")
     kms.schedule_key_deletion(KeyId=trail_key, PendingWindowInDays=7)
@@ -473,6 +481,7 @@ def test_trail_key_policy_change_that_keeps_cloudtrail_is_a_critical_alert_only(
     ],
     ids=["dropped", "denied", "narrowed-to-another-trail"],
 )
+@pytest.mark.threat("trail-key-policy")
 def test_a_key_policy_that_locks_cloudtrail_out_gets_cloudtrails_statement_back(
     account: Account, trail_key: str, locked_out: dict[str, Any]
 ) -> None:
@@ -492,6 +501,7 @@ def test_a_key_policy_that_locks_cloudtrail_out_gets_cloudtrails_statement_back(
     assert "no log file could be delivered" in message["reason"]
 
 
+@pytest.mark.threat("trail-key-policy")
 def test_a_lost_key_policy_event_is_found_by_the_sweep(account: Account, trail_key: str) -> None:
     boto3.client("kms").put_key_policy(KeyId=trail_key, PolicyName="default", Policy=json.dumps(key_policy(ADMIN)))
     summary = account.sweep()
@@ -512,6 +522,7 @@ def test_a_key_that_protects_no_trail_is_ignored(account: Account, trail_key: st
     assert boto3.client("kms").describe_key(KeyId=other)["KeyMetadata"]["KeyState"] == "Disabled"
 
 
+@pytest.mark.threat("trail-key")
 def test_a_lost_key_event_is_healed_by_the_sweep(account: Account, trail_key: str) -> None:
     kms = boto3.client("kms")
     kms.schedule_key_deletion(KeyId=trail_key, PendingWindowInDays=7)  # and no event reaches the guardian

@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from guardian.model.activity import principal_key, sort_key, window_end, window_start
@@ -39,6 +40,7 @@ def _results(raw: object) -> list[Result]:
     return [plain, failed]
 
 
+@pytest.mark.threat("odd-input")
 @FUZZ
 @given(ANY_INPUT)
 def test_any_input_becomes_an_alert_within_snss_limit_and_a_record_that_encodes(raw: object) -> None:

@@ -115,7 +115,7 @@ class FakeWebhook:
         self.answers = answers
         self.posted: list[dict[str, Any]] = []
 
-    def webhook_url(self, secret: str) -> str:
+    def webhook_url(self, secret: str, version: str | None = None) -> str:
         return "https://hooks.example/T/B/x"
 
     def post_json(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]:

@@ -138,3 +138,25 @@ def test_exemptions_may_carry_an_expiry() -> None:
 def test_bad_exemptions_name_the_variable(value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_env({**BASE, "GUARDIAN_EXEMPT_PRINCIPALS": value})
+
+
+def test_names_under_the_stacks_prefix_read_as_the_whole_names() -> None:
+    """The stack writes its rules and alarms once under its prefix (a function's environment holds 4 KB)."""
+    whole = ["Guardian-tamper", "Guardian-guard-sns"]
+    alarms = ["Guardian-dead-letters", "Guardian-sweep-silent"]
+    short = {
+        "GUARDIAN_OWN_RULES": json.dumps({"prefix": "Guardian-", "names": ["tamper", "guard-sns"]}),
+        "GUARDIAN_ALERT_PATH": json.dumps(
+            {"alarms": {"prefix": "Guardian-", "names": ["dead-letters", "sweep-silent"]}}
+        ),
+    }
+    listed = {
+        "GUARDIAN_OWN_RULES": json.dumps(whole),
+        "GUARDIAN_ALERT_PATH": json.dumps({"alarms": alarms}),
+    }
+    read = [Config.from_env({**BASE, **environ}) for environ in (short, listed)]
+    assert read[0].own_rules == read[1].own_rules
+    assert set(whole) <= set(read[0].own_rules)
+    assert read[0].alert_path.alarms == read[1].alert_path.alarms == tuple(alarms)
+    with pytest.raises(ConfigError, match="GUARDIAN_OWN_RULES must be"):
+        Config.from_env({**BASE, "GUARDIAN_OWN_RULES": json.dumps({"prefix": "G-", "names": "tamper"})})

@@ -84,7 +84,8 @@ def test_decision_table_matches_rules() -> None:
         assert ("baseline" in undo and not resource) == (rule.heal is Heal.RESTORE_BASELINE)
         assert ("KMS key" in undo and not resource) == (rule.heal is Heal.RESTORE_KEY)
         assert resource == (rule.heal is Heal.RESTORE_RESOURCE)
-        assert ("EventDataStore" in undo) == (rule.heal in (Heal.START_INGESTION, Heal.RESTORE_DATA_STORE))
+        lake = (Heal.START_INGESTION, Heal.RESTORE_DATA_STORE, Heal.RESTORE_STORE_SETTINGS)
+        assert ("EventDataStore" in undo) == (rule.heal in lake)
 
 
 # Options whose default is a fact of the deployment, not a value in the code: the table says which in words.

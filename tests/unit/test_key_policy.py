@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from guardian.model.key_policy import RESTORED_SID, cloudtrail_can_encrypt, letting_cloudtrail_encrypt
+from guardian.model.key_policy import (
+    READERS_SID,
+    RESTORED_SID,
+    cloudtrail_can_encrypt,
+    letting_cloudtrail_encrypt,
+    letting_readers_decrypt,
+)
+from guardian.model.log_access import LogAccess, readers_who_cannot_decrypt
 
 TRAIL = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit"
 ADMIN = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}
@@ -57,3 +64,23 @@ def test_the_repair_adds_cloudtrails_statement_and_drops_only_the_denies_that_st
     assert [s.get("Sid") for s in fixed["Statement"]] == [None, None, RESTORED_SID]
     again = letting_cloudtrail_encrypt(fixed, [TRAIL], "111122223333")  # idempotent: one guardian statement
     assert again == fixed
+
+
+def test_the_readers_repair_lets_the_account_in_again_and_drops_only_the_denies_that_stop_them() -> None:
+    key = "arn:aws:kms:us-east-1:111122223333:key/k"
+    reader = "arn:aws:iam::444455556666:role/auditor"  # a reader in the security account
+    access = LogAccess("111122223333", (TRAIL,), (reader,))
+    insider = {**ADMIN, "Principal": {"AWS": "arn:aws:iam::111122223333:user/mallory"}}
+    keeps_others_out = {"Effect": "Deny", "Principal": "*", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+    stops_readers = {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+    before = policy(insider, DOCUMENTED, keeps_others_out, stops_readers)
+    assert readers_who_cannot_decrypt(before, key, [TRAIL], access) == ["arn:aws:iam::111122223333:root", reader]
+    fixed = letting_readers_decrypt(before, key, [TRAIL], access)
+    assert readers_who_cannot_decrypt(fixed, key, [TRAIL], access) == []
+    assert fixed["Statement"][:3] == [insider, DOCUMENTED, keeps_others_out]
+    assert fixed["Statement"][3]["Sid"] == READERS_SID
+    assert fixed["Statement"][3]["Principal"] == {
+        "AWS": ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"]
+    }
+    assert letting_readers_decrypt(fixed, key, [TRAIL], access) == fixed  # idempotent
+    assert cloudtrail_can_encrypt(fixed, TRAIL, "111122223333")

@@ -177,11 +177,13 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
     }
     assert heals(Heal.START_INGESTION) == {"StopEventDataStoreIngestion"}
     assert heals(Heal.RESTORE_DATA_STORE) == {"DeleteEventDataStore"}
+    assert heals(Heal.RESTORE_STORE_SETTINGS) == {"UpdateEventDataStore"}
     assert {name for name, rule in RULES.items() if rule.heal is None} == {
         "StartLogging",
         "CreateTrail",
         "AddTags",
         "LeaveOrganization",
+        *("DeleteMetricFilter", "PutMetricFilter", "DeleteSubscriptionFilter", "PutSubscriptionFilter"),  # alerted
     }
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from guardian.flows.restore_trail import Restoration, restore
 from guardian.model.config import Config
-from guardian.model.refs import TrailRef
+from guardian.model.refs import KeyRef, TrailRef
 from guardian.model.trail import TrailState
 from guardian.ports.invocation import Invocation
 
@@ -67,6 +67,22 @@ class FakeTrails:
         self.calls.append("StartLogging")
         assert self.state is not None
         self.state = replace(self.state, logging=True)
+
+    # A trail's key is judged only where a restore adds one; none of these restores does.
+    def key_state(self, key: KeyRef) -> str:
+        raise AssertionError("no key is read in these restores")
+
+    def enable_key(self, key: KeyRef) -> None:
+        raise AssertionError("no key is changed in these restores")
+
+    def cancel_key_deletion(self, key: KeyRef) -> None:
+        raise AssertionError("no key is changed in these restores")
+
+    def key_policy(self, key: KeyRef) -> str:
+        raise AssertionError("no key policy is read in these restores")
+
+    def put_key_policy(self, key: KeyRef, policy: str) -> None:
+        raise AssertionError("no key policy is changed in these restores")
 
 
 def run(trails: FakeTrails, found: TrailState | None) -> Restoration:

@@ -20,8 +20,28 @@ IAM_NAMES = {
     "s3:PutEncryptionConfiguration": "PutBucketEncryption",
     "lambda:InvokeFunction": "Invoke",
 }
-PERMISSION_ONLY = {"iam:PassRole", "sts:TagSession"}  # IAM actions with no API operation of their own
-SERVICES = ("events", "cloudformation", "cloudtrail", "iam", "kms", "lambda", "s3", "sns", "sts", "cloudwatch", "sqs")
+# IAM actions with no API operation of their own (a version's delete is DeleteObject with a VersionId)
+PERMISSION_ONLY = {
+    "iam:PassRole",
+    "sts:TagSession",
+    "lambda:InvokeFunctionUrl",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+}
+SERVICES = (
+    "events",
+    "cloudformation",
+    "cloudtrail",
+    "iam",
+    "kms",
+    "lambda",
+    "s3",
+    "sns",
+    "sts",
+    "cloudwatch",
+    "sqs",
+    "secretsmanager",
+)
 ACCOUNT = "111122223333"
 TAG = {"cloudtrail-guardian": "CloudTrailGuardian"}
 POWER_USER = f"arn:aws:iam::{ACCOUNT}:role/PowerUser"
@@ -29,6 +49,9 @@ BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/BreakGlassAdmin"
 GUARDIAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/StackSet-guardian-0a1b-RemediationRole-XYZ"
 GUARDIAN_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:CloudTrailGuardian-remediation"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-audit"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:CloudTrailGuardian-AlertsTopicD5F3A3B2-0A1B2C3D4E5F"
+STACKSET_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:StackSet-guardian-0a1b-AlertsTopicD5F3A3B2-0A1B2C3D4E5F"
+SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:CloudTrailGuardian/webhook/soc-AbCdEf"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +60,11 @@ def statements() -> list[dict[str, Any]]:
 
 
 def test_they_are_iam_policy_documents_that_only_deny(statements: list[dict[str, Any]]) -> None:
-    assert [p.name for p in policy_files()] == ["scp-protect-cloudtrail.json", "scp-protect-the-guardian.json"]
+    assert [p.name for p in policy_files()] == [
+        "scp-protect-cloudtrail.json",
+        "scp-protect-the-alert-path.json",
+        "scp-protect-the-guardian.json",
+    ]
     for path in policy_files():
         assert json.loads(path.read_text())["Version"] == "2012-10-17"
     sids = [s["Sid"] for s in statements]
@@ -87,10 +114,46 @@ INSIDER_MOVES = [
     ("sts:TagSession", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("cloudtrail-guardian",)}),
     ("iam:CreateRole", {"resource": f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-mine"}),
     ("iam:UpdateAssumeRolePolicy", {"resource": f"arn:aws:iam::{ACCOUNT}:role/stacksets-exec-0123"}),
+    # Issue 20: what the threat model said the SCP denies, and it did not.
+    *[(f"sns:{a}", {"resource": f"{TOPIC}:0a1b2c3d-sub"}) for a in ("Unsubscribe", "SetSubscriptionAttributes")],
+    ("sns:Unsubscribe", {"resource": f"{STACKSET_TOPIC}:0a1b2c3d-sub"}),
+    ("sns:PutDataProtectionPolicy", {"resource": TOPIC, "resource_tags": TAG}),
+    *[
+        (f"lambda:{a}", {"resource": GUARDIAN_FUNCTION})
+        for a in (
+            "PutFunctionEventInvokeConfig",
+            "UpdateFunctionEventInvokeConfig",
+            "DeleteFunctionEventInvokeConfig",
+            "CreateFunctionUrlConfig",
+            "UpdateFunctionUrlConfig",
+            "DeleteFunctionUrlConfig",
+        )
+    ],
+    ("lambda:InvokeFunctionUrl", {"resource": GUARDIAN_FUNCTION}),  # junk through a URL made before the SCP
+    *[
+        (f"secretsmanager:{a}", {"resource": SECRET, "resource_tags": TAG})
+        for a in (
+            "PutSecretValue",
+            "UpdateSecret",
+            "DeleteSecret",
+            "RestoreSecret",
+            "PutResourcePolicy",
+            "DeleteResourcePolicy",
+            "RotateSecret",
+            "CancelRotateSecret",
+            "UntagResource",
+        )
+    ],
 ]
 
 
-@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[m[0] for m in INSIDER_MOVES])
+@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[f"{m[0]}-{i}" for i, m in enumerate(INSIDER_MOVES)])
+@pytest.mark.threat(
+    "trail-tamper", "own-rules", "own-functions", "forged-exempt", "run-as-guardian", "deployer-name", "guardian-tag"
+)
+@pytest.mark.threat(
+    "trail-key-swap", "subscription", "scp-omissions", "webhook-secret", "junk-invocations", "central-spoof"
+)
 def test_an_insider_is_denied(statements: list[dict[str, Any]], action: str, context: dict[str, Any]) -> None:
     assert denied_by(statements, request(action, **context))
     # A role merely named like the guardian or a CDK role is nobody special: issue 13, item 3.
@@ -98,11 +161,12 @@ def test_an_insider_is_denied(statements: list[dict[str, Any]], action: str, con
         assert denied_by(statements, request(action, f"arn:aws:iam::{ACCOUNT}:{impostor}", **context))
 
 
-@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[m[0] for m in INSIDER_MOVES])
+@pytest.mark.parametrize(("action", "context"), INSIDER_MOVES, ids=[f"{m[0]}-{i}" for i, m in enumerate(INSIDER_MOVES)])
 def test_break_glass_is_never_denied(statements: list[dict[str, Any]], action: str, context: dict[str, Any]) -> None:
     assert denied_by(statements, request(action, BREAK_GLASS, **context)) == []
 
 
+@pytest.mark.threat("run-as-guardian")
 def test_the_guardians_roles_act_only_from_the_guardians_functions(statements: list[dict[str, Any]]) -> None:
     own = {"principal_tags": TAG}
     assert (
@@ -119,6 +183,7 @@ def test_the_guardians_roles_act_only_from_the_guardians_functions(statements: l
     assert denied_by(statements, request("sqs:SendMessage", GUARDIAN_ROLE, **own)) == []
 
 
+@pytest.mark.threat("cfn-deploy")
 def test_deployers_may_update_the_guardian_in_both_styles(statements: list[dict[str, Any]]) -> None:
     stack = {"resource": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/CloudTrailGuardian/1", "resource_tags": TAG}
     for deployer in (
@@ -147,3 +212,72 @@ def test_rendering_checks_its_inputs_and_the_size_limit() -> None:
     with pytest.raises(ValueError, match="not a CloudFormation stack name"):
         module.render("BreakGlassAdmin", stack_name="1bad")
     assert module.main(["--break-glass-role", "x y"]) == 2
+
+
+# Issue 20, move 4 (log files deleted bypassing GOVERNANCE retention) and move 5 (Lake retention cut): denied to
+# everyone but break-glass (the Lake's settings: but the deployers and the guardian too). CloudTrail writes its log
+# files as a service principal, which no SCP restricts.
+LOG_FILE = f"arn:aws:s3:::org-audit-logs/audit/AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/12/06/x.json.gz"
+DIGEST_FILE = f"arn:aws:s3:::logs/AWSLogs/o-abc/{ACCOUNT}/CloudTrail-Digest/us-east-1/2026/12/06/d.json.gz"
+STORE = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:eventdatastore/0a1b"
+LOG_FILE_MOVES = [
+    ("s3:DeleteObject", LOG_FILE),
+    ("s3:DeleteObjectVersion", LOG_FILE),
+    ("s3:BypassGovernanceRetention", LOG_FILE),
+    ("s3:PutObject", LOG_FILE),  # a log file overwritten
+    ("s3:DeleteObjectVersion", DIGEST_FILE),
+    ("cloudtrail:UpdateEventDataStore", STORE),
+    ("cloudtrail:StopEventDataStoreIngestion", STORE),
+    ("cloudtrail:DeleteEventDataStore", STORE),
+]
+
+
+@pytest.mark.parametrize(("action", "resource"), LOG_FILE_MOVES, ids=[f"{a}-{r[-12:]}" for a, r in LOG_FILE_MOVES])
+@pytest.mark.threat("log-files", "lake-retention")
+def test_trail_log_files_and_lake_settings_are_denied_to_an_insider_not_to_break_glass(
+    statements: list[dict[str, Any]], action: str, resource: str
+) -> None:
+    assert denied_by(statements, request(action, resource=resource))
+    assert denied_by(statements, request(action, BREAK_GLASS, resource=resource)) == []
+
+
+def test_objects_outside_awslogs_are_not_touched_by_the_log_file_statement(statements: list[dict[str, Any]]) -> None:
+    for key in ("arn:aws:s3:::my-data/reports/x.csv", "arn:aws:s3:::logs/AWSLogsArchive/x"):
+        assert "DenyDeletingOrOverwritingTrailLogFiles" not in denied_by(
+            statements, request("s3:DeleteObject", resource=key)
+        )
+
+
+@pytest.mark.threat("scp-omissions")
+def test_the_alert_paths_new_denials_spare_deployers_the_guardian_and_other_resources(
+    statements: list[dict[str, Any]],
+) -> None:
+    """The deployers make the event invoke config and the secret; the sweep takes a filter policy off the team's
+    subscription (SetSubscriptionAttributes); nobody's own topics, functions or secrets are touched."""
+    deployer = f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-111122223333-us-east-1"
+    for action, resource in (
+        ("lambda:PutFunctionEventInvokeConfig", GUARDIAN_FUNCTION),
+        ("secretsmanager:PutSecretValue", SECRET),
+        ("sns:Unsubscribe", f"{TOPIC}:sub"),
+    ):
+        assert denied_by(statements, request(action, deployer, resource=resource, resource_tags=TAG)) == []
+    sweep = request(
+        "sns:SetSubscriptionAttributes",
+        GUARDIAN_ROLE,
+        resource=f"{TOPIC}:sub",
+        principal_tags=TAG,
+        source_function=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:CloudTrailGuardian-sweep",
+    )
+    assert denied_by(statements, sweep) == []
+    for action, resource in (
+        ("sns:Unsubscribe", f"arn:aws:sns:us-east-1:{ACCOUNT}:billing-alerts:sub"),
+        ("lambda:CreateFunctionUrlConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:my-app"),
+        ("secretsmanager:PutSecretValue", f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:my-app-AbCdEf"),
+    ):
+        assert denied_by(statements, request(action, resource=resource)) == []
+
+
+def test_the_sizes_as_aws_counts_them_leave_room() -> None:
+    """Each policy within 5,120 characters with the longest names (AWS counts the minified JSON)."""
+    for name, policy in render_module().render("A" * 64, "S" + "t" * 63).items():
+        assert len(policy) <= 5120, name

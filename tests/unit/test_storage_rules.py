@@ -110,6 +110,19 @@ def effects(current: BucketState) -> dict[str, Effect]:
             policy(CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}),
             Effect.STRENGTHENED,  # everyone but CloudTrail
         ),
+        # Issue 20, item 8: a Resource wildcard without "/" covers the bucket's objects too.
+        (
+            policy(
+                CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs*"}
+            ),
+            Effect.WEAKENED,
+        ),
+        (
+            policy(
+                CLOUDTRAIL_WRITE, DENY_HTTP, {**DENY_HTTP, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logz*"}
+            ),
+            Effect.STRENGTHENED,  # another bucket's objects
+        ),
         (
             policy(
                 CLOUDTRAIL_WRITE,

@@ -1,0 +1,192 @@
+"""Every synthesized template within AWS's documented limits that moto does not enforce: moto deploys a template that
+AWS refuses (an event pattern of 2,508 characters did). The limits, with their sources, are in docs/limits.md.
+
+Each template is resolved as deployed (tests.guarded.Instance: CloudFormation's intrinsics under long, realistic
+names) before it is measured, so a pattern's tokens count at the length of what they stand for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app import build_app
+from tests.guarded import Instance
+from tests.infra.conftest import CHANNELS_CONTEXT
+
+pytestmark = pytest.mark.synth
+
+# The limits (docs/limits.md, "AWS's limits the templates are held to").
+EVENT_PATTERN = 2048  # characters, EventBridge's default quota
+TARGETS_PER_RULE = 5
+LAMBDA_ENVIRONMENT = 4096  # bytes, every key and value together
+ROLE_INLINE_POLICIES = 10240  # characters (no whitespace), every inline policy of a role together
+KEY_POLICY = 32768  # bytes
+RESOURCES_PER_STACK = 500
+TEMPLATE_BODY = 1_000_000  # bytes, a template body read from S3 (the CDK CLI uploads it there)
+ALARM_NAME = 255
+SNS_FILTER_ATTRIBUTES = 5
+SNS_FILTER_COMBINATIONS = 150
+ALARM = "AWS::CloudWatch::Alarm"
+
+ALL_REGIONS = (
+    "us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,eu-west-1,eu-west-2,eu-west-3,eu-central-1,eu-north-1,"
+    "ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2,sa-east-1"
+)
+SECURITY = "444455556666"
+# Every option on, 17 Regions, a long stack name: what makes the patterns, environments and policies largest.
+EVERYTHING: dict[str, Any] = {
+    **CHANNELS_CONTEXT,
+    "stackName": "CloudTrailGuardianProductionAudit",
+    "regions": ALL_REGIONS,
+    "homeRegion": "ap-southeast-2",
+    "exemptPrincipals": '["arn:aws:iam::123456789012:role/terraform-ci", "glob:arn:aws:iam::*:role/ci-*"]',
+    "approvers": '["arn:aws:iam::123456789012:role/SecurityLead"]',
+    "logReaders": '["arn:aws:iam::123456789012:role/SecurityAudit"]',
+    "protectTag": "guardian:protect=true",
+    "securityAccount": SECURITY,
+    "centralTopicArn": f"arn:aws:sns:ap-southeast-2:{SECURITY}:central-alerts",
+    "centralTopicKeyArn": f"arn:aws:kms:ap-southeast-2:{SECURITY}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+}
+CONFIGURATIONS = {"default": {}, "channels": CHANNELS_CONTEXT, "everything-17-regions": EVERYTHING}
+
+
+def instances(context: dict[str, Any]) -> Iterator[Instance]:
+    assembly = build_app(context).synth(force=True)
+    for stack in assembly.stacks:
+        account = stack.environment.account
+        yield Instance(
+            stack.template,
+            stack.stack_name,
+            account if account.isdigit() else "123456789012",
+            stack.environment.region if "-" in stack.environment.region else "ap-southeast-2",
+        )
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGURATIONS))
+def deployed(request: pytest.FixtureRequest) -> list[Instance]:
+    return list(instances(CONFIGURATIONS[request.param]))
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def of_type(instance: Instance, kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in instance.resources().items() if r["Type"] == kind}
+
+
+def test_the_everything_configuration_makes_every_stack_it_should(deployed: list[Instance]) -> None:
+    assert deployed  # a configuration that made no stack would pass every limit below
+
+
+def test_event_patterns_fit_eventbridge(deployed: list[Instance]) -> None:
+    too_long = {
+        f"{i.stack_name}/{r['Properties'].get('Name', lid)}": len(compact(i.resolve(r["Properties"]["EventPattern"])))
+        for i in deployed
+        for lid, r in of_type(i, "AWS::Events::Rule").items()
+        if "EventPattern" in r["Properties"]
+    }
+    assert too_long  # the guard rules are measured
+    assert {name: size for name, size in too_long.items() if size > EVENT_PATTERN} == {}
+
+
+def test_rules_have_at_most_five_targets(deployed: list[Instance]) -> None:
+    crowded = {
+        lid: len(r["Properties"].get("Targets", []))
+        for i in deployed
+        for lid, r in of_type(i, "AWS::Events::Rule").items()
+        if len(r["Properties"].get("Targets", [])) > TARGETS_PER_RULE
+    }
+    assert crowded == {}
+
+
+def test_function_environments_fit_lambda(deployed: list[Instance]) -> None:
+    sizes = {}
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::Lambda::Function").items():
+            variables = i.resolve(r["Properties"].get("Environment", {}).get("Variables", {}))
+            sizes[f"{i.stack_name}/{lid}"] = sum(len(k.encode()) + len(str(v).encode()) for k, v in variables.items())
+    assert sizes
+    assert {name: size for name, size in sizes.items() if size > LAMBDA_ENVIRONMENT} == {}
+
+
+def test_each_roles_inline_policies_fit_iam(deployed: list[Instance]) -> None:
+    per_role: dict[str, int] = {}
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::IAM::Role").items():
+            for policy in r["Properties"].get("Policies", []):
+                per_role[f"{i.stack_name}/{lid}"] = per_role.get(f"{i.stack_name}/{lid}", 0) + len(
+                    compact(i.resolve(policy["PolicyDocument"]))
+                )
+        for r in of_type(i, "AWS::IAM::Policy").values():
+            size = len(compact(i.resolve(r["Properties"]["PolicyDocument"])))
+            for role in r["Properties"].get("Roles", []):
+                name = f"{i.stack_name}/{role.get('Ref', role) if isinstance(role, dict) else role}"
+                per_role[name] = per_role.get(name, 0) + size
+    assert per_role
+    assert {role: size for role, size in per_role.items() if size > ROLE_INLINE_POLICIES} == {}
+
+
+def test_key_policies_fit_kms(deployed: list[Instance]) -> None:
+    sizes = {
+        f"{i.stack_name}/{lid}": len(compact(i.resolve(r["Properties"]["KeyPolicy"])).encode())
+        for i in deployed
+        for lid, r in of_type(i, "AWS::KMS::Key").items()
+    }
+    assert {key: size for key, size in sizes.items() if size > KEY_POLICY} == {}
+
+
+def test_stacks_fit_cloudformation(deployed: list[Instance]) -> None:
+    for i in deployed:
+        assert len(i.template["Resources"]) <= RESOURCES_PER_STACK, i.stack_name
+        assert len(json.dumps(i.template).encode()) <= TEMPLATE_BODY, i.stack_name
+
+
+def test_alarm_names_fit_cloudwatch(deployed: list[Instance]) -> None:
+    alarms = [(i, r["Properties"].get("AlarmName", "generated")) for i in deployed for r in of_type(i, ALARM).values()]
+    names = [i.resolve(name) for i, name in alarms]
+    assert [n for n in names if len(n) > ALARM_NAME] == []
+
+
+def test_subscription_filter_policies_fit_sns(deployed: list[Instance]) -> None:
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::SNS::Subscription").items():
+            policy = r["Properties"].get("FilterPolicy")
+            if not policy:
+                continue
+            scope = r["Properties"].get("FilterPolicyScope", "MessageAttributes")
+            leaves = _leaves(policy) if scope == "MessageBody" else dict(policy)
+            assert len(leaves) <= SNS_FILTER_ATTRIBUTES, lid
+            combinations = 1
+            for values in leaves.values():
+                combinations *= len(values) if isinstance(values, list) else 1
+            assert combinations <= SNS_FILTER_COMBINATIONS, lid
+
+
+def _leaves(policy: dict[str, Any], path: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in policy.items():
+        if isinstance(value, dict):
+            found.update(_leaves(value, f"{path}{key}."))
+        else:
+            found[f"{path}{key}"] = value
+    return found
+
+
+def test_a_pattern_over_the_limit_is_caught() -> None:
+    """The measure is the resolved pattern: a rule naming 60 long function ARNs is over, as AWS would say."""
+    template: dict[str, Any] = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "x" * 64}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"EventPattern": {"detail": {"functionName": [{"Fn::GetAtt": ["Fn", "Arn"]}] * 60}}},
+            },
+        }
+    }
+    instance = Instance(template, "Stack", "123456789012", "ap-southeast-2")
+    pattern = instance.resolve(template["Resources"]["Rule"]["Properties"]["EventPattern"])
+    assert len(compact(pattern)) > EVENT_PATTERN

@@ -1,0 +1,196 @@
+"""The policy evaluator: what a statement applies to, and how a bucket or key policy is judged by effect."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guardian.model.bucket import BucketState, canonical_policy, compare_bucket
+from guardian.model.changes import Effect
+from guardian.model.iam_eval import Applies, Request, allowed, applies, denied
+from guardian.model.log_access import LogAccess, readers_who_cannot_decrypt
+
+ACCOUNT = "111122223333"
+TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/audit"
+ROOT = f"arn:aws:iam::{ACCOUNT}:root"
+READER = f"arn:aws:iam::{ACCOUNT}:role/security-audit"
+INSIDER = f"arn:aws:iam::{ACCOUNT}:role/insider"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LOG = f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/01/01/x.json.gz"
+WRITE = Request(
+    "cloudtrail.amazonaws.com",
+    "s3:PutObject",
+    LOG,
+    {
+        "aws:sourcearn": (TRAIL,),
+        "aws:sourceaccount": (ACCOUNT,),
+        "s3:x-amz-acl": ("bucket-owner-full-control",),
+        "aws:securetransport": ("true",),
+    },
+)
+READ = Request(READER, "s3:GetObject", LOG, {"aws:principalarn": (READER,), "aws:securetransport": ("true",)})
+DENY_ALL = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "request_", "expected"),
+    [
+        # The issue's case: a Resource wildcard without "/" still covers every object of the bucket.
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs*"}, WRITE, Applies.YES),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs"}, WRITE, Applies.NO),  # the bucket, not its objects
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs/elsewhere/*"}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::log?/AWSLogs/*"}, WRITE, Applies.YES),
+        ({**DENY_ALL, "NotResource": "arn:aws:s3:::logs/AWSLogs/*"}, WRITE, Applies.NO),
+        ({**DENY_ALL, "NotResource": "arn:aws:s3:::other/*"}, WRITE, Applies.YES),
+        ({**DENY_ALL, "Action": "S3:put*"}, WRITE, Applies.YES),  # actions ignore case
+        ({**DENY_ALL, "Action": "s3:DeleteObject"}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Action": None, "NotAction": "s3:DeleteObject"}, WRITE, Applies.YES),
+        ({**DENY_ALL, "Action": None, "NotAction": "s3:Put*"}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Principal": {"AWS": "*"}}, WRITE, Applies.YES),
+        ({**DENY_ALL, "Principal": {"AWS": ROOT}}, WRITE, Applies.NO),  # an account names no service
+        ({**DENY_ALL, "Principal": {"AWS": ACCOUNT}}, READ, Applies.YES),  # ...but every role of it
+        ({**DENY_ALL, "Principal": {"AWS": INSIDER}}, READ, Applies.NO),
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}, READ, Applies.YES),
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": READER}}, READ, Applies.YES),  # its account too
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": [READER, ROOT]}}, READ, Applies.NO),
+        ({**DENY_ALL, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL}}}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL + "x"}}}, WRITE, Applies.YES),
+        (
+            {**DENY_ALL, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}}},
+            WRITE,
+            Applies.YES,
+        ),
+        ({**DENY_ALL, "Condition": {"ArnNotLike": {"aws:SourceArn": "arn:aws:cloudtrail:*"}}}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}, WRITE, Applies.MAYBE),
+        ({**DENY_ALL, "Condition": {"NumericLessThan": {"s3:max-keys": "1"}}}, WRITE, Applies.MAYBE),
+        ({**DENY_ALL, "Condition": {"StringLike": {"aws:SourceArn": "${aws:username}"}}}, WRITE, Applies.MAYBE),
+        ({**DENY_ALL, "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-acl": "private"}}}, WRITE, Applies.YES),
+        ({**DENY_ALL, "Condition": {"Null": {"aws:SourceArn": "true"}}}, WRITE, Applies.NO),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::${aws:username}/*"}, WRITE, Applies.MAYBE),
+    ],
+)
+def test_what_a_statement_applies_to(statement: dict[str, Any], request_: Request, expected: Applies) -> None:
+    cleaned = {k: v for k, v in statement.items() if v is not None}
+    assert applies(cleaned, request_) is expected
+
+
+def test_a_deny_that_may_apply_denies_and_an_allow_that_may_apply_grants_nothing() -> None:
+    maybe = {"Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "*"}
+    assert allowed([allow], WRITE)
+    assert not allowed([{**allow, **maybe}], WRITE)
+    assert denied([{**DENY_ALL, **maybe}], WRITE)
+    assert not allowed([allow, {**DENY_ALL, **maybe}], WRITE)
+
+
+@given(st.text(alphabet="ab/*?", max_size=8), st.text(alphabet="ab/", max_size=8))
+def test_a_deny_on_a_prefix_wildcard_applies_to_every_key_under_it(suffix: str, key: str) -> None:
+    """``arn:aws:s3:::bucket*`` and anything more after the wildcard: a key the pattern matches is denied."""
+    statement = {**DENY_ALL, "Resource": "arn:aws:s3:::logs*"}
+    assert applies(statement, replace(WRITE, resource=f"arn:aws:s3:::logs/{key}")) is Applies.YES
+    assert applies(statement, replace(WRITE, resource=f"arn:aws:s3:::other{key}")) is Applies.NO
+
+
+@given(st.text(alphabet="ab/*?", min_size=1, max_size=8), st.text(alphabet="ab/", max_size=8))
+def test_not_resource_is_the_complement_of_resource(pattern: str, key: str) -> None:
+    request = replace(WRITE, resource=f"arn:aws:s3:::{key}")
+    plain = applies({**DENY_ALL, "Resource": f"arn:aws:s3:::{pattern}"}, request)
+    negated = applies(
+        {k: v for k, v in DENY_ALL.items() if k != "Resource"} | {"NotResource": f"arn:aws:s3:::{pattern}"}, request
+    )
+    assert {plain, negated} == {Applies.YES, Applies.NO}
+
+
+# -- a bucket policy judged by effect -----------------------------------------------------------------------------
+
+CLOUDTRAIL_WRITE = {
+    "Effect": "Allow",
+    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+    "Action": "s3:PutObject",
+    "Resource": f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/*",
+    "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": TRAIL}},
+}
+ACL_CHECK = {
+    "Effect": "Allow",
+    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+    "Action": "s3:GetBucketAcl",
+    "Resource": "arn:aws:s3:::logs",
+    "Condition": {"StringEquals": {"aws:SourceArn": TRAIL}},
+}
+HTTPS_ONLY = {**DENY_ALL, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+ACCESS = LogAccess(ACCOUNT, (TRAIL,), (READER,))
+
+
+def bucket(*statements: dict[str, Any]) -> BucketState:
+    return BucketState("logs", "us-east-1", policy=canonical_policy({"Version": "2012-10-17", "Statement": statements}))
+
+
+BASE = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY)
+
+
+@pytest.mark.parametrize(
+    ("added", "effect"),
+    [
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs*"}, Effect.WEAKENED),  # issue 20, item 8
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::log*", "Action": "s3:Get*"}, Effect.WEAKENED),  # readers and ACL
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}, Effect.WEAKENED),
+        ({**DENY_ALL, "Action": None, "NotAction": ["s3:GetObject", "s3:ListBucket"]}, Effect.WEAKENED),  # writes
+        ({**DENY_ALL, "Principal": {"AWS": READER}, "Action": "s3:GetObject"}, Effect.WEAKENED),  # a reader
+        ({**DENY_ALL, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}, Effect.WEAKENED),  # unknown
+        ({**DENY_ALL, "Principal": {"AWS": INSIDER}}, Effect.STRENGTHENED),  # not a reader
+        ({**DENY_ALL, "Action": ["s3:DeleteObject", "s3:PutBucketPolicy"]}, Effect.STRENGTHENED),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs/other/*"}, Effect.STRENGTHENED),
+        ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL}}, "Action": "s3:PutObject"}, None),
+    ],
+)
+def test_a_new_bucket_policy_statement_is_judged_by_who_can_still_write_and_read(
+    added: dict[str, Any], effect: Effect | None
+) -> None:
+    statement = {k: v for k, v in added.items() if v is not None}
+    changed = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY, statement)
+    found = {c.field: c.effect for c in compare_bucket(BASE, changed, ACCESS)}
+    assert found == {"policy": effect or Effect.STRENGTHENED}
+
+
+def test_without_readers_given_the_account_root_is_still_held_from_the_baseline() -> None:
+    """The pure default (no access given) still takes the account from ``AWSLogs/<account>/``."""
+    changed = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY, {**DENY_ALL, "Action": "s3:GetObject"})
+    assert {c.field: c.effect for c in compare_bucket(BASE, changed)} == {"policy": Effect.WEAKENED}
+
+
+# -- a key policy judged by who can still decrypt ------------------------------------------------------------------
+
+DELEGATES = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}
+INSIDER_ONLY = {"Effect": "Allow", "Principal": {"AWS": INSIDER}, "Action": "kms:*", "Resource": "*"}
+
+
+@pytest.mark.parametrize(
+    ("statements", "lost"),
+    [
+        ([DELEGATES], []),
+        ([INSIDER_ONLY], [ROOT, READER]),  # issue 20, item 3: only the insider can decrypt
+        ([{**DELEGATES, "Action": "kms:Encrypt"}], [ROOT, READER]),
+        ([{**DELEGATES, "Action": None, "NotAction": "kms:Decrypt"}], [ROOT, READER]),
+        ([DELEGATES, {**INSIDER_ONLY, "Effect": "Deny", "Principal": {"AWS": READER}}], [READER]),
+        ([DELEGATES, {**INSIDER_ONLY, "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt"}], [ROOT, READER]),
+        (
+            [
+                DELEGATES,
+                {"Effect": "Deny", "NotPrincipal": {"AWS": [INSIDER, ROOT]}, "Action": "kms:*", "Resource": "*"},
+            ],
+            [READER],
+        ),
+        ([{**DELEGATES, "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}}], []),
+        ([{**DELEGATES, "Condition": {"StringEquals": {"kms:CallerAccount": "999999999999"}}}], [ROOT, READER]),
+        ([{**DELEGATES, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}], [ROOT, READER]),  # unproven
+    ],
+)
+def test_who_can_still_decrypt_a_trails_log_files(statements: list[dict[str, Any]], lost: list[str]) -> None:
+    policy = {"Statement": [{k: v for k, v in s.items() if v is not None} for s in statements]}
+    assert readers_who_cannot_decrypt(policy, KEY, [TRAIL], ACCESS) == lost
