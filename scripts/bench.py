@@ -348,7 +348,11 @@ def asset_size() -> None:
                 archive.write(path, path.relative_to(staging))
         raw = sum(p.stat().st_size for p in files)
         zipped = len(buffer.getvalue()) / 1024
-        target = "   target <= 100 KB (with the compiled watch rules)" if label.startswith("remediation") else ""
+        target = (
+            "   target <= 100 KB (with the compiled watch rules; missed since issue 20, held under 115 KiB)"
+            if label.startswith("remediation")
+            else ""
+        )
         print(f"   {label:21} {zipped:.1f} KiB zipped ({raw / 1024:.1f} KiB in {len(files)} files){target}")
 
 
