@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 
@@ -140,14 +140,38 @@ def _resource(statement: Mapping[str, Any], resource: str) -> Applies:
 
 
 def _any_resource(patterns: list[Any], resource: str) -> Applies:
+    """A request's resource may stand for a set (``.../AWSLogs/<account>/*``: every log file CloudTrail may write):
+    a pattern that covers the whole set applies, one that covers part of it may."""
     best = Applies.NO
     for pattern in (str(p) for p in patterns):
-        if "${" in pattern:  # a policy variable: it could stand for anything
-            found = Applies.MAYBE if _glob(re.sub(r"\$\{[^}]*\}", "*", pattern)).fullmatch(resource) else Applies.NO
+        variable = "${" in pattern  # a policy variable: it could stand for anything
+        plain = re.sub(r"\$\{[^}]*\}", "*", pattern)
+        if _glob(plain).fullmatch(resource):  # for a set: the pattern's wildcards take the set's in
+            found = Applies.MAYBE if variable else Applies.YES
+        elif "*" in resource and _overlap(plain, resource):
+            found = Applies.MAYBE
         else:
-            found = Applies.YES if _glob(pattern).fullmatch(resource) else Applies.NO
+            found = Applies.NO
         best = max(best, found, key=lambda a: a.value)
     return best
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether some string matches both wildcard patterns (``*`` and ``?``)."""
+
+    @cache
+    def both(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*" and (both(i + 1, j) or (j < len(b) and both(i, j + 1))):
+            return True
+        if j < len(b) and b[j] == "*" and (both(i, j + 1) or (i < len(a) and both(i + 1, j))):
+            return True
+        if i < len(a) and j < len(b) and "*" not in (a[i], b[j]) and (a[i] == b[j] or "?" in (a[i], b[j])):
+            return both(i + 1, j + 1)
+        return False
+
+    return both(0, 0)
 
 
 @lru_cache(maxsize=512)

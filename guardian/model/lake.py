@@ -1,9 +1,10 @@
 """A CloudTrail Lake event data store's settings, and how a change to them is judged. Pure.
 
 What is held: its retention, its termination protection, whether it takes every Region and the organization, and
-its advanced event selectors (what it keeps). A shorter retention, a protection or a scope turned off, or selectors
-changed in any way is weakening (the events it keeps are the audit log: what a change of selectors narrows cannot be
-proved here); a longer retention or a protection turned on is strengthening, and becomes the baseline.
+its advanced event selectors (what it keeps), its KMS key. A shorter retention, a protection or a scope turned off,
+selectors changed in any way (the events it keeps are the audit log: what a change of selectors narrows cannot be
+proved here) or another key (whoever holds it decides who may query the store; disabled, it stops ingestion) is
+weakening; a longer retention or a protection turned on is strengthening, and becomes the baseline.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ SETTINGS = (
     "MultiRegionEnabled",
     "OrganizationEnabled",
     "AdvancedEventSelectors",
+    "KmsKeyId",
 )
 FLAGS = ("TerminationProtectionEnabled", "MultiRegionEnabled", "OrganizationEnabled")
 PREFIX = "baselines/lake/"

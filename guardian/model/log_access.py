@@ -68,11 +68,8 @@ def bucket_requests(
     """CloudTrail's writes and ACL read, and the readers' reads, on this bucket."""
     account = access.account_id or "000000000000"
     arn = f"arn:{access.partition}:s3:::{bucket}"
-    objects = [
-        f"{arn}/{p}AWSLogs/{account}/{kind}/{region}/2026/01/01/{account}_{kind}_{region}_x.json.gz"
-        for p in _prefixes(bucket, baseline)
-        for kind in ("CloudTrail", "CloudTrail-Digest")
-    ]
+    # Every log and digest file CloudTrail may write, as one set: a Deny on any part of it may cut some of them.
+    objects = [f"{arn}/{p}AWSLogs/{account}/*" for p in _prefixes(bucket, baseline)]
     found: list[Request] = []
     for trail in access.trail_arns or (None,):
         context: dict[str, tuple[str, ...]] = {

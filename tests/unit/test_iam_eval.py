@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from guardian.model.bucket import BucketState, canonical_policy, compare_bucket
 from guardian.model.changes import Effect
-from guardian.model.iam_eval import Applies, Request, allowed, applies, denied
+from guardian.model.iam_eval import Applies, Request, _overlap, allowed, applies, denied
 from guardian.model.log_access import LogAccess, readers_who_cannot_decrypt
 
 ACCOUNT = "111122223333"
@@ -146,9 +146,14 @@ BASE = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY)
         ({**DENY_ALL, "Principal": {"AWS": INSIDER}}, Effect.STRENGTHENED),  # not a reader
         ({**DENY_ALL, "Action": ["s3:DeleteObject", "s3:PutBucketPolicy"]}, Effect.STRENGTHENED),
         ({**DENY_ALL, "Resource": "arn:aws:s3:::logs/other/*"}, Effect.STRENGTHENED),
+        # A Deny on part of the log files (some months, some Regions, a file-name shape) cuts CloudTrail off there.
+        ({**DENY_ALL, "Resource": f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/CloudTrail/*/2026/12/*"}, Effect.WEAKENED),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs/*Z_*"}, Effect.WEAKENED),
+        ({**DENY_ALL, "Resource": "arn:aws:s3:::logs/AWSLogs/999999999999/*"}, Effect.STRENGTHENED),  # another's
         ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL}}, "Action": "s3:PutObject"}, None),
     ],
 )
+@pytest.mark.threat("bucket-policy-wildcard")
 def test_a_new_bucket_policy_statement_is_judged_by_who_can_still_write_and_read(
     added: dict[str, Any], effect: Effect | None
 ) -> None:
@@ -194,3 +199,21 @@ INSIDER_ONLY = {"Effect": "Allow", "Principal": {"AWS": INSIDER}, "Action": "kms
 def test_who_can_still_decrypt_a_trails_log_files(statements: list[dict[str, Any]], lost: list[str]) -> None:
     policy = {"Statement": [{k: v for k, v in s.items() if v is not None} for s in statements]}
     assert readers_who_cannot_decrypt(policy, KEY, [TRAIL], ACCESS) == lost
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        ("arn:aws:s3:::logs/AWSLogs/1/*", "arn:aws:s3:::logs/*Z_*", True),
+        ("arn:aws:s3:::logs/AWSLogs/1/*", "arn:aws:s3:::logs/AWSLogs/2/*", False),
+        ("a*c", "ab?", True),  # "abc"
+        ("a*c", "ab?d", False),
+        ("a*c", "?b*", True),
+        ("*", "", True),
+        ("abc", "abc", True),
+        ("abc", "abd", False),
+    ],
+)
+def test_two_wildcard_patterns_overlap_when_some_string_matches_both(a: str, b: str, overlap: bool) -> None:
+    assert _overlap(a, b) is overlap
+    assert _overlap(b, a) is overlap
