@@ -21,13 +21,14 @@ from infra.alarms import queue_alarm
 from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
 from infra.recipients import Recipient
-from infra.self_protection import GUARDED_CALLS, Watch, message, pattern
+from infra.self_protection import GUARDED_CALLS, VIA_CLOUDFORMATION, Watch, message, pattern
 from infra.settings import GUARDIAN_TAG
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from infra.watch import forward_rule_names, forward_watched
 from watch_rules.compile import Compiled
 
 API_CALL = "AWS API Call via CloudTrail"
+EVENT_SOURCE_OF = {"aws.cloudwatch": "monitoring.amazonaws.com"}
 
 
 # Families of calls forwarded by their common prefix: one by one, every call the home Region acts on outgrew
@@ -109,6 +110,67 @@ class Forwarder(Construct):
             event_pattern=pattern(guarded),
         )
         self.guard.add_target(targets.SnsTopic(self.alerts.topic, message=message(guarded, rule_prefix)))
+        self.own_guards = self._guard_alert_path(rule_prefix, role)
+
+    def _guard_alert_path(self, rule_prefix: str, role: iam.IRole) -> list[events.Rule]:
+        """Its own alert path (topic, subscriptions, key, alarm, queue, role): no home guard names them, so a change
+        is alerted in this Region, straight from EventBridge to its topic: CRITICAL by anyone but CloudFormation,
+        HIGH by CloudFormation (a deployment of this stack, or a stack of someone else's)."""
+        topic = self.alerts.topic.topic_arn
+        key = [self.alerts.key.key_id, self.alerts.key.key_arn]
+        alarm = [self.alarm.alarm_name]
+        # Two groups, each within EventBridge's 2,048 characters a pattern: the topic and its key; the rest.
+        groups: dict[str, dict[str, dict[str, list[Any]]]] = {
+            "topic": {
+                "aws.sns": {"topicArn": [topic], "subscriptionArn": [{"prefix": f"{topic}:"}], "resourceArn": [topic]},
+                "aws.kms": {"keyId": key},
+            },
+            "queue": {
+                "aws.cloudwatch": {"alarmName": alarm, "alarmNames": alarm},
+                "aws.sqs": {"queueUrl": [self.dead_letters.queue_url]},
+                "aws.iam": {"roleName": [role.role_name]},
+            },
+        }
+        rules = []
+        for group, naming in groups.items():
+            for cfn, severity in (("", "CRITICAL"), ("-cfn", "HIGH")):
+                suffix = f"forward-guard-{group}{cfn}"
+                watch = Watch(
+                    "forwarder alert path"
+                    + (" (by CloudFormation: expected only while the forwarder deploys)" if cfn else ""),
+                    suffix,
+                    "aws.sns",
+                    "sns.amazonaws.com",
+                    (),
+                    {},
+                    severity=severity,
+                )
+                rule = events.Rule(
+                    self,
+                    "".join(part.title() for part in suffix.split("-")),
+                    rule_name=f"{rule_prefix}-{suffix}",
+                    description="CloudTrail Guardian self-protection: changes to the forwarder's alert path",
+                    event_pattern=_alert_path_pattern(naming, via_cloudformation=bool(cfn)),
+                )
+                rule.add_target(targets.SnsTopic(self.alerts.topic, message=message(watch, rule_prefix)))
+                rules.append(rule)
+        return rules
+
+
+def _alert_path_pattern(naming: dict[str, dict[str, list[Any]]], *, via_cloudformation: bool) -> events.EventPattern:
+    """One pattern for every kind: a call of its source naming one of the forwarder's own resources."""
+    either = []
+    for source, fields in naming.items():
+        branch: dict[str, Any] = {
+            "eventSource": [EVENT_SOURCE_OF.get(source, source.removeprefix("aws.") + ".amazonaws.com")],
+            "eventName": list(GUARDED_CALLS[source]),
+        }
+        named = [{"requestParameters": {f: v}} for f, v in fields.items()]
+        branch.update(named[0] if len(named) == 1 else {"$or": named})
+        either.append(branch)
+    via: Any = VIA_CLOUDFORMATION if via_cloudformation else {"anything-but": VIA_CLOUDFORMATION}
+    detail = {"sourceIPAddress": [via], "$or": either}
+    return events.EventPattern(source=list(naming), detail_type=[API_CALL], detail=detail)
 
 
 class ForwarderStack(Stack):

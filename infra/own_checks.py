@@ -23,6 +23,7 @@ def grant_checks_of_itself(
     log_group_arn: str | None = None,
     log_group_name: str | None = None,
     secrets: Sequence[str] = (),
+    buckets: Sequence[str] = (),
 ) -> None:
     statements = [
         (
@@ -68,7 +69,7 @@ def grant_checks_of_itself(
                 )
             ],
         ),
-        ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes"], [queue_arn]),
+        ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes", "sqs:SetQueueAttributes"], [queue_arn]),
     ]
     if log_group_arn is not None:
         statements.append(
@@ -85,6 +86,9 @@ def grant_checks_of_itself(
     if secrets:  # by version id only: the sweep never reads a webhook's URL
         actions = ["secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage"]
         statements.append(("CheckTheWebhookSecrets", [*actions, "secretsmanager:RestoreSecret"], list(secrets)))
+    if buckets:  # its own buckets, held as deployed: their other settings are read and put back as a trail bucket's
+        lock = ["s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"]
+        statements.append(("HoldTheGuardiansBucketsObjectLock", lock, list(buckets)))
     for sid, actions, resources in statements:
         role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
 

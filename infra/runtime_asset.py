@@ -38,6 +38,7 @@ SWEEP_ONLY = (
     "flows/own_rules.py",
     "flows/own_functions.py",
     "flows/webhook_secrets.py",
+    "flows/own_buckets.py",
     "flows/lake_checks.py",
     "flows/approvals.py",
     "flows/digests.py",

@@ -132,7 +132,7 @@ class Guarded:
     key_aliases: str  # the aliases' common prefix, "alias/<stackName>-"
     buckets: Sequence[str]
     alarms: Sequence[str]
-    queue_name: str
+    queue_names: Sequence[str]  # the dead-letter queues: the guardian's, each webhook notifier's
     log_groups: Sequence[str] = ()  # the CIS alarms' log group (its metric filters are the guardian's)
     secrets: Sequence[Any] = ()  # the chat webhooks' secrets, every way CloudTrail names them (secretId)
     function_arn_prefix: str = ""  # "arn:<partition>:lambda:<Region>:<account>:function:<stackName>-"
@@ -191,7 +191,7 @@ def watches(guarded: Guarded) -> list[Watch]:
             "aws.cloudwatch",
             {"alarmName": alarms, "alarmNames": alarms},
         ),
-        ("dead-letter queue", "sqs", "aws.sqs", {"queueUrl": [{"suffix": f"/{guarded.queue_name}"}]}),
+        ("dead-letter queue", "sqs", "aws.sqs", {"queueUrl": _queue_urls(guarded.queue_names, own)}),
         ("stack", "cloudformation", "aws.cloudformation", {"stackName": stack}),
     ]
     if guarded.log_groups:  # optional (OPTIONAL_WATCHES): only with cisAlarms, and with webhooks
@@ -220,6 +220,13 @@ def _by_prefix(names: Sequence[str], prefix: str) -> list[Any]:
     if not any(name.startswith(prefix) for name in names):
         return list(names)
     return [{"prefix": prefix}, *(name for name in names if not name.startswith(prefix))]
+
+
+def _queue_urls(names: Sequence[str], prefix: str) -> list[Any]:
+    """The queues as CloudTrail names them (queueUrl, whatever its host): one wildcard for the names under the
+    stack's prefix (stack names hold no ``*`` or ``\\``), and any others by name."""
+    shared = [{"wildcard": f"*/{prefix}*"}] if any(name.startswith(prefix) for name in names) else []
+    return [*shared, *({"suffix": f"/{name}"} for name in names if not name.startswith(prefix))]
 
 
 def _event_source(source: str) -> str:

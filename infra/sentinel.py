@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -68,6 +69,9 @@ class SentinelTrail(Construct):
             send_to_cloud_watch_logs=cloud_watch_logs,
             cloud_watch_logs_retention=logs.RetentionDays.ONE_YEAR if cloud_watch_logs else None,
         )
+        # The role CloudTrail delivers to CloudWatch Logs with: the guardian's to guard (its self-protection roles).
+        logs_role = self.trail.node.try_find_child("LogsRole") if cloud_watch_logs else None
+        self.logs_role = logs_role if isinstance(logs_role, iam.Role) else None
         if protect_tag:  # protected like any trail, also when protection is narrowed to tagged trails
             key, _, value = protect_tag.partition("=")
             Tags.of(self.trail).add(key, value or "true")

@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, DefaultStackSynthesizer, Stack, Tags, Token
+import jsii
+from aws_cdk import (
+    Annotations,
+    ArnFormat,
+    CfnOutput,
+    DefaultStackSynthesizer,
+    IStableStringProducer,
+    Lazy,
+    Stack,
+    Tags,
+    Token,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -165,6 +176,7 @@ class GuardianStack(Stack):
             *(webhook_alarm(settings.stack_name, w) for w in settings.webhooks),
         ]
         self._trust_only_itself(settings)
+        self.security_link: SecurityAccountLink | None = None  # made below, after the guards it sends on
         self.self_protection = self._protect_itself(settings)
         self.stack_callers = StackCallers(
             self,
@@ -179,7 +191,7 @@ class GuardianStack(Stack):
         )
         self._keep_itself(settings)
         if settings.security_bus_arn:
-            SecurityAccountLink(
+            self.security_link = SecurityAccountLink(
                 self,
                 "SecurityAccount",
                 bus_arn=settings.security_bus_arn,
@@ -256,6 +268,7 @@ class GuardianStack(Stack):
             "alarms": under_prefix(alarms, f"{prefix}-"),
             "keys": [self.alerts.key.key_arn, self.signing.key.key_arn],
             "queue": self.dead_letters.queue.queue_url,
+            "buckets": [self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],
             "secrets": [{"arn": n.secret.secret_arn, "version": n.webhook.secret_version} for n in self.notifiers],
         }
         if self.cis is not None:  # the CIS alarms' filters, put back as deployed
@@ -273,6 +286,7 @@ class GuardianStack(Stack):
             log_group_arn=self.cis.log_group.log_group_arn if self.cis is not None else None,
             log_group_name=self.cis.log_group.log_group_name if self.cis is not None else None,
             secrets=[n.secret.secret_arn for n in self.notifiers],
+            buckets=[self.evidence.bucket.bucket_arn, self.evidence.access_logs.bucket_arn],
         )
 
     def _protect_itself(self, settings: GuardianSettings) -> SelfProtection:
@@ -294,15 +308,34 @@ class GuardianStack(Stack):
             ),
             rules=[*self.own_rules, *forwarder_rules(prefix, self.watch)],
             topic_arn=self.alerts.topic.topic_arn,
-            roles=[self.remediation.role.role_name, self.sweep.role.role_name],
+            roles=[
+                self.remediation.role.role_name,
+                self.sweep.role.role_name,
+                *(n.function.role.role_name for n in self.notifiers),  # each webhook notifier's
+                *([self.sentinel.logs_role.role_name] if self.sentinel and self.sentinel.logs_role else []),
+                # the security-account link's role, made after the guards (it sends them on): named when synthesized
+                *([Lazy.string(_SecurityLinkRole(self))] if settings.security_bus_arn else []),
+            ],
             keys=[(k.key_id, k.key_arn) for k in (self.alerts.key, self.signing.key)],
             key_aliases=f"alias/{prefix}-",
             buckets=[self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],
             alarms=self.alarm_names,
-            queue_name=f"{prefix}-dead-letters",
+            queue_names=[f"{prefix}-dead-letters", *(webhook_alarm(prefix, n.webhook) for n in self.notifiers)],
             log_groups=[self.cis.log_group.log_group_name] if self.cis is not None else [],
             secrets=[value for n in self.notifiers for value in secret_ids(n)],
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name
         )
+
+
+@jsii.implements(IStableStringProducer)
+class _SecurityLinkRole:
+    """The security-account link's role name, for the guards made before the link (which sends them on)."""
+
+    def __init__(self, stack: GuardianStack) -> None:
+        self.stack = stack
+
+    def produce(self) -> str | None:
+        link = self.stack.security_link
+        return link.role.role_name if link is not None else None

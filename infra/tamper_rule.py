@@ -26,6 +26,9 @@ EVENT_NAMES = (
     "DisableKey",  # kms.amazonaws.com: acted on only for a key that encrypts a protected trail
     "ScheduleKeyDeletion",
     "PutKeyPolicy",
+    "CreateGrant",  # alerted only
+    "RetireGrant",
+    "RevokeGrant",
     "PutBucketPolicy",  # s3.amazonaws.com: acted on only for a bucket a protected trail delivers to
     "DeleteBucketPolicy",
     "PutBucketLifecycle",
@@ -37,8 +40,11 @@ EVENT_NAMES = (
     "PutBucketEncryption",
     "DeleteBucketEncryption",
     "DeleteBucket",
+    "PutBucketOwnershipControls",  # alerted only
+    "PutObjectLockConfiguration",
     "DeleteLogGroup",  # logs.amazonaws.com: acted on only for a protected trail's log group
     "PutRetentionPolicy",
+    "DisassociateKmsKey",  # alerted only
     "DeleteMetricFilter",
     "PutMetricFilter",
     "DeleteSubscriptionFilter",

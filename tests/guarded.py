@@ -173,13 +173,15 @@ TABLE: dict[str, Entry] = {
         None,
         GUARDIAN_SCP,
     ),
-    "AWS::S3::Bucket": Entry(S3_BUCKET_CALLS, None, "DenyChangesToTheGuardiansBuckets"),
+    "AWS::S3::Bucket": Entry(
+        S3_BUCKET_CALLS, "guardian.flows.own_buckets:check_own_buckets", "DenyChangesToTheGuardiansBuckets"
+    ),
     "AWS::S3::BucketPolicy": Entry(
         (
             Call(S3, "PutBucketPolicy", "bucketName", "prop:Bucket"),
             Call(S3, "DeleteBucketPolicy", "bucketName", "prop:Bucket"),
         ),
-        None,
+        "guardian.flows.own_buckets:check_own_buckets",
         "DenyChangesToTheGuardiansBuckets",
     ),
     "AWS::CloudWatch::Alarm": Entry(
@@ -200,7 +202,11 @@ TABLE: dict[str, Entry] = {
         "guardian.flows.alert_path:_queue",
         GUARDIAN_SCP,
     ),
-    "AWS::SQS::QueuePolicy": Entry((Call(SQS, "SetQueueAttributes", "queueUrl", "prop:Queues"),), None, GUARDIAN_SCP),
+    "AWS::SQS::QueuePolicy": Entry(
+        (Call(SQS, "SetQueueAttributes", "queueUrl", "prop:Queues"),),
+        "guardian.flows.alert_path:policies",
+        GUARDIAN_SCP,
+    ),
     "AWS::SecretsManager::Secret": Entry(
         (
             Call(SM, "PutSecretValue", "secretId"),

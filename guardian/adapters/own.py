@@ -245,6 +245,18 @@ class OwnAdapter:
             TopicArn=self._topic_arn, AttributeName=name, AttributeValue=value
         )
 
+    def queue_policy(self, url: str) -> str | None:
+        try:
+            found = self._clients.sqs(self._topic_region).get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        except ClientError as exc:
+            if error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+                return None
+            raise
+        return str(found.get("Attributes", {}).get("Policy", ""))
+
+    def set_queue_policy(self, url: str, policy: str) -> None:
+        self._clients.sqs(self._topic_region).set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+
     def queue_exists(self, url: str) -> bool:
         try:
             self._clients.sqs(self._topic_region).get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from guardian.adapters.clients import ClientProvider
     from guardian.model.bucket import BucketState
@@ -127,6 +127,22 @@ class StorageAdapter:
         if state.acl_owner:
             policy["Owner"] = dict(state.acl_owner)
         self._clients.s3(state.region).put_bucket_acl(Bucket=state.name, AccessControlPolicy=policy)
+
+    def object_lock(self, name: str, region: str | None = None) -> dict[str, Any] | None:
+        """The bucket's Object Lock configuration (its default retention), canonical; None if it has none."""
+        from guardian.model.bucket import canonical  # noqa: PLC0415 - not the heal path
+
+        try:
+            found = self._clients.s3(region).get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
+        except ClientError as exc:
+            if error_code(exc) == "ObjectLockConfigurationNotFoundError":
+                return None
+            raise
+        return dict(canonical(found))
+
+    def put_object_lock(self, name: str, region: str | None, configuration: Mapping[str, Any]) -> None:
+        lock: Any = dict(configuration)
+        self._clients.s3(region).put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
 
     # -- a trail's CloudWatch Logs group ---------------------------------------------------------------------------
 

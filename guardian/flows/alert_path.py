@@ -9,9 +9,10 @@
 - The dead-letter queue exists.
 - The CIS alarms' metric filters are as deployed: one deleted or redefined is put back (PutMetricFilter).
 - Each chat webhook's secret holds the version approved (:mod:`guardian.flows.webhook_secrets`).
-- The topic's policy and key, and each key's policy, are as deployed (recorded when first seen, and after a
-  deployment CloudFormation confirms): a topic policy that denies the guardian's roles, EventBridge or CloudWatch
-  drops alerts without a trace. What differs is put back (SetTopicAttributes, PutKeyPolicy).
+- The guardian's own buckets are as deployed (:mod:`guardian.flows.own_buckets`).
+- The topic's policy and key, each key's policy and the queue's are as deployed (recorded when first seen, and after
+  a deployment CloudFormation confirms): a topic policy that denies the guardian's roles, EventBridge or CloudWatch
+  drops alerts without a trace. What differs is put back (SetTopicAttributes, PutKeyPolicy, SetQueueAttributes).
 
 Each finding is one CRITICAL alert; what cannot be put back from here (a deleted alarm or queue) asks for a
 redeployment and fails the run.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import AlertNotPublished, deliver
 from guardian.flows.key import repair_key
+from guardian.flows.own_buckets import check_own_buckets
 from guardian.flows.path_guard import contained
 from guardian.flows.steps import Step, run_steps
 from guardian.flows.webhook_secrets import check_webhook_secrets
@@ -37,7 +39,7 @@ from guardian.model.changes import Change, Effect
 from guardian.model.findings import guardian_finding
 from guardian.model.refs import KeyRef
 from guardian.model.results import iso
-from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, SecretCalls, SignedStore
+from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, OwnBucketCalls, SecretCalls, SignedStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-class Ports(AlertPathCalls, KeyCalls, SecretCalls, SignedStore, Delivery, Protocol):
+class Ports(AlertPathCalls, KeyCalls, SecretCalls, OwnBucketCalls, SignedStore, Delivery, Protocol):
     """The topic, its subscriptions, the alarms, the queue, the keys, their recorded policies, the alert's path."""
 
 
@@ -79,6 +81,9 @@ def check_alert_path(
         if path.secrets:  # a chat webhook's URL swapped: its alerts go to whoever swapped it
             secrets = partial(check_webhook_secrets, aws, config, started=started, run=run, deployed_at=deployed_at)
             parts.append(lambda: [PathCheck(*check) for check in secrets()])
+        if path.buckets:  # the evidence bucket's policy replaced reopens its evidence: as deployed (own_buckets)
+            buckets = partial(check_own_buckets, aws, config, started=started, run=run, deployed_at=deployed_at)
+            parts.append(lambda: [PathCheck(*check) for check in buckets()])
         guarded = partial(contained, aws=aws, config=config, started=started, run=run, failed=PathCheck)
         for found in pool.map(guarded, parts):
             checks += found
@@ -123,6 +128,8 @@ def policies(aws: Ports, config: Config) -> dict[str, str]:
     if path.alarms:  # an alarm redefined (no actions, another threshold) is mute: as deployed, too
         for alarm in aws.alarms(list(path.alarms)):
             found[f"alarm definition {alarm['name']}"] = json.dumps(alarm.get("definition") or {}, sort_keys=True)
+    if path.queue and (queue := aws.queue_policy(path.queue)) is not None:  # EventBridge's sends refused: lost
+        found["queue policy"] = _canonical(queue)
     if path.log_group and path.metric_filters:  # the CIS alarms' filters: deleted or redefined, the alarm is mute
         for each in aws.metric_filters(path.log_group, path.metric_filters):
             found[f"metric filter {each['filterName']}"] = json.dumps(each, sort_keys=True)
@@ -147,7 +154,7 @@ def _policies(
         return [PathCheck("policies", "baseline_recorded")]
     checks = []
     for what, want in dict(stored["policies"]).items():
-        if live.get(what) == want or (what.startswith("alarm definition ") and what not in live):  # deleted: _alarms
+        if live.get(what) == want or (what.startswith(("alarm definition ", "queue ")) and what not in live):  # _alarms
             checks.append(PathCheck(what, "in_baseline"))
             continue
         step = _put_back(aws, config, what, want)
@@ -175,6 +182,8 @@ def _put_back(aws: Ports, config: Config, what: str, value: str) -> Step:
         return ("SetTopicAttributes", lambda: aws.set_topic_attribute("Policy", value))
     if what == "topic key":
         return ("SetTopicAttributes", lambda: aws.set_topic_attribute("KmsMasterKeyId", value))
+    if what == "queue policy":
+        return ("SetQueueAttributes", lambda: aws.set_queue_policy(config.alert_path.queue or "", value))
     if what.startswith("alarm definition "):
         return ("PutMetricAlarm", lambda: aws.put_alarm(json.loads(value)))
     if what.startswith("metric filter "):

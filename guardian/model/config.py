@@ -59,6 +59,7 @@ class AlertPath:
     metric_filters: str | None = None
     # each chat webhook's secret (ARN) → the version approved (``secretVersion``), or None: the first one recorded
     secrets: Mapping[str, str | None] = field(default_factory=dict)
+    buckets: tuple[str, ...] = ()  # the guardian's own buckets (evidence, access logs): held as deployed
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def _alert_path(text: str) -> AlertPath:
     if isinstance(value, dict):  # the alarms may be written under the stack's prefix (a 4 KB environment)
         alarms = under_prefix(value.get("alarms"), "GUARDIAN_ALERT_PATH alarms")
         value = value if alarms is None else {**value, "alarms": alarms}
-    lists = ("emails", "alarms", "keys")
+    lists = ("emails", "alarms", "keys", "buckets")
     if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters", "logGroup", "metricFilters", "secrets"}:
         raise ConfigError(shape)
     filters = value.get("filters", {})
@@ -216,4 +217,5 @@ def _alert_path(text: str) -> AlertPath:
         log_group=group or None,
         metric_filters=prefix or None,
         secrets={s["arn"]: s.get("version") for s in secrets},
+        buckets=tuple(value.get("buckets", [])),
     )

@@ -126,6 +126,10 @@ RULES: Mapping[str, Rule] = {
     "DisableKey":          Rule("KMS key of a trail disabled",                  C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
     "ScheduleKeyDeletion": Rule("KMS key of a trail scheduled for deletion",    C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
     "PutKeyPolicy":        Rule("KMS key policy of a trail changed",            C, Heal.RESTORE_KEY,         H, N, KMS, KEY),
+    # Its grants: a way to use the key its policy does not show (alerted; judged again by the sweep's key checks).
+    "CreateGrant":         Rule("grant created on the KMS key of a trail",      H, None,                     M, N, KMS, KEY),
+    "RetireGrant":         Rule("grant retired on the KMS key of a trail",      H, None,                     M, N, KMS, KEY),
+    "RevokeGrant":         Rule("grant revoked on the KMS key of a trail",      H, None,                     M, N, KMS, KEY),
     # A trail's S3 bucket (acted on only if a protected trail delivers to it; other buckets are ignored).
     "PutBucketPolicy":     Rule("policy of a trail's S3 bucket changed",        H, PUT_BACK,                 M, N, S3, BUCKET),
     "DeleteBucketPolicy":  Rule("policy of a trail's S3 bucket deleted",        C, PUT_BACK,                 M, N, S3, BUCKET),
@@ -142,9 +146,15 @@ RULES: Mapping[str, Rule] = {
     "DeleteBucketEncryption":
                            Rule("default encryption of a trail's bucket removed", H, PUT_BACK,               M, N, S3, BUCKET),
     "DeleteBucket":        Rule("S3 bucket of a trail deleted",                 C, PUT_BACK,                 M, N, S3, BUCKET),
+    # Alerted (no baseline of them here): who owns the objects the trail writes, and how long they are locked.
+    "PutBucketOwnershipControls":
+                           Rule("object ownership of a trail's S3 bucket changed", H, None,                  M, N, S3, BUCKET),
+    "PutObjectLockConfiguration":
+                           Rule("Object Lock of a trail's S3 bucket changed",   H, None,                     M, N, S3, BUCKET),
     # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
     "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),
     "PutRetentionPolicy":  Rule("retention of a trail's log group changed",     M, PUT_BACK,                 L, N, LOGS, GROUP),
+    "DisassociateKmsKey":  Rule("KMS key of a trail's log group disassociated", H, None,                     M, N, LOGS, GROUP),
     # Its metric filters feed alarms; its subscription filters carry the logs on: alerted (no baseline of them here).
     "DeleteMetricFilter":  Rule("metric filter of a trail's log group deleted", H, None,                     M, N, LOGS, GROUP),
     "PutMetricFilter":     Rule("metric filter of a trail's log group changed", H, None,                     M, N, LOGS, GROUP),

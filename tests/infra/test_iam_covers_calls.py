@@ -37,6 +37,8 @@ IAM_ACTION = {
     "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
     "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "s3:DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "s3:PutObjectLockConfiguration": "s3:PutBucketObjectLockConfiguration",
 }
 PREFIX = {"cloudwatchlogs": "logs", "eventbridge": "events", "configservice": "config"}
 GROUP = "/aws/cloudtrail/management"
@@ -246,8 +248,18 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
     events.put_rule(Name="CloudTrailGuardian-tamper", EventPattern=json.dumps({"source": ["aws.cloudtrail"]}))
     events.put_targets(Rule="CloudTrailGuardian-tamper", Targets=[{"Id": "T", "Arn": "arn:aws:sqs:us-east-1:1:q"}])
     monkeypatch.setenv("GUARDIAN_OWN_RULES", '["CloudTrailGuardian-tamper"]')
+    monkeypatch.setenv("GUARDIAN_ALERT_PATH", json.dumps({"buckets": ["evidence-iam"]}))  # its own bucket, held
     runtime.reset()
     sweep.lambda_handler({}, None)  # first seen: records baselines
+    opened = {
+        "Effect": "Allow",
+        "Principal": {"AWS": ACCOUNT},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::evidence-iam/*",
+    }
+    boto3.client("s3").put_bucket_policy(
+        Bucket="evidence-iam", Policy=json.dumps({"Version": "2012-10-17", "Statement": [opened]})
+    )
     events.remove_targets(Rule="CloudTrailGuardian-tamper", Ids=["T"])
     events.disable_rule(Name="CloudTrailGuardian-tamper")
     tamper_with_storage()
@@ -273,6 +285,8 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
         "logs:CreateLogGroup",
         "events:EnableRule",
         "events:PutTargets",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:DeleteBucketPolicy",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
 

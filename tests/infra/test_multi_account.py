@@ -86,7 +86,14 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
             r["Properties"]["Name"]: r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
         }
         watched = {f"CloudTrailGuardian-forward-watch-{n}" for n in (1, 2, 3)}  # the default watch rules' patterns
-        assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard", *watched}
+        own_guards = {f"CloudTrailGuardian-forward-guard-{g}{c}" for g in ("topic", "queue") for c in ("", "-cfn")}
+        assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard", *watched, *own_guards}
+        for name in own_guards:  # its alert path's guards: straight to its own topic, CRITICAL unless CloudFormation
+            [to_topic] = rules[name]["Targets"]
+            [topic_id] = template.find_resources("AWS::SNS::Topic")
+            assert to_topic["Arn"] == {"Ref": topic_id}
+            severity = "[HIGH]" if name.endswith("-cfn") else "[CRITICAL]"
+            assert to_topic["InputTransformer"]["InputTemplate"].startswith(f'{{"subject":"{severity} ')
         for name in watched:
             to_home = [t for t in rules[name]["Targets"] if "event-bus/default" in json.dumps(t["Arn"])]
             assert to_home, name

@@ -625,7 +625,7 @@ def test_sweep_role_checks_only_the_guardians_own_functions_stack_alarms_queue_a
     assert by_sid["CheckTheDeadLetterQueue"] == {
         "Sid": "CheckTheDeadLetterQueue",
         "Effect": "Allow",
-        "Action": "sqs:GetQueueAttributes",
+        "Action": ["sqs:GetQueueAttributes", "sqs:SetQueueAttributes"],  # its policy put back as deployed
         "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
     }
 
@@ -787,7 +787,8 @@ def test_self_protection_patterns_name_the_guardians_own_resources(default_synth
     assert len(alarm_names) == len(ALARM_SUFFIXES)
     assert all(name.startswith("CloudTrailGuardian-") for name in alarm_names)
     assert {"DisableAlarmActions", "DeleteAlarms", "PutMetricAlarm"} <= set(named("cloudwatch")["eventName"])
-    assert named("sqs")["requestParameters"]["queueUrl"] == [{"suffix": "/CloudTrailGuardian-dead-letters"}]
+    # The dead-letter queues (the guardian's, each webhook notifier's) by the stack's prefix, whatever the URL's host.
+    assert named("sqs")["requestParameters"]["queueUrl"] == [{"wildcard": "*/CloudTrailGuardian-*"}]
     assert {"DeleteStack", "UpdateTerminationProtection"} <= set(named("cloudformation")["eventName"])
     # The rules' names are fixed, so a rule can name itself without a circular reference.
     assert all(

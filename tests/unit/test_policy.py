@@ -184,6 +184,8 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "AddTags",
         "LeaveOrganization",
         *("DeleteMetricFilter", "PutMetricFilter", "DeleteSubscriptionFilter", "PutSubscriptionFilter"),  # alerted
+        *("DisassociateKmsKey", "PutBucketOwnershipControls", "PutObjectLockConfiguration"),  # alerted
+        *("CreateGrant", "RetireGrant", "RevokeGrant"),  # alerted: a trail key's grants
     }
 
 
