@@ -4,10 +4,11 @@ No Lambda is on that path, so the alert still arrives when the guardian's functi
 
 Nobody is exempt by name: a role called ``cdk-...`` is alerted like any other. What CloudFormation changes (AWS
 records such calls with ``sourceIPAddress`` ``cloudformation.amazonaws.com``, which no caller can set) goes instead
-to a function that asks the guardian's own stack (:mod:`infra.stack_callers`): its own deployment is covered by one
-LOW "deployment" alert on the stack's ExecuteChangeSet or UpdateStack, naming the change set; any other stack's
-change is CRITICAL. SNS cannot take a Subject from an EventBridge target: the subject line is the
-first field of the JSON body instead.
+to a function that asks the guardian's own stack (:mod:`infra.stack_callers`): its own deployment is covered by a
+MEDIUM "deployment" alert, mailed, on the stack's CreateChangeSet, ExecuteChangeSet or UpdateStack, naming the
+change set and who made it (a change set created by anyone who may, then executed by its ARN alone, is seen at its
+creation); any other stack's change is CRITICAL. SNS cannot take a Subject from an EventBridge target: the subject
+line is the first field of the JSON body instead.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         *("PutResourcePolicy", "DeleteResourcePolicy"),
     ],
 }
-DEPLOYMENT_CALLS = ["ExecuteChangeSet", "UpdateStack"]
+# CreateChangeSet always names the stack; ExecuteChangeSet may name only the change set's ARN.
+DEPLOYMENT_CALLS = ["CreateChangeSet", "ExecuteChangeSet", "UpdateStack"]
 API_CALL = "AWS API Call via CloudTrail"
 F = events.EventField.from_path
 
@@ -209,7 +211,7 @@ def watches(guarded: Guarded) -> list[Watch]:
         "cloudformation.amazonaws.com",
         DEPLOYMENT_CALLS,
         {"stackName": stack},
-        severity="LOW",
+        severity="MEDIUM",  # mailed: a deployment of the guardian is rare, and whoever made it is named
         via_cloudformation=True,
     )
     return [*found, deployment]
@@ -260,7 +262,8 @@ def message(watch: Watch, stack_name: str) -> events.RuleTargetInput:
             f"{F('$.detail.requestParameters.changeSetName')} by {who}"
         )
         note = (
-            "A deployment of the guardian's own stack: review the change set it names. The changes CloudFormation "
+            "A deployment of the guardian's own stack: review the change set it names and who made it; if nobody "
+            "expected it, treat it as tampering (with the SCP only the deployers may). The changes CloudFormation "
             "makes to the guardian's resources while it deploys are not alerted one by one; anyone else's are, "
             "CRITICAL."
         )

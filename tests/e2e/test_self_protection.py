@@ -44,7 +44,7 @@ def inbox(aws: LocalAws, topic_arn: str) -> str:
     return scenario.subscribe_security_team(aws, topic_arn)
 
 
-@pytest.mark.threat("own-rules")
+@pytest.mark.threat("own-rules", "cfn-deploy")
 def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_function(template: Path) -> None:
     with local_aws() as aws:
         deployment = deploy.deploy(aws, template)
@@ -88,17 +88,24 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         events.put_events(Entries=[api_call("events", "DisableRule", {"name": "marketing-nightly"}, mallory)])
         assert scenario.drain(aws, queue_url) == []
         assert len(aws.invocations) == 1
-        # The deployment itself is: one LOW alert that names the change set.
+        # The deployment itself is: a MEDIUM alert (mailed) that names the change set and who made it...
         deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}/cli"
         change_set = {"stackName": "CloudTrailGuardian", "changeSetName": "cdk-deploy-change-set"}
         events.put_events(Entries=[api_call("cloudformation", "ExecuteChangeSet", change_set, deployer)])
         [deployed] = scenario.drain(aws, queue_url)
         body = json.loads(deployed["Message"])
-        assert (
-            body["subject"]
-            == f"[LOW] 123456789012 CloudTrail Guardian deployed: ExecuteChangeSet cdk-deploy-change-set by {deployer}"
+        assert body["subject"] == (
+            f"[MEDIUM] 123456789012 CloudTrail Guardian deployed: ExecuteChangeSet cdk-deploy-change-set by {deployer}"
         )
-        assert body["severity"] == "LOW"
+        assert body["severity"] == "MEDIUM"
+        # ...and a change set of the insider's on the guardian's stack is seen when created, whoever executes it later
+        # by its ARN alone (ExecuteChangeSet need not name the stack).
+        theirs = {"stackName": "CloudTrailGuardian", "changeSetName": "x"}
+        events.put_events(Entries=[api_call("cloudformation", "CreateChangeSet", theirs, mallory)])
+        [created] = scenario.drain(aws, queue_url)
+        assert json.loads(created["Message"])["subject"].startswith(
+            f"[MEDIUM] 123456789012 CloudTrail Guardian deployed: CreateChangeSet x by {mallory}"
+        )
 
 
 @pytest.mark.threat("own-functions")
