@@ -81,7 +81,7 @@ def as_list(value: Any) -> list[Any]:
 
 def _principal(statement: Mapping[str, Any], request: Request) -> Applies:
     if "NotPrincipal" in statement:
-        return Applies.NO if _excluded(statement["NotPrincipal"], request) else Applies.YES
+        return _excluded(statement["NotPrincipal"], request)
     if "Principal" not in statement:
         return Applies.YES  # an identity policy: applies to whoever holds it
     return Applies.YES if _named(statement["Principal"], request, exact=False) else Applies.NO
@@ -109,14 +109,22 @@ def _named(principal: Any, request: Request, *, exact: bool) -> bool:
     return False
 
 
-def _excluded(principal: Any, request: Request) -> bool:
-    """NotPrincipal leaves out a role only when it names both the role and the role's account (AWS evaluates the
-    session against both); a service or root only when it is named itself."""
+def _excluded(principal: Any, request: Request) -> Applies:
+    """Whether a NotPrincipal statement applies: a service or root is left out only when it is named itself. A role
+    acts as a session (``arn:aws:sts::<account>:assumed-role/<role>/<session>``), which AWS evaluates against the
+    session, the role and the account: it is left out only for the sessions named beside the role and its account,
+    and the guardian cannot know which session a reader will use, so the statement may still apply (MAYBE)."""
     if request.is_service or request.principal.endswith(":root"):
-        return _named(principal, request, exact=True)
-    account = request.principal.split(":")[4]
-    root = Request(f"{':'.join(request.principal.split(':')[:2])}:iam::{account}:root", "", "")
-    return _named(principal, request, exact=True) and _named(principal, root, exact=True)
+        return Applies.NO if _named(principal, request, exact=True) else Applies.YES
+    partition, account = request.principal.split(":")[1], request.principal.split(":")[4]
+    root = Request(f"arn:{partition}:iam::{account}:root", "", "")
+    role = request.principal.rsplit("/", 1)[-1]
+    sessions = f"arn:{partition}:sts::{account}:assumed-role/{role}/"
+    named = principal.get("AWS", []) if isinstance(principal, Mapping) else []
+    some_session = any(str(v).startswith(sessions) for v in as_list(named))
+    if some_session and _named(principal, request, exact=True) and _named(principal, root, exact=True):
+        return Applies.MAYBE
+    return Applies.YES
 
 
 # -- action and resource --------------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ def bucket_requests(
         found += [Request(CLOUDTRAIL, "s3:PutObject", key, acl) for key in objects]
         found.append(Request(CLOUDTRAIL, "s3:GetBucketAcl", arn, {**context, "s3:x-amz-acl": ()}))
     for reader in access.everyone_reading():
-        context = {"aws:securetransport": ("true",), "aws:principalarn": (reader,), "aws:principalaccount": (account,)}
+        own = reader.split(":")[4]  # a reader's own account, which may not be the log account
+        context = {"aws:securetransport": ("true",), "aws:principalarn": (reader,), "aws:principalaccount": (own,)}
         found += [Request(reader, "s3:GetObject", key, context) for key in objects]
         found.append(Request(reader, "s3:ListBucket", arn, context))
     return found

@@ -18,6 +18,7 @@ ACCOUNT = "111122223333"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/audit"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 READER = f"arn:aws:iam::{ACCOUNT}:role/security-audit"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/security-audit/auditor"
 INSIDER = f"arn:aws:iam::{ACCOUNT}:role/insider"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 LOG = f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/01/01/x.json.gz"
@@ -57,7 +58,10 @@ DENY_ALL = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*
         ({**DENY_ALL, "Principal": None, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}, WRITE, Applies.NO),
         ({**DENY_ALL, "Principal": None, "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}}, READ, Applies.YES),
         ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": READER}}, READ, Applies.YES),  # its account too
-        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": [READER, ROOT]}}, READ, Applies.NO),
+        # A role acts as a session, which NotPrincipal must name too, and by its exact name: the reader's sessions
+        # are denied unless one is named, and then only that one is spared (IAM User Guide, "NotPrincipal").
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": [READER, ROOT]}}, READ, Applies.YES),
+        ({**DENY_ALL, "Principal": None, "NotPrincipal": {"AWS": [READER, ROOT, SESSION]}}, READ, Applies.MAYBE),
         ({**DENY_ALL, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, WRITE, Applies.NO),
         ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL}}}, WRITE, Applies.NO),
         ({**DENY_ALL, "Condition": {"StringNotEquals": {"aws:SourceArn": TRAIL + "x"}}}, WRITE, Applies.YES),
