@@ -173,6 +173,10 @@ class ServiceAdapter:
     def key_state(self, key: KeyRef) -> str:
         return str(self._clients.kms(key.region).describe_key(KeyId=key.key_id)["KeyMetadata"]["KeyState"])
 
+    def key_origin(self, key: KeyRef) -> str:
+        metadata = self._clients.kms(key.region).describe_key(KeyId=key.key_id)["KeyMetadata"]
+        return "EXTERNAL_KEY_STORE" if metadata.get("CustomKeyStoreId") else str(metadata.get("Origin", "AWS_KMS"))
+
     def enable_key(self, key: KeyRef) -> None:
         self._clients.kms(key.region).enable_key(KeyId=key.key_id)
 

@@ -37,10 +37,14 @@ def judge_new_key(aws: KeyCalls, changes: tuple[Change, ...], found: TrailState,
         key = KeyRef(key_id=arn.rsplit("/", 1)[-1], region=arn.split(":")[3], account_id=config.account_id)
         try:
             policy = json.loads(aws.key_policy(key))
+            # Key material the insider imported (and may delete) or keeps in a key store of theirs: whoever holds it
+            # decides whether the logs can ever be read again, whatever the policy says.
+            own_material = aws.key_origin(key) == "AWS_KMS"
         except AWS_ERRORS:
-            policy = None  # a policy the guardian cannot read is one it cannot vouch for
+            policy, own_material = None, False  # a key the guardian cannot read is one it cannot vouch for
         fit = (
-            isinstance(policy, dict)
+            own_material
+            and isinstance(policy, dict)
             and cloudtrail_can_encrypt(policy, found.arn, config.account_id)
             and not readers_who_cannot_decrypt(policy, arn, [found.arn], access)
         )

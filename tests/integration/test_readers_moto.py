@@ -48,6 +48,19 @@ def test_a_key_only_the_insider_can_decrypt_is_taken_off_the_trail_high(account:
 
 
 @pytest.mark.threat("trail-key-swap")
+def test_a_key_of_imported_material_is_taken_off_however_open_its_policy(account: Account) -> None:
+    """Material the insider imported can be deleted by them (DeleteImportedKeyMaterial) whatever the policy says:
+    such a key is no destination the guardian can vouch for."""
+    imported = boto3.client("kms").create_key(
+        Policy=json.dumps(key_policy(ADMIN, CLOUDTRAIL_ENCRYPTS)), Origin="EXTERNAL"
+    )["KeyMetadata"]["KeyId"]
+    account.ct().update_trail(Name=TRAIL, KmsKeyId=imported)
+    result = handler.lambda_handler(event_on("update_trail"), None)
+    assert (result["outcome"], result["severity"]) == ("healed", "HIGH")
+    assert not account.trail().get("KmsKeyId")
+
+
+@pytest.mark.threat("trail-key-swap")
 def test_the_sweep_takes_the_insiders_key_off_when_the_event_is_lost(account: Account) -> None:
     account.ct().update_trail(Name=TRAIL, KmsKeyId=insiders_key())
     summary = account.sweep()

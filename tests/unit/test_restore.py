@@ -72,6 +72,9 @@ class FakeTrails:
     def key_state(self, key: KeyRef) -> str:
         raise AssertionError("no key is read in these restores")
 
+    def key_origin(self, key: KeyRef) -> str:
+        raise AssertionError("no key is read in these restores")
+
     def enable_key(self, key: KeyRef) -> None:
         raise AssertionError("no key is changed in these restores")
 
