@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 STACK_CALL = "stack-call"  # the -guard-cfn-* rules' mark on what they send (infra.stack_callers)
 SKEW = timedelta(minutes=2)  # clocks of CloudTrail and CloudFormation, and seconds-only eventTime
+# After a resource is complete, CloudFormation makes no more calls for it: only eventTime's rounding to the second is
+# allowed, so another stack cannot time its call into the minutes after the guardian's deployment of the same thing.
+AFTER_COMPLETE = timedelta(seconds=2)
 LOOKBACK = timedelta(hours=1)  # how long before the call a resource's update may have begun
 # requestParameters fields that name a guardian resource (those the self-protection rules match on).
 NAMING_FIELDS = (
@@ -53,6 +56,20 @@ TYPES = {
     "monitoring.amazonaws.com": "AWS::CloudWatch::",
     "sqs.amazonaws.com": "AWS::SQS::",
     "cloudformation.amazonaws.com": "AWS::CloudFormation::",
+}
+# The resource types that make a call, where the service's other types never do: a policy set on the alerts topic is
+# confirmed only by the guardian's topic or topic policy, never by a subscription of the same service naming it.
+CALL_TYPES: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("sns.amazonaws.com", "SetTopicAttributes"): ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy"),
+    ("sns.amazonaws.com", "DeleteTopic"): ("AWS::SNS::Topic",),
+    ("s3.amazonaws.com", "PutBucketPolicy"): ("AWS::S3::BucketPolicy",),
+    ("s3.amazonaws.com", "DeleteBucketPolicy"): ("AWS::S3::BucketPolicy",),
+    ("kms.amazonaws.com", "PutKeyPolicy"): ("AWS::KMS::Key",),
+    ("sqs.amazonaws.com", "SetQueueAttributes"): ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy"),
+    ("events.amazonaws.com", "PutRule"): ("AWS::Events::Rule",),
+    ("events.amazonaws.com", "PutTargets"): ("AWS::Events::Rule",),
+    ("events.amazonaws.com", "RemoveTargets"): ("AWS::Events::Rule",),
+    ("events.amazonaws.com", "DisableRule"): ("AWS::Events::Rule",),
 }
 # Calls that add something of the caller's choosing: the stack's resource must be of that type and name it too.
 ADDS: Mapping[tuple[str, str], tuple[str, str]] = {
@@ -113,6 +130,9 @@ def _names(call: StackCall, event: Mapping[str, Any]) -> bool:
     kind = str(event.get("ResourceType", ""))
     if not kind.startswith(TYPES.get(call.event_source, "\0")):
         return False
+    makers = CALL_TYPES.get((call.event_source, call.event_name))
+    if makers is not None and kind not in makers:
+        return False
     extra = _adds(call.event_source, call.event_name)
     properties = str(event.get("ResourceProperties") or "")
     if extra is not None and (kind != extra[0] or call.added is None or json.dumps(call.added) not in properties):
@@ -143,7 +163,7 @@ def _in_progress_at(at: datetime, events: Iterable[Mapping[str, Any]]) -> bool:
         if not status.endswith("_IN_PROGRESS") or event["Timestamp"] > at + SKEW:
             continue
         ends = [e for e in timed[index + 1 :] if not str(e.get("ResourceStatus", "")).endswith("_IN_PROGRESS")]
-        if not ends or ends[0]["Timestamp"] >= at - SKEW:
+        if not ends or ends[0]["Timestamp"] >= at - AFTER_COMPLETE:
             return True
     return False
 

@@ -122,3 +122,23 @@ def test_a_rule_is_matched_by_name_whatever_bus_prefix_its_physical_id_has() -> 
     assert call is not None
     assert confirmed_by(call, events) == "Tamper"
     assert confirmed_by(call, [{**e, "PhysicalResourceId": "default|marketing"} for e in events]) is None
+
+
+@pytest.mark.threat("cfn-other-stack")
+def test_another_stacks_topic_policy_is_not_confirmed_by_the_guardians_subscription_or_after_it_completed() -> None:
+    """The insider's stack times a topic policy into the guardian's deployment (insider review, issue 20): only the
+    guardian's topic or topic policy confirms SetTopicAttributes, and only while CloudFormation works on it."""
+    policy = record("SetTopicAttributes", "sns.amazonaws.com", {"topicArn": TOPIC, "attributeName": "Policy"})
+    call = stack_call(policy)
+    assert call is not None
+    assert confirmed_by(call, subscription_events(AT - timedelta(seconds=5), None)) is None  # a subscription, still
+    started, done = AT - timedelta(minutes=3), AT - timedelta(seconds=110)
+    own_policy = [
+        stack_event("Policy", "AWS::SNS::TopicPolicy", "UPDATE_IN_PROGRESS", started, Topics=[TOPIC]),
+        stack_event("Policy", "AWS::SNS::TopicPolicy", "UPDATE_COMPLETE", done, "policy-id", Topics=[TOPIC]),
+    ]
+    assert confirmed_by(call, own_policy) is None  # 110 s after the guardian's own policy was done
+    in_time = record("SetTopicAttributes", "sns.amazonaws.com", {"topicArn": TOPIC}, at=done - timedelta(seconds=1))
+    confirmed = stack_call(in_time)
+    assert confirmed is not None
+    assert confirmed_by(confirmed, own_policy) == "Policy"
