@@ -13,7 +13,7 @@ from tests.support import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "threat-model.md"
 ROW = re.compile(r"^\| `(?P<id>[a-z0-9-]+)` \|(?P<cells>.*)\|\s*$")
-# Moves issue 20 found resisted nowhere, until the slice named lands its test (the lead empties this as they land).
+# Rows whose tests are still to come (`open: <who>` in the tests cell): empty now; a new move may wait here, named.
 OPEN_ROWS: dict[str, str] = {}
 
 
@@ -21,7 +21,7 @@ OPEN_ROWS: dict[str, str] = {}
 class Row:
     id: str
     tests: tuple[str, ...]  # node ids "tests/x.py::test_y"
-    open: str | None  # the slice, for a row whose tests cell is "open: <slice>"
+    open: str | None  # who brings the tests, for a row whose tests cell is "open: <who>"
 
 
 def rows(text: str) -> list[Row]:
