@@ -71,9 +71,8 @@ BUCKET_REPAIRS = [
 LOG_GROUP_REPAIRS = [
     "logs:DescribeLogGroups",
     "logs:CreateLogGroup",
-    "logs:PutRetentionPolicy",
-    "logs:DeleteRetentionPolicy",
-    "logs:AssociateKmsKey",
+    "logs:*RetentionPolicy",  # Put, Delete (wildcards keep the roles' inline policies within IAM's size)
+    "logs:*KmsKey",  # Associate, Disassociate: a key put on a trail's log group by anyone but `guardian approve`
 ]
 # GetKeyPolicy and PutKeyPolicy: only ever to give CloudTrail back its use of a trail's key (nothing else is put).
 KEY_REPAIRS = ["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion", "kms:GetKeyPolicy", "kms:PutKeyPolicy"]
@@ -129,6 +128,14 @@ RESOURCE_ACKS = [
         id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]",
         reason="A trail may deliver to any bucket; every bucket action but CreateBucket is limited to this "
         "account's buckets (s3:ResourceAccount), and CreateBucket only recreates a deleted trail bucket.",
+    ),
+    Ack(
+        id="AwsSolutions-IAM5[Action::logs:*RetentionPolicy]",
+        reason="Put and Delete RetentionPolicy, on a trail's log group: the baseline's retention, or never expire.",
+    ),
+    Ack(
+        id="AwsSolutions-IAM5[Action::logs:*KmsKey]",
+        reason="Associate and Disassociate KmsKey, on a trail's log group: its baseline key, or none.",
     ),
     Ack(
         id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*]",

@@ -65,6 +65,7 @@ def local_aws() -> Iterator[LocalAws]:
             kms_key_specs(),
             cloudtrail_as_aws(),
             s3_versions_by_prefix(),
+            log_group_keys(),
             cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
         ):
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
@@ -159,6 +160,34 @@ def cloudtrail_as_aws() -> Iterator[None]:
         Trail.description = original_description  # type: ignore[method-assign]
         if original_stores is None:
             del CloudTrailResponse.list_event_data_stores  # type: ignore[attr-defined]
+
+
+@contextmanager
+def log_group_keys() -> Iterator[None]:
+    """CloudWatch Logs' AssociateKmsKey and DisassociateKmsKey, which moto 5.2.5 lacks (its groups keep a key only
+    from CreateLogGroup): the key is set on, or taken off, the group as AWS does."""
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+    from moto.logs.responses import LogsResponse  # noqa: PLC0415
+
+    def key_of(self: LogsResponse, key: str | None) -> str:
+        name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(name)
+        if group is None:
+            raise JsonRESTError("ResourceNotFoundException", f"The specified log group does not exist: {name}")
+        group.kms_key_id = key
+        return ""
+
+    saved = {n: getattr(LogsResponse, n, None) for n in ("associate_kms_key", "disassociate_kms_key")}
+    LogsResponse.associate_kms_key = lambda self: key_of(self, self._get_param("kmsKeyId"))  # type: ignore[attr-defined]
+    LogsResponse.disassociate_kms_key = lambda self: key_of(self, None)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            if original is None:
+                delattr(LogsResponse, name)
+            else:
+                setattr(LogsResponse, name, original)
 
 
 _LISTING = threading.local()

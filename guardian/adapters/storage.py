@@ -173,8 +173,12 @@ class StorageAdapter:
             logs.put_retention_policy(logGroupName=state.name, retentionInDays=state.retention_days)
 
     def associate_log_key(self, state: LogGroupState) -> None:
-        assert state.kms_key_id is not None
-        self._clients.logs(state.region).associate_kms_key(logGroupName=state.name, kmsKeyId=state.kms_key_id)
+        """The group's key as ``state`` has it: associated, or (None) disassociated."""
+        logs = self._clients.logs(state.region)
+        if state.kms_key_id is None:
+            logs.disassociate_kms_key(logGroupName=state.name)
+        else:
+            logs.associate_kms_key(logGroupName=state.name, kmsKeyId=state.kms_key_id)
 
 
 def _unless(read: Callable[[], Any], absent: str) -> Any:

@@ -165,8 +165,9 @@ def _group_steps(aws: Ports, goal: LogGroupState, weak: tuple[Change, ...], trai
     steps: list[Step] = [("CreateLogGroup", lambda: aws.create_log_group(goal))] if recreate else []
     if (recreate and goal.retention_days is not None) or "retention_days" in fields:
         steps.append(("PutRetentionPolicy", lambda: aws.put_retention(goal)))
-    if "kms_key_id" in fields and goal.kms_key_id:
-        steps.append(("AssociateKmsKey", lambda: aws.associate_log_key(goal)))
+    if "kms_key_id" in fields:
+        name = "AssociateKmsKey" if goal.kms_key_id else "DisassociateKmsKey"
+        steps.append((name, lambda: aws.associate_log_key(goal)))
     if recreate:  # CloudTrail stops delivering to a deleted group: attach the new one again
         steps.extend(("UpdateTrail", _reattach(aws, arn)) for arn in trails)
     return steps

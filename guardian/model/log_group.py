@@ -55,8 +55,9 @@ def compare_group(baseline: LogGroupState, current: LogGroupState) -> tuple[Chan
         effect = Effect.WEAKENED if shorter else Effect.STRENGTHENED
         changes.append(Change("retention_days", baseline.retention_days, current.retention_days, effect))
     if baseline.kms_key_id != current.kms_key_id:
-        effect = Effect.STRENGTHENED if baseline.kms_key_id is None else Effect.WEAKENED
-        changes.append(Change("kms_key_id", baseline.kms_key_id, current.kms_key_id, effect))
+        # A key is a destination, added or changed: whoever holds it decides who reads the logs, and disabling it
+        # stops CloudWatch Logs taking the trail's events (the CIS alarms go quiet). Kept only by `guardian approve`.
+        changes.append(Change("kms_key_id", baseline.kms_key_id, current.kms_key_id, Effect.WEAKENED))
     return tuple(changes)
 
 

@@ -36,6 +36,8 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
     }
     common = [
         "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "Annotation::AwsSolutions-IAM5[Action::logs:*RetentionPolicy]",  # Put, Delete
+        "Annotation::AwsSolutions-IAM5[Action::logs:*KmsKey]",  # Associate, Disassociate
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/baselines/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/selftests/*]",

@@ -376,3 +376,19 @@ def test_a_bucket_read_where_its_baseline_says_is_the_same_read_and_one_elsewher
     moved = adapter.bucket_state(BUCKET, "eu-west-1")
     assert (moved.region, moved.policy) == ("us-east-1", unguided.policy)
     assert adapter.bucket_state("no-such-trail-bucket", "us-east-1").exists is False
+
+
+@pytest.mark.threat("log-group")
+def test_a_key_put_on_the_log_group_is_taken_off_by_the_sweep(account: Account, log_group: str) -> None:
+    """Insider review (issue 20): a key of the insider's, later disabled, would stop CloudWatch Logs taking the
+    trail's events and mute the CIS alarms. A key on a trail's log group is kept only by `guardian approve`."""
+    key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    logs = boto3.client("logs")
+    logs.associate_kms_key(logGroupName=GROUP, kmsKeyId=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}")
+    summary = account.sweep()
+    assert summary["resources"][f"log_group:{GROUP}"] == "healed"
+    [group] = logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"]
+    assert "kmsKeyId" not in group
+    _, message = subject_and_message(account.alerts()[0])
+    assert message["severity"] in ("MEDIUM", "HIGH")
+    assert "DisassociateKmsKey" in message["action"]["taken"]
