@@ -28,15 +28,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows.baselines import read_verified, write_signed
-from guardian.flows.deliver import AlertNotPublished, deliver
 from guardian.flows.key import repair_key
-from guardian.flows.own_buckets import check_own_buckets
+from guardian.flows.own_buckets import check_own_buckets, deliver_own_finding
 from guardian.flows.path_guard import contained
 from guardian.flows.steps import Step, run_steps
 from guardian.flows.webhook_secrets import check_webhook_secrets
 from guardian.model.baselines import ALERT_PATH_KEY, alert_path_document
 from guardian.model.changes import Change, Effect
-from guardian.model.findings import guardian_finding
 from guardian.model.refs import KeyRef
 from guardian.model.results import iso
 from guardian.ports.calls import AlertPathCalls, Delivery, KeyCalls, OwnBucketCalls, SecretCalls, SignedStore
@@ -282,17 +280,5 @@ def _alert(
             reason += "; AWS has mailed a new subscription confirmation, which must be confirmed"
     else:
         reason = f"the alert path is broken ({what}: {fields}) and could not be put back from here: redeploy the stack"
-    finding = guardian_finding(
-        ("alert_path", what),
-        account_id=config.account_id,
-        region=config.topic_region,
-        detected_at=started,
-        reason=reason,
-        found=found,
-        healed=healed,
-    )
-    try:
-        deliver(finding, aws, config, run)
-    except AlertNotPublished as exc:  # its security-account copy went out, with "alert path blocked": check on
-        LOG.error("an alert of the alert path's check was refused", extra={"what": what, "error": str(exc)})
+    deliver_own_finding(aws, config, run, what, reason=reason, found=found, healed=healed, started=started)
     LOG.error("the alert path was broken", extra={"what": what, "healed": healed})

@@ -149,8 +149,19 @@ def _alert(
             + (f" ({refusals})" if refusals else "")
             + ": its evidence and baselines are exposed; redeploy the stack"
         )
+    subject = f"guardian bucket {name}"
+    deliver_own_finding(aws, config, run, subject, reason=reason, found=found, healed=healed, started=started)
+    LOG.error("a guardian bucket was changed", extra={"bucket": name, "healed": healed})
+
+
+def deliver_own_finding(
+    aws: Delivery, config: Config, run: Invocation, subject: str, *, reason: str, found: Any, healed: bool, started: Any
+) -> None:
+    """A finding of the sweep about the guardian's own alert path (its topic, keys, alarms, buckets), delivered. A
+    refused local publish is logged, not raised: its security-account copy went out with "alert path blocked", and
+    the sweep goes on to its other checks."""
     finding = guardian_finding(
-        ("alert_path", f"guardian bucket {name}"),
+        ("alert_path", subject),
         account_id=config.account_id,
         region=config.topic_region,
         detected_at=started,
@@ -160,6 +171,5 @@ def _alert(
     )
     try:
         deliver(finding, aws, config, run)
-    except AlertNotPublished as exc:  # its security-account copy went out, with "alert path blocked"
-        LOG.error("an alert of a guardian bucket's check was refused", extra={"bucket": name, "error": str(exc)})
-    LOG.error("a guardian bucket was changed", extra={"bucket": name, "healed": healed})
+    except AlertNotPublished as exc:
+        LOG.error("an alert of the alert path's check was refused", extra={"what": subject, "error": str(exc)})
