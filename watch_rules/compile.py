@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from watch_rules.refused import problems_of
 from watch_rules.schema import (
     API_CALL,
     FIELDS,
@@ -80,6 +81,7 @@ def pattern_of(rule: WatchRule) -> dict[str, Any]:
             _put(detail, FIELDS[key], [{"exists": value == "present"}], rule, key, problems)
         else:
             _put(detail, FIELDS[key], _normal(value, wildcard=key in WILDCARD_FIELDS), rule, key, problems)
+    problems.extend(problems_of(detail, f"rule {rule.id!r}: detail"))
     if problems:
         raise RulesError("rules", problems)
     types = rule.match.get("detailType", [API_CALL, SIGN_IN])

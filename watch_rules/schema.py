@@ -224,8 +224,6 @@ def _check_filter(where: str, item: Mapping[str, Any], problems: list[str]) -> N
         problems.append(f"{where}: {op} takes a string or {{'equals-ignore-case': string}}")
     elif op in ("wildcard", "equals-ignore-case", "cidr") and not isinstance(arg, str):
         problems.append(f"{where}: {op} takes a string")
-    elif op == "wildcard" and "**" in arg:
-        problems.append(f"{where}: wildcard {arg!r} has consecutive * (EventBridge refuses it)")
     elif op == "numeric":
         _check_numeric(where, arg, problems)
     elif op == "anything-but":

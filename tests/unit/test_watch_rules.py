@@ -60,7 +60,41 @@ def test_the_default_pack_is_valid_and_fits_in_few_eventbridge_rules() -> None:
             rule(match={"eventName": [{"prefx": "Delete"}]}),
             "match.eventName: unknown operator 'prefx' (did you mean prefix?)",
         ),
-        (rule(match={"eventName": [{"wildcard": "a**b"}]}), "match.eventName: wildcard 'a**b' has consecutive *"),
+        (
+            rule(match={"eventName": [{"wildcard": "a**b"}]}),
+            "detail.eventName: wildcard 'a**b': consecutive wildcard characters at position 1",
+        ),
+        # a plain string of a wildcard field is a wildcard filter once compiled: EventBridge refuses it the same
+        (rule(match={"eventName": ["Put**Policy"]}), "detail.eventName: wildcard 'Put**Policy': consecutive"),
+        (rule(match={"eventName": ["Put\\Policy*"]}), "invalid escape character at position 3"),
+        (
+            rule(match={"eventName": ["X"], "sourceIPAddress": [{"cidr": "10.0.0.0/33"}]}),
+            "detail.sourceIPAddress: cidr '10.0.0.0/33': IPv4 mask bits must be < 32",
+        ),
+        (
+            rule(match={"eventName": ["X"], "sourceIPAddress": [{"cidr": "10.0.0/8"}]}),
+            "cidr '10.0.0/8': '10.0.0' is not an IP address",
+        ),
+        (
+            rule(match={"eventName": ["X"], "sourceIPAddress": [{"cidr": "2001:db8::/128"}]}),
+            "IPv6 mask bits must be < 128",
+        ),
+        (
+            rule(match={"eventName": ["X"], "requestParameters": {"n": [{"numeric": [">", 10, "<", 5]}]}}),
+            "the lower bound must be less than the upper one",
+        ),
+        (
+            rule(match={"eventName": ["X"], "requestParameters": {"n": [{"numeric": ["<", 10, ">", 5]}]}}),
+            "a range is a lower bound (> or >=) then an upper one (< or <=)",
+        ),
+        (
+            rule(match={"eventName": ["X"], "requestParameters": {"n": [{"numeric": [">", 6e9]}]}}),
+            "EventBridge compares numbers from -5.0e9 to 5.0e9",
+        ),
+        (
+            rule(match={"eventName": [{"anything-but": {"wildcard": "Get**"}}]}),
+            "wildcard 'Get**': consecutive",
+        ),
         (rule(match={"eventName": []}), "match.eventName: an empty list matches nothing"),
         (rule(match={"eventName": [{"exists": "yes"}]}), "match.eventName: exists takes true or false"),
         (
@@ -91,6 +125,18 @@ def test_the_default_pack_is_valid_and_fits_in_few_eventbridge_rules() -> None:
 def test_every_problem_names_the_rule_and_the_field(bad: dict[str, Any], message: str) -> None:
     found = problems(bad)
     assert any(message in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        {"eventName": ["Put*Policy", "Delete\\*Literal"]},
+        {"eventName": ["X"], "sourceIPAddress": [{"cidr": "10.0.0.0/31"}, {"cidr": "2001:db8::/64"}]},
+        {"eventName": ["X"], "requestParameters": {"n": [{"numeric": [">=", 0, "<", 5e9]}]}},
+    ],
+)
+def test_what_eventbridge_accepts_passes(good: dict[str, Any]) -> None:
+    assert compile_rules(parse({"rules": [rule(match=good)]})).rules
 
 
 def test_every_problem_is_reported_at_once_and_duplicates_are_named() -> None:
