@@ -4,7 +4,8 @@
    bucket's policy denies it, its key is disabled, S3 is down or slow) the alert goes out anyway, CRITICAL, saying
    why: breaking the evidence store first does not blind the alerts.
 2. Sent already? A record that existed carries the message id of its alert in a tag. Where the record has no such
-   tag (it could not be tagged, or not written), the alert ledger answers: an item per evidence key in the activity
+   tag (it could not be tagged, or not written), or was written by this call for an event old enough to be Lambda's
+   retry of a delivery whose evidence write failed, the alert ledger answers: an item per evidence key in the activity
    table, signed by the guardian (an unsigned one is ignored). Where neither can be read, the alert is sent: a
    duplicate beats a lost alert.
 3. The alert is published, each copy independently: the security account's copy (``centralTopicArn``) in parallel
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+# Lambda retries an asynchronous invocation 1 minute after it failed, then 2 (AWS-FACTS, Lambda retries); a margin for
+# clock skew between CloudTrail's eventTime and the function's clock.
+RETRY_AFTER_SECONDS = 45
 LEDGER = "alert-ledger/"  # what a ledger entry's signature covers besides the entry: its evidence key, so named
 
 
@@ -63,7 +67,8 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     topics = [(ALERT_TAG, config.topic_arn)]
     if config.central_topic_arn is not None:
         topics.append((CENTRAL_TAG, config.central_topic_arn))
-    sent = _sent_before(key, created, {tag for tag, _ in topics}, aws, failed)
+    retry = created is True and _may_be_a_retry(result, run)
+    sent = _sent_before(key, None if retry else created, {tag for tag, _ in topics}, aws, failed)
     todo = [(tag, topic) for tag, topic in topics if tag not in sent]
     if not todo:
         LOG.info(
@@ -136,9 +141,18 @@ def _write_evidence(
         return None, error
 
 
+def _may_be_a_retry(result: Result, run: Invocation) -> bool:
+    """A record this call created may still follow an alert sent without one: a delivery whose evidence write failed
+    noted its alert in the ledger only, and Lambda retries it a minute later at the earliest (then two). A record
+    created for an event younger than that is a first delivery: no ledger read delays its alert."""
+    at = result.event.event_time
+    return at is None or (run.clock() - at).total_seconds() >= RETRY_AFTER_SECONDS
+
+
 def _sent_before(key: str, created: bool | None, wanted: set[str], aws: Delivery, failed: list[str]) -> dict[str, str]:
     """The alerts already sent for this record, by tag: none for a record this call created; the record's tags for
-    one that existed; the ledger where those do not show every alert sent."""
+    one that existed; the ledger where those do not show every alert sent (or, ``created`` None, where the record
+    may be newer than an alert sent without it: a retry)."""
     if created is True:
         return {}  # a new record: the first delivery, no read needed
     sent: dict[str, str] = {}

@@ -153,3 +153,17 @@ def test_a_restore_call_failing_for_good_still_sends_exactly_one_alert(
     _, raised = deliveries(lambda e: handler.lambda_handler(e, LambdaContext()), event)
     faults.clear()
     assert_one_alert_or_sns_down(operation, account.alerts(), raised, event["detail"]["eventID"])
+
+
+def test_a_retry_whose_first_delivery_wrote_no_evidence_sends_no_second_alert(world: World, faults: Faults) -> None:
+    """The heal fails on every delivery; the first one's evidence write fails too, so its alert is noted in the
+    ledger only. Lambda's retry writes the record, finds the ledger's entry and sends nothing more (issue 21)."""
+    event = load_event("stop_logging")
+    faults.add("cloudtrail.StartLogging", "denied")
+    faults.add("s3.PutObject", "denied", times=1)
+    _, raised = deliveries(world.invoke, event)
+    alerts = world.alerts()
+    assert len(raised) == LAMBDA_ATTEMPTS
+    assert len(alerts) == 1, [a["Subject"] for a in alerts]
+    assert message_of(alerts[0])["evidence"]["written"] is False
+    assert faults.requests["dynamodb.GetItem"] >= 1  # the retries read the ledger

@@ -210,8 +210,11 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def run(aws: FakeAws, name: str = "stop_logging", attempts: int = 4) -> tuple[Any, bool]:
+def run(
+    aws: FakeAws, name: str = "stop_logging", attempts: int = 4, late_by: timedelta = timedelta(0)
+) -> tuple[Any, bool]:
     clock = Clock()
+    clock.now += late_by
     event = parse_event(load_event(name))
     config = Config(
         topic_arn="arn:aws:sns:us-east-1:123456789012:t",
@@ -318,6 +321,17 @@ def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
     assert len(aws.published) == 1
     assert len(aws.objects) == 1
     assert [v for tags in aws.tag_sets.values() for v in tags.values()] == ["msg-1"]
+
+
+def test_a_record_written_for_an_event_old_enough_to_be_a_retry_is_checked_in_the_ledger() -> None:
+    """A first delivery (seconds after the event) sends at once; a record created a minute or more after the event
+    may follow an alert sent without evidence, so the ledger is read first (issue 21)."""
+    fresh, late = FakeAws(), FakeAws()
+    run(fresh)
+    assert "GetItem" not in [name for name, _ in fresh.calls]
+    run(late, late_by=timedelta(seconds=61))
+    assert [name for name, _ in late.calls][2:5] == ["PutObject", "GetItem", "Publish"]
+    assert len(late.published) == 1
 
 
 def test_failed_heal_redelivered_alerts_once_and_keeps_raising() -> None:
