@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from guardian.entrypoints import handler
@@ -14,6 +17,11 @@ from tests.support import REPO_ROOT
 NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
 if NODE_BIN.is_dir() and not os.environ.get("PATH", "").startswith(str(NODE_BIN)):
     os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+# One botocore data loader per data path for the whole test process, where each new session (every test resets the
+# handler's) would read and parse every service model again: half of an integration test's time. The models are
+# read-only; Lambda keeps one session per environment anyway.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 @pytest.fixture(autouse=True)
