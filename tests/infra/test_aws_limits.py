@@ -7,6 +7,7 @@ names) before it is measured, so a pattern's tokens count at the length of what 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,3 +191,108 @@ def test_a_pattern_over_the_limit_is_caught() -> None:
     instance = Instance(template, "Stack", "123456789012", "ap-southeast-2")
     pattern = instance.resolve(template["Resources"]["Rule"]["Properties"]["EventPattern"])
     assert len(compact(pattern)) > EVENT_PATTERN
+
+
+# Names and strings CloudFormation passes on as they are: (type, property path, most characters, allowed characters).
+# A value CloudFormation generates (a property left out) is sized by AWS itself and not checked here.
+NAMES: tuple[tuple[str, str, int, str | None], ...] = (
+    ("AWS::Lambda::Function", "FunctionName", 64, r"[A-Za-z0-9_-]+"),
+    ("AWS::Lambda::Function", "Description", 256, None),
+    ("AWS::Events::Rule", "Name", 64, r"[\.\-_A-Za-z0-9]+"),
+    ("AWS::Events::Rule", "Description", 512, None),
+    ("AWS::SNS::Topic", "TopicName", 256, r"[A-Za-z0-9_-]+(\.fifo)?"),
+    ("AWS::SQS::Queue", "QueueName", 80, r"[A-Za-z0-9_-]+(\.fifo)?"),
+    ("AWS::IAM::Role", "RoleName", 64, r"[\w+=,.@-]+"),
+    ("AWS::IAM::Role", "Description", 1000, None),
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName", 128, r"[\w+=,.@-]+"),
+    ("AWS::Logs::LogGroup", "LogGroupName", 512, r"[\.\-_/#A-Za-z0-9]+"),
+    ("AWS::Logs::MetricFilter", "FilterName", 512, r"[^:*]+"),
+    ("AWS::Logs::MetricFilter", "FilterPattern", 1024, None),
+    ("AWS::SecretsManager::Secret", "Name", 512, r"[A-Za-z0-9/_+=.@-]+"),
+    ("AWS::KMS::Alias", "AliasName", 256, r"alias/(?!aws/)[a-zA-Z0-9/_-]+"),
+    ("AWS::S3::Bucket", "BucketName", 63, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    ("AWS::CloudWatch::Alarm", "AlarmDescription", 1024, None),
+    ("AWS::KMS::Key", "Description", 8192, None),
+)
+MANAGED_POLICY = 6144  # characters (no whitespace)
+TRUST_POLICY = 2048  # characters (no whitespace), the default quota (adjustable to 4,096)
+INPUT_TEMPLATE = 8192  # characters, a target's InputTransformer.InputTemplate (and a constant Input)
+INPUT_PATHS = 100  # entries of a target's InputPathsMap
+METRIC_NAME = 255
+FILTERS_PER_LOG_GROUP = 100
+OUTPUTS, PARAMETERS = 200, 200
+
+
+def misnamed(deployed: list[Instance]) -> tuple[int, list[str]]:
+    """(values measured, values AWS would refuse)."""
+    measured, wrong = 0, []
+    for i in deployed:
+        for kind, prop, most, allowed in NAMES:
+            for lid, r in of_type(i, kind).items():
+                if prop not in r["Properties"]:
+                    continue
+                value = str(i.resolve(r["Properties"][prop]))
+                measured += 1
+                if len(value) > most or (allowed and re.fullmatch(allowed, value) is None):
+                    wrong.append(f"{i.stack_name}/{lid}.{prop} ({len(value)} > {most}?): {value[:80]}")
+    return measured, wrong
+
+
+def test_names_and_strings_fit_their_services(deployed: list[Instance]) -> None:
+    measured, wrong = misnamed(deployed)
+    assert measured > 20  # the names are measured, not skipped
+    assert wrong == []
+
+
+def test_managed_and_trust_policies_fit_iam(deployed: list[Instance]) -> None:
+    sizes: dict[str, int] = {}
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::IAM::ManagedPolicy").items():
+            assert len(compact(i.resolve(r["Properties"]["PolicyDocument"]))) <= MANAGED_POLICY, lid
+        for lid, r in of_type(i, "AWS::IAM::Role").items():
+            sizes[f"{i.stack_name}/{lid}"] = len(compact(i.resolve(r["Properties"]["AssumeRolePolicyDocument"])))
+    assert sizes
+    assert {role: size for role, size in sizes.items() if size > TRUST_POLICY} == {}
+
+
+def test_rule_targets_inputs_fit_eventbridge(deployed: list[Instance]) -> None:
+    measured, wrong = 0, []
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::Events::Rule").items():
+            for target in r["Properties"].get("Targets", []):
+                transformer = target.get("InputTransformer", {})
+                template = i.resolve(transformer.get("InputTemplate", target.get("Input", "")))
+                paths = transformer.get("InputPathsMap", {})
+                measured += bool(template)
+                if len(str(template)) > INPUT_TEMPLATE or len(paths) > INPUT_PATHS:
+                    wrong.append(f"{i.stack_name}/{lid}/{target.get('Id')}: {len(str(template))}, {len(paths)} paths")
+    assert measured  # the guards' messages are measured
+    assert wrong == []
+
+
+def test_metric_filters_fit_cloudwatch_logs(deployed: list[Instance]) -> None:
+    per_group: dict[str, int] = {}
+    for i in deployed:
+        for r in of_type(i, "AWS::Logs::MetricFilter").values():
+            group = str(i.resolve(r["Properties"]["LogGroupName"]))
+            per_group[group] = per_group.get(group, 0) + 1
+            for metric in r["Properties"]["MetricTransformations"]:
+                assert len(str(i.resolve(metric["MetricName"]))) <= METRIC_NAME
+    assert all(n <= FILTERS_PER_LOG_GROUP for n in per_group.values()), per_group
+
+
+def test_outputs_and_parameters_fit_cloudformation(deployed: list[Instance]) -> None:
+    for i in deployed:
+        assert len(i.template.get("Outputs", {})) <= OUTPUTS, i.stack_name
+        assert len(i.template.get("Parameters", {})) <= PARAMETERS, i.stack_name
+
+
+def test_a_name_too_long_or_with_a_character_aws_refuses_is_caught() -> None:
+    template: dict[str, Any] = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "f" * 65}},
+            "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "chat webhook"}},
+        }
+    }
+    instance = Instance(template, "Stack", "123456789012", "ap-southeast-2")
+    assert [w.split(" ")[0] for w in misnamed([instance])[1]] == ["Stack/Fn.FunctionName", "Stack/Secret.Name"]
