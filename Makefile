@@ -61,6 +61,7 @@ test: lint typecheck unit
 bench: setup
 	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 	$(PY) scripts/bench_console.py
+	$(PY) scripts/bench_burst.py  # 6. a minute of attack, in virtual time: about 15 minutes of wall time
 
 architecture: setup
 	$(PY) scripts/architecture.py

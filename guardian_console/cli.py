@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardian_console import acts, render, rules
+from guardian_console import acts, render, rules, subscription
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
 from guardian_console.records import newest_first
@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     selftest.set_defaults(command=acts.selftest_command)
 
     rules.add_commands(commands, _offline())
+    subscription.add_command(commands, _offline())
     return parser
 
 

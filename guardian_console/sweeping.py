@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from guardian_console.deployed import Deployed
 
-READS = ("Describe", "Get", "List", "Head", "Lookup")  # operation names that only read
+READS = ("Describe", "Get", "List", "Head", "Lookup", "Query", "Scan")  # operation names that only read
 # What the guardian does for its own records, not to the account's audit logging: listed apart in a dry run.
 BOOKKEEPING = frozenset({"PutObjectTagging", "Publish", "Sign", "PutMetricData", "PutItem"})
 _ANSWERS: dict[str, dict[str, Any]] = {  # what a stopped call answers, where the guardian reads the answer

@@ -23,6 +23,7 @@ from infra.dead_letters import DeadLetterQueue
 from infra.recipients import Recipient
 from infra.self_protection import GUARDED_CALLS, VIA_CLOUDFORMATION, Watch, message, pattern
 from infra.settings import GUARDIAN_TAG
+from infra.stack_callers import TAG_CALLS  # IAM's calls are recorded in us-east-1: the guardian's tag given
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
 from infra.watch import forward_rule_names, forward_watched
 from watch_rules.compile import Compiled
@@ -40,7 +41,7 @@ FORWARDED_FAMILIES = ("PutBucket", "DeleteBucket", "PutRole", "DeleteRole")
 def forwarded_pattern() -> events.EventPattern:
     """Every event the home Region's rules act on: tamper events and changes to the guardian's resources."""
     sources = list(dict.fromkeys([*EVENT_SOURCES, *GUARDED_CALLS]))
-    names: list[Any] = [*EVENT_NAMES, *(n for calls in GUARDED_CALLS.values() for n in calls)]
+    names: list[Any] = [*EVENT_NAMES, *(n for calls in GUARDED_CALLS.values() for n in calls), *TAG_CALLS]
     names += [{"prefix": family} for family in FORWARDED_FAMILIES]
     prefixes = [n["prefix"] for n in names if isinstance(n, dict)]
     names = [n for n in names if isinstance(n, dict) or not any(n.startswith(p) for p in prefixes)]

@@ -70,6 +70,8 @@ def grant_checks_of_itself(
             ],
         ),
         ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes", "sqs:SetQueueAttributes"], [queue_arn]),
+        # The default bus of every Region it has rules in (guardian.flows.bus_keys): read, never changed.
+        ("ReadTheDefaultEventBuses", ["events:DescribeEventBus"], [_default_buses(stack)]),
     ]
     if log_group_arn is not None:
         statements.append(
@@ -89,8 +91,73 @@ def grant_checks_of_itself(
     if buckets:  # its own buckets, held as deployed: their other settings are read and put back as a trail bucket's
         lock = ["s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"]
         statements.append(("HoldTheGuardiansBucketsObjectLock", lock, list(buckets)))
+    bus = Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:event-bus/default]",
+        reason="DescribeEventBus only, on the default bus of this account in the Regions the guardian has rules in "
+        "(home, forwarders'): a customer managed key there is alerted.",
+    )
+    Validations.of(role).acknowledge(*localized(stack, [bus]))
+    functions_statement = statements.pop(0)  # in a policy of its own, with the functions' settings
     for sid, actions, resources in statements:
         role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
+    _grant_holding_its_settings(stack, role, functions_statement, prefix=prefix)
+
+
+def _grant_holding_its_settings(
+    stack: Stack, role: iam.IRole, functions_statement: tuple[str, list[str], list[str]], *, prefix: str
+) -> None:
+    """Its functions as deployed (their configuration and concurrency; what reaches them and where their results
+    go: guardian.flows.function_settings) and its key aliases (guardian.flows.own_aliases). A policy of its own: the
+    role's default policy is near the size at which the CDK splits it into managed policies."""
+    sid, actions, functions = functions_statement
+    policy = iam.Policy(
+        stack,
+        "SweepHoldsItsSettings",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(sid=sid, actions=actions, resources=functions),
+            iam.PolicyStatement(
+                sid="HoldTheGuardiansFunctionSettings",
+                actions=[
+                    "lambda:GetFunctionEventInvokeConfig",
+                    "lambda:PutFunctionEventInvokeConfig",
+                    "lambda:DeleteFunctionEventInvokeConfig",
+                    "lambda:GetPolicy",
+                    "lambda:AddPermission",
+                    "lambda:RemovePermission",
+                    "lambda:GetFunctionUrlConfig",
+                    "lambda:DeleteFunctionUrlConfig",
+                ],
+                resources=functions,
+            ),
+            iam.PolicyStatement(  # UpdateAlias is authorized on the alias and on both keys: the one it leaves
+                sid="HoldTheGuardiansKeyAliases",  # (anyone's) and the one it points at again
+                actions=["kms:UpdateAlias", "kms:CreateAlias"],
+                resources=[
+                    stack.format_arn(service="kms", region="*", resource="alias", resource_name=f"{prefix}-*"),
+                    stack.format_arn(service="kms", region="*", resource="key", resource_name="*"),
+                ],
+            ),
+            iam.PolicyStatement(sid="ListKeyAliases", actions=["kms:ListAliases"], resources=["*"]),
+        ],
+    )
+    acks = [
+        Ack(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="kms:ListAliases has no resource type: the guardian's key aliases are listed, to hold as deployed.",
+        ),
+        Ack(
+            id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:alias/{prefix}-*]",
+            reason="The guardian's own key aliases (its stack's name, then '-'), at home and in every forwarder's "
+            "Region: only pointed back at the key they pointed at when deployed.",
+        ),
+        Ack(
+            id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",
+            reason="UpdateAlias is authorized on the key an alias leaves, which may be anyone's: only the guardian's "
+            "own aliases (the statement's other resource) are ever pointed back.",
+        ),
+    ]
+    Validations.of(policy).acknowledge(*localized(stack, acks))
 
 
 def grant_lake_checks(stack: Stack, role: iam.IRole) -> None:
@@ -113,3 +180,8 @@ def grant_lake_checks(stack: Stack, role: iam.IRole) -> None:
         "only read it and put back its recorded settings.",
     )
     Validations.of(role).acknowledge(*localized(stack, [ack]))
+
+
+def _default_buses(stack: Stack) -> str:
+    """The default event bus of this account, in any Region."""
+    return stack.format_arn(service="events", region="*", resource="event-bus", resource_name="default")

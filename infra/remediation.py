@@ -19,6 +19,13 @@ from infra.nag import localized
 from infra.runtime_asset import NOTIFIER_ONLY, SWEEP_ONLY
 
 HANDLER = "guardian.entrypoints.handler.lambda_handler"
+# Reserved concurrency (docs/operations.md, "Under a burst"): enough for a flood of 10,000 denied calls a minute
+# (about 35 in flight at 0.2 s each) beside 10 trails healing at once; bounded, so a flood of events takes at most this
+# many of the account's executions (1,000 by default) and CloudTrail's write quota sees at most this many heals; and
+# held for the guardian, so an insider who exhausts the account's concurrency cannot throttle the heals. Events
+# beyond it wait in Lambda's asynchronous queue (retried up to the 6-hour event age), none dropped. Lambda keeps 100
+# unreserved: the account's concurrency must be at least 151 (this, the sweep's 1, and 100).
+RESERVED_CONCURRENCY = 50
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
 # What putting a trail back to its baseline takes; nothing that stops, deletes or untags a trail.
 TRAIL_REPAIRS = [
@@ -174,6 +181,7 @@ class RemediationFunction(GuardianFunction):
         other_guardian_roles: Sequence[str] = (),
         repeat_threshold: int = 3,
         repeat_window_minutes: int = 10,
+        alert_group_minutes: int = 5,
         function_name: str | None = None,
         extra_files: Mapping[str, str] | None = None,
     ) -> None:
@@ -193,6 +201,7 @@ class RemediationFunction(GuardianFunction):
             timeout=Duration.seconds(60),
             retry_attempts=2,
             dead_letter_queue=dead_letter_queue,
+            reserved_concurrency=RESERVED_CONCURRENCY,
             function_name=function_name,
             leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY),
             extra_files=extra_files,
@@ -241,13 +250,15 @@ class RemediationFunction(GuardianFunction):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="CountChangesPerPrincipal",
-                actions=["dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"],  # GetItem: the alert ledger
+                # GetItem: the alert ledger; UpdateItem: alert groups' digests claimed, the publish cap's counter
+                actions=["dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[self.activity.table_arn],
             )
         )
         self.function.add_environment("GUARDIAN_ACTIVITY_TABLE", self.activity.table_name)
         self.function.add_environment("GUARDIAN_REPEAT_THRESHOLD", str(repeat_threshold))
         self.function.add_environment("GUARDIAN_REPEAT_WINDOW_MINUTES", str(repeat_window_minutes))
+        self.function.add_environment("GUARDIAN_ALERT_GROUP_MINUTES", str(alert_group_minutes))
         acknowledgements = [
             Ack(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",
@@ -265,3 +276,15 @@ class RemediationFunction(GuardianFunction):
             TOPIC_KEY_ACK,
         ]
         Validations.of(self.role).acknowledge(*localized(stack, acknowledgements))
+
+    def let_flush_alert_groups(self, sweep: GuardianFunction) -> None:
+        """The sweep sends closed windows' digests (one Query of the table a sweep), under the same publish cap,
+        and keeps its alerts' ledger in the table: the table and these four calls on it, nothing else."""
+        sweep.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FlushAlertGroups",
+                actions=["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[self.activity.table_arn],
+            )
+        )
+        sweep.function.add_environment("GUARDIAN_ACTIVITY_TABLE", self.activity.table_name)

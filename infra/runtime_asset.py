@@ -2,10 +2,11 @@
 
 boto3 comes from the Lambda runtime, so the asset stays small; the remediation function's also leaves out the
 modules only the sweep runs (:data:`SWEEP_ONLY`). Each module is shipped lean (:func:`lean_source`):
-its docstrings and comments, which are for readers of the repository, are blanked out, every line kept where it
-is, so a traceback from Lambda points at the same line here; what Lambda compiles at every cold start is smaller
-too. Staging is atomic and keyed by content (``build/lambda/<hash>/guardian``): concurrent synths (parallel test
-workers) never see a half-copied package, and a staged copy never changes once written.
+its docstrings and comments, which are for readers of the repository, and its functions' annotations, which are
+for the type checker, are blanked out, every line and column kept where it is, so a traceback from Lambda points at
+the same code here; what Lambda compiles at every cold start is smaller too. Staging is atomic and keyed by content
+(``build/lambda/<hash>/guardian``): concurrent synths (parallel test workers) never see a half-copied package, and a
+staged copy never changes once written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ast
 import hashlib
 import io
 import os
+import re
 import shutil
 import tempfile
 import tokenize
@@ -34,9 +36,14 @@ SWEEP_ONLY = (
     "flows/sweep_checks.py",
     "flows/workers.py",
     "flows/key_checks.py",
+    "flows/key_users.py",
+    "model/service_key_policy.py",
     "flows/alert_path.py",
     "flows/own_rules.py",
     "flows/own_functions.py",
+    "flows/function_settings.py",
+    "flows/own_aliases.py",
+    "flows/bus_keys.py",
     "flows/webhook_secrets.py",
     "flows/own_buckets.py",
     "flows/lake_checks.py",
@@ -46,6 +53,8 @@ SWEEP_ONLY = (
     "flows/approve.py",
     "model/digests.py",
     "flows/log_files.py",
+    "flows/log_denied.py",
+    "flows/path_notes.py",
     "model/log_digests.py",
     "model/record_summary.py",
     "model/findings.py",
@@ -62,6 +71,8 @@ REMEDIATION_ONLY = (
     "entrypoints/stack_calls.py",  # confirming CloudFormation's calls on the guardian's resources
     "flows/deployments.py",
     "model/stack_changes.py",
+    "flows/stack_roles.py",  # a role-less stack operation lending the CDK execution role
+    "model/stack_roles.py",
 )
 # What only the webhook notifier runs. Left out of the other two; the notifier's asset leaves out both lists above.
 NOTIFIER_ONLY = (
@@ -113,26 +124,57 @@ def stage_runtime(
 
 
 def lean_source(text: str) -> str:
-    """``text`` without its docstrings (each left as an empty string) and comments, every line where it was."""
+    """``text`` without its docstrings (each left as an empty string), comments and functions' annotations (blanked
+    to spaces), every line where it was."""
     lines = text.splitlines(keepends=True)
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type == tokenize.COMMENT:  # columns of tokens are characters
             row, col = token.start
             line = lines[row - 1]
             lines[row - 1] = line[:col].rstrip() + ("\n" if line.endswith("\n") else "")
-    for first, last in sorted(_docstrings(text), reverse=True):
-        (row, col), (end_row, end_col) = first, last
-        empty = '""' if row == end_row else '"""' + "\n" * (end_row - row) + '"""'
+    tree = ast.parse(text)
+    spans = [(*span, True) for span in _docstrings(tree)] + [(*span, False) for span in _annotations(tree, text)]
+    for (row, col), (end_row, end_col), docstring in sorted(spans, reverse=True):
         head = lines[row - 1].encode()[:col].decode()  # columns of ast nodes are UTF-8 bytes
         tail = lines[end_row - 1].encode()[end_col:].decode()
-        lines[row - 1 : end_row] = (head + empty + tail).splitlines(keepends=True)
+        if docstring:
+            middle = '""' if row == end_row else '"""' + "\n" * (end_row - row) + '"""'
+        else:  # as many bytes: every column after it stays where it was
+            cut = "".join(lines[row - 1 : end_row]).encode()[len(head.encode()) :]
+            middle = re.sub(rb"[^\n]", b" ", cut[: len(cut) - len(tail.encode())]).decode()
+        lines[row - 1 : end_row] = (head + middle + tail).splitlines(keepends=True)
     return "".join(lines)
 
 
-def _docstrings(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+def _annotations(tree: ast.Module, text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where each annotation of a function's parameters (``: type``) and return (``-> type``) is: (line, byte column).
+    Under ``from __future__ import annotations`` they are strings nothing in the guardian reads at run time, and
+    Lambda compiles them at every cold start (a sixth of the heal path's compiling). Annotations of names
+    (dataclass and NamedTuple fields) are kept: they make the fields. A return annotation over several lines is
+    kept too: blanked, its line breaks would end the ``def`` line."""
+    found = []
+    lines = text.encode().splitlines()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        arguments = node.args
+        for arg in [*arguments.posonlyargs, *arguments.args, arguments.vararg, *arguments.kwonlyargs, arguments.kwarg]:
+            if arg is not None and arg.annotation is not None and arg.end_lineno is not None:
+                name_end = arg.col_offset + len(arg.arg.encode())
+                found.append(((arg.lineno, name_end), (arg.end_lineno, arg.end_col_offset or 0)))
+        returns = node.returns
+        if returns is not None and returns.end_lineno == returns.lineno:
+            line = lines[returns.lineno - 1]
+            arrow = line.rfind(b"->", 0, returns.col_offset)
+            if arrow >= 0 and not line[arrow + 2 : returns.col_offset].strip():
+                found.append(((returns.lineno, arrow), (returns.lineno, returns.end_col_offset or 0)))
+    return found
+
+
+def _docstrings(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Where each docstring (of the module, a class or a function) starts and ends: (line, byte column)."""
     found = []
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
             first = node.body[0]
             if (

@@ -100,6 +100,13 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         *("PutResourcePolicy", "DeleteResourcePolicy"),
     ],
 }
+# The default event bus, where every rule of the guardian's is: a customer managed key on it encrypts the rules'
+# patterns and targets, and whoever holds the key can silence them all (disable it, deny EventBridge); its resource
+# policy (PutPermission) lets other accounts put AWS services' events, theirs, on it. No call names the bus it
+# changes when it is the default one: a missing name is the default bus (so a PutPermission on another bus, which
+# names it in eventBusName, is alerted too: noise, never a miss).
+BUS_CALLS = ["UpdateEventBus", "PutPermission"]
+DEFAULT_BUS: dict[str, list[Any]] = {"name": ["default", {"exists": False}], "eventBusName": ["default"]}
 # CreateChangeSet always names the stack; ExecuteChangeSet may name only the change set's ARN.
 DEPLOYMENT_CALLS = ["CreateChangeSet", "ExecuteChangeSet", "UpdateStack"]
 API_CALL = "AWS API Call via CloudTrail"
@@ -204,6 +211,8 @@ def watches(guarded: Guarded) -> list[Watch]:
         Watch(kind, suffix, source, _event_source(source), GUARDED_CALLS[source], names)
         for kind, suffix, source, names in kinds
     ]
+    bus = Watch("default event bus", "bus", "aws.events", _event_source("aws.events"), BUS_CALLS, DEFAULT_BUS)
+    found.append(bus)
     deployment = Watch(
         "stack",
         "deployment",
@@ -330,9 +339,15 @@ WATCH_SUFFIXES = (
     "cloudwatch",
     "sqs",
     "cloudformation",
+    "bus",
     "deployment",
 )
-# CloudFormation's own calls of each watch, to be confirmed, and other stacks given the CDK execution role.
-CFN_SUFFIXES = (*(f"cfn-{s}" for s in WATCH_SUFFIXES if s != "deployment"), "cfn-exec-role")
-GUARD_SUFFIXES = (*WATCH_SUFFIXES, *CFN_SUFFIXES)
+# CloudFormation's own calls of each watch, to be confirmed; other stacks given the CDK execution role, or lending it
+# (no roleARN); the guardian's tag given to a principal by CloudFormation (infra.stack_callers).
+CFN_SUFFIXES = (
+    *(f"cfn-{s}" for s in WATCH_SUFFIXES if s != "deployment"),
+    *("cfn-exec-role", "cfn-exec-borrowed", "cfn-iam-tag"),
+)
+TAG_SUFFIX = "iam-tag"  # the guardian's tag given to a principal by anyone but CloudFormation (infra.stack_callers)
+GUARD_SUFFIXES = (*WATCH_SUFFIXES, TAG_SUFFIX, *CFN_SUFFIXES)
 OPTIONAL_WATCHES = ("logs", "secretsmanager")  # guard-logs with cisAlarms, guard-secretsmanager with webhooks

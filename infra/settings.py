@@ -67,6 +67,7 @@ class GuardianSettings:
     protect_tag: str = ""
     repeat_threshold: int = 3
     repeat_window_minutes: int = 10
+    alert_group_minutes: int = 5  # repeats of an alert within this window go in one digest alert; 0: off
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
     home_region: str | None = None  # where the guardian runs; other `regions` get a forwarder
@@ -119,6 +120,7 @@ class GuardianSettings:
             protect_tag=_tag(get("protectTag")),
             repeat_threshold=_int(get("repeatThreshold"), "repeatThreshold", 3, low=2, high=1000),
             repeat_window_minutes=_int(get("repeatWindowMinutes"), "repeatWindowMinutes", 10, low=1, high=1440),
+            alert_group_minutes=_int(get("alertGroupMinutes"), "alertGroupMinutes", 5, low=0, high=1440),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
             home_region=_region(get("homeRegion"), "homeRegion"),
@@ -285,6 +287,7 @@ OPTIONS = (
     "protectTag",
     "repeatThreshold",
     "repeatWindowMinutes",
+    "alertGroupMinutes",
     "sentinelTrail",
     "sentinelRetentionDays",
     "homeRegion",

@@ -132,6 +132,7 @@ class GuardianStack(Stack):
             other_guardian_roles=[self.sweep.role.role_arn],
             repeat_threshold=settings.repeat_threshold,
             repeat_window_minutes=settings.repeat_window_minutes,
+            alert_group_minutes=settings.alert_group_minutes,
             function_name=f"{settings.stack_name}-remediation",
             extra_files=watch_files(self.watch),
         )
@@ -188,6 +189,7 @@ class GuardianStack(Stack):
             stack_name=settings.stack_name,
             stack_id=self.stack_id,
             qualifier=self.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER,
+            regions=settings.sweep_regions(None if Token.is_unresolved(self.region) else self.region),
         )
         self._keep_itself(settings)
         if settings.security_bus_arn:
@@ -195,7 +197,7 @@ class GuardianStack(Stack):
                 self,
                 "SecurityAccount",
                 bus_arn=settings.security_bus_arn,
-                guards=[*self.self_protection.rules, self.stack_callers.exec_role],
+                guards=[*self.self_protection.rules, self.stack_callers.exec_role, self.stack_callers.tag],
                 schedule=self.sweep.schedule,
                 alarm_names=[f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES],
                 rule_prefix=settings.stack_name,
@@ -206,6 +208,7 @@ class GuardianStack(Stack):
                 function.function.add_environment("GUARDIAN_SENTINEL_TRAIL", self.sentinel.name)
             if settings.log_readers:  # whose reads and decrypts a trail's bucket and key policies must keep
                 function.function.add_environment("GUARDIAN_LOG_READERS", json.dumps(list(settings.log_readers)))
+        self.remediation.let_flush_alert_groups(self.sweep)  # closed alert groups' digests
         # Who may approve a trail's configuration or register a self-test (served by the sweep's function).
         self.sweep.function.add_environment("GUARDIAN_APPROVERS", json.dumps(list(settings.approvers)))
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)

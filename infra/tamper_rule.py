@@ -42,13 +42,19 @@ EVENT_NAMES = (
     "DeleteBucket",
     "PutBucketOwnershipControls",  # alerted only
     "PutObjectLockConfiguration",
+    "PutBucketIntelligentTieringConfiguration",  # archive tiers: alerted only
+    "DeleteBucketIntelligentTieringConfiguration",
     "DeleteLogGroup",  # logs.amazonaws.com: acted on only for a protected trail's log group
     "PutRetentionPolicy",
-    "DisassociateKmsKey",  # alerted only
+    "AssociateKmsKey",  # a key put on (or changed on) a protected trail's log group: taken off
+    "DisassociateKmsKey",
     "DeleteMetricFilter",
     "PutMetricFilter",
     "DeleteSubscriptionFilter",
     "PutSubscriptionFilter",
+    "DeleteLogStream",  # alerted only: a deleted stream cannot be restored
+    "PutDataProtectionPolicy",  # masks fields (its sns.amazonaws.com namesake is self-protection's)
+    "DeleteDataProtectionPolicy",
     "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
 EVENT_SOURCES = {

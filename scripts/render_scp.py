@@ -3,7 +3,9 @@ stack name and the CDK bootstrap qualifier go in; minified policies ready for `a
 come out, each within the SCP size limit.
 
 - ``scp-protect-cloudtrail.json``: nobody but break-glass stops or deletes audit logging; nobody but the guardian and
-  its deployers weakens a trail; the guardian's roles act only from the guardian's functions.
+  its deployers weakens a trail, or the guardian's log groups (its sentinel trail's, its functions': by its tag, which
+  CloudWatch Logs cannot protect by tag key, so no tag of theirs may change); the guardian's roles act only from the
+  guardian's functions. An operator's trail's log group has a name ``make scp`` does not know: not denied here.
 - ``scp-protect-the-guardian.json``: nobody but its deployers changes the guardian, passes its roles, puts its tag
   on anything, poses as a deployer, or invokes its functions directly.
 - ``scp-protect-the-alert-path.json``: nobody but its deployers removes or filters a subscription to its topic,

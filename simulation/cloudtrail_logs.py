@@ -38,6 +38,7 @@ class Delivery:
     region: str = "us-east-1"
     home_region: str = "us-east-1"
     prefix: str | None = None
+    kms_key: str | None = None  # the trail's key: log files are written under it (SSE-KMS), digests with SSE-S3
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
@@ -75,7 +76,10 @@ class Delivery:
                 f"{self._base}/CloudTrail/{self.region}/{at:%Y/%m/%d}/"
                 f"{self.account}_CloudTrail_{self.region}_{at:%Y%m%dT%H%MZ}_{n:016x}.json.gz"
             )
-            s3.put_object(Bucket=self.bucket, Key=key, Body=gzip.compress(raw))
+            encrypted: dict[str, Any] = (
+                {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key} if self.kms_key else {}
+            )
+            s3.put_object(Bucket=self.bucket, Key=key, Body=gzip.compress(raw), **encrypted)
             self.logs.append(key)
             listed.append(
                 {

@@ -139,7 +139,9 @@ def create_secrets(aws: LocalAws, template: dict[str, Any]) -> tuple[dict[str, A
         if resource["Type"] == "AWS::SecretsManager::Secret":
             properties = resource["Properties"]
             made[logical_id] = aws.client("secretsmanager").create_secret(
-                Name=properties["Name"], Description=properties.get("Description", "")
+                Name=properties["Name"],
+                Description=properties.get("Description", ""),
+                Tags=properties.get("Tags", []),  # the guardian's tag, as CloudFormation applies it (the SCP's key)
             )["ARN"]
     if not made:
         return template, []

@@ -66,6 +66,7 @@ def local_aws() -> Iterator[LocalAws]:
             cloudtrail_as_aws(),
             s3_versions_by_prefix(),
             log_group_keys(),
+            lambda_invoke_configs(),
             cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
         ):
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
@@ -188,6 +189,33 @@ def log_group_keys() -> Iterator[None]:
                 delattr(LogsResponse, name)
             else:
                 setattr(LogsResponse, name, original)
+
+
+@contextmanager
+def lambda_invoke_configs() -> Iterator[None]:
+    """Lambda's PutFunctionEventInvokeConfig replaces a function's event invoke config, and
+    UpdateFunctionEventInvokeConfig changes the fields it names; moto 5.2.5 appends each as one more config and
+    answers with the first, so neither is seen. Both are made as AWS does."""
+    from moto.awslambda.models import EventInvokeConfig, LambdaBackend  # noqa: PLC0415
+
+    def put(self: LambdaBackend, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        fn = self.get_function(function_name)
+        made = EventInvokeConfig(fn.function_arn, fn.last_modified, config)
+        fn.event_invoke_config = [made]
+        return made.response()
+
+    def update(self: LambdaBackend, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        fn = self.get_function(function_name)
+        before = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+        return put(self, function_name, {**before, **config})
+
+    saved = (LambdaBackend.put_function_event_invoke_config, LambdaBackend.update_function_event_invoke_config)
+    LambdaBackend.put_function_event_invoke_config = put  # type: ignore[method-assign]
+    LambdaBackend.update_function_event_invoke_config = update  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaBackend.put_function_event_invoke_config, LambdaBackend.update_function_event_invoke_config = saved  # type: ignore[method-assign]
 
 
 _LISTING = threading.local()

@@ -78,7 +78,12 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
     """moto bridged as the simulation bridges it (simulation.moto_server): the selector flags DescribeTrails gives,
     DescribeTrails by name, and ListObjectVersions at the prefix's cost. The guardian reads a trail's selectors only
     where AWS says it has some, so without the bridge every trail would look as if it had none."""
-    from simulation.moto_server import cloudtrail_as_aws, log_group_keys, s3_versions_by_prefix  # noqa: PLC0415
+    from simulation.moto_server import (  # noqa: PLC0415
+        cloudtrail_as_aws,
+        lambda_invoke_configs,
+        log_group_keys,
+        s3_versions_by_prefix,
+    )
 
-    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys():
+    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys(), lambda_invoke_configs():
         yield

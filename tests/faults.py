@@ -3,7 +3,8 @@ a connection error or a timeout, as AWS or the network would, and botocore retri
 
 The injector wraps moto's own ``before-send`` handler (the one that answers every request under ``mock_aws``), so it
 sees every attempt of every call, retries included, and a request it fails never reaches moto: a PutObject that
-answers AccessDenied writes nothing. Retries do not really sleep.
+answers AccessDenied writes nothing. Retries do not really sleep: botocore's waits go to ``waits``, the guardian's own
+(its backoff under CloudTrail's write quota, its verification polls) to ``pauses``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -100,6 +101,7 @@ class Faults:
     faults: list[Fault] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
+    pauses: list[float] = field(default_factory=list)  # the guardian's own waits (run.sleep): none is real
 
     def add(self, operation: str, kind: str, times: int | None = None, seconds: float = 0.0) -> Fault:
         fault = Fault(operation, kind, times, seconds=seconds)
@@ -132,5 +134,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
 
     monkeypatch.setattr(BotocoreStubber, "__call__", call)
     monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=faults.waits.append))
+    made = runtime.invocation
+    monkeypatch.setattr(runtime, "invocation", lambda context: replace(made(context), sleep=faults.pauses.append))
     runtime.reset()
     return faults

@@ -116,7 +116,7 @@ TABLE: dict[str, Entry] = {
             _lambda("AddPermission20150331v2", "AddPermission", "prop:FunctionName"),
             _lambda("RemovePermission20150331v2", "RemovePermission", "prop:FunctionName"),
         ),
-        None,
+        "guardian.flows.own_functions:check_own_functions",  # its policy, in the function's snapshot
         GUARDIAN_SCP,
     ),
     "AWS::Lambda::EventInvokeConfig": Entry(
@@ -125,7 +125,7 @@ TABLE: dict[str, Entry] = {
             _lambda("UpdateFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig", "prop:FunctionName"),
             _lambda("DeleteFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig", "prop:FunctionName"),
         ),
-        None,
+        "guardian.flows.own_functions:check_own_functions",  # in the function's snapshot (function_settings)
         REACHED_SCP,
     ),
     "AWS::Events::Rule": Entry(
@@ -170,7 +170,7 @@ TABLE: dict[str, Entry] = {
     ),
     "AWS::KMS::Alias": Entry(
         (Call(KMS, "UpdateAlias", "aliasName"), Call(KMS, "DeleteAlias", "aliasName")),
-        None,
+        "guardian.flows.own_aliases:check_own_aliases",
         GUARDIAN_SCP,
     ),
     "AWS::S3::Bucket": Entry(
@@ -229,11 +229,14 @@ TABLE: dict[str, Entry] = {
         (
             Call(LOGS, "DeleteLogGroup", "logGroupName"),
             Call(LOGS, "PutRetentionPolicy", "logGroupName"),
+            Call(LOGS, "AssociateKmsKey", "logGroupName"),
             Call(LOGS, "DisassociateKmsKey", "logGroupName"),
             Call(LOGS, "DeleteSubscriptionFilter", "logGroupName"),
+            Call(LOGS, "DeleteLogStream", "logGroupName"),
+            Call(LOGS, "PutDataProtectionPolicy", "logGroupIdentifier"),
         ),
         "guardian.flows.sweep_checks:sweep_resources",
-        "DenyStoppingOrDeletingAuditLogs",
+        "DenyWeakeningTheGuardiansLogGroups",  # by its tag; an operator's trail's log group: row `log-group`
     ),
     "AWS::CloudTrail::Trail": Entry(
         tuple(
@@ -276,6 +279,8 @@ DEPENDENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
             "DeleteBucket",
             "PutObjectLockConfiguration",
             "PutBucketOwnershipControls",
+            "PutBucketIntelligentTieringConfiguration",
+            "DeleteBucketIntelligentTieringConfiguration",
             "DeleteObject",
             "DeleteObjects",
         ),
@@ -289,11 +294,15 @@ DEPENDENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "DeleteLogGroup",
             "PutRetentionPolicy",
+            "AssociateKmsKey",
             "DisassociateKmsKey",
             "DeleteMetricFilter",
             "PutMetricFilter",
             "DeleteSubscriptionFilter",
             "PutSubscriptionFilter",
+            "DeleteLogStream",
+            "PutDataProtectionPolicy",
+            "DeleteDataProtectionPolicy",
         ),
     ),
     CT: (

@@ -1,7 +1,7 @@
 """A small evaluator of the service control policies' Deny statements, for the tests: enough of IAM's rules for
 the condition operators the policies use (ArnLike/ArnNotLike, StringEquals/StringNotEquals, StringLike,
-ForAnyValue:StringEquals, Null), with IAM's treatment of a missing key (a negated operator matches, a positive one
-does not; Null tests presence)."""
+ForAnyValue:StringEquals(IgnoreCase), Null), with IAM's treatment of a missing key (a negated operator matches, a
+positive one does not; Null tests presence) and of a tag key in a condition key (compared without regard to case)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ class Request:
             ("aws:resourcetag/", self.resource_tags),
             ("iam:resourcetag/", self.resource_tags),
         ):
-            if lowered.startswith(prefix):
-                value = tags.get(name[len(prefix) :])
+            if lowered.startswith(prefix):  # a tag key in a condition key is compared without regard to case
+                wanted = name[len(prefix) :].casefold()
+                value = next((v for k, v in tags.items() if k.casefold() == wanted), None)
                 return None if value is None else [value]
         return None
 
@@ -110,6 +111,8 @@ def _one(operator: str, value: str, wanted: list[str]) -> bool:
         return any(_like(w, value) for w in wanted)
     if operator == "StringEquals":
         return value in wanted
+    if operator == "StringEqualsIgnoreCase":
+        return value.casefold() in {w.casefold() for w in wanted}
     raise AssertionError(f"the evaluator does not know {operator}")
 
 

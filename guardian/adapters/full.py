@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from guardian.adapters.event_bus import EventBusAdapter
+from guardian.adapters.grouping import GroupAdapter
 from guardian.adapters.heal import HealAdapter
 from guardian.adapters.lake import LakeAdapter
 from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
+from guardian.adapters.own_settings import OwnSettingsAdapter
 from guardian.adapters.services import ServiceAdapter
 from guardian.adapters.storage import StorageAdapter
 from guardian.adapters.trails import TrailAdapter
@@ -17,7 +20,18 @@ if TYPE_CHECKING:
     from guardian.ports.calls import Everything
 
 
-class FullAdapter(HealAdapter, TrailAdapter, StorageAdapter, ServiceAdapter, OwnAdapter, LogFileAdapter, LakeAdapter):
+class FullAdapter(
+    HealAdapter,
+    TrailAdapter,
+    StorageAdapter,
+    ServiceAdapter,
+    OwnAdapter,
+    OwnSettingsAdapter,
+    LogFileAdapter,
+    LakeAdapter,
+    GroupAdapter,
+    EventBusAdapter,
+):
     """The heal-path calls, and all the others."""
 
     def full(self) -> Everything:

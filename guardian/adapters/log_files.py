@@ -41,15 +41,19 @@ class LogFileAdapter:
             raise
         return found["Body"].read(), dict(found.get("Metadata", {}))
 
-    def log_exists(self, bucket: str, key: str, region: str | None = None) -> bool:
-        """Whether the object is there (HeadObject: no KMS decryption needed), for a file that cannot be read."""
+    def log_head(self, bucket: str, key: str, region: str | None = None) -> dict[str, str] | None:
+        """How the object is stored (HeadObject: no KMS decryption needed), for a file that cannot be read:
+        ``encryption`` (``aws:kms``, ``AES256``...) and ``kms_key`` (the key's ARN, or ""); None if it is gone."""
         try:
-            self._clients.s3(region).head_object(Bucket=bucket, Key=key)
+            found = self._clients.s3(region).head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return {
+            "encryption": str(found.get("ServerSideEncryption", "")),
+            "kms_key": str(found.get("SSEKMSKeyId") or ""),
+        }
 
     def cloudtrail_public_keys(self, region: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """CloudTrail's public keys of ``region`` valid in [start, end] (what only CloudTrail can sign with)."""

@@ -123,10 +123,13 @@ class OwnAdapter:
             raise
         return str(stack["StackStatus"]), stack.get("LastUpdatedTime") or stack["CreationTime"]
 
-    def stack_events(self, stack_id: str, since: datetime) -> tuple[list[dict[str, Any]], bool]:
+    def stack_events(
+        self, stack_id: str, since: datetime, region: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """The stack's events back to ``since`` (newest first), and whether they reach it: at most
-        :data:`STACK_EVENT_PAGES` pages are read (a stack deployed over and over may have thousands)."""
-        client = self._clients.cloudformation(self._topic_region)
+        :data:`STACK_EVENT_PAGES` pages are read (a stack deployed over and over may have thousands). ``region``:
+        a forwarder's stack, by name in its Region (default: the guardian's own Region)."""
+        client = self._clients.cloudformation(region or self._topic_region)
         found: list[dict[str, Any]] = []
         token: str | None = None
         for _ in range(STACK_EVENT_PAGES):
@@ -139,20 +142,34 @@ class OwnAdapter:
                 return found, True
         return found, False
 
+    def stack_role(self, region: str, stack: str) -> str | None:
+        """The role CloudFormation acts with for the stack (name or ARN, in ``region``): its ARN, "" when it has
+        none, None when the stack does not exist (any other error is raised)."""
+        try:
+            [found] = self._clients.cloudformation(region).describe_stacks(StackName=stack)["Stacks"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        return str(found.get("RoleARN") or "")
+
     # -- the alert path ----------------------------------------------------------------------------------------
 
     def subscriptions(self) -> list[dict[str, Any]]:
-        """The topic's subscriptions: ARN, protocol, endpoint, filter policy (None when it has none) and its scope."""
+        """The topic's subscriptions: ARN, protocol, endpoint, filter policy (None when it has none), its scope, and
+        whether its confirmation was authenticated (None while pending)."""
         sns = self._clients.sns(self._topic_region)
         found: list[dict[str, Any]] = []
         for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self._topic_arn):
             for sub in page.get("Subscriptions", []):
                 arn = sub["SubscriptionArn"]
-                policy = scope = None
+                policy = scope = authenticated = None
                 if arn.startswith("arn:"):  # "PendingConfirmation" has no attributes yet
                     attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
                     policy = attributes.get("FilterPolicy") or None
                     scope = attributes.get("FilterPolicyScope") or ("MessageAttributes" if policy else None)
+                    # false: confirmed by the email's link, whose unsubscribe link then needs no credentials
+                    authenticated = attributes.get("ConfirmationWasAuthenticated", "true").lower() == "true"
                 found.append(
                     {
                         "arn": arn,
@@ -160,6 +177,7 @@ class OwnAdapter:
                         "endpoint": sub["Endpoint"],
                         "filter": policy,
                         "scope": scope,
+                        "authenticated": authenticated,
                     }
                 )
         return found
@@ -218,10 +236,16 @@ class OwnAdapter:
     # -- the chat webhooks' secrets, by version id --------------------------------------------------------------
 
     def secret_version(self, arn: str) -> tuple[str | None, bool]:
+        current, deleted, _ = self.secret_state(arn)
+        return current, deleted
+
+    def secret_state(self, arn: str) -> tuple[str | None, bool, dict[str, str]]:
+        """AWSCURRENT's version, whether deletion is scheduled, and the tags: one DescribeSecret."""
         found = self._clients.secretsmanager(arn.split(":")[3]).describe_secret(SecretId=arn)
         stages = found.get("VersionIdsToStages") or {}
         current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
-        return current, found.get("DeletedDate") is not None
+        tags = {str(t.get("Key")): str(t.get("Value", "")) for t in found.get("Tags") or []}
+        return current, found.get("DeletedDate") is not None, tags
 
     def restore_secret(self, arn: str) -> None:
         self._clients.secretsmanager(arn.split(":")[3]).restore_secret(SecretId=arn)

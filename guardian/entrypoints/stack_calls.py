@@ -1,6 +1,8 @@
 """Lambda entry point (through the remediation function) of what the ``-guard-cfn-*`` rules send: a change
-CloudFormation made to the guardian's own resources, confirmed as its deployment or alerted CRITICAL
-(:mod:`guardian.flows.deployments`). Imported only for such an event: the heal path never loads it."""
+CloudFormation made to the guardian's own resources (or the guardian's tag it gave a principal), confirmed as its
+deployment or alerted CRITICAL (:mod:`guardian.flows.deployments`); or, marked ``"check": "stack-role"``, a stack
+operation without a role, alerted HIGH when the stack lends the CDK execution role (:mod:`guardian.flows.stack_roles`).
+Imported only for such an event: the heal path never loads it."""
 
 from __future__ import annotations
 
@@ -8,8 +10,13 @@ from typing import Any
 
 from guardian.entrypoints import runtime
 from guardian.flows.deployments import handle_stack_call
+from guardian.model.stack_roles import STACK_ROLE
 
 
 def confirm(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = runtime.config()
+    if event.get("check") == STACK_ROLE:
+        from guardian.flows.stack_roles import handle_stack_role  # noqa: PLC0415 - only for that rule's events
+
+        return handle_stack_role(event, runtime.full_adapter(config), config, runtime.invocation(context))
     return handle_stack_call(event, runtime.full_adapter(config), config, runtime.invocation(context))

@@ -60,6 +60,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
         "guardian_rules": {f"{r.region}:{r.name}": r.status for r in report.rules},
         "guardian_functions": {f.name: f.status for f in report.functions},
+        "guardian_aliases": {a.what: a.status for a in report.aliases},
         "alert_path": {p.what: p.status for p in report.alert_path},
         "region_errors": report.region_errors,
         "check_errors": report.check_errors,

@@ -42,9 +42,11 @@ def could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) ->
 
 
 def steps_after(
-    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation
+    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation, *, held: bool = False
 ) -> list[tuple[str, Callable[[], object]]]:
-    """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval."""
+    """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval. An
+    alert ``held`` for its group's digest is counted, but alerts no repeated tampering: the digest reports the
+    repeats (CRITICAL once they reach the threshold), so a loop does not mail one CRITICAL alert per threshold."""
     steps: list[tuple[str, Callable[[], object]]] = []
     # A self-test is not tampering, nor is a call a watch rule only alerts on (a security group changed); a watch
     # rule's undo is (a recorder stopped).
@@ -54,7 +56,7 @@ def steps_after(
         def count() -> None:
             from guardian.flows.repeats import watch_repeats  # noqa: PLC0415 - only where changes are counted
 
-            watch_repeats(result, aws.full(), config, run)
+            watch_repeats(result, aws.full(), config, run, alert=not held)
 
         steps.append(("count repeated tampering", count))
     rule = result.decision.rule

@@ -3,7 +3,8 @@
 - The alerts key and the signing key are enabled (disabled or scheduled for deletion: put back, as a trail's key).
   The keys come first: with the alerts key disabled, no alert, this one included, can be published.
 - Every address of ``alertEmails`` is subscribed, without a filter policy (one set by anyone drops every alert it
-  does not match): a removed subscription is made again (AWS mails a new confirmation), a filter policy removed.
+  does not match): a removed subscription is made again (AWS mails a new confirmation), a filter policy removed;
+  one confirmed by the email's link (its unsubscribe link needs no credentials) is noted (:mod:`.path_notes`).
 - Every alarm of the guardian's exists, with its actions enabled (DisableAlarmActions silences an alarm for good),
   and as defined when deployed: one redefined by PutMetricAlarm (no actions, another threshold) is put back.
 - The dead-letter queue exists.
@@ -31,6 +32,7 @@ from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.key import repair_key
 from guardian.flows.own_buckets import check_own_buckets, deliver_own_finding
 from guardian.flows.path_guard import contained
+from guardian.flows.path_notes import pending, unauthenticated
 from guardian.flows.steps import Step, run_steps
 from guardian.flows.webhook_secrets import check_webhook_secrets
 from guardian.model.baselines import ALERT_PATH_KEY, alert_path_document
@@ -215,7 +217,9 @@ def _subscriptions(aws: Ports, config: Config, started: datetime, run: Invocatio
         healed = all(a.succeeded for a in actions)
         _alert(aws, config, what, (changes, tuple(actions)), started=started, run=run, healed=healed)
         checks.append(PathCheck(what, "healed" if healed else "heal_failed"))
-    return checks
+    found_now = unauthenticated(aws, config, subscribed.values(), started=started, run=run)  # the unsubscribe link
+    found_now += pending(aws, config, subscribed.values(), started=started, run=run)  # mailed nothing yet
+    return checks + [PathCheck(*check) for check in found_now]
 
 
 def _same_filter(found: dict[str, Any], wanted: str | None) -> bool:

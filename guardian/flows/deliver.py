@@ -28,6 +28,7 @@ from guardian.flows.budget import evidence_budget, within
 from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
+    from guardian.flows.grouping import Plan
     from guardian.model.alert import Alert
     from guardian.model.config import Config
     from guardian.model.results import Result
@@ -52,6 +53,7 @@ class Sent:
     published: bool
     message_id: str | None
     steps_failed: tuple[str, ...] = ()
+    held: bool = False  # held for its group's digest (guardian.flows.grouping), which reports the repeats
 
 
 def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> Sent:
@@ -62,7 +64,14 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
 
     key = evidence_key(result)
     account = _account(aws, config)
-    created, evidence_error = _write_evidence(result, key, aws, config, run, account=account)
+    group = _group(result, aws, config, run)
+    held = group is not None and group.holds(result, run.clock())
+    created, evidence_error = _write_evidence(
+        result, key, aws, config, run, account=account, group=group if held else None
+    )
+    if held and group is not None and evidence_error is None and group.hold(result):
+        LOG.info("alert held for its group's digest", extra={"evidence_key": key, "group": group.key.group_id})
+        return Sent(False, None, held=True)
     failed: list[str] = []
     topics = [(ALERT_TAG, config.topic_arn)]
     if config.central_topic_arn is not None:
@@ -78,11 +87,17 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
         return Sent(False, sent.get(ALERT_TAG), tuple(failed))
     alert = _alert(result, key, evidence_error, config, run, account=account)
     before = dict(sent)
+    if config.activity_table is not None:  # at most 5 a second to any topic (guardian.flows.rate_cap)
+        from guardian.flows.rate_cap import capped  # noqa: PLC0415
+
+        aws = capped(aws, config.activity_table, run)
     refused = publish_copies(alert, dict(todo), aws, sent)
     if ALERT_TAG in refused and config.central_topic_arn is not None:
         report_blocked(result, key, alert, aws, config, run=run, account=account, sent=sent, refused=refused)
     if sent != before:  # each copy noted as it went out: a retry sends only what is still missing
         _note_sent(key, sent, created is not None, aws, failed)
+    if group is not None and not refused and not group.after(result, aws, config, run, account=account):
+        failed.append("group the alert's repeats")
     if refused:  # the local copy first: the DLQ message names the topic the account's own team was not told by
         tag = ALERT_TAG if ALERT_TAG in refused else next(iter(refused))
         topic = dict(topics).get(tag) or config.central_topic_arn or config.topic_arn
@@ -109,9 +124,17 @@ def _account(aws: Delivery, config: Config) -> str:
 
 
 def _write_evidence(
-    result: Result, key: str, aws: Delivery, config: Config, run: Invocation, *, account: str
+    result: Result,
+    key: str,
+    aws: Delivery,
+    config: Config,
+    run: Invocation,
+    *,
+    account: str,
+    group: Plan | None = None,
 ) -> tuple[bool | None, str | None]:
-    """(created, error): True if this call wrote the record, False if it existed, None with the reason if neither."""
+    """(created, error): True if this call wrote the record, False if it existed, None with the reason if neither.
+    A record whose alert is held for its ``group``'s digest names the group (``alert_group``)."""
     from guardian.model.evidence import evidence_record  # noqa: PLC0415
 
     def write() -> bool:
@@ -128,6 +151,8 @@ def _write_evidence(
             boto3_version=boto3_version,
             botocore_version=botocore_version,
         )
+        if group is not None:
+            record["alert_group"] = group.note()
         return aws.put_if_absent(key, record)
 
     try:
@@ -139,6 +164,15 @@ def _write_evidence(
             extra={"event_id": result.event.event_id, "evidence_key": key, "error": error},
         )
         return None, error
+
+
+def _group(result: Result, aws: Delivery, config: Config, run: Invocation) -> Plan | None:
+    """The alert's group (guardian.flows.grouping), where grouping is on."""
+    if config.activity_table is None or config.alert_group_minutes <= 0:
+        return None
+    from guardian.flows.grouping import plan  # noqa: PLC0415 - where grouping is on
+
+    return plan(result, aws, config, run)
 
 
 def _may_be_a_retry(result: Result, run: Invocation) -> bool:

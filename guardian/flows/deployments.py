@@ -23,6 +23,7 @@ from guardian.model.results import Result, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.safe import cut
 from guardian.model.stack_changes import LOOKBACK, SKEW, StackCall, confirmed_by, stack_call
+from guardian.model.stack_roles import TAG_CALLS, gives_guardian_tag, principal_named
 from guardian.ports.calls import Delivery, StackCalls
 from guardian.ports.errors import describe_failure
 
@@ -54,7 +55,16 @@ def handle_stack_call(event: dict[str, Any], aws: Ports, config: Config, run: In
             "a deployment of the guardian's stack", extra={"resource": logical_id, "event_id": call and call.event_id}
         )
         return {"stack_change": "deployment", "resource": logical_id}
-    _alert(aws, config, run, detail, call=call, why=why)
+    if str(detail.get("eventName")) in TAG_CALLS and gives_guardian_tag(detail):
+        from guardian.flows.stack_roles import forwarder_made  # noqa: PLC0415 - the rare path
+
+        made = forwarder_made(aws, config, call)
+        if made is not None:
+            LOG.info("a deployment of one of the guardian's forwarders", extra={"resource": made})
+            return {"stack_change": "deployment", "resource": made}
+        _tag_alert(aws, config, run, detail, why=why)
+    else:
+        _alert(aws, config, run, detail, call=call, why=why)
     return {"stack_change": "alerted", "why": why}
 
 
@@ -116,3 +126,28 @@ def _alert(
     decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.CRITICAL, reason, SWEEP_RULE)
     deliver(Result(event, decision, Outcome.ALERTED, Severity.CRITICAL), aws, config, run)
     LOG.error("a change by CloudFormation not confirmed by the guardian's stack", extra={"what": what, "why": why})
+
+
+def _tag_alert(aws: Ports, config: Config, run: Invocation, detail: dict[str, Any], *, why: str) -> None:
+    """The guardian's tag given by CloudFormation to a principal the guardian's stack was not making: CRITICAL."""
+    from guardian.flows.stack_roles import send  # noqa: PLC0415 - the rare path
+
+    name, principal = str(detail.get("eventName", "?")), cut(principal_named(detail), NAME_LIMIT)
+    reason = (
+        f"CloudFormation gave the guardian's tag (cloudtrail-guardian) to {principal} ({name}), and the guardian's "
+        f"stack does not confirm it as its own: {why}. The service control policies spare a principal with that tag "
+        "and the security account admits it: whoever may assume it is the guardian. Remove the tag or delete the "
+        "principal now, find the stack that made it (the stacks deployed at that time, most likely one deployed "
+        "with the CDK execution role), and restrict who may deploy with CloudFormation"
+    )
+    line = f"Guardian's tag given by a stack not its own: {name} {principal}"
+    extra = {"principal": principal, "caller": cut(_caller(detail), NAME_LIMIT)}
+    send(
+        aws, config, run, detail, prefix="stack-tag", line=line, reason=reason, severity=Severity.CRITICAL, extra=extra
+    )
+    LOG.error("the guardian's tag given by a stack not its own", extra={"principal": principal, "why": why})
+
+
+def _caller(detail: dict[str, Any]) -> str:
+    identity = detail.get("userIdentity")
+    return str(identity.get("arn", "")) if isinstance(identity, dict) else ""

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 def judge_new_key(aws: KeyCalls, changes: tuple[Change, ...], found: TrailState, config: Config) -> tuple[Change, ...]:
     """A key put on a trail that had none is a new destination, not a strengthening, unless CloudTrail can encrypt
-    with it and the account's security readers (its root, ``logReaders``) can decrypt with it. A key of another
-    account, or one whose policy the guardian cannot read, cannot be vouched for: it weakens (issue 20, item 3)."""
+    with it and the account's security readers (its root, and ``logReaders`` or else any role of the account) can
+    decrypt with it. A key of another account, or one whose policy the guardian cannot read, cannot be vouched for:
+    it weakens (issue 20, item 3)."""
     added = [c for c in changes if c.field == "kms_key_id" and c.effect is Effect.STRENGTHENED]
     if not added:
         return changes

@@ -2,6 +2,9 @@
 its signed baseline (:func:`guardian.flows.lake.hold_settings`): a retention cut to 7 days, termination protection
 turned off or selectors changed while no event reached the guardian is put back, with one HIGH alert.
 
+Each store's baseline key (``KmsKeyId``) is handed on to the sweep's key checks (:mod:`guardian.flows.key_checks`),
+which keep it enabled and usable by CloudTrail: a disabled store key stops ingestion and every query.
+
 Run only where the deployment says Lake is checked (``GUARDIAN_LAKE``, set by the stack): the local simulation's
 moto has no CloudTrail Lake.
 """
@@ -9,18 +12,22 @@ moto has no CloudTrail Lake.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from guardian.flows.baselines import read_verified
 from guardian.flows.deliver import deliver
 from guardian.flows.lake import hold_settings
 from guardian.flows.sweep_checks import ResourceCheck
 from guardian.model.decide import Decision
 from guardian.model.findings import found_event
+from guardian.model.lake import store_key
 from guardian.model.refs import ResourceRef
 from guardian.model.results import Result, Verification
 from guardian.model.rules import RULES, Action, Outcome, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from guardian.model.changes import Change
@@ -33,6 +40,11 @@ LOG = logging.getLogger(__name__)
 KIND = "event_data_store"
 
 
+@dataclass(frozen=True)
+class StoreCheck(ResourceCheck):
+    key: str | None = None  # the KMS key its signed baseline names, if any
+
+
 def sweep_lake(aws: Everything, config: Config, *, started: datetime, run: Invocation) -> tuple[ResourceCheck, ...]:
     checks = []
     for region in config.sweep_regions:
@@ -41,8 +53,17 @@ def sweep_lake(aws: Everything, config: Config, *, started: datetime, run: Invoc
             status, changes, actions = hold_settings(aws, store, run, by="sweep")
             if status in ("healed", "heal_failed", "strengthened"):
                 _alert(aws, config, store, status, (changes, actions), started=started, run=run)
-            checks.append(ResourceCheck(KIND, arn, status, changes))
+            key = None
+            if status not in ("missing", "pending_deletion"):  # the key the baseline holds (one more read)
+                document, _ = read_verified(aws, store_key(region, arn))
+                key = (document or {}).get("settings", {}).get("KmsKeyId")
+            checks.append(StoreCheck(KIND, arn, status, changes, key if isinstance(key, str) else None))
     return tuple(checks)
+
+
+def store_keys(checks: Iterable[ResourceCheck] | None) -> list[tuple[str, str]]:
+    """(store ARN, KMS key) of each store whose baseline names a key: for the sweep's key checks."""
+    return [(c.name, c.key) for c in checks or () if isinstance(c, StoreCheck) and c.key]
 
 
 def _alert(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from guardian.flows import baselines
 from guardian.flows.deliver import deliver
+from guardian.flows.log_denied import DENIED, expected_keys, unreadable_file
 from guardian.flows.sweep_checks import report_refused
 from guardian.model.decide import Decision
 from guardian.model.findings import sweep_event
@@ -68,7 +70,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 READERS = 8
-DENIED = ("AccessDenied", "AccessDeniedException", "403", "KMS.AccessDeniedException")
 # Per trail ARN, CloudTrail's LatestDigestDeliveryTime when this process last validated every digest it had: while
 # GetTrailStatus (read by the sweep anyway) reports the same time, there is nothing new and no request is made. Kept
 # in memory only (the insider cannot write it); a cold start validates once from the signed position.
@@ -136,9 +137,12 @@ def validate_trail(
         regions = sorted({trail.home_region, *written, *links})
     moved = dict(links)
     problems: list[str] = []
+    replaced: list[str] = []  # log files the sweep may not read, for no cause it can prove: HIGH
     count, caught_up = 0, True
     for region in regions:
-        link, found, validated, complete = _validate_region(aws, trail, region, links.get(region), started)
+        link, found, validated, complete = _validate_region(
+            aws, trail, region, links.get(region), started, replaced=replaced
+        )
         problems += found
         count += validated
         caught_up = caught_up and complete
@@ -149,14 +153,16 @@ def validate_trail(
         problems += digests_vanished(trail.digest_delivered_at, max(ends, default=started - FIRST_WINDOW))
     if problems:  # the alert first: the position moves on only once the security team has it
         _report(aws, config, trail, problems, started=started, run=run)
+    if replaced:
+        _report(aws, config, trail, replaced, started=started, run=run, severity=Severity.HIGH)
     if moved != links:
         baselines.write_signed(aws, key, state_document(trail.arn, moved, recorded_at=str(iso(run.clock()))))
-    status = "broken" if problems else ("valid" if count else "nothing_new")
-    return LogCheck(trail.arn, status, tuple(problems), count, caught_up)
+    status = "broken" if problems or replaced else ("valid" if count else "nothing_new")
+    return LogCheck(trail.arn, status, (*problems, *replaced), count, caught_up)
 
 
 def _validate_region(
-    aws: Everything, trail: TrailState, region: str, before: Link | None, started: datetime
+    aws: Everything, trail: TrailState, region: str, before: Link | None, started: datetime, *, replaced: list[str]
 ) -> tuple[Link | None, list[str], int, bool]:
     """(the last digest now validated, what is wrong, how many digests were validated, whether every digest listed
     was) for one Region. A listing of :data:`~guardian.model.log_digests.LISTED` keys may have left some out."""
@@ -179,16 +185,23 @@ def _validate_region(
     keys = public_keys(aws.cloudtrail_public_keys(region, oldest - timedelta(hours=1), started))
     problems: list[str] = []
     for digest_key in mine:
-        found, signature = _validate_digest(aws, trail, digest_key, before, keys)
+        found, signature = _validate_digest(aws, trail, digest_key, before, keys, replaced=replaced)
         problems += found
         before = Link(digest_key, signature)
     return before, problems, len(mine), complete
 
 
 def _validate_digest(
-    aws: Everything, trail: TrailState, key: str, before: Link | None, keys: dict[str, PublicKey]
+    aws: Everything,
+    trail: TrailState,
+    key: str,
+    before: Link | None,
+    keys: dict[str, PublicKey],
+    *,
+    replaced: list[str],
 ) -> tuple[list[str], str]:
-    """What is wrong with one digest and the log files it lists, and its signature (what the next one must name)."""
+    """What is wrong with one digest and the log files it lists, and its signature (what the next one must name).
+    A log file the sweep may not read is added to ``replaced`` unless it is explained (:mod:`.log_denied`)."""
     read = aws.log_object(trail.s3_bucket, key, trail.home_region)
     if read is None:
         return [f"digest file {key} is missing (deleted as it was being validated)"], ""
@@ -199,17 +212,27 @@ def _validate_digest(
     listed = digest.log_files()
 
     unreadable: set[str] = set()
+    lock, known = threading.Lock(), list[set[str]]()
+
+    def expected() -> set[str]:  # read once per digest, and only if a file is refused
+        with lock:
+            if not known:
+                known.append(expected_keys(aws, trail))
+            return known[0]
 
     def fetch(item: tuple[str, str, str]) -> tuple[str, bytes | None]:
         bucket, log_key, _ = item
         try:
             found = aws.log_object(bucket, log_key, trail.home_region)
-        except ClientError as exc:  # a log file under a KMS key the sweep may not use: that it exists, at least
+        except ClientError as exc:  # under a KMS key the sweep may not use: the trail's own, or one put there since
             if describe_error(exc)[0] not in DENIED:
                 raise
-            if not aws.log_exists(bucket, log_key, trail.home_region):
+            problem, gone = unreadable_file(aws, trail, (bucket, log_key), exc, expected)
+            if gone:
                 return log_key, None
             unreadable.add(log_key)
+            if problem:
+                replaced.append(problem)
             return log_key, b""
         return log_key, None if found is None else found[0]
 
@@ -219,23 +242,35 @@ def _validate_digest(
 
 
 def _report(
-    aws: Everything, config: Config, trail: TrailState, problems: list[str], *, started: datetime, run: Invocation
+    aws: Everything,
+    config: Config,
+    trail: TrailState,
+    problems: list[str],
+    *,
+    started: datetime,
+    run: Invocation,
+    severity: Severity = Severity.CRITICAL,
 ) -> None:
-    """One CRITICAL alert per trail and set of problems (the same problems seen again are the same record)."""
+    """One alert per trail and set of problems (the same problems seen again are the same record): CRITICAL for a
+    file that fails validation, HIGH for one the sweep may not read, for no cause it can prove."""
     digest = hashlib.sha256("\n".join(problems).encode("utf-8", "backslashreplace")).hexdigest()[:16]
+    kind = "log-files" if severity is Severity.CRITICAL else "log-files-replaced"
     event, ref = sweep_event(
         trail,
         account_id=config.account_id,
         detected_at=started,
         details={"log_file_problems": problems[:100]},
-        event_id=f"sweep-log-files-{trail.home_region}-{trail.name}-{digest}",
+        event_id=f"sweep-{kind}-{trail.home_region}-{trail.name}-{digest}",
     )
     shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
     reason = (
         f"the log files of trail {trail.name} fail CloudTrail's own validation: {shown}. A log or digest file was "
         f"deleted or changed after delivery to bucket {trail.s3_bucket}: the record of what happened is gone. "
         "Compare with another copy (the sentinel trail, the security account) to see what it hid"
+        if severity is Severity.CRITICAL
+        else f"altered log files of trail {trail.name} in bucket {trail.s3_bucket}: {shown}. Its content cannot be "
+        "checked against CloudTrail's digest: compare with another copy (the sentinel trail, the security account)"
     )
-    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.CRITICAL, reason, SWEEP_RULE, ref)
-    deliver(Result(event, decision, Outcome.ALERTED, Severity.CRITICAL), aws, config, run)
+    decision = Decision(Action.ALERT, Outcome.ALERTED, severity, reason, SWEEP_RULE, ref)
+    deliver(Result(event, decision, Outcome.ALERTED, severity), aws, config, run)
     LOG.error("trail log files fail validation", extra={"trail": trail.arn, "problems": len(problems)})

@@ -1,9 +1,11 @@
 """The guardian's own functions, held to what was deployed: their code (its SHA-256), role, handler, runtime, memory,
-timeout, environment, dead-letter and KMS configuration, and their reserved concurrency.
+timeout, environment, dead-letter and KMS configuration, their reserved concurrency, and what reaches them and where
+their results go (event invoke config, resource-based policy, function URL: :mod:`guardian.flows.function_settings`).
 
 A reserved concurrency of 0 switches a function off without changing a line of it: the sweep puts the deployed
-concurrency back. Anything else that differs cannot be put back from here (it is the stack's to set): a CRITICAL
-alert asks for a redeployment, and the run fails, so the sweep-errors alarm fires too.
+concurrency back, and the settings as :mod:`guardian.flows.function_settings` says. Anything else that differs cannot
+be put back from here (it is the stack's to set): a CRITICAL alert asks for a redeployment, and the run fails, so the
+sweep-errors alarm fires too.
 
 Baselines (``baselines/guardian-functions/<name>.json``) are recorded when first seen and after a deployment that
 CloudFormation confirms (:func:`confirmed_deployment`): an event claiming a deployment is not enough.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import deliver
+from guardian.flows.function_settings import SETTINGS, settings_changes, settings_snapshot
 from guardian.flows.steps import run_steps
 from guardian.model.baselines import function_document, function_key
 from guardian.model.changes import Change, Effect
@@ -93,7 +96,7 @@ def check_function(
     if configuration is None:
         _alert(aws, config, name, started, run, changes=(Change("exists", True, False, Effect.WEAKENED),))
         return FunctionCheck(name, "deleted")
-    found = snapshot(configuration, aws.function_concurrency(name))
+    found = snapshot(configuration, aws.function_concurrency(name)) | settings_snapshot(aws, name)
     recorded = str(stored.get("recorded_at", "")) if stored else ""
     redeployed = deployed_at is not None and recorded < (iso(deployed_at) or "")
     if stored is None or redeployed:
@@ -101,18 +104,25 @@ def check_function(
         write_signed(aws, key, function_document(name, found, recorded_at=iso(run.clock()) or "", by=by))
         return FunctionCheck(name, "baseline_recorded")
     expected: dict[str, Any] = stored["function"]
+    unseen = [k for k in SETTINGS if k not in expected]
+    if unseen:  # a snapshot from before the settings were held: first seen now (as a new function's would be)
+        expected = {**expected, **{k: found[k] for k in unseen}}
+        write_signed(aws, key, function_document(name, expected, recorded_at=recorded, by="sweep"))
     changes = tuple(
         Change(field, expected.get(field), found.get(field), Effect.WEAKENED)
         for field in sorted(set(expected) | set(found))
-        if expected.get(field) != found.get(field)
+        if expected.get(field) != found.get(field) and field not in SETTINGS
     )
-    if not changes:
+    settings, steps, complete = settings_changes(aws, name, expected, found)
+    if not changes and not settings:
         return FunctionCheck(name, "in_baseline")
     want = expected.get("ReservedConcurrency")
     restorable = [c for c in changes if c.field == "ReservedConcurrency"]
-    steps = [("PutFunctionConcurrency", lambda: aws.put_concurrency(name, want))] if restorable else []
+    if restorable:
+        steps.insert(0, ("PutFunctionConcurrency", lambda: aws.put_concurrency(name, want)))
     actions, _ = run_steps(steps, config.topic_region, name, run)
-    healed = len(restorable) == len(changes) and all(a.succeeded for a in actions)
+    healed = len(restorable) == len(changes) and complete and all(a.succeeded for a in actions)
+    changes += tuple(settings)
     _alert(aws, config, name, started, run, changes=changes, actions=tuple(actions), healed=healed)
     return FunctionCheck(name, "healed" if healed else "heal_failed")
 
@@ -130,7 +140,7 @@ def _alert(
 ) -> None:
     fields = ", ".join(c.field for c in changes)
     reason = (
-        f"the guardian's own function {name} changed ({fields}): its reserved concurrency was put back"
+        f"the guardian's own function {name} changed ({fields}): put back as deployed"
         if healed
         else f"the guardian's own function {name} changed ({fields}) outside its stack's deployment: it cannot be "
         "put back from here; redeploy the stack now"

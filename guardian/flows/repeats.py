@@ -25,8 +25,9 @@ class Ports(Activity, Delivery, Protocol):
     """What counting needs: the activity table, and the alert's path."""
 
 
-def watch_repeats(result: Result, aws: Ports, config: Config, run: Invocation) -> None:
-    """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert."""
+def watch_repeats(result: Result, aws: Ports, config: Config, run: Invocation, *, alert: bool = True) -> None:
+    """Count the change against its principal; at N within M minutes, send one more (CRITICAL) alert (unless
+    ``alert`` is False: the change's alert was held for a digest, which reports the repeats)."""
     event = result.event
     principal = event.actor.session_issuer_arn or event.actor.arn
     if principal is None or not counts(result.outcome, result.severity, from_event=True):
@@ -39,6 +40,8 @@ def watch_repeats(result: Result, aws: Ports, config: Config, run: Invocation) -
     partition = principal_key(principal)
     summary = cut(text(f"{event.event_name} {result.outcome.value}"), 256)
     aws.record_activity(table, partition, key, expires, summary)
+    if not alert:
+        return
     count = aws.count_activity(table, partition, window_start(moment, minutes), window_end(moment))
     if not calls_for_alert(count, threshold):
         return

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows import baselines
+from guardian.flows.budget import under_quota
 from guardian.flows.steps import Step, poll, run_steps
 from guardian.model.approvals import Pending
 from guardian.model.changes import Change, weakened
@@ -22,6 +23,7 @@ from guardian.ports.flow import Scope
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from guardian.flows.budget import Pacer
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
@@ -86,8 +88,15 @@ class Restoration:
 
 
 def restore(
-    aws: Restoring, baseline: TrailState, found: TrailState | None, config: Config, run: Invocation
+    aws: Restoring,
+    baseline: TrailState,
+    found: TrailState | None,
+    config: Config,
+    run: Invocation,
+    *,
+    pace: Pacer | None = None,
 ) -> Restoration:
+    """``pace``: the sweep's, to leave CloudTrail's write quota to the event path (see budget.under_quota)."""
     if found is None:
         changes: tuple[Change, ...] = ()
         target = baseline
@@ -102,12 +111,15 @@ def restore(
         if not weakened(changes):
             return Restoration(baseline, found, changes, target, after=found)
         steps = _repair_steps(aws, found, target, weakened(changes))
-    actions, raced = run_steps(steps, target.home_region, target.name, run, tolerate="TrailAlreadyExistsException")
+    region = target.home_region
+    logs = lambda: bool(aws.trail_status(target.ref(None)).get("IsLogging"))  # noqa: E731
+    steps = under_quota(steps, run, region=region, logging=logs, pace=pace)
+    actions, raced = run_steps(steps, region, target.name, run, tolerate="TrailAlreadyExistsException")
     if raced == "CreateTrail":
         # Recreated meanwhile (the sweep and an event can race for a deleted trail): repair what is there.
         current = aws.trail_state(target.home_region, target.name)
         if current is not None:
-            return restore(aws, baseline, current, config, run)
+            return restore(aws, baseline, current, config, run, pace=pace)
     logging_only = found is not None and {c.field for c in weakened(changes)} == {"logging"}
     after, remaining, checks = _verify(aws, target, found if logging_only else None, config, run)
     return Restoration(baseline, found, changes, target, tuple(actions), after, remaining, checks)

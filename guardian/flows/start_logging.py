@@ -1,7 +1,10 @@
 """The heal for a stopped trail: StartLogging in its home Region, first, then GetTrailStatus until it logs.
 
 StartLogging is the first network call: nothing (no read, no evidence check) stands between the event and the
-heal. A failure is explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
+heal. Throttled by CloudTrail's write quota, it is tried again with jittered backoff within the heal's budget
+(:func:`guardian.flows.budget.quota_write`), reading GetTrailStatus first: a trail another invocation has healed
+meanwhile is recorded "already healed" (action result ``already_healed``), not healed twice. A failure is
+explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from guardian.flows.budget import quota_write
 from guardian.model.results import ActionRecord, Result, Verification, blind_window
 from guardian.model.rules import Outcome, Severity
-from guardian.ports.errors import AWS_ERRORS, describe_error
+from guardian.ports.errors import AWS_ERRORS, THROTTLING_CODES, describe_error
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,8 +43,14 @@ def restart_logging(
     trail, clock = decision.trail, run.clock
     assert trail is not None
     started = clock()
+    status: dict[str, Any] = {}
+
+    def logging_again() -> bool:
+        status.update(aws.trail_status(trail))
+        return bool(status.get("IsLogging"))
+
     try:
-        aws.start_logging(trail)
+        already = quota_write(lambda: aws.start_logging(trail), run, settled=logging_again)
     except AWS_ERRORS as exc:
         code, message = describe_error(exc)
         LOG.error("StartLogging failed", extra={"trail": trail.identifier, "region": trail.region, "error_code": code})
@@ -52,6 +62,11 @@ def restart_logging(
             severity=Severity.CRITICAL,
             actions=(action,),
             diagnosis=diagnose(aws, trail, code, message),
+        )
+    if already:
+        LOG.info("StartLogging throttled: the trail logs again already", extra={"trail": trail.identifier})
+        return _already_healed(
+            event, decision, trail, started=started, verification=_verification(status, 1, clock()), run=run
         )
     action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
     LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
@@ -72,6 +87,39 @@ def restart_logging(
             verification=verification,
             diagnosis=why,
         )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.HEALED,
+        severity=decision.severity,
+        actions=(action,),
+        verification=verification,
+        blind_window_seconds=blind_window(event.event_time, verification),
+    )
+
+
+def _already_healed(
+    event: CloudTrailEvent,
+    decision: Decision,
+    trail: TrailRef,
+    *,
+    started: datetime,
+    verification: Verification,
+    run: Invocation,
+) -> Result:
+    """StartLogging was throttled (the write quota: another invocation's StartLogging went first) and GetTrailStatus
+    then said IsLogging: healed, by another invocation; this one records it and writes nothing more."""
+    action = ActionRecord(
+        "StartLogging",
+        trail.region,
+        trail.identifier,
+        started,
+        run.clock(),
+        True,
+        "ThrottlingException",
+        "throttled by CloudTrail's write quota; GetTrailStatus then showed the trail logging: already healed",
+        already_healed=True,
+    )
     return Result(
         event=event,
         decision=decision,
@@ -116,6 +164,11 @@ def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> 
 
 def diagnose(aws: HealCalls, trail: TrailRef, code: str, message: str) -> str:
     """Say in words why StartLogging failed, reading the trail's state where possible (best effort)."""
+    if code in THROTTLING_CODES:
+        return (
+            f"{code}: CloudTrail's write quota (1 write a second per account and Region) stayed taken through the "
+            "heal's backoff, and the trail still did not log; Lambda's retry and the sweep try again"
+        )
     if code in ("AccessDenied", "AccessDeniedException"):
         return (
             f"{code}: the guardian's role may not call StartLogging on {trail.identifier} "

@@ -15,12 +15,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from guardian.flows import own_functions, own_rules
+from guardian.flows import own_aliases, own_functions, own_rules
 from guardian.flows.alert_path import PathCheck, check_alert_path
+from guardian.flows.bus_keys import check_default_buses
 from guardian.flows.deliver import AlertNotPublished
 from guardian.flows.digests import extend_chain
+from guardian.flows.grouping import flush_closed
 from guardian.flows.key_checks import sweep_keys
-from guardian.flows.lake_checks import sweep_lake
+from guardian.flows.lake_checks import store_keys, sweep_lake
 from guardian.flows.log_files import LogCheck, check_log_files
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
 from guardian.flows.sweep_trails import TrailCheck, check_region, sweep_result
@@ -52,10 +54,12 @@ class SweepReport:
     check_errors: dict[str, str] = field(default_factory=dict)  # a check of the guardian itself that could not run
     digest: str | None = None  # what extending the evidence digest chain did
     log_files: tuple[LogCheck, ...] = ()  # each protected trail's own log files, against CloudTrail's digests
+    aliases: tuple[own_aliases.AliasCheck, ...] = ()  # the guardian's KMS aliases, in every Region it has some
 
     @property
     def statuses(self) -> list[str]:
         own = [r.status for r in self.rules] + [f.status for f in self.functions] + [p.status for p in self.alert_path]
+        own += [a.status for a in self.aliases]
         return [c.status for c in self.checks] + [r.status for r in self.resources] + own
 
     @property
@@ -82,9 +86,10 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
         failures,
         lambda: check_alert_path(aws, config, started=started, run=run, deployed_at=deployed_at),
     )
+    _checked("alert_groups", failures, lambda: flush_closed(aws, config, run))  # closed windows' digests
     regions = config.sweep_regions
     errors: dict[str, str] = {}
-    with Workers() as work, ThreadPoolExecutor(max_workers=len(regions) + 3) as waiting:
+    with Workers() as work, ThreadPoolExecutor(max_workers=len(regions) + 4) as waiting:
         # Threads that wait (each hands its units of work to the bounded pool): the guardian's own rules and
         # functions (a disabled tamper rule means events are being lost right now), the digest chain (it covers
         # records a minute old and more, so none this sweep writes), and every Region.
@@ -100,7 +105,14 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
             failures,
             lambda: own_functions.check_own_functions(aws, config, started=started, run=run, deployed_at=deployed_at),
         )
+        aliases = waiting.submit(
+            _checked,
+            "guardian_aliases",
+            failures,
+            lambda: own_aliases.check_own_aliases(aws, config, started=started, run=run, deployed_at=deployed_at),
+        )
         digest = waiting.submit(_checked, "evidence_digest", failures, lambda: extend_chain(aws, run))
+        waiting.submit(check_default_buses, aws, config, failures, started=started, run=run)  # keys on its buses
         futures = {
             waiting.submit(check_region, aws, config, region, work, started=started, run=run): region
             for region in regions
@@ -117,10 +129,22 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
             except AlertNotPublished as exc:  # a refused topic: the other Regions and checks still run
                 errors[region] = str(exc)
                 LOG.error("an alert of a Region's sweep was refused", extra={"region": region, "error": str(exc)})
+            except Exception as exc:  # a fault of the guardian's own code: the run fails, the rest runs
+                errors[region] = f"{type(exc).__name__}: {exc}"
+                LOG.exception("sweep of a Region failed", extra={"region": region})
         checked = tuple(sorted(checks, key=lambda c: (c.region, c.name)))
         protected = [c.protected for c in checked if c.protected is not None]
+        lake = waiting.submit(
+            _checked, "lake", failures, lambda: sweep_lake(aws, config, started=started, run=run) if config.lake else ()
+        )
+        # Every key the trails depend on, the Lake stores' baseline keys included (so it waits for Lake's check).
         keys = waiting.submit(
-            _checked, "trail_keys", failures, lambda: sweep_keys(aws, config, protected, work, started=started, run=run)
+            _checked,
+            "trail_keys",
+            failures,
+            lambda: sweep_keys(
+                aws, config, protected, work, started=started, run=run, stores=store_keys(lake.result())
+            ),
         )
         logs = waiting.submit(
             _checked,
@@ -128,13 +152,12 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
             failures,
             lambda: check_log_files(aws, config, protected, work, started=started, run=run),
         )
-        lake = waiting.submit(
-            _checked, "lake", failures, lambda: sweep_lake(aws, config, started=started, run=run) if config.lake else ()
+        repaired = _checked(
+            "trail_resources", failures, lambda: sweep_resources(aws, config, protected, work, started=started, run=run)
         )
-        repaired = sweep_resources(aws, config, protected, work, started=started, run=run)
-        repaired += lake.result() or ()
+        repaired = (repaired or ()) + (lake.result() or ())
         repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result() or ())
-        own = (rules.result(), functions.result(), digest.result())
+        own = (rules.result(), functions.result(), digest.result(), aliases.result())
     return SweepReport(
         started,
         checked,
@@ -146,12 +169,13 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
         failures,
         own[2],
         logs.result() or (),
+        own[3] or (),
     )
 
 
 def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T | None:
-    """Run one check of the guardian itself; an AWS error is recorded (the run then fails) and the sweep goes on,
-    so one denied call never hides the trails."""
+    """Run one check; an AWS error or a fault of its own is recorded (the run then fails) and the sweep goes on,
+    so one denied call or one bug never hides the trails."""
     try:
         return check()
     except AWS_ERRORS as exc:
@@ -162,4 +186,8 @@ def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T |
     except AlertNotPublished as exc:  # a topic refused its alert (its security-account copy went out): go on
         failures[what] = str(exc)
         LOG.error("an alert of a check of the guardian itself was refused", extra={"check": what})
+        return None
+    except Exception as exc:  # a fault of the guardian's own code (a RecursionError): the run fails
+        failures[what] = f"{type(exc).__name__}: {exc}"
+        LOG.exception("a check of the guardian itself failed", extra={"check": what})
         return None

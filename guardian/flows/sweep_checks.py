@@ -69,6 +69,10 @@ def sweep_resources(
             # Typically an organization's log-archive bucket in another account: its owner guards it.
             LOG.warning("trail resource not readable", extra={"resource": name, "kind": kind, "error_code": code})
             return ResourceCheck(kind.value, name, "not_readable")
+        except Exception as exc:  # a fault in one check (the guardian's own code) hides no other
+            LOG.exception("a check of a trail resource failed", extra={"resource": name, "kind": kind})
+            report_fault(aws, config, resource, exc, started=started, run=run)
+            return ResourceCheck(kind.value, name, "heal_failed")
 
     ordered = sorted(serving.items(), key=lambda item: (item[0][0], item[0][1]))
     return tuple(work.map(lambda item: one(*item), ordered))
@@ -141,6 +145,40 @@ def check_resource(
         baselines.record_resource(aws, kind, fixed.target, guarded.trails, at=run.clock(), by="sweep", why=why)
         status = status or "strengthened"
     return ResourceCheck(kind.value, name, status or "in_baseline", fixed.changes)
+
+
+def report_fault(
+    aws: Everything,
+    config: Config,
+    resource: tuple[Subject, str, str | None],
+    exc: Exception,
+    *,
+    started: datetime,
+    run: Invocation,
+) -> None:
+    """A check that raised something no AWS call explains (a RecursionError, a bug of the guardian's): the
+    resource could not be held to its baseline, so alert CRITICAL; the run then fails (heal_failed)."""
+    from guardian.model.bucket import BucketState  # noqa: PLC0415 - sweep only
+    from guardian.model.log_group import LogGroupState  # noqa: PLC0415
+
+    kind, name, region = resource
+    where = region or config.topic_region
+    state = BucketState(name, where) if kind is Subject.BUCKET else LogGroupState(name, where)
+    error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    event, ref = sweep_event(
+        state,
+        account_id=config.account_id,
+        detected_at=started,
+        details={"check_fault": f"{kind.value.replace('_', ' ')} {name}", "check_error": error},
+        what="fault",
+    )
+    why = (
+        f"the sweep could not check {kind.value} {name} ({error}): whatever was changed on it stays as it is until "
+        "the fault is fixed; check it by hand"
+    )
+    decision = Decision(Action.HEAL, Outcome.HEAL_FAILED, Severity.CRITICAL, why, SWEEP_RULE, ref)
+    result = Result(event, decision, Outcome.HEAL_FAILED, Severity.CRITICAL, diagnosis=error)
+    deliver(result, aws, config, run)
 
 
 def report_delivery_error(

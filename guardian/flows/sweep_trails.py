@@ -4,9 +4,11 @@ restore engine as the event path; a trail seen for the first time gets a baselin
 In few requests (the README states the budget): one DescribeTrails for every trail's settings, one ListObjectsV2 for
 every baseline's name and ETag, one read of the Region's baseline index (:mod:`guardian.model.baseline_index`) in
 place of one per trail, ListTags for 20 trails at a time; then per trail GetTrailStatus, and GetEventSelectors or
-GetInsightSelectors only where DescribeTrails says the trail has some. The trails are checked at once on the
-sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups and keys follow, once each, in
-:func:`guardian.flows.sweep.run_sweep`.
+GetInsightSelectors only where DescribeTrails says the trail has some. Once a heal's write is throttled in a Region
+(a burst is on), the sweep's writes there are paced (one every ``SWEEP_WRITE_SECONDS`` at most,
+:class:`guardian.flows.budget.Pacer`): CloudTrail's write quota is the event path's. The trails are checked at
+once on the sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups and keys follow, once
+each, in :func:`guardian.flows.sweep.run_sweep`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian.flows import baselines
 from guardian.flows.approvals import Verdict, settle_trail
+from guardian.flows.budget import Pacer
 from guardian.flows.deliver import deliver
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import check_resource, report_below_floor, report_delivery_error, report_refused
@@ -78,6 +81,7 @@ def check_region(
     arns = [str(described[name]["TrailARN"]) for name in names if name in described]
     # Submitted before the trails, so it has started before any of them waits for it (the pool takes work in order).
     tag_reads = work.submit(lambda: aws.trail_tags(region, arns) if arns else {})
+    pace = Pacer(run)  # the Region's heals share CloudTrail's write quota with the event path: paced in a burst
 
     def one(name: str) -> TrailCheck:
         trail = described.get(name)
@@ -85,7 +89,8 @@ def check_region(
         if trail is not None:
             arn = str(trail["TrailARN"])
             found = aws.trail_state_of(region, trail, lambda: tag_reads.result().get(arn, ()))
-        return check_trail(aws, config, region, name, found=found, indexed=indexed.get(name), started=started, run=run)
+        shown = indexed.get(name)
+        return check_trail(aws, config, region, name, found=found, indexed=shown, started=started, run=run, pace=pace)
 
     checks = work.map(one, names, limit=PER_REGION)
     entries = {c.name: IndexEntry(listed[c.name], c.indexed) for c in checks if c.indexed and c.name in listed}
@@ -104,6 +109,7 @@ def check_trail(
     indexed: Mapping[str, Any] | None,
     started: datetime,
     run: Invocation,
+    pace: Pacer | None = None,
 ) -> TrailCheck:
     """Hold one trail (``found`` as read live, None if it does not exist) to its baseline (``indexed``: as the
     Region's index holds it, else read)."""
@@ -115,7 +121,7 @@ def check_trail(
         bucket = (Subject.BUCKET, baseline.s3_bucket, None)
         if baselines.load_resource(aws, Subject.BUCKET, baseline.s3_bucket, None) is not None:
             check_resource(aws, config, bucket, {baseline.arn}, started=started, run=run)
-    restoration = restore(aws, baseline, found, config, run)
+    restoration = restore(aws, baseline, found, config, run, pace=pace)
     status: str | None = None
     if restoration.needed:
         result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=run.clock())

@@ -151,7 +151,9 @@ def _finding(result: Result) -> str:
 def summary(result: Result, evidence_error: str | None = None) -> str:
     """One or two sentences for people: what happened, who did it (or what the sweep found), what the guardian did."""
     e, d = result.event, result.decision
-    if e.event_source == SWEEP_SOURCE:
+    if isinstance(e.raw.get("stack_alert"), str):  # guardian.flows.stack_roles: a CloudTrail record, judged
+        happened = f"{e.raw['stack_alert']} (CloudTrail event {e.raw.get('cloudtrail_event_id', '?')})"
+    elif e.event_source == SWEEP_SOURCE:
         happened = f"The sweep found {_finding(result)}; no event reported the change"
     else:
         what = d.rule.what if d.rule else (e.event_name or "event")
@@ -204,6 +206,8 @@ def _said(result: Result, happened: str) -> str:
 def _did(result: Result) -> str:
     """The undo, in words: the calls it made."""
     calls = [a.action for a in result.actions]
+    if any(a.already_healed for a in result.actions):
+        return "found logging restarted already (another invocation's heal)"
     if calls == ["StartLogging"]:
         return "restarted logging"
     return f"put it back ({', '.join(calls)})" if calls else "put it back"
@@ -277,5 +281,5 @@ def _action_result(result: Result) -> str:
     if not result.actions:
         return "none"
     if result.outcome is Outcome.HEALED:
-        return "succeeded"
+        return "already_healed" if any(a.already_healed for a in result.actions) else "succeeded"
     return "failed"

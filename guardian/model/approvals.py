@@ -111,6 +111,8 @@ CHANGED_BY: Mapping[str, tuple[str, ...]] = {
     "DeleteBucket": WHOLE,
     "DeleteLogGroup": WHOLE,
     "PutRetentionPolicy": ("retention_days",),
+    "AssociateKmsKey": ("kms_key_id",),
+    "DisassociateKmsKey": ("kms_key_id",),
 }
 
 

@@ -75,6 +75,17 @@ def alert_path_document(policies: Mapping[str, Any], *, recorded_at: str, by: st
     }
 
 
+ALIASES_KEY = f"{PREFIX}/guardian-aliases.json"
+
+
+def aliases_document(aliases: Mapping[str, Mapping[str, str]], *, recorded_at: str, by: str) -> dict[str, Any]:
+    """The guardian's KMS aliases as deployed: Region → alias name → the key id it points at."""
+    return {
+        **_header("guardian_aliases", recorded_at=recorded_at, recorded_by=by, reason=f"recorded by the {by}"),
+        "aliases": {region: dict(names) for region, names in aliases.items()},
+    }
+
+
 def trail_prefix(region: str) -> str:
     return f"{PREFIX}/{region}/"
 

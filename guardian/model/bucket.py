@@ -14,8 +14,11 @@ What counts as weakening (docs/operations.md has the same table):
 - default encryption: any change to a baseline's (removed, or another key, which CloudTrail may not be allowed to
   use); added where the baseline had none strengthens.
 - lifecycle: the shortest expiry of any enabled rule (current or noncurrent versions; a fixed date counts as
-  0 days) is shorter than the baseline's. Every rule is counted whatever its filter: a rule on another prefix can
-  still be widened later, so it is judged as if it applied to the logs. Removing expiry strengthens.
+  0 days) is shorter than the baseline's, or so is the first move to an archive (a transition to GLACIER,
+  DEEP_ARCHIVE or INTELLIGENT_TIERING, whose archive tiers one call turns on: every log and digest file then needs
+  hours of restore before anyone reads or validates it; GLACIER_IR is read in milliseconds, so not an archive).
+  Every rule is counted whatever its filter: a rule on another prefix can still be widened later, so it is judged
+  as if it applied to the logs. Removing expiry or an archive transition strengthens.
 - versioning: Enabled → Suspended weakens; enabling strengthens.
 - public access block: any of the four settings true → false (or the block removed) weakens.
 - ACL: a grant to a grantee the baseline did not grant (everyone, any authenticated user, another account)
@@ -35,6 +38,9 @@ from guardian.model.log_access import LogAccess, bucket_requests, completed, new
 
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
 NO_EXPIRY = 1_000_000  # days: "never" compares as longer than any real expiry
+# Storage classes a log file cannot be read from without a restore of hours (INTELLIGENT_TIERING: its Archive and
+# Deep Archive Access tiers, turned on by one PutBucketIntelligentTieringConfiguration the guardian does not baseline).
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE", "INTELLIGENT_TIERING"})
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,9 @@ def compare_bucket(baseline: BucketState, current: BucketState, access: LogAcces
         effect = Effect.WEAKENED if weak else Effect.STRENGTHENED
         changes.append(Change("policy", _loads(baseline.policy), _loads(current.policy), effect))
     if _lifecycle_key(baseline.lifecycle_rules) != _lifecycle_key(current.lifecycle_rules):
-        shorter = shortest_expiry(current.lifecycle_rules) < shortest_expiry(baseline.lifecycle_rules)
+        shorter = shortest_expiry(current.lifecycle_rules) < shortest_expiry(baseline.lifecycle_rules) or (
+            first_archive(current.lifecycle_rules) < first_archive(baseline.lifecycle_rules)
+        )
         changes.append(
             Change(
                 "lifecycle_rules",
@@ -196,6 +204,23 @@ def shortest_expiry(rules: Sequence[Mapping[str, Any]] | None) -> int:
         noncurrent = rule.get("NoncurrentVersionExpiration") or {}
         if "NoncurrentDays" in noncurrent:
             days.append(int(noncurrent["NoncurrentDays"]))
+    return min(days)
+
+
+def first_archive(rules: Sequence[Mapping[str, Any]] | None) -> int:
+    """Days until the first object version is moved where it cannot be read without a restore (NO_EXPIRY if
+    never): a transition of current or noncurrent versions to an archive class (:data:`ARCHIVE_CLASSES`)."""
+    days = [NO_EXPIRY]
+    for rule in rules or ():
+        if rule.get("Status") != "Enabled":
+            continue
+        current = _as_list(rule.get("Transitions") or rule.get("Transition") or [])
+        noncurrent = _as_list(rule.get("NoncurrentVersionTransitions") or rule.get("NoncurrentVersionTransition") or [])
+        days.extend(
+            0 if "Date" in move else int(move.get("Days", move.get("NoncurrentDays", 0)))
+            for move in current + noncurrent
+            if isinstance(move, Mapping) and move.get("StorageClass") in ARCHIVE_CLASSES
+        )
     return min(days)
 
 

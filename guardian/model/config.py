@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from guardian.model import config_values as read
-from guardian.model.config_values import BUCKET, ROLE_ARN, SNS_TOPIC_ARN, ConfigError, under_prefix
+from guardian.model.config_values import BUCKET, ROLE_ARN, SNS_TOPIC_ARN, ConfigError
 from guardian.model.decide import Exemption, PolicyContext
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from guardian.model.alert_path_config import AlertPath
 
 # Every variable the guardian reads. Also the cache key: configuration is parsed again only if one changes.
 VARIABLES = (
@@ -27,6 +29,7 @@ VARIABLES = (
     "GUARDIAN_ACTIVITY_TABLE",
     "GUARDIAN_REPEAT_THRESHOLD",
     "GUARDIAN_REPEAT_WINDOW_MINUTES",
+    "GUARDIAN_ALERT_GROUP_MINUTES",
     "GUARDIAN_OWN_RULES",
     "GUARDIAN_CENTRAL_TOPIC_ARN",
     "GUARDIAN_TRAIL_ACCOUNTS",
@@ -38,28 +41,11 @@ VARIABLES = (
     "GUARDIAN_ALERT_PATH",
     "GUARDIAN_LAKE",
     "GUARDIAN_LOG_READERS",
+    "GUARDIAN_CDK_QUALIFIER",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
 CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
-
-
-@dataclass(frozen=True)
-class AlertPath:
-    """What the sweep checks an alert goes through (``GUARDIAN_ALERT_PATH``): the addresses subscribed to the
-    topic, the alarms that must act, the keys that must be enabled, the dead-letter queue."""
-
-    emails: tuple[str, ...] = ()
-    # each address's body filter on severity (JSON; None: every message), as the stack subscribed it
-    filters: Mapping[str, str | None] = field(default_factory=dict)
-    alarms: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    queue: str | None = None
-    log_group: str | None = None  # the CIS alarms' log group, and their metric filters' common prefix on it
-    metric_filters: str | None = None
-    # each chat webhook's secret (ARN) → the version approved (``secretVersion``), or None: the first one recorded
-    secrets: Mapping[str, str | None] = field(default_factory=dict)
-    buckets: tuple[str, ...] = ()  # the guardian's own buckets (evidence, access logs): held as deployed
 
 
 @dataclass(frozen=True)
@@ -77,6 +63,7 @@ class Config:
     activity_table: str | None = None  # repeated-tampering detection is on when set
     repeat_threshold: int = 3
     repeat_window_minutes: int = 10
+    alert_group_minutes: int = 0  # repeats of an alert within this window go in one digest (0: off; stack: 5)
     own_rules: tuple[str, ...] = ()  # the guardian's own EventBridge rules: the sweep keeps them enabled and targeted
     central_topic_arn: str | None = None  # a security account's topic: every alert is published there too
     trail_accounts: tuple[str, ...] = ()  # organization mode: other accounts whose (organization) trails heal here
@@ -85,11 +72,12 @@ class Config:
     forwarder_rules: tuple[str, ...] = ()  # its rules in every Region but its own (the sweep checks them there)
     own_functions: tuple[str, ...] = ()  # its functions (the sweep holds their configuration to the deployment's)
     stack_id: str | None = None  # its stack: a deployment event re-records its baselines only if the stack confirms
-    alert_path: AlertPath = AlertPath()
+    alert_path_setting: str = ""  # GUARDIAN_ALERT_PATH as set (the sweep's): see alert_path
     lake: bool = False  # the sweep holds every CloudTrail Lake event data store to its baseline (the stack sets it)
     approvers: tuple[Exemption, ...] = ()  # who may approve a trail's configuration, and register a self-test
     sentinel_trail: str | None = None  # the guardian's own sentinel trail: the only one a self-test stops
     log_readers: tuple[str, ...] = ()  # roles that must keep reading (and decrypting) the trails' log files
+    cdk_qualifier: str = "hnb659fds"  # whose CDK execution role a stack must not lend (guardian.flows.stack_roles)
 
     @property
     def account_id(self) -> str:
@@ -143,6 +131,7 @@ class Config:
             activity_table=environ.get("GUARDIAN_ACTIVITY_TABLE", "").strip() or None,
             repeat_threshold=read.integer(environ, "GUARDIAN_REPEAT_THRESHOLD", 3, low=2, high=1000),
             repeat_window_minutes=read.integer(environ, "GUARDIAN_REPEAT_WINDOW_MINUTES", 10, low=1, high=1440),
+            alert_group_minutes=read.integer(environ, "GUARDIAN_ALERT_GROUP_MINUTES", 0, low=0, high=1440),
             own_rules=read.own_rules(environ),
             central_topic_arn=read.central_topic(environ),
             trail_accounts=read.accounts(environ),
@@ -151,12 +140,20 @@ class Config:
             forwarder_rules=read.listed(environ, "GUARDIAN_FORWARDER_RULES"),
             own_functions=read.listed(environ, "GUARDIAN_OWN_FUNCTIONS"),
             stack_id=environ.get("GUARDIAN_STACK_ID", "").strip() or None,
-            alert_path=_alert_path(environ.get("GUARDIAN_ALERT_PATH", "")),
+            alert_path_setting=_alert_path_setting(environ),
             lake=environ.get("GUARDIAN_LAKE", "").strip() == "1",
             approvers=read.exempt_principals(environ.get("GUARDIAN_APPROVERS", ""), "GUARDIAN_APPROVERS"),
             sentinel_trail=environ.get("GUARDIAN_SENTINEL_TRAIL", "").strip() or None,
             log_readers=_log_readers(environ),
+            cdk_qualifier=read.qualifier(environ),
         )
+
+    @cached_property
+    def alert_path(self) -> AlertPath:
+        """What the sweep checks an alert goes through, read on first use (validated by :meth:`from_env`)."""
+        from guardian.model.alert_path_config import alert_path  # noqa: PLC0415 - the sweep's setting
+
+        return alert_path(self.alert_path_setting)
 
     def protects(self, name: str, tags: tuple[tuple[str, str], ...]) -> bool:
         """Whether a trail with this name and these tags is protected (names and tag narrow "every trail")."""
@@ -178,44 +175,12 @@ def _log_readers(environ: Mapping[str, str]) -> tuple[str, ...]:
     return readers
 
 
-def _alert_path(text: str) -> AlertPath:
-    """``{"emails": [...], "filters": {address: policy}, "alarms": [...], "keys": [key ARNs], "queue": URL}``;
-    empty: nothing to check."""
-    if not text.strip():
-        return AlertPath()
-    shape = 'GUARDIAN_ALERT_PATH must be {"emails": [...], "alarms": [...], "keys": [...], "queue": "https://..."}'
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"GUARDIAN_ALERT_PATH is not valid JSON ({exc.msg} at {exc.pos})") from exc
-    if isinstance(value, dict):  # the alarms may be written under the stack's prefix (a 4 KB environment)
-        alarms = under_prefix(value.get("alarms"), "GUARDIAN_ALERT_PATH alarms")
-        value = value if alarms is None else {**value, "alarms": alarms}
-    lists = ("emails", "alarms", "keys", "buckets")
-    if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters", "logGroup", "metricFilters", "secrets"}:
-        raise ConfigError(shape)
-    filters = value.get("filters", {})
-    if not isinstance(filters, dict) or not all(isinstance(v, str | None) for v in filters.values()):
-        raise ConfigError('GUARDIAN_ALERT_PATH "filters" must map each address to a filter policy (JSON) or null')
-    secrets = value.get("secrets", [])
-    if not isinstance(secrets, list) or not all(
-        isinstance(s, dict) and isinstance(s.get("arn"), str) and isinstance(s.get("version"), str | None)
-        for s in secrets
-    ):
-        raise ConfigError('GUARDIAN_ALERT_PATH "secrets" must be [{"arn": secret ARN, "version": approved or null}]')
-    if not all(isinstance(value.get(k, []), list) and all(isinstance(i, str) for i in value.get(k, [])) for k in lists):
-        raise ConfigError(shape)
-    queue, group, prefix = value.get("queue"), value.get("logGroup"), value.get("metricFilters")
-    if not all(v is None or isinstance(v, str) for v in (queue, group, prefix)):
-        raise ConfigError(shape)
-    return AlertPath(
-        emails=tuple(value.get("emails", [])),
-        filters={str(k): v for k, v in filters.items()},
-        alarms=tuple(value.get("alarms", [])),
-        keys=tuple(value.get("keys", [])),
-        queue=queue or None,
-        log_group=group or None,
-        metric_filters=prefix or None,
-        secrets={s["arn"]: s.get("version") for s in secrets},
-        buckets=tuple(value.get("buckets", [])),
-    )
+def _alert_path_setting(environ: Mapping[str, str]) -> str:
+    """GUARDIAN_ALERT_PATH, checked now where it is set: its reader is compiled only there (the sweep's function),
+    never on the heal path's cold start."""
+    text = environ.get("GUARDIAN_ALERT_PATH", "")
+    if text.strip():
+        from guardian.model.alert_path_config import alert_path  # noqa: PLC0415 - the sweep's setting
+
+        alert_path(text)  # raises ConfigError, naming the variable
+    return text

@@ -111,10 +111,14 @@ def under_prefix(value: object, variable: str) -> list[str] | None:
     return [prefix + n for n in short]
 
 
+# The guards of infra.stack_callers, one each: derived from any self-protection guard, never listed.
+STACK_GUARDS = ("cfn-exec-role", "cfn-exec-borrowed", "iam-tag", "cfn-iam-tag")
+
+
 def own_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
     """``GUARDIAN_OWN_RULES``, and the rules derived from it that the stack leaves out of it (a function's
     environment holds 4 KB): for each self-protection guard ``<p>-guard-<kind>`` its CloudFormation twin
-    ``<p>-guard-cfn-<kind>``, and ``<p>-guard-cfn-exec-role`` (infra.stack_callers)."""
+    ``<p>-guard-cfn-<kind>``, and the guards of :data:`STACK_GUARDS` (infra.stack_callers)."""
     text = environ.get("GUARDIAN_OWN_RULES", "")
     try:
         expanded = under_prefix(json.loads(text), "GUARDIAN_OWN_RULES") if text.strip() else None
@@ -124,8 +128,8 @@ def own_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
     derived: list[str] = []
     for name in given:
         prefix, found, kind = name.rpartition("-guard-")
-        if found and kind != "deployment" and not kind.startswith("cfn-"):
-            derived += [f"{prefix}-guard-cfn-{kind}", f"{prefix}-guard-cfn-exec-role"]
+        if found and kind != "deployment" and not kind.startswith("cfn-") and kind != "iam-tag":
+            derived += [f"{prefix}-guard-cfn-{kind}", *(f"{prefix}-guard-{k}" for k in STACK_GUARDS)]
     return tuple(dict.fromkeys([*given, *derived]))
 
 
@@ -156,6 +160,14 @@ def central_topic(environ: Mapping[str, str]) -> str | None:
     if text and not SNS_TOPIC_ARN.match(text):
         raise ConfigError(f"GUARDIAN_CENTRAL_TOPIC_ARN is not an SNS topic ARN: {text!r}")
     return text or None
+
+
+def qualifier(environ: Mapping[str, str]) -> str:
+    """``GUARDIAN_CDK_QUALIFIER``: the CDK bootstrap qualifier whose execution role no other stack may lend."""
+    text = environ.get("GUARDIAN_CDK_QUALIFIER", "").strip() or "hnb659fds"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,10}", text):
+        raise ConfigError(f"GUARDIAN_CDK_QUALIFIER is not a CDK qualifier (up to 10 letters or digits): {text!r}")
+    return text
 
 
 def accounts(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -22,6 +22,9 @@ _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
 # with a letter or digit.
 TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
+_LOG_GROUP_ARN = re.compile(
+    r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d+):log-group:(?P<name>[^:*]+)(?::\*)?$"
+)
 _DATA_STORE_ARN = re.compile(
     r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
 )
@@ -93,8 +96,13 @@ def resource_ref(
         CLOUDTRAIL_SOURCE: ("eventDataStore", "event_data_store"),
     }.get(source or "", ("", ""))
     value = request.get(field) if field else None
+    if kind == "log_group" and not value:  # newer calls name the group by logGroupIdentifier or resourceIdentifier
+        value = request.get("logGroupIdentifier") or request.get("resourceIdentifier")
     if not isinstance(value, str) or not value:
         return None
+    if kind == "log_group" and value.startswith("arn:"):
+        match = _LOG_GROUP_ARN.match(value)  # anything else (a query-result ARN) names no log group
+        return ResourceRef(kind, match["name"], match["region"], match["account"]) if match else None
     if kind == "event_data_store":
         match = _DATA_STORE_ARN.match(value)
         if match:

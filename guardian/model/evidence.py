@@ -84,7 +84,7 @@ def evidence_record(
                 "target": a.target,
                 "started_at": iso(a.started_at),
                 "finished_at": iso(a.finished_at),
-                "result": "succeeded" if a.succeeded else "failed",
+                "result": "already_healed" if a.already_healed else "succeeded" if a.succeeded else "failed",
                 "error_code": a.error_code,
                 "error_message": a.error_message,
             }

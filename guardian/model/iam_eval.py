@@ -9,8 +9,10 @@ MAYBE applies denies. So a policy is never judged harmless on a guess.
 Covered: Effect; Principal and NotPrincipal (``*``, ``{"AWS": ...}`` with account ids, root and role ARNs,
 ``{"Service": ...}``); Action and NotAction with ``*``/``?`` wildcards (case-insensitive); Resource and NotResource
 with wildcards (``arn:aws:s3:::bucket*`` matches ``arn:aws:s3:::bucket/AWSLogs/...``); Condition with the String,
-Arn and Bool operators, their negations, ``IgnoreCase``, ``IfExists`` and ``Null``. Numeric, Date and IpAddress
-operators, policy variables and every key absent from the request's context are MAYBE.
+Arn and Bool operators, their negations, ``IgnoreCase``, ``IfExists``, ``Null`` and the ``ForAllValues`` /
+``ForAnyValue`` qualifiers. Numeric, Date and IpAddress operators, policy variables and every key absent from the
+request's context are MAYBE. Wildcards are matched without regular expressions or recursion (an attacker writes the
+patterns: no backtracking blow-up, no RecursionError on a long Resource).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache, lru_cache
 from typing import Any
+
+from guardian.model.wildcards import like as _like
+from guardian.model.wildcards import overlap as _overlap
 
 
 class Applies(Enum):
@@ -33,12 +37,15 @@ class Applies(Enum):
 class Request:
     """One call a policy must allow or must not deny. ``principal`` is an IAM ARN (a role, or an account root
     ``arn:aws:iam::<account>:root``) or a service principal such as ``cloudtrail.amazonaws.com``. ``context`` maps
-    lower-case condition keys to the values the request is known to carry; any other key is unknown."""
+    lower-case condition keys to the values the request is known to carry; any other key is unknown. ``unnamed``:
+    the principal stands for some role of its account whose ARN is not known (any role the account's policies
+    delegate to): a policy that names a role may name it (MAYBE), and no NotPrincipal but ``*`` leaves it out."""
 
     principal: str
     action: str
     resource: str
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unnamed: bool = False
 
     @property
     def is_service(self) -> bool:
@@ -84,7 +91,26 @@ def _principal(statement: Mapping[str, Any], request: Request) -> Applies:
         return _excluded(statement["NotPrincipal"], request)
     if "Principal" not in statement:
         return Applies.YES  # an identity policy: applies to whoever holds it
+    if request.unnamed:
+        return _may_name(statement["Principal"], request)
     return Applies.YES if _named(statement["Principal"], request, exact=False) else Applies.NO
+
+
+def _may_name(principal: Any, request: Request) -> Applies:
+    """Whether ``principal`` names some role of the request's account whose ARN is unknown: ``*``, the account and
+    its root do (the account delegates to IAM); one of its roles or role sessions may be that role; nothing else."""
+    if principal == "*":
+        return Applies.YES
+    if not isinstance(principal, Mapping):
+        return Applies.NO
+    partition, account = request.principal.split(":")[1], request.principal.split(":")[4]
+    best = Applies.NO
+    for value in (str(v) for v in as_list(principal.get("AWS", []))):
+        if value in ("*", account, f"arn:{partition}:iam::{account}:root"):
+            return Applies.YES
+        if value.startswith((f"arn:{partition}:iam::{account}:role/", f"arn:{partition}:sts::{account}:assumed-role/")):
+            best = Applies.MAYBE
+    return best
 
 
 def _named(principal: Any, request: Request, *, exact: bool) -> bool:
@@ -114,6 +140,9 @@ def _excluded(principal: Any, request: Request) -> Applies:
     acts as a session (``arn:aws:sts::<account>:assumed-role/<role>/<session>``), which AWS evaluates against the
     session, the role and the account: it is left out only for the sessions named beside the role and its account,
     and the guardian cannot know which session a reader will use, so the statement may still apply (MAYBE)."""
+    if request.unnamed:  # naming the account (its root) spares only the root user (IAM User Guide, "NotPrincipal")
+        everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS", [])))
+        return Applies.NO if everyone else Applies.YES
     if request.is_service or request.principal.endswith(":root"):
         return Applies.NO if _named(principal, request, exact=True) else Applies.YES
     partition, account = request.principal.split(":")[1], request.principal.split(":")[4]
@@ -132,9 +161,9 @@ def _excluded(principal: Any, request: Request) -> Applies:
 
 def _action(statement: Mapping[str, Any], action: str) -> Applies:
     if "NotAction" in statement:
-        hit = any(_glob(str(a).lower()).fullmatch(action.lower()) for a in as_list(statement["NotAction"]))
+        hit = any(_like(str(a).lower(), action.lower()) for a in as_list(statement["NotAction"]))
         return Applies.NO if hit else Applies.YES
-    hit = any(_glob(str(a).lower()).fullmatch(action.lower()) for a in as_list(statement.get("Action", [])))
+    hit = any(_like(str(a).lower(), action.lower()) for a in as_list(statement.get("Action", [])))
     return Applies.YES if hit else Applies.NO
 
 
@@ -154,7 +183,7 @@ def _any_resource(patterns: list[Any], resource: str) -> Applies:
     for pattern in (str(p) for p in patterns):
         variable = "${" in pattern  # a policy variable: it could stand for anything
         plain = re.sub(r"\$\{[^}]*\}", "*", pattern)
-        if _glob(plain).fullmatch(resource):  # for a set: the pattern's wildcards take the set's in
+        if _like(plain, resource):  # for a set: the pattern's wildcards take the set's in
             found = Applies.MAYBE if variable else Applies.YES
         elif "*" in resource and _overlap(plain, resource):
             found = Applies.MAYBE
@@ -162,30 +191,6 @@ def _any_resource(patterns: list[Any], resource: str) -> Applies:
             found = Applies.NO
         best = max(best, found, key=lambda a: a.value)
     return best
-
-
-def _overlap(a: str, b: str) -> bool:
-    """Whether some string matches both wildcard patterns (``*`` and ``?``)."""
-
-    @cache
-    def both(i: int, j: int) -> bool:
-        if i == len(a) and j == len(b):
-            return True
-        if i < len(a) and a[i] == "*" and (both(i + 1, j) or (j < len(b) and both(i, j + 1))):
-            return True
-        if j < len(b) and b[j] == "*" and (both(i, j + 1) or (i < len(a) and both(i + 1, j))):
-            return True
-        if i < len(a) and j < len(b) and "*" not in (a[i], b[j]) and (a[i] == b[j] or "?" in (a[i], b[j])):
-            return both(i + 1, j + 1)
-        return False
-
-    return both(0, 0)
-
-
-@lru_cache(maxsize=512)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """IAM's wildcards: ``*`` any run of characters (``/`` included), ``?`` any one character; nothing else."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
 
 # -- conditions -----------------------------------------------------------------------------------------------------
@@ -211,8 +216,10 @@ def conditions(block: Any, context: Mapping[str, tuple[str, ...]]) -> Applies:
 
 def _condition(operator: str, key: str, wanted: list[str], context: Mapping[str, tuple[str, ...]]) -> Applies:
     op = operator.lower()
+    qualifier = ""
     for prefix in ("forallvalues:", "foranyvalue:"):
-        op = op.removeprefix(prefix)
+        if op.startswith(prefix):
+            qualifier, op = prefix, op.removeprefix(prefix)
     if_exists = op.endswith("ifexists")
     op = op.removesuffix("ifexists")
     if key not in context:
@@ -221,6 +228,10 @@ def _condition(operator: str, key: str, wanted: list[str], context: Mapping[str,
     if op == "null":
         present = bool(actual)
         return Applies.YES if any((w.lower() == "true") != present for w in wanted) else Applies.NO
+    if not actual and qualifier == "forallvalues:":
+        return Applies.YES  # every value of none holds: true when the key is absent (IAM User Guide)
+    if not actual and qualifier == "foranyvalue:":
+        return Applies.MAYBE if if_exists else Applies.NO  # no value to hold: false when the key is absent
     if any("${" in w for w in wanted):
         return Applies.MAYBE  # a policy variable: its value is not known here
     if not actual:  # known to be absent
@@ -231,18 +242,26 @@ def _condition(operator: str, key: str, wanted: list[str], context: Mapping[str,
             if op in _STRING or op == "bool"
             else Applies.MAYBE
         )
+    if op not in _STRING and op not in _NEGATED and op != "bool":
+        return Applies.MAYBE  # Numeric, Date, IpAddress, Binary: not evaluated
+    if qualifier == "forallvalues:":  # each of the request's values must hold (for one of the policy's values)
+        return Applies.YES if all(_holds(op, (a,), wanted) for a in actual) else Applies.NO
+    if qualifier == "foranyvalue:":
+        return Applies.YES if any(_holds(op, (a,), wanted) for a in actual) else Applies.NO
+    return Applies.YES if _holds(op, actual, wanted) else Applies.NO
+
+
+def _holds(op: str, actual: tuple[str, ...], wanted: list[str]) -> bool:
     if op == "bool":
-        return Applies.YES if any(a.lower() == w.lower() for a in actual for w in wanted) else Applies.NO
-    if op in _STRING:
-        return Applies.YES if _string_holds(op, actual, wanted) else Applies.NO
+        return any(a.lower() == w.lower() for a in actual for w in wanted)
     if op in _NEGATED:
-        return Applies.NO if _string_holds(_NEGATED[op], actual, wanted) else Applies.YES
-    return Applies.MAYBE  # Numeric, Date, IpAddress, Binary: not evaluated
+        return not _string_holds(_NEGATED[op], actual, wanted)
+    return _string_holds(op, actual, wanted)
 
 
 def _string_holds(op: str, actual: tuple[str, ...], wanted: list[str]) -> bool:
     if op == "stringequalsignorecase":
         return any(a.lower() == w.lower() for a in actual for w in wanted)
     if op.endswith("like"):
-        return any(_glob(w).fullmatch(a) for a in actual for w in wanted)
+        return any(_like(w, a) for a in actual for w in wanted)
     return any(a == w for a in actual for w in wanted)

@@ -4,7 +4,9 @@ Pure. A trail's bucket policy and KMS key policy are judged by effect (:mod:`gua
 they are written: CloudTrail must still write its log and digest files and read the bucket's ACL; the account's
 security readers (the account root, which delegates to IAM, and every role of the ``logReaders`` setting) must
 still read the files and list the bucket, and decrypt with the trail's key. A policy change that takes any of
-that away weakens, however stricter it looks.
+that away weakens, however stricter it looks. Without ``logReaders`` the readers are the root and "any role the
+account delegates to", an unnamed role whose ARN is unknown: the root user never reads logs in practice, so a Deny
+that spares the root (and the insider) but may stop a role of the account weakens.
 """
 
 from __future__ import annotations
@@ -33,8 +35,22 @@ class LogAccess:
     def root(self) -> str | None:
         return f"arn:{self.partition}:iam::{self.account_id}:root" if self.account_id else None
 
+    @property
+    def any_role(self) -> str | None:
+        """The unnamed reader (``role/*``: some role of the account, ARN unknown) when ``logReaders`` is unset."""
+        return f"arn:{self.partition}:iam::{self.account_id}:role/*" if self.account_id and not self.readers else None
+
     def everyone_reading(self) -> tuple[str, ...]:
-        return tuple(p for p in (self.root, *self.readers) if p)
+        return tuple(p for p in (self.root, *self.readers, self.any_role) if p)
+
+    def reader_context(self, reader: str) -> tuple[dict[str, tuple[str, ...]], bool]:
+        """What a reader's request is known to carry, and whether the reader is the unnamed role: its ARN, user id
+        and name are unknown, so conditions on them come out MAYBE."""
+        own = reader.split(":")[4]  # a reader's own account, which may not be the log account
+        context: dict[str, tuple[str, ...]] = {"aws:securetransport": ("true",), "aws:principalaccount": (own,)}
+        if reader == self.any_role:
+            return context, True
+        return {**context, "aws:principalarn": (reader,)}, False
 
 
 def completed(access: LogAccess | None, baseline: Sequence[Mapping[str, Any]]) -> LogAccess:
@@ -84,10 +100,9 @@ def bucket_requests(
         found += [Request(CLOUDTRAIL, "s3:PutObject", key, acl) for key in objects]
         found.append(Request(CLOUDTRAIL, "s3:GetBucketAcl", arn, {**context, "s3:x-amz-acl": ()}))
     for reader in access.everyone_reading():
-        own = reader.split(":")[4]  # a reader's own account, which may not be the log account
-        context = {"aws:securetransport": ("true",), "aws:principalarn": (reader,), "aws:principalaccount": (own,)}
-        found += [Request(reader, "s3:GetObject", key, context) for key in objects]
-        found.append(Request(reader, "s3:ListBucket", arn, context))
+        context, unnamed = access.reader_context(reader)
+        found += [Request(reader, "s3:GetObject", key, context, unnamed) for key in objects]
+        found.append(Request(reader, "s3:ListBucket", arn, context, unnamed))
     return found
 
 
@@ -109,16 +124,15 @@ def decrypt_requests(key_arn: str, trail_arns: Sequence[str], access: LogAccess)
     found = []
     for reader in access.everyone_reading():
         account = reader.split(":")[4]
+        known, unnamed = access.reader_context(reader)
         for trail in trail_arns or ("",):
             context = {
-                "aws:securetransport": ("true",),
-                "aws:principalarn": (reader,),
-                "aws:principalaccount": (account,),
+                **known,
                 "kms:calleraccount": (account,),
                 "kms:viaservice": (f"s3.{region}.amazonaws.com",),
                 "kms:encryptioncontext:aws:cloudtrail:arn": (trail,) if trail else (),
             }
-            found.append(Request(reader, "kms:Decrypt", key_arn, context))
+            found.append(Request(reader, "kms:Decrypt", key_arn, context, unnamed))
     return found
 
 
@@ -126,7 +140,8 @@ def readers_who_cannot_decrypt(
     policy: Mapping[str, Any], key_arn: str, trail_arns: Sequence[str], access: LogAccess
 ) -> list[str]:
     """The readers the key policy does not let decrypt the trails' log files: the account root needs an Allow (it
-    is how IAM policies are let in); a role needs an Allow to itself or the root, and no Deny that may apply."""
+    is how IAM policies are let in); a role needs an Allow to itself or the root, and no Deny that may apply (the
+    unnamed role, ``role/*``: an Allow to the root or the account, and no Deny that may apply to some role)."""
     statements = statements_of(policy)
     lost = [r.principal for r in decrypt_requests(key_arn, trail_arns, access) if not allowed(statements, r)]
     return list(dict.fromkeys(lost))

@@ -28,6 +28,9 @@ class ActionRecord:
     succeeded: bool
     error_code: str | None = None
     error_message: str | None = None
+    # Throttled by CloudTrail's write quota, and the trail then found as the call would have left it (another
+    # invocation's heal): nothing left to do. Recorded as result "already_healed".
+    already_healed: bool = False
 
 
 @dataclass(frozen=True)

@@ -151,10 +151,17 @@ RULES: Mapping[str, Rule] = {
                            Rule("object ownership of a trail's S3 bucket changed", H, None,                  M, N, S3, BUCKET),
     "PutObjectLockConfiguration":
                            Rule("Object Lock of a trail's S3 bucket changed",   H, None,                     M, N, S3, BUCKET),
+    # Intelligent-Tiering's archive tiers: the logs need hours of restore before anyone reads or validates them.
+    "PutBucketIntelligentTieringConfiguration":
+                           Rule("Intelligent-Tiering archive of a trail's bucket changed", H, None,          M, N, S3, BUCKET),
+    "DeleteBucketIntelligentTieringConfiguration":
+                           Rule("Intelligent-Tiering archive of a trail's bucket removed", L, None,          L, N, S3, BUCKET),
     # A trail's CloudWatch Logs group (acted on only if a protected trail delivers to it).
     "DeleteLogGroup":      Rule("CloudWatch Logs group of a trail deleted",     H, PUT_BACK,                 M, N, LOGS, GROUP),
     "PutRetentionPolicy":  Rule("retention of a trail's log group changed",     M, PUT_BACK,                 L, N, LOGS, GROUP),
-    "DisassociateKmsKey":  Rule("KMS key of a trail's log group disassociated", H, None,                     M, N, LOGS, GROUP),
+    # Its KMS key: one put on it can be disabled later (the CIS alarms go mute); kept only through an approval.
+    "AssociateKmsKey":     Rule("KMS key of a trail's log group changed",       H, PUT_BACK,                 M, N, LOGS, GROUP),
+    "DisassociateKmsKey":  Rule("KMS key of a trail's log group disassociated", H, PUT_BACK,                 M, N, LOGS, GROUP),
     # Its metric filters feed alarms; its subscription filters carry the logs on: alerted (no baseline of them here).
     "DeleteMetricFilter":  Rule("metric filter of a trail's log group deleted", H, None,                     M, N, LOGS, GROUP),
     "PutMetricFilter":     Rule("metric filter of a trail's log group changed", H, None,                     M, N, LOGS, GROUP),
@@ -162,6 +169,12 @@ RULES: Mapping[str, Rule] = {
                            Rule("subscription filter of a trail's log group deleted", H, None,               M, N, LOGS, GROUP),
     "PutSubscriptionFilter":
                            Rule("subscription filter of a trail's log group changed", H, None,               M, N, LOGS, GROUP),
+    # A deleted stream's events are gone for good; a data protection policy masks fields for every reader.
+    "DeleteLogStream":     Rule("log stream of a trail's log group deleted",    H, None,                     M, N, LOGS, GROUP),
+    "PutDataProtectionPolicy":
+                           Rule("data protection policy of a trail's log group changed", H, None,            M, N, LOGS, GROUP),
+    "DeleteDataProtectionPolicy":
+                           Rule("data protection policy of a trail's log group deleted", L, None,            L, N, LOGS, GROUP),
     # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
     "LeaveOrganization":   Rule("Account left its AWS Organization",            C, None,                     H, C, ORGS, ACCOUNT),
 }

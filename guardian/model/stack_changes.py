@@ -36,6 +36,7 @@ NAMING_FIELDS = (
     "subscriptionArn",
     "resourceArn",
     "roleName",
+    "userName",  # a user given the guardian's tag (guardian.model.stack_roles)
     "keyId",
     "aliasName",
     "targetKeyId",
@@ -70,6 +71,11 @@ CALL_TYPES: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("events.amazonaws.com", "PutTargets"): ("AWS::Events::Rule",),
     ("events.amazonaws.com", "RemoveTargets"): ("AWS::Events::Rule",),
     ("events.amazonaws.com", "DisableRule"): ("AWS::Events::Rule",),
+    # the guardian's tag given to a principal: only the guardian's own role (or user) of that name, being made
+    ("iam.amazonaws.com", "CreateRole"): ("AWS::IAM::Role",),
+    ("iam.amazonaws.com", "TagRole"): ("AWS::IAM::Role",),
+    ("iam.amazonaws.com", "CreateUser"): ("AWS::IAM::User",),
+    ("iam.amazonaws.com", "TagUser"): ("AWS::IAM::User",),
 }
 # Calls that add something of the caller's choosing: the stack's resource must be of that type and name it too.
 ADDS: Mapping[tuple[str, str], tuple[str, str]] = {

@@ -106,14 +106,21 @@ def _sweep_subject(result: Result, limit: int) -> str:
             str(problem), "raised"
         )
         return _fit(f"{sev}Baseline ", baseline, f" {what}", limit, middle=True)
+    if isinstance(raw.get("alert_path_note"), str):  # guardian.flows.path_notes: weaker, not broken; the team acts
+        changed = ", ".join(c.field for c in result.changes)
+        return _fit(f"{sev}Alert path: ", raw["alert_path_note"], f" ({changed}) — action needed", limit, middle=True)
     for field, label in (("guardian_function", "Guardian function"), ("alert_path", "Alert path:")):
         if isinstance(raw.get(field), str):
             verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy"
             changed = ", ".join(c.field for c in result.changes)
             # the name is shortened in its middle (its end, which differs between the guardian's names, kept)
             return _fit(f"{sev}{label} ", raw[field], f" changed ({changed}) — {verdict}", limit, middle=True)
+    if isinstance(raw.get("stack_alert"), str):  # guardian.flows.stack_roles: the whole line is the verdict
+        return _fit(sev, raw["stack_alert"], "", limit)
     if isinstance(raw.get("stack_change"), str):  # guardian.flows.deployments
         return _fit(f"{sev}Guardian changed by a stack not its own: ", raw["stack_change"], "", limit)
+    if isinstance(raw.get("check_fault"), str):  # guardian.flows.sweep_checks.report_fault: "bucket NAME"
+        return _fit(f"{sev}Sweep could not check ", raw["check_fault"], " — NOT checked, fix the fault", limit)
     if isinstance(raw.get("unconfirmed_deployment"), str):
         return f"{sev}Guardian deployment event not confirmed by CloudFormation — forged?"
     rule = raw.get("guardian_rule")

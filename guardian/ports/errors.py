@@ -22,6 +22,15 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+# A request refused for its rate: CloudTrail's write quota (1 a second per account and Region) answers
+# ThrottlingException; the others are the same refusal in other services' words.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+def is_throttling(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError) and error_code(exc) in THROTTLING_CODES
+
+
 def describe_failure(exc: BaseException) -> str:
     """Any failure in one bounded line for alerts and logs: "code: message" for AWS, else the exception's type and
     text (a time budget that ran out, or a fault in the guardian's own code)."""

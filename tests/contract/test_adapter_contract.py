@@ -280,25 +280,38 @@ class RawBody:
         yield self._body
 
 
-def test_throttled_start_logging_is_retried_by_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_throttled_start_logging_is_left_to_the_guardian_and_a_5xx_is_retried_by_the_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CloudTrail's write quota is 1 a second: botocore's own retries of a throttled write would multiply the
+    guardian's paced ones (guardian.flows.budget.quota_write), so the SDK gives a throttle back at once; any other
+    transient error keeps the SDK's retries."""
     monkeypatch.setattr("random.random", lambda: 0.0)  # no jitter wait in the retry backoff
     clients = Boto3Clients()
     client = clients.cloudtrail("us-east-1")
     attempts: list[str] = []
+    errors: list[str] = []
 
     def respond(request: botocore.awsrequest.AWSPreparedRequest, **_: Any) -> Any:
         target = request.headers.get("X-Amz-Target", b"")
         attempts.append(target.decode() if isinstance(target, bytes) else target)
-        throttled = len(attempts) == 1
-        body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}' if throttled else b"{}"
+        error = errors[len(attempts) - 1] if len(attempts) <= len(errors) else None
+        body = {"throttle": b'{"__type":"ThrottlingException","message":"Rate exceeded"}', "5xx": b"{}"}
         headers = botocore.awsrequest.HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.1"
-        return botocore.awsrequest.AWSResponse(request.url, 400 if throttled else 200, headers, RawBody(body))
+        status = {"throttle": 400, "5xx": 500}.get(error or "", 200)
+        return botocore.awsrequest.AWSResponse(request.url, status, headers, RawBody(body.get(error or "", b"{}")))
 
     client.meta.events.register("before-send.cloudtrail.StartLogging", respond)
-    HealAdapter(clients, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET).start_logging(
-        TrailRef(name="management-trail", region="us-east-1", account_id=ACCOUNT, given="management-trail")
-    )
+    adapter = HealAdapter(clients, topic_arn=TOPIC, topic_region="us-east-1", evidence_bucket=BUCKET)
+    trail = TrailRef(name="management-trail", region="us-east-1", account_id=ACCOUNT, given="management-trail")
+    errors = ["throttle"]
+    with pytest.raises(botocore.exceptions.ClientError, match="ThrottlingException"):
+        adapter.start_logging(trail)
+    assert len(attempts) == 1
+    attempts.clear()
+    errors = ["5xx"]
+    adapter.start_logging(trail)
     assert len(attempts) == 2
     assert attempts[0].endswith("StartLogging")
 

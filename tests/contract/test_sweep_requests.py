@@ -98,6 +98,9 @@ def test_a_clean_sweep_costs_at_most_three_requests_per_trail(sweep: Any) -> Non
     assert sent["s3.GetObject"] <= 2 * len(REGIONS) + 1, sent
     assert sent["s3.PutObject"] == 0
     assert sent["kms.Sign"] == 0
+    # The default event bus of each Region the guardian has rules in (review finding 5): one DescribeEventBus a
+    # Region, here the home Region only (no forwarders configured); 0 before.
+    assert sent["eventbridge.DescribeEventBus"] == 1
 
 
 def test_a_stopped_trail_costs_a_heal_verified_by_one_status_read(sweep: Any) -> None:

@@ -45,10 +45,12 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             "GUARDIAN_ACTIVITY_TABLE",
             "GUARDIAN_REPEAT_THRESHOLD",
             "GUARDIAN_REPEAT_WINDOW_MINUTES",
+            "GUARDIAN_ALERT_GROUP_MINUTES",  # alert groups (docs/alerts.md)
             "GUARDIAN_SIGNING_KEY_ARN",
             "GUARDIAN_SELF_FUNCTIONS",
             "GUARDIAN_SENTINEL_TRAIL",
             "GUARDIAN_STACK_ID",  # confirming CloudFormation's calls on its resources
+            "GUARDIAN_CDK_QUALIFIER",  # a role-less stack operation lending the CDK execution role
         }
 
         outcome = scenario.run(aws, deployment)

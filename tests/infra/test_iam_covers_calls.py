@@ -204,7 +204,7 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
         "logs:PutRetentionPolicy",
     } <= handler_calls  # the scenarios did run
     # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
-    sweep_only = {"cloudwatch:PutMetricData"}
+    sweep_only = {"cloudwatch:PutMetricData", "events:DescribeEventBus"}  # and its read of the default buses
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 
@@ -287,6 +287,7 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
         "events:PutTargets",
         "s3:GetBucketObjectLockConfiguration",
         "s3:DeleteBucketPolicy",
+        "events:DescribeEventBus",  # the default bus's key (guardian.flows.bus_keys)
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
 
@@ -303,6 +304,11 @@ def guardian_itself(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         Handler="index.handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )
+    boto3.client("lambda").put_function_event_invoke_config(
+        FunctionName="CloudTrailGuardian-remediation", MaximumRetryAttempts=2
+    )
+    kms = boto3.client("kms")
+    kms.create_alias(AliasName="alias/CloudTrailGuardian-alerts", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
     template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "marker"}}}}
     stack_id = boto3.client("cloudformation").create_stack(
         StackName="CloudTrailGuardian", TemplateBody=json.dumps(template)
@@ -354,7 +360,16 @@ def test_the_sweep_role_allows_every_call_its_checks_of_the_guardian_make(
     boto3.client("cloudwatch").disable_alarm_actions(AlarmNames=["CloudTrailGuardian-sweep-errors"])
     west = boto3.client("events", region_name="us-west-2")
     west.put_rule(Name="CloudTrailGuardian-forward", EventPattern=json.dumps({"source": ["nothing"]}))
+    aws_lambda = boto3.client("lambda")  # its settings: a permission added, a URL, the invoke config deleted
+    aws_lambda.add_permission(
+        FunctionName="CloudTrailGuardian-remediation", StatementId="x", Action="lambda:InvokeFunction", Principal="1"
+    )
+    aws_lambda.create_function_url_config(FunctionName="CloudTrailGuardian-remediation", AuthType="NONE")
+    aws_lambda.delete_function_event_invoke_config(FunctionName="CloudTrailGuardian-remediation")
+    kms = boto3.client("kms")  # its alias pointed elsewhere
+    kms.update_alias(AliasName="alias/CloudTrailGuardian-alerts", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
     summary = sweep.lambda_handler({}, None)
+    assert summary["guardian_aliases"] == {"alias/CloudTrailGuardian-alerts": "healed"}
     assert summary["guardian_functions"] == {"CloudTrailGuardian-remediation": "healed"}
     assert summary["guardian_rules"] == {"us-west-2:CloudTrailGuardian-forward": "healed"}
     assert summary["alert_path"]["alarm CloudTrailGuardian-sweep-errors"] == "healed"
@@ -372,6 +387,12 @@ def test_the_sweep_role_allows_every_call_its_checks_of_the_guardian_make(
         "sqs:GetQueueAttributes",
         "kms:DescribeKey",
         "events:PutRule",
+        "lambda:GetPolicy",
+        "lambda:RemovePermission",
+        "lambda:DeleteFunctionUrlConfig",
+        "lambda:PutFunctionEventInvokeConfig",
+        "kms:ListAliases",
+        "kms:UpdateAlias",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
 

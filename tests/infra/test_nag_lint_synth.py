@@ -53,6 +53,11 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             ("CloudTrailGuardian/Evidence/AccessLogs", "Annotation::AwsSolutions-S1"),
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
             ("CloudTrailGuardian/Remediation/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),  # the account alias
+            (  # DescribeStacks only: which role a stack run without one lends (the CDK execution role is alerted)
+                "CloudTrailGuardian/Remediation/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:"
+                "<AWS::AccountId>:stack/*]",
+            ),
             *(("CloudTrailGuardian/Sweep/Role", rule) for rule in common),
             ("CloudTrailGuardian/Sweep/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),
             (
@@ -63,9 +68,18 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
                 ("CloudTrailGuardian/Sweep/Role", f"Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{r}]")
                 for r in (
                     "events:*:<AWS::AccountId>:rule/CloudTrailGuardian-*",  # its rules, and the forwarders'
+                    "events:*:<AWS::AccountId>:event-bus/default",  # read: a key on it is alerted
                     "iam::<AWS::AccountId>:role/CloudTrailGuardian-forwarder-*",
                     "cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:CloudTrailGuardian-*",
                     "s3:::*/AWSLogs/*",  # the trails' log and digest files, validated (read only)
+                )
+            ),
+            *(  # its functions' settings and its key aliases, held as deployed (infra.own_checks)
+                ("CloudTrailGuardian/SweepHoldsItsSettings", f"Annotation::AwsSolutions-IAM5[Resource::{r}]")
+                for r in (
+                    "*",  # kms:ListAliases
+                    "arn:<AWS::Partition>:kms:*:<AWS::AccountId>:alias/CloudTrailGuardian-*",
+                    "arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*",  # the key an alias leaves: anyone's
                 )
             ),
             *(
@@ -154,14 +168,15 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         else:
             expected = sorted({*every, "watch_rules.json"} - set(SWEEP_ONLY) - set(NOTIFIER_ONLY))
         assert shipped == expected
-    for staged, limit in ((by_entry[False], 115), (by_entry[True], 150)):
+    for staged, limit in ((by_entry[False], 140), (by_entry[True], 180)):
         archive = tmp_path / f"{staged.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(staged.rglob("*")):
                 zf.write(path, path.relative_to(staged))
-        # The remediation function's asset (what its cold start downloads) stays under 115 KiB (93 KiB before issue
-        # 20 added judging policies by IAM's semantics, confirming CloudFormation's calls, the independent alert copies
-        # and Lake's settings: the 100 KiB target is missed, its cold start's imports are not; docs/architecture.md);
-        # the sweep's, which also carries the sweep, both digest chains, the console's requests and the watch rules'
-        # opt-in undos (which it never runs, but the flows are found by name), under 150 KiB.
+        # The remediation function's asset (what its cold start downloads) stays under 140 KiB (93 KiB before issue
+        # 20 added judging policies by IAM's semantics, confirming CloudFormation's calls and the roles stacks lend,
+        # the independent alert copies and Lake's settings, and issue 21 alert groups, the publish cap and the paced
+        # writes: the 100 KiB target is missed, its cold start's imports are not; docs/architecture.md); the sweep's,
+        # which also carries the sweep, both digest chains, the console's requests and the watch rules' opt-in undos
+        # (which it never runs, but the flows are found by name), under 180 KiB.
         assert archive.stat().st_size < limit * 1024

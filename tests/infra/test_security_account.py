@@ -55,7 +55,10 @@ def test_every_guard_and_the_sweeps_ticks_reach_the_security_bus(stacks: tuple[d
     found = rules(guardian)
     confirming = [n for n in found if n.startswith("CloudTrailGuardian-guard-cfn-") and not n.endswith("-exec-role")]
     guards = [name for name in found if name.startswith("CloudTrailGuardian-guard-") and name not in confirming]
-    assert len(guards) == 12  # the 11 self-protection guards, and another stack given the CDK execution role
+    # the 12 self-protection guards (the default event bus's among them), another stack given the CDK execution role,
+    # the guardian's tag given to a principal
+    assert len(guards) == 14
+    assert "CloudTrailGuardian-guard-iam-tag" in guards
     for name in confirming:  # CloudFormation's calls, every deployment's too: the function confirms, then alerts
         assert all(t["Arn"] != BUS for t in found[name]["Targets"]), name
     for name in [*guards, "CloudTrailGuardian-sweep-schedule", "CloudTrailGuardian-alarms-to-security"]:

@@ -11,9 +11,11 @@ import pytest
 from moto.events.models import EventPattern
 
 from guardian.model.config_values import own_rules
+from guardian.model.event_pattern import matches
 from guardian.model.stack_changes import STACK_CALL as GUARDIAN_STACK_CALL
+from guardian.model.stack_roles import STACK_ROLE as GUARDIAN_STACK_ROLE
 from infra.self_protection import CFN_SUFFIXES, WATCH_SUFFIXES
-from infra.stack_callers import STACK_CALL
+from infra.stack_callers import STACK_CALL, STACK_ROLE
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/CloudTrailGuardian/0f6e2a40-0000-4000-8000-000000000000"
@@ -52,7 +54,9 @@ def matcher(props: dict[str, Any]) -> EventPattern:
     return EventPattern.load(json.dumps(resolved(props["EventPattern"])))
 
 
-def api_call(source: str, name: str, request: dict[str, Any], *, source_ip: str) -> Any:  # moto's event type
+def api_call(
+    source: str, name: str, request: dict[str, Any], *, source_ip: str, **extra: Any
+) -> Any:  # moto's event type
     return {
         "source": f"aws.{source}",
         "detail-type": "AWS API Call via CloudTrail",
@@ -62,6 +66,7 @@ def api_call(source: str, name: str, request: dict[str, Any], *, source_ip: str)
             "sourceIPAddress": source_ip,
             "requestParameters": request,
             "userIdentity": {"arn": f"arn:aws:iam::{ACCOUNT}:user/mallory"},
+            **extra,
         },
     }
 
@@ -97,7 +102,8 @@ def test_cloudformations_calls_on_the_guardian_go_to_a_function_to_be_confirmed(
         }
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 185
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    assert {f"cfn-{s}" for s in WATCH_SUFFIXES if s != "deployment"} | {"cfn-exec-role"} == set(CFN_SUFFIXES)
+    stack_guards = {"cfn-exec-role", "cfn-exec-borrowed", "cfn-iam-tag"}
+    assert {f"cfn-{s}" for s in WATCH_SUFFIXES if s != "deployment"} | stack_guards == set(CFN_SUFFIXES)
 
     # Proved with EventBridge's matcher: an insider's stack subscribing to the alerts topic is no longer dropped.
     [topic_id] = template.find_resources("AWS::SNS::Topic")
@@ -175,3 +181,102 @@ def test_the_sweep_keeps_every_guard_though_its_environment_names_only_the_first
     kept = set(own_rules({"GUARDIAN_OWN_RULES": listed}))
     assert set(rules(template)) <= kept  # every guard, the CloudFormation ones too
     assert {n for n in kept if "-guard-" in n} == set(rules(template))  # and no rule that does not exist
+
+
+def confirming_target(template: Any, rule: dict[str, Any]) -> dict[str, Any]:
+    [(function_id, _)] = [
+        (k, v)
+        for k, v in template.find_resources("AWS::Lambda::Function").items()
+        if v["Properties"].get("FunctionName") == "CloudTrailGuardian-remediation"
+    ]
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 185
+    assert "DeadLetterConfig" in target
+    return dict(json.loads(target["InputTransformer"]["InputTemplate"].replace("<detail>", "{}")))
+
+
+@pytest.mark.threat("exec-role-borrowed")
+def test_another_stack_run_without_a_role_goes_to_the_function_that_reads_which_role_it_lends(
+    default_synth: Any,
+) -> None:
+    """The insider review's move: UpdateStack/CreateChangeSet with no roleARN on another CDK app's stack borrows the
+    execution role the stack was deployed with; the -guard-cfn-exec-role rule (on roleARN) never sees it."""
+    template, _ = default_synth
+    found = rules(template)
+    rule = found["CloudTrailGuardian-guard-cfn-exec-borrowed"]
+    assert confirming_target(template, rule) == {"guardian": STACK_CALL, "check": STACK_ROLE, "detail": {}}
+    assert STACK_ROLE == GUARDIAN_STACK_ROLE
+    by_insider = {"source_ip": "203.0.113.66"}
+    for name in ("UpdateStack", "CreateChangeSet", "DeleteStack", "ContinueUpdateRollback", "RollbackStack"):
+        borrowed = api_call("cloudformation", name, {"stackName": "other-cdk-app"}, **by_insider)
+        assert {n for n, props in found.items() if matcher(props).matches_event(borrowed)} == {
+            "CloudTrailGuardian-guard-cfn-exec-borrowed"
+        }, name
+    pattern = matcher(rule)
+    role = f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}"
+    given = api_call("cloudformation", "UpdateStack", {"stackName": "x", "roleARN": role}, **by_insider)
+    assert not pattern.matches_event(given)  # the -guard-cfn-exec-role rule's: HIGH from EventBridge
+    for own in ("CloudTrailGuardian", STACK_ID):  # the guardian's own: the deployment alert's
+        assert not pattern.matches_event(api_call("cloudformation", "UpdateStack", {"stackName": own}, **by_insider))
+    refused = api_call("cloudformation", "UpdateStack", {"stackName": "x"}, errorCode="AccessDenied", **by_insider)
+    assert not pattern.matches_event(refused)  # a refused call changed nothing
+    assert not pattern.matches_event(api_call("cloudformation", "CreateStack", {"stackName": "new"}, **by_insider))
+
+    [function] = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "CloudTrailGuardian-remediation"
+    ]
+    assert function["Environment"]["Variables"]["GUARDIAN_CDK_QUALIFIER"] == "hnb659fds"
+    [statement] = [
+        s
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "ReadWhichRoleAStackLends"
+    ]
+    assert statement["Action"] == "cloudformation:DescribeStacks"  # nothing else, on this account's stacks here
+    assert resolved(statement["Resource"]) == f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/*"
+
+
+def tagged(name: str, tags: list[dict[str, str]], *, source_ip: str, **request: str) -> Any:
+    return api_call("iam", name, {**request, "tags": tags}, source_ip=source_ip)
+
+
+@pytest.mark.threat("guardian-tag")
+def test_the_guardians_tag_given_to_a_principal_is_critical_or_confirmed(default_synth: Any) -> None:
+    """CreateRole/CreateUser/TagRole/TagUser with the tag key ``cloudtrail-guardian`` (any case, anywhere in the
+    tags array): CRITICAL from EventBridge straight to the topic; by CloudFormation, to the function that confirms
+    it against the guardian's own stack. moto's matcher does not look into arrays of objects (EventBridge does):
+    the guardian's own matcher, which follows EventBridge's semantics, judges the tags; moto the rest."""
+    template, _ = default_synth
+    found = rules(template)
+    direct, via_stack = found["CloudTrailGuardian-guard-iam-tag"], found["CloudTrailGuardian-guard-cfn-iam-tag"]
+    [topic_id] = template.find_resources("AWS::SNS::Topic")
+    [target] = direct["Targets"]
+    assert target["Arn"] == {"Ref": topic_id}  # no function on the path
+    assert '"severity":"CRITICAL"' in target["InputTransformer"]["InputTemplate"]
+    assert confirming_target(template, via_stack) == {"guardian": STACK_CALL, "detail": {}}
+    theirs = [{"key": "team", "value": "x"}, {"key": "cloudtrail-guardian", "value": "CloudTrailGuardian"}]
+    insider, stack = "203.0.113.66", "cloudformation.amazonaws.com"
+    cases = [
+        tagged("CreateRole", theirs, source_ip=insider, roleName="mallory-guardian"),
+        tagged("TagRole", theirs, source_ip=insider, roleName="some-role"),
+        tagged("CreateUser", theirs, source_ip=insider, userName="mallory"),
+        tagged("TagUser", [{"key": "CloudTrail-Guardian", "value": "x"}], source_ip=insider, userName="mallory"),
+    ]
+    without_tags = {**direct["EventPattern"], "detail": dict(direct["EventPattern"]["detail"])}
+    del without_tags["detail"]["requestParameters"]
+    for event in cases:
+        assert matches(resolved(direct["EventPattern"]), event), event["detail"]["eventName"]
+        assert not matches(resolved(via_stack["EventPattern"]), event)
+        assert matcher({"EventPattern": without_tags}).matches_event(event)  # the rest of it, by moto's matcher
+    by_stack = tagged("CreateRole", theirs, source_ip=stack, roleName="innocent-role")
+    assert matches(resolved(via_stack["EventPattern"]), by_stack)
+    assert not matches(resolved(direct["EventPattern"]), by_stack)
+    for pattern in (direct, via_stack):
+        other_tags = tagged("CreateRole", [{"key": "team", "value": "cloudtrail-guardian"}], source_ip=insider)
+        assert not matches(resolved(pattern["EventPattern"]), other_tags)
+        assert not matches(
+            resolved(pattern["EventPattern"]), api_call("iam", "CreateRole", {"roleName": "r"}, source_ip=insider)
+        )

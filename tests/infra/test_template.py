@@ -160,6 +160,7 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
         "GUARDIAN_ACTIVITY_TABLE": {"Ref": logical_id(template, "AWS::DynamoDB::Table", containing="Activity")},
         "GUARDIAN_REPEAT_THRESHOLD": "3",
         "GUARDIAN_REPEAT_WINDOW_MINUTES": "10",
+        "GUARDIAN_ALERT_GROUP_MINUTES": "5",  # repeats of an alert within 5 minutes: one digest
         # baselines are signed with this key, which only the guardian's roles may use to sign
         "GUARDIAN_SIGNING_KEY_ARN": {
             "Fn::GetAtt": [logical_id(template, "AWS::KMS::Key", containing="SigningKey"), "Arn"]
@@ -170,6 +171,7 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
         "GUARDIAN_SENTINEL_TRAIL": "CloudTrailGuardian-sentinel",
         # CloudFormation's changes to the guardian: its own stack confirms them (infra.stack_callers)
         "GUARDIAN_STACK_ID": {"Ref": "AWS::StackId"},
+        "GUARDIAN_CDK_QUALIFIER": "hnb659fds",  # whose execution role another stack must not lend
     }
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
@@ -205,18 +207,32 @@ def test_asset_contains_only_the_guardian_package(default_synth: Any) -> None:
 
 
 def _without_docstrings(tree: ast.AST) -> str:
+    """The tree with docstrings emptied and functions' annotations dropped, positions included."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
             value = body[0].value
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 value.value = ""
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            for arg in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                arguments.vararg,
+                arguments.kwarg,
+            ]:
+                if arg is not None and arg.annotation is not None:
+                    arg.annotation, arg.end_lineno, arg.end_col_offset = None, arg.lineno, arg.col_offset + len(arg.arg)
+            if node.returns is not None and node.returns.lineno == node.returns.end_lineno:
+                node.returns = None
     return ast.dump(tree, include_attributes=True)
 
 
 def test_shipped_modules_are_the_same_code_on_the_same_lines() -> None:
-    """Blanking docstrings and comments changes nothing Python runs, and a Lambda traceback's line numbers and
-    columns point at the same code in the repository."""
+    """Blanking docstrings, comments and functions' annotations changes nothing Python runs, and a Lambda
+    traceback's line numbers and columns point at the same code in the repository."""
     staging = stage_runtime()
     package = Path(__file__).resolve().parents[2] / "guardian"
     smaller = 0
@@ -245,6 +261,36 @@ def test_shipped_modules_are_the_same_code_on_the_same_lines() -> None:
 
 def _comments(text: str) -> list[tokenize.TokenInfo]:
     return [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT]
+
+
+def test_lean_source_blanks_functions_annotations_and_keeps_fields() -> None:
+    """Annotations of parameters and returns are compiled at every cold start and read by nothing at run time: blanked
+    to as many spaces, every column after them in place. Field annotations (dataclasses, NamedTuples) make the
+    fields and stay; so does a return annotation over several lines (its line breaks would end the def)."""
+    text = (
+        "def f(a: int, *rest: str, b: dict[str, 'é'] | None = None, **kw: Any) -> list[int]:\n"
+        "    x: int = a\n"
+        "    return [x]\n"
+        "class C(NamedTuple):\n"
+        "    n: int\n"
+        "    def m(self, other: C) -> bool: return self.n == other.n\n"
+        "def g(\n    a: Mapping[\n        str, int],\n) -> tuple[\n    int, int]:\n    return (1, 2)\n"
+    )
+    lean = lean_source(text)
+    lines = lean.splitlines()
+    assert " ".join(lines[0].split()) == "def f(a , *rest , b = None, **kw ) :"
+    assert lines[1:5] == ["    x: int = a", "    return [x]", "class C(NamedTuple):", "    n: int"]
+    assert lines[5] == "    def m(self, other   )        : return self.n == other.n"
+    assert [line.rstrip() for line in lines[6:]] == [
+        "def g(",
+        "    a",
+        "                 ,",
+        ") -> tuple[",
+        "    int, int]:",
+        "    return (1, 2)",
+    ]
+    assert [len(line.encode()) for line in lines] == [len(line.encode()) for line in text.splitlines()]
+    compile(lean, "lean", "exec")
 
 
 def test_lean_source_keeps_strings_that_are_not_docstrings() -> None:
@@ -329,7 +375,24 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "iam:PassRole": [roles],
         "iam:ListAccountAliases": ["*"],  # the account's alias, for alert subjects
         # its own stack only: was a change CloudFormation made to the guardian its deployment?
-        "cloudformation:DescribeStacks": [{"Ref": "AWS::StackId"}],
+        # and which role another stack run without one lends (this account's stacks, this Region): DescribeStacks only
+        "cloudformation:DescribeStacks": [
+            {"Ref": "AWS::StackId"},
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":cloudformation:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":stack/*",
+                    ],
+                ]
+            },
+        ],
         "cloudformation:DescribeStackEvents": [{"Ref": "AWS::StackId"}],
         "s3:PutObject": [evidence, baselines],
         "s3:PutObjectTagging": [evidence],
@@ -348,6 +411,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
+        "dynamodb:UpdateItem": [{"Fn::GetAtt": [table_id, "Arn"]}],  # alert groups' claims, the publish cap
         "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
         **{action: [keys] for action in KEY_REPAIRS},
         **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},
@@ -803,3 +867,15 @@ def test_the_topic_lets_eventbridge_publish(default_synth: Any) -> None:
     _, policy = only(template, "AWS::SNS::TopicPolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in statements)
+
+
+@pytest.mark.threat("write-quota")
+def test_the_remediation_function_has_its_reserved_concurrency(default_synth: Any) -> None:
+    """Sized for a burst and bounded (infra/remediation.py, docs/operations.md "Under a burst"): a flood of events can
+    take no more of the account's executions, and an insider who exhausts them cannot throttle the heals."""
+    from infra.remediation import RESERVED_CONCURRENCY  # noqa: PLC0415
+
+    template, _ = default_synth
+    props = resource(template, "AWS::Lambda::Function", "RemediationFunction")["Properties"]
+    assert props["ReservedConcurrentExecutions"] == RESERVED_CONCURRENCY
+    assert 35 <= RESERVED_CONCURRENCY <= 100  # a 10,000-a-minute flood's ~35 in flight; well inside 1,000 less 100

@@ -27,8 +27,10 @@ HEAL_PATH = (
     "s3.PutObject",
     "sns.Publish",
     "s3.PutObjectTagging",
+    "dynamodb.GetItem",  # the alert ledger, read where a record this call wrote may follow an alert (a retry)
     "dynamodb.PutItem",
     "dynamodb.Query",
+    "dynamodb.UpdateItem",  # the publish cap's counter (guardian.flows.rate_cap): broken, the alert goes out
 )
 RESTORE_PATH = (
     "s3.GetObject",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,8 +59,10 @@ class Account:
         return [a for a in self.alerts() if "fail CloudTrail's own validation" in json.dumps(a)]
 
 
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+@contextmanager
+def _world(monkeypatch: pytest.MonkeyPatch, *, keyed: bool = False) -> Iterator[Account]:
+    """The trail, its bucket and three hours delivered, swept once; ``keyed``: the trail on a KMS key of its own,
+    its log files written under it (as CloudTrail does), which the sweep is not granted Decrypt on."""
     monkeypatch.setattr(log_files, "_VALIDATED_AT", {})  # what an earlier test's sweeps validated
     with mock_aws(), cloudtrail_delivery():
         s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
@@ -76,8 +79,10 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
                 "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}},
             },
         )
+        key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"] if keyed else None
         cloudtrail = boto3.client("cloudtrail", region_name="us-east-1")
-        cloudtrail.create_trail(Name=TRAIL, S3BucketName=BUCKET, EnableLogFileValidation=True)
+        keyed_trail: Any = {"KmsKeyId": key} if key else {}
+        cloudtrail.create_trail(Name=TRAIL, S3BucketName=BUCKET, EnableLogFileValidation=True, **keyed_trail)
         cloudtrail.start_logging(Name=TRAIL)
         monkeypatch.setenv("GUARDIAN_TOPIC_ARN", topic_arn)
         monkeypatch.setenv("GUARDIAN_EVIDENCE_BUCKET", EVIDENCE)
@@ -85,7 +90,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
         monkeypatch.setenv("GUARDIAN_VERIFY_DELAY_SECONDS", "0")
         runtime.reset()
-        delivery = Delivery(bucket=BUCKET, trail=TRAIL)
+        delivery = Delivery(bucket=BUCKET, trail=TRAIL, kms_key=key)
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         for hours in (3, 2, 1):
             delivery.hour(now - timedelta(hours=hours))
@@ -93,6 +98,30 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         first.sweep()  # the trail's baseline recorded, as at deployment; the three digests validated
         assert first.log_alerts() == []
         yield first
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    with _world(monkeypatch) as found:
+        yield found
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """As on AWS: the sweep's role has no kms:Decrypt, so GetObject of any SSE-KMS object is refused (HeadObject
+    is not: it needs no decryption)."""
+    original = LogFileAdapter.log_object
+
+    def kms_denied(self: LogFileAdapter, bucket: str, key: str, region: str | None = None) -> Any:
+        head = self.log_head(bucket, key, region)
+        if head is not None and head["kms_key"]:
+            message = f"not authorized to perform: kms:Decrypt on resource: {head['kms_key']}"
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "GetObject")
+        return original(self, bucket, key, region)
+
+    monkeypatch.setattr(LogFileAdapter, "log_object", kms_denied)
+    with _world(monkeypatch, keyed=True) as found:
+        yield found
 
 
 def test_an_intact_chain_raises_no_alert_and_new_digests_are_validated_from_where_the_last_sweep_got_to(
@@ -166,24 +195,62 @@ def test_digests_deleted_as_they_arrive_are_alerted_from_cloudtrails_own_deliver
     assert "the digest files delivered since were deleted" in json.dumps(alert)
 
 
-def test_log_files_the_sweep_may_not_decrypt_are_still_checked_to_exist(
+def test_log_files_the_sweep_may_not_decrypt_are_still_checked_to_exist(keyed: Account) -> None:
+    keyed.delivery.hour(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    kept, victim = keyed.delivery.logs[-2:]
+    keyed.delete_for_good(victim)
+    keyed.sweep()
+    found = keyed.alerts()
+    [alert] = [a for a in found if "fail CloudTrail's own validation" in json.dumps(a)]
+    assert f"log file {victim} is missing" in json.dumps(alert)
+    assert kept not in json.dumps(found)  # under the trail's own key: unreadable by design, no alert of its own
+    assert not [a for a in found if "altered log files" in json.dumps(a)]
+
+
+def replace(account: Account, key: str, kms_key: str) -> None:
+    """What the insider does: a new version of the log file, under a KMS key the readers cannot use."""
+    forged = gzip.compress(json.dumps({"Records": []}).encode())
+    account.s3.put_object(Bucket=BUCKET, Key=key, Body=forged, ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key)
+
+
+@pytest.mark.threat("log-files")
+def test_a_log_file_replaced_under_a_key_the_sweep_may_not_use_is_alerted_high_naming_it(keyed: Account) -> None:
+    keyed.delivery.hour(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    kept, victim = keyed.delivery.logs[-2:]
+    insiders = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    replace(keyed, victim, insiders)
+    keyed.sweep()
+    [alert] = [a for a in keyed.alerts() if "altered log files" in json.dumps(a)]
+    assert alert["severity"] == "HIGH"
+    text = json.dumps(alert)
+    assert victim in text
+    assert insiders in text  # the key it is stored under
+    assert "AccessDenied" in text  # and the error
+    assert kept not in text
+
+
+@pytest.mark.threat("log-files")
+def test_a_log_file_of_a_trail_without_a_key_replaced_under_one_is_alerted_high(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = LogFileAdapter.log_object
 
     def kms_denied(self: LogFileAdapter, bucket: str, key: str, region: str | None = None) -> Any:
-        if "/CloudTrail/" in key:  # log files under the trail's KMS key; digest files are SSE-S3
+        head = self.log_head(bucket, key, region)
+        if head is not None and head["kms_key"]:
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "kms:Decrypt"}}, "GetObject")
         return original(self, bucket, key, region)
 
     monkeypatch.setattr(LogFileAdapter, "log_object", kms_denied)
     account.delivery.hour(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
-    kept, victim = account.delivery.logs[-2:]
-    account.delete_for_good(victim)
+    victim = account.delivery.logs[-1]
+    insiders = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    replace(account, victim, insiders)
     account.sweep()
-    [alert] = account.log_alerts()
-    assert f"log file {victim} is missing" in json.dumps(alert)
-    assert kept not in json.dumps(alert)
+    [alert] = [a for a in account.alerts() if "altered log files" in json.dumps(a)]
+    assert alert["severity"] == "HIGH"
+    assert victim in json.dumps(alert)
+    assert insiders in json.dumps(alert)
 
 
 def test_a_listing_that_may_have_left_digests_out_raises_no_vanished_alarm(

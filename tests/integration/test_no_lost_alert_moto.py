@@ -275,8 +275,9 @@ def test_the_activity_table_failing_after_the_alert_raises_nothing(world: World,
 
 
 def test_the_sdk_makes_six_attempts_as_the_docs_say(world: World, faults: Faults) -> None:
-    """botocore's ``max_attempts`` in a Config's ``retries`` counts retries: 5 means 6 attempts."""
-    faults.add("cloudtrail.StartLogging", "throttle")
+    """botocore's ``max_attempts`` in a Config's ``retries`` counts retries: 5 means 6 attempts. A throttled write
+    of CloudTrail is the guardian's to retry instead (tests/integration/test_write_quota_moto.py): a 5xx here."""
+    faults.add("cloudtrail.StartLogging", "5xx")
     with pytest.raises(HealFailed):
         world.invoke(load_event("stop_logging"))
     assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 6}  # type: ignore[attr-defined]

@@ -40,5 +40,8 @@ def test_a_grant_on_another_key_is_ignored(account: Account, trail_key: str) -> 
     assert handler.lambda_handler(key_event("CreateGrant", other, "k-other"), None)["outcome"] == "ignored"
 
 
-def test_a_trails_log_group_key_disassociated_is_alerted_high(account: Account, log_group: str) -> None:
-    alerted_high(logs_event("DisassociateKmsKey", "l-disassociate"), account)
+def test_a_key_taken_off_a_trails_log_group_that_had_none_is_as_its_baseline(account: Account, log_group: str) -> None:
+    """DisassociateKmsKey puts the baseline's key back (tests/integration/test_log_group_keys_moto.py); where the
+    baseline has none, taking one off leaves the group as it was deployed: noted LOW, nothing to undo."""
+    result = handler.lambda_handler(logs_event("DisassociateKmsKey", "l-disassociate"), None)
+    assert (result["outcome"], result["severity"]) == ("alerted", "LOW")

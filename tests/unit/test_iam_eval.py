@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from guardian.model.bucket import BucketState, canonical_policy, compare_bucket
 from guardian.model.changes import Effect
-from guardian.model.iam_eval import Applies, Request, _overlap, allowed, applies, denied
+from guardian.model.iam_eval import Applies, Request, allowed, applies, denied
 from guardian.model.log_access import LogAccess, readers_who_cannot_decrypt
+from guardian.model.wildcards import overlap as _overlap
 
 ACCOUNT = "111122223333"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/audit"
@@ -221,3 +222,148 @@ def test_who_can_still_decrypt_a_trails_log_files(statements: list[dict[str, Any
 def test_two_wildcard_patterns_overlap_when_some_string_matches_both(a: str, b: str, overlap: bool) -> None:
     assert _overlap(a, b) is overlap
     assert _overlap(b, a) is overlap
+
+
+# -- the readers without ``logReaders``: the root and any role of the account, ARN unknown (review finding 1) -----
+
+ANY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/*"
+SOME_ROLE_READS = Request(ANY_ROLE, "s3:GetObject", LOG, {"aws:principalaccount": (ACCOUNT,)}, unnamed=True)
+INSIDER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/insider/me"
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        # Naming the account's root in NotPrincipal spares the root user, not the account's roles (IAM User Guide,
+        # "NotPrincipal": the account, then the role, then the session are each checked).
+        ({"NotPrincipal": {"AWS": [ROOT, INSIDER, INSIDER_SESSION]}}, Applies.YES),
+        ({"NotPrincipal": {"AWS": ROOT}}, Applies.YES),
+        ({"NotPrincipal": {"AWS": ACCOUNT}}, Applies.YES),
+        ({"NotPrincipal": {"AWS": "*"}}, Applies.NO),
+        ({"Principal": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": [ROOT, INSIDER]}}}, Applies.MAYBE),
+        ({"Principal": "*", "Condition": {"StringNotLike": {"aws:userid": "AROAINSIDER:*"}}}, Applies.MAYBE),
+        ({"Principal": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}, Applies.YES),
+        ({"Principal": {"AWS": ACCOUNT}}, Applies.YES),
+        ({"Principal": {"AWS": ROOT}}, Applies.YES),
+        ({"Principal": {"AWS": INSIDER}}, Applies.MAYBE),  # the unknown role may be that one
+        ({"Principal": {"AWS": ANY_ROLE}}, Applies.MAYBE),  # not a wildcard: a role literally named "*"
+        ({"Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/mallory"}}, Applies.NO),  # a user is no role
+        ({"Principal": {"AWS": "arn:aws:iam::999999999999:root"}}, Applies.NO),
+        ({"Principal": {"Service": "cloudtrail.amazonaws.com"}}, Applies.NO),
+    ],
+)
+def test_any_role_of_the_account_is_a_principal_whose_arn_is_unknown(
+    statement: dict[str, Any], expected: Applies
+) -> None:
+    assert applies({"Effect": "Deny", "Action": "s3:*", "Resource": "*", **statement}, SOME_ROLE_READS) is expected
+
+
+SPARES_ROOT = {"Effect": "Deny", "NotPrincipal": {"AWS": [ROOT, INSIDER]}, "Action": "kms:Decrypt", "Resource": "*"}
+BY_ARN = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "kms:Decrypt",
+    "Resource": "*",
+    "Condition": {"ArnNotLike": {"aws:PrincipalArn": [ROOT, INSIDER]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("statements", "lost"),
+    [
+        ([DELEGATES], []),
+        ([DELEGATES, SPARES_ROOT], [ANY_ROLE]),  # the root user still decrypts; no role does
+        ([DELEGATES, BY_ARN], [ANY_ROLE]),
+        ([INSIDER_ONLY], [ROOT, ANY_ROLE]),
+        ([DELEGATES, {**SPARES_ROOT, "NotPrincipal": {"AWS": "*"}}], []),
+    ],
+)
+def test_without_log_readers_any_role_of_the_account_must_still_decrypt(
+    statements: list[dict[str, Any]], lost: list[str]
+) -> None:
+    access = LogAccess(ACCOUNT, (TRAIL,))
+    assert access.everyone_reading() == (ROOT, ANY_ROLE)
+    assert readers_who_cannot_decrypt({"Statement": statements}, KEY, [TRAIL], access) == lost
+
+
+def test_named_log_readers_replace_the_unnamed_role() -> None:
+    assert ACCESS.everyone_reading() == (ROOT, READER)
+
+
+@pytest.mark.parametrize("added", [{**SPARES_ROOT, "Action": "s3:GetObject"}, {**BY_ARN, "Action": "s3:ListBucket"}])
+def test_without_log_readers_a_bucket_deny_that_spares_only_the_root_weakens(added: dict[str, Any]) -> None:
+    changed = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY, added)
+    assert {c.field: c.effect for c in compare_bucket(BASE, changed, LogAccess(ACCOUNT, (TRAIL,)))} == {
+        "policy": Effect.WEAKENED
+    }
+
+
+# -- attacker-written patterns: no recursion, no backtracking (review finding 3) ---------------------------------
+
+
+@pytest.mark.threat("bucket-policy-wildcard")
+def test_a_resource_of_thousands_of_characters_is_judged_without_recursion() -> None:
+    """``_overlap`` recursed once per character: RecursionError on a Resource about 500 characters past the log
+    prefix, in the event path and in every sweep."""
+    long = f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/" + "x" * 5000
+    assert _overlap(long, f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/*")
+    assert _overlap(long + "*", "*xx?*")
+    assert _overlap("*" + "x" * 4000 + "*", f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/*")
+    assert not _overlap(long + "y", f"arn:aws:s3:::logs/AWSLogs/{ACCOUNT}/*z")
+    for resource in (long, long + "*", "arn:aws:s3:::" + "*x" * 3000):
+        changed = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY, {**DENY_ALL, "Resource": resource})
+        assert {c.field: c.effect for c in compare_bucket(BASE, changed, ACCESS)} == {"policy": Effect.WEAKENED}
+
+
+@pytest.mark.threat("bucket-policy-wildcard")
+def test_wildcards_an_attacker_writes_are_matched_without_backtracking() -> None:
+    """A regular expression built from ``*a*a*…c`` backtracks exponentially: eight stars took seconds, thirty would
+    never end. The matcher is greedy with one remembered star."""
+    pattern = "arn:aws:s3:::" + "*a" * 30 + "c"
+    statement = {**DENY_ALL, "Resource": pattern, "Action": "*a" * 30 + "c"}
+    request = replace(READ, resource="arn:aws:s3:::" + "a" * 200, action="s3:" + "a" * 200)
+    assert applies(statement, request) is Applies.NO
+    assert applies({**statement, "Resource": pattern[:-1]}, request) is Applies.NO  # the action still fails
+    assert applies({**statement, "Resource": pattern[:-1], "Action": "*"}, request) is Applies.YES
+
+
+# -- ForAllValues and ForAnyValue with the key absent (review finding 6) -----------------------------------------
+
+ACL_READ = Request(
+    "cloudtrail.amazonaws.com", "s3:GetBucketAcl", "arn:aws:s3:::logs", {"s3:x-amz-acl": (), "aws:tagkeys": ("a", "b")}
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        # IAM User Guide: ForAllValues "also returns true if there are no context keys in the request";
+        # ForAnyValue returns false when the key is absent.
+        ({"ForAllValues:StringEquals": {"s3:x-amz-acl": "private"}}, Applies.YES),
+        ({"ForAllValues:StringNotEquals": {"s3:x-amz-acl": "private"}}, Applies.YES),
+        ({"ForAnyValue:StringEquals": {"s3:x-amz-acl": "private"}}, Applies.NO),
+        ({"ForAnyValue:StringNotEquals": {"s3:x-amz-acl": "private"}}, Applies.NO),
+        ({"ForAnyValue:StringEqualsIfExists": {"s3:x-amz-acl": "private"}}, Applies.MAYBE),
+        # With values: every one of them (ForAllValues), some one of them (ForAnyValue).
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b", "c"]}}, Applies.YES),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, Applies.NO),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, Applies.YES),
+        ({"ForAllValues:StringNotLike": {"aws:TagKeys": ["a*"]}}, Applies.NO),
+        ({"ForAnyValue:StringNotLike": {"aws:TagKeys": ["a*"]}}, Applies.YES),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["c"]}}, Applies.NO),
+    ],
+)
+@pytest.mark.threat("bucket-policy-wildcard")
+def test_set_qualifiers_follow_iam_when_the_key_is_absent_or_many_valued(
+    condition: dict[str, Any], expected: Applies
+) -> None:
+    assert applies({**DENY_ALL, "Condition": condition}, ACL_READ) is expected
+
+
+@pytest.mark.threat("bucket-policy-wildcard")
+def test_a_deny_on_cloudtrails_acl_check_under_for_all_values_weakens() -> None:
+    """CloudTrail's GetBucketAcl carries no ``s3:x-amz-acl``: ForAllValues on it is true, so this Deny stops the
+    check CloudTrail makes before every delivery; it was judged not to apply."""
+    added = {**DENY_ALL, "Action": "s3:GetBucketAcl", "Condition": {"ForAllValues:StringEquals": {"s3:x-amz-acl": "x"}}}
+    changed = bucket(CLOUDTRAIL_WRITE, ACL_CHECK, HTTPS_ONLY, added)
+    assert {c.field: c.effect for c in compare_bucket(BASE, changed, ACCESS)} == {"policy": Effect.WEAKENED}

@@ -87,7 +87,7 @@ CORPUS_DECISIONS = {
     "elastic-integrations/kms.DisableKey.json": _KEY,
     "elastic-integrations/kms.ScheduleKeyDeletion.json": _KEY,
     "elastic-integrations/logs.DeleteLogGroup.json": _GROUP,
-    "elastic-integrations/logs.DeleteLogStream.json": _IGNORED,
+    "elastic-integrations/logs.DeleteLogStream.json": _ALERT_HIGH,  # acted on if the group serves a protected trail
     "elastic-integrations/s3.PutBucketLogging.LoggingEnabled.json": _IGNORED,
     "elastic-integrations/s3.PutBucketVersioning.Enabled.json": _BUCKET_HIGH,
     "elastic-integrations/ssm.UpdateInstanceInformation.aws-us-gov.json": _IGNORED,
@@ -174,6 +174,8 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "DeleteBucket",
         "DeleteLogGroup",
         "PutRetentionPolicy",
+        "AssociateKmsKey",  # a key put on a trail's log group: taken off on the event (issue 20)
+        "DisassociateKmsKey",
     }
     assert heals(Heal.START_INGESTION) == {"StopEventDataStoreIngestion"}
     assert heals(Heal.RESTORE_DATA_STORE) == {"DeleteEventDataStore"}
@@ -184,8 +186,10 @@ def test_what_each_row_heals_and_every_rule_event_is_in_the_table() -> None:
         "AddTags",
         "LeaveOrganization",
         *("DeleteMetricFilter", "PutMetricFilter", "DeleteSubscriptionFilter", "PutSubscriptionFilter"),  # alerted
-        *("DisassociateKmsKey", "PutBucketOwnershipControls", "PutObjectLockConfiguration"),  # alerted
+        *("PutBucketOwnershipControls", "PutObjectLockConfiguration"),  # alerted
         *("CreateGrant", "RetireGrant", "RevokeGrant"),  # alerted: a trail key's grants
+        *("PutBucketIntelligentTieringConfiguration", "DeleteBucketIntelligentTieringConfiguration"),  # archive tiers
+        *("DeleteLogStream", "PutDataProtectionPolicy", "DeleteDataProtectionPolicy"),  # alerted (issue 20 review)
     }
 
 

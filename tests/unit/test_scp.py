@@ -41,6 +41,7 @@ SERVICES = (
     "cloudwatch",
     "sqs",
     "secretsmanager",
+    "logs",
 )
 ACCOUNT = "111122223333"
 TAG = {"cloudtrail-guardian": "CloudTrailGuardian"}
@@ -112,6 +113,12 @@ INSIDER_MOVES = [
     ("lambda:InvokeFunction", {"resource": GUARDIAN_FUNCTION}),  # forged events fed to it
     ("iam:TagRole", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("cloudtrail-guardian",)}),
     ("sts:TagSession", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("cloudtrail-guardian",)}),
+    # The key in another case: IAM's aws:PrincipalTag/cloudtrail-guardian would still find it (issue 20, H11).
+    *[
+        (f"iam:{a}", {"resource": f"arn:aws:iam::{ACCOUNT}:{r}", "tag_keys": ("CloudTrail-Guardian",)})
+        for a, r in (("CreateRole", "role/mine"), ("TagRole", "role/mine"), ("CreateUser", "user/me"))
+    ],
+    ("sts:TagSession", {"resource": f"arn:aws:iam::{ACCOUNT}:role/mine", "tag_keys": ("CLOUDTRAIL-GUARDIAN",)}),
     ("iam:CreateRole", {"resource": f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-mine"}),
     ("iam:UpdateAssumeRolePolicy", {"resource": f"arn:aws:iam::{ACCOUNT}:role/stacksets-exec-0123"}),
     # Issue 20: what the threat model said the SCP denies, and it did not.

@@ -346,7 +346,7 @@ def test_failed_heal_redelivered_alerts_once_and_keeps_raising() -> None:
 
 def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_recovery() -> None:
     aws = FakeAws()
-    aws.start_error = client_error("ThrottlingException")
+    aws.start_error = client_error("InternalFailure")  # not a throttle: that one is tried again (test_write_quota)
     with pytest.raises(HealFailed):
         run(aws)
     aws.start_error = None

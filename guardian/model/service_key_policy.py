@@ -1,0 +1,147 @@
+"""Whether a KMS key's policy lets the service that writes a protected trail's events with it use it: CloudWatch Logs
+for a trail's (or the CIS alarms') log group, CloudTrail for a Lake event data store; and the smallest change that
+lets it again.
+
+Pure. A key policy that shuts the service out stops the log group taking the trail's events (the CIS alarms go mute)
+or the store ingesting, as surely as a disabled key. As for a trail's key (:mod:`guardian.model.key_policy`), a whole
+policy is never put back: AWS's documented statement for that service is added (one per log group or store, under
+the guardian's own Sid) and the Deny statements that stop the service are dropped; every other statement is kept.
+Conditions on the resource's ARN and the account are evaluated; any other condition is assumed to hold.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+LOGS_CONTEXT = "kms:encryptioncontext:aws:logs:arn"
+SID = "CloudTrailGuardianLets"
+_HOLDS = {"stringequals", "stringlike", "arnequals", "arnlike"}
+
+
+@dataclass(frozen=True)
+class ServiceUse:
+    """A service's use of a key for one resource: who must be let in, for which calls (each must be allowed), on
+    behalf of which resource ARN (matched against the encryption-context and ``aws:SourceArn`` conditions)."""
+
+    principal: str
+    needs: tuple[str, ...]  # the calls it makes: kms:GenerateDataKey, kms:Decrypt
+    grant: tuple[str, ...]  # what the restored statement allows (AWS's documented statement)
+    resource_arn: str
+    context_key: str | None = None  # the encryption-context condition key AWS documents for it, if any
+
+    @property
+    def sid(self) -> str:
+        kind = "Logs" if self.principal.startswith("logs.") else "CloudTrailLake"
+        digest = hashlib.sha256(self.resource_arn.encode()).hexdigest()[:12]  # one statement per resource
+        return f"{SID}{kind}Use{digest}"
+
+    @property
+    def account_id(self) -> str | None:
+        parts = self.resource_arn.split(":")
+        return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def log_group_use(region: str, account_id: str, name: str, partition: str = "aws") -> ServiceUse:
+    """CloudWatch Logs encrypting a log group's events: ``logs.<Region>.amazonaws.com``, its calls scoped to the
+    group by ``kms:EncryptionContext:aws:logs:arn``."""
+    arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{name}"
+    grant = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+    return ServiceUse(f"logs.{region}.amazonaws.com", ("kms:GenerateDataKey", "kms:Decrypt"), grant, arn, LOGS_CONTEXT)
+
+
+def lake_use(store_arn: str) -> ServiceUse:
+    """CloudTrail encrypting (and, for queries, decrypting) a Lake event data store's events."""
+    needs = ("kms:GenerateDataKey", "kms:Decrypt")
+    return ServiceUse(CLOUDTRAIL, needs, needs, store_arn)
+
+
+def service_can_use(policy: Mapping[str, Any], use: ServiceUse) -> bool:
+    """Every call the service makes is allowed by some Allow and stopped by no Deny."""
+    statements = _statements(policy)
+    for action in use.needs:
+        applying = [s for s in statements if _applies(s, use, action)]
+        if not any(s.get("Effect") == "Allow" for s in applying) or any(s.get("Effect") == "Deny" for s in applying):
+            return False
+    return True
+
+
+def letting_services_use(policy: Mapping[str, Any], uses: Sequence[ServiceUse]) -> dict[str, Any]:
+    """``policy`` with the Denies that stop any of ``uses`` dropped and AWS's documented statement for each added
+    (replacing the guardian's earlier one for it); every other statement kept as it is."""
+    sids = {use.sid for use in uses}
+    kept = [
+        s
+        for s in _statements(policy)
+        if s.get("Sid") not in sids
+        and not (s.get("Effect") == "Deny" and any(_applies(s, u, a) for u in uses for a in u.needs))
+    ]
+    for use in uses:
+        statement: dict[str, Any] = {
+            "Sid": use.sid,
+            "Effect": "Allow",
+            "Principal": {"Service": use.principal},
+            "Action": list(use.grant),
+            "Resource": "*",
+        }
+        if use.context_key:
+            statement["Condition"] = {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": use.resource_arn}}
+        kept.append(statement)
+    return {**policy, "Statement": kept}
+
+
+def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = policy.get("Statement", [])
+    return [found] if isinstance(found, dict) else [s for s in found if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _applies(statement: Mapping[str, Any], use: ServiceUse, action: str) -> bool:
+    """Whether the statement covers the service making ``action`` for the resource."""
+    principal = statement.get("Principal")
+    if "NotPrincipal" in statement:
+        named = _as_list((statement.get("NotPrincipal") or {}).get("Service", []))
+        if use.principal in named:
+            return False
+    elif principal != "*" and not (
+        isinstance(principal, dict)
+        and (use.principal in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", [])))
+    ):
+        return False
+    if "NotAction" in statement:
+        if any(_matches(a, action) for a in _as_list(statement["NotAction"])):
+            return False
+    elif not any(_matches(a, action) for a in _as_list(statement.get("Action", []))):
+        return False
+    return _conditions_hold(statement.get("Condition") or {}, use)
+
+
+def _conditions_hold(conditions: Mapping[str, Any], use: ServiceUse) -> bool:
+    named = {"aws:sourcearn", *((use.context_key,) if use.context_key else ())}
+    for operator, tests in conditions.items():
+        if not isinstance(tests, dict):
+            continue
+        op = operator.lower().removeprefix("forallvalues:").removeprefix("foranyvalue:").removesuffix("ifexists")
+        for key, values in tests.items():
+            name = key.lower()
+            actual = use.resource_arn if name in named else use.account_id if name == "aws:sourceaccount" else None
+            if actual is None or op not in _HOLDS:
+                continue  # a condition on something else: assumed to hold
+            like = op.endswith("like") or op.startswith("arn")  # ARN conditions take wildcards too
+            wanted = [str(v) for v in _as_list(values)]
+            if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
+                return False
+    return True
+
+
+def _matches(pattern: str, action: str) -> bool:
+    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())

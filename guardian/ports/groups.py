@@ -1,0 +1,26 @@
+"""The activity table's calls for alert groups and the per-second publish cap (:mod:`guardian.flows.grouping`,
+:mod:`guardian.flows.rate_cap`).
+
+A separate Protocol, checked at run time on what ``Delivery.ledger()`` hands back: an adapter without these calls
+(a test's fake, a function without the table) leaves grouping and the cap off, and every alert goes out at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from guardian.ports.calls import Signer
+
+
+@runtime_checkable
+class AlertGroups(Signer, Protocol):
+    """Opening items (signed, one per group), a window's members, the flush claim, and publish slots."""
+
+    def group_item(self, table: str, group_id: str) -> dict[str, Any] | None: ...
+    def put_group_item(self, table: str, group_id: str, document: dict[str, Any], expires_at: int) -> None: ...
+    def open_groups(self, table: str) -> list[dict[str, Any]]: ...
+    def claim_group(self, table: str, group_id: str, window_start: str) -> bool: ...
+    def release_group(self, table: str, group_id: str) -> None: ...
+    def put_group_member(self, table: str, partition: str, sort: str, member: dict[str, Any], expires: int) -> None: ...
+    def group_members(self, table: str, partition: str) -> list[dict[str, Any]]: ...
+    def take_publish_slot(self, table: str, topic: str, second: int, cap: int) -> bool: ...

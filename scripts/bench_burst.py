@@ -1,0 +1,140 @@
+"""Section 6 of ``make bench``: the remediation function under a minute of attack. Prints; asserts nothing.
+
+(a) 10 trails stopped 100 times each within 60 s; (b) 10,000 denied StopLogging calls from one principal within
+60 s; (c) both at once. Each runs in the simulation (:mod:`simulation.burst`: moto in this process, CloudTrail's
+write quota enforced, Lambda's asynchronous queue, concurrency and retries, all in virtual time) and is reported
+beside the issue's targets. Alone: ``python scripts/bench_burst.py [a b c]``. Knobs: ``BENCH_BURST_SCALE`` (a
+fraction of every count, for a quick look), ``BENCH_BURST_LATENCY_MS`` (25), ``BENCH_BURST_DELIVERY`` (seconds from
+a call to its event reaching Lambda's queue; 0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from simulation.burst import Scenario, Settings, run_burst  # noqa: E402
+from simulation.burst_figures import PRICES_AS_OF, Figures, figures  # noqa: E402
+
+ASSUMED_CONCURRENCY = 10
+SCENARIOS = {
+    "a": ("10 trails stopped 100 times each within 60 s", Scenario("a", trails=10, stops_per_trail=100)),
+    "b": ("10,000 denied StopLogging calls from one principal within 60 s", Scenario("b", denied=10_000)),
+    "c": ("both at once", Scenario("c", trails=10, stops_per_trail=100, denied=10_000)),
+}
+
+
+def _int_setting(name: str) -> int | None:
+    """An integer constant ``name`` defined in infra/ (``NAME = 10`` or ``NAME: int = 10``)."""
+    for path in sorted((ROOT / "infra").glob("*.py")):
+        found = re.search(rf"^{re.escape(name)}\s*(?::\s*int)?\s*=\s*(\d+)", path.read_text(), re.MULTILINE)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _argument(source: str, name: str) -> int | None:
+    """The value passed as ``name=`` in ``source``: a number, or a constant defined in infra/."""
+    found = re.search(rf"\b{name}\s*=\s*([A-Za-z_][\w]*|\d+)", source)
+    if found is None:
+        return None
+    value = found.group(1)
+    return int(value) if value.isdigit() else _int_setting(value)
+
+
+def function_settings() -> tuple[Settings, str]:
+    """The remediation function's reserved concurrency and memory as infra/ sets them, and where they came from."""
+    remediation = (ROOT / "infra" / "remediation.py").read_text()
+    concurrency = _argument(remediation, "reserved_concurrency")
+    memory = _argument(remediation, "memory_size")
+    if memory is None:
+        default = re.search(r"memory_size:\s*int\s*=\s*(\d+)", (ROOT / "infra" / "guardian_function.py").read_text())
+        memory = int(default.group(1)) if default else 256
+    source = "reserved concurrency from infra/remediation.py"
+    if concurrency is None:
+        concurrency, source = ASSUMED_CONCURRENCY, f"no reserved concurrency in infra/: {ASSUMED_CONCURRENCY} assumed"
+    latency = float(os.environ.get("BENCH_BURST_LATENCY_MS", "25")) / 1000
+    delivery = float(os.environ.get("BENCH_BURST_DELIVERY", "0"))
+    return Settings(concurrency=concurrency, memory_mb=memory, latency=latency, delivery=delivery), source
+
+
+def scaled(scenario: Scenario, scale: float) -> Scenario:
+    if scale >= 1:
+        return scenario
+    return Scenario(
+        scenario.name,
+        trails=scenario.trails,
+        stops_per_trail=max(1, round(scenario.stops_per_trail * scale)) if scenario.stops_per_trail else 0,
+        denied=max(1, round(scenario.denied * scale)) if scenario.denied else 0,
+        seconds=scenario.seconds,
+    )
+
+
+def report(title: str, scenario: Scenario, found: Figures, wall: float) -> None:
+    print(f"   ({scenario.name}) {title}   [{wall:.0f} s wall]")
+    if scenario.stops_per_trail:
+        logging_again = scenario.trails - len(found.not_logging)
+        missing = f"; NOT logging: {', '.join(found.not_logging)}" if found.not_logging else ""
+        print(
+            f"       trails healed      {logging_again}/{scenario.trails} logging once settled; stops followed by a "
+            f"heal {found.stops_healed}/{found.stops}{missing}   target: every stop healed"
+        )
+        window = found.blind_window
+        shown = f"p50 {window.p50:.2f} s   p99 {window.p99:.2f} s   max {window.max:.2f} s" if window else "none"
+        print(f"       blind window       {shown} (stop -> logging again)   target (a): p99 < 10 s")
+    print(
+        f"       StartLogging       {found.start_logging_accepted} went through, at most "
+        f"{found.start_logging_max_per_second} in one second per account and Region (target <= 1); attempts at most "
+        f"{found.start_logging_attempts_max_per_second}/s, {found.start_logging_throttled} throttled "
+        f"({found.writes_throttled} writes throttled in all)"
+    )
+    print(f"       alerts published   {found.publishes} (at most {found.publishes_max_per_second} in one second)")
+    for address, mail in found.mail.items():
+        print(
+            f"       emails {address:22} {mail.total} ({mail.average_per_second:.1f}/s on average over the "
+            f"{mail.span:.0f} s to the last, at most {mail.max_per_second} in one second)   target: <= 1/s on average, "
+            "never > 5 in one second"
+        )
+    print(f"       evidence objects   {found.evidence_objects}")
+    errors = ", ".join(f"{name} {count}" for name, count in sorted(found.errors.items())) or "none"
+    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(found.outcomes.items()))
+    print(
+        f"       invocations        {found.invocations} ({found.retries} retries; failed {found.failed_invocations}: "
+        f"{errors}; {found.failed_for_good} events failed every attempt); at most {found.peak_concurrency} at once, "
+        f"{found.peak_queue} queued at most; the last ended at {found.settled_at:.0f} s"
+    )
+    print(f"       outcomes           {outcomes}")
+    parts = ", ".join(f"{name} ${value:.4f}" for name, value in found.costs.items())
+    print(f"       cost of the burst  ${found.cost:.4f} ({parts}; Lambda {found.gb_seconds:.1f} GB-s; {PRICES_AS_OF})")
+
+
+def burst_figures(names: list[str] | None = None) -> None:
+    settings, source = function_settings()
+    scale = float(os.environ.get("BENCH_BURST_SCALE", "1"))
+    print("6. burst: the remediation function under a minute of attack, in the simulation (moto in this process,")
+    print("   virtual time: the timeline is simulated, not the machine's; no figure depends on this machine's speed)")
+    print(
+        f"   {settings.concurrency} at once ({source}), {settings.memory_mb} MB arm64, {settings.timeout:.0f} s "
+        f"timeout, 2 retries after 1 and 2 min; +{settings.latency * 1000:.0f} ms before every request; CloudTrail "
+        f"writes 1/s per account and Region (enforced); events queued {settings.delivery:g} s after the call"
+    )
+    if scale < 1:
+        print(f"   BENCH_BURST_SCALE={scale}: every count scaled down (not the figures of the issue's bursts)")
+    for name in names or list(SCENARIOS):
+        title, scenario = SCENARIOS[name]
+        run = scaled(scenario, scale)
+        if run != scenario:
+            title += f" (scaled: {run.trails * run.stops_per_trail} stops, {run.denied} denied calls)"
+        burst = run_burst(run, settings)
+        report(title, burst.scenario, figures(burst), burst.wall_seconds)
+        if burst.unpaced_requests:
+            print(f"       (harness: {burst.unpaced_requests} requests or waits outside virtual time: figures suspect)")
+
+
+if __name__ == "__main__":
+    burst_figures(sys.argv[1:] or None)

@@ -1,0 +1,326 @@
+"""Alert groups and the publish cap over a recording fake: which alerts go out at once, which wait for the digest,
+and what an insider's item in the activity table can (not) do. The end to end runs against moto
+(tests/integration/test_alert_grouping_moto.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from guardian.flows.handle_event import HealFailed, handle
+from guardian.flows.rate_cap import CAP, wait_for_slot
+from guardian.model import signing
+from guardian.model.config import Config
+from guardian.model.decide import decide
+from guardian.model.events import parse_event
+from guardian.model.grouping import GROUPS_PARTITION, Opening, group_key, opening_from
+from guardian.model.results import Result
+from guardian.ports.invocation import Invocation
+from tests.support import load_event
+from tests.unit.test_workflow import CONTEXT, Clock, FakeAws
+
+KEY_ID = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def _prime(rng: random.Random, bits: int) -> int:
+    while True:
+        n = rng.getrandbits(bits) | 1 | (1 << (bits - 1))
+        if all(pow(rng.randrange(2, n - 1), n - 1, n) == 1 for _ in range(20)):
+            return n
+
+
+class Rsa:
+    """A small RSA key in plain Python, signing as KMS does (RSASSA-PKCS1-v1_5 SHA-256 of a RAW message)."""
+
+    def __init__(self, seed: int) -> None:
+        rng = random.Random(seed)
+        p, q = _prime(rng, 320), _prime(rng, 320)
+        self.n, e = p * q, 65537
+        self.d = pow(e, -1, (p - 1) * (q - 1))
+        self.public = signing.PublicKey(self.n, e)
+
+    def sign(self, message: bytes) -> bytes:
+        size = (self.n.bit_length() + 7) // 8
+        hashed = hashlib.sha256(message).digest()
+        encoded = b"\x00\x01" + b"\xff" * (size - len(_PREFIX) - len(hashed) - 3) + b"\x00" + _PREFIX + hashed
+        return pow(int.from_bytes(encoded, "big"), self.d, self.n).to_bytes(size, "big")
+
+
+GUARDIAN, INSIDER = Rsa(1), Rsa(2)
+
+
+class Groups(FakeAws):
+    """The fake AWS with the activity table's group items, members and publish slots."""
+
+    signing_key: str | None = KEY_ID
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.slots: Counter[tuple[str, int]] = Counter()
+
+    def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
+        return True
+
+    def count_activity(self, table: str, principal: str, since: str, until: str) -> int:
+        return 1
+
+    def sign(self, message: bytes) -> bytes:
+        self.calls.append(("Sign", ""))
+        return GUARDIAN.sign(message)
+
+    def public_key(self) -> Any:
+        return GUARDIAN.public
+
+    def group_item(self, table: str, group_id: str) -> dict[str, Any] | None:
+        self.calls.append(("GetGroup", group_id))
+        item = self.items.get(group_id)
+        return json.loads(json.dumps(item)) if item else None
+
+    def put_group_item(self, table: str, group_id: str, document: dict[str, Any], expires_at: int) -> None:
+        self.calls.append(("PutGroup", group_id))
+        self.items[group_id] = {"document": document, "flushed": False}
+
+    def open_groups(self, table: str) -> list[dict[str, Any]]:
+        self.calls.append(("QueryGroups", GROUPS_PARTITION))
+        return [i for i in self.items.values() if not i["flushed"]]
+
+    def claim_group(self, table: str, group_id: str, window_start: str) -> bool:
+        item = self.items.get(group_id)
+        if not item or item["flushed"] or item["document"].get("window_start") != window_start:
+            return False
+        item["flushed"] = True
+        return True
+
+    def release_group(self, table: str, group_id: str) -> None:
+        self.items[group_id]["flushed"] = False
+
+    def put_group_member(self, table: str, partition: str, sort: str, member: dict[str, Any], expires: int) -> None:
+        self.members[partition][sort] = member
+
+    def group_members(self, table: str, partition: str) -> list[dict[str, Any]]:
+        return list(self.members[partition].values())
+
+    def take_publish_slot(self, table: str, topic: str, second: int, cap: int) -> bool:
+        if self.slots[(topic, second)] >= cap:
+            return False
+        self.slots[(topic, second)] += 1
+        return True
+
+
+CONFIG = Config(
+    topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+    evidence_bucket="ev",
+    self_role_arn=None,
+    exempt_principals=(),
+    verify_attempts=2,
+    verify_delay_seconds=0.0,
+    activity_table="activity",
+    alert_group_minutes=5,
+    signing_key_arn=KEY_ID,
+)
+
+
+def send(aws: Groups, clock: Clock, n: int, name: str = "stop_logging", trail: str | None = None) -> bool:
+    """Handle event number ``n`` (its own eventID) of fixture ``name``; whether this call published."""
+    raw = load_event(name)
+    raw["detail"]["eventID"] = f"0a000001-1111-4111-8111-{n:012d}"
+    if trail is not None:
+        raw["detail"]["requestParameters"]["name"] = trail
+    event = parse_event(raw)
+    handled = handle(event, decide(event, CONTEXT), aws, CONFIG, Invocation(clock, clock.sleep))
+    return handled.published
+
+
+def digests(aws: Groups) -> list[dict[str, Any]]:
+    return [json.loads(p["Message"]) for p in aws.published if json.loads(p["Message"])["outcome"] == "grouped"]
+
+
+def test_first_alert_at_once_then_repeats_held_in_the_window_each_with_its_evidence() -> None:
+    aws, clock = Groups(), Clock()
+    assert send(aws, clock, 1) is True
+    names = [c[0] for c in aws.calls]
+    assert names.index("Publish") < names.index("Sign") < names.index("PutGroup")  # signing never delays an alert
+    for n in range(2, 6):
+        clock.now += timedelta(seconds=30)
+        assert send(aws, clock, n) is False
+    assert len(aws.published) == 1
+    assert len([k for k in aws.objects if k.startswith("evidence/")]) == 5
+    held = aws.objects["evidence/2026/11/20/0a000001-1111-4111-8111-000000000005.json"]
+    [item] = aws.items.values()
+    assert held["alert_group"]["id"] == item["document"]["group_id"]
+    assert held["alert_group"]["alerted_event_id"].endswith("000000000001")
+    assert "alert_group" not in aws.objects["evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"]
+
+
+def test_the_next_event_after_the_window_alerts_at_once_and_sends_the_digest() -> None:
+    aws, clock = Groups(), Clock()
+    for n in range(1, 5):
+        send(aws, clock, n)
+        clock.now += timedelta(seconds=10)
+    clock.now += timedelta(minutes=5)
+    assert send(aws, clock, 5) is True
+    assert len(aws.published) == 3  # the first, event 5, the digest of 2..4
+    [digest] = digests(aws)
+    group = digest["group"]
+    assert (group["count"], group["failed"], group["event_ids_more"]) == (3, 0, 0)
+    assert group["outcomes"] == {"healed": 3}
+    assert group["window_minutes"] == 5
+    subject = aws.published[-1]["Subject"]
+    # 4 changes in the window reach the repeated-tampering threshold (3): the digest says so, CRITICAL
+    assert digest["group"]["repeated_tampering"] is True
+    assert (
+        subject == "[CRITICAL] 123456789012 StopLogging manage… by mallory: 3 times in 5 min, healed ≤ 32.0 s, 0 failed"
+    )
+    assert len(subject) <= 99
+    # a new window opened with event 5: the next repeat is held again
+    clock.now += timedelta(seconds=5)
+    assert send(aws, clock, 6) is False
+
+
+def test_the_sweep_flushes_a_closed_window_once() -> None:
+    from guardian.flows.grouping import flush_closed  # noqa: PLC0415
+
+    aws, clock = Groups(), Clock()
+    for n in range(1, 4):
+        send(aws, clock, n)
+    run = Invocation(clock, clock.sleep)
+    assert flush_closed(aws, CONFIG, run) == 0  # still open
+    clock.now += timedelta(minutes=6)
+    assert flush_closed(aws, CONFIG, run) == 1
+    assert flush_closed(aws, CONFIG, run) == 0
+    [digest] = digests(aws)
+    assert digest["group"]["count"] == 2
+
+
+def test_a_failed_heal_is_never_grouped_and_is_counted_as_failed() -> None:
+    aws, clock = Groups(), Clock()
+    send(aws, clock, 1)
+    for n in (2, 3):
+        aws.statuses = iter([{"IsLogging": False}] * 10)
+        with pytest.raises(HealFailed):
+            send(aws, clock, n)
+    assert len(aws.published) == 3
+    aws.statuses = iter([{"IsLogging": True}] * 10)
+    send(aws, clock, 4)
+    clock.now += timedelta(minutes=6)
+    send(aws, clock, 5)
+    [digest] = digests(aws)
+    assert (digest["group"]["count"], digest["group"]["failed"]) == (1, 2)
+    assert digest["group"]["outcomes"] == {"heal_failed": 2, "healed": 1}
+
+
+def test_denied_attempts_are_grouped_per_principal_whatever_the_trail() -> None:
+    aws, clock = Groups(), Clock()
+    assert send(aws, clock, 1, "stop_logging_access_denied") is True
+    assert send(aws, clock, 2, "stop_logging_access_denied", trail="another-trail") is False
+    assert send(aws, clock, 3, "stop_logging_access_denied", trail="a-third-trail") is False
+    assert len(aws.published) == 1
+
+
+def _event_result(name: str = "stop_logging") -> Result:
+    event = parse_event(load_event(name))
+    decision = decide(event, CONTEXT)
+    return Result(event, decision, decision.outcome, decision.severity)
+
+
+def _plant(aws: Groups, clock: Clock, *, signer: Rsa | None, start: timedelta, tamper: bool = False) -> None:
+    """Write an opening item for the fixture's key as an insider could: unsigned, signed with their own key, or
+    signed by the guardian then changed."""
+    key = group_key(_event_result())
+    assert key is not None
+    opening = Opening(key, clock.now + start, 5, "someone-else", "HIGH")
+    document = opening.document()
+    if signer is not None:
+        signature = signer.sign(signing.digest(opening.signed_as, document))
+        document = signing.signed(document, key_id=KEY_ID, signature=signature)
+    if tamper:
+        document["window_minutes"] = 60
+    aws.items[key.group_id] = {"document": document, "flushed": False}
+
+
+@pytest.mark.threat("alert-group-forgery")
+@pytest.mark.parametrize(
+    ("signer", "tamper"), [(None, False), (INSIDER, False), (GUARDIAN, True)], ids=["unsigned", "forged", "altered"]
+)
+def test_an_opening_item_not_signed_by_the_guardian_groups_nothing(signer: Rsa | None, tamper: bool) -> None:
+    aws, clock = Groups(), Clock()
+    _plant(aws, clock, signer=signer, start=timedelta(seconds=-10), tamper=tamper)
+    assert send(aws, clock, 1) is True
+    assert len(aws.published) == 1
+
+
+@pytest.mark.threat("alert-group-forgery")
+def test_an_expired_or_future_window_groups_nothing() -> None:
+    for start in (timedelta(minutes=-6), timedelta(minutes=1)):
+        aws, clock = Groups(), Clock()
+        _plant(aws, clock, signer=GUARDIAN, start=start)
+        assert send(aws, clock, 1) is True
+
+
+def test_a_genuine_opening_item_is_read_back_whole() -> None:
+    aws, clock = Groups(), Clock()
+    _plant(aws, clock, signer=GUARDIAN, start=timedelta(seconds=-10))
+    [item] = aws.items.values()
+    assert opening_from(item["document"]).first_event_id == "someone-else"
+    assert send(aws, clock, 1) is False  # held: the guardian's own item of an open window
+
+
+def test_without_the_activity_table_or_with_a_window_of_0_every_alert_goes_out() -> None:
+    for config in (
+        Config(**{**CONFIG.__dict__, "activity_table": None}),
+        Config(**{**CONFIG.__dict__, "alert_group_minutes": 0}),
+    ):
+        aws, clock = Groups(), Clock()
+        for n in (1, 2, 3):
+            event = parse_event(
+                {**load_event("stop_logging"), "detail": {**load_event("stop_logging")["detail"], "eventID": f"e{n}"}}
+            )
+            handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep))
+        assert len(aws.published) == 3
+        assert not aws.items
+
+
+@pytest.mark.threat("alert-flood")
+def test_the_cap_lets_5_publishes_a_second_then_waits_for_the_next() -> None:
+    aws, clock = Groups(), Clock()
+    seconds = []
+    for _ in range(12):
+        wait_for_slot("topic", aws, "activity", Invocation(clock, clock.sleep))
+        seconds.append(int(clock.now.timestamp()))
+    assert max(Counter(seconds).values()) == CAP
+    assert len(set(seconds)) == 3
+
+
+@pytest.mark.threat("alert-flood")
+def test_the_cap_never_waits_past_the_budget_and_then_publishes_anyway() -> None:
+    aws, clock = Groups(), Clock()
+    aws.take_publish_slot = lambda *a: False  # type: ignore[method-assign]
+    start = clock.now
+    wait_for_slot("topic", aws, "activity", Invocation(clock, clock.sleep, remaining=lambda: 11.5))
+    assert (clock.now - start).total_seconds() <= 1.5  # 11.5 s left, 10 kept: at most 1.5 s of waiting
+
+
+@pytest.mark.threat("alert-flood")
+def test_ten_first_alerts_at_once_go_out_at_most_5_a_second() -> None:
+    aws, clock = Groups(), Clock()
+    stamps: list[int] = []
+    publish = aws.publish
+
+    def stamped(request: dict[str, Any]) -> str:
+        stamps.append(int(clock.now.timestamp()))
+        return publish(request)
+
+    aws.publish = stamped  # type: ignore[method-assign]
+    for n in range(10):
+        send(aws, clock, n, trail=f"trail-{n}")
+    assert len(stamps) == 10
+    assert max(Counter(stamps).values()) <= CAP
