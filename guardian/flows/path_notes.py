@@ -29,7 +29,7 @@ from guardian.model.results import Result
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
 
     from guardian.model.config import Config
@@ -79,11 +79,8 @@ def unauthenticated(
     aws: Delivery, config: Config, subscribed: Iterable[dict[str, Any]], *, started: datetime, run: Invocation
 ) -> list[tuple[str, str]]:
     """(what, "noted") for each alert address whose subscription was confirmed without authentication."""
-    wanted = {email.casefold() for email in config.alert_path.emails}
     checks = []
-    for found in subscribed:
-        if found.get("authenticated") is not False or str(found["endpoint"]).casefold() not in wanted:
-            continue  # authenticated, pending (no attributes yet), or not an address the sweep holds
+    for found in _addresses(config, subscribed, lambda s: s.get("authenticated") is False):  # pending: None
         what = f"subscription {found['endpoint']} confirmed without authentication"
         reason = (
             f"the subscription of {found['endpoint']} to the alerts topic was confirmed by the email's link, so its "
@@ -101,11 +98,8 @@ def pending(
     aws: Delivery, config: Config, subscribed: Iterable[dict[str, Any]], *, started: datetime, run: Invocation
 ) -> list[tuple[str, str]]:
     """(what, "noted") for each alert address whose subscription awaits its confirmation: mailed nothing meanwhile."""
-    wanted = {email.casefold() for email in config.alert_path.emails}
     checks = []
-    for found in subscribed:
-        if found["arn"] != "PendingConfirmation" or str(found["endpoint"]).casefold() not in wanted:
-            continue
+    for found in _addresses(config, subscribed, lambda s: s["arn"] == "PendingConfirmation"):
         what = f"subscription {found['endpoint']} pending confirmation"
         reason = (
             f"the subscription of {found['endpoint']} to the alerts topic awaits its confirmation: no alert is mailed "
@@ -115,3 +109,11 @@ def pending(
         change = Change("subscription_confirmed", True, False, Effect.WEAKENED)
         checks.append((what, note(aws, config, run, what=what, change=change, reason=reason, started=started)))
     return checks
+
+
+def _addresses(
+    config: Config, subscribed: Iterable[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """The subscriptions of the sweep's alert addresses (``alertEmails``) that ``keep`` picks."""
+    wanted = {email.casefold() for email in config.alert_path.emails}
+    return [s for s in subscribed if str(s["endpoint"]).casefold() in wanted and keep(s)]

@@ -65,9 +65,7 @@ def restart_logging(
         )
     if already:
         LOG.info("StartLogging throttled: the trail logs again already", extra={"trail": trail.identifier})
-        return _already_healed(
-            event, decision, trail, started=started, verification=_verification(status, 1, clock()), run=run
-        )
+        return _healed(event, decision, _already_healed(trail, started, run), _verification(status, 1, clock()))
     action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
     LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
     verification = verify(aws, trail, config, run)
@@ -87,6 +85,10 @@ def restart_logging(
             verification=verification,
             diagnosis=why,
         )
+    return _healed(event, decision, action, verification)
+
+
+def _healed(event: CloudTrailEvent, decision: Decision, action: ActionRecord, verification: Verification) -> Result:
     return Result(
         event=event,
         decision=decision,
@@ -98,18 +100,10 @@ def restart_logging(
     )
 
 
-def _already_healed(
-    event: CloudTrailEvent,
-    decision: Decision,
-    trail: TrailRef,
-    *,
-    started: datetime,
-    verification: Verification,
-    run: Invocation,
-) -> Result:
+def _already_healed(trail: TrailRef, started: datetime, run: Invocation) -> ActionRecord:
     """StartLogging was throttled (the write quota: another invocation's StartLogging went first) and GetTrailStatus
     then said IsLogging: healed, by another invocation; this one records it and writes nothing more."""
-    action = ActionRecord(
+    return ActionRecord(
         "StartLogging",
         trail.region,
         trail.identifier,
@@ -119,15 +113,6 @@ def _already_healed(
         "ThrottlingException",
         "throttled by CloudTrail's write quota; GetTrailStatus then showed the trail logging: already healed",
         already_healed=True,
-    )
-    return Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.HEALED,
-        severity=decision.severity,
-        actions=(action,),
-        verification=verification,
-        blind_window_seconds=blind_window(event.event_time, verification),
     )
 
 

@@ -31,7 +31,7 @@ _HOLDS = {"stringequals", "stringlike", "arnequals", "arnlike"}
 
 def cloudtrail_can_encrypt(policy: Mapping[str, Any], trail_arn: str, account_id: str | None) -> bool:
     """An Allow lets CloudTrail generate data keys for this trail, and no Deny stops it."""
-    statements = _statements(policy)
+    statements = statements_of(policy)
     allowed = any(_grants(s, trail_arn, account_id) for s in statements if s.get("Effect") == "Allow")
     denied = any(_grants(s, trail_arn, account_id) for s in statements if s.get("Effect") == "Deny")
     return allowed and not denied
@@ -44,7 +44,7 @@ def letting_cloudtrail_encrypt(
     added (scoped to these trails); every other statement kept as it is."""
     kept = [
         s
-        for s in _statements(policy)
+        for s in statements_of(policy)
         if not (s.get("Effect") == "Deny" and any(_grants(s, arn, account_id) for arn in trail_arns))
         and s.get("Sid") != RESTORED_SID
     ]
@@ -79,7 +79,7 @@ def letting_readers_decrypt(
     stopping = [dict(s) for s in denies_to_readers(policy, key_arn, trail_arns, access)]
     partition = key_arn.split(":")[1] if key_arn.startswith("arn:") else access.partition
     roots = sorted({f"arn:{partition}:iam::{r.split(':')[4]}:root" for r in access.everyone_reading()})
-    kept = [s for s in _statements(policy) if dict(s) not in stopping and s.get("Sid") != READERS_SID]
+    kept = [s for s in statements_of(policy) if dict(s) not in stopping and s.get("Sid") != READERS_SID]
     kept.append(
         {
             "Sid": READERS_SID,
@@ -92,12 +92,13 @@ def letting_readers_decrypt(
     return {**policy, "Statement": kept}
 
 
-def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def statements_of(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A policy's statements, one or a list, leaving out anything that is not an object."""
     found = policy.get("Statement", [])
     return [found] if isinstance(found, dict) else [s for s in found if isinstance(s, dict)]
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
@@ -106,13 +107,13 @@ def _grants(statement: Mapping[str, Any], trail_arn: str, account_id: str | None
     principal = statement.get("Principal")
     if principal != "*" and not (
         isinstance(principal, dict)
-        and (CLOUDTRAIL in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", [])))
+        and (CLOUDTRAIL in as_list(principal.get("Service", [])) or "*" in as_list(principal.get("AWS", [])))
     ):
         return False
     if "NotAction" in statement:
-        if any(_matches(a, "kms:GenerateDataKey") for a in _as_list(statement["NotAction"])):
+        if any(_matches(a, "kms:GenerateDataKey") for a in as_list(statement["NotAction"])):
             return False
-    elif not any(_matches(a, "kms:GenerateDataKey") for a in _as_list(statement.get("Action", []))):
+    elif not any(_matches(a, "kms:GenerateDataKey") for a in as_list(statement.get("Action", []))):
         return False
     return _conditions_hold(statement.get("Condition") or {}, trail_arn, account_id)
 
@@ -128,7 +129,7 @@ def _conditions_hold(conditions: Mapping[str, Any], trail_arn: str, account_id: 
             if actual is None or op not in _HOLDS:
                 continue  # a condition on something else: assumed to hold
             like = op.endswith("like")
-            wanted = [str(v) for v in _as_list(values)]
+            wanted = [str(v) for v in as_list(values)]
             if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
                 return False
     return True

@@ -16,6 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from guardian.model.key_policy import as_list, statements_of
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -64,7 +66,7 @@ def lake_use(store_arn: str) -> ServiceUse:
 
 def service_can_use(policy: Mapping[str, Any], use: ServiceUse) -> bool:
     """Every call the service makes is allowed by some Allow and stopped by no Deny."""
-    statements = _statements(policy)
+    statements = statements_of(policy)
     for action in use.needs:
         applying = [s for s in statements if _applies(s, use, action)]
         if not any(s.get("Effect") == "Allow" for s in applying) or any(s.get("Effect") == "Deny" for s in applying):
@@ -78,7 +80,7 @@ def letting_services_use(policy: Mapping[str, Any], uses: Sequence[ServiceUse]) 
     sids = {use.sid for use in uses}
     kept = [
         s
-        for s in _statements(policy)
+        for s in statements_of(policy)
         if s.get("Sid") not in sids
         and not (s.get("Effect") == "Deny" and any(_applies(s, u, a) for u in uses for a in u.needs))
     ]
@@ -96,31 +98,22 @@ def letting_services_use(policy: Mapping[str, Any], uses: Sequence[ServiceUse]) 
     return {**policy, "Statement": kept}
 
 
-def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found = policy.get("Statement", [])
-    return [found] if isinstance(found, dict) else [s for s in found if isinstance(s, dict)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _applies(statement: Mapping[str, Any], use: ServiceUse, action: str) -> bool:
     """Whether the statement covers the service making ``action`` for the resource."""
     principal = statement.get("Principal")
     if "NotPrincipal" in statement:
-        named = _as_list((statement.get("NotPrincipal") or {}).get("Service", []))
+        named = as_list((statement.get("NotPrincipal") or {}).get("Service", []))
         if use.principal in named:
             return False
     elif principal != "*" and not (
         isinstance(principal, dict)
-        and (use.principal in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", [])))
+        and (use.principal in as_list(principal.get("Service", [])) or "*" in as_list(principal.get("AWS", [])))
     ):
         return False
     if "NotAction" in statement:
-        if any(_matches(a, action) for a in _as_list(statement["NotAction"])):
+        if any(_matches(a, action) for a in as_list(statement["NotAction"])):
             return False
-    elif not any(_matches(a, action) for a in _as_list(statement.get("Action", []))):
+    elif not any(_matches(a, action) for a in as_list(statement.get("Action", []))):
         return False
     return _conditions_hold(statement.get("Condition") or {}, use)
 
@@ -137,7 +130,7 @@ def _conditions_hold(conditions: Mapping[str, Any], use: ServiceUse) -> bool:
             if actual is None or op not in _HOLDS:
                 continue  # a condition on something else: assumed to hold
             like = op.endswith("like") or op.startswith("arn")  # ARN conditions take wildcards too
-            wanted = [str(v) for v in _as_list(values)]
+            wanted = [str(v) for v in as_list(values)]
             if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
                 return False
     return True
