@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from guardian.flows.budget import after_alert_budget, heal_budget, within
 from guardian.flows.found import flow_for, owner
-from guardian.model.results import Result
 from guardian.model.rules import Action, Outcome, Severity
 from guardian.ports.errors import describe_failure
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.results import Result
     from guardian.ports.calls import HealPath
     from guardian.ports.flow import Scope
     from guardian.ports.invocation import Invocation
@@ -103,10 +103,14 @@ def _act(
                 "event not about a protected trail's resource: ignored",
                 extra={"event_id": event.event_id, "event_name": event.event_name},
             )
+            from guardian.model.results import Result  # noqa: PLC0415 - off the cold start's way to StartLogging
+
             return Result(event, decision, Outcome.IGNORED, Severity.INFO), None
         decision = scope.decision
     if decision.action is Action.HEAL and rule is not None and rule.heal is not None:
         result = flow_for(rule.heal).heal(event, decision, aws, config, run, scope=scope)
     else:
+        from guardian.model.results import Result  # noqa: PLC0415 - off the cold start's way to StartLogging
+
         result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
     return result, scope

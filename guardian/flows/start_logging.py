@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from guardian.flows.budget import quota_write
-from guardian.model.results import ActionRecord, Result, Verification, blind_window
 from guardian.model.rules import Outcome, Severity
 from guardian.ports.errors import AWS_ERRORS, THROTTLING_CODES, describe_error
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
     from guardian.model.refs import TrailRef
+    from guardian.model.results import ActionRecord, Result, Verification
     from guardian.ports.calls import HealCalls, HealPath
     from guardian.ports.flow import Scope
     from guardian.ports.invocation import Invocation
@@ -52,6 +52,8 @@ def restart_logging(
     try:
         already = quota_write(lambda: aws.start_logging(trail), run, settled=logging_again)
     except AWS_ERRORS as exc:
+        from guardian.model.results import ActionRecord, Result  # noqa: PLC0415 - after StartLogging
+
         code, message = describe_error(exc)
         LOG.error("StartLogging failed", extra={"trail": trail.identifier, "region": trail.region, "error_code": code})
         action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), False, code, message)
@@ -63,6 +65,8 @@ def restart_logging(
             actions=(action,),
             diagnosis=diagnose(aws, trail, code, message),
         )
+    from guardian.model.results import ActionRecord, Result  # noqa: PLC0415 - after StartLogging, off the cold start
+
     if already:
         LOG.info("StartLogging throttled: the trail logs again already", extra={"trail": trail.identifier})
         return _healed(event, decision, _already_healed(trail, started, run), _verification(status, 1, clock()))
@@ -89,6 +93,8 @@ def restart_logging(
 
 
 def _healed(event: CloudTrailEvent, decision: Decision, action: ActionRecord, verification: Verification) -> Result:
+    from guardian.model.results import Result, blind_window  # noqa: PLC0415 - after StartLogging
+
     return Result(
         event=event,
         decision=decision,
@@ -103,6 +109,8 @@ def _healed(event: CloudTrailEvent, decision: Decision, action: ActionRecord, ve
 def _already_healed(trail: TrailRef, started: datetime, run: Invocation) -> ActionRecord:
     """StartLogging was throttled (the write quota: another invocation's StartLogging went first) and GetTrailStatus
     then said IsLogging: healed, by another invocation; this one records it and writes nothing more."""
+    from guardian.model.results import ActionRecord  # noqa: PLC0415 - after StartLogging
+
     return ActionRecord(
         "StartLogging",
         trail.region,
@@ -118,6 +126,8 @@ def _already_healed(trail: TrailRef, started: datetime, run: Invocation) -> Acti
 
 def verify(aws: HealCalls, trail: TrailRef, config: Config, run: Invocation) -> Verification:
     """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``verify_attempts`` times."""
+    from guardian.model.results import Verification  # noqa: PLC0415 - after StartLogging
+
     attempts, delay, clock, sleep = config.verify_attempts, config.verify_delay_seconds, run.clock, run.sleep
     status: dict[str, Any] = {}
     for check in range(1, attempts + 1):
@@ -136,6 +146,8 @@ def verify(aws: HealCalls, trail: TrailRef, config: Config, run: Invocation) -> 
 
 
 def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> Verification:
+    from guardian.model.results import Verification  # noqa: PLC0415 - after StartLogging
+
     return Verification(
         is_logging=bool(status.get("IsLogging")),
         checks=checks,
