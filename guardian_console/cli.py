@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guardian import __version__
 from guardian_console import acts, render, rules, subscription
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
@@ -67,6 +68,7 @@ def _common(region_option: str = "--region") -> argparse.ArgumentParser:
 def _parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog="guardian", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"guardian {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     incidents = commands.add_parser(
