@@ -10,7 +10,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.central_alerts import CentralAlertsStack, central_alerts
+from infra.central_alerts import CentralAlertsStack, admissions, central_alerts
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
 from infra.forwarder import ForwarderStack
@@ -26,6 +26,7 @@ def build_app(context: dict[str, object] | None = None) -> cdk.App:
         check_keys(app.node.get_all_context(), (*OPTIONS, *APP_OPTIONS))
         guardians = environments(get) or (GuardianSettings.from_context(get),)
         central = central_alerts(get)
+        admitted = admissions(central, guardians, str(get("stackName") or "CloudTrailGuardian")) if central else ()
     except SettingsError as exc:
         sys.exit(f"cloudtrail-guardian: invalid context: {exc}")
     several = len(guardians) > 1 or bool(guardians[0].account)
@@ -33,7 +34,9 @@ def build_app(context: dict[str, object] | None = None) -> cdk.App:
         add_guardian(app, settings, several=several)
     if central is not None:
         watched = {g.account: g.sweep_minutes for g in guardians if g.account and g.security_account}
-        CentralAlertsStack(app, "CloudTrailGuardian-CentralAlerts", settings=central, guardians=watched)
+        CentralAlertsStack(
+            app, "CloudTrailGuardian-CentralAlerts", settings=central, guardians=watched, admitted=admitted
+        )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

@@ -22,7 +22,15 @@ def approve_command(args: argparse.Namespace, now: datetime) -> int:
 
     for account in one_account(args):
         answer = approve(
-            account.session, account.deployed, trail=args.trail, region=args.trail_region, reason=args.reason, now=now
+            account.session,
+            account.deployed,
+            trail=args.trail,
+            region=args.trail_region,
+            reason=args.reason,
+            now=now,
+            include=tuple(
+                k for k, on in (("bucket", args.include_bucket), ("log_group", args.include_log_group)) if on
+            ),
         )
         print(json.dumps(answer, indent=2) if args.json else "\n".join(lines(answer)))
     return OK

@@ -42,9 +42,17 @@ def precheck(session: Any, trail: str, region: str) -> None:
 
 
 def approve(
-    session: Any, deployed: Deployed, *, trail: str, region: str | None, reason: str, now: datetime
+    session: Any,
+    deployed: Deployed,
+    *,
+    trail: str,
+    region: str | None,
+    reason: str,
+    now: datetime,
+    include: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Ask the guardian to approve; its answer. A refusal is a ConsoleError with the guardian's reason."""
+    """Ask the guardian to approve; its answer. A refusal is a ConsoleError with the guardian's reason. ``include``
+    names the dependencies (``bucket``, ``log_group``) the approval may adopt even when weaker than their baselines."""
     where = region or deployed.region
     if where not in deployed.regions:
         raise ConsoleError(
@@ -54,7 +62,9 @@ def approve(
     if not reason.strip():
         raise ConsoleError("an approval needs a reason", 'pass --reason "why this configuration is right"')
     precheck(session, trail, where)
-    body = operator.request("approve", deployed, trail=trail, region=where, reason=reason.strip(), now=now)
+    body = operator.request(
+        "approve", deployed, trail=trail, region=where, reason=reason.strip(), now=now, include=include
+    )
     answer = operator.ask(session, deployed, body)
     if not answer.get("ok"):
         raise ConsoleError(f"the guardian refused the approval: {answer.get('refused')}")
@@ -70,5 +80,6 @@ def lines(answer: dict[str, Any]) -> list[str]:
         f"  baseline  {done['baseline']}",
         f"  also      {', '.join(done['resources']) or 'no bucket or log group'}",
         f"  changed   {changed}",
+        *(f"  ADOPTED   weaker than its baseline: {what}" for what in done.get("adopted_weaker", ())),
         f"  evidence  {done['evidence_key']}" + ("" if done["alerted"] else " (alert already sent)"),
     ]

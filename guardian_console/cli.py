@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     approve.add_argument("--trail", required=True, help="the trail's name")
     approve.add_argument("--region", dest="trail_region", help="the trail's home Region (default: the stack's)")
     approve.add_argument("--reason", required=True, help="why this configuration is right: kept in the evidence")
+    for kind in ("bucket", "log-group"):
+        approve.add_argument(
+            f"--include-{kind}",
+            action="store_true",
+            help=f"adopt the trail's {kind.replace('-', ' ')} even if it is weaker than its baseline (else refused); "
+            "the approval's alert is then HIGH",
+        )
     approve.set_defaults(command=acts.approve_command)
 
     selftest = commands.add_parser(

@@ -41,8 +41,19 @@ def proof(session: Any, region: str, request: dict[str, str]) -> dict[str, Any]:
     return {"url": url, "body": BODY, "headers": dict(signed.headers.items())}
 
 
-def request(action: str, deployed: Deployed, *, trail: str, region: str, reason: str, now: datetime) -> dict[str, str]:
+def request(
+    action: str,
+    deployed: Deployed,
+    *,
+    trail: str,
+    region: str,
+    reason: str,
+    now: datetime,
+    include: tuple[str, ...] = (),
+) -> dict[str, str]:
+    named = {"include": ",".join(include)} if include else {}  # absent when empty: an older guardian takes it
     return {
+        **named,
         "action": action,
         "id": str(uuid.uuid4()),
         "at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),

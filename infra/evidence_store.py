@@ -33,6 +33,7 @@ OBJECT_WRITES = [
 ]
 BASELINES_PREFIX = "baselines/"
 DIGESTS_PREFIX = "digests/"
+GROUPS_PREFIX = "groups/"  # alert groups' windows (as guardian.model.grouping names it)
 
 
 class EvidenceStore(Construct):
@@ -82,12 +83,29 @@ class EvidenceStore(Construct):
 
     def grant_evidence(self, role: iam.IRole) -> None:
         """Write each record once; tag it with its alert's message id; read that tag on a duplicate delivery.
-        No GetObject, no delete: a function cannot read or remove past evidence."""
+        No GetObject, no delete: a function cannot read or remove past evidence. And the alert groups' windows."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="WriteEvidenceOnceAndMarkItAlerted",
                 actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
                 resources=[self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*")],
+            )
+        )
+        # Alert groups' windows (guardian.model.group_objects): a write-once object per held alert, the window's
+        # opening and its digest's claim, listed and read to build the digest. Only the guardian writes them.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RecordAlertGroupWindows",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[self.bucket.arn_for_objects(GROUPS_PREFIX + "*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListAlertGroupWindows",
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [GROUPS_PREFIX + "*"]}},
             )
         )
 
@@ -187,7 +205,12 @@ class EvidenceStore(Construct):
                 id=f"AwsSolutions-IAM5[Resource::{bucket}/{EVIDENCE_PREFIX}*]",
                 reason="Evidence keys are derived from each event's eventID; the grant is limited to the evidence/ "
                 "prefix of the guardian's own bucket.",
-            )
+            ),
+            Ack(
+                id=f"AwsSolutions-IAM5[Resource::{bucket}/{GROUPS_PREFIX}*]",
+                reason="One object per alert held in an alert group's window, named after the group and the event; "
+                "the grant is limited to the groups/ prefix of the guardian's own bucket.",
+            ),
         ]
         if baselines:
             acks.append(

@@ -115,10 +115,10 @@ def _grant_holding_its_settings(
         "SweepHoldsItsSettings",
         roles=[role],
         statements=[
-            iam.PolicyStatement(sid=sid, actions=actions, resources=functions),
-            iam.PolicyStatement(
-                sid="HoldTheGuardiansFunctionSettings",
+            iam.PolicyStatement(  # one statement: the functions' ARNs are listed once (the role's inline total)
+                sid=sid,
                 actions=[
+                    *actions,
                     "lambda:GetFunctionEventInvokeConfig",
                     "lambda:PutFunctionEventInvokeConfig",
                     "lambda:DeleteFunctionEventInvokeConfig",

@@ -279,12 +279,18 @@ class RemediationFunction(GuardianFunction):
 
     def let_flush_alert_groups(self, sweep: GuardianFunction) -> None:
         """The sweep sends closed windows' digests (one Query of the table a sweep), under the same publish cap,
-        and keeps its alerts' ledger in the table: the table and these four calls on it, nothing else."""
-        sweep.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="FlushAlertGroups",
-                actions=["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                resources=[self.activity.table_arn],
-            )
+        and keeps its alerts' ledger in the table: the table and these four calls on it, nothing else. A policy of its
+        own: the sweep role's default policy is at the size where the CDK spills it into managed policies."""
+        iam.Policy(
+            Stack.of(self),
+            "SweepAlertGroups",
+            roles=[sweep.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="FlushAlertGroups",
+                    actions=["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    resources=[self.activity.table_arn],
+                )
+            ],
         )
         sweep.function.add_environment("GUARDIAN_ACTIVITY_TABLE", self.activity.table_name)

@@ -73,6 +73,7 @@ REMEDIATION_ONLY = (
     "model/stack_changes.py",
     "flows/stack_roles.py",  # a role-less stack operation lending the CDK execution role
     "model/stack_roles.py",
+    "flows/guard_denied.py",  # a refused call on the guardian's resources: MEDIUM, grouped, capped
 )
 # What only the webhook notifier runs. Left out of the other two; the notifier's asset leaves out both lists above.
 NOTIFIER_ONLY = (

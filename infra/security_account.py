@@ -7,7 +7,8 @@ the two event guards watch each other, so a rule disabled or a target removed is
 can matter.
 
 In the security account (:class:`GuardianWatch`, part of the `centralAlerts` stack): the default bus admits the
-organization's guardians (their tagged roles) only, and its rules only AWS's own events (``aws.*`` sources); what
+guardians only (:func:`guardians_only`: their accounts, and their roles by the tag's value, the stack's name), and its
+rules only AWS's own events (``aws.*`` sources); what
 arrives is published to the central topic; and one heartbeat alarm per guardian account fires when its sweep
 schedule has not ticked for three periods of 15 minutes (or of its sweep interval, if longer): a schedule disabled,
 a target removed, the stack deleted, the account gone from the organization.
@@ -16,6 +17,7 @@ a target removed, the stack deleted, the account gone from the organization.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Acknowledgment as Ack
 from aws_cdk import Aws, Duration, Validations
@@ -28,12 +30,34 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.settings import GUARDIAN_TAG  # the stacks put it on every role, its value the stack name
+
 HEARTBEAT_MINUTES = 15  # a period holds at least one tick (more, for a guardian that sweeps less often)
 HEARTBEAT_PERIODS = 3
-# Only the guardian's own roles (its functions', its forwarding role) carry its tag; the SCP denies anyone else
-# putting it on a role or a session. The security account's bus and topic admit no other principal of the
-# organization: anyone else could spoof a guardian's events and alerts there, or flood them.
-GUARDIANS_ONLY = {"Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"}}
+# Who may send to the security account: (the guardians' stack names, their accounts), one statement each; accounts
+# None: any account of the organization (a StackSet's auto-deployed accounts, which no list can name in advance).
+Admission = tuple[tuple[str, ...], tuple[str, ...] | None]
+
+
+def guardians_only(organization_id: str, admission: Admission) -> dict[str, Any]:
+    """The condition that admits only a guardian's own roles: of the organization, of a guardian account, and tagged
+    with a guardian's stack name. Only the guardian's roles (its functions', its forwarding role) carry the tag, and
+    the SCP denies anyone else putting it on a role or a session; the account and the tag's value keep out an
+    organization account where the SCPs are not attached, whose admin could tag a role of their own: otherwise it
+    could spoof a guardian's events and alerts in the security account, or flood them."""
+    names, accounts = admission
+    equals: dict[str, Any] = {"aws:PrincipalOrgID": organization_id}
+    if accounts is not None:
+        equals["aws:PrincipalAccount"] = list(accounts) if len(accounts) > 1 else accounts[0]
+    equals[f"aws:PrincipalTag/{GUARDIAN_TAG}"] = list(names) if len(names) > 1 else names[0]
+    return {"StringEquals": equals}
+
+
+def numbered(base: str, index: int) -> str:
+    """The first statement keeps its plain name (the usual case: one stack name); any other is numbered."""
+    return base if index == 0 else f"{base}{index + 1}"
+
+
 ALARMS_RULE = "alarms-to-security"  # <prefix>-alarms-to-security: one of the guardian's own rules (guarded, swept)
 
 
@@ -118,22 +142,25 @@ class GuardianWatch(Construct):
         security_account: str,
         organization_id: str,
         guardian_accounts: Mapping[str, int],  # account → its sweep interval, minutes
+        admitted: Sequence[Admission] = (),
         rule_prefix: str = "CloudTrailGuardian",
     ) -> None:
         super().__init__(scope, construct_id)
-        events.CfnEventBusPolicy(
-            self,
-            "OrganizationMayPutEvents",
-            statement_id="CloudTrailGuardianOrganization",
-            statement={
-                "Sid": "CloudTrailGuardianOrganization",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "events:PutEvents",
-                "Resource": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{security_account}:event-bus/default",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}, **GUARDIANS_ONLY},
-            },
-        )
+        for index, admission in enumerate(admitted):
+            sid = numbered("CloudTrailGuardianOrganization", index)
+            events.CfnEventBusPolicy(
+                self,
+                numbered("OrganizationMayPutEvents", index),
+                statement_id=sid,
+                statement={
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{security_account}:event-bus/default",
+                    "Condition": guardians_only(organization_id, admission),
+                },
+            )
         for rule_id, name, what, pattern in (
             ("GuardianEvents", "self-protection", "changes to a guardian, sent by its self-protection rules",
              guardian_events_pattern(security_account)),

@@ -1,6 +1,8 @@
 """The guardian guards itself: changes to its own functions, rules, topic and subscriptions, roles, keys, buckets,
 alarms, dead-letter queue and stack go straight from EventBridge to the alerts topic, through an input transformer.
 No Lambda is on that path, so the alert still arrives when the guardian's functions are broken, deleted or throttled.
+The guards match successful calls only: the calls AWS refused (which any principal can loop) go to the remediation
+function instead (:func:`denied_patterns`), one MEDIUM alert each, grouped per principal and capped.
 
 Nobody is exempt by name: a role called ``cdk-...`` is alerted like any other. What CloudFormation changes (AWS
 records such calls with ``sourceIPAddress`` ``cloudformation.amazonaws.com``, which no caller can set) goes instead
@@ -250,6 +252,7 @@ def pattern(watch: Watch, *, via_stack: bool = False) -> events.EventPattern:
     whether it was deploying that resource then (:mod:`infra.stack_callers`)."""
     naming = [{"requestParameters": {field: list(values)}} for field, values in watch.names.items()]
     detail: dict[str, Any] = {"eventSource": [watch.event_source], "eventName": list(watch.event_names)}
+    detail["errorCode"] = [{"exists": False}]  # a refused call changed nothing: guard-denied, grouped and capped
     if via_stack:
         detail["sourceIPAddress"] = [VIA_CLOUDFORMATION]
     elif not watch.via_cloudformation:
@@ -259,6 +262,60 @@ def pattern(watch: Watch, *, via_stack: bool = False) -> events.EventPattern:
     else:
         detail["$or"] = naming
     return events.EventPattern(source=[watch.source], detail_type=[API_CALL], detail=detail)
+
+
+# Two rules, as one pattern holding every guard's names is 3,000 to 5,000 characters: the guardian's IAM roles, keys,
+# buckets and secrets (named one by one) and alarms in one, everything else in the other.
+ACCESS_SOURCES = ("aws.iam", "aws.kms", "aws.s3", "aws.secretsmanager", "aws.cloudwatch")
+DENIED_SPLIT = {"denied": False, "denied-access": True}  # suffix → whether it takes ACCESS_SOURCES (or the rest)
+DENIED_LEFT_OUT = ("targetKeyId",)  # an alias pointed at a key: the alias is matched by its name (aliasName)
+
+
+def denied_patterns(watched: Sequence[Watch], stack_name: str) -> dict[str, events.EventPattern]:
+    """The guards' calls that AWS refused (``errorCode`` present), by anyone, by rule suffix: to the remediation
+    function (``guardian.flows.guard_denied``), which alerts each MEDIUM, grouped per principal and capped, where the
+    guards would mail every one CRITICAL. To fit 2,048 characters a pattern: the calls are matched by their verb
+    (``Put``, ``Delete``, ...: any refused write naming the guardian's resource, the guarded calls included), the
+    names merged by field (a field of one service matched on another's call: noise, never a miss), every name under
+    ``<stackName>-`` as that one prefix; the default bus's calls are a branch of their own."""
+    own = f"{stack_name}-"
+    found: dict[str, events.EventPattern] = {}
+    for suffix, access in DENIED_SPLIT.items():
+        mine = [w for w in watched if (w.source in ACCESS_SOURCES) == access]
+        verbs: list[str] = []
+        fields: dict[str, list[Any]] = {}
+        for watch in mine:
+            if watch.suffix == "bus":
+                continue
+            for name in watch.event_names:
+                verb = _verb(name if isinstance(name, str) else name["prefix"])
+                if verb not in verbs:
+                    verbs.append(verb)
+            for field, values in watch.names.items():
+                merged = fields.setdefault(field, []) if field not in DENIED_LEFT_OUT else []
+                for value in values:
+                    named = {"prefix": own} if isinstance(value, str) and value.startswith(own) else value
+                    if named not in merged:
+                        merged.append(named)
+        branches: list[dict[str, Any]] = [{"requestParameters": {f: v}} for f, v in fields.items()]
+        if any(w.suffix == "bus" for w in mine):
+            for field, values in DEFAULT_BUS.items():
+                branches.append({"eventName": list(BUS_CALLS), "requestParameters": {field: values}})
+        detail: dict[str, Any] = {
+            "eventName": [{"prefix": verb} for verb in verbs]
+            + [n for n in BUS_CALLS if not access and _verb(n) not in verbs],
+            "errorCode": [{"exists": True}],
+            "$or": branches,
+        }
+        sources = sorted({w.source for w in mine})
+        found[suffix] = events.EventPattern(source=sources, detail_type=[API_CALL], detail=detail)
+    return found
+
+
+def _verb(name: str) -> str:
+    """A call's verb: ``PutBucketPolicy`` → ``Put``."""
+    end = next((i for i, ch in enumerate(name) if i and ch.isupper()), len(name))
+    return name[:end]
 
 
 def message(watch: Watch, stack_name: str) -> events.RuleTargetInput:
@@ -349,5 +406,6 @@ CFN_SUFFIXES = (
     *("cfn-exec-role", "cfn-exec-borrowed", "cfn-iam-tag"),
 )
 TAG_SUFFIX = "iam-tag"  # the guardian's tag given to a principal by anyone but CloudFormation (infra.stack_callers)
-GUARD_SUFFIXES = (*WATCH_SUFFIXES, TAG_SUFFIX, *CFN_SUFFIXES)
+DENIED_SUFFIXES = ("denied", "denied-access")  # = DENIED_SPLIT: the guards' refused calls, to the function
+GUARD_SUFFIXES = (*WATCH_SUFFIXES, TAG_SUFFIX, *CFN_SUFFIXES, *DENIED_SUFFIXES)
 OPTIONAL_WATCHES = ("logs", "secretsmanager")  # guard-logs with cisAlarms, guard-secretsmanager with webhooks

@@ -36,7 +36,14 @@ from infra.organization import organization_and_central_alerts
 from infra.own_checks import grant_checks_of_itself, grant_lake_checks
 from infra.remediation import RemediationFunction
 from infra.security_account import ALARMS_RULE, SecurityAccountLink
-from infra.self_protection import GUARD_SUFFIXES, OPTIONAL_WATCHES, Guarded, SelfProtection, watches
+from infra.self_protection import (
+    DENIED_SUFFIXES,
+    GUARD_SUFFIXES,
+    OPTIONAL_WATCHES,
+    Guarded,
+    SelfProtection,
+    watches,
+)
 from infra.sentinel import SentinelTrail
 from infra.settings import GUARDIAN_TAG, GuardianSettings
 from infra.signing_key import SigningKey
@@ -47,6 +54,7 @@ from infra.watch import WatchRules, forward_rule_names, grant_undos, watch_files
 from infra.watch import rule_names as watch_rule_names
 from watch_rules.compile import Compiled
 
+DENIED_NAMES = tuple(f"-guard-{s}" for s in DENIED_SUFFIXES)  # derived by the sweep (STACK_GUARDS), never listed
 OWN_RULE_SUFFIXES = ("tamper", "sweep-schedule", "sweep-after-deploy", *(f"guard-{s}" for s in GUARD_SUFFIXES))
 FORWARDER_RULE_SUFFIXES = ("forward", "forward-guard")  # in every other Region of `regions`
 
@@ -118,7 +126,7 @@ class GuardianStack(Stack):
             rule_prefix=settings.stack_name,
             function_name=f"{settings.stack_name}-sweep",
             # less the -guard-cfn-* rules, which the sweep derives from the guards (its environment holds 4 KB)
-            own_rules=[r for r in self.own_rules if "-guard-cfn-" not in r],
+            own_rules=[r for r in self.own_rules if "-guard-cfn-" not in r and not r.endswith(DENIED_NAMES)],
             inline_extra=watch_files(self.watch),
         )
         self.remediation = RemediationFunction(

@@ -44,11 +44,13 @@ from infra.self_protection import (
     TAG_SUFFIX,
     VIA_CLOUDFORMATION,
     Watch,
+    denied_patterns,
     pattern,
 )
 
 F = events.EventField.from_path
 STACK_CALL = "stack-call"  # = guardian.model.stack_changes.STACK_CALL (infra does not import guardian)
+GUARD_DENIED = "guard-denied"  # = guardian.flows.guard_denied.GUARD_DENIED: a refused call on the guardian
 STACK_ROLE = "stack-role"  # = guardian.model.stack_roles.STACK_ROLE: a role-less stack operation, to be judged
 CFN_RULE_INFIX = "-guard-cfn-"
 EXEC_ROLE_SUFFIX, BORROWED_SUFFIX, CFN_TAG_SUFFIX = CFN_SUFFIXES[-3:]  # "cfn-exec-role", "cfn-exec-borrowed", ...
@@ -78,6 +80,7 @@ def exec_role_pattern(qualifier: str, stack_id: str) -> events.EventPattern:
         detail={
             "eventSource": ["cloudformation.amazonaws.com"],
             "eventName": list(EXEC_ROLE_CALLS),
+            "errorCode": [{"exists": False}],  # straight to the topic: a refused call (changed nothing) is no flood
             "requestParameters": {
                 "roleARN": [{"prefix": exec_role_prefix(qualifier)}],
                 "stackName": [{"anything-but": [Aws.STACK_NAME, stack_id]}],
@@ -115,6 +118,7 @@ def guardian_tag_pattern(*, via_stack: bool) -> events.EventPattern:
             "eventSource": ["iam.amazonaws.com"],
             "eventName": list(TAG_CALLS),
             "sourceIPAddress": source,
+            "errorCode": [{"exists": False}],  # a refused call gave no tag: never a flood of CRITICAL alerts
             "requestParameters": {"tags": {"key": [{"equals-ignore-case": GUARDIAN_TAG}]}},
         },
     )
@@ -306,6 +310,27 @@ class StackCallers(Construct):
             )
         )
         self.confirming += [self.borrowed, self.cfn_tag]
+        # The guards' calls that AWS refused: one MEDIUM alert each through the function, grouped per principal and
+        # capped at 5 a second (the guards match successful calls only; a denied loop would mail CRITICAL each).
+        self.denied: list[events.Rule] = []
+        for suffix, denied in denied_patterns(watched, stack_name).items():
+            rule = events.Rule(
+                self,
+                "".join(part.title() for part in f"guard-{suffix}".split("-")),
+                rule_name=f"{stack_name}-guard-{suffix}",
+                description="CloudTrail Guardian: refused calls on its own resources, grouped per principal",
+                event_pattern=denied,
+            )
+            rule.add_target(
+                targets.LambdaFunction(
+                    confirm,
+                    event=events.RuleTargetInput.from_object({"guardian": GUARD_DENIED, "detail": F("$.detail")}),
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                    dead_letter_queue=dead_letter_queue,
+                )
+            )
+            self.denied.append(rule)
         self.exec_role = events.Rule(
             self,
             "CfnExecRole",

@@ -1,4 +1,5 @@
-"""The activity table's items for alert groups and the per-second publish cap (implements
+"""The activity table's opening items and the evidence bucket's window objects for alert groups, and the per-second
+publish cap (implements
 :class:`guardian.ports.groups.AlertGroups`). Loaded with the full adapter, never on the heal path."""
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ RATE_TTL_SECONDS = 3600
 
 class GroupAdapter:
     _clients: ClientProvider
+    _bucket: str
 
     def group_item(self, table: str, group_id: str) -> dict[str, Any] | None:
-        """The group's opening item (its signed document, and ``flushed`` once its digest went out), or None."""
+        """The group's opening item (its signed document), or None."""
         item = (
             self._clients.dynamodb()
             .get_item(
@@ -46,68 +48,25 @@ class GroupAdapter:
             },
         )
 
-    def open_groups(self, table: str) -> list[dict[str, Any]]:
-        """Every opening item not yet flushed: one Query (paginated) of the groups' partition."""
-        found: list[dict[str, Any]] = []
-        paginator = self._clients.dynamodb().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=table,
-            KeyConditionExpression="principal = :p",
-            FilterExpression="attribute_not_exists(flushed)",
-            ExpressionAttributeValues={":p": {"S": GROUPS_PARTITION}},
-        ):
-            found += [o for o in (_opening(item) for item in page.get("Items", [])) if o is not None]
+    def group_keys(self, prefix: str, limit: int) -> list[str]:
+        """The evidence bucket's keys under ``prefix`` (1,000 to a ListObjectsV2 call), at most about ``limit``."""
+        found: list[str] = []
+        paginator = self._clients.s3().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            found += [str(o["Key"]) for o in page.get("Contents", [])]
+            if len(found) >= limit:
+                break
         return found
 
-    def claim_group(self, table: str, group_id: str, window_start: str) -> bool:
-        """Mark the window's digest as being sent: False if another call claimed it first (or the window changed)."""
+    def group_document(self, key: str) -> dict[str, Any] | None:
+        """A window's ``opening.json`` (None if it is not there, or not JSON)."""
         try:
-            self._clients.dynamodb().update_item(
-                TableName=table,
-                Key={"principal": {"S": GROUPS_PARTITION}, "at": {"S": group_id}},
-                UpdateExpression="SET flushed = :t",
-                ConditionExpression="attribute_not_exists(flushed) AND window_start = :w",
-                ExpressionAttributeValues={":t": {"BOOL": True}, ":w": {"S": window_start}},
-            )
+            body = self._clients.s3().get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
+            if error_code(exc) in ("NoSuchKey", "404"):
+                return None
             raise
-        return True
-
-    def release_group(self, table: str, group_id: str) -> None:
-        """Undo a claim whose digest could not be sent: the next event or sweep tries again."""
-        self._clients.dynamodb().update_item(
-            TableName=table,
-            Key={"principal": {"S": GROUPS_PARTITION}, "at": {"S": group_id}},
-            UpdateExpression="REMOVE flushed",
-        )
-
-    def put_group_member(self, table: str, partition: str, sort: str, member: dict[str, Any], expires: int) -> None:
-        """One grouped event (a redelivery writes the same item again: never counted twice)."""
-        self._clients.dynamodb().put_item(
-            TableName=table,
-            Item={
-                "principal": {"S": partition},
-                "at": {"S": sort},
-                "entry": {"S": json_bytes(member).decode()},
-                "expires_at": {"N": str(expires)},
-            },
-        )
-
-    def group_members(self, table: str, partition: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        paginator = self._clients.dynamodb().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=table,
-            KeyConditionExpression="principal = :p",
-            ExpressionAttributeValues={":p": {"S": partition}},
-        ):
-            for item in page.get("Items", []):
-                member = _json(item.get("entry", {}).get("S"))
-                if member is not None:
-                    found.append(member)
-        return found
+        return _json(body.decode("utf-8", "replace"))
 
     def take_publish_slot(self, table: str, topic: str, second: int, cap: int) -> bool:
         """Count one publish to ``topic`` in epoch ``second``: False if ``cap`` were counted already (conditional
@@ -133,9 +92,7 @@ class GroupAdapter:
 
 def _opening(item: dict[str, Any]) -> dict[str, Any] | None:
     document = _json(item.get("entry", {}).get("S"))
-    if document is None:
-        return None
-    return {"document": document, "flushed": bool(item.get("flushed", {}).get("BOOL"))}
+    return None if document is None else {"document": document}
 
 
 def _json(raw: object) -> dict[str, Any] | None:

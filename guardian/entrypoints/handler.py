@@ -27,6 +27,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         from guardian.entrypoints.stack_calls import confirm  # noqa: PLC0415 - off the heal path's cold start
 
         return confirm(event, context)
+    if isinstance(event, dict) and event.get("guardian") == "guard-denied":  # refused calls on the guardian
+        from guardian.entrypoints.stack_calls import refused  # noqa: PLC0415 - off the heal path's cold start
+
+        return refused(event, context)
     config = runtime.config()
     try:
         parsed = check_time(parse_event(event), runtime.now())

@@ -20,3 +20,11 @@ def confirm(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         return handle_stack_role(event, runtime.full_adapter(config), config, runtime.invocation(context))
     return handle_stack_call(event, runtime.full_adapter(config), config, runtime.invocation(context))
+
+
+def refused(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A call on the guardian's resources that AWS refused (rule ``-guard-denied``): MEDIUM, grouped, capped."""
+    from guardian.flows.guard_denied import handle_guard_denied  # noqa: PLC0415 - only for that rule's events
+
+    config = runtime.config()
+    return handle_guard_denied(event, runtime.full_adapter(config), config, runtime.invocation(context))

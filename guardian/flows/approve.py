@@ -1,10 +1,13 @@
 """``guardian approve``: an approver's word that a trail's configuration, as it is now, is what the guardian must
 hold. The trail, its bucket and its log group become their baselines (signed), with who approved it and why; the
-approval is an evidence record and an alert (MEDIUM: the team sees every baseline a person changed).
+approval is an evidence record and an alert (MEDIUM: the team sees every baseline a person changed; HIGH when it
+adopts a bucket or log group weaker than its baseline, which it does only when the request names it: an insider's
+change made while an approval runs is never adopted unnoticed).
 
 Refused, with the reason, and nothing written: a trail that does not exist, is not protected, is not logging or is
-below the floor; its home Region not covered; a bucket or log group that cannot be read; a KMS key CloudTrail
-cannot use; a request already served (a replayed proof).
+below the floor; its home Region not covered; a bucket or log group that cannot be read, or that is weaker than its
+baseline and not named by the request (``--include-bucket``, ``--include-log-group``); a KMS key CloudTrail cannot
+use; a request already served (a replayed proof).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from guardian.flows import baselines, storage
 from guardian.flows.deliver import deliver
 from guardian.flows.key import key_of
+from guardian.model.changes import weakened
 from guardian.model.decide import Decision
 from guardian.model.evidence import evidence_key
 from guardian.model.floor import below_floor
 from guardian.model.key_policy import cloudtrail_can_encrypt
+from guardian.model.log_access import LogAccess
 from guardian.model.operator_requests import operator_event
 from guardian.model.purpose import Purpose
 from guardian.model.refs import TrailRef
@@ -32,6 +37,7 @@ from guardian.ports.errors import AWS_ERRORS, describe_error
 if TYPE_CHECKING:
     from guardian.model.baselines import ResourceState
     from guardian.model.caller_proof import Identity
+    from guardian.model.changes import Change
     from guardian.model.config import Config
     from guardian.model.operator_requests import OperatorRequest
     from guardian.model.rules import Subject
@@ -57,13 +63,14 @@ def approve_trail(
     if aws.read_json(result_key) is not None:
         raise Refusal(f"request {request.id} was served already ({result_key}): a replayed proof is not served twice")
     state = _approvable(request, aws, config)
-    resources = _resources(state, aws)
+    resources, adopted = _resources(request, state, aws, config)
     key_problem = _key_problem(state, aws, config)
     if key_problem:
         raise Refusal(key_problem)
     previous = baselines.load(aws, state.home_region, state.name)
     at, by = run.clock(), identity.arn
     why = f"approved by {by}: {request.reason}"
+    severity = Severity.HIGH if adopted else Severity.MEDIUM
     for kind, live, trails in resources:
         baselines.record_resource(aws, kind, live, trails, at=at, by=by, why=why)
     key = baselines.record(aws, state.home_region, state.name, state, at=at, by=by, reason=why)
@@ -72,10 +79,12 @@ def approve_trail(
     reason = (
         f"the configuration of trail {state.name} as it is now is its baseline ({key}, with its bucket and log group)"
         + (f"; changed from the previous baseline: {', '.join(c.field for c in changes)}" if changes else "")
+        + "".join(f"; adopted, weaker than its baseline: {what}" for what in adopted)
     )
     approval = replace(
         approval,
-        decision=replace(decision, reason=reason, trail=trail),
+        decision=replace(decision, reason=reason, trail=trail, severity=severity),
+        severity=severity,
         changes=changes,
         purpose=Purpose("approval", request.id, by, request.reason),
     )
@@ -87,6 +96,7 @@ def approve_trail(
             "baseline": key,
             "resources": [f"{kind.value}:{live.name}" for kind, live, _ in resources],
             "changes": [c.field for c in changes],
+            "adopted_weaker": list(adopted),
             "evidence_key": result_key,
             "alerted": sent.published,
         }
@@ -122,9 +132,12 @@ def _approvable(request: OperatorRequest, aws: Ports, config: Config) -> TrailSt
     return state
 
 
-def _resources(state: TrailState, aws: Ports) -> list[tuple[Subject, ResourceState, tuple[str, ...]]]:
-    """The trail's bucket and log group as they are now, with every protected trail that delivers to each."""
-    found = []
+def _resources(
+    request: OperatorRequest, state: TrailState, aws: Ports, config: Config
+) -> tuple[list[tuple[Subject, ResourceState, tuple[str, ...]]], tuple[str, ...]]:
+    """The trail's bucket and log group as they are now, with every protected trail that delivers to each; and which
+    of them, named by the request, are adopted weaker than their baselines (one not named is a :class:`Refusal`)."""
+    found, adopted = [], []
     for kind, name, region in storage.resources_of(state):
         try:
             live = storage.read(aws, kind, name, region)
@@ -135,8 +148,21 @@ def _resources(state: TrailState, aws: Ports) -> list[tuple[Subject, ResourceSta
         if not live.exists:
             raise Refusal(f"the trail's {kind.value} {name} does not exist: the trail cannot deliver its logs")
         trails = tuple(sorted({*(known.trails if known else ()), state.arn}))
+        weak: tuple[Change, ...] = ()
+        if known is not None:
+            access = LogAccess(config.account_id, trails, config.log_readers)
+            weak = weakened(storage.compare(known.baseline, live, access))
+        if weak:
+            fields = ", ".join(c.field for c in weak)
+            if kind.value not in request.include:
+                flag = "--include-" + kind.value.replace("_", "-")
+                raise Refusal(
+                    f"the trail's {kind.value} {name} is weaker than its baseline ({fields}): an approval adopts it "
+                    f"only when named ({flag}); else let the guardian put it back (guardian sweep), then approve"
+                )
+            adopted.append(f"{kind.value} {name} ({fields})")
         found.append((kind, live, trails))
-    return found
+    return found, tuple(adopted)
 
 
 def _key_problem(state: TrailState, aws: Ports, config: Config) -> str | None:

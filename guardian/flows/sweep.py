@@ -3,9 +3,9 @@ effort, and needs a logging trail).
 
 The path an alert takes first (an alert nobody receives is no alert); then, at once, the guardian's own rules and
 functions, the evidence digest chain, and every configured Region's trails (:mod:`guardian.flows.sweep_trails`);
-then each bucket, log group and KMS key the protected trails use, once each. Every unit of work runs on one bounded
-pool (:mod:`guardian.flows.workers`). Each heal gets evidence and one alert "healed by sweep". Entry point:
-:mod:`guardian.entrypoints.sweep`.
+then each bucket, log group and KMS key the protected trails use, once each; last, closed alert windows' digests.
+Every unit of work runs on one bounded pool (:mod:`guardian.flows.workers`). Each heal gets evidence and one alert
+"healed by sweep". Entry point: :mod:`guardian.entrypoints.sweep`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["SweepReport", "TrailCheck", "run_sweep", "sweep_result"]
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+GROUPS_SHARE = 0.5  # of the time left after the checks, at most, for sending closed alert windows' digests
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,6 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
         failures,
         lambda: check_alert_path(aws, config, started=started, run=run, deployed_at=deployed_at),
     )
-    _checked("alert_groups", failures, lambda: flush_closed(aws, config, run))  # closed windows' digests
     regions = config.sweep_regions
     errors: dict[str, str] = {}
     with Workers() as work, ThreadPoolExecutor(max_workers=len(regions) + 4) as waiting:
@@ -158,6 +158,9 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
         repaired = (repaired or ()) + (lake.result() or ())
         repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result() or ())
         own = (rules.result(), functions.result(), digest.result(), aliases.result())
+    # Closed alert windows' digests, after every trail check (the bucket it lists is the guardian's own, but a burst
+    # makes it long): bounded by keys listed and by half the time left, so it never delays a heal.
+    _checked("alert_groups", failures, lambda: flush_closed(aws, config, run, share=GROUPS_SHARE))
     return SweepReport(
         started,
         checked,

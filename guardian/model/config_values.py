@@ -112,7 +112,7 @@ def under_prefix(value: object, variable: str) -> list[str] | None:
 
 
 # The guards of infra.stack_callers, one each: derived from any self-protection guard, never listed.
-STACK_GUARDS = ("cfn-exec-role", "cfn-exec-borrowed", "iam-tag", "cfn-iam-tag")
+STACK_GUARDS = ("cfn-exec-role", "cfn-exec-borrowed", "iam-tag", "cfn-iam-tag", "denied", "denied-access")
 
 
 def own_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -128,7 +128,7 @@ def own_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
     derived: list[str] = []
     for name in given:
         prefix, found, kind = name.rpartition("-guard-")
-        if found and kind != "deployment" and not kind.startswith("cfn-") and kind != "iam-tag":
+        if found and kind not in ("deployment", *STACK_GUARDS) and not kind.startswith("cfn-"):
             derived += [f"{prefix}-guard-cfn-{kind}", *(f"{prefix}-guard-{k}" for k in STACK_GUARDS)]
     return tuple(dict.fromkeys([*given, *derived]))
 

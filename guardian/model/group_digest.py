@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian import __version__
 from guardian.model.alert import ALERT_SCHEMA, ALERT_SCHEMA_VERSION, Alert
+from guardian.model.grouping import RANK
 from guardian.model.rules import Outcome, Severity
 from guardian.model.safe import cut, json_text
 from guardian.model.subjects import SUBJECT_MAX
@@ -28,11 +29,13 @@ def digest_alert(
     opening: Opening, members: Sequence[Member], *, account: str, function_name: str | None, repeat_threshold: int
 ) -> Alert:
     """The window's digest: every member counted, their times, outcomes and longest heal, the first ids listed.
-    CRITICAL once the window's changes (the first alerted one included) reach ``repeat_threshold``: the held
-    alerts sent no repeated-tampering alert of their own."""
+    Its severity is the highest of the opening's and the members' (a held alert is never above the window's); CRITICAL
+    once the window's changes (the first alerted one included) reach ``repeat_threshold``: the held alerts sent no
+    repeated-tampering alert of their own."""
     ordered = sorted(members, key=lambda m: (m.event_time or "", m.event_id))
     tally = Counter(m.outcome for m in ordered)
-    grouped = [m for m in ordered if m.outcome != Outcome.HEAL_FAILED.value]
+    changes = [m for m in ordered if m.outcome != Outcome.HEAL_FAILED.value]  # a raised alert's included
+    grouped = [m for m in changes if not m.alerted]
     failed = tally.get(Outcome.HEAL_FAILED.value, 0)
     heals = [m.heal_seconds for m in ordered if m.heal_seconds is not None]
     longest = max(heals) if heals else None
@@ -52,10 +55,11 @@ def digest_alert(
             f"{'; every one was healed, the longest blind window ' + format(longest, '.1f') + ' s' if heals else ''}."
             f" {failed} heals failed (each alerted at once)."
         )
-    repeated = count + 1 >= repeat_threshold
-    severity = Severity.CRITICAL.value if repeated else opening.severity
+    repeated = len(changes) + 1 >= repeat_threshold
+    highest = max((m.severity for m in changes), key=lambda s: RANK.get(s, -1), default=opening.severity)
+    severity = Severity.CRITICAL.value if repeated else max(highest, opening.severity, key=lambda s: RANK.get(s, -1))
     if repeated:
-        said += f" Repeated tampering: {count + 1} changes by {k.who} within {minutes} minutes."
+        said += f" Repeated tampering: {len(changes) + 1} changes by {k.who} within {minutes} minutes."
     document: dict[str, Any] = {
         "schema": ALERT_SCHEMA,
         "schema_version": ALERT_SCHEMA_VERSION,

@@ -1,12 +1,14 @@
 """Alert groups: repeats of one (principal, event name, target) within a window become one digest alert.
 
-Pure. The first alert of a key goes out at once; the guardian then writes the group's *opening item*, signed with its
-own key (the signature covers the group's key and the window's start), in the activity table. Repeats of the key
-while the window is open are recorded (one evidence record each, one unsigned *member* item each) instead of
-published, and one digest alert per window tells their count, times, outcomes and longest heal
+Pure. The first alert of a key goes out at once; the guardian then writes the window's objects in the evidence bucket
+(only the guardian writes it: :mod:`guardian.model.group_objects`) and the group's *opening item*, signed with its own
+key (the signature covers the group's key and the window's start), in the activity table. Repeats of the key at or
+below the window's severity are recorded (one evidence record and one member object each) instead of published, and
+one digest alert per window, built from the bucket alone, tells their count, times, outcomes and longest heal
 (:mod:`guardian.model.group_digest`). The insider can write the table: an opening item that is unsigned, signed for
 another key or window, or whose window is over does not group anything (the alert goes out at once: a duplicate beats
-a lost alert); members they add can only inflate a count.
+a lost alert); deleting it opens a new window early, and the old one's digest still goes out (the sweep lists the
+bucket).
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ if TYPE_CHECKING:
 
     from guardian.model.results import Result
 
+GROUPS_PREFIX = "groups/"  # the evidence bucket's prefix of the windows' objects
 GROUPS_PARTITION = "#groups"  # the activity table's partition of opening items (no principal starts with "#")
-MEMBERS_PREFIX = "#group#"  # a window's members: partition "#group#<group id>#<window start>"
 SIGNED = "alert-group/"  # what an opening item's signature covers besides the item: "alert-group/<id>/<start>"
 GROUP_TAG = "guardian-alert-group"  # the evidence record's tag naming the group it was counted in (not alerted)
 # Outcomes whose repeats are grouped. A failed heal never is (it alerts every time); CRITICAL alerts never are.
 GROUPED = frozenset({Outcome.HEALED, Outcome.ATTEMPT_FAILED, Outcome.ALERTED})
 DENIED = "denied"  # the event name of a group of denied attempts: grouped per principal, whatever the call
 MAX_MINUTES = 1440
+RANK = {s.value: n for n, s in enumerate(Severity)}
 DAY = 86400
+SEP = "~"  # between a member object name's fields
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,11 @@ def group_key(result: Result) -> GroupKey | None:
     return GroupKey(text(principal), name, text(target), who, f"{name} in {e.aws_region or 'a Region'}")
 
 
+def above(severity: str, than: str) -> bool:
+    """Whether ``severity`` is more severe than ``than`` (an unknown one counts as CRITICAL: never held)."""
+    return RANK.get(severity, len(RANK)) > RANK.get(than, len(RANK))
+
+
 def may_group(result: Result, *, evidence_written: bool) -> bool:
     """Whether this alert may be held for the digest: never a failed heal, a CRITICAL alert, or one whose evidence
     record could not be written (its alert is then the only record)."""
@@ -103,8 +112,13 @@ class Opening:
         return f"{SIGNED}{self.key.group_id}/{self.start_text}"
 
     @property
-    def members_partition(self) -> str:
-        return f"{MEMBERS_PREFIX}{self.key.group_id}#{self.start_text}"
+    def prefix(self) -> str:
+        """The window's objects in the evidence bucket: under the hour it started, so the sweep lists recent hours."""
+        return f"{GROUPS_PREFIX}{self.window_start:%Y-%m-%dT%H}/{self.key.group_id}/{self.start_text}/"
+
+    def raised(self, severity: Severity) -> Opening:
+        """The same window, holding alerts up to ``severity`` (a more severe alert went out at once)."""
+        return Opening(self.key, self.window_start, self.minutes, self.first_event_id, severity.value)
 
     def holds(self, moment: datetime) -> bool:
         return self.window_start <= moment < self.end
@@ -146,39 +160,42 @@ def opening_from(document: Mapping[str, Any]) -> Opening:
 
 @dataclass(frozen=True)
 class Member:
-    """One grouped (or, for a failed heal, counted but alerted) event of a window."""
+    """One event of a window: held for the digest, or (a failed heal, a more severe alert) counted but alerted."""
 
     event_id: str
     event_time: str | None
     outcome: str
     heal_seconds: float | None
+    severity: str = Severity.INFO.value
+    alerted: bool = False
 
-    def sort_key(self) -> str:
-        return f"{self.event_time or '-'}#{key_part(self.event_id, 200)}"
+    def name(self) -> str:
+        """The member object's name: everything the digest needs, so one List of the window reads its members."""
+        heal = "" if self.heal_seconds is None else f"{self.heal_seconds:.3f}"
+        fields = (self.event_time or "-", self.outcome, self.severity, heal, "a" if self.alerted else "h")
+        return SEP.join((*fields, key_part(self.event_id, 200)))
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.event_id, "time": self.event_time, "outcome": self.outcome, "heal_s": self.heal_seconds}
 
-
-def member_of(result: Result) -> Member:
+def member_of(result: Result, *, alerted: bool = False) -> Member:
     e = result.event
     return Member(
         cut(text(e.event_id), 256),
         iso(e.event_time) if e.event_time else None,
         result.outcome.value,
         result.blind_window_seconds,
+        result.severity.value,
+        alerted,
     )
 
 
-def member_from(document: Mapping[str, Any]) -> Member | None:
-    """A member item's fields, or None if they are not a member's (anyone may write the table)."""
-    try:
-        seconds = document.get("heal_s")
-        return Member(
-            cut(str(document["id"]), 256),
-            None if document.get("time") is None else cut(str(document["time"]), 40),
-            cut(str(document["outcome"]), 40),
-            None if seconds is None else float(seconds),
-        )
-    except (KeyError, TypeError, ValueError):
+def member_from(name: str) -> Member | None:
+    """A member object's fields from its name, or None if it is not a member's."""
+    parts = name.split(SEP, 5)
+    if len(parts) != 6 or parts[4] not in ("a", "h"):
         return None
+    time, outcome, severity, heal, alerted, event_id = parts
+    try:
+        seconds = float(heal) if heal else None
+    except ValueError:
+        return None
+    return Member(event_id, None if time == "-" else time, outcome, seconds, severity, alerted == "a")

@@ -27,6 +27,8 @@ SELFTEST_WINDOW = timedelta(minutes=5)  # a registered self-test covers a StopLo
 _ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _FIELDS = {"action", "id", "at", "account", "region", "trail", "reason"}
+# What an approval may adopt even when it is weaker than its baseline: only what the approver names (``--include-*``).
+INCLUDABLE = ("bucket", "log_group")
 
 
 class RequestError(ValueError):
@@ -42,9 +44,12 @@ class OperatorRequest:
     region: str
     trail: str
     reason: str
+    include: tuple[str, ...] = ()  # dependencies the approver names: adopted even if weaker than their baselines
 
     def to_json(self) -> dict[str, str]:
+        named = {"include": ",".join(self.include)} if self.include else {}
         return {
+            **named,
             "action": self.action,
             "id": self.id,
             "at": self.at.isoformat().replace("+00:00", "Z"),
@@ -63,7 +68,7 @@ def parse_request(event: Mapping[str, Any]) -> OperatorRequest:
     body = event.get(REQUEST_KEY)
     if not isinstance(body, dict):
         raise RequestError(f"{REQUEST_KEY} must be an object")
-    unknown = sorted(set(body) - _FIELDS)
+    unknown = sorted(set(body) - _FIELDS - {"include"})
     if unknown:
         raise RequestError(f"{REQUEST_KEY} has unknown fields: {', '.join(unknown)}")
     values = {name: body.get(name) for name in _FIELDS}
@@ -90,7 +95,18 @@ def parse_request(event: Mapping[str, Any]) -> OperatorRequest:
         raise RequestError(f"at is not an ISO 8601 time: {text['at']!r}") from None
     if at.tzinfo is None:
         raise RequestError("at must carry its time zone (UTC: ...Z)")
-    return OperatorRequest(text["action"], text["id"], at, text["account"], text["region"], text["trail"], reason)
+    fields = (text["action"], text["id"], at, text["account"], text["region"], text["trail"], reason)
+    return OperatorRequest(*fields, include=_include(body.get("include", "")))
+
+
+def _include(value: object) -> tuple[str, ...]:
+    """The optional ``include``: the dependencies an approval may adopt weaker than their baselines."""
+    if not isinstance(value, str):
+        raise RequestError("include must be text: bucket, log_group or both, comma-separated")
+    named = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if any(part not in INCLUDABLE for part in named):
+        raise RequestError(f"include may name only {', '.join(INCLUDABLE)}, not {value!r}")
+    return named
 
 
 def selftest_marker(request: OperatorRequest, by: str, now: datetime) -> dict[str, str]:

@@ -17,6 +17,8 @@ from guardian.model.rules import Outcome, Subject
 if TYPE_CHECKING:
     from guardian.model.results import Result
 
+GUARD_DENIED = "guard-denied"  # the watch_rule of a refused call on the guardian (guardian.flows.guard_denied)
+REFUSED = "Attempt on the guardian refused"  # its alert's line; "Refused" in the subject, where room is short
 # SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
 SUBJECT_MAX = 99
 
@@ -66,6 +68,12 @@ def _subject(result: Result, limit: int) -> str:
         template = "[CRITICAL] Repeated tampering by {actor}: " + f"{count} changes within {minutes} minutes"
         budget = limit - len(template.format(actor=""))
         return _clean(template.format(actor=_ellipsize(actor, max(budget, 12))))[:limit]
+    if result.decision.watch_rule == GUARD_DENIED and rule is not None:  # the rule's line names the resource
+        error = f" ({e.error_code})" if e.error_code else ""
+        head, _, resource = rule.what.rpartition(" on ")  # the resource's name is shortened in its middle
+        head = head.replace(REFUSED, "Refused", 1)
+        tail = f" by {_ellipsize(e.actor.display, 40)}{error}"
+        return _fit(f"[{result.severity}] {head} on ", resource, tail, limit, middle=True)
     trail = result.decision.trail.name if result.decision.trail else None
     actor = "the guardian" if result.outcome is Outcome.OWN_ACTION else e.actor.display
     what = rule.what if rule else (e.event_name or "event")

@@ -66,7 +66,7 @@ def test_each_role_allows_every_call_alert_groups_make(
     recorded: set[str], default_synth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """moto does not enforce IAM: the handler's grouping (read, hold, open a signed window, the cap's counter) and
-    the sweep's flush (Query, claim, digest) run with every call recorded, each granted to the role that makes it."""
+    the sweep's flush (List, claim, digest) run with every call recorded, each granted to the role that makes it."""
     template, _ = default_synth
     monkeypatch.setenv("GUARDIAN_ALERT_GROUP_MINUTES", "5")
     runtime.reset()
@@ -81,5 +81,7 @@ def test_each_role_allows_every_call_alert_groups_make(
     config = runtime.config()
     later = datetime.now(UTC) + timedelta(minutes=6)
     assert flush_closed(runtime.full_adapter(config), config, Invocation(lambda: later, lambda _: None)) == 1
-    assert {"dynamodb:Query", "dynamodb:UpdateItem", "sns:Publish"} <= recorded
+    # the window's objects in the evidence bucket (listed, its opening read, the claim written), the cap, the digest
+    assert {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem", "sns:Publish"} <= recorded
+    assert "dynamodb:Query" not in recorded  # no group item is read from the table
     assert uncovered(recorded, granted(template, "SweepRole")) == set()

@@ -204,9 +204,12 @@ def test_the_central_topic_admits_the_organization_only(app: cdk.App) -> None:
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Sid") == "GuardiansOfTheOrganizationMayPublish"
     ]
-    assert publish["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": "o-abcd123456"},
-        "Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"},  # the guardian's own roles only
+    assert publish["Condition"] == {  # the guardians' own roles only: of their accounts, tagged with the stack name
+        "StringEquals": {
+            "aws:PrincipalOrgID": "o-abcd123456",
+            "aws:PrincipalAccount": [ONE, TWO],
+            "aws:PrincipalTag/cloudtrail-guardian": "CloudTrailGuardian",
+        }
     }
     assert set(template.find_outputs("*")) == {"CentralTopicArn", "CentralTopicKeyArn"}
 

@@ -54,12 +54,15 @@ def test_every_guard_and_the_sweeps_ticks_reach_the_security_bus(stacks: tuple[d
     guardian, _ = stacks
     found = rules(guardian)
     confirming = [n for n in found if n.startswith("CloudTrailGuardian-guard-cfn-") and not n.endswith("-exec-role")]
+    # refused calls on the guardian: to the function, MEDIUM and grouped; the central copy is deliver's
+    confirming += ["CloudTrailGuardian-guard-denied", "CloudTrailGuardian-guard-denied-access"]
     guards = [name for name in found if name.startswith("CloudTrailGuardian-guard-") and name not in confirming]
     # the 12 self-protection guards (the default event bus's among them), another stack given the CDK execution role,
     # the guardian's tag given to a principal
     assert len(guards) == 14
     assert "CloudTrailGuardian-guard-iam-tag" in guards
     for name in confirming:  # CloudFormation's calls, every deployment's too: the function confirms, then alerts
+        assert found[name]["Targets"], name
         assert all(t["Arn"] != BUS for t in found[name]["Targets"]), name
     for name in [*guards, "CloudTrailGuardian-sweep-schedule", "CloudTrailGuardian-alarms-to-security"]:
         [sent] = [t for t in found[name]["Targets"] if t["Arn"] == BUS]
@@ -78,9 +81,12 @@ def test_the_security_account_publishes_what_arrives_and_watches_each_heartbeat(
     [bus_policy] = [
         r["Properties"] for r in central["Resources"].values() if r["Type"] == "AWS::Events::EventBusPolicy"
     ]
-    assert bus_policy["Statement"]["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
-        "Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"},  # a guardian's role only: see below
+    assert bus_policy["Statement"]["Condition"] == {  # a guardian's role only: see below
+        "StringEquals": {
+            "aws:PrincipalOrgID": "o-abcdefghij",
+            "aws:PrincipalAccount": MEMBER,
+            "aws:PrincipalTag/cloudtrail-guardian": "CloudTrailGuardian",
+        }
     }
     found = rules(central)
     assert set(found) == {
@@ -184,23 +190,29 @@ def test_no_one_else_in_the_organization_can_spoof_or_flood_the_security_account
     stacks: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     """Issue 20, "also found": any account of the organization could put events on the security bus and publish to
-    the central topic. Now the bus, the topic and its key admit only principals with the guardian's tag (its roles;
-    the SCP denies anyone else the tag), and the rules there take only AWS's own events (PutEvents refuses an
-    ``aws.`` source)."""
+    the central topic. Now the bus, the topic and its key admit only principals of a guardian account with the
+    guardian's tag, its value the stack name (its roles; the SCP denies anyone else the tag: review 2, finding 4), and
+    the rules there take only AWS's own events (PutEvents refuses an ``aws.`` source)."""
     guardian, central = stacks
-    only_guardians = {"Null": {"aws:PrincipalTag/cloudtrail-guardian": "false"}}
+    only_guardians = {
+        "StringEquals": {
+            "aws:PrincipalOrgID": "o-abcdefghij",
+            "aws:PrincipalAccount": MEMBER,
+            "aws:PrincipalTag/cloudtrail-guardian": "CloudTrailGuardian",
+        }
+    }
     [topic_policy] = [r for r in central["Resources"].values() if r["Type"] == "AWS::SNS::TopicPolicy"]
     [publish] = [
         s
         for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Sid") == "GuardiansOfTheOrganizationMayPublish"
     ]
-    assert publish["Condition"]["Null"] == only_guardians["Null"]
+    assert publish["Condition"] == only_guardians
     [key] = [r for r in central["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
     [encrypt] = [
         s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "GuardiansOfTheOrganizationMayEncrypt"
     ]
-    assert encrypt["Condition"]["Null"] == only_guardians["Null"]
+    assert encrypt["Condition"]["StringEquals"] == only_guardians["StringEquals"]
     # The principals that send there carry the tag: the forwarding role, and the functions' roles.
     senders = [
         r

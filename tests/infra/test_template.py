@@ -343,6 +343,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     signing_key = {"Fn::GetAtt": [logical_id(template, "AWS::KMS::Key", containing="SigningKey"), "Arn"]}
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
     selftests = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/selftests/*"]]}
+    groups = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/groups/*"]]}  # alert groups' windows
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
     repairs = [
@@ -394,10 +395,10 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
             },
         ],
         "cloudformation:DescribeStackEvents": [{"Ref": "AWS::StackId"}],
-        "s3:PutObject": [evidence, baselines],
+        "s3:PutObject": [evidence, groups, baselines],
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
-        "s3:GetObject": [baselines, selftests],  # selftests/: the self-test markers it reads, never writes
+        "s3:GetObject": [groups, baselines, selftests],  # selftests/: the self-test markers it reads, never writes
         "s3:GetObjectVersion": [baselines, selftests],
         "s3:ListBucketVersions": [{"Fn::GetAtt": [bucket_id, "Arn"]}] * 2,
         "kms:Sign": [signing_key],
@@ -412,7 +413,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "dynamodb:Query": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:UpdateItem": [{"Fn::GetAtt": [table_id, "Arn"]}],  # alert groups' claims, the publish cap
-        "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}],
+        "s3:ListBucket": [{"Fn::GetAtt": [bucket_id, "Arn"]}] * 2,  # baselines/, groups/
         **{action: [keys] for action in KEY_REPAIRS},
         **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},
         **{action: [log_groups] for action in LOG_GROUP_REPAIRS},
@@ -613,7 +614,7 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
 
 
-PREFIXES = ("baselines", "evidence", "digests", "selftests")
+PREFIXES = ("baselines", "evidence", "digests", "selftests", "groups")
 
 
 def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth: Any) -> None:
@@ -663,12 +664,14 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     assert json.dumps(forwarder_roles).endswith(':role/CloudTrailGuardian-forwarder-*"]]}')
     listings = [s for s in statements if isinstance(s["Action"], list) and "s3:ListBucket" in s["Action"]]
     assert all(s["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"] for s in listings)
+    listings += [s for s in statements if s.get("Sid") == "ListAlertGroupWindows"]  # no versions: groups/ alone
     selftests = [s for s in statements if s.get("Sid") == "ListSelfTestMarkerVersions"]
     assert [s["Condition"]["StringLike"]["s3:prefix"] for s in selftests] == [["selftests/*"]]
     assert sorted(p for s in listings for p in s["Condition"]["StringLike"]["s3:prefix"]) == [
         "baselines/*",
         "digests/*",
         "evidence/*",
+        "groups/*",
     ]
 
 
@@ -755,6 +758,8 @@ def test_self_protection_rules_target_the_topic_directly_with_a_readable_body(de
     for name, props in rules.items():
         if "-guard-cfn-" in name and not name.endswith("-exec-role"):
             continue  # CloudFormation's own calls, to be confirmed: tests/infra/test_stack_callers_template.py
+        if "-guard-denied" in name:
+            continue  # refused calls, to the function: tests/infra/test_guard_denied_template.py
         [target] = props["Targets"]
         assert target["Arn"] == {"Ref": topic_id}  # no Lambda on the path
         transformer = target["InputTransformer"]

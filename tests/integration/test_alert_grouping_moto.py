@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 
-from guardian.entrypoints import runtime
+from guardian.entrypoints import handler, runtime
 from guardian.flows.grouping import flush_closed
 from guardian.flows.rate_cap import CAP
 from guardian.model.grouping import GROUPS_PARTITION
 from guardian.ports.invocation import Invocation
+from tests.integration.conftest import TRAIL as ACCOUNT_TRAIL
+from tests.integration.conftest import Account
 from tests.integration.world import World, make_trail, message_of
 from tests.support import TRAIL, load_event
 
@@ -145,3 +147,106 @@ def test_the_scheduled_sweep_sends_a_closed_windows_digest(world: World, clock: 
     sweep.lambda_handler({}, None)
     [digest] = [message_of(a) for a in world.alerts() if message_of(a)["outcome"] == "grouped"]
     assert digest["group"]["count"] == 2
+
+
+def _activity_items() -> list[dict[str, Any]]:
+    return list(boto3.client("dynamodb").scan(TableName="guardian-activity")["Items"])
+
+
+@pytest.mark.threat("activity-table")
+@pytest.mark.parametrize("how", ["delete-every-table-item", "set-flushed"])
+def test_an_insider_who_writes_the_table_cannot_silence_a_digest(world: World, clock: Clock, how: str) -> None:
+    """The held members and the flush claim are write-once objects in the evidence bucket, which only the guardian
+    writes: deleting the table's items or marking the window flushed there hides no held alert."""
+    ddb = boto3.client("dynamodb")
+    for n in range(1, 4):
+        world.cloudtrail().stop_logging(Name=TRAIL)
+        world.invoke(stop_logging(n, clock.now))
+        clock.now += timedelta(seconds=5)
+    assert len(world.alerts()) == 1
+    assert len(world.evidence_keys("groups/")) == 3  # the window's opening and its 2 held members
+    for item in _activity_items():
+        key = {"principal": item["principal"], "at": item["at"]}
+        if how == "delete-every-table-item":
+            ddb.delete_item(TableName="guardian-activity", Key=key)
+        elif item["principal"]["S"] == GROUPS_PARTITION:
+            ddb.update_item(
+                TableName="guardian-activity",
+                Key=key,
+                UpdateExpression="SET flushed = :t",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+    clock.now += timedelta(minutes=6)
+    config = runtime.config()
+    run = Invocation(clock, clock.sleep, "sweep", "req")
+    assert flush_closed(runtime.full_adapter(config), config, run) == 1
+    [digest] = world.alerts()
+    assert message_of(digest)["group"]["count"] == 2
+    assert digest["MessageAttributes"]["severity"]["Value"] == "CRITICAL"  # 3 stops: repeated tampering
+    assert flush_closed(runtime.full_adapter(config), config, run) == 0  # once
+
+
+@pytest.mark.threat("alert-group-forgery")
+def test_a_harmless_first_change_does_not_hide_the_weakening_after_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A no-op UpdateTrail (LOW, not mailed), then within the window the real weakening: it is healed and mailed at
+    once (HIGH), not held for a LOW digest; the window is raised to HIGH."""
+    from tests.integration.test_sweep_moto import event_on  # noqa: PLC0415
+
+    boto3.client("dynamodb").create_table(
+        TableName="guardian-activity",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "principal", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "S"},
+        ],
+    )
+    monkeypatch.setenv("GUARDIAN_ACTIVITY_TABLE", "guardian-activity")
+    monkeypatch.setenv("GUARDIAN_ALERT_GROUP_MINUTES", "5")
+    runtime.reset()
+    now = runtime.now()
+
+    def update(n: int) -> dict[str, Any]:
+        event = event_on("update_trail", ACCOUNT_TRAIL)
+        event["detail"]["eventID"] = f"0a00000c-1111-4111-8111-{n:012d}"
+        event["detail"]["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return event
+
+    first = handler.lambda_handler(update(1), None)
+    account.ct().update_trail(Name=ACCOUNT_TRAIL, EnableLogFileValidation=False, IsMultiRegionTrail=False)
+    second = handler.lambda_handler(update(2), None)
+    assert (first["severity"], second["outcome"], second["severity"]) == ("LOW", "healed", "HIGH")
+    assert second["alert_published"] is True
+    assert [a["MessageAttributes"]["severity"]["Value"] for a in account.alerts()] == ["LOW", "HIGH"]
+    [item] = items(GROUPS_PARTITION)
+    assert json.loads(item["entry"]["S"])["severity"] == "HIGH"
+
+
+@pytest.mark.threat("activity-table")
+def test_the_sweep_sends_digests_after_every_trail_check(
+    world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardian.entrypoints import sweep  # noqa: PLC0415
+    from guardian.flows import sweep as flow  # noqa: PLC0415
+
+    order: list[str] = []
+    check_region = flow.check_region  # type: ignore[attr-defined]
+
+    def region(*args: Any, **kwargs: Any) -> Any:
+        order.append("region")
+        return check_region(*args, **kwargs)
+
+    def groups(*args: Any, share: float = 1.0, **kwargs: Any) -> int:
+        order.append(f"groups {share}")
+        raise RuntimeError("junk in the table")
+
+    monkeypatch.setattr(flow, "check_region", region)
+    monkeypatch.setattr(flow, "flush_closed", groups)
+    world.cloudtrail().stop_logging(Name=TRAIL)
+    with pytest.raises(sweep.SweepFailed, match="junk in the table"):  # reported: the run fails, after the checks
+        sweep.lambda_handler({}, None)
+    assert world.is_logging()  # the trail checks ran and healed, whatever the groups' part did
+    assert order[-1] == "groups 0.5"
+    assert "region" in order

@@ -7,19 +7,21 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from guardian.flows.grouping import flush_closed
 from guardian.flows.handle_event import HealFailed, handle
 from guardian.flows.rate_cap import CAP, wait_for_slot
 from guardian.model import signing
 from guardian.model.config import Config
 from guardian.model.decide import decide
 from guardian.model.events import parse_event
-from guardian.model.grouping import GROUPS_PARTITION, Opening, group_key, opening_from
+from guardian.model.group_digest import digest_alert
+from guardian.model.grouping import Member, Opening, group_key, opening_from
 from guardian.model.results import Result
 from guardian.ports.invocation import Invocation
 from tests.support import load_event
@@ -64,7 +66,6 @@ class Groups(FakeAws):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, dict[str, Any]] = {}
-        self.members: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.slots: Counter[tuple[str, int]] = Counter()
 
     def record_activity(self, table: str, principal: str, key: str, expires_at: int, summary: str) -> bool:
@@ -87,27 +88,15 @@ class Groups(FakeAws):
 
     def put_group_item(self, table: str, group_id: str, document: dict[str, Any], expires_at: int) -> None:
         self.calls.append(("PutGroup", group_id))
-        self.items[group_id] = {"document": document, "flushed": False}
+        self.items[group_id] = {"document": document}
 
-    def open_groups(self, table: str) -> list[dict[str, Any]]:
-        self.calls.append(("QueryGroups", GROUPS_PARTITION))
-        return [i for i in self.items.values() if not i["flushed"]]
+    def group_keys(self, prefix: str, limit: int) -> list[str]:
+        self.calls.append(("ListObjectsV2", prefix))
+        return sorted(k for k in self.objects if k.startswith(prefix))[:limit]
 
-    def claim_group(self, table: str, group_id: str, window_start: str) -> bool:
-        item = self.items.get(group_id)
-        if not item or item["flushed"] or item["document"].get("window_start") != window_start:
-            return False
-        item["flushed"] = True
-        return True
-
-    def release_group(self, table: str, group_id: str) -> None:
-        self.items[group_id]["flushed"] = False
-
-    def put_group_member(self, table: str, partition: str, sort: str, member: dict[str, Any], expires: int) -> None:
-        self.members[partition][sort] = member
-
-    def group_members(self, table: str, partition: str) -> list[dict[str, Any]]:
-        return list(self.members[partition].values())
+    def group_document(self, key: str) -> dict[str, Any] | None:
+        found = self.objects.get(key)
+        return dict(found) if isinstance(found, dict) else None
 
     def take_publish_slot(self, table: str, topic: str, second: int, cap: int) -> bool:
         if self.slots[(topic, second)] >= cap:
@@ -232,19 +221,22 @@ def _event_result(name: str = "stop_logging") -> Result:
     return Result(event, decision, decision.outcome, decision.severity)
 
 
-def _plant(aws: Groups, clock: Clock, *, signer: Rsa | None, start: timedelta, tamper: bool = False) -> None:
+def _plant(
+    aws: Groups, clock: Clock, *, signer: Rsa | None, start: timedelta, tamper: bool = False, severity: str = "HIGH"
+) -> None:
     """Write an opening item for the fixture's key as an insider could: unsigned, signed with their own key, or
     signed by the guardian then changed."""
     key = group_key(_event_result())
     assert key is not None
-    opening = Opening(key, clock.now + start, 5, "someone-else", "HIGH")
+    opening = Opening(key, clock.now + start, 5, "someone-else", severity)
+    aws.objects[opening.prefix + "opening.json"] = opening.document()
     document = opening.document()
     if signer is not None:
         signature = signer.sign(signing.digest(opening.signed_as, document))
         document = signing.signed(document, key_id=KEY_ID, signature=signature)
     if tamper:
         document["window_minutes"] = 60
-    aws.items[key.group_id] = {"document": document, "flushed": False}
+    aws.items[key.group_id] = {"document": document}
 
 
 @pytest.mark.threat("alert-group-forgery")
@@ -324,3 +316,81 @@ def test_ten_first_alerts_at_once_go_out_at_most_5_a_second() -> None:
         send(aws, clock, n, trail=f"trail-{n}")
     assert len(stamps) == 10
     assert max(Counter(stamps).values()) <= CAP
+
+
+@pytest.mark.threat("alert-group-forgery")
+def test_an_alert_more_severe_than_its_window_goes_out_at_once_and_raises_the_window() -> None:
+    """A harmless first change (LOW) must not hide the next, weakening one in a LOW digest nobody is mailed."""
+    aws, clock = Groups(), Clock()
+    _plant(aws, clock, signer=GUARDIAN, start=timedelta(seconds=-10), severity="LOW")
+    assert send(aws, clock, 1) is True  # HIGH, above the LOW window: published, not held
+    [item] = aws.items.values()
+    assert opening_from(item["document"]).severity == "HIGH"  # raised (re-signed), same window
+    assert opening_from(item["document"]).window_start == clock.now - timedelta(seconds=10)
+    clock.now += timedelta(seconds=5)
+    assert send(aws, clock, 2) is False  # the next HIGH one is held in the raised window
+    clock.now += timedelta(minutes=6)
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 1
+    [digest] = digests(aws)
+    assert digest["group"]["count"] == 1  # the raised alert went out on its own: not counted as held
+    assert digest["severity"] == "CRITICAL"  # 3 changes in the window (the opener, the raised, the held)
+
+
+def test_the_digest_takes_the_highest_severity_of_its_members() -> None:
+    key = group_key(_event_result())
+    assert key is not None
+    opening = Opening(key, Clock().now, 5, "first", "LOW")
+    members = [Member("e2", None, "healed", 1.0, "LOW"), Member("e3", None, "healed", 1.0, "HIGH")]
+    alert = digest_alert(opening, members, account="123456789012", function_name=None, repeat_threshold=10)
+    assert alert.attributes["severity"] == "HIGH"
+    assert alert.subject.startswith("[HIGH] ")
+
+
+@pytest.mark.threat("activity-table")
+@pytest.mark.parametrize("how", ["delete-the-opening-item", "claim-in-the-table"])
+def test_the_table_cannot_silence_a_digest(how: str) -> None:
+    """The held members and the flush claim are write-once objects in the evidence bucket: an insider who deletes or
+    edits the table's items suppresses nothing; the sweep finds the window by listing the bucket."""
+    aws, clock = Groups(), Clock()
+    for n in range(1, 4):
+        send(aws, clock, n)
+    if how == "delete-the-opening-item":
+        aws.items.clear()
+    else:
+        for item in aws.items.values():
+            item["flushed"] = True
+    clock.now += timedelta(minutes=6)
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 1
+    [digest] = digests(aws)
+    assert (digest["group"]["count"], digest["severity"]) == (2, "CRITICAL")
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 0  # once: the claim is in the bucket
+
+
+def test_a_refused_digest_is_sent_by_the_next_sweep() -> None:
+    aws, clock = Groups(), Clock()
+    for n in range(1, 4):
+        send(aws, clock, n)
+    clock.now += timedelta(minutes=6)
+    publish = aws.publish
+
+    def refuse(request: dict[str, Any]) -> str:
+        raise RuntimeError("SNS is down")
+
+    aws.publish = refuse  # type: ignore[method-assign]
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 0
+    aws.publish = publish  # type: ignore[method-assign]
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 1
+    assert len(digests(aws)) == 1
+
+
+@pytest.mark.threat("activity-table")
+def test_the_sweeps_flush_is_bounded_by_its_share_of_the_time_left() -> None:
+    aws, clock = Groups(), Clock()
+    for n in range(1, 4):
+        send(aws, clock, n)
+    clock.now += timedelta(minutes=6)
+    left = iter([100.0, 40.0, 40.0, 40.0])  # half of 100 s is the share; 40 s left is past it: nothing listed
+    run = Invocation(clock, clock.sleep, remaining=lambda: next(left))
+    assert flush_closed(aws, CONFIG, run, share=0.5) == 0
+    assert not any(c[0] == "ListObjectsV2" for c in aws.calls)
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep, remaining=lambda: 100.0), share=0.5) == 1
