@@ -269,6 +269,7 @@ def _setup(scenario: Scenario) -> dict[str, str]:
         "GUARDIAN_ACTIVITY_TABLE": TABLE,
         "GUARDIAN_REPEAT_THRESHOLD": "3",
         "GUARDIAN_REPEAT_WINDOW_MINUTES": "10",
+        "GUARDIAN_ALERT_GROUP_MINUTES": "5",  # as the stack deploys it (alertGroupMinutes)
         "GUARDIAN_SIGNING_KEY_ARN": str(key["KeyMetadata"]["Arn"]),
         "GUARDIAN_SELF_FUNCTIONS": json.dumps([FUNCTION, "CloudTrailGuardian-sweep"]),
         "GUARDIAN_SENTINEL_TRAIL": SENTINEL,
