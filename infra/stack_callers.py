@@ -49,6 +49,22 @@ from infra.self_protection import (
 )
 
 F = events.EventField.from_path
+
+
+def to_function(
+    confirm: lambda_.IFunction, dead_letter_queue: sqs.IQueue, marker: str, **extra: str
+) -> targets.LambdaFunction:
+    """The function as a rule's target, the event's detail marked with what it is (``{"guardian": marker}``), so it
+    never takes the heal path; retried for a day by EventBridge, then kept in the dead-letter queue."""
+    return targets.LambdaFunction(
+        confirm,
+        event=events.RuleTargetInput.from_object({"guardian": marker, **extra, "detail": F("$.detail")}),
+        retry_attempts=185,
+        max_event_age=Duration.hours(24),
+        dead_letter_queue=dead_letter_queue,
+    )
+
+
 STACK_CALL = "stack-call"  # = guardian.model.stack_changes.STACK_CALL (infra does not import guardian)
 GUARD_DENIED = "guard-denied"  # = guardian.flows.guard_denied.GUARD_DENIED: a refused call on the guardian
 STACK_ROLE = "stack-role"  # = guardian.model.stack_roles.STACK_ROLE: a role-less stack operation, to be judged
@@ -217,15 +233,7 @@ class StackCallers(Construct):
                 description=f"CloudTrail Guardian: CloudFormation's changes to its {watch.kind}, to be confirmed",
                 event_pattern=pattern(watch, via_stack=True),
             )
-            rule.add_target(
-                targets.LambdaFunction(
-                    confirm,
-                    event=events.RuleTargetInput.from_object({"guardian": STACK_CALL, "detail": F("$.detail")}),
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                    dead_letter_queue=dead_letter_queue,
-                )
-            )
+            rule.add_target(to_function(confirm, dead_letter_queue, STACK_CALL))
             self.confirming.append(rule)
         confirm.add_environment("GUARDIAN_STACK_ID", stack_id)
         confirm.add_environment("GUARDIAN_CDK_QUALIFIER", qualifier)
@@ -268,15 +276,7 @@ class StackCallers(Construct):
                     "Region): asked, in the Regions it covers, whether one made a role with the guardian's tag.",
                 )
             )
-        confirming = targets.LambdaFunction(
-            confirm,
-            event=events.RuleTargetInput.from_object(
-                {"guardian": STACK_CALL, "check": STACK_ROLE, "detail": F("$.detail")}
-            ),
-            retry_attempts=185,
-            max_event_age=Duration.hours(24),
-            dead_letter_queue=dead_letter_queue,
-        )
+        confirming = to_function(confirm, dead_letter_queue, STACK_CALL, check=STACK_ROLE)
         self.borrowed = events.Rule(
             self,
             "CfnExecBorrowed",
@@ -300,15 +300,7 @@ class StackCallers(Construct):
             description="CloudTrail Guardian: its tag given to a role or user by CloudFormation, to be confirmed",
             event_pattern=guardian_tag_pattern(via_stack=True),
         )
-        self.cfn_tag.add_target(
-            targets.LambdaFunction(
-                confirm,
-                event=events.RuleTargetInput.from_object({"guardian": STACK_CALL, "detail": F("$.detail")}),
-                retry_attempts=185,
-                max_event_age=Duration.hours(24),
-                dead_letter_queue=dead_letter_queue,
-            )
-        )
+        self.cfn_tag.add_target(to_function(confirm, dead_letter_queue, STACK_CALL))
         self.confirming += [self.borrowed, self.cfn_tag]
         # The guards' calls that AWS refused: one MEDIUM alert each through the function, grouped per principal and
         # capped at 5 a second (the guards match successful calls only; a denied loop would mail CRITICAL each).
@@ -321,15 +313,7 @@ class StackCallers(Construct):
                 description="CloudTrail Guardian: refused calls on its own resources, grouped per principal",
                 event_pattern=denied,
             )
-            rule.add_target(
-                targets.LambdaFunction(
-                    confirm,
-                    event=events.RuleTargetInput.from_object({"guardian": GUARD_DENIED, "detail": F("$.detail")}),
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                    dead_letter_queue=dead_letter_queue,
-                )
-            )
+            rule.add_target(to_function(confirm, dead_letter_queue, GUARD_DENIED))
             self.denied.append(rule)
         self.exec_role = events.Rule(
             self,

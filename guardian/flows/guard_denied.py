@@ -21,6 +21,7 @@ from guardian.model.events import MalformedEvent, parse_event
 from guardian.model.results import Result
 from guardian.model.rules import Action, Outcome, Rule, Severity, Subject
 from guardian.model.safe import cut, text
+from guardian.model.stack_changes import NAMING_FIELDS as STACK_NAMING_FIELDS
 from guardian.model.subjects import GUARD_DENIED, REFUSED
 
 if TYPE_CHECKING:
@@ -31,27 +32,9 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 NAME_LIMIT = 200  # a resource's name in the alert: the caller wrote it
-# requestParameters fields that name a guardian resource (infra.self_protection.watches), the likeliest first.
-NAMING_FIELDS = (
-    "functionName",
-    "name",
-    "rule",
-    "topicArn",
-    "subscriptionArn",
-    "resourceArn",
-    "roleName",
-    "keyId",
-    "aliasName",
-    "targetKeyId",
-    "bucketName",
-    "alarmName",
-    "alarmNames",
-    "queueUrl",
-    "stackName",
-    "logGroupName",
-    "secretId",
-    "eventBusName",
-)
+# requestParameters fields that name a guardian resource: those CloudFormation's calls are confirmed by, and the
+# guards' other fields (log groups, secrets, the default bus).
+NAMING_FIELDS = (*STACK_NAMING_FIELDS, "logGroupName", "secretId", "eventBusName")
 
 
 def handle_guard_denied(event: dict[str, Any], aws: Delivery, config: Config, run: Invocation) -> dict[str, Any]:
