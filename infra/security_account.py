@@ -120,13 +120,28 @@ def alarm_pattern(security_account: str) -> events.EventPattern:
     )
 
 
-def heartbeat_pattern(account: str, rule_prefix: str) -> events.EventPattern:
+def heartbeat_pattern(account: str, rule_prefixes: Sequence[str]) -> events.EventPattern:
+    """The ticks of the sweep schedule of a guardian of ``account`` under any of its stack names."""
     return events.EventPattern(
         source=["aws.events"],
         account=[account],
         detail_type=["Scheduled Event"],
-        resources=events.Match.wildcard(f"arn:*:events:*:{account}:rule/{rule_prefix}-sweep-schedule"),
+        resources=events.Match.any_of(
+            *(events.Match.wildcard(f"arn:*:events:*:{account}:rule/{p}-sweep-schedule") for p in rule_prefixes)
+        )
+        if len(rule_prefixes) > 1
+        else events.Match.wildcard(f"arn:*:events:*:{account}:rule/{rule_prefixes[0]}-sweep-schedule"),
     )
+
+
+def stack_names_by_account(admitted: Sequence[Admission], default: str) -> dict[str, tuple[str, ...]]:
+    """Each guardian account's stack names, as the admissions name them (an account no admission lists, or one
+    admitted with any account, falls back to ``default``)."""
+    found: dict[str, list[str]] = {}
+    for names, accounts in admitted:
+        for account in accounts or ():
+            found.setdefault(account, []).extend(n for n in names if n not in found.get(account, []))
+    return {account: tuple(names) for account, names in found.items()} | {"": (default,)}
 
 
 class GuardianWatch(Construct):
@@ -192,13 +207,14 @@ class GuardianWatch(Construct):
                 "messages expire in a minute and are never read, so a dead-letter queue would hold nothing.",
             )
         )
+        names = stack_names_by_account(admitted, rule_prefix)  # a guardian under its own stackName ticks too
         for account, minutes in sorted(guardian_accounts.items()):
             rule = events.Rule(
                 self,
                 f"Heartbeat{account}",
                 rule_name=f"cloudtrail-guardian-heartbeat-{account}",
                 description=f"CloudTrail Guardian: the sweep schedule of account {account} ticks",
-                event_pattern=heartbeat_pattern(account, rule_prefix),
+                event_pattern=heartbeat_pattern(account, names.get(account, names[""])),
             )
             rule.add_target(targets.SqsQueue(sink))
             alarm = cloudwatch.Alarm(

@@ -248,3 +248,22 @@ def test_the_scp_covers_the_rules_that_send_to_the_security_account(
         for action in ("events:DisableRule", "events:RemoveTargets", "events:PutRule", "events:DeleteRule"):
             call = Request(action, arn, f"arn:aws:iam::{MEMBER}:role/PowerUser", resource_tags=tags)
             assert denied_by(statements, call) == ["DenyChangesToTheGuardian"], (name, action)
+
+
+def test_the_heartbeat_follows_a_guardian_under_its_own_stack_name() -> None:
+    """A guardian deployed as stackName=AuditGuardian ticks under its own name: its heartbeat alarm must hear it
+    (it assumed CloudTrailGuardian: a false alarm), and still nobody else's schedule."""
+    app = build_app({**CONTEXT, "stackName": "AuditGuardian"})
+    [central] = [c for c in app.node.children if isinstance(c, CentralAlertsStack)]
+    found = {
+        name: EventPattern.load(json.dumps(r["EventPattern"]))
+        for name, r in rules(dict(Template.from_stack(central).to_json())).items()
+    }
+    heartbeat = found[f"cloudtrail-guardian-heartbeat-{MEMBER}"]
+
+    def tick(rule: str) -> Any:
+        resources = [f"arn:aws:events:us-east-1:{MEMBER}:rule/{rule}"]
+        return event(MEMBER, source="aws.events", resources=resources, **{"detail-type": "Scheduled Event"})
+
+    assert heartbeat.matches_event(tick("AuditGuardian-sweep-schedule"))
+    assert not heartbeat.matches_event(tick("CloudTrailGuardian-sweep-schedule"))
