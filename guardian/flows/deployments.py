@@ -22,7 +22,7 @@ from guardian.model.refs import SWEEP_SOURCE
 from guardian.model.results import Result, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.safe import cut
-from guardian.model.stack_changes import LOOKBACK, SKEW, StackCall, confirmed_by, stack_call
+from guardian.model.stack_changes import LOOKBACK, SKEW, StackCall, confirmed_by, record_id, stack_call
 from guardian.model.stack_roles import TAG_CALLS, gives_guardian_tag, principal_named
 from guardian.ports.calls import Delivery, StackCalls
 from guardian.ports.errors import describe_failure
@@ -98,7 +98,7 @@ def _alert(
     name = str(detail.get("eventName", "?"))
     names = ", ".join(call.names) if call else "?"
     what = cut(f"{name} on {names}", NAME_LIMIT)
-    event_id = "".join(ch for ch in str(detail.get("eventID", "")) if ch.isalnum() or ch == "-")[:64]
+    event_id = record_id(detail)
     # Shaped as the sweep's findings are (guardian.model.findings, which the remediation asset leaves out).
     event = guardian_event(
         f"stack-change-{event_id or f'{started:%Y%m%dT%H%M%SZ}'}",

@@ -23,7 +23,7 @@ from guardian.model.refs import SWEEP_SOURCE, Actor
 from guardian.model.results import Result, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.safe import cut
-from guardian.model.stack_changes import LOOKBACK, SKEW, StackCall, confirmed_by
+from guardian.model.stack_changes import LOOKBACK, SKEW, StackCall, confirmed_by, record_id
 from guardian.model.stack_roles import is_exec_role, stack_named
 from guardian.ports.calls import Delivery, StackCalls
 from guardian.ports.errors import describe_failure
@@ -119,7 +119,7 @@ def send(
 ) -> None:
     """Deliver an alert about a CloudTrail record, shaped as the sweep's findings are; ``line`` is its subject."""
     started: datetime = run.clock()
-    event_id = "".join(ch for ch in str(detail.get("eventID", "")) if ch.isalnum() or ch == "-")[:64]
+    event_id = record_id(detail)
     event = guardian_event(
         f"{prefix}-{event_id or f'{started:%Y%m%dT%H%M%SZ}'}",
         name="DriftDetected",

@@ -110,29 +110,39 @@ def _grants(statement: Mapping[str, Any], trail_arn: str, account_id: str | None
         and (CLOUDTRAIL in as_list(principal.get("Service", [])) or "*" in as_list(principal.get("AWS", [])))
     ):
         return False
-    if "NotAction" in statement:
-        if any(_matches(a, "kms:GenerateDataKey") for a in as_list(statement["NotAction"])):
-            return False
-    elif not any(_matches(a, "kms:GenerateDataKey") for a in as_list(statement.get("Action", []))):
+    if not allows_action(statement, "kms:GenerateDataKey"):
         return False
     return _conditions_hold(statement.get("Condition") or {}, trail_arn, account_id)
 
 
 def _conditions_hold(conditions: Mapping[str, Any], trail_arn: str, account_id: str | None) -> bool:
+    known = dict.fromkeys(_TRAIL_KEYS, trail_arn) | ({"aws:sourceaccount": account_id} if account_id else {})
+    return conditions_hold(conditions, known)
+
+
+def conditions_hold(conditions: Mapping[str, Any], known: Mapping[str, str | None]) -> bool:
+    """Whether a statement's conditions hold for a request whose condition keys (lower case) have ``known`` values;
+    a condition on any other key, or with an operator not judged here, is assumed to hold."""
     for operator, tests in conditions.items():
         if not isinstance(tests, dict):
             continue
         op = operator.lower().removeprefix("forallvalues:").removeprefix("foranyvalue:").removesuffix("ifexists")
         for key, values in tests.items():
-            name = key.lower()
-            actual = trail_arn if name in _TRAIL_KEYS else account_id if name == "aws:sourceaccount" else None
+            actual = known.get(key.lower())
             if actual is None or op not in _HOLDS:
-                continue  # a condition on something else: assumed to hold
-            like = op.endswith("like")
+                continue
+            like = op.endswith("like") or op.startswith("arn")  # ARN conditions take wildcards too
             wanted = [str(v) for v in as_list(values)]
             if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
                 return False
     return True
+
+
+def allows_action(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether the statement's Action (or NotAction) covers ``action``."""
+    if "NotAction" in statement:
+        return not any(_matches(a, action) for a in as_list(statement["NotAction"]))
+    return any(_matches(a, action) for a in as_list(statement.get("Action", [])))
 
 
 def _matches(pattern: str, action: str) -> bool:

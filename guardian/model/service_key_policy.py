@@ -11,12 +11,11 @@ Conditions on the resource's ARN and the account are evaluated; any other condit
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from guardian.model.key_policy import as_list, statements_of
+from guardian.model.key_policy import allows_action, as_list, conditions_hold, statements_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 LOGS_CONTEXT = "kms:encryptioncontext:aws:logs:arn"
 SID = "CloudTrailGuardianLets"
-_HOLDS = {"stringequals", "stringlike", "arnequals", "arnlike"}
 
 
 @dataclass(frozen=True)
@@ -110,31 +108,9 @@ def _applies(statement: Mapping[str, Any], use: ServiceUse, action: str) -> bool
         and (use.principal in as_list(principal.get("Service", [])) or "*" in as_list(principal.get("AWS", [])))
     ):
         return False
-    if "NotAction" in statement:
-        if any(_matches(a, action) for a in as_list(statement["NotAction"])):
-            return False
-    elif not any(_matches(a, action) for a in as_list(statement.get("Action", []))):
+    if not allows_action(statement, action):
         return False
-    return _conditions_hold(statement.get("Condition") or {}, use)
-
-
-def _conditions_hold(conditions: Mapping[str, Any], use: ServiceUse) -> bool:
-    named = {"aws:sourcearn", *((use.context_key,) if use.context_key else ())}
-    for operator, tests in conditions.items():
-        if not isinstance(tests, dict):
-            continue
-        op = operator.lower().removeprefix("forallvalues:").removeprefix("foranyvalue:").removesuffix("ifexists")
-        for key, values in tests.items():
-            name = key.lower()
-            actual = use.resource_arn if name in named else use.account_id if name == "aws:sourceaccount" else None
-            if actual is None or op not in _HOLDS:
-                continue  # a condition on something else: assumed to hold
-            like = op.endswith("like") or op.startswith("arn")  # ARN conditions take wildcards too
-            wanted = [str(v) for v in as_list(values)]
-            if not any(fnmatch.fnmatchcase(actual, v) if like else actual == v for v in wanted):
-                return False
-    return True
-
-
-def _matches(pattern: str, action: str) -> bool:
-    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())
+    known = {"aws:sourcearn": use.resource_arn, "aws:sourceaccount": use.account_id}
+    if use.context_key:
+        known[use.context_key.lower()] = use.resource_arn
+    return conditions_hold(statement.get("Condition") or {}, known)

@@ -184,3 +184,9 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+def record_id(detail: Mapping[str, Any]) -> str:
+    """A CloudTrail record's eventID as a key may hold it: letters, digits and hyphens, at most 64 (the caller wrote
+    the record, not CloudTrail, when it reaches the function another way)."""
+    return "".join(ch for ch in str(detail.get("eventID", "")) if ch.isalnum() or ch == "-")[:64]
