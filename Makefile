@@ -14,12 +14,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup demo test lint typecheck unit bench architecture synth deploy diff scp stackset format clean
+.PHONY: help setup demo test lint typecheck unit bench cost architecture synth deploy diff scp stackset format clean
 
 help:
 	@echo "make demo   - run the guardian against a local AWS simulation (moto_server on 127.0.0.1)"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - print cold-start, latency, heal-time and asset-size figures (BENCH_AGAINST=<commit> to compare)"
+	@echo "make cost   - print the monthly cost of a deployment from its templates (COST_ARGS='--regions 17 ...')"
 	@echo "make architecture - print guardian/'s modules, import graph and the modules one event passes through"
 	@echo "make synth  - synthesize the CloudFormation template (cdk-nag runs on every synth)"
 	@echo "make deploy - cdk deploy into the account of your current AWS credentials (pass CDK_ARGS='-c alertEmails=...')"
@@ -61,19 +62,30 @@ test: lint typecheck unit
 bench: setup
 	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 	$(PY) scripts/bench_console.py
+	$(PY) scripts/report_print.py  # 7. the report printed by headless Chromium (A4, Letter)
 	$(PY) scripts/bench_burst.py  # 6. a minute of attack, in virtual time: about 15 minutes of wall time
+
+# The monthly cost, from the synthesized templates and a stated volume; prices in scripts/prices.json (dated).
+cost: setup
+	$(PY) scripts/cost.py $(COST_ARGS)
 
 architecture: setup
 	$(PY) scripts/architecture.py
 
+# CDK_ARGS reaches the CDK CLI as written: taken literally here (no make or shell expansion of $, quotes or braces)
+# and split by scripts/cdk_args.py at spaces outside JSON brackets and quotes. CDK: the CLI to run (tests use a fake).
+CDK ?= npx cdk
+override CDK_ARGS := $(value CDK_ARGS)
+export CDK_ARGS
+
 synth: setup
-	npx cdk synth --quiet $(CDK_ARGS)
+	$(PY) scripts/cdk_args.py $(CDK) synth --quiet
 
 diff: setup
-	npx cdk diff $(CDK_ARGS)
+	$(PY) scripts/cdk_args.py $(CDK) diff
 
 deploy: setup
-	npx cdk deploy $(CDK_ARGS)
+	$(PY) scripts/cdk_args.py $(CDK) deploy
 
 scp: setup
 	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...] [QUALIFIER=...]"; exit 2; }

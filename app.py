@@ -74,7 +74,6 @@ def add_guardian(app: cdk.App, settings: GuardianSettings, *, several: bool) -> 
             stack_name=f"{settings.stack_name}-forwarder",
             home_region=str(home),
             rule_prefix=settings.stack_name,
-            emails=settings.alert_emails,
             watch=guardian.watch,
             env=cdk.Environment(account=settings.account, region=region),
             termination_protection=True,

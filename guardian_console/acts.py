@@ -51,7 +51,7 @@ def selftest_command(args: argparse.Namespace, now: datetime) -> int:
 
 def sweep_command(args: argparse.Namespace, now: datetime) -> int:
     """Run the deployed sweep in each account, or dry-run it (nothing changes)."""
-    from guardian_console import sweeping  # noqa: PLC0415 - loads the guardian's flows
+    from guardian_console import sweep_table, sweeping  # noqa: PLC0415 - loads the guardian's flows
 
     wrong = False
     for account in accounts(args):
@@ -62,9 +62,7 @@ def sweep_command(args: argparse.Namespace, now: datetime) -> int:
             if args.json:
                 print(json.dumps({"account": account.deployed.account, "succeeded": succeeded, "result": summary}))
             else:
-                verdict = "succeeded" if succeeded else "FAILED"
-                print(f"{name}: the sweep {verdict} in {seconds:.1f} s")
-                print(json.dumps(summary, indent=2, default=str))
+                print("\n".join(sweep_table.lines(name, succeeded, summary, seconds)))  # the whole: --json
             continue
         found = sweeping.dry_run(account.session, account.deployed, now)
         errors = {**found.report.region_errors, **found.report.check_errors}

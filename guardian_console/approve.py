@@ -27,7 +27,9 @@ def precheck(session: Any, trail: str, region: str) -> None:
         listed = cloudtrail.describe_trails(trailNameList=[trail], includeShadowTrails=False)["trailList"]
         found = [t for t in listed if trail in (t.get("Name"), t.get("TrailARN"))]
         if not found:
-            raise ConsoleError(f"no trail named {trail} in {region}", "check the name, and pass the trail's --region")
+            raise ConsoleError(
+                f"no trail named {trail} in {region}", "check the name, and pass the trail's --trail-region"
+            )
         logging = cloudtrail.get_trail_status(Name=found[0]["TrailARN"])["IsLogging"]
     except (ClientError, BotoCoreError) as exc:
         raise ConsoleError(
@@ -57,7 +59,7 @@ def approve(
     if where not in deployed.regions:
         raise ConsoleError(
             f"{where} is not a Region this guardian covers ({', '.join(deployed.regions)})",
-            "pass --region with a covered Region, or add it to regions in cdk.json and deploy",
+            "pass --trail-region with a covered Region, or add it to regions in cdk.json and deploy",
         )
     if not reason.strip():
         raise ConsoleError("an approval needs a reason", 'pass --reason "why this configuration is right"')

@@ -6,26 +6,25 @@ before asking (no credentials, no such stack, a bad period): one line naming it 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardian import __version__
-from guardian_console import acts, render, rules, subscription
+from guardian_console import coverage_render, parser, render
 from guardian_console.errors import ConsoleError
 from guardian_console.evidence import Period, read_period
 from guardian_console.records import newest_first
 from guardian_console.report import COLUMNS, build
 from guardian_console.sessions import Account, accounts
-from guardian_console.stack import DEFAULT_STACK, public_key
+from guardian_console.stack import public_key
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
 
@@ -33,12 +32,12 @@ OK, WRONG, USAGE = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     # The guardian's flows log for CloudWatch; here what they find is the command's answer, printed by it.
     logging.getLogger("guardian").propagate = args.verbose
     logging.getLogger("guardian").addHandler(logging.NullHandler())
     try:
+        parser.resolve(args)  # an option's old spelling, with its note
         return int(args.command(args, now or datetime.now(UTC)))
     except ConsoleError as exc:
         print(f"guardian: error: {exc}", file=sys.stderr)
@@ -47,98 +46,9 @@ def main(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> i
         return USAGE
 
 
-def _common(region_option: str = "--region") -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack's name (default {DEFAULT_STACK})")
-    common.add_argument(
-        region_option, dest="region", help="the stack's home Region (default: the profile's or AWS_REGION)"
-    )
-    common.add_argument(
-        "--profile", action="append", help="an AWS profile to read with; repeat it to read several accounts"
-    )
-    common.add_argument("--assume-role", metavar="ROLE", help="a role name to assume in each account of --accounts")
-    common.add_argument(
-        "--accounts", help="comma-separated account ids to read through --assume-role (default: cdk.json environments)"
-    )
-    common.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
-    common.add_argument("--verbose", action="store_true", help="also print the guardian's own log lines")
-    return common
-
-
 def _parser() -> argparse.ArgumentParser:
-    common = _common()
-    parser = argparse.ArgumentParser(prog="guardian", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"guardian {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-
-    incidents = commands.add_parser(
-        "incidents", parents=[common], help="recent alerted events from the evidence, newest first"
-    )
-    incidents.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
-    incidents.set_defaults(command=_incidents)
-
-    status = commands.add_parser(
-        "status", parents=[common], help="every trail protected, logging, as its baseline; the guardian's own health"
-    )
-    status.set_defaults(command=_status)
-
-    sweep = commands.add_parser("sweep", parents=[common], help="run the deployed sweep now, or --dry-run it")
-    sweep.add_argument(
-        "--dry-run", action="store_true", help="compute what the sweep would change, with read-only credentials"
-    )
-    sweep.set_defaults(command=acts.sweep_command)
-
-    verify = commands.add_parser(
-        "verify", parents=[common], help="prove the evidence of a period complete and untouched (the digest chain)"
-    )
-    verify.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    verify.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
-    verify.add_argument("--offline", metavar="DIR", help="verify a downloaded copy of the evidence bucket instead")
-    verify.add_argument("--public-key", metavar="FILE", help="with --offline: the signing key's exported public key")
-    verify.set_defaults(command=_verify)
-
-    report = commands.add_parser("report", parents=[common], help="the auditor's report of a period")
-    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
-    report.add_argument("--format", choices=("html", "csv", "json"), default="html")
-    report.add_argument("-o", "--output", help="the file to write (default: standard output)")
-    report.set_defaults(command=_report)
-
-    approve = commands.add_parser(
-        "approve",
-        parents=[_common("--stack-region")],
-        help="make a trail's configuration, as it is now, its baseline (who approved it and why are kept)",
-    )
-    approve.add_argument("--trail", required=True, help="the trail's name")
-    approve.add_argument("--region", dest="trail_region", help="the trail's home Region (default: the stack's)")
-    approve.add_argument("--reason", required=True, help="why this configuration is right: kept in the evidence")
-    for kind in ("bucket", "log-group"):
-        approve.add_argument(
-            f"--include-{kind}",
-            action="store_true",
-            help=f"adopt the trail's {kind.replace('-', ' ')} even if it is weaker than its baseline (else refused); "
-            "the approval's alert is then HIGH",
-        )
-    approve.set_defaults(command=acts.approve_command)
-
-    selftest = commands.add_parser(
-        "selftest", parents=[common], help="stop the sentinel trail and prove the guardian heals and alerts (PASS/FAIL)"
-    )
-    selftest.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the alert (default 120)")
-    selftest.add_argument("--reason", default="guardian selftest", help="kept with the self-test's evidence")
-    selftest.set_defaults(command=acts.selftest_command)
-
-    rules.add_commands(commands, _offline())
-    subscription.add_command(commands, _offline())
-    return parser
-
-
-def _offline() -> argparse.ArgumentParser:
-    """The options of a command that reads no AWS account."""
-    offline = argparse.ArgumentParser(add_help=False)
-    offline.add_argument("--json", action="store_true", help="print JSON for machines instead of text")
-    offline.add_argument("--verbose", action="store_true", help="also print the guardian's own log lines")
-    return offline
+    """The command line (guardian_console/parser.py), with the commands this module implements."""
+    return parser.build({"incidents": _incidents, "status": _status, "verify": _verify, "report": _report})
 
 
 def _incidents(args: argparse.Namespace, now: datetime) -> int:
@@ -174,28 +84,7 @@ def _status(args: argparse.Namespace, now: datetime) -> int:
 def _verify(args: argparse.Namespace, now: datetime) -> int:
     from guardian_console import verify  # noqa: PLC0415
 
-    start, end = _period(args)
-    if args.offline:
-        if not args.public_key:
-            raise ConsoleError(
-                "--offline needs --public-key", "export it: aws kms get-public-key --key-id <SigningKeyArn>"
-            )
-        verdicts = [(f"copy in {args.offline}", verify.offline(Path(args.offline), Path(args.public_key), start, end))]
-    else:
-        verdicts = [
-            (f"{a.deployed.account} ({a.deployed.stack})", verify.online(a.session, a.deployed, start, end))
-            for a in accounts(args)
-        ]
-    for name, verdict in verdicts:
-        if args.json:
-            print(json.dumps({"evidence": name, "ok": verdict.ok, **asdict(verdict)}, indent=2))
-            continue
-        print(f"{name}: {verdict.digests} digests, {verdict.records} records of {start} to {end} in the chain")
-        if verdict.pending:
-            print(f"  {len(verdict.pending)} newer than the chain's head (the next sweep adds them)")
-        print("  INTACT: every record is there, unchanged, and locked" if verdict.ok else "  BROKEN:")
-        print("\n".join(f"  - {b}" for b in verdict.breaks))
-    return OK if all(v.ok for _, v in verdicts) else WRONG
+    return verify.command(args, *_period(args), now, accounts)
 
 
 def _period(args: argparse.Namespace) -> tuple[date, date]:
@@ -206,21 +95,55 @@ def _period(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def _report(args: argparse.Namespace, now: datetime) -> int:
+    from guardian_console.coverage_read import covered  # noqa: PLC0415
+
     start, end = _period(args)
     periods = _read(args, start, end)
     report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
+    report = covered(report, [a for a, _ in periods], now)
+    report = replace(report, blind_windows=_blind_windows(periods, start, end))
     fmt = "json" if args.json else args.format
     text = {"html": render.as_html, "csv": render.as_csv, "json": render.as_json}[fmt](report)
     if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8", newline="")
-        except OSError as exc:
-            raise ConsoleError(f"cannot write {args.output}: {exc.strerror}") from exc
+        _write(Path(args.output), text)
         partial = ", PARTIAL" if report.partial else ""
         print(f"wrote {args.output}: {len(report.rows)} events{partial}", file=sys.stderr)
+        if fmt == "csv":
+            side = Path(args.output).with_suffix(".coverage.csv")
+            _write(side, coverage_render.as_csv(report.coverage))
+            print(f"wrote {side}: what the report covers", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return _unread_status(report.unread)
+        if fmt == "csv":
+            print("guardian: note: pass -o FILE.csv to also get FILE.coverage.csv, what it covers", file=sys.stderr)
+    status = _unread_status(report.unread)
+    if args.require_coverage and not report.covered:
+        for line in report.coverage.not_covered if report.coverage else ["coverage not established"]:
+            print(f"guardian: not covered: {line}", file=sys.stderr)
+        return WRONG
+    return status
+
+
+def _blind_windows(periods: list[tuple[Account, Period]], start: date, end: date) -> tuple[Any, ...]:
+    """Each account's healed blind windows of the period, verified with the guardian's key where it can be read."""
+    from guardian_console import while_off  # noqa: PLC0415
+
+    found = []
+    for a, _ in periods:
+        try:
+            public = public_key(a.session, a.deployed.signing_key)
+        except ConsoleError:
+            public = None
+        s3, bucket, key_id = a.session.client("s3"), a.deployed.evidence_bucket, a.deployed.signing_key
+        found += while_off.read(s3, bucket, a.deployed.account, start, end, public_key=public, key_id=key_id)
+    return tuple(found)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ConsoleError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def _unread_status(unread: list[dict[str, str]]) -> int:

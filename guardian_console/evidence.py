@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, LOOKBACK_DAYS
 from guardian.model.evidence import EVIDENCE_SCHEMA
+from guardian.model.record_signatures import is_sidecar
 from guardian.model.record_summary import parse_time, summarize
 from guardian.model.results import iso
 from guardian.ports.errors import describe_failure
@@ -132,7 +133,7 @@ def _objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            found += page.get("Contents", [])
+            found += [o for o in page.get("Contents", []) if not is_sidecar(o["Key"])]  # a record's signature
     except ClientError as exc:
         raise _denied(exc, f"list s3://{bucket}/{prefix}", "s3:ListBucket") from exc
     return found

@@ -2,7 +2,11 @@
 
 A record listed by a verified digest must still be there, with the same SHA-256, under Object Lock for its full
 retention; an object that no digest lists is either newer than the chain's head (pending: the next sweep adds it)
-or added outside the chain; a key with a second version was changed after it was recorded.
+or added outside the chain; a key with a second version was changed after it was recorded. Every record must carry
+the guardian's signature (guardian.model.record_signatures), whatever the chain says: one without is named, but for
+a record from before signing existed that the chain took then (a warning). The chain's head must be younger than two
+sweep intervals (the sweep writes a digest every run): an older head means the sweep stopped, or the newest digests
+were deleted (a shortened chain).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from guardian.model.digests import Link, chain_breaks
+from guardian.model.record_signatures import SIGN_GRACE
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,18 @@ class Found:
     last_modified: datetime | None
     lock_mode: str | None = None
     retain_until: datetime | None = None
+    unsigned: str | None = None  # why its signature is missing or invalid; None: signed by the guardian
+    legacy: str | None = None  # the guardian that wrote it, for a record from before signing existed
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's newest digest that verifies: its key, sequence, when it was written, the SHA-256 of its bytes."""
+
+    key: str
+    sequence: int
+    written_at: datetime | None
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,11 @@ class Verdict:
     records: int = 0
     breaks: list[str] = field(default_factory=list)  # each one names what is wrong
     pending: list[str] = field(default_factory=list)  # written after the chain's head: the next sweep adds them
+    unsigned: list[str] = field(default_factory=list)  # records whose signature is missing or invalid (in breaks too)
+    warnings: list[str] = field(default_factory=list)  # unsigned records from before signing existed, chained then
+    head: Head | None = None
+    max_head_age: timedelta | None = None  # two sweep intervals; None: not checked (a downloaded copy)
+    interval_source: str = ""  # where the sweep's interval was read
 
     @property
     def ok(self) -> bool:
@@ -59,9 +81,22 @@ def judge(
     end: date,
     retention: Retention | None,
     offline: bool = False,
+    now: datetime | None = None,
+    interval: tuple[timedelta, str] | None = None,
+    from_middle: bool = False,
+    noted: tuple[str, str | None] | None = None,
 ) -> Verdict:
-    verdict = Verdict(digests=len(links), breaks=chain_breaks(links))
+    """``interval``: the sweep's interval and where it was read; with ``now``, a head older than two is a break.
+    ``from_middle``: ``links`` are the chain from the digest before the period's first to the head. ``noted``: a head
+    seen before (its key, and its SHA-256 if known), kept outside the account: it must still be in the chain."""
+    verdict = Verdict(digests=len(links), breaks=chain_breaks(links, from_middle=from_middle))
     verified = [link for link in links if link.problem is None]
+    verdict.head = _head(verified)
+    if interval is not None and now is not None:
+        verdict.max_head_age, verdict.interval_source = 2 * interval[0], interval[1]
+        verdict.breaks += _stale(verdict.head, now, 2 * interval[0], interval[1])
+    if noted is not None:
+        verdict.breaks += _noted(noted, links)
     listed: dict[str, list[dict[str, str]]] = {}
     for link in verified:
         for entry in link.document.get("records", []):
@@ -78,7 +113,65 @@ def judge(
     for item in sorted(found, key=lambda f: f.key):
         if _in(item.key, start, end):
             _unlisted(item, listed.get(item.key, []), head_cutoff, verdict, offline=offline)
+            young = now is not None and item.last_modified is not None and now - item.last_modified < SIGN_GRACE
+            if not (young and item.key in verdict.pending):  # its signature may still be on its way
+                _signature(item, listed.get(item.key, []), verdict, offline=offline)
     return verdict
+
+
+def _head(verified: list[Link]) -> Head | None:
+    if not verified:
+        return None
+    newest = max(verified, key=lambda link: link.sequence)
+    return Head(newest.key, newest.sequence, _time(newest.document.get("written_at")), newest.body_sha256)
+
+
+def _stale(head: Head | None, now: datetime, most: timedelta, source: str) -> list[str]:
+    """A head older than two sweep intervals: the sweep writes a digest every run, so digests stopped coming (the
+    sweep is down) or the newest ones were deleted (the chain shortened, which no gap in it shows)."""
+    if head is None:
+        return ["the chain has no digest that verifies: nothing vouches for the evidence"]
+    if head.written_at is None or now - head.written_at <= most:
+        return []
+    age = now - head.written_at
+    return [
+        f"the chain's head {head.key} (sequence {head.sequence}) was written {head.written_at:%Y-%m-%dT%H:%M:%SZ}, "
+        f"{_age(age)} ago: older than two sweep intervals ({_age(most)}; interval from {source}). The sweep has "
+        "stopped writing digests, or the newest digests were deleted (a shortened chain)"
+    ]
+
+
+def _noted(noted: tuple[str, str | None], links: list[Link]) -> list[str]:
+    """A head noted before (by an earlier ``verify``, a report, the security team) that is gone or changed: the chain
+    was shortened and extended again, which neither a gap nor the head's age shows."""
+    key, sha = noted
+    found = next((link for link in links if link.key == key), None)
+    if found is None:
+        return [f"the head noted before, {key}, is not in the chain: the chain was shortened (digests deleted)"]
+    if sha and found.body_sha256 != sha:
+        return [f"the head noted before, {key}, has changed (SHA-256 {found.body_sha256}, not {sha}): rewritten"]
+    return []
+
+
+def _signature(item: Found, entries: list[dict[str, str]], verdict: Verdict, *, offline: bool) -> None:
+    """A record without the guardian's valid signature is named, whatever the chain says; one from before signing
+    existed that a digest took (then, when it could not be told from a forgery) is a warning."""
+    if item.unsigned is None:
+        return
+    chained = [e for e in entries if offline or e["version_id"] == item.version_id]
+    if chained and item.legacy:
+        verdict.warnings.append(
+            f"{item.key}: unsigned, written by {item.legacy} before signing existed: chained by digest "
+            f"{chained[0]['digest']}"
+        )
+        return
+    verdict.unsigned.append(item.key)
+    verdict.breaks.append(f"{item.key}: {item.unsigned}")
+
+
+def _age(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _listed_problems(

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from guardian_console.report import COLUMNS, CONTROLS
+from guardian_console import coverage_render, printable, while_off
+from guardian_console.controls import CONTROLS
+from guardian_console.report import COLUMNS
 
 REPORT_SCHEMA = "cloudtrail-guardian/report"
 REPORT_SCHEMA_VERSION = "1.0"
@@ -28,10 +29,12 @@ def as_json(report: Report) -> str:
         "generated_at": report.generated_at,
         "accounts": report.accounts,
         "partial": report.partial,
+        "coverage": coverage_render.as_dict(report.coverage),
         "summary": asdict(report.summary),
-        "controls": [{"control": c, "how": how} for c, how in CONTROLS],
+        "controls": [c.to_json() for c in CONTROLS],
         "rows": [dict(zip(COLUMNS, r.values(), strict=True)) for r in report.rows],
         "unread": report.unread,
+        "while_logging_was_off": while_off.as_json(report.blind_windows),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -81,32 +84,25 @@ def as_html(report: Report) -> str:
         if report.partial
         else ""
     )
-    rows = "\n".join(
-        "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in r.values()) + "</tr>" for r in report.rows
-    )
     unread = "\n".join(
         f"<tr><td>{escape(u['account'])}</td><td>{escape(u['key'])}</td><td>{escape(u['problem'])}</td></tr>"
         for u in report.unread
     )
-    controls = "\n".join(f"<tr><td>{escape(c)}</td><td>{escape(how)}</td></tr>" for c, how in CONTROLS)
+    controls = "\n".join(
+        f"<tr><td>{escape(c.framework)}</td><td>{escape(c.ref)}</td><td>{escape(c.title)}</td>"
+        f"<td>{escape(c.how)}</td></tr>"
+        for c in CONTROLS
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{escape(title)}</title>
-<style>
-body {{ font: 13px/1.4 system-ui, sans-serif; margin: 2em; color: #111; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #bbb; padding: 2px 6px; text-align: left; vertical-align: top; }}
-th {{ background: #eee; }}
-td {{ word-break: break-all; }}
-.partial {{ color: #a00; font-weight: bold; }}
-svg {{ border: 1px solid #bbb; }}
-@media print {{ body {{ margin: 0; font-size: 9px; }} tr {{ page-break-inside: avoid; }} }}
-</style>
+<style>{printable.STYLE}</style>
 </head>
 <body>
 <h1>{escape(title)}</h1>
+{coverage_render.html_block(report.coverage)}
 <p>Accounts: {escape(", ".join(report.accounts))}. Generated {escape(report.generated_at)} from the Object Lock
 evidence; each record with its object version, SHA-256 and retention.</p>
 {partial}
@@ -125,17 +121,19 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 <tr><th>guardian versions</th><td>{escape(", ".join(s.guardian_versions) or "-")}</td></tr>
 </table>
 <h2>Blind windows over the period</h2>
-{chart(report)}
+{printable.blind_windows(report)}
+{while_off.section(report.blind_windows)}
 <h2>Controls supported</h2>
-<table>
-<tr><th>control</th><th>how the evidence supports it</th></tr>
+{coverage_render.controls_note(report.coverage)}
+<table class="controls">
+<tr><th>framework</th><th>control</th><th>title</th><th>how the evidence supports it</th></tr>
 {controls}
 </table>
 <h2>Every alerted event</h2>
-<table>
-<tr>{"".join(f"<th>{escape(c)}</th>" for c in COLUMNS)}</tr>
-{rows}
-</table>
+{printable.events_table(report)}
+<h2 id="objects">Evidence objects</h2>
+<p>Each row's evidence object in full, numbered as the rows above (their shortened hashes link here).</p>
+{printable.appendix(report)}
 <h2>Evidence that could not be read</h2>
 <table>
 <tr><th>account</th><th>key</th><th>problem</th></tr>
@@ -144,43 +142,6 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 </body>
 </html>
 """
-
-
-def chart(report: Report, width: int = 720, height: int = 200) -> str:
-    """An inline SVG: one bar per healed tampering event with a blind window (self-tests apart), at its time."""
-    points = [
-        (datetime.fromisoformat(r.time.replace("Z", "+00:00")), r.blind_window_seconds)
-        for r in report.rows
-        if r.blind_window_seconds is not None and r.time and not r.purpose
-    ]
-    start = datetime.combine(report.start, datetime.min.time()).timestamp()
-    end = datetime.combine(report.end, datetime.max.time()).timestamp()
-    span = max(end - start, 1.0)
-    top = max([w for _, w in points if w is not None] + [1.0])
-    bars = []
-    for moment, window in points:
-        assert window is not None
-        x = 40 + (moment.timestamp() - start) / span * (width - 50)
-        h = window / top * (height - 40)
-        bars.append(
-            f'<rect x="{x:.1f}" y="{height - 20 - h:.1f}" width="3" height="{max(h, 1):.1f}" fill="#c33">'
-            f"<title>{escape(moment.isoformat())}: {window:.1f} s</title></rect>"
-        )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="blind window in seconds over the period">'
-        f'<line x1="40" y1="{height - 20}" x2="{width - 10}" y2="{height - 20}" stroke="#333"/>'
-        f'<line x1="40" y1="10" x2="40" y2="{height - 20}" stroke="#333"/>'
-        f'<text x="2" y="18" font-size="10">{top:.1f} s</text>'
-        f'<text x="40" y="{height - 4}" font-size="10">{escape(str(report.start))}</text>'
-        f'<text x="{width - 80}" y="{height - 4}" font-size="10">{escape(str(report.end))}</text>'
-        + "".join(bars)
-        + "</svg>"
-    )
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -1,28 +1,21 @@
-"""The auditor's report of a period, and the incidents list: rows from evidence records, a summary, the controls the
-evidence supports. Pure; rendered by :mod:`guardian_console.render`.
+"""The auditor's report of a period, and the incidents list: rows from evidence records and a summary (the controls
+the evidence supports are :mod:`guardian_console.controls`). Pure; rendered by :mod:`guardian_console.render`.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from datetime import date, datetime
 
+    from guardian_console.coverage import Coverage
     from guardian_console.records import Stored, Unread
+    from guardian_console.while_off import Window
 
-CONTROLS = (
-    ("CIS AWS Foundations 3.1", "CloudTrail is enabled in all Regions: every stop or deletion is undone and recorded"),
-    ("CIS AWS Foundations 4.5", "CloudTrail configuration changes are monitored: every change is alerted"),
-    (
-        "NIST SP 800-53 AU-9",
-        "Protection of audit information: audit logging is restored, evidence kept under Object Lock",
-    ),
-    ("PCI DSS 10.5", "Audit trails are secured: changes detected, undone and recorded"),
-)
 COLUMNS = (
     "time",
     "account",
@@ -101,10 +94,17 @@ class Report:
     rows: list[Row]
     summary: Summary
     unread: list[dict[str, str]]
+    coverage: Coverage | None = None  # what the report vouches for (None: not established, and it says so)
+    blind_windows: tuple[Window, ...] = ()  # what the account did while logging was off (guardian_console.while_off)
 
     @property
     def partial(self) -> bool:
         return bool(self.unread)
+
+    @property
+    def covered(self) -> bool:
+        """The whole period is covered: watched, swept without gaps, the chain intact."""
+        return self.coverage is not None and self.coverage.complete
 
 
 def row(stored: Stored) -> Row:
@@ -164,6 +164,12 @@ def build(
         summary=summary,
         unread=[{"key": u.key, "account": u.account, "problem": u.problem} for u in unread],
     )
+
+
+def with_coverage(report: Report, coverage: Coverage) -> Report:
+    """The report with what it covers; the guardian versions are those of the period's records."""
+    versions = tuple(report.summary.guardian_versions)
+    return replace(report, coverage=replace(coverage, guardian_versions=versions))
 
 
 def _spread(values: list[float]) -> dict[str, float | None]:

@@ -98,7 +98,35 @@ def status(session: Any, deployed: Deployed, now: datetime, config: Config | Non
             result.unread += unread
     result.health += _rules(aws, config)
     result.health += _own(session, deployed, now)
+    result.health.append(mode_health(function_modes(session, deployed)))
     return result
+
+
+def function_modes(session: Any, deployed: Deployed) -> dict[str, str]:
+    """Each function's mode (``heal`` or ``observe``), from its deployed environment (GUARDIAN_MODE; unset: heal),
+    or ``unreadable: why``."""
+    client = session.client("lambda", region_name=deployed.region)
+    modes: dict[str, str] = {}
+    for role, name in (("remediation", deployed.remediation_function), ("sweep", deployed.sweep_function)):
+        try:
+            variables = client.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables")
+        except (ClientError, BotoCoreError) as exc:
+            modes[role] = f"unreadable: {describe_failure(exc)}"
+            continue
+        modes[role] = str((variables or {}).get("GUARDIAN_MODE") or "heal")
+    return modes
+
+
+def mode_health(modes: dict[str, str]) -> Health:
+    """The mode as ``guardian status`` shows it: one line; a problem where the functions disagree or one is
+    unreadable (observe itself is no problem: it is a pilot's choice)."""
+    values = set(modes.values())
+    state = ", ".join(f"{role} {mode}" for role, mode in modes.items())
+    if len(values) == 1 and values <= {"heal", "observe"}:
+        [mode] = values
+        note = " (alerts what it would undo, changes nothing)" if mode == "observe" else ""
+        return Health("mode", mode + note)
+    return Health("mode", state, "the functions' modes differ or cannot be read: redeploy the stack")
 
 
 def _region(aws: FullAdapter, config: Config, region: str) -> tuple[list[TrailStatus], list[str]]:
@@ -121,7 +149,7 @@ def _trail(aws: FullAdapter, config: Config, region: str, name: str) -> TrailSta
     live = aws.trail_state(region, name)
     if live is None:
         return TrailStatus(region, name, protected=False, logging=None, baseline="deleted meanwhile")
-    checked = baselines.load_checked(aws, region, name)
+    checked = baselines.load_checked(aws, region, name, sentinel=config.sentinel)
     stored = checked.state
     judged = stored if isinstance(stored, TrailState) else live
     protected = config.protects(judged.name, judged.tags)

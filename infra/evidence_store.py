@@ -34,6 +34,7 @@ OBJECT_WRITES = [
 BASELINES_PREFIX = "baselines/"
 DIGESTS_PREFIX = "digests/"
 GROUPS_PREFIX = "groups/"  # alert groups' windows (as guardian.model.grouping names it)
+BLIND_WINDOWS_PREFIX = "blind-windows/"  # a healed trail's blind window, read back (guardian.model.blind_window)
 
 
 class EvidenceStore(Construct):
@@ -108,6 +109,27 @@ class EvidenceStore(Construct):
                 conditions={"StringLike": {"s3:prefix": [GROUPS_PREFIX + "*"]}},
             )
         )
+
+    def grant_blind_windows(self, role: iam.IRole, *, settle: bool = False) -> None:
+        """Keep a healed trail's blind window (its events, read from CloudTrail's Event history), written once beside
+        the record, signed; the sweep (``settle``) also lists and reads them, to read each again once Event history
+        holds all of it."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="KeepBlindWindows",
+                actions=["s3:PutObject", *(["s3:GetObject"] if settle else [])],
+                resources=[self.bucket.arn_for_objects(BLIND_WINDOWS_PREFIX + "*")],
+            )
+        )
+        if settle:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ListBlindWindows",
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [BLIND_WINDOWS_PREFIX + "*"]}},
+                )
+            )
 
     def grant_baselines(self, role: iam.IRole, *, list_them: bool) -> None:
         """Read and record baselines (new versions of one object per trail), and read their earlier versions (the
@@ -205,6 +227,11 @@ class EvidenceStore(Construct):
                 id=f"AwsSolutions-IAM5[Resource::{bucket}/{EVIDENCE_PREFIX}*]",
                 reason="Evidence keys are derived from each event's eventID; the grant is limited to the evidence/ "
                 "prefix of the guardian's own bucket.",
+            ),
+            Ack(
+                id=f"AwsSolutions-IAM5[Resource::{bucket}/{BLIND_WINDOWS_PREFIX}*]",
+                reason="One object per healed blind window, named after its evidence record; the grant is limited to "
+                "the blind-windows/ prefix of the guardian's own bucket.",
             ),
             Ack(
                 id=f"AwsSolutions-IAM5[Resource::{bucket}/{GROUPS_PREFIX}*]",

@@ -8,7 +8,6 @@ the home function handles a forwarded event exactly like a local one and heals i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Aws, Stack, Tags
@@ -17,11 +16,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.alarms import queue_alarm
-from infra.alerts_topic import AlertsTopic
 from infra.dead_letters import DeadLetterQueue
-from infra.recipients import Recipient
-from infra.self_protection import GUARDED_CALLS, VIA_CLOUDFORMATION, Watch, message, pattern
+from infra.nag import any_resource
+from infra.self_protection import GUARDED_CALLS, Watch, pattern
 from infra.settings import GUARDIAN_TAG
 from infra.stack_callers import TAG_CALLS  # IAM's calls are recorded in us-east-1: the guardian's tag given
 from infra.tamper_rule import EVENT_NAMES, EVENT_SOURCES
@@ -29,7 +26,6 @@ from infra.watch import forward_rule_names, forward_watched
 from watch_rules.compile import Compiled
 
 API_CALL = "AWS API Call via CloudTrail"
-EVENT_SOURCE_OF = {"aws.cloudwatch": "monitoring.amazonaws.com"}
 
 
 # Families of calls forwarded by their common prefix: one by one, every call the home Region acts on outgrew
@@ -49,10 +45,38 @@ def forwarded_pattern() -> events.EventPattern:
     return events.EventPattern(source=sources, detail_type=[API_CALL], detail={"eventName": unique})
 
 
+def forward_role_prefix(stack_name: str) -> str:
+    """What every forwarder's role name starts with (``<role prefix><Region>``): the home Region's IAM guard knows
+    them all by it. Cut to fit IAM's 64 characters with the longest Region names."""
+    return f"{stack_name[:38]}-forward-"
+
+
+def forward_queue_name(stack_name: str) -> str:
+    """Every forwarder's dead-letter queue, the same name in each Region: the home Region's SQS guard matches it
+    (``*/<stackName>-*``) once the forwarder sends the call home, and the sweep reads its depth there."""
+    return f"{stack_name}-forward-dead-letters"
+
+
+def grant_reading_forwarder_queues(role: iam.IRole) -> None:
+    """GetQueueAttributes for the sweep, which reads every forwarder's dead-letter queue's depth
+    (:mod:`guardian.flows.forwarder_queues`). On ``*``, merged into the role's statement on ``*``: the sweep role's
+    inline policies are at IAM's 10,240 characters, and a statement of its own (the queue's ARN in every Region,
+    ``arn:*:sqs:*:*:<stackName>-forward-dead-letters``) pushed one into a managed policy CDK makes outside the
+    guarded set. Read only: a queue's attributes and depth."""
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=["*"]))
+    any_resource(role, "sqs:GetQueueAttributes: the depth of the forwarders' dead-letter queues, in every Region.")
+
+
 class Forwarder(Construct):
-    """The forwarding rule, its role (PutEvents on the home bus only), its dead-letter queue, and an alarm on that
-    queue. An alarm can only notify a topic of its own Region, so the forwarder has a small topic of its own with the
-    guardian's subscribers."""
+    """The forwarding rule, its role (PutEvents on the home bus only), its dead-letter queue, and its guard.
+
+    Nothing in it has a monthly fee: no key, no alarm, no topic. Every change to it is alerted by the home Region's
+    guards: the forwarding rule sends the guarded calls home (its queue and role are named so that the home guards
+    match them: :func:`forward_queue_name`, :func:`forward_role_prefix`), and its guard rule sends home the calls that
+    change the forwarding rules (a rule does not see the call that disables it). An event the rule could not deliver
+    waits in the dead-letter queue, whose depth the home sweep reads in each forwarder's Region and alerts HIGH
+    (:mod:`guardian.flows.forwarder_queues`): within one sweep interval (5 minutes by default) where an alarm of its
+    own took a minute, but cost $0.10 a month, and the key of the topic it needed $1, in every Region."""
 
     def __init__(
         self,
@@ -61,12 +85,13 @@ class Forwarder(Construct):
         *,
         home_region: str,
         rule_prefix: str,
-        emails: Sequence[Recipient] = (),
         watch: Compiled | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.home_bus_arn = f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", of="the forwarding rule's target").queue
+        self.dead_letters = DeadLetterQueue(
+            self, "DeadLetters", of="the forwarding rule's target", queue_name=forward_queue_name(rule_prefix)
+        ).queue
         self.rule_name = f"{rule_prefix}-forward"
         self.rule = events.Rule(
             self,
@@ -76,25 +101,23 @@ class Forwarder(Construct):
             event_pattern=forwarded_pattern(),
         )
         home_bus = events.EventBus.from_event_bus_arn(self, "HomeBus", self.home_bus_arn)
-        # One role for every forwarding rule: PutEvents on the home bus only.
-        role = iam.Role(self, "ForwardRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
-        self.rule.add_target(targets.EventBus(home_bus, dead_letter_queue=self.dead_letters, role=role))
+        # One role for every forwarding rule: PutEvents on the home bus only. Named: the home IAM guard matches it.
+        self.role = iam.Role(
+            self,
+            "ForwardRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            role_name=f"{forward_role_prefix(rule_prefix)}{Stack.of(self).region}",
+        )
+        self.rule.add_target(targets.EventBus(home_bus, dead_letter_queue=self.dead_letters, role=self.role))
         self.watch_rules = []
         if watch is not None:  # the watch rules' patterns, sent home like the tamper events
             self.watch_rules = forward_watched(
-                self, watch, prefix=rule_prefix, home_bus=home_bus, dead_letters=self.dead_letters, role=role
+                self, watch, prefix=rule_prefix, home_bus=home_bus, dead_letters=self.dead_letters, role=self.role
             )
         self.rule_names = [self.rule_name, *forward_rule_names(rule_prefix, watch)]
-        self.alerts = AlertsTopic(self, "Alerts", emails=emails)
-        self.alarm = queue_alarm(
-            self,
-            self.dead_letters,
-            f"CloudTrail Guardian could not forward an event to {home_region}: it is in the forwarder's dead-letter "
-            "queue (the sweep is the backstop until it is replayed)",
-            self.alerts.topic,
-        )
-        # Its own guard: a change to the forwarding rule, alerted in this Region (the rule may not forward the call
-        # that disables it). A change to this guard is forwarded home, where the guardian's own guard watches both.
+        # Its own guard: a change to a forwarding rule, sent home (the rule may not forward the call that disables
+        # it), where the guardian's rule guard names every forwarder rule. A change to this guard is forwarded home
+        # by the forwarding rule.
         guarded = Watch(
             "forwarder rule",
             "forward-guard",
@@ -107,71 +130,10 @@ class Forwarder(Construct):
             self,
             "Guard",
             rule_name=f"{rule_prefix}-forward-guard",
-            description="CloudTrail Guardian self-protection: changes to the forwarding rule",
+            description="CloudTrail Guardian self-protection: changes to the forwarding rules, sent home",
             event_pattern=pattern(guarded),
         )
-        self.guard.add_target(targets.SnsTopic(self.alerts.topic, message=message(guarded, rule_prefix)))
-        self.own_guards = self._guard_alert_path(rule_prefix, role)
-
-    def _guard_alert_path(self, rule_prefix: str, role: iam.IRole) -> list[events.Rule]:
-        """Its own alert path (topic, subscriptions, key, alarm, queue, role): no home guard names them, so a change
-        is alerted in this Region, straight from EventBridge to its topic: CRITICAL by anyone but CloudFormation,
-        HIGH by CloudFormation (a deployment of this stack, or a stack of someone else's)."""
-        topic = self.alerts.topic.topic_arn
-        key = [self.alerts.key.key_id, self.alerts.key.key_arn]
-        alarm = [self.alarm.alarm_name]
-        # Two groups, each within EventBridge's 2,048 characters a pattern: the topic and its key; the rest.
-        groups: dict[str, dict[str, dict[str, list[Any]]]] = {
-            "topic": {
-                "aws.sns": {"topicArn": [topic], "subscriptionArn": [{"prefix": f"{topic}:"}], "resourceArn": [topic]},
-                "aws.kms": {"keyId": key},
-            },
-            "queue": {
-                "aws.cloudwatch": {"alarmName": alarm, "alarmNames": alarm},
-                "aws.sqs": {"queueUrl": [self.dead_letters.queue_url]},
-                "aws.iam": {"roleName": [role.role_name]},
-            },
-        }
-        rules = []
-        for group, naming in groups.items():
-            for cfn, severity in (("", "CRITICAL"), ("-cfn", "HIGH")):
-                suffix = f"forward-guard-{group}{cfn}"
-                watch = Watch(
-                    "forwarder alert path"
-                    + (" (by CloudFormation: expected only while the forwarder deploys)" if cfn else ""),
-                    suffix,
-                    "aws.sns",
-                    "sns.amazonaws.com",
-                    (),
-                    {},
-                    severity=severity,
-                )
-                rule = events.Rule(
-                    self,
-                    "".join(part.title() for part in suffix.split("-")),
-                    rule_name=f"{rule_prefix}-{suffix}",
-                    description="CloudTrail Guardian self-protection: changes to the forwarder's alert path",
-                    event_pattern=_alert_path_pattern(naming, via_cloudformation=bool(cfn)),
-                )
-                rule.add_target(targets.SnsTopic(self.alerts.topic, message=message(watch, rule_prefix)))
-                rules.append(rule)
-        return rules
-
-
-def _alert_path_pattern(naming: dict[str, dict[str, list[Any]]], *, via_cloudformation: bool) -> events.EventPattern:
-    """One pattern for every kind: a call of its source naming one of the forwarder's own resources."""
-    either = []
-    for source, fields in naming.items():
-        branch: dict[str, Any] = {
-            "eventSource": [EVENT_SOURCE_OF.get(source, source.removeprefix("aws.") + ".amazonaws.com")],
-            "eventName": list(GUARDED_CALLS[source]),
-        }
-        named = [{"requestParameters": {f: v}} for f, v in fields.items()]
-        branch.update(named[0] if len(named) == 1 else {"$or": named})
-        either.append(branch)
-    via: Any = VIA_CLOUDFORMATION if via_cloudformation else {"anything-but": VIA_CLOUDFORMATION}
-    detail = {"sourceIPAddress": [via], "$or": either}
-    return events.EventPattern(source=list(naming), detail_type=[API_CALL], detail=detail)
+        self.guard.add_target(targets.EventBus(home_bus, dead_letter_queue=self.dead_letters, role=self.role))
 
 
 class ForwarderStack(Stack):
@@ -182,7 +144,6 @@ class ForwarderStack(Stack):
         *,
         home_region: str,
         rule_prefix: str,
-        emails: Sequence[Recipient] = (),
         watch: Compiled | None = None,
         **kwargs: Any,
     ) -> None:
@@ -192,7 +153,5 @@ class ForwarderStack(Stack):
             description=f"CloudTrail Guardian: forwards this Region's events to {home_region}",
             **kwargs,
         )
-        self.forwarder = Forwarder(
-            self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, emails=emails, watch=watch
-        )
+        self.forwarder = Forwarder(self, "Forwarder", home_region=home_region, rule_prefix=rule_prefix, watch=watch)
         Tags.of(self).add(GUARDIAN_TAG, rule_prefix)  # the service control policies know the guardian by it

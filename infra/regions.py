@@ -35,6 +35,11 @@ def check_region(region: str, key: str) -> str:
     the valid choices of the partition it most resembles."""
     if partition_of(region) is not None:
         return region
+    if len(region.split()) > 1:  # "eu-west-1 us-east-1": a list, not a misspelt Region
+        raise SettingsError(
+            f"{key}: {region!r} holds {len(region.split())} names: separate Regions with commas "
+            f"({','.join(region.split())})"
+        )
     every = [r for regions in known_regions().values() for r in regions]
     nearest = difflib.get_close_matches(region, every, n=1, cutoff=0.6)
     partition = partition_of(nearest[0]) if nearest else "aws"

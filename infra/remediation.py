@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
-from infra.nag import localized
+from infra.nag import any_resource, localized
 from infra.runtime_asset import NOTIFIER_ONLY, SWEEP_ONLY
 
 HANDLER = "guardian.entrypoints.handler.lambda_handler"
@@ -184,12 +184,15 @@ class RemediationFunction(GuardianFunction):
         alert_group_minutes: int = 5,
         function_name: str | None = None,
         extra_files: Mapping[str, str] | None = None,
+        mode: str = "heal",
     ) -> None:
         """``extra_files``: the compiled watch rules, shipped in the asset as ``guardian/watch_rules.json``."""
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
             "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
             "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
+            # observe: undo nothing, alert what would be undone (guardian.model.mode); unset is heal (4 KB is tight)
+            **({"GUARDIAN_MODE": mode} if mode != "heal" else {}),
         }
         super().__init__(
             scope,
@@ -220,6 +223,15 @@ class RemediationFunction(GuardianFunction):
             )
         )
         evidence.grant_evidence(self.role)
+        evidence.grant_blind_windows(self.role)
+        # A healed trail's blind window, read back from CloudTrail's Event history (LookupEvents has no resource type).
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="ReadTheBlindWindow", actions=["cloudtrail:LookupEvents"], resources=["*"])
+        )
+        any_resource(
+            self.role,
+            "cloudtrail:LookupEvents (no resource type) reads back what the account did while a healed trail was off.",
+        )
         evidence.grant_baselines(self.role, list_them=True)  # which trails a KMS key protects
         evidence.grant_selftests(self.role, write=False)  # is a StopLogging of the sentinel a self-test?
         grant_resource_repairs(self.role, stack)

@@ -31,6 +31,7 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 # downloads stays small; tests/unit/test_architecture.py proves the handler can import none of them.
 SWEEP_ONLY = (
     "entrypoints/sweep.py",
+    "flows/settle_windows.py",  # blind windows read again once Event history holds them
     "flows/sweep.py",
     "flows/sweep_trails.py",
     "flows/sweep_checks.py",
@@ -44,11 +45,13 @@ SWEEP_ONLY = (
     "flows/function_settings.py",
     "flows/own_aliases.py",
     "flows/bus_keys.py",
+    "flows/forwarder_queues.py",
     "flows/webhook_secrets.py",
     "flows/own_buckets.py",
     "flows/lake_checks.py",
     "flows/approvals.py",
     "flows/digests.py",
+    "flows/unsigned_records.py",
     "flows/operator.py",
     "flows/approve.py",
     "model/digests.py",
@@ -59,6 +62,7 @@ SWEEP_ONLY = (
     "model/record_summary.py",
     "model/findings.py",
     "flows/path_guard.py",
+    "flows/mode_tag.py",  # a trail tagged mode=observe under heal (guardian.flows.observe)
     "model/sweep_triggers.py",
 )
 

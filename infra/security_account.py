@@ -4,7 +4,9 @@ In the guardian's account (:class:`SecurityAccountLink`): every self-protection 
 the security account's event bus, so do the state changes of the guardian's alarms, and the sweep's schedule sends
 its every tick there: a heartbeat. The events are AWS's own (``aws.*`` sources, which no one can put on a bus), and
 the two event guards watch each other, so a rule disabled or a target removed is reported by the other one before it
-can matter.
+can matter. Each sweep also puts its evidence chain's head there (source ``cloudtrail-guardian.chain``: key,
+sequence, time, SHA-256) from its own role, which only the guardian has; the security account does not keep or
+compare the heads yet (docs/limits.md).
 
 In the security account (:class:`GuardianWatch`, part of the `centralAlerts` stack): the default bus admits the
 guardians only (:func:`guardians_only`: their accounts, and their roles by the tag's value, the stack's name), and its
@@ -26,6 +28,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -74,9 +77,18 @@ class SecurityAccountLink(Construct):
         schedule: events.Rule,
         alarm_names: Sequence[str],
         rule_prefix: str,
+        sweep: lambda_.Function | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         bus = events.EventBus.from_event_bus_arn(self, "SecurityBus", bus_arn)
+        if sweep is not None and sweep.role is not None:  # each sweep sends its chain's head (see the module)
+            iam.ManagedPolicy(  # not inline: the sweep role's inline policies are at IAM's 10,240 characters
+                self,
+                "SendTheChainHead",
+                description="CloudTrail Guardian: the sweep puts its evidence chain's head on the security bus",
+                statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn])],
+                roles=[sweep.role],
+            )
         self.role = iam.Role(
             self,
             "Role",

@@ -147,6 +147,7 @@ class Guarded:
     log_groups: Sequence[str] = ()  # the CIS alarms' log group (its metric filters are the guardian's)
     secrets: Sequence[Any] = ()  # the chat webhooks' secrets, every way CloudTrail names them (secretId)
     function_arn_prefix: str = ""  # "arn:<partition>:lambda:<Region>:<account>:function:<stackName>-"
+    role_prefixes: Sequence[str] = ()  # roles known by a prefix: the forwarders' (one per Region, infra.forwarder)
 
 
 def watches(guarded: Guarded) -> list[Watch]:
@@ -184,7 +185,7 @@ def watches(guarded: Guarded) -> list[Watch]:
                 "resourceArn": [guarded.topic_arn],
             },
         ),
-        ("IAM role", "iam", "aws.iam", {"roleName": list(guarded.roles)}),
+        ("IAM role", "iam", "aws.iam", {"roleName": [*guarded.roles, *({"prefix": p} for p in guarded.role_prefixes)]}),
         (
             "KMS key",
             "kms",

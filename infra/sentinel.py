@@ -1,9 +1,13 @@
-"""The sentinel trail: a second trail (management events, read and write, every Region) into its own bucket.
+"""The sentinel trail: a second trail (management write events, every Region) into its own bucket.
 
 EventBridge receives CloudTrail API-call events only while some trail is logging. With the sentinel, stopping or
-deleting the protected trail still produces the event that heals it. The guardian protects the sentinel like any
-other trail of the account (baseline, event heal, sweep). Its log and digest files are write-once (S3 Object Lock,
-COMPLIANCE mode, for as long as they are kept), and the sweep validates its digest chain
+deleting the protected trail still produces the event that heals it. Every call the guardian acts on is a write, and
+EventBridge matches read-only calls only on rules in the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (the
+guardian has none): so the sentinel records write events, and its floor is write events
+(:mod:`guardian.model.floor`). A second copy of management events is paid per event, and reads are most of an
+account's calls: ``sentinelReadEvents`` adds them for those who want the copy. The guardian protects the sentinel
+like any other trail of the account (baseline, event heal, sweep). Its log and digest files are write-once (S3
+Object Lock, COMPLIANCE mode, for as long as they are kept), and the sweep validates its digest chain
 (:mod:`guardian.flows.log_files`).
 """
 
@@ -27,6 +31,7 @@ class SentinelTrail(Construct):
         access_logs: s3.IBucket,
         retention_days: int,
         protect_tag: str,
+        read_events: bool = False,
         cloud_watch_logs: bool = False,
     ) -> None:
         """``cloud_watch_logs``: deliver to a CloudWatch Logs group too (what the CIS alarms read)."""
@@ -62,9 +67,9 @@ class SentinelTrail(Construct):
             bucket=self.bucket,
             is_multi_region_trail=True,
             include_global_service_events=True,
-            # Read and write: the guardian holds every protected trail, the sentinel too, to the floor (management
-            # events read and write); a write-only sentinel would be raised to it, and alerted, by the first sweep.
-            management_events=cloudtrail.ReadWriteType.ALL,
+            # Write events: what EventBridge rules match (the guardian's floor for its sentinel, which the functions
+            # know by GUARDIAN_SENTINEL_TRAIL); reads, only when asked for (sentinelReadEvents).
+            management_events=cloudtrail.ReadWriteType.ALL if read_events else cloudtrail.ReadWriteType.WRITE_ONLY,
             enable_file_validation=True,
             send_to_cloud_watch_logs=cloud_watch_logs,
             cloud_watch_logs_retention=logs.RetentionDays.ONE_YEAR if cloud_watch_logs else None,

@@ -6,12 +6,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
+from infra.principals import APPROVER_KINDS, account_id, located, principal_list, resource_arn, role_arns, role_name
 from infra.recipients import Recipient, recipients
 from infra.regions import check_one_partition, check_region
 from infra.webhooks import Webhook, webhooks
@@ -70,6 +70,7 @@ class GuardianSettings:
     alert_group_minutes: int = 5  # repeats of an alert within this window go in one digest alert; 0: off
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
+    sentinel_read_events: bool = False  # the sentinel records write management events; true: reads too (paid)
     home_region: str | None = None  # where the guardian runs; other `regions` get a forwarder
     account: str | None = None  # the account to deploy to (from `environments`); None: the CLI's credentials
     organization_management: bool = False  # the management or delegated administrator account
@@ -84,6 +85,7 @@ class GuardianSettings:
     cis_log_group: str | None = None  # the log group they read; None: the sentinel trail's, sent to CloudWatch Logs
     webhooks: tuple[Webhook, ...] = ()  # chat webhooks (Slack, Teams, HTTPS), each with its minimum severity
     log_readers: tuple[str, ...] = ()  # IAM role ARNs that must keep reading and decrypting the trails' log files
+    mode: str = "heal"  # or "observe": alert and keep evidence of what a heal would do, change nothing
 
     def watch(self) -> Compiled | None:
         """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
@@ -111,8 +113,8 @@ class GuardianSettings:
             evidence_retention_mode=mode,
             evidence_retention_days=_int(get("evidenceRetentionDays"), "evidenceRetentionDays", 365, low=1, high=36500),
             log_retention_days=log_days,
-            exempt_principals=_exemptions(get("exemptPrincipals")),
-            approvers=_exemptions(get("approvers"), "approvers"),
+            exempt_principals=principal_list(get("exemptPrincipals"), "exemptPrincipals"),
+            approvers=principal_list(get("approvers"), "approvers", APPROVER_KINDS, role_paths=False),
             stack_name=stack_name,
             regions=_regions(get("regions")),
             sweep_minutes=_int(get("sweepMinutes"), "sweepMinutes", 5, low=1, high=1440),
@@ -123,6 +125,7 @@ class GuardianSettings:
             alert_group_minutes=_int(get("alertGroupMinutes"), "alertGroupMinutes", 5, low=0, high=1440),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
+            sentinel_read_events=_bool(get("sentinelReadEvents"), "sentinelReadEvents", default=False),
             home_region=_region(get("homeRegion"), "homeRegion"),
             account=_account(get("account"), "account"),
             organization_management=_bool(get("organizationManagement"), "organizationManagement", default=False),
@@ -137,6 +140,7 @@ class GuardianSettings:
             cis_log_group=_log_group(get("cisLogGroup")),
             webhooks=webhooks(get("webhooks")),
             log_readers=_log_readers(get("logReaders")),
+            mode=_mode(get("mode")),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
             raise SettingsError(
@@ -198,47 +202,6 @@ def _list(value: Any, key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value if item.strip())
 
 
-def _exemptions(value: Any, key: str = "exemptPrincipals") -> tuple[str | dict[str, str], ...]:
-    """Principal ARNs (a list, or comma-separated), or objects {"principal": ARN, "until": ISO 8601 time}. An ARN is
-    exact; a wildcard only where spelled ``glob:`` (its ``*`` never crosses a ``/``)."""
-    if isinstance(value, str) and value.strip().startswith("["):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SettingsError(f"{key} is not a valid JSON list: {exc.msg}") from exc
-    if not isinstance(value, list):
-        return tuple(_exact_or_glob(item) for item in _list(value, key))
-    entries: list[str | dict[str, str]] = []
-    for item in value:
-        if isinstance(item, str) and item.strip():
-            entries.append(_exact_or_glob(item, key))
-        elif isinstance(item, dict) and isinstance(item.get("principal"), str) and set(item) <= {"principal", "until"}:
-            until = item.get("until")
-            if until is not None:
-                try:
-                    datetime.fromisoformat(str(until).replace("Z", "+00:00"))
-                except ValueError as exc:
-                    raise SettingsError(f"{key}: 'until' must be an ISO 8601 time, got {until!r}") from exc
-            entries.append(
-                {**{k: str(v) for k, v in item.items()}, "principal": _exact_or_glob(item["principal"], key)}
-            )
-        else:
-            raise SettingsError(
-                f'{key} entries must be ARNs or {{"principal": "...", "until": "2026-12-31T00:00:00Z"}}, got {item!r}'
-            )
-    return tuple(entries)
-
-
-def _exact_or_glob(text: str, key: str = "exemptPrincipals") -> str:
-    text = text.strip()
-    if not text.startswith("glob:") and any(ch in text for ch in "*?"):
-        raise SettingsError(
-            f"{key}: {text!r} has a wildcard; a principal is an exact ARN unless written glob:{text} "
-            "(a * never crosses a /)"
-        )
-    return text
-
-
 def _regions(value: Any) -> tuple[str, ...]:
     regions = _list(value, "regions")
     return tuple(dict.fromkeys(check_region(r, "regions") for r in regions))
@@ -260,15 +223,15 @@ def _region(value: Any, key: str) -> str | None:
 
 
 def _role_name(value: Any, key: str) -> str | None:
-    return _matching(value, key, r"[\w+=,.@-]{1,64}", "an IAM role name (not an ARN)")
+    return role_name(value, key)  # a name, or a role ARN at path / (infra/principals.py)
 
 
 def _account(value: Any, key: str) -> str | None:
-    return _matching(value, key, r"\d{12}", "a 12-digit AWS account id")
+    return account_id(value, key)
 
 
 def _arn(value: Any, key: str, service: str) -> str | None:
-    return _matching(value, key, rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:\S+", f"an {service.upper()} ARN")
+    return resource_arn(value, key, service)
 
 
 # Every option GuardianSettings.from_context reads (a test keeps this list and the reads the same), and the options
@@ -290,6 +253,7 @@ OPTIONS = (
     "alertGroupMinutes",
     "sentinelTrail",
     "sentinelRetentionDays",
+    "sentinelReadEvents",
     "homeRegion",
     "account",
     "organizationManagement",
@@ -304,6 +268,7 @@ OPTIONS = (
     "cisLogGroup",
     "webhooks",
     "logReaders",
+    "mode",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 
@@ -321,6 +286,7 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
             raise SettingsError(f"environments is not a valid JSON list: {exc.msg}") from exc
     if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
         raise SettingsError('environments must be a list of {"account": "123456789012", "region": "eu-west-1", ...}')
+    _mode(get("mode"))  # a top-level mistake is reported as one, not against the first entry
     found: list[GuardianSettings] = []
     for index, entry in enumerate(value):
         check_keys(entry, (*OPTIONS, "account", "region"), where=f"environments[{index}]")
@@ -330,7 +296,13 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
             raise SettingsError(f"environments[{index}] cannot itself hold environments")
         merged = {**{k: v for k, v in entry.items() if k not in ("account", "region")}, "homeRegion": entry["region"]}
 
-        def lookup(key: str, merged: dict[str, Any] = merged, entry: dict[str, Any] = entry) -> Any:
+        read: list[str] = []  # the keys in the order read; a key not in the entry comes from the top level
+        top = {key for key in OPTIONS if key not in merged and key != "account"}
+
+        def lookup(
+            key: str, merged: dict[str, Any] = merged, entry: dict[str, Any] = entry, read: list[str] = read
+        ) -> Any:
+            read.append(key)
             if key == "account":
                 return entry["account"]
             return merged[key] if key in merged else get(key)
@@ -338,23 +310,29 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
         try:
             found.append(GuardianSettings.from_context(lookup))
         except SettingsError as exc:
-            raise SettingsError(f"environments[{index}] ({entry['account']}/{entry['region']}): {exc}") from exc
+            last = read[-1] if read else None
+            raise SettingsError(located(str(exc), index=index, entry=entry, read_last=last, from_top=top)) from exc
     keys = [(e.account, e.home_region) for e in found]
     if len(set(keys)) != len(keys):
         raise SettingsError("environments lists the same account and Region twice")
     return tuple(found)
 
 
+def _mode(value: Any) -> str:
+    """``heal`` (the default) or ``observe``: in observe the guardian alerts what it would undo and changes nothing
+    (a pilot: docs/deploy-and-configure.md, "Rolling out")."""
+    if value is None or value == "":
+        return "heal"
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in ("heal", "observe"):
+        raise SettingsError(f'mode must be "observe" or "heal", got {value!r}')
+    return str(text)
+
+
 def _log_readers(value: Any) -> tuple[str, ...]:
     """IAM role ARNs, exactly (no wildcard: a policy is judged against each one); a typo would otherwise go
     unnoticed until the readers were locked out of the logs."""
-    readers = _list(value, "logReaders")
-    for arn in readers:
-        if not re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", arn):
-            raise SettingsError(
-                f"logReaders must hold IAM role ARNs (arn:aws:iam::123456789012:role/name), got {arn!r}"
-            )
-    return tuple(dict.fromkeys(readers))
+    return role_arns(_list(value, "logReaders"), "logReaders")
 
 
 def _log_group(value: Any) -> str | None:

@@ -27,6 +27,7 @@ from infra.cis_alarms import CisAlarms
 from infra.cis_alarms import alarm_names as cis_alarm_names
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
+from infra.forwarder import forward_role_prefix, grant_reading_forwarder_queues
 from infra.nag import any_resource
 from infra.names import under_prefix
 from infra.notifier import alarm_name as webhook_alarm
@@ -103,6 +104,8 @@ class GuardianStack(Stack):
                 name=f"{settings.stack_name}-sentinel",
                 access_logs=self.evidence.access_logs,
                 retention_days=settings.sentinel_retention_days,
+                # the CIS alarms read all management events (4.1 counts denied reads): from its log group, reads too
+                read_events=settings.sentinel_read_events or (settings.cis_alarms and not settings.cis_log_group),
                 protect_tag=settings.protect_tag,
                 cloud_watch_logs=settings.cis_alarms and not settings.cis_log_group,
             )
@@ -128,6 +131,7 @@ class GuardianStack(Stack):
             # less the -guard-cfn-* rules, which the sweep derives from the guards (its environment holds 4 KB)
             own_rules=[r for r in self.own_rules if "-guard-cfn-" not in r and not r.endswith(DENIED_NAMES)],
             inline_extra=watch_files(self.watch),
+            mode=settings.mode,
         )
         self.remediation = RemediationFunction(
             self,
@@ -143,6 +147,7 @@ class GuardianStack(Stack):
             alert_group_minutes=settings.alert_group_minutes,
             function_name=f"{settings.stack_name}-remediation",
             extra_files=watch_files(self.watch),
+            mode=settings.mode,
         )
         self.tamper_rule = TamperRule(
             self,
@@ -209,6 +214,7 @@ class GuardianStack(Stack):
                 schedule=self.sweep.schedule,
                 alarm_names=[f"{settings.stack_name}-{suffix}" for suffix in ALARM_SUFFIXES],
                 rule_prefix=settings.stack_name,
+                sweep=self.sweep.function,
             )
         for function in (self.remediation, self.sweep):
             organization_and_central_alerts(self, function, settings)
@@ -286,6 +292,7 @@ class GuardianStack(Stack):
             path.update(logGroup=self.cis.log_group.log_group_name, metricFilters=self.cis.filter_prefix)
         sweep.function.add_environment("GUARDIAN_ALERT_PATH", self.to_json_string(path))
         sweep.function.add_environment("GUARDIAN_LAKE", "1")  # every Lake event data store, held to its baseline
+        grant_reading_forwarder_queues(sweep.role)  # their depth: a forwarder has no alarm
         grant_lake_checks(self, sweep.role)
         grant_checks_of_itself(
             self,
@@ -334,6 +341,7 @@ class GuardianStack(Stack):
             queue_names=[f"{prefix}-dead-letters", *(webhook_alarm(prefix, n.webhook) for n in self.notifiers)],
             log_groups=[self.cis.log_group.log_group_name] if self.cis is not None else [],
             secrets=[value for n in self.notifiers for value in secret_ids(n)],
+            role_prefixes=[forward_role_prefix(prefix)],  # the forwarders' roles (in the StackSet: any Region)
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name

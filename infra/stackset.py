@@ -76,11 +76,8 @@ class StackSetStack(GuardianStack):
         for child in self.forwarder.node.find_all():
             if isinstance(child, CfnResource):
                 child.cfn_options.condition = not_home
-        # The subscribers: the guardian's topic in the home Region, the forwarder's (its DLQ alarm) elsewhere.
-        places = (
-            ("IsHomeRegion", is_home, self.alerts, ""),
-            ("IsNotHomeRegion", not_home, self.forwarder.alerts, "Forwarder"),
-        )
+        # The subscriber, to the guardian's topic in the home Region (a forwarder has no topic: its alerts go home).
+        places = (("IsHomeRegion", is_home, self.alerts, ""),)
         for name, where, topic, prefix in places:
             with_email = CfnCondition(
                 self,

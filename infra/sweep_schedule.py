@@ -46,6 +46,7 @@ class SweepSchedule(GuardianFunction):
         own_rules: Sequence[str] = (),
         inline_extra: Mapping[str, str] | None = None,
         function_name: str | None = None,
+        mode: str = "heal",
     ) -> None:
         super().__init__(
             scope,
@@ -59,6 +60,8 @@ class SweepSchedule(GuardianFunction):
                 "GUARDIAN_PROTECT_TRAILS": json.dumps(list(protect_trails)),
                 "GUARDIAN_PROTECT_TAG": protect_tag,
                 "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
+                # observe: the trails' repairs recorded, not made (guardian.model.mode); unset is heal
+                **({"GUARDIAN_MODE": mode} if mode != "heal" else {}),
             },
             log_retention_days=log_retention_days,
             timeout=Duration.seconds(min(max(60, minutes * 60 - 10), 900)),
@@ -150,6 +153,7 @@ class SweepSchedule(GuardianFunction):
             )
         )
         evidence.grant_evidence(self.role)
+        evidence.grant_blind_windows(self.role, settle=True)
         evidence.grant_baselines(self.role, list_them=True)
         evidence.grant_digests(self.role)
         evidence.grant_selftests(self.role, write=True)  # `guardian selftest` registers one

@@ -28,6 +28,7 @@ from moto.utilities.arns import parse_arn
 
 from simulation import lambda_runner
 from simulation.cloudtrail_logs import cloudtrail_delivery
+from simulation.event_history import event_history
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -68,6 +69,7 @@ def local_aws() -> Iterator[LocalAws]:
             log_group_keys(),
             lambda_invoke_configs(),
             cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
+            event_history(),  # LookupEvents, from the records the scenario says CloudTrail holds
         ):
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from guardian.entrypoints import handler, sweep
+from simulation import event_history
 from simulation.cloudtrail_events import api_call_record
 from simulation.deploy import Deployment
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
@@ -53,6 +54,7 @@ class Outcome:
     lifecycle: LifecycleAct | None = None
     switched_off: SwitchOffAct | None = None
     locked: tuple[Locked, ...] = ()
+    blind_window: dict[str, Any] | None = None  # what the attacker did while the trail was off, as the guardian kept it
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,25 @@ def attacker_stops_logging(aws: LocalAws) -> dict[str, Any]:
     )
     attacker.stop_logging(Name=TRAIL)
     return cloudtrail_record(user, key["AccessKeyId"], "cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL})
+
+
+def attacker_acts_while_off(aws: LocalAws) -> list[dict[str, Any]]:
+    """While the trail is off the attacker makes a user of their own, with an access key; CloudTrail's Event history
+    keeps these calls whether or not a trail logs (moto keeps none: simulation.event_history holds them)."""
+    iam = aws.client("iam")
+    user = iam.get_user(UserName=ATTACKER)["User"]
+    key = iam.create_access_key(UserName=ATTACKER)["AccessKey"]
+    as_attacker = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    aws.client("iam", **as_attacker).create_user(UserName="backup-admin")
+    aws.client("iam", **as_attacker).create_access_key(UserName="backup-admin")
+    aws.client("s3", **as_attacker).list_buckets()
+    iam.delete_access_key(UserName=ATTACKER, AccessKeyId=key["AccessKeyId"])  # IAM allows a user two keys
+    made = {"userName": "backup-admin"}
+    return [
+        cloudtrail_record(user, key["AccessKeyId"], "iam.amazonaws.com", "CreateUser", made),
+        cloudtrail_record(user, key["AccessKeyId"], "iam.amazonaws.com", "CreateAccessKey", made),
+        cloudtrail_record(user, key["AccessKeyId"], "s3.amazonaws.com", "ListBuckets", {}),
+    ]
 
 
 def attacker_expires_the_logs(aws: LocalAws) -> dict[str, Any]:
@@ -285,6 +306,7 @@ def switch_off(aws: LocalAws, deployment: Deployment, queue_url: str) -> SwitchO
         "DisableRule",
         {"name": rule},
     )
+    event_history.record(record)  # CloudTrail keeps it: the sweep names its caller (LookupEvents)
     before = len(aws.invocations)
     envelope = eventbridge_envelope(record)
     events.put_events(
@@ -312,6 +334,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
     before = status(aws)
     record = attacker_stops_logging(aws)
     after_attack = status(aws)
+    event_history.record(record, *attacker_acts_while_off(aws))  # what Event history holds of the blind window
     event = eventbridge_envelope(record)
     matches, result = deliver_event(aws, deployment, event)
     notifications = drain(aws, queue_url)
@@ -321,6 +344,11 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
     evidence = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) if key else {}
     head = s3.head_object(Bucket=bucket, Key=key) if key else {}
     lock = {k: head.get(k) for k in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
+    blind = "blind-windows/" + key.removeprefix("evidence/") if key else None
+    try:
+        window = json.loads(s3.get_object(Bucket=bucket, Key=blind)["Body"].read()) if blind else None
+    except ClientError:
+        window = None  # not kept: the story says so
     outcome = Outcome(
         before,
         after_attack,
@@ -335,6 +363,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
         lock,
         first_sweep,
         locked=locks(aws, notifications),
+        blind_window=window,
     )
     drain(aws, queue_url)  # the INFO alert of the guardian's own StartLogging event is not part of act 2
     if not act_two:

@@ -61,6 +61,18 @@ def act_one(outcome: Outcome) -> list[str]:
         f"{verification.get('checks')} check(s); blind for {message.get('blind_window_seconds')} s",
         *_alert_lines(notification),
         *_lock_lines(outcome.locked, outcome.evidence_bucket),
+        *_while_off_lines(outcome.blind_window, outcome.evidence_bucket),
+    ]
+
+
+def _while_off_lines(window: dict[str, Any] | None, bucket: str) -> list[str]:
+    """What the attacker did while the trail was off, read back from Event history after the alert."""
+    if not window:
+        return ["  while off  not recovered (see the demo's log)"]
+    calls = ", ".join(f"{c['event_name']} {c['count']}" for c in window["counts"][:5])
+    return [
+        f"  while off  {window['summary']} ({calls}), read back from Event history after the alert",
+        f"            s3://{bucket}/blind-windows/{window['evidence_key'].removeprefix('evidence/')} (signed)",
     ]
 
 

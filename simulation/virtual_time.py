@@ -8,8 +8,14 @@ time), and a 60 s budget or a 2 minute retry delay costs no wall time.
 
 :class:`VirtualThreading` stands in for the ``threading`` module where the guardian starts a worker thread and
 joins it with a timeout (``guardian.flows.budget.within``): the worker takes part in virtual time and the join's
-timeout is virtual. Everything else it delegates to ``threading``. A real lock must never be held across a wait on
-the clock (none is, in the guardian: its locks guard dictionaries).
+timeout is virtual. Everything else it delegates to ``threading``.
+
+A real lock must never be held across a wait on the clock: the next thread the clock resumes and that asks for the
+lock blocks in the operating system while the clock counts it as running, and nothing moves again (the guardian's
+cache of its signing key's public half is read from KMS under a lock: with alert groups on, the benchmark's bursts
+(b) and (c) stalled at 0.25 s). :class:`VirtualLock` is a lock whose waiters wait on the clock, so the holder gets to
+run and release it; the harness swaps the guardian's module-level locks for these (``simulation.burst``). A stall
+left anyway fails :meth:`VirtualClock.run` (``stall_seconds``) with every thread's stack, never a silent hang.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from __future__ import annotations
 import contextvars
 import heapq
 import itertools
+import sys
 import threading
+import traceback
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +55,8 @@ class VirtualClock:
         self.errors: list[BaseException] = []  # raised in a thread or a callback: the caller re-raises the first
         self._local = threading.local()
         self.foreign = 0  # waits asked for by a thread not taking part (a harness defect if any: reported)
+        self._moves = 0  # wake-ups fired and threads ended: the clock's progress, for the stall check
+        self._threads: set[int] = set()  # the idents of the threads taking part, alive
 
     # The time, as seconds since the start and as the datetime the guardian reads.
     def seconds(self) -> float:
@@ -75,13 +86,16 @@ class VirtualClock:
         def body() -> None:
             wake.event.wait()
             self._local.taking_part = True
+            self._threads.add(threading.get_ident())
             try:
                 context.run(target)
             except BaseException as exc:  # noqa: BLE001 - reported by run(), never lost
                 self.errors.append(exc)
             finally:
+                self._threads.discard(threading.get_ident())
                 with self._lock:
                     self._running -= 1
+                    self._moves += 1
                     self._drive()
 
         threading.Thread(target=body, daemon=True, name="virtual-time").start()
@@ -128,6 +142,7 @@ class VirtualClock:
             if wake.done:
                 continue
             wake.done = True
+            self._moves += 1
             self._now = max(self._now, when)
             if wake.callback is None:
                 self._running += 1
@@ -138,14 +153,84 @@ class VirtualClock:
             except BaseException as exc:  # noqa: BLE001 - reported by run()
                 self.errors.append(exc)
 
-    def run(self) -> None:
-        """From the main thread (not taking part): run everything scheduled until nothing is left to do."""
+    def run(self, stall_seconds: float | None = None) -> None:
+        """From the main thread (not taking part): run everything scheduled until nothing is left to do. With
+        ``stall_seconds``: raise :class:`Stalled` once the clock has not moved for that long in wall time (a thread
+        counted as running is blocked on something other than the clock: a harness defect, never a figure)."""
         self._idle.clear()
         with self._lock:
             self._drive()
-        self._idle.wait()
+        if stall_seconds is None:
+            self._idle.wait()
+        else:
+            seen = -1
+            while not self._idle.wait(stall_seconds):
+                with self._lock:
+                    moved, seen = self._moves != seen, self._moves
+                if not moved:
+                    raise Stalled(self._stall_report(stall_seconds))
         if self.errors:
             raise self.errors[0]
+
+    def _stall_report(self, seconds: float) -> str:
+        frames = sys._current_frames()  # the only way to see where the threads are
+        stacks = [
+            f"thread {ident}:\n" + "".join(traceback.format_stack(frames[ident]))
+            for ident in sorted(self._threads)
+            if ident in frames
+        ]
+        return (
+            f"the virtual clock has not moved for {seconds:g} s of wall time at {self._now:.3f} s "
+            f"({self._running} thread(s) counted as running, {len(self._heap)} wake-ups due): a thread taking part "
+            "is blocked on something other than the clock (a real lock held across a wait?)\n" + "\n".join(stacks)
+        )
+
+
+class Stalled(RuntimeError):
+    """The virtual clock stopped moving: a harness defect (see the module's docstring)."""
+
+
+class VirtualLock:
+    """``threading.Lock`` for threads taking part in virtual time: one that finds it held waits on the clock (so
+    the holder, asleep on the clock, runs and releases it), and is resumed by the release. A thread not taking
+    part blocks as on a real lock."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._clock = clock
+        self._real = threading.Lock()
+        self._waiters: deque[_Wake] = deque()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._clock.participating():
+            return self._real.acquire(blocking, timeout)
+        while not self._real.acquire(blocking=False):
+            if not blocking:
+                return False
+            wake = new_wake()
+            self._waiters.append(wake)
+            self._clock.wait_for(wake, None if timeout < 0 else timeout)
+            if timeout >= 0 and not self._real.acquire(blocking=False):
+                return False  # waited its timeout (or woken and beaten to it: as a real lock may be)
+            if timeout >= 0:
+                return True
+        return True
+
+    def release(self) -> None:
+        self._real.release()
+        while self._waiters:
+            wake = self._waiters.popleft()
+            if not wake.done:  # one whose timeout fired is gone
+                self._clock.fire(wake)
+                break
+
+    def locked(self) -> bool:
+        return self._real.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
 
 
 def new_wake() -> _Wake:

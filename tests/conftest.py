@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import botocore.loaders
@@ -46,6 +47,23 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     handler.reset()
 
 
+# When the tests' attacker stops a trail in moto: 10 minutes before the events of tests/events (moto would stamp
+# StopLoggingTime with the machine's time, weeks after them). The heal reads a later StopLoggingTime as a later stop
+# that supersedes the event's own heal, and the sweep leaves a stop younger than EVENT_PATH_SECONDS to the event path
+# (guardian.flows.budget), on real and on the tests' fixed clocks: tests of those rules stamp their own times.
+STOPPED_AT = datetime(2026, 11, 20, 9, 50, 0)
+
+
+@pytest.fixture(autouse=True)
+def stops_when_the_events_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.cloudtrail import models  # noqa: PLC0415 - moto's trail status, stamped as the test events say
+
+    def stop_logging(self: Any) -> None:
+        self.is_logging, self.stopped = False, STOPPED_AT
+
+    monkeypatch.setattr(models.TrailStatus, "stop_logging", stop_logging)
+
+
 @pytest.fixture
 def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
     """Faults below botocore's retries for the clients the guardian makes from now on (see tests/faults.py)."""
@@ -78,6 +96,7 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
     """moto bridged as the simulation bridges it (simulation.moto_server): the selector flags DescribeTrails gives,
     DescribeTrails by name, and ListObjectVersions at the prefix's cost. The guardian reads a trail's selectors only
     where AWS says it has some, so without the bridge every trail would look as if it had none."""
+    from simulation.event_history import event_history  # noqa: PLC0415 - LookupEvents, which moto lacks
     from simulation.moto_server import (  # noqa: PLC0415
         cloudtrail_as_aws,
         lambda_invoke_configs,
@@ -85,5 +104,5 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
         s3_versions_by_prefix,
     )
 
-    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys(), lambda_invoke_configs():
+    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys(), lambda_invoke_configs(), event_history():
         yield

@@ -135,6 +135,8 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
     monkeypatch.setattr(BotocoreStubber, "__call__", call)
     monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=faults.waits.append))
     made = runtime.invocation
-    monkeypatch.setattr(runtime, "invocation", lambda context: replace(made(context), sleep=faults.pauses.append))
+    monkeypatch.setattr(
+        runtime, "invocation", lambda context, settings=None: replace(made(context, settings), sleep=faults.pauses.append)
+    )
     runtime.reset()
     return faults

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from guardian.adapters.event_bus import EventBusAdapter
 from guardian.adapters.grouping import GroupAdapter
 from guardian.adapters.heal import HealAdapter
+from guardian.adapters.heartbeat import HeartbeatAdapter
 from guardian.adapters.lake import LakeAdapter
 from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
@@ -31,6 +32,7 @@ class FullAdapter(
     LakeAdapter,
     GroupAdapter,
     EventBusAdapter,
+    HeartbeatAdapter,
 ):
     """The heal-path calls, and all the others."""
 

@@ -14,6 +14,7 @@ TAGS_PER_CALL = 20  # ListTags takes at most 20 ARNs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
 
     from guardian.adapters.clients import ClientProvider
     from guardian.model.trail import TrailState
@@ -95,6 +96,19 @@ class TrailAdapter:
             record = json.loads(found.get("CloudTrailEvent") or "null")
             return dict(record) if isinstance(record, dict) else None
         return None
+
+    def lookup_page(
+        self, region: str, start: datetime, end: datetime, token: str | None, *, only: tuple[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page (50 events at most) of the Region's management events in [start, end], newest first; ``only``
+        those with one attribute (LookupEvents takes one)."""
+        request: dict[str, Any] = {"StartTime": start, "EndTime": end, "MaxResults": 50}
+        if only is not None:
+            request["LookupAttributes"] = [{"AttributeKey": only[0], "AttributeValue": only[1]}]
+        if token is not None:
+            request["NextToken"] = token
+        response = self._clients.cloudtrail(region).lookup_events(**request)
+        return [dict(e) for e in response.get("Events", [])], response.get("NextToken") or None
 
     def create_trail(self, state: TrailState) -> None:
         self._clients.cloudtrail(state.home_region).create_trail(**_trail_settings(state, create=True))

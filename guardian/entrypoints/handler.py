@@ -61,7 +61,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         )
         return {"outcome": decision.outcome.value, "reason": decision.reason, "event_id": parsed.event_id}
     try:
-        aws, run = runtime.adapter(config), runtime.invocation(context)
+        aws, run = runtime.adapter(config), runtime.invocation(context, config)
         handled = handle(parsed, decision, aws, config, run)
         if handled.result.outcome is Outcome.IGNORED and decision.watch_rule is None:
             # A row about keys, buckets or log groups found it is not a protected trail's: a watch rule may alert.

@@ -20,7 +20,12 @@ from guardian.model.config import CLIENT_VARIABLES, VARIABLES, Config
 from guardian.ports.invocation import Invocation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from guardian.adapters.clients import ClientProvider
     from guardian.adapters.full import FullAdapter
+    from guardian.adapters.observe import ObservingClients
+    from guardian.ports.plan import CallPlan
 
 RAW_LOG_LIMIT = 64 * 1024
 _state: dict[tuple[str | None, ...], Any] = {}
@@ -49,16 +54,41 @@ def clients() -> Boto3Clients:
     return found
 
 
+def observing(settings: Config) -> ObservingClients | None:
+    """Observe mode's clients (their writes recorded in their plan), kept like :func:`clients`; None in heal."""
+    if settings.mode != "observe":
+        return None
+    from guardian.adapters.observe import ObservingClients  # noqa: PLC0415 - observe only: off heal's cold start
+
+    key = ("observing", settings.evidence_bucket, *(os.environ.get(name) for name in CLIENT_VARIABLES))
+    found = _state.get(key)
+    if found is None:
+        for stale in [k for k in _state if k[0] == "observing"]:
+            del _state[stale]
+        from guardian.ports.plan import CallPlan  # noqa: PLC0415
+
+        found = _state[key] = ObservingClients(CallPlan(), settings.evidence_bucket)
+    assert isinstance(found, ObservingClients)
+    return found
+
+
+def _provider(settings: Config, *, own: bool = False) -> ClientProvider:
+    """Heal's clients, or observe's; ``own``: heal's always (the guardian's own resources are repaired in both)."""
+    watching = None if own else observing(settings)
+    return clients() if watching is None else watching
+
+
 def adapter(settings: Config) -> HealAdapter:
     """The heal path's adapter; its ``full()`` is the full adapter, imported only when a flow first asks for it."""
-    return HealAdapter(clients(), **_destinations(settings), full=lambda: full_adapter(settings))
+    return HealAdapter(_provider(settings), **_destinations(settings), full=lambda: full_adapter(settings))
 
 
-def full_adapter(settings: Config) -> FullAdapter:
-    """Every call: what the sweep uses, and what a restore reaches through ``adapter(settings).full()``."""
+def full_adapter(settings: Config, *, own: bool = False) -> FullAdapter:
+    """Every call: what the sweep uses, and what a restore reaches through ``adapter(settings).full()``. ``own``:
+    for the guardian's own resources, whose repairs observe makes too."""
     from guardian.adapters.full import FullAdapter  # noqa: PLC0415 - off the heal path's cold start
 
-    return FullAdapter(clients(), **_destinations(settings))
+    return FullAdapter(_provider(settings, own=own), **_destinations(settings))
 
 
 class _Destinations(TypedDict):
@@ -89,16 +119,30 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def invocation(context: Any) -> Invocation:
-    """This run: the clock, a way to wait, who it is, and (in Lambda) the time left before its timeout."""
+def invocation(context: Any, settings: Config | None = None) -> Invocation:
+    """This run: the clock, a way to wait, who it is, and (in Lambda) the time left before its timeout; in observe
+    (``settings``), the plan its writes are recorded in."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
+    watching = observing(settings) if settings is not None else None
+    plan = watching.plan if watching is not None else None
     return Invocation(
         now,
-        time.sleep,
+        time.sleep if plan is None else _observing_sleep(plan),
         getattr(context, "function_name", None),
         getattr(context, "aws_request_id", None),
         (lambda: remaining() / 1000) if callable(remaining) else None,
+        plan,
     )
+
+
+def _observing_sleep(plan: CallPlan) -> Callable[[float], None]:
+    """Waits, except after a recorded write: the change was not made, so waiting for it to show is time lost."""
+
+    def sleep(seconds: float) -> None:
+        if not plan.pending:
+            time.sleep(seconds)
+
+    return sleep
 
 
 def bounded(event: Any) -> Any:

@@ -28,11 +28,11 @@ class NotASweep(SweepFailed):
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     config = runtime.config()
-    aws = runtime.full_adapter(config)
+    own = runtime.full_adapter(config, own=True)  # the guardian's own resources: repaired in observe too
     if is_operator_request(event):  # `guardian approve` or `guardian selftest`: served, not a sweep
         from guardian.flows.operator import serve  # noqa: PLC0415
 
-        answer = serve(event, aws, config, runtime.invocation(context))
+        answer = serve(event, own, config, runtime.invocation(context))
         if not_served_unproven(answer):  # junk for the dead man's switch: an error, never a success
             raise NotASweep(json.dumps(answer))
         return answer
@@ -40,9 +40,13 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         LOG.error("invoked with something that is not a sweep's trigger", extra={"event_type": type(event).__name__})
         raise NotASweep("not the schedule, a deployment or `guardian sweep`: nothing swept")
     runtime.clients().warm(list(config.sweep_regions))  # before the threads: boto3 sessions are not thread-safe
-    run = runtime.invocation(context)
+    watching = runtime.observing(config)  # observe: the trails' own checks record their writes
+    if watching is not None:
+        watching.warm(list(config.sweep_regions))
+    aws = runtime.full_adapter(config)
+    run = runtime.invocation(context, config)
     redeployed = isinstance(event, dict) and event.get("source") == "aws.cloudformation"
-    report = run_sweep(aws, config, run, redeployed=redeployed)
+    report = run_sweep(aws, config, run, redeployed=redeployed, own_calls=own)
     metrics = {
         "TrailsChecked": float(len(report.checks)),
         "ResourcesChecked": float(len(report.resources)),

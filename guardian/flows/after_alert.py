@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+WINDOW_EVENTS = ("StopLogging", "DeleteTrail")  # a trail off: its blind window is read back once it is healed
 
 
 def could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) -> Result:
@@ -71,4 +72,13 @@ def steps_after(
                 )
 
         steps.append(("request an approval", approve))
+    if result.outcome is Outcome.HEALED and result.purpose is None and result.event.event_name in WINDOW_EVENTS:
+
+        def recover_window() -> None:  # what the account did while the trail was off (guardian.flows.blind_window)
+            from guardian.flows.blind_window import recover  # noqa: PLC0415 - after a stopped or deleted trail only
+            from guardian.flows.budget import after_alert_budget  # noqa: PLC0415
+
+            recover(result, aws.full(), config, run, budget=after_alert_budget(run))
+
+        steps.append(("recover the blind window", recover_window))
     return steps

@@ -16,8 +16,9 @@ from guardian.model.findings import found_event
 from guardian.model.results import Result
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.model.trail import TrailState
-from guardian.ports.calls import Delivery, History, SignedStore, TrailCalls
+from guardian.ports.calls import Delivery, SignedStore, TrailCalls
 from guardian.ports.errors import AWS_ERRORS, describe_error
+from guardian.ports.history import History
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -74,7 +75,7 @@ def settle_trail(
     if outcome is Verdict.APPROVED:  # what the approved call changed of the trail as it is now
         state, by = approved(pending.event_name, held, aws.trail_state(trail.region, trail.name)), pending.actor
     why = _why(pending, outcome, problem)
-    baselines.record(aws, trail.region, trail.name, state, at=run.clock(), by=by, reason=why)
+    baselines.record(aws, trail.region, trail.name, state, at=run.clock(), by=by, reason=why, sentinel=config.sentinel)
     _report(aws, config, pending, (outcome, problem), trail, started=started, run=run)
     return outcome
 

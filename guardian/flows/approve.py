@@ -67,13 +67,15 @@ def approve_trail(
     key_problem = _key_problem(state, aws, config)
     if key_problem:
         raise Refusal(key_problem)
-    previous = baselines.load(aws, state.home_region, state.name)
+    previous = baselines.load(aws, state.home_region, state.name, sentinel=config.sentinel)
     at, by = run.clock(), identity.arn
     why = f"approved by {by}: {request.reason}"
     severity = Severity.HIGH if adopted else Severity.MEDIUM
     for kind, live, trails in resources:
         baselines.record_resource(aws, kind, live, trails, at=at, by=by, why=why)
-    key = baselines.record(aws, state.home_region, state.name, state, at=at, by=by, reason=why)
+    key = baselines.record(
+        aws, state.home_region, state.name, state, at=at, by=by, reason=why, sentinel=config.sentinel
+    )
     changes = compare(previous, state) if isinstance(previous, TrailState) else ()
     trail = TrailRef(state.name, state.home_region, config.account_id, state.arn, state.arn)
     reason = (
@@ -123,7 +125,7 @@ def _approvable(request: OperatorRequest, aws: Ports, config: Config) -> TrailSt
         raise Refusal(f"trail {state.name}'s home Region is {home}: approve it with --region {home}")
     if not config.protects(state.name, state.tags):
         raise Refusal(f"trail {state.name} is not protected by this guardian: it holds no baseline for it")
-    below = below_floor(state)
+    below = below_floor(state, config.sentinel)
     if below:
         raise Refusal(
             f"trail {state.name} cannot be approved as it is: {'; '.join(below)}. The guardian never holds a trail "

@@ -28,7 +28,7 @@ from guardian.model.baselines import (
     trail_prefix,
 )
 from guardian.model.bucket import BucketState
-from guardian.model.floor import below_floor, raise_to_floor
+from guardian.model.floor import Sentinel, below_floor, raise_to_floor
 from guardian.model.results import iso
 
 if TYPE_CHECKING:
@@ -112,8 +112,16 @@ class Checked:
     document: Mapping[str, Any] | None = None  # the newest version, verified and usable: what the index keeps
 
 
-def load_checked(store: SignedStore, region: str, name: str, *, indexed: Mapping[str, Any] | None = None) -> Checked:
-    """The trail's baseline; ``indexed``, the newest version as the Region's verified index holds it (no read)."""
+def load_checked(
+    store: SignedStore,
+    region: str,
+    name: str,
+    *,
+    indexed: Mapping[str, Any] | None = None,
+    sentinel: Sentinel | None = None,
+) -> Checked:
+    """The trail's baseline; ``indexed``, the newest version as the Region's verified index holds it (no read);
+    ``sentinel``, the guardian's own (its floor is lower: :mod:`guardian.model.floor`)."""
     document, refused = (dict(indexed), None) if indexed is not None else read_verified(store, trail_key(region, name))
     if document is None:
         return Checked(Missing(), refused)
@@ -125,11 +133,13 @@ def load_checked(store: SignedStore, region: str, name: str, *, indexed: Mapping
     newest = document if refused is None else None
     if state is None:
         return Checked(Retired(), refused, pending=pending, document=newest)
-    return Checked(raise_to_floor(state), refused, below_floor(state), pending, newest)
+    return Checked(raise_to_floor(state, sentinel), refused, below_floor(state, sentinel), pending, newest)
 
 
-def load(store: SignedStore, region: str, name: str) -> TrailState | Missing | Retired:
-    return load_checked(store, region, name).state
+def load(
+    store: SignedStore, region: str, name: str, *, sentinel: Sentinel | None = None
+) -> TrailState | Missing | Retired:
+    return load_checked(store, region, name, sentinel=sentinel).state
 
 
 def record(
@@ -142,11 +152,12 @@ def record(
     by: str,
     reason: str,
     pending: Pending | None = None,
+    sentinel: Sentinel | None = None,
 ) -> str:
     """Write a new, signed version of the trail's baseline (``state`` None retires it), never below the floor.
     Returns the key."""
     key = trail_key(region, name)
-    held = None if state is None else raise_to_floor(state)
+    held = None if state is None else raise_to_floor(state, sentinel)
     document = trail_document(held, recorded_at=iso(at) or "", recorded_by=by, reason=reason, pending=pending)
     write_signed(store, key, document)
     return key
@@ -154,13 +165,22 @@ def record(
 
 def request_approval(store: SignedStore, region: str, name: str, pending: Pending, *, at: datetime) -> str | None:
     """Mark the trail's baseline as waiting for CloudTrail to confirm an exempt change (the baseline itself stays as
-    it is). None if the trail has no baseline yet: the sweep records the trail as it finds it anyway."""
-    state = load(store, region, name)
-    if isinstance(state, Missing):
+    it is, verified and not raised: which floor holds is the sweep's to say, it knows the sentinel). None if the trail
+    has no usable baseline yet: the sweep records the trail as it finds it anyway."""
+    key = trail_key(region, name)
+    document, _ = read_verified(store, key)
+    if document is None:
         return None
-    held = None if isinstance(state, Retired) else state
+    try:
+        held = trail_from_document(document)
+    except BaselineError:
+        return None
     reason = f"approval pending: {pending.event_name} by {pending.actor}, until CloudTrail confirms it"
-    return record(store, region, name, held, at=at, by="guardian", reason=reason, pending=pending)
+    stamp = iso(at) or ""
+    write_signed(
+        store, key, trail_document(held, recorded_at=stamp, recorded_by="guardian", reason=reason, pending=pending)
+    )
+    return key
 
 
 def names_in(store: SignedStore, region: str) -> set[str]:

@@ -17,6 +17,7 @@ from guardian.ports.errors import AWS_ERRORS, is_throttling
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from guardian.ports.invocation import Invocation
 
@@ -30,19 +31,30 @@ AFTER_ALERT_MARGIN = 2.0  # the steps after the alert stop this long before the 
 # CloudTrail's write quota (1 request a second per account and Region): a throttled write waits, full jitter, a
 # random time in [0, min(QUOTA_CAP, QUOTA_BASE * 2**retry)] s, at most QUOTA_ATTEMPTS attempts in all (botocore
 # retries none of them: guardian.adapters.clients), and never a wait that would end past the heal's budget.
-# In Lambda the heal's budget (35 s of the 60 s timeout) binds before 10 attempts do; in simulation.burst (10 trails
-# stopped 10 times each in a minute) 6 attempts left 14 heals of 114 failed, 10 attempts 2 of 102.
-QUOTA_ATTEMPTS = 10
+# In Lambda the heal's budget (35 s of the 60 s timeout) binds before 20 attempts do. The cap keeps the contenders
+# even: a heal that has waited long retries as often as a new one (with superseded heals out, one per trail), so no
+# trail starves behind newer stops. simulation.burst (a) at 0.2 scale, p99 blind window: cap 8 s 33 to 36 s, cap
+# 4 s 26 to 31 s; a cap of 2 s no better, and more throttled writes and status reads (reads: about 10 a second).
+QUOTA_ATTEMPTS = 20
 QUOTA_BASE = 1.0
-QUOTA_CAP = 8.0
+QUOTA_CAP = 4.0
 QUOTA_MARGIN = 1.0  # kept after a wait for the next attempt to be answered
 SWEEP_WRITE_SECONDS = 1.5  # the sweep writes at most once in this many seconds per Region: the quota is the events'
+FUNCTION_TIMEOUT = 60.0  # the remediation function's timeout (infra/remediation.py; a test holds them equal)
+HEAL_SECONDS = FUNCTION_TIMEOUT - ALERT_RESERVE - EVIDENCE_SECONDS  # the event path's heal budget: 35 s
+# A trail stopped less than this long ago is the event path's: its StopLogging's invocation (and a later stop's) is
+# still healing it, so the sweep makes no write for it and leaves it to the event path (the next sweep heals it).
+EVENT_PATH_SECONDS = 2 * HEAL_SECONDS
 jitter: Callable[[], float] = random.random  # the wait's random factor (tests set it)
 QUOTA_STEPS = frozenset({"StartLogging", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"})
 
 
 class OutOfTime(TimeoutError):
     """A step did not finish within its budget."""
+
+
+class LeftToEventPath(RuntimeError):
+    """The sweep yields a write to the event path: a burst is on in the Region (see :class:`Pacer`)."""
 
 
 def heal_budget(run: Invocation) -> float | None:
@@ -109,9 +121,11 @@ def under_quota(
     def wrapped(name: str, call: Callable[[], None]) -> Callable[[], None]:
         def write() -> None:
             if pace is not None:
-                pace(region)
-            told = (lambda: pace.throttled(region)) if pace is not None else None
+                pace(region, name)
+            told = (lambda: pace.throttled(region, name)) if pace is not None else None
             quota_write(call, run, settled=logging if name == "StartLogging" else None, throttled=told)
+            if pace is not None:
+                pace.wrote(region)
 
         return write if name in QUOTA_STEPS else call
 
@@ -128,25 +142,55 @@ def _quietly(settled: Callable[[], bool]) -> bool:
 class Pacer:
     """The sweep's writes in a Region where a burst is on (a write of this sweep was throttled there): at most one
     per ``seconds`` across its threads, so the write quota is left to the event path. A sweep that meets no throttle
-    writes unpaced (a few writes: one heal per weakened trail)."""
+    writes unpaced (a few writes: one heal per weakened trail).
+
+    Where the sweep's first write in a Region is throttled, the event path is mid-burst there: the sweep *yields*,
+    its restores of settings (UpdateTrail, PutEventSelectors, ...) raise :class:`LeftToEventPath` instead of waiting
+    (their events' invocations are restoring them; the next sweep restores what is left). A StartLogging is still made,
+    paced: the sweep restarts only trails stopped :data:`EVENT_PATH_SECONDS` ago or more, which the event path has
+    given up on."""
 
     def __init__(self, run: Invocation, seconds: float | None = None) -> None:
         self._run, self._seconds = run, SWEEP_WRITE_SECONDS if seconds is None else seconds
         self._next: dict[str, float] = {}
         self._burst: set[str] = set()
+        self._wrote: set[str] = set()
+        self._yields: set[str] = set()
         self._lock = threading.Lock()
 
-    def throttled(self, region: str) -> None:
+    def throttled(self, region: str, name: str = "") -> None:
+        """A write was throttled: pace the Region from now on; yield it if no write of this sweep went through."""
         with self._lock:
             self._burst.add(region)
+            if region not in self._wrote:
+                self._yields.add(region)
+        self._yield(region, name)
 
-    def __call__(self, region: str) -> None:
+    def wrote(self, region: str) -> None:
+        with self._lock:
+            self._wrote.add(region)
+
+    def yielded(self, region: str) -> bool:
+        return region in self._yields
+
+    def __call__(self, region: str, name: str = "") -> None:
+        self._yield(region, name)
         now = self._run.clock().timestamp()
         with self._lock:
             slot = max(now, self._next.get(region, now)) if region in self._burst else now
             self._next[region] = slot + self._seconds
         if slot > now:
             self._run.sleep(slot - now)
+
+    def _yield(self, region: str, name: str) -> None:
+        if name != "StartLogging" and region in self._yields:
+            raise LeftToEventPath(f"{name or 'a write'} in {region}: the event path is mid-burst there")
+
+
+def event_path_owns(stopped_at: datetime | None, now: datetime) -> bool:
+    """Whether a trail stopped at ``stopped_at`` (CloudTrail's StopLoggingTime) is still the event path's to heal:
+    stopped less than :data:`EVENT_PATH_SECONDS` ago, so that StopLogging's invocation (or a later stop's) is on it."""
+    return stopped_at is not None and (now - stopped_at).total_seconds() < EVENT_PATH_SECONDS
 
 
 def _left(run: Invocation, reserve: float) -> float | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from guardian.flows.budget import evidence_budget, within
 from guardian.ports.errors import describe_failure
@@ -60,18 +60,20 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     """Write the evidence record once, then publish the alert unless it went out already; see the module."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.flows.copies import publish_copies, report_blocked  # noqa: PLC0415
+    from guardian.flows.record_signing import sign_written  # noqa: PLC0415 - a small module; KMS only after the alert
     from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
 
     key = evidence_key(result)
     account = _account(aws, config)
     group = _group(result, aws, config, run)
     held = group is not None and group.holds(result, run.clock())
+    written: list[dict[str, Any]] = []  # the record this call wrote, signed once its alert is out
     created, evidence_error = _write_evidence(
-        result, key, aws, config, run, account=account, group=group if held else None
+        result, key, aws, config, run, account=account, group=group if held else None, written=written
     )
     if held and group is not None and evidence_error is None and group.hold(result):
         LOG.info("alert held for its group's digest", extra={"evidence_key": key, "group": group.key.group_id})
-        return Sent(False, None, held=True)
+        return Sent(False, None, tuple(sign_written(key, written if created else [], aws, run)), held=True)
     failed: list[str] = []
     topics = [(ALERT_TAG, config.topic_arn)]
     if config.central_topic_arn is not None:
@@ -98,6 +100,7 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
         _note_sent(key, sent, created is not None, aws, failed)
     if group is not None and not refused and not group.after(result, aws, config, run, account=account):
         failed.append("group the alert's repeats")
+    failed += sign_written(key, written if created else [], aws, run)  # after the alert, or its refusal
     if refused:  # the local copy first: the DLQ message names the topic the account's own team was not told by
         tag = ALERT_TAG if ALERT_TAG in refused else next(iter(refused))
         topic = dict(topics).get(tag) or config.central_topic_arn or config.topic_arn
@@ -132,9 +135,10 @@ def _write_evidence(
     *,
     account: str,
     group: Plan | None = None,
+    written: list[dict[str, Any]],
 ) -> tuple[bool | None, str | None]:
-    """(created, error): True if this call wrote the record, False if it existed, None with the reason if neither.
-    A record whose alert is held for its ``group``'s digest names the group (``alert_group``)."""
+    """(created, error): True if this call wrote the record (kept in ``written``), False if it existed, None with the
+    reason if neither. A record whose alert is held for its ``group``'s digest names the group (``alert_group``)."""
     from guardian.model.evidence import evidence_record  # noqa: PLC0415
 
     def write() -> bool:
@@ -153,6 +157,7 @@ def _write_evidence(
         )
         if group is not None:
             record["alert_group"] = group.note()
+        written.append(record)
         return aws.put_if_absent(key, record)
 
     try:

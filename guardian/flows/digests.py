@@ -2,9 +2,11 @@
 
 The sweep runs one at a time (reserved concurrency 1), so the chain has one writer; it extends the chain while it
 checks the trails (a digest covers records a minute old and more, :data:`~guardian.model.digests.SETTLE`, so none
-the same sweep writes: the next sweep's digest takes them); a digest is written once
-(``IfNoneMatch``). Each digest lists the records written since the previous one's cut-off, read once to take their
-SHA-256; with nothing new, one is still written every 24 hours, so the head of the chain is never old. At most
+the same sweep writes: the next sweep's digest takes them); a digest is written once (``IfNoneMatch``). Each digest
+lists the signed records written since the previous one's cut-off, read once to take their SHA-256 and check their
+signature (:mod:`guardian.model.record_signatures`); a record without a valid one is left out, named, and alerted.
+Every run writes a digest, new records or not, so the chain's head is never older than one sweep interval: a head
+older than two (``guardian verify``) means the sweep stopped or the newest digests were deleted. At most
 :data:`MAX_RECORDS` records per digest, read in parallel, so one run stays short whatever the backlog.
 """
 
@@ -18,20 +20,24 @@ from typing import TYPE_CHECKING, Any
 from guardian.model import signing
 from guardian.model.digests import (
     DIGEST_PREFIX,
-    HEARTBEAT,
     SETTLE,
     Entry,
+    Unsigned,
     digest_document,
     digest_key,
     sequence_of,
     sha256,
     window_days,
 )
+from guardian.model.record_signatures import SIGN_GRACE, is_sidecar, sidecar_key
+from guardian.model.record_signatures import problem as record_problem
 from guardian.model.record_summary import summarize
 from guardian.model.results import iso
 from guardian.model.safe import json_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from guardian.ports.calls import DigestStore
     from guardian.ports.invocation import Invocation
 
@@ -39,14 +45,23 @@ MAX_RECORDS = 2000  # per digest: a sweep after a long outage takes the backlog 
 READERS = 8
 
 
-def extend_chain(aws: DigestStore, run: Invocation) -> str:
-    """Write the next digest if there is anything new (or the head is a day old): ``written <key>``, or why not."""
+def extend_chain(
+    aws: DigestStore,
+    run: Invocation,
+    alert: Callable[[list[Unsigned]], None] | None = None,
+    on_head: Callable[[dict[str, Any]], None] | None = None,
+) -> str:
+    """Write the next digest (every run: its head is the chain's freshness): ``written <key>``, or why not.
+
+    Only signed records are chained: one whose signature is missing (past :data:`SIGN_GRACE`) or invalid is left out,
+    named in the digest's ``unsigned``, and handed to ``alert`` first (HIGH, :mod:`guardian.flows.unsigned_records`).
+    ``on_head``: given the new head (key, sequence, time, SHA-256 of its bytes) once it is written: the heartbeat."""
     now = run.clock()
     head, head_sha, broken = _head(aws, now)
     since = _parse(head["covers"]["to"]) if head else None
-    entries, until = _new_records(aws, since, now - SETTLE)
-    if not entries and head is not None and now - _parse(head["written_at"]) < HEARTBEAT and not broken:
-        return "nothing new"
+    entries, unsigned, until = _new_records(aws, since, now - SETTLE, now)
+    if unsigned and alert is not None:  # publish first what the security team must see
+        alert(unsigned)
     sequence = int(head["sequence"]) + 1 if head else 1
     key = digest_key(sequence, now)
     previous = (str(head["_key"]), head_sha) if head else None
@@ -58,13 +73,17 @@ def extend_chain(aws: DigestStore, run: Invocation) -> str:
         entries=entries,
         written_at=now,
         broken=broken,
+        unsigned=unsigned,
     )
     signature = aws.sign(signing.digest(key, document))
     assert aws.signing_key is not None
     body = json_bytes(signing.signed(document, key_id=aws.signing_key, signature=signature), indent=1)
     if not aws.put_new(key, body):
         return f"{key} exists already"
-    return f"written {key} ({len(entries)} records)"
+    if on_head is not None:
+        on_head({"key": key, "sequence": sequence, "written_at": iso(now), "sha256": sha256(body)})
+    refused = f", {len(unsigned)} unsigned left out" if unsigned else ""
+    return f"written {key} ({len(entries)} records{refused})"
 
 
 def _head(aws: DigestStore, now: datetime) -> tuple[dict[str, Any] | None, str, list[str]]:
@@ -90,31 +109,39 @@ def _head(aws: DigestStore, now: datetime) -> tuple[dict[str, Any] | None, str, 
     return None, "", broken
 
 
-def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> tuple[list[Entry], datetime]:
-    """The record versions written in (``since``, ``until``], each read once for its SHA-256 (in parallel), and the
-    cut-off actually covered: at most :data:`MAX_RECORDS` per digest, the oldest first, the rest left to the next."""
+def _new_records(
+    aws: DigestStore, since: datetime | None, until: datetime, now: datetime
+) -> tuple[list[Entry], list[Unsigned], datetime]:
+    """The record versions written in (``since``, ``until``], each read once with its signature (in parallel): the
+    signed ones to chain, the unsigned ones to refuse, and the cut-off actually covered. At most :data:`MAX_RECORDS`
+    per digest, the oldest first; the cut-off stops before a record still waiting for its signature."""
     new: list[tuple[datetime, dict[str, Any]]] = []
     with ThreadPoolExecutor(max_workers=READERS) as pool:  # one listing per day: at once, not one after another
         listed = [v for versions in pool.map(aws.object_versions, window_days(until)) for v in versions]
+    sidecars = {v["Key"] for v in listed if is_sidecar(v["Key"])}
     for version in listed:
         modified = version["LastModified"]
         modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
-        if (since is None or modified > since) and modified <= until:
+        if (since is None or modified > since) and modified <= until and not is_sidecar(version["Key"]):
             new.append((modified, version))
     new.sort(key=lambda item: (item[0], item[1]["Key"]))
     if len(new) > MAX_RECORDS:
         until = new[MAX_RECORDS - 1][0]  # whole seconds: take every record of the last second taken
         new = [item for item in new if item[0] <= until]
+    public = aws.public_key()
 
-    def entry(item: tuple[datetime, dict[str, Any]]) -> Entry:
+    def read(item: tuple[datetime, dict[str, Any]]) -> tuple[datetime, Entry, str | None, bool]:
         modified, version = item
-        body, lock_mode, retain_until = aws.object_read(version["Key"], version["VersionId"])
+        key = version["Key"]
+        body, lock_mode, retain_until = aws.object_read(key, version["VersionId"])
+        side = aws.object_bytes(sidecar_key(key)) if sidecar_key(key) in sidecars else None
+        problem = record_problem(key, body, side, public, key_id=aws.signing_key)
         try:
             record = json.loads(body)
         except ValueError:
             record = None
-        return Entry(
-            version["Key"],
+        entry = Entry(
+            key,
             str(version["VersionId"]),
             sha256(body),
             str(iso(modified)),
@@ -122,9 +149,17 @@ def _new_records(aws: DigestStore, since: datetime | None, until: datetime) -> t
             iso(retain_until),
             summarize(record) if isinstance(record, dict) else None,
         )
+        return modified, entry, problem, side is None
 
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        return list(pool.map(entry, new)), until
+        read_all = list(pool.map(read, new))
+    waiting = [m for m, _, problem, no_sidecar in read_all if problem and no_sidecar and now - m < SIGN_GRACE]
+    if waiting:  # its sidecar may still come (written after the alert): the next digest takes it
+        until = min(waiting) - timedelta(microseconds=1)
+        until = max(until, since) if since is not None else until
+    taken = [(entry, problem) for m, entry, problem, _ in read_all if m <= until]
+    unsigned = [Unsigned(e.key, e.version_id, e.sha256, e.last_modified, problem) for e, problem in taken if problem]
+    return [e for e, problem in taken if not problem], unsigned, until
 
 
 def _parse(text: str) -> datetime:

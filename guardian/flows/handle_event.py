@@ -94,6 +94,10 @@ def _act(
     event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation
 ) -> tuple[Result, Scope | None]:
     """Phase 1: is it the guardian's business (scoped rules), and the heal the table names."""
+    if event.event_name == "AddTags" and config.mode == "heal":  # a mode tag can only make the guardian stricter
+        from guardian.flows.observe import tag_ignored  # noqa: PLC0415 - off the StopLogging heal's cold start
+
+        decision = tag_ignored(event, decision, config)
     rule = decision.rule
     scope: Scope | None = None
     if rule is not None and rule.scoped and decision.alerts:
@@ -108,9 +112,25 @@ def _act(
             return Result(event, decision, Outcome.IGNORED, Severity.INFO), None
         decision = scope.decision
     if decision.action is Action.HEAL and rule is not None and rule.heal is not None:
+        if run.plan is not None:  # observe mode: the undo's writes are recorded, not made (guardian.flows.observe)
+            return _observe(event, decision, aws, config, run, scope=scope), scope
         result = flow_for(rule.heal).heal(event, decision, aws, config, run, scope=scope)
     else:
         from guardian.model.results import Result  # noqa: PLC0415 - off the cold start's way to StartLogging
 
         result = Result(event=event, decision=decision, outcome=decision.outcome, severity=decision.severity)
     return result, scope
+
+
+def _observe(
+    event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Config, run: Invocation, *, scope: Scope | None
+) -> Result:
+    """Observe mode: the undo runs with its writes recorded, and reports what it would have done; a trail tagged
+    ``heal`` (or the guardian's sentinel) is healed for real."""
+    from guardian.flows.observe import heals, observed, undoing  # noqa: PLC0415 - observe only
+
+    heal = decision.rule.heal if decision.rule is not None else None
+    assert heal is not None
+    with undoing(run, heal=heals(aws.full(), config, decision.trail)):
+        result = flow_for(heal).heal(event, decision, aws, config, run, scope=scope)
+    return observed(result, run)

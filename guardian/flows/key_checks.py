@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from guardian.flows.deliver import deliver
 from guardian.flows.key import locked_out, repair_key, repair_key_policy
 from guardian.flows.key_users import Users, keys_in_use
+from guardian.flows.observe import observed, undoing
 from guardian.model.changes import Change, Effect
 from guardian.model.decide import Decision
 from guardian.model.findings import found_event, sweep_event
@@ -68,13 +69,17 @@ def check_key(
     service that writes with it use it: repair it if not (a lost DisableKey, ScheduleKeyDeletion or PutKeyPolicy)."""
     users = users if isinstance(users, Users) else Users(trails=list(users))
     statuses = []
-    if users.trails:
-        statuses.append(_key_policy(aws, config, users, key, started=started, run=run))
-    if users.services:
-        statuses.append(_service_policy(aws, config, users, key, started=started, run=run))
-    if aws.key_state(key) != "Enabled":
-        statuses.append(_key_state(aws, config, users, key, started=started, run=run))
-    return "heal_failed" if "heal_failed" in statuses else "healed" if "healed" in statuses else None
+    with undoing(run, heal=False):  # observe: the repairs' writes are recorded, each delivery takes its own
+        if users.trails:
+            statuses.append(_key_policy(aws, config, users, key, started=started, run=run))
+        if users.services:
+            statuses.append(_service_policy(aws, config, users, key, started=started, run=run))
+        if aws.key_state(key) != "Enabled":
+            statuses.append(_key_state(aws, config, users, key, started=started, run=run))
+    for status in ("heal_failed", "healed", "observed"):
+        if status in statuses:
+            return status
+    return None
 
 
 def _key_policy(
@@ -184,5 +189,8 @@ def _report(
         changes=(change,),
         diagnosis=failed,
     )
+    result = observed(result, run)
     deliver(result, aws, config, run)
+    if result.outcome is Outcome.OBSERVED:
+        return "observed"
     return "healed" if failed is None else "heal_failed"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from guardian.flows.baselines import read_verified
 from guardian.flows.deliver import deliver
 from guardian.flows.lake import hold_settings
+from guardian.flows.observe import observed, undoing
 from guardian.flows.sweep_checks import ResourceCheck
 from guardian.model.decide import Decision
 from guardian.model.findings import found_event
@@ -50,9 +51,10 @@ def sweep_lake(aws: Everything, config: Config, *, started: datetime, run: Invoc
     for region in config.sweep_regions:
         for arn in aws.data_stores(region):
             store = ResourceRef(KIND, arn, region, config.account_id)
-            status, changes, actions = hold_settings(aws, store, run, by="sweep")
+            with undoing(run, heal=False):  # observe: the store's writes are recorded, not made
+                status, changes, actions = hold_settings(aws, store, run, by="sweep")
             if status in ("healed", "heal_failed", "strengthened"):
-                _alert(aws, config, store, status, (changes, actions), started=started, run=run)
+                status = _alert(aws, config, store, status, (changes, actions), started=started, run=run)
             key = None
             if status not in ("missing", "pending_deletion"):  # the key the baseline holds (one more read)
                 document, _ = read_verified(aws, store_key(region, arn))
@@ -75,7 +77,8 @@ def _alert(
     *,
     started: datetime,
     run: Invocation,
-) -> None:
+) -> str:
+    """Alert the store's drift: its status, or ``observed`` (observe mode: nothing was put back)."""
     changes, actions = found
     fields = ", ".join(c.field for c in changes)
     reason, outcome, severity = {
@@ -105,5 +108,7 @@ def _alert(
         changes=changes,
         diagnosis=None if outcome is not Outcome.HEAL_FAILED else "the store still differs from its baseline",
     )
+    result = observed(result, run)
     deliver(result, aws, config, run)
     LOG.warning("an event data store drifted", extra={"store": store.name, "status": status})
+    return "observed" if result.outcome is Outcome.OBSERVED else status

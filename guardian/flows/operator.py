@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from guardian.flows import baselines
 from guardian.flows.approve import Refusal, approve_trail, read_trail
 from guardian.flows.deliver import deliver
-from guardian.model.caller_proof import BODY, Identity, ProofRefused, check_proof, parse_identity
+from guardian.model.caller_proof import (
+    BODY,
+    CallerRefused,
+    Identity,
+    ProofRefused,
+    check_proof,
+    parse_identity,
+)
 from guardian.model.decide import Decision
 from guardian.model.operator_requests import (
     REQUEST_KEY,
@@ -55,8 +62,9 @@ def serve(event: Mapping[str, Any], aws: ApprovePorts, config: Config, run: Invo
     try:
         identity = identify(request, event, aws, config, run.clock())
     except ProofRefused as exc:
-        _alert_refusal(request, str(exc), aws, config, run)
-        return {"ok": False, "id": request.id, "refused": str(exc)}
+        proven = exc.identity.arn if isinstance(exc, CallerRefused) else None
+        _alert_refusal(request, str(exc), aws, config, run, proven=proven)
+        return {"ok": False, "id": request.id, **({"by": proven} if proven else {}), "refused": str(exc)}
     try:
         if request.action == "approve":
             done = approve_trail(request, identity, aws, config, run)
@@ -72,20 +80,22 @@ def serve(event: Mapping[str, Any], aws: ApprovePorts, config: Config, run: Invo
 def identify(
     request: OperatorRequest, event: Mapping[str, Any], aws: CallerCheck, config: Config, now: datetime
 ) -> Identity:
-    """The caller, as STS names them, if they may make the request; else :class:`ProofRefused` saying why."""
+    """The caller, as STS names them, if they may make the request; else :class:`ProofRefused` saying why (a
+    :class:`CallerRefused`, naming them, once STS has proven who they are)."""
     url = aws.sts_endpoint(config.topic_region)
     headers = check_proof(event.get("proof"), event[REQUEST_KEY], url=url, now=now)
     # STS refusing the signature is a ProofRefused; STS out of reach raises (a function error, not an intruder).
     identity = parse_identity(aws.caller_identity(url, headers, BODY))
     if identity.account != config.account_id or request.account != config.account_id:
-        raise ProofRefused(f"{identity.arn} is not of this account ({config.account_id})")
+        raise CallerRefused(f"{identity.arn} is not of this account ({config.account_id})", identity)
     if not config.approvers:
-        raise ProofRefused(
-            f"{identity.arn} may not: this deployment names no approvers (set approvers in cdk.json and deploy)"
+        raise CallerRefused(
+            f"{identity.arn} may not: this deployment names no approvers (set approvers in cdk.json and deploy)",
+            identity,
         )
     allowed = [a for a in config.approvers if a.covers(identity.principals) and not a.expired_at(now)]
     if not allowed:
-        raise ProofRefused(f"{identity.arn} is not one of this deployment's approvers")
+        raise CallerRefused(f"{identity.arn} is not one of this deployment's approvers", identity)
     return identity
 
 
@@ -108,9 +118,12 @@ def register_selftest(
     return {"selftest": {"key": key, "until": marker["until"], "trail": request.trail}}
 
 
-def _alert_refusal(request: OperatorRequest, why: str, aws: Ports, config: Config, run: Invocation) -> None:
-    """HIGH: a request whose proof failed, or whose caller may not make it. The alert names what was asked."""
-    event = operator_event(request, None, "OperatorRequestRefused", run.clock())
+def _alert_refusal(
+    request: OperatorRequest, why: str, aws: Ports, config: Config, run: Invocation, *, proven: str | None
+) -> None:
+    """HIGH: a request whose proof failed, or whose caller may not make it. The alert names what was asked, and
+    ``proven``, the caller's ARN when STS proved it (the record's ``who.arn``); a failed proof proves nobody."""
+    event = operator_event(request, proven, "OperatorRequestRefused", run.clock())
     reason = (
         f"an operator request ({request.action} trail {request.trail} in {request.region}) was refused: {why}. "
         "Someone without the right tried to change what the guardian holds, or an approver's proof expired"

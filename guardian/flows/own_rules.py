@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.flows.baselines import read_verified, write_signed
 from guardian.flows.deliver import deliver
+from guardian.flows.history import actor_of, attributed
 from guardian.flows.steps import Step, run_steps
 from guardian.model.baselines import rule_document, rule_key
 from guardian.model.changes import Change, Effect
@@ -27,6 +28,7 @@ from guardian.model.findings import rule_event
 from guardian.model.results import Result, Verification, iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
 from guardian.ports.calls import Delivery, RuleCalls, SignedStore
+from guardian.ports.history import HistoryPages
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -51,8 +53,8 @@ TARGET_FIELDS = (
 )
 
 
-class Ports(RuleCalls, SignedStore, Delivery, Protocol):
-    """The rules' calls, their recorded definitions, and the alert's path."""
+class Ports(RuleCalls, SignedStore, Delivery, HistoryPages, Protocol):
+    """The rules' calls, their recorded definitions, the alert's path, and Event history (who changed a rule)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ def _alert(
     """One CRITICAL alert for a rule found changed (``where``: its Region and name)."""
     region, name = where
     event = rule_event(name, account_id=config.account_id, region=region, detected_at=started)
+    calls = {"state": ("DisableRule", "PutRule"), "targets": ("RemoveTargets", "PutTargets"), "exists": ("DeleteRule",)}
+    names = tuple(n for c in changes for n in calls.get(c.field, ("PutRule",)))
+    actor = actor_of(aws, region, "events.amazonaws.com", names, (name,), until=started, run=run)
+    event = attributed(event, actor)  # who did it, as CloudTrail recorded it, else "not recorded"
     deleted = any(c.field == "exists" for c in changes)
     what = {"state": "disabled", "targets": "stripped of its targets or retargeted"}
     found = " and ".join(what.get(c.field, f"changed ({c.field})") for c in changes)

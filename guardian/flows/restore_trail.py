@@ -208,7 +208,7 @@ def restore_baseline(event: CloudTrailEvent, decision: Decision, aws: Ports, con
     baseline unfit to use (refused, or below the floor) makes the alert CRITICAL and says so; the sweep mends it."""
     trail = decision.trail
     assert trail is not None
-    checked = baselines.load_checked(aws, trail.region, trail.name)
+    checked = baselines.load_checked(aws, trail.region, trail.name, sentinel=config.sentinel)
     result = _restore_to(event, decision, aws, config, run, stored=checked.state)
     notes = [f"the newest stored baseline was refused ({checked.refused.problem})"] if checked.refused else []
     if checked.below_floor:
@@ -250,6 +250,7 @@ def _restore_to(
             at=run.clock(),
             by=by,
             reason=f"{event.event_name}: strengthening kept ({', '.join(c.field for c in kept)})",
+            sentinel=config.sentinel,
         )
     if not restoration.needed:
         if kept:

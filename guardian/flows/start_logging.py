@@ -3,8 +3,11 @@
 StartLogging is the first network call: nothing (no read, no evidence check) stands between the event and the
 heal. Throttled by CloudTrail's write quota, it is tried again with jittered backoff within the heal's budget
 (:func:`guardian.flows.budget.quota_write`), reading GetTrailStatus first: a trail another invocation has healed
-meanwhile is recorded "already healed" (action result ``already_healed``), not healed twice. A failure is
-explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
+meanwhile is recorded "already healed" (action result ``already_healed``), not healed twice; a trail stopped again
+after this event (CloudTrail's own StopLoggingTime, :data:`SUPERSEDE_MARGIN` later or more) is the later stop's to
+heal: this invocation stops pressing on the quota and records "superseded" (outcome ``superseded``). The invocation
+of the last stop is never superseded, so a trail left stopped still ends healed or in a CRITICAL failed heal. A
+failure is explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+# How much later than this event's eventTime CloudTrail's StopLoggingTime must be to show a later stop. eventTime is
+# when the call completed, on the endpoint host's clock, cut to the whole second: the event's own stop is stamped
+# before completion, so at most 1 s after the cut eventTime, plus the two hosts' clock skew (NTP: milliseconds; 1 s
+# allowed). Erring low would let the last stop's own invocation take its own stop for a later one and leave the trail
+# to the sweep; erring high only keeps a few more invocations contending, as before.
+SUPERSEDE_MARGIN = 2.0
 
 
 def heal(
@@ -46,8 +55,10 @@ def restart_logging(
     status: dict[str, Any] = {}
 
     def logging_again() -> bool:
+        """Whether to stop pressing on the quota: the trail logs again, or a later stop's invocation owns it."""
+        status.clear()
         status.update(aws.trail_status(trail))
-        return bool(status.get("IsLogging"))
+        return bool(status.get("IsLogging")) or later_stop(status, event) is not None
 
     try:
         already = quota_write(lambda: aws.start_logging(trail), run, settled=logging_again)
@@ -67,6 +78,8 @@ def restart_logging(
         )
     from guardian.model.results import ActionRecord, Result  # noqa: PLC0415 - after StartLogging, off the cold start
 
+    if already and not status.get("IsLogging"):
+        return _superseded(event, decision, trail, status, run, started=started)
     if already:
         LOG.info("StartLogging throttled: the trail logs again already", extra={"trail": trail.identifier})
         return _healed(event, decision, _already_healed(trail, started, run), _verification(status, 1, clock()))
@@ -121,6 +134,58 @@ def _already_healed(trail: TrailRef, started: datetime, run: Invocation) -> Acti
         "ThrottlingException",
         "throttled by CloudTrail's write quota; GetTrailStatus then showed the trail logging: already healed",
         already_healed=True,
+    )
+
+
+def later_stop(status: dict[str, Any], event: CloudTrailEvent) -> datetime | None:
+    """CloudTrail's StopLoggingTime, if it shows a stop later than ``event`` (by :data:`SUPERSEDE_MARGIN` at least:
+    not the event's own stop). Only CloudTrail writes it: a stop no one made cannot be shown."""
+    stopped: Any = status.get("StopLoggingTime")
+    at = event.event_time
+    if at is None or getattr(stopped, "tzinfo", None) is None:  # none, or a time without its zone: not known
+        return None
+    later: datetime = stopped
+    return later if later.timestamp() - at.timestamp() >= SUPERSEDE_MARGIN else None
+
+
+def _superseded(
+    event: CloudTrailEvent,
+    decision: Decision,
+    trail: TrailRef,
+    status: dict[str, Any],
+    run: Invocation,
+    *,
+    started: datetime,
+) -> Result:
+    """StartLogging throttled, and the trail stopped again after this event: that stop is an event too, and its own
+    invocation heals the trail (or alerts CRITICAL that it could not). This one alerts its stop at the row's severity,
+    and leaves the quota to it."""
+    from guardian.model.results import ActionRecord, Result, iso  # noqa: PLC0415 - after StartLogging
+
+    later = later_stop(status, event)
+    assert later is not None
+    why = f"superseded by the stop at {iso(later)}"
+    LOG.info("StartLogging throttled: the trail was stopped again later", extra={"trail": trail.identifier})
+    message = f"throttled by CloudTrail's write quota; {why}, whose own invocation owns the heal"
+    action = ActionRecord(
+        "StartLogging",
+        trail.region,
+        trail.identifier,
+        started,
+        run.clock(),
+        False,
+        "ThrottlingException",
+        message,
+        superseded_by=later,
+    )
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.SUPERSEDED,
+        severity=decision.severity,
+        actions=(action,),
+        verification=_verification(status, 1, run.clock()),
+        diagnosis=f"{why}: the trail was stopped again, and that stop's own heal restarts it (or alerts CRITICAL)",
     )
 
 

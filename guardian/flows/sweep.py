@@ -20,12 +20,15 @@ from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.bus_keys import check_default_buses
 from guardian.flows.deliver import AlertNotPublished
 from guardian.flows.digests import extend_chain
+from guardian.flows.forwarder_queues import check_forwarder_queues
 from guardian.flows.grouping import flush_closed
 from guardian.flows.key_checks import sweep_keys
 from guardian.flows.lake_checks import store_keys, sweep_lake
 from guardian.flows.log_files import LogCheck, check_log_files
+from guardian.flows.settle_windows import settle_windows
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
 from guardian.flows.sweep_trails import TrailCheck, check_region, sweep_result
+from guardian.flows.unsigned_records import alert_unsigned, heartbeat
 from guardian.flows.workers import Workers
 from guardian.ports.errors import AWS_ERRORS, describe_error
 
@@ -72,20 +75,27 @@ class SweepReport:
         return self.statuses.count(status)
 
 
-def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: bool = False) -> SweepReport:
+def run_sweep(
+    aws: Everything, config: Config, run: Invocation, *, redeployed: bool = False, own_calls: Everything | None = None
+) -> SweepReport:
+    """``own_calls``: the calls for the guardian's own resources, repaired in observe mode too (``aws``'s writes on the
+    trails, their buckets, log groups, keys and Lake stores are then recorded, not made: guardian.model.mode)."""
     started = run.clock()
+    mine = aws if own_calls is None else own_calls
     # The alert path first (an alert nobody receives is no alert). A deployment re-records the guardian's own
     # baselines only if CloudFormation confirms it.
     failures: dict[str, str] = {}
     deployed_at = None
     if redeployed:
-        deployed_at = _checked("deployment", failures, lambda: own_functions.confirmed_deployment(aws, config, started))
+        deployed_at = _checked(
+            "deployment", failures, lambda: own_functions.confirmed_deployment(mine, config, started)
+        )
         if deployed_at is None:
-            own_functions.report_unconfirmed_deployment(aws, config, started=started, run=run)
+            own_functions.report_unconfirmed_deployment(mine, config, started=started, run=run)
     path = _checked(
         "alert_path",
         failures,
-        lambda: check_alert_path(aws, config, started=started, run=run, deployed_at=deployed_at),
+        lambda: check_alert_path(mine, config, started=started, run=run, deployed_at=deployed_at),
     )
     regions = config.sweep_regions
     errors: dict[str, str] = {}
@@ -97,22 +107,30 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
             _checked,
             "guardian_rules",
             failures,
-            lambda: own_rules.check_own_rules(aws, config, started=started, run=run, deployed_at=deployed_at),
+            lambda: own_rules.check_own_rules(mine, config, started=started, run=run, deployed_at=deployed_at),
         )
         functions = waiting.submit(
             _checked,
             "guardian_functions",
             failures,
-            lambda: own_functions.check_own_functions(aws, config, started=started, run=run, deployed_at=deployed_at),
+            lambda: own_functions.check_own_functions(mine, config, started=started, run=run, deployed_at=deployed_at),
         )
         aliases = waiting.submit(
             _checked,
             "guardian_aliases",
             failures,
-            lambda: own_aliases.check_own_aliases(aws, config, started=started, run=run, deployed_at=deployed_at),
+            lambda: own_aliases.check_own_aliases(mine, config, started=started, run=run, deployed_at=deployed_at),
         )
-        digest = waiting.submit(_checked, "evidence_digest", failures, lambda: extend_chain(aws, run))
-        waiting.submit(check_default_buses, aws, config, failures, started=started, run=run)  # keys on its buses
+        digest = waiting.submit(
+            _checked,
+            "evidence_digest",
+            failures,
+            lambda: extend_chain(
+                mine, run, lambda found: alert_unsigned(found, mine, config, run, at=started), heartbeat(mine, config)
+            ),
+        )
+        waiting.submit(check_default_buses, mine, config, failures, started=started, run=run)  # keys on its buses
+        waiting.submit(check_forwarder_queues, mine, config, failures, started=started, run=run)  # parked events
         futures = {
             waiting.submit(check_region, aws, config, region, work, started=started, run=run): region
             for region in regions
@@ -161,6 +179,8 @@ def run_sweep(aws: Everything, config: Config, run: Invocation, *, redeployed: b
     # Closed alert windows' digests, after every trail check (the bucket it lists is the guardian's own, but a burst
     # makes it long): bounded by keys listed and by half the time left, so it never delays a heal.
     _checked("alert_groups", failures, lambda: flush_closed(aws, config, run, share=GROUPS_SHARE))
+    # Blind windows read right after their heal, read again once Event history holds them (about 15 minutes).
+    _checked("blind_windows", failures, lambda: settle_windows(aws, run))
     return SweepReport(
         started,
         checked,

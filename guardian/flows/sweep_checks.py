@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from guardian.flows import baselines, storage
 from guardian.flows.approvals import Verdict, settle_resource
 from guardian.flows.deliver import deliver
+from guardian.flows.observe import observed, undoing
 from guardian.model.baseline_index import DELETED, is_index_key
 from guardian.model.decide import Decision
 from guardian.model.findings import baseline_event, sweep_event
@@ -39,7 +40,7 @@ LOG = logging.getLogger(__name__)
 class ResourceCheck:
     kind: str  # bucket, log_group
     name: str
-    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, missing, not_readable
+    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, observed, missing, not_readable
     changes: tuple[Change, ...] = ()
 
 
@@ -118,7 +119,8 @@ def check_resource(
             by="sweep",
             why="another protected trail delivers to it",
         )
-    fixed = storage.repair(aws, guarded, config, run)
+    with undoing(run, heal=False):  # observe: the repair's writes are recorded, not made (guardian.flows.observe)
+        fixed = storage.repair(aws, guarded, config, run)
     status: str | None = None
     if fixed.needed:
         event, ref = sweep_event(
@@ -135,8 +137,10 @@ def check_resource(
         severity = Severity.CRITICAL if fixed.recreated or not fixed.verified else SWEEP_RULE.severity
         reason = f"healed by sweep — {guarded.label} was weakened; the change was not seen as an event"
         decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, ref)
-        deliver(storage.as_result(fixed, event, decision, severity, run.clock()), aws, config, run)
+        result = observed(storage.as_result(fixed, event, decision, severity, run.clock()), run)
+        deliver(result, aws, config, run)
         status = "healed" if fixed.verified else "heal_failed"
+        status = "observed" if result.outcome is Outcome.OBSERVED else status
         if not fixed.verified:
             return ResourceCheck(kind.value, name, status, fixed.changes)
     kept = fixed.kept
@@ -257,7 +261,14 @@ def report_below_floor(
     """A verified baseline lies below the floor: record it raised to the floor, and alert CRITICAL once."""
     listed = "; ".join(problems)
     key = baselines.record(
-        aws, trail.region, trail.name, raised, at=run.clock(), by="sweep", reason=f"raised to the floor: {listed}"
+        aws,
+        trail.region,
+        trail.name,
+        raised,
+        at=run.clock(),
+        by="sweep",
+        reason=f"raised to the floor: {listed}",
+        sentinel=config.sentinel,
     )
     why = f"its baseline was below the floor ({listed}): the trail is held to the floor, and the baseline raised"
     _report_baseline(aws, config, (key, "raised", listed), why, trail, started=started, run=run)

@@ -6,21 +6,28 @@ every baseline's name and ETag, one read of the Region's baseline index (:mod:`g
 place of one per trail, ListTags for 20 trails at a time; then per trail GetTrailStatus, and GetEventSelectors or
 GetInsightSelectors only where DescribeTrails says the trail has some. Once a heal's write is throttled in a Region
 (a burst is on), the sweep's writes there are paced (one every ``SWEEP_WRITE_SECONDS`` at most,
-:class:`guardian.flows.budget.Pacer`): CloudTrail's write quota is the event path's. The trails are checked at
-once on the sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups and keys follow, once
-each, in :func:`guardian.flows.sweep.run_sweep`.
+:class:`guardian.flows.budget.Pacer`); if it was its first write there, its restores of settings yield. A trail
+stopped less than ``EVENT_PATH_SECONDS`` ago gets no write. CloudTrail's write quota is the event path's: both are
+"left to the event path" (status ``left_to_event_path``), and the next sweep checks them again. The trails are
+checked at once on the sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups and keys
+follow, once each, in :func:`guardian.flows.sweep.run_sweep`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from guardian.flows import baselines
 from guardian.flows.approvals import Verdict, settle_trail
-from guardian.flows.budget import Pacer
+from guardian.flows.blind_window import recover
+from guardian.flows.budget import LeftToEventPath, Pacer, event_path_owns
 from guardian.flows.deliver import deliver
+from guardian.flows.history import ACTOR_LOOKBACK, actor_of, attributed
+from guardian.flows.mode_tag import report_ignored_tag
+from guardian.flows.observe import heals_state, observed, undoing
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import check_resource, report_below_floor, report_delivery_error, report_refused
 from guardian.flows.workers import PER_REGION
@@ -29,13 +36,14 @@ from guardian.model.baselines import trail_key
 from guardian.model.decide import Decision
 from guardian.model.findings import sweep_event
 from guardian.model.floor import raise_to_floor
+from guardian.model.mode import ignored_tag
 from guardian.model.refs import TrailRef
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity, Subject
 from guardian.model.trail import TrailState
+from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
     from guardian.flows.workers import Workers
     from guardian.model.changes import Change
@@ -45,13 +53,15 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+LEFT = "left_to_event_path"  # a trail the event path is healing: no write from this sweep (the next one checks it)
+CHANGE_CALLS = ("UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "StopLogging", "DeleteTrail")
 
 
 @dataclass(frozen=True)
 class TrailCheck:
     region: str
     name: str
-    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, not_protected, retired
+    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, not_protected, retired, LEFT
     changes: tuple[Change, ...] = ()
     protected: TrailState | None = None  # the trail as it must be: its bucket, log group and key are checked next
     # The baseline's newest version as read (verified), for the Region's index; None if there was none to keep.
@@ -113,7 +123,7 @@ def check_trail(
 ) -> TrailCheck:
     """Hold one trail (``found`` as read live, None if it does not exist) to its baseline (``indexed``: as the
     Region's index holds it, else read)."""
-    checked = baselines.load_checked(aws, region, name, indexed=indexed)
+    checked = baselines.load_checked(aws, region, name, indexed=indexed, sentinel=config.sentinel)
     baseline = _baseline_for(aws, config, checked, _ref(config, region, name, found), found, started=started, run=run)
     if isinstance(baseline, TrailCheck):
         return baseline
@@ -121,12 +131,27 @@ def check_trail(
         bucket = (Subject.BUCKET, baseline.s3_bucket, None)
         if baselines.load_resource(aws, Subject.BUCKET, baseline.s3_bucket, None) is not None:
             check_resource(aws, config, bucket, {baseline.arn}, started=started, run=run)
-    restoration = restore(aws, baseline, found, config, run, pace=pace)
+    if found is not None and ignored_tag(config.mode, found.tags):
+        report_ignored_tag(aws, config, found, started=started, run=run)
+    if found is not None and baseline.logging and not found.logging and event_path_owns(found.stopped_at, run.clock()):
+        LOG.info("sweep: trail stopped moments ago, left to the event path", extra={"trail": found.arn})
+        return TrailCheck(region, name, LEFT, protected=baseline, indexed=checked.document)
+    try:
+        with undoing(run, heal=heals_state(config, found or baseline)):  # observe: writes recorded unless it heals
+            restoration = restore(aws, baseline, found, config, run, pace=pace)
+    except LeftToEventPath as exc:  # its first write in the Region was throttled: a burst is on
+        LOG.warning("sweep: restore left to the event path", extra={"trail": baseline.arn, "why": str(exc)})
+        return TrailCheck(region, name, LEFT, protected=baseline, indexed=checked.document)
     status: str | None = None
     if restoration.needed:
+        actor = _actor(aws, baseline, restoration, started, run)
         result = sweep_result(restoration, account_id=config.account_id, detected_at=started, checked_at=run.clock())
+        result = observed(replace(result, event=attributed(result.event, actor)), run)
         deliver(result, aws, config, run)
+        if restoration.verified and (restoration.found is None or not restoration.found.logging):
+            _recover(aws, config, result, restoration, actor=actor, started=started, run=run)  # after the alert
         status = "healed" if restoration.verified else "heal_failed"
+        status = "observed" if result.outcome is Outcome.OBSERVED else status
         LOG.log(
             logging.INFO if restoration.verified else logging.ERROR,
             f"sweep {status}",
@@ -137,7 +162,9 @@ def check_trail(
     kept = restoration.kept
     if kept:
         reason = f"strengthening kept: {', '.join(c.field for c in kept)}"
-        baselines.record(aws, region, name, restoration.target, at=run.clock(), by="sweep", reason=reason)
+        baselines.record(
+            aws, region, name, restoration.target, at=run.clock(), by="sweep", reason=reason, sentinel=config.sentinel
+        )
         status = status or "strengthened"
     live = restoration.after or found
     if live is not None and live.delivery_error:
@@ -170,7 +197,7 @@ def _baseline_for(
         settled = settle_trail(aws, config, checked.pending, stored, ref, started=started, run=run)
         if settled is Verdict.WAITING:  # an exempt change CloudTrail has not confirmed yet: left as it is, for now
             return TrailCheck(region, name, settled.value, indexed=checked.document)
-        stored = baselines.load(aws, region, name)
+        stored = baselines.load(aws, region, name, sentinel=config.sentinel)
     if isinstance(stored, baselines.Retired):
         if found is None:
             return TrailCheck(region, name, "retired", indexed=checked.document)
@@ -184,8 +211,9 @@ def _baseline_for(
         return TrailCheck(region, name, "retired")
     if not config.protects(found.name, found.tags):
         return TrailCheck(region, name, "not_protected")
-    baseline = raise_to_floor(found)  # a protected trail logs, and records management events
-    baselines.record(aws, region, name, baseline, at=run.clock(), by="sweep", reason="first seen by the sweep")
+    baseline = raise_to_floor(found, config.sentinel)  # a protected trail logs, and records management events
+    first = "first seen by the sweep"
+    baselines.record(aws, region, name, baseline, at=run.clock(), by="sweep", reason=first, sentinel=config.sentinel)
     return baseline if baseline != found else TrailCheck(region, name, "baseline_recorded", protected=baseline)
 
 
@@ -212,6 +240,40 @@ def sweep_result(restoration: Restoration, *, account_id: str, detected_at: date
     )
     decision = Decision(Action.HEAL, Outcome.HEALED, severity, reason, SWEEP_RULE, trail)
     return as_result(restoration, event, decision, severity=severity, checked_at=checked_at)
+
+
+def _actor(
+    aws: Everything, trail: TrailState, restoration: Restoration, started: datetime, run: Invocation
+) -> dict[str, Any]:
+    """Who made the change the sweep found, as CloudTrail's Event history recorded it, else ``not recorded``."""
+    found = restoration.found
+    names = ("DeleteTrail",) if found is None else ("StopLogging",) if not found.logging else CHANGE_CALLS
+    about = (trail.name, trail.arn)
+    return actor_of(aws, trail.home_region, "cloudtrail.amazonaws.com", names, about, until=started, run=run)
+
+
+def _recover(
+    aws: Everything,
+    config: Config,
+    result: Result,
+    restoration: Restoration,
+    *,
+    actor: Mapping[str, Any],
+    started: datetime,
+    run: Invocation,
+) -> None:
+    """The trail's blind window, from the call that stopped or deleted it (else CloudTrail's StopLoggingTime, else the
+    hour before the sweep), kept beside the record; a failure is logged: the heal and its alert are done."""
+    at, found = actor.get("event_time"), restoration.found
+    start = (
+        datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if isinstance(at, str)
+        else (found.stopped_at if found is not None else None) or started - ACTOR_LOOKBACK
+    )
+    try:
+        recover(result, aws, config, run, start=start, multi_region=restoration.target.multi_region)
+    except Exception as exc:  # noqa: BLE001 - after the alert: reported, never raised
+        LOG.error("blind window not recovered", extra={"trail": restoration.target.arn, "error": describe_failure(exc)})
 
 
 def _account(arn: str) -> str:

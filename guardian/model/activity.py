@@ -16,6 +16,7 @@ COUNTED = frozenset(
     {
         Outcome.HEALED,
         Outcome.HEAL_FAILED,
+        Outcome.SUPERSEDED,
         Outcome.ATTEMPT_FAILED,
         Outcome.NOT_HEALABLE,
         Outcome.UNIDENTIFIED_TRAIL,

@@ -138,6 +138,8 @@ def _finding(result: Result) -> str:
         return f"the stored baseline {raw['baseline']} unfit to use: {result.decision.reason}"
     if isinstance(raw.get("guardian_rule"), str):
         return f"the guardian's own rule {raw['guardian_rule']} {rule_change(result)}"
+    if raw.get("mode_tag") == "observe":
+        return f"{where} tagged cloudtrail-guardian:mode=observe (ignored: still healed)"
     if isinstance(raw.get("delivery_error"), str):
         return f"{where} logging, but its log files not delivered ({raw['delivery_error']})"
     if isinstance(raw.get("key"), str):
@@ -199,6 +201,11 @@ def _said(result: Result, happened: str) -> str:
         case Outcome.HEAL_FAILED:
             why = result.diagnosis or "see actions"
             return f"{happened}. The guardian could NOT put it back: {why}. Act now."
+        case Outcome.SUPERSEDED:
+            return f"{happened}. The guardian left the heal to a later stop: {result.diagnosis or 'superseded'}."
+        case Outcome.OBSERVED:  # observe mode (guardian.model.mode): what heal would have called, none made
+            calls = ", ".join(f"{c.service}:{c.operation}" for c in result.planned)
+            return f"{happened}. Observe mode: the guardian changed nothing; heal would have called {calls}."
         case _:
             return f"{happened}. {_sentence(d.reason)}."
 
@@ -250,6 +257,7 @@ def alert_document(
             "result": _action_result(result),
             "error": next((f"{a.error_code}: {a.error_message}" for a in result.actions if not a.succeeded), None),
             "diagnosis": result.diagnosis,
+            "planned": [c.to_json() for c in result.planned] or None,
         },
         "verification": None
         if v is None
@@ -282,4 +290,6 @@ def _action_result(result: Result) -> str:
         return "none"
     if result.outcome is Outcome.HEALED:
         return "already_healed" if any(a.already_healed for a in result.actions) else "succeeded"
+    if result.outcome is Outcome.SUPERSEDED:
+        return "superseded"
     return "failed"

@@ -43,13 +43,24 @@ class Identity:
 
     @property
     def principals(self) -> list[str]:
-        """The ARNs an approver entry may name: the caller's, and for a role session the role's (STS names the role
-        without its path, so an approver role is named without it, or by a ``glob:``)."""
+        """The ARNs an approver entry is matched against: the caller's, and for a role session the role's. STS names
+        the role without its path, so the role's ARN here has none; an approver written with the path (an IAM
+        Identity Center role, ``role/aws-reserved/sso.amazonaws.com/…/AWSReservedSSO_…``, as the console shows it)
+        still matches it by account and name (:func:`guardian.model.decide.same_principal`), which IAM keeps unique
+        whatever the path. A ``glob:`` is matched against these ARNs as they are: one with a path never matches."""
         found = [self.arn]
         match = re.match(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/", self.arn)
         if match:
             found.append(f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}")
         return found
+
+
+class CallerRefused(ProofRefused):
+    """STS proved who is asking, and they may not make the request: the refusal's record names them."""
+
+    def __init__(self, message: str, identity: Identity) -> None:
+        super().__init__(message)
+        self.identity = identity
 
 
 def request_digest(request: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from guardian.model.alert_path_config import AlertPath
+    from guardian.model.floor import Sentinel
 
 # Every variable the guardian reads. Also the cache key: configuration is parsed again only if one changes.
 VARIABLES = (
@@ -42,6 +43,8 @@ VARIABLES = (
     "GUARDIAN_LAKE",
     "GUARDIAN_LOG_READERS",
     "GUARDIAN_CDK_QUALIFIER",
+    "GUARDIAN_MODE",
+    "GUARDIAN_SENTINEL_TRAIL",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -78,6 +81,7 @@ class Config:
     sentinel_trail: str | None = None  # the guardian's own sentinel trail: the only one a self-test stops
     log_readers: tuple[str, ...] = ()  # roles that must keep reading (and decrypting) the trails' log files
     cdk_qualifier: str = "hnb659fds"  # whose CDK execution role a stack must not lend (guardian.flows.stack_roles)
+    mode: str = "heal"  # or "observe": alert what an undo would do, change nothing (guardian.model.mode)
 
     @property
     def account_id(self) -> str:
@@ -91,6 +95,13 @@ class Config:
         match = SNS_TOPIC_ARN.match(self.topic_arn)
         assert match
         return match["region"]
+
+    @property
+    def sentinel(self) -> Sentinel | None:
+        """The guardian's own sentinel trail, whose floor is management write events (guardian.model.floor)."""
+        from guardian.model.floor import sentinel  # noqa: PLC0415 - only where a trail's baseline is read
+
+        return sentinel(self.sentinel_trail, self.topic_region, self.account_id)
 
     @property
     def policy(self) -> PolicyContext:
@@ -146,6 +157,7 @@ class Config:
             sentinel_trail=environ.get("GUARDIAN_SENTINEL_TRAIL", "").strip() or None,
             log_readers=_log_readers(environ),
             cdk_qualifier=read.qualifier(environ),
+            mode=_mode(environ),
         )
 
     @cached_property
@@ -173,6 +185,14 @@ def _log_readers(environ: Mapping[str, str]) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"GUARDIAN_LOG_READERS must hold IAM role ARNs, got {bad[0]!r}")
     return readers
+
+
+def _mode(environ: Mapping[str, str]) -> str:
+    """GUARDIAN_MODE: heal (unset) or observe. Compared as text: the mode module stays off the heal path."""
+    text = environ.get("GUARDIAN_MODE", "").strip().lower() or "heal"
+    if text not in ("heal", "observe"):
+        raise ConfigError(f"GUARDIAN_MODE must be observe or heal, got {environ.get('GUARDIAN_MODE')!r}")
+    return text
 
 
 def _alert_path_setting(environ: Mapping[str, str]) -> str:

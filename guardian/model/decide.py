@@ -28,10 +28,10 @@ GLOB = "glob:"
 class Exemption:
     """A principal whose changes are alerted but not undone, optionally until a moment (UTC).
 
-    ``pattern`` is an exact ARN (the role's or the user's), compared without regard to case, as IAM compares names;
-    or, spelled out, ``glob:`` and a pattern whose ``*`` and ``?`` never cross a ``/`` (``glob:arn:aws:iam::*:role/
-    ci-*`` covers the role ``ci-deployer``, not ``team/ci-x``). Judged at the event's own eventTime: was the
-    principal exempt when it made the change?"""
+    ``pattern`` is an exact ARN (the role's or the user's), compared as :func:`same_principal` says; or, spelled
+    out, ``glob:`` and a pattern whose ``*`` and ``?`` never cross a ``/`` (``glob:arn:aws:iam::*:role/ci-*`` covers
+    the role ``ci-deployer``, not ``team/ci-x``), matched against the ARNs as given. Judged at the event's own
+    eventTime: was the principal exempt when it made the change?"""
 
     pattern: str
     until: datetime | None = None
@@ -40,7 +40,7 @@ class Exemption:
         if self.pattern.startswith(GLOB):
             matcher = _glob(self.pattern[len(GLOB) :])
             return any(matcher.fullmatch(principal) for principal in principals)
-        return any(principal.casefold() == self.pattern.casefold() for principal in principals)
+        return any(same_principal(self.pattern, principal) for principal in principals)
 
     def expired_at(self, moment: datetime | None) -> bool:
         return self.until is not None and (moment is None or moment >= self.until)
@@ -201,6 +201,37 @@ def is_own_action(event: CloudTrailEvent, ctx: PolicyContext) -> bool:
         return True
     session = (actor.arn or "").rsplit("/", 1)[-1] if ":assumed-role/" in (actor.arn or "") else None
     return session in ctx.self_functions
+
+
+# A role or user ARN (its path, if any, before the name), or a role session's: STS and CloudTrail's userIdentity.arn
+# name a session without the role's path, CloudTrail's sessionIssuer.arn and the console give the role's with it.
+_NAMED = re.compile(
+    r"arn:(?P<p>[a-z-]+):(?:iam::(?P<a>\d{12}):(?P<k>role|user)(?P<path>/(?:.*/)?)(?P<n>[^/]+)"
+    r"|sts::(?P<sa>\d{12}):assumed-role/(?P<sn>[^/]+)/[^/]+)"
+)
+
+
+def _named(arn: str, *, sessions: bool) -> tuple[tuple[str, str, str, str], str | None] | None:
+    """((partition, account, kind, name as IAM compares it), path or None where the ARN does not say)."""
+    found = _NAMED.fullmatch(arn)
+    if found is None or (found["sa"] and not sessions):
+        return None
+    if found["sa"]:
+        return (found["p"], found["sa"], "role", found["sn"].casefold()), None
+    return (found["p"], found["a"], found["k"], found["n"].casefold()), found["path"]
+
+
+def same_principal(pattern: str, principal: str) -> bool:
+    """Whether an exact principal ARN names the caller. The same text, in any case; else a role (or user) is known by
+    account and name, which IAM keeps unique per account whatever the path and without regard to case (IAM quotas,
+    "IAM name requirements"): compared by full path only where both sides give one (the pattern a path other than
+    ``/``, the caller its role's ARN). A session ARN as pattern names that session only."""
+    if pattern.casefold() == principal.casefold():
+        return True
+    want, got = _named(pattern, sessions=False), _named(principal, sessions=True)
+    if want is None or got is None or want[0] != got[0]:
+        return False
+    return want[1] == "/" or got[1] is None or want[1] == got[1]
 
 
 @functools.cache

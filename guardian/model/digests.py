@@ -18,7 +18,7 @@ from typing import Any
 from guardian.model.results import iso
 
 DIGEST_SCHEMA = "cloudtrail-guardian/digest"
-DIGEST_SCHEMA_VERSION = "1.0"
+DIGEST_SCHEMA_VERSION = "1.1"  # 1.1: ``unsigned``, the records the chain refused
 DIGEST_PREFIX = "digests/"
 # A record is listed once S3 shows it: only records written at least this long before the digest are taken, so one
 # still being written is taken by the next digest, never skipped.
@@ -26,7 +26,9 @@ SETTLE = timedelta(seconds=60)
 # A record's key carries its event's day, which can lie this far before the day it is written (Lambda's retries and
 # EventBridge's, and a replay from the 14-day dead-letter queue): the days the sweep lists for new records.
 LOOKBACK_DAYS = 16
-HEARTBEAT = timedelta(hours=24)  # a digest at least this often, even with nothing new: the chain's head stays fresh
+# Before digest schema 1.1 a sweep with nothing new wrote a digest only this often; since, every run writes one, so a
+# head older than two sweep intervals fails `guardian verify`. Kept for reading chains written before.
+HEARTBEAT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,26 @@ class Entry:
         }
 
 
+@dataclass(frozen=True)
+class Unsigned:
+    """A record version the chain refused: its signature is missing or invalid (why: ``problem``)."""
+
+    key: str
+    version_id: str
+    sha256: str
+    last_modified: str
+    problem: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "version_id": self.version_id,
+            "sha256": self.sha256,
+            "last_modified": self.last_modified,
+            "problem": self.problem,
+        }
+
+
 def digest_key(sequence: int, at: datetime) -> str:
     """``digests/YYYY/MM/DD/<sequence>.json``: sorted by day, then by sequence."""
     return f"{DIGEST_PREFIX}{at:%Y/%m/%d}/{sequence:010d}.json"
@@ -74,9 +96,11 @@ def digest_document(
     entries: list[Entry],
     written_at: datetime,
     broken: list[str],
+    unsigned: list[Unsigned] | None = None,
 ) -> dict[str, Any]:
-    """The digest of the records written in (``covers_from``, ``covers_to``]; ``previous`` is (key, SHA-256 of its
-    bytes) of the digest before, None for the first; ``broken`` names newer digests that failed verification."""
+    """The digest of the signed records written in (``covers_from``, ``covers_to``]; ``previous`` is (key, SHA-256 of
+    its bytes) of the digest before, None for the first; ``broken`` names newer digests that failed verification;
+    ``unsigned`` the records of the period left out for their signature."""
     return {
         "schema": DIGEST_SCHEMA,
         "schema_version": DIGEST_SCHEMA_VERSION,
@@ -86,6 +110,7 @@ def digest_document(
         "records": [e.to_json() for e in sorted(entries, key=lambda e: (e.key, e.last_modified))],
         "written_at": iso(written_at),
         "broken": broken,
+        "unsigned": [u.to_json() for u in sorted(unsigned or [], key=lambda u: (u.key, u.last_modified))],
     }
 
 
@@ -110,16 +135,17 @@ class Link:
     problem: str | None  # why it does not verify (signature, schema), None if it does
 
 
-def chain_breaks(links: list[Link]) -> list[str]:
+def chain_breaks(links: list[Link], *, from_middle: bool = False) -> list[str]:
     """What is wrong with the chain itself, in order: a digest that does not verify, a gap in the sequence, a digest
-    whose ``previous`` is not the one before it."""
+    whose ``previous`` is not the one before it. ``from_middle``: the links start mid-chain (a period's part of it),
+    so the first one's predecessor is not looked for."""
     found: list[str] = []
     ordered = sorted(links, key=lambda link: link.sequence)
     for n, link in enumerate(ordered):
         if link.problem:
             found.append(f"digest {link.key} does not verify: {link.problem}")
         if n == 0:
-            if link.sequence != 1 and link.document.get("previous") is not None:
+            if link.sequence != 1 and link.document.get("previous") is not None and not from_middle:
                 found.append(f"digest {link.key} follows {link.document['previous'].get('key')}, which is missing")
             continue
         before = ordered[n - 1]

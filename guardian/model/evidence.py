@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 EVIDENCE_SCHEMA = "cloudtrail-guardian/evidence"
-# 1.1 detected_by, changes; 1.2 original_event_omitted, truncated; 1.3 purpose; 1.4 watch_rule
-EVIDENCE_SCHEMA_VERSION = "1.4"
+# 1.1 detected_by, changes; 1.2 original_event_omitted, truncated; 1.3 purpose; 1.4 watch_rule; 1.5 signed at
+# write (a signature sidecar beside the record: guardian.model.record_signatures)
+EVIDENCE_SCHEMA_VERSION = "1.5"
 # Set on the evidence record once its alert is published. A tag is mutable metadata, not part of the locked
 # record: it only tells a duplicate delivery that the alert went out, without a second object per event.
 ALERT_TAG = "guardian-alert-message-id"
@@ -84,7 +85,7 @@ def evidence_record(
                 "target": a.target,
                 "started_at": iso(a.started_at),
                 "finished_at": iso(a.finished_at),
-                "result": "already_healed" if a.already_healed else "succeeded" if a.succeeded else "failed",
+                "result": a.result,
                 "error_code": a.error_code,
                 "error_message": a.error_message,
             }
@@ -109,6 +110,7 @@ def evidence_record(
         "purpose": result.purpose.to_json() if result.purpose else None,
         "changes": [c.to_json() for c in result.changes],
         "diagnosis": result.diagnosis,
+        "planned": [c.to_json() for c in result.planned] or None,  # observe mode: the calls not made
         "alert": {"topic_arn": topic_arn, "subject": alert_subject},
         "input_problems": list(e.problems),
         "guardian": {

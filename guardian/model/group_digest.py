@@ -37,6 +37,7 @@ def digest_alert(
     changes = [m for m in ordered if m.outcome != Outcome.HEAL_FAILED.value]  # a raised alert's included
     grouped = [m for m in changes if not m.alerted]
     failed = tally.get(Outcome.HEAL_FAILED.value, 0)
+    superseded = tally.get(Outcome.SUPERSEDED.value, 0)  # a later stop's invocation owned each one's heal
     heals = [m.heal_seconds for m in ordered if m.heal_seconds is not None]
     longest = max(heals) if heals else None
     k, minutes = opening.key, opening.minutes
@@ -52,9 +53,12 @@ def digest_alert(
         ]
         said = (
             f"{k.what} by {k.who}: {count} more times within {minutes} minutes of the first, which was alerted"
-            f"{'; every one was healed, the longest blind window ' + format(longest, '.1f') + ' s' if heals else ''}."
+            f"{'; every one was ' + ('healed' if not superseded else 'healed or superseded') if heals else ''}"
+            f"{', the longest blind window ' + format(longest, '.1f') + ' s' if heals else ''}."
             f" {failed} heals failed (each alerted at once)."
         )
+        if superseded:
+            said += f" {superseded} superseded: the trail was stopped again, and that stop's own heal owned it."
     repeated = len(changes) + 1 >= repeat_threshold
     highest = max((m.severity for m in changes), key=lambda s: RANK.get(s, -1), default=opening.severity)
     severity = Severity.CRITICAL.value if repeated else max(highest, opening.severity, key=lambda s: RANK.get(s, -1))
@@ -76,6 +80,7 @@ def digest_alert(
             "first_alerted_event_id": opening.first_event_id,
             "count": count,
             "failed": failed,
+            "superseded": superseded,
             "first_event_time": ordered[0].event_time if ordered else None,
             "last_event_time": ordered[-1].event_time if ordered else None,
             "event_ids": [m.event_id for m in ordered[:IDS_LISTED]],

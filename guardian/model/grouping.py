@@ -32,8 +32,9 @@ GROUPS_PREFIX = "groups/"  # the evidence bucket's prefix of the windows' object
 GROUPS_PARTITION = "#groups"  # the activity table's partition of opening items (no principal starts with "#")
 SIGNED = "alert-group/"  # what an opening item's signature covers besides the item: "alert-group/<id>/<start>"
 GROUP_TAG = "guardian-alert-group"  # the evidence record's tag naming the group it was counted in (not alerted)
-# Outcomes whose repeats are grouped. A failed heal never is (it alerts every time); CRITICAL alerts never are.
-GROUPED = frozenset({Outcome.HEALED, Outcome.ATTEMPT_FAILED, Outcome.ALERTED})
+# Outcomes whose repeats are grouped. A failed heal never is (it alerts every time); CRITICAL alerts never are. A
+# superseded heal is, like a heal: the later stop's invocation owns the trail's heal, and alerts if it fails.
+GROUPED = frozenset({Outcome.HEALED, Outcome.SUPERSEDED, Outcome.ATTEMPT_FAILED, Outcome.ALERTED})
 DENIED = "denied"  # the event name of a group of denied attempts: grouped per principal, whatever the call
 MAX_MINUTES = 1440
 RANK = {s.value: n for n, s in enumerate(Severity)}

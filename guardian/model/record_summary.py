@@ -23,7 +23,8 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
         "event": str(what.get("event_name") or ""),
         "severity": str(record.get("severity") or ""),
         "outcome": str(record.get("outcome") or ""),
-        "actor": str(who.get("arn") or ""),
+        # A sweep's finding names the caller CloudTrail's Event history recorded, else "not recorded" (its raw's actor)
+        "actor": str(who.get("arn") or _dict(_dict(record.get("original_event")).get("actor")).get("arn") or ""),
         "action": ", ".join(actions) or "none",
         "verified": _verified(record, verification),
         "blind_window_seconds": _number(record.get("blind_window_seconds")),

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the baseline model is not needed to heal a stopped trail: k
     from guardian.model.changes import Change
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.mode import PlannedCall
     from guardian.model.purpose import Purpose
     from guardian.model.refs import TrailRef
     from guardian.model.rules import Outcome, Severity
@@ -31,6 +32,18 @@ class ActionRecord:
     # Throttled by CloudTrail's write quota, and the trail then found as the call would have left it (another
     # invocation's heal): nothing left to do. Recorded as result "already_healed".
     already_healed: bool = False
+    # Throttled likewise, and the trail stopped again after the event (CloudTrail's StopLoggingTime): the later stop's
+    # own invocation owns the heal. Recorded as result "superseded"; the time of that later stop.
+    superseded_by: datetime | None = None
+
+    @property
+    def result(self) -> str:
+        """The call's result as the alert and the evidence record state it."""
+        if self.already_healed:
+            return "already_healed"
+        if self.superseded_by is not None:
+            return "superseded"
+        return "succeeded" if self.succeeded else "failed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class Result:
     diagnosis: str | None = None  # why a heal failed, in words, when the guardian could find out
     changes: tuple[Change, ...] = ()  # baseline → found, each weakened or strengthened (restores and the sweep)
     purpose: Purpose | None = None  # an operator's approval or a self-test, not tampering: reports count it apart
+    planned: tuple[PlannedCall, ...] = ()  # observe mode: the calls the undo would have made (none was made)
 
 
 def blind_window(event_time: datetime | None, verification: Verification) -> float | None:

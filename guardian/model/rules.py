@@ -65,6 +65,9 @@ class Outcome(StrEnum):
 
     HEALED = "healed"
     HEAL_FAILED = "heal_failed"
+    # The heal's StartLogging was throttled and the trail was stopped again after this event: the later stop's own
+    # invocation owns the heal (and alerts CRITICAL if it fails). Not a failed heal; the row's severity.
+    SUPERSEDED = "superseded"
     ALERTED = "alerted"
     ATTEMPT_FAILED = "attempt_failed"
     EXEMPT = "exempt"
@@ -75,6 +78,9 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     REJECTED = "rejected"
     UNREADABLE = "unreadable"  # the guardian's own code failed to read the event: the fallback alert went out
+    OBSERVED = (
+        "observed"  # observe mode: the guardian would have healed, with the calls it would have made; it made none
+    )
 
 
 @dataclass(frozen=True)

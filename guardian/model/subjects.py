@@ -15,6 +15,8 @@ from guardian.model.refs import SWEEP_SOURCE
 from guardian.model.rules import Outcome, Subject
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from guardian.model.results import Result
 
 GUARD_DENIED = "guard-denied"  # the watch_rule of a refused call on the guardian (guardian.flows.guard_denied)
@@ -135,10 +137,12 @@ def _sweep_subject(result: Result, limit: int) -> str:
     if isinstance(rule, str):
         verdict = "restored by sweep" if result.outcome is Outcome.HEALED else "NOT restored: redeploy the stack"
         return _fit(f"{sev}Guardian rule ", rule, f" {rule_change(result)} — {verdict}", limit, middle=True)
-    error = raw.get("delivery_error")
-    if isinstance(error, str):
-        return _fit(f"{sev}Trail ", trail, f": log files not delivered ({error})", limit)
-    verdict = "healed by sweep" if result.outcome is Outcome.HEALED else "HEAL FAILED (sweep)"
+    note = _trail_note(raw)
+    if note is not None:
+        return _fit(f"{sev}Trail ", trail, note, limit)
+    verdict = {Outcome.HEALED: "healed by sweep", Outcome.OBSERVED: "OBSERVED, not healed"}.get(
+        result.outcome, "HEAL FAILED (sweep)"
+    )
     what = trail_change(result)
     resource = raw.get("resource")
     if isinstance(resource, str):  # "bucket NAME" or "log group NAME": both names shortened before the verdict
@@ -147,6 +151,16 @@ def _sweep_subject(result: Result, limit: int) -> str:
         name, trail_text = _share(name, trail, limit - len(template.format(name="", trail="")))
         return _clean(template.format(name=name, trail=trail_text))[:limit]
     return _fit(f"{sev}Trail ", trail, f" {what} — {verdict}", limit)
+
+
+def _trail_note(raw: Mapping[str, object]) -> str | None:
+    """What the sweep says of a trail it did not heal: its log files not delivered, or a mode tag ignored."""
+    error = raw.get("delivery_error")
+    if isinstance(error, str):
+        return f": log files not delivered ({error})"
+    if raw.get("mode_tag") == "observe":  # guardian.flows.observe: a tag that would switch healing off
+        return " tagged mode=observe — tag IGNORED, still healed"
+    return None
 
 
 def rule_change(result: Result) -> str:
@@ -174,12 +188,16 @@ def _subject_tail(result: Result) -> str:
             return f" — restored in {window:.1f} s" if window is not None else " — restored"
         case Outcome.HEAL_FAILED:
             return " — HEAL FAILED"
+        case Outcome.SUPERSEDED:
+            return " — superseded by a later stop"
         case Outcome.ATTEMPT_FAILED:
             return f" — failed: {result.event.error_code}"
         case Outcome.EXEMPT:
             return " — exempt, not undone"
         case Outcome.NOT_HEALABLE:
             return " — cannot heal from here"
+        case Outcome.OBSERVED:
+            return " — OBSERVED, not healed"
         case _:
             return ""
 

@@ -57,6 +57,9 @@ class TrailState:
     # Read with the state, never part of the baseline: when CloudTrail last delivered a digest file (its log files
     # are validated against them, guardian.flows.log_files).
     digest_delivered_at: datetime | None = field(default=None, compare=False)
+    # Read with the state, never part of the baseline: CloudTrail's StopLoggingTime (a stop the event path may still
+    # be healing: guardian.flows.sweep_trails).
+    stopped_at: datetime | None = field(default=None, compare=False)
 
     def ref(self, account_id: str | None) -> TrailRef:
         """The trail as the calls that name it take it: by its ARN, in its home Region."""
@@ -117,6 +120,7 @@ def state_from_aws(
         tags=tuple(sorted((t["Key"], t.get("Value", "")) for t in tags)),
         delivery_error=status.get("LatestDeliveryError") or None,
         digest_delivered_at=_time(status.get("LatestDigestDeliveryTime")),
+        stopped_at=_time(status.get("StopLoggingTime")),
     )
 
 

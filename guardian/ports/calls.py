@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.ports.event_bus import EventBusCalls
+from guardian.ports.heartbeat import ChainHeartbeat
+from guardian.ports.history import History, HistoryPages
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -51,12 +53,6 @@ class TrailListing(Protocol):
     def trail_state_of(
         self, region: str, described: Mapping[str, Any], tags: Callable[[], Sequence[tuple[str, str]]]
     ) -> TrailState: ...
-
-
-class History(Protocol):
-    """CloudTrail's own record of a call (LookupEvents), which no one in the account can forge."""
-
-    def lookup_event(self, region: str, event_id: str) -> dict[str, Any] | None: ...
 
 
 class TrailCalls(Protocol):
@@ -271,6 +267,7 @@ class Everything(
     DigestStore,
     TrailListing,
     History,
+    HistoryPages,
     TrailCalls,
     BaselineStore,
     Signer,
@@ -289,6 +286,7 @@ class Everything(
     Metrics,
     CallerCheck,
     EventBusCalls,
+    ChainHeartbeat,
     Protocol,
 ):
     """Every call: what the sweep and the restores are handed (:class:`guardian.adapters.full.FullAdapter`)."""

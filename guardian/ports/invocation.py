@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guardian.ports.plan import CallPlan
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -19,3 +23,4 @@ class Invocation:
     function_name: str | None = None
     request_id: str | None = None
     remaining: Remaining | None = None  # seconds before Lambda's timeout; None where there is no timeout
+    plan: CallPlan | None = None  # observe mode: where the writes an undo would make are recorded (None: heal)

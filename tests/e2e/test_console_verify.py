@@ -128,7 +128,8 @@ def test_the_report_reads_the_signed_digests_and_says_what_reading_every_record_
 
 def test_a_record_deleted_overwritten_or_added_outside_the_chain_is_named(sealed: Sealed, console: Any) -> None:
     s3 = sealed.aws.client("s3")
-    records = s3.list_object_versions(Bucket=sealed.bucket, Prefix="evidence/")["Versions"]
+    listed = s3.list_object_versions(Bucket=sealed.bucket, Prefix="evidence/")["Versions"]
+    records = [v for v in listed if not v["Key"].endswith(".sig")]  # the records, not their signatures
     deleted, overwritten = records[0], records[1]
     s3.delete_object(
         Bucket=sealed.bucket, Key=deleted["Key"], VersionId=deleted["VersionId"], BypassGovernanceRetention=True

@@ -111,6 +111,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert sweep_alert["Subject"].startswith(
             "[CRITICAL] 123456789012 Guardian rule CloudTrailGuardian-tamper disabled"
         )
+        assert json.loads(sweep_alert["Message"])["actor"]["arn"].endswith(f":user/{scenario.ATTACKER}")  # LookupEvents
         # The act-4 sweep finds the recreated trail in its baseline: no "strengthened" noise, no new version.
         assert act_four.sweep_summary["statuses"] == {"in_baseline": 2}
 
@@ -126,6 +127,9 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert "restarted logging" not in "\n".join(story.act_three(act_three, bucket))
         assert "unknown principal" not in text
         assert "The sweep found trail organization-audit (us-east-1) deleted" in text
+        assert outcome.blind_window is not None  # what the attacker did while the trail was off, kept signed
+        assert outcome.blind_window["summary"] == "4 calls by 1 principal"
+        assert "  while off  4 calls by 1 principal (" in text
 
         # EventBridge may deliver the same event twice: the trail is re-checked, but no second alert or record.
         with scenario.function_environment(aws, deployment.function_environment):

@@ -127,7 +127,7 @@ def _record(operated: Operated, key: str) -> dict[str, Any]:
 def _records(operated: Operated, event: str) -> list[dict[str, Any]]:
     bucket = operated.deployment.outputs["EvidenceBucketName"]
     listed = operated.aws.client("s3").list_objects_v2(Bucket=bucket, Prefix="evidence/").get("Contents", [])
-    records = [_record(operated, item["Key"]) for item in listed]
+    records = [_record(operated, item["Key"]) for item in listed if not item["Key"].endswith(".sig")]
     return [r for r in records if r["what"]["event_name"] == event]
 
 
@@ -202,7 +202,9 @@ def test_a_self_test_by_someone_not_an_approver_is_refused_and_alerted(operated:
     assert "is not one of this deployment's approvers" in outcome["message"]
     assert _logging(operated, operated.sentinel)  # never stopped
     assert _leftovers(operated) == ([], [])
-    refused = [r for r in _records(operated, "OperatorRequestRefused") if r["who"]["arn"] is None]
+    refused = [  # STS proved who asked: the refusal names them (issue 22)
+        r for r in _records(operated, "OperatorRequestRefused") if str(r["who"]["arn"]).endswith(":user/mallory")
+    ]
     assert any("selftest trail" in r["decision"]["reason"] for r in refused)
     assert all(r["severity"] == "HIGH" for r in refused)
 
@@ -263,7 +265,8 @@ def test_approve_refuses_a_trail_that_does_not_exist(approver: Console) -> None:
     status, out, err = approver("approve", "--trail", "no-such-trail", "--reason", "x")
     assert (status, out) == (2, "")
     assert err.strip() == (
-        "guardian: error: no trail named no-such-trail in us-east-1 (check the name, and pass the trail's --region)"
+        "guardian: error: no trail named no-such-trail in us-east-1 "
+        "(check the name, and pass the trail's --trail-region)"
     )
 
 
@@ -398,11 +401,11 @@ def test_the_self_test_marker_is_signed_and_short_lived(operated: Operated, appr
 
 
 def test_approve_and_selftest_name_a_bad_option_in_one_line(approver: Console) -> None:
-    status, out, err = approver("approve", "--trail", TRAIL, "--region", "eu-west-1", "--reason", "x")
+    status, out, err = approver("approve", "--trail", TRAIL, "--trail-region", "eu-west-1", "--reason", "x")
     assert (status, out) == (2, "")
     assert err.strip() == (
         "guardian: error: eu-west-1 is not a Region this guardian covers (us-east-1) "
-        "(pass --region with a covered Region, or add it to regions in cdk.json and deploy)"
+        "(pass --trail-region with a covered Region, or add it to regions in cdk.json and deploy)"
     )
     status, out, err = approver("approve", "--trail", TRAIL, "--reason", "   ")
     assert (status, err.strip()) == (

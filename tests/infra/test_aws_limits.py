@@ -83,6 +83,26 @@ def test_the_everything_configuration_makes_every_stack_it_should(deployed: list
     assert deployed  # a configuration that made no stack would pass every limit below
 
 
+def test_the_doc_table_states_the_limits_measured_here() -> None:
+    """docs/limits.md's table gives, for each limit, the value these tests hold the templates to."""
+    from tests.support import REPO_ROOT  # noqa: PLC0415
+
+    page = (REPO_ROOT / "docs" / "limits.md").read_text().split("## AWS's limits the templates are held to")[1]
+    rows = {line.split("|")[1].strip(): line.split("|")[2] for line in page.splitlines() if line.startswith("| ")}
+    expected = {
+        "EventBridge event pattern": f"{EVENT_PATTERN:,} characters",
+        "targets per EventBridge rule": str(TARGETS_PER_RULE),
+        "Lambda environment variables": f"{LAMBDA_ENVIRONMENT // 1024} KB",
+        "a role's inline policies": f"{ROLE_INLINE_POLICIES:,} characters",
+        "KMS key policy": f"{KEY_POLICY // 1024} KB",
+        "resources per stack; template body": f"{RESOURCES_PER_STACK}; {TEMPLATE_BODY // 1_000_000} MB",
+        "alarm name": f"{ALARM_NAME} characters",
+        "SNS filter policy": f"{SNS_FILTER_ATTRIBUTES} attribute names, {SNS_FILTER_COMBINATIONS} combinations",
+    }
+    for limit, value in expected.items():
+        assert value in rows[limit], f"{limit}: the page says {rows[limit].strip()!r}, the tests hold {value!r}"
+
+
 def test_event_patterns_fit_eventbridge(deployed: list[Instance]) -> None:
     too_long = {
         f"{i.stack_name}/{r['Properties'].get('Name', lid)}": len(compact(i.resolve(r["Properties"]["EventPattern"])))

@@ -330,6 +330,8 @@ def guardian_itself(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     west = boto3.client("events", region_name="us-west-2")
     west.put_rule(Name="CloudTrailGuardian-forward", EventPattern=json.dumps({"source": ["aws.cloudtrail"]}))
     west.put_targets(Rule="CloudTrailGuardian-forward", Targets=[{"Id": "T", "Arn": "arn:aws:events:us-east-1:1:b"}])
+    # its dead-letter queue, whose depth the sweep reads (guardian.flows.forwarder_queues)
+    boto3.client("sqs", region_name="us-west-2").create_queue(QueueName="CloudTrailGuardian-forward-dead-letters")
     path = {"emails": ["secops@example.com"], "alarms": ["CloudTrailGuardian-sweep-errors"], "queue": queue}
     for name, value in {
         "GUARDIAN_SWEEP_REGIONS": '["us-east-1", "us-west-2"]',

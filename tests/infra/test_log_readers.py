@@ -40,7 +40,7 @@ def test_log_readers_default_to_none_and_take_both_forms() -> None:
     ],
 )
 def test_a_log_reader_that_is_not_a_role_arn_stops_the_synth(bad: str) -> None:
-    with pytest.raises(SettingsError, match="logReaders must hold IAM role ARNs"):
+    with pytest.raises(SettingsError, match=r"logReaders\[0\]: '.+' — .+ \(expected arn:aws:iam::.+:role/"):
         settings(logReaders=[bad])
 
 

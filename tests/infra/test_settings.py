@@ -41,7 +41,8 @@ def test_cli_strings_and_cdk_json_lists_are_both_accepted() -> None:
     pairs = [(r.address, r.minimum) for r in from_cli.alert_emails]
     assert pairs == [("a@example.com", "MEDIUM"), ("b@example.com", "MEDIUM")]
     assert from_cli.exempt_principals == from_json.exempt_principals == ("glob:arn:aws:iam::*:role/ci-*",)
-    assert settings(exemptPrincipals='["x", "y"]').exempt_principals == ("x", "y")
+    two = ["arn:aws:iam::123456789012:role/x", "arn:aws:iam::123456789012:user/y"]
+    assert settings(exemptPrincipals=json.dumps(two)).exempt_principals == tuple(two)
     assert settings(evidenceRetentionMode="compliance", evidenceRetentionDays=7).evidence_retention_mode == "COMPLIANCE"
 
 

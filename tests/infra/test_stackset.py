@@ -44,8 +44,7 @@ def test_the_guardian_is_created_in_the_home_region_and_a_forwarder_everywhere_e
     conditions = {lid: r.get("Condition") for lid, r in template["Resources"].items()}
     forwarder = {lid for lid in conditions if lid.startswith("Forwarder")}
     assert forwarder
-    assert {conditions[lid] for lid in forwarder} == {"IsNotHomeRegion", "IsNotHomeRegionWithEmail"}
-    assert conditions["ForwarderAlertEmailSubscription"] == "IsNotHomeRegionWithEmail"
+    assert {conditions[lid] for lid in forwarder} == {"IsNotHomeRegion"}  # no topic of its own: alerts go home
     assert {conditions[lid] for lid in conditions.keys() - forwarder} == {"IsHomeRegion", "IsHomeRegionWithEmail"}
     assert template["Conditions"]["IsHomeRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "HomeRegion"}]}
 
@@ -115,11 +114,11 @@ def test_a_stack_instance_in_each_region_creates_what_its_region_needs(template:
         variables = sweep.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
         assert json.loads(variables["GUARDIAN_SWEEP_REGIONS"]) == ["us-east-1", "us-west-2"]
     # moto's CloudFormation does not create SNS subscriptions: the email one is asserted on the template.
-    # One for the guardian's topic in the home Region, one for the forwarder's topic (its DLQ alarm) elsewhere.
+    # One, for the guardian's topic in the home Region: a forwarder has no topic (its alerts go home, issue 23).
     subscriptions = {
         r["Condition"]: r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Subscription"
     }
-    assert set(subscriptions) == {"IsHomeRegionWithEmail", "IsNotHomeRegionWithEmail"}
+    assert set(subscriptions) == {"IsHomeRegionWithEmail"}
     for subscription in subscriptions.values():
         assert (subscription["Protocol"], subscription["Endpoint"]) == ("email-json", {"Ref": "AlertEmail"})
 

@@ -705,7 +705,8 @@ def test_sentinel_trail_keeps_events_flowing_and_can_be_turned_off(default_synth
     props = trail["Properties"]
     assert (props["IsLogging"], props["IsMultiRegionTrail"], props["IncludeGlobalServiceEvents"]) == (True, True, True)
     assert props["EnableLogFileValidation"] is True
-    assert props["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "All"}]
+    # Write events: what EventBridge rules match (issue 23); reads with sentinelReadEvents (test_sentinel_events).
+    assert props["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "WriteOnly"}]
     assert props["S3BucketName"] == {"Ref": bucket_id}
     bucket = template.find_resources("AWS::S3::Bucket")[bucket_id]
     assert bucket["DeletionPolicy"] == "Retain"

@@ -15,12 +15,32 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from simulation.burst import Burst, Scenario, Settings, _indexed_queries, run_burst
+from guardian.adapters.full import FullAdapter
+from simulation.burst import Burst, BurstClients, Scenario, Settings, _indexed_queries, _virtual_guardian, run_burst
 from simulation.burst_figures import blind_windows, figures
-from simulation.virtual_time import VirtualClock, VirtualThreading
-from simulation.write_quota import write_quota
+from simulation.virtual_time import Stalled, VirtualClock, VirtualThreading
+from simulation.write_quota import WriteQuota, write_quota
 
 ONE_ATTEMPT = BotoConfig(retries={"mode": "standard", "total_max_attempts": 1})
+GUARD = 60.0  # wall seconds a hung clock is given before the test fails (a guard, not a timing assert)
+
+
+def _run_guarded(clock: VirtualClock) -> None:
+    """``clock.run()`` in a thread of its own: a clock that stalls fails the test instead of hanging the suite."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            clock.run()
+        except BaseException as exc:  # re-raised below
+            raised.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True, name="clock-run")
+    runner.start()
+    runner.join(GUARD)
+    assert not runner.is_alive(), f"the virtual clock stalled at {clock.seconds():.3f} s (threads left waiting)"
+    if raised:
+        raise raised[0]
 
 
 def test_the_write_quota_refuses_a_second_write_in_one_simulated_second() -> None:
@@ -53,6 +73,18 @@ def test_the_write_quota_refuses_a_second_write_in_one_simulated_second() -> Non
         east.start_logging(Name="trail")
 
 
+def test_the_write_quota_lets_through_a_write_one_period_after_the_last_to_the_rounding() -> None:
+    """Virtual times are float sums: 1.025 - 0.025 is 0.9999999999999999, and a heal a second after the last one
+    must not be throttled by the rounding (burst (a'), one stop a second, lost 10 s to it)."""
+    now = [0.025]
+    quota = WriteQuota(lambda: now[0])
+    assert quota.admit("1", "us-east-1", "StartLogging", "a")
+    now[0] = 1.025
+    assert quota.admit("1", "us-east-1", "StartLogging", "b")
+    now[0] = 2.024
+    assert not quota.admit("1", "us-east-1", "StartLogging", "c")
+
+
 def test_the_virtual_clock_interleaves_threads_and_times_out_joins_virtually() -> None:
     clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
     seen: list[tuple[float, str]] = []
@@ -82,6 +114,63 @@ def test_the_virtual_clock_interleaves_threads_and_times_out_joins_virtually() -
     assert clock.foreign == 1
     assert clock.seconds() == 10
     assert threads.Lock is threading.Lock  # the rest of threading is threading's
+
+
+def test_invocations_reading_the_public_key_at_once_do_not_stall_the_clock() -> None:
+    """The guardian reads its signing key's public half from KMS under a process-wide lock (the alert group's
+    verification, from every invocation). In virtual time the request waits on the clock with the lock held: the
+    next invocation asking for the key must wait on the clock too, not block the clock's one running thread (bursts
+    (b) and (c) stalled there at 0.25 s, before the harness swapped the guardian's locks for virtual ones)."""
+    from guardian.adapters import services  # noqa: PLC0415 - its key cache is emptied for the test
+
+    with mock_aws():
+        key = boto3.client("kms", region_name="us-east-1").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        arn = str(key["KeyMetadata"]["Arn"])
+        services._PUBLIC_KEYS.pop(arn, None)
+        clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
+        burst = Burst(Scenario("x"), Settings())
+        read: list[tuple[float, str]] = []
+        with _virtual_guardian(clock):
+            for name in ("first", "second", "third"):
+                aws = FullAdapter(
+                    BurstClients(clock, 0.025, burst),
+                    topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+                    topic_region="us-east-1",
+                    evidence_bucket="b",
+                    signing_key=arn,
+                )
+
+                def reads(adapter: FullAdapter = aws, who: str = name) -> None:
+                    adapter.public_key()
+                    read.append((clock.seconds(), who))
+
+                clock.spawn(reads)
+            _run_guarded(clock)
+        assert [who for _, who in read] == ["first", "second", "third"]
+        assert burst.requests["kms.GetPublicKey"] == 1  # read once, under the lock, and kept for the others
+        assert all(when == 0.025 for when, _ in read)  # the others waited for the first one's round trip only
+        assert not services._PUBLIC_KEYS_LOCK.locked()
+
+
+def test_a_lock_held_across_a_wait_on_the_clock_is_reported_not_hung() -> None:
+    """A stall the harness does not know (a real lock held across a wait) fails the run, naming where."""
+    clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    lock = threading.Lock()
+
+    def holder() -> None:
+        with lock:
+            clock.sleep(1)
+
+    def blocked() -> None:
+        with lock:
+            pass
+
+    clock.spawn(holder)
+    clock.spawn(blocked)
+    with pytest.raises(Stalled, match="has not moved") as stalled:
+        clock.run(stall_seconds=0.5)
+    assert ", in blocked\n" in str(stalled.value)  # the stack of the thread that blocks the clock
+    assert clock.seconds() == 0  # the holder's second never came (its two threads are left, daemons, stuck)
 
 
 def test_the_indexed_query_answers_as_moto_does() -> None:
@@ -131,6 +220,7 @@ def test_a_tiny_burst_counts_every_event_and_invocation() -> None:
     first = [i for i in burst.invocations if i.attempt == 0]
     assert sorted(Counter(i.kind for i in first).items()) == [("denied", 4), ("stop", 6)]
     assert len({i.event_id for i in first}) == 10  # every event delivered once, then only retried
+    assert all(i.outcome for i in first if i.kind == "denied")  # the handler answered (a denied call never raises)
     for retry in (i for i in burst.invocations if i.attempt > 0):
         earlier = [i for i in burst.invocations if i.event_id == retry.event_id and i.attempt == retry.attempt - 1]
         assert len(earlier) == 1

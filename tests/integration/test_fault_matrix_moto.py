@@ -31,6 +31,10 @@ HEAL_PATH = (
     "dynamodb.PutItem",
     "dynamodb.Query",
     "dynamodb.UpdateItem",  # the publish cap's counter (guardian.flows.rate_cap): broken, the alert goes out
+    # After the alert: the blind window read back (guardian.flows.blind_window), signed and kept
+    "cloudtrail.DescribeTrails",
+    "cloudtrail.LookupEvents",
+    "kms.Sign",
 )
 RESTORE_PATH = (
     "s3.GetObject",

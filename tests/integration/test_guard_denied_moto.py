@@ -28,7 +28,7 @@ def clock(world: World, monkeypatch: pytest.MonkeyPatch) -> Clock:
     monkeypatch.setattr(
         runtime,
         "invocation",
-        lambda context: Invocation(fake, fake.sleep, getattr(context, "function_name", None), "req"),
+        lambda context, settings=None: Invocation(fake, fake.sleep, getattr(context, "function_name", None), "req"),
     )
     return fake
 

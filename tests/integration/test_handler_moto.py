@@ -60,7 +60,8 @@ def test_stop_logging_is_healed_verified_recorded_and_alerted_once(world: World)
     assert record["guardian"]["request_id"] == LambdaContext.aws_request_id
     tags = world.clients["s3"].get_object_tagging(Bucket=world.bucket, Key=record_key)["TagSet"]
     assert tags == [{"Key": "guardian-alert-message-id", "Value": notification["MessageId"]}]
-    assert len(world.clients["s3"].list_object_versions(Bucket=world.bucket)["Versions"]) == 1
+    versions = world.clients["s3"].list_object_versions(Bucket=world.bucket, Prefix=record_key)["Versions"]
+    assert len([v for v in versions if v["Key"] == record_key]) == 1
 
     head = world.clients["s3"].head_object(Bucket=world.bucket, Key=record_key)
     assert head["ObjectLockMode"] == "GOVERNANCE"

@@ -87,7 +87,7 @@ def group_baseline(account: Account) -> dict[str, Any]:
 
 def evidence_ids(account: Account) -> list[str]:
     listed = boto3.client("s3").list_objects_v2(Bucket=account.bucket, Prefix="evidence/").get("Contents", [])
-    return [o["Key"] for o in listed]
+    return [o["Key"] for o in listed if not o["Key"].endswith(".sig")]  # the records, not their signatures
 
 
 def key_id(arn: str) -> str:

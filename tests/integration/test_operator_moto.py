@@ -254,3 +254,34 @@ def test_sts_out_of_reach_is_a_failure_not_a_refusal(account: tuple[Adapter, Con
     with pytest.raises(urllib.error.URLError):
         operator.serve(payload(), aws, config, run())
     assert boto3.client("s3").list_objects_v2(Bucket="evidence").get("KeyCount") == 0
+
+
+def _refusal_record() -> dict[str, Any]:
+    listed = boto3.client("s3").list_objects_v2(Bucket="evidence").get("Contents", [])
+    records = [o["Key"] for o in listed if o["Key"].endswith(".json")]  # a signature beside it, if any, apart
+    assert len(records) == 1
+    record: dict[str, Any] = json.loads(boto3.client("s3").get_object(Bucket="evidence", Key=records[0])["Body"].read())
+    assert record["what"]["event_name"] == "OperatorRequestRefused"
+    return record
+
+
+def test_a_refused_caller_whom_sts_proved_is_named_in_the_record(account: tuple[Adapter, Config]) -> None:
+    """Issue 22: STS proved who asked, so the refusal's record says who (``who.arn``), not null."""
+    aws, config = account
+    mallory = f"arn:aws:iam::{ACCOUNT}:user/mallory"
+    aws.caller = mallory
+    answer = operator.serve(payload(), aws, config, run())
+    assert (answer["ok"], answer["by"]) == (False, mallory)
+    record = _refusal_record()
+    assert (record["who"]["arn"], record["who"]["type"]) == (mallory, "IAMUser")
+
+
+def test_a_proof_that_fails_names_nobody(account: tuple[Adapter, Config]) -> None:
+    """A proof that does not verify proves no one: the payload's word is never taken for who asked."""
+    aws, config = account
+    stale = payload()
+    stale["proof"]["headers"]["X-Amz-Date"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+    answer = operator.serve(stale, aws, config, run())
+    assert answer["ok"] is False
+    assert "by" not in answer
+    assert _refusal_record()["who"]["arn"] is None

@@ -112,7 +112,7 @@ def test_stratus_lifecycle_rule_is_undone(account: Account) -> None:
 def account_evidence(account: Account, event_id: str) -> dict[str, Any]:
     s3 = boto3.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=account.bucket, Prefix="evidence/").get("Contents", [])]
-    [key] = [k for k in keys if event_id in k]
+    [key] = [k for k in keys if event_id in k and not k.endswith(".sig")]
     document: dict[str, Any] = json.loads(s3.get_object(Bucket=account.bucket, Key=key)["Body"].read())
     return document
 

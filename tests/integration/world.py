@@ -59,7 +59,7 @@ class World:
 
     def evidence_keys(self, prefix: str = "evidence/") -> list[str]:
         listing = self.clients["s3"].list_objects_v2(Bucket=self.bucket, Prefix=prefix)
-        return sorted(o["Key"] for o in listing.get("Contents", []))
+        return sorted(o["Key"] for o in listing.get("Contents", []) if not o["Key"].endswith(".sig"))  # no signatures
 
     def evidence(self, key: str) -> dict[str, Any]:
         body = self.clients["s3"].get_object(Bucket=self.bucket, Key=key)["Body"].read()

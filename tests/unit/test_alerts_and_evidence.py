@@ -142,7 +142,13 @@ def test_message_is_the_versioned_document_with_every_field() -> None:
         "home_region": "us-west-2",
         "account": ACCOUNT,
     }
-    assert doc["action"] == {"taken": ["StartLogging"], "result": "succeeded", "error": None, "diagnosis": None}
+    assert doc["action"] == {
+        "taken": ["StartLogging"],
+        "result": "succeeded",
+        "error": None,
+        "diagnosis": None,
+        "planned": None,  # observe mode's calls not made (guardian.model.mode)
+    }
     assert doc["verification"]["is_logging"] is True
     assert doc["verification"]["start_logging_time"] == "2026-11-20T10:00:02.100000Z"
     assert doc["blind_window_seconds"] == 2.1
@@ -187,7 +193,7 @@ def test_evidence_record_holds_the_original_event_actions_verification_and_versi
     )
     assert (record["schema"], record["schema_version"], record["record_id"]) == (
         EVIDENCE_SCHEMA,
-        "1.4",
+        "1.5",
         "0a000001-1111-4111-8111-000000000001",
     )
     assert record["original_event"] == load_event("stop_logging")
@@ -278,7 +284,7 @@ def test_the_documented_alert_and_evidence_record_have_the_shape_the_code_writes
     from tests.unit.test_docs import DOCS, _json_blocks  # noqa: PLC0415 - the docs' own parser
 
     _, documented_alert = _json_blocks(DOCS / "alerts.md")
-    documented_record, documented_digest = _json_blocks(DOCS / "evidence.md")
+    documented_record, _sidecar, documented_digest = _json_blocks(DOCS / "evidence.md")
     result = healed()
     alert = json.loads(build_alert(result, evidence_bucket="b", evidence_key="k", function_name="fn").message)
     record = evidence_record(

@@ -13,8 +13,10 @@ import pytest
 
 from guardian.model.alert import ALERT_SCHEMA_VERSION
 from guardian.model.baselines import BASELINE_SCHEMA_VERSION
+from guardian.model.blind_window import BLIND_WINDOW_SCHEMA_VERSION
 from guardian.model.digests import DIGEST_SCHEMA_VERSION
 from guardian.model.evidence import EVIDENCE_SCHEMA_VERSION
+from guardian.model.record_signatures import SIDECAR_SCHEMA, SIDECAR_SCHEMA_VERSION
 from guardian.model.rules import RULES, Heal
 from guardian_console.render import REPORT_SCHEMA_VERSION
 from infra.self_protection import SCHEMA_VERSION as SELF_PROTECTION_SCHEMA_VERSION
@@ -129,6 +131,8 @@ SCHEMA_VERSIONS = {
     "self-protection-alert": SELF_PROTECTION_SCHEMA_VERSION,
     "report": REPORT_SCHEMA_VERSION,
     "digest": DIGEST_SCHEMA_VERSION,
+    "blind-window": BLIND_WINDOW_SCHEMA_VERSION,
+    "record-signature": SIDECAR_SCHEMA_VERSION,
 }
 
 
@@ -151,7 +155,8 @@ def _within(part: Any, whole: Any) -> bool:
 
 def test_json_examples_parse_and_agree() -> None:
     envelope, message = _json_blocks(DOCS / "alerts.md")
-    evidence, digest = _json_blocks(DOCS / "evidence.md")
+    evidence, sidecar, digest = _json_blocks(DOCS / "evidence.md")
+    assert (sidecar["schema"], sidecar["schema_version"]) == (SIDECAR_SCHEMA, SIDECAR_SCHEMA_VERSION)
     abridged, record = _json_blocks(README)
     assert (digest["schema"], digest["schema_version"]) == ("cloudtrail-guardian/digest", DIGEST_SCHEMA_VERSION)
     assert json.loads(envelope["Message"]) == message
@@ -178,3 +183,52 @@ def test_every_option_of_every_console_command_is_documented() -> None:
             for option in action.option_strings:
                 if option.startswith("--") and option != "--help":
                     assert f"`{option}" in page or f"{option} " in page, f"{name} {option}"
+
+
+def _before_you_deploy() -> str:
+    return text(DOCS / "deploy-and-configure.md").split("## Before you deploy")[1].split("\n## ")[0]
+
+
+def test_the_sentinels_cost_is_stated_for_the_events_it_records() -> None:
+    """The sentinel records write management events unless `sentinelReadEvents` (infra/sentinel.py); the cost the
+    page states is of what it records (it once said read and write)."""
+    default = {f.name: f.default for f in fields(GuardianSettings)}["sentinel_read_events"]
+    assert default is False
+    assert "ReadWriteType.ALL if read_events else cloudtrail.ReadWriteType.WRITE_ONLY" in text(
+        REPO_ROOT / "infra" / "sentinel.py"
+    )
+    before = _before_you_deploy()
+    assert "management **write** events" in before
+    assert "read and write" not in before
+
+
+def test_the_dead_mans_switch_is_described_by_the_metrics_its_alarm_reads() -> None:
+    """The sweep-silent alarm reads AWS/Lambda Invocations less Errors (infra/alarms.py), which nobody in the account
+    can publish to, not the sweep's own CloudTrailGuardian/SweepSucceeded metric (the page once said so)."""
+    assert 'expression="invocations - errors"' in text(REPO_ROOT / "infra" / "alarms.py")
+    deployed = text(DOCS / "deploy-and-configure.md").split("### What gets deployed")[1].split("\n### ")[0]
+    silent = next(line for line in deployed.splitlines() if "the sweep silent" in line)
+    assert "AWS/Lambda Invocations less Errors" in silent
+    assert "SweepSucceeded" not in silent
+
+
+def test_the_floor_the_threat_model_states_is_the_codes() -> None:
+    """Every trail's floor is management events read and write, the sentinel's write only (guardian.model.floor); the
+    trust table once gave read and write for every trail."""
+    from guardian.model.floor import Sentinel, below_floor  # noqa: PLC0415
+    from guardian.model.trail import TrailState  # noqa: PLC0415
+
+    name, account = "CloudTrailGuardian-sentinel", "123456789012"
+    writes_only = TrailState(
+        name=name,
+        arn=f"arn:aws:cloudtrail:eu-west-1:{account}:trail/{name}",
+        home_region="eu-west-1",
+        logging=True,
+        s3_bucket="bucket",
+        multi_region=True,
+        event_selectors=({"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True},),
+    )
+    assert below_floor(writes_only, Sentinel(name, "eu-west-1", account)) == ()
+    assert below_floor(writes_only) != ()
+    row = next(line for line in text(DOCS / "threat-model.md").splitlines() if line.startswith("| what a baseline"))
+    assert "management events read and write, the sentinel's write" in row

@@ -117,14 +117,42 @@ class Store:
     def object_read(self, key: str, version: str) -> tuple[bytes, str | None, datetime | None]:
         return self.object_bytes(key, version), "GOVERNANCE", T0 + timedelta(days=365)
 
+    def public_key(self) -> Any:
+        return None
+
 
 def test_a_backlog_is_digested_oldest_first_a_bounded_number_at_a_time(monkeypatch: Any) -> None:
     from guardian.flows import digests  # noqa: PLC0415
 
     monkeypatch.setattr(digests, "MAX_RECORDS", 3)
-    store = Store()
-    first, until = digests._new_records(store, None, T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    monkeypatch.setattr(digests, "record_problem", lambda *_, **__: None)  # signed (tests/unit/test_record_signatures)
+    store, now = Store(), T0 + timedelta(hours=1)
+    first, unsigned, until = digests._new_records(store, None, now, now)  # type: ignore[arg-type]
     assert [e.key for e in first] == [f"evidence/2026/11/27/{n}.json" for n in range(3)]
     assert until == T0 + timedelta(seconds=2)  # the next digest starts after the last record taken
-    rest, _ = digests._new_records(store, until, T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    rest, _, _ = digests._new_records(store, until, now, now)  # type: ignore[arg-type]
     assert [e.version_id for e in rest] == ["v3", "v4"]
+    assert unsigned == []
+
+
+def test_the_chain_takes_only_signed_records_and_waits_for_a_young_ones_signature(monkeypatch: Any) -> None:
+    from guardian.flows import digests  # noqa: PLC0415
+
+    unsigned_keys = {"evidence/2026/11/27/1.json", "evidence/2026/11/27/3.json"}
+    monkeypatch.setattr(
+        digests,
+        "record_problem",
+        lambda key, *_, **__: "not signed (no signature beside it)" if key in unsigned_keys else None,
+    )
+    store = Store()
+    late = T0 + timedelta(hours=1)  # past the grace: both are refused, the others chained
+    taken, refused, until = digests._new_records(store, None, late, late)  # type: ignore[arg-type]
+    assert [e.key for e in taken] == [f"evidence/2026/11/27/{n}.json" for n in (0, 2, 4)]
+    assert [(u.key, u.problem) for u in refused] == [
+        (k, "not signed (no signature beside it)") for k in sorted(unsigned_keys)
+    ]
+    assert until == late
+    soon = T0 + timedelta(minutes=2)  # within the grace: the cut-off stops before the first record still unsigned
+    taken, refused, until = digests._new_records(store, None, soon, soon)  # type: ignore[arg-type]
+    assert ([e.key for e in taken], refused) == (["evidence/2026/11/27/0.json"], [])
+    assert until == T0 + timedelta(seconds=1) - timedelta(microseconds=1)

@@ -237,8 +237,10 @@ def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt
         "PutObject",
         "Publish",
         "PutObjectTagging",
+        "PutObject",  # the record's signature, after the alert (guardian.flows.record_signing)
     ]
     assert aws.calls[0] == ("StartLogging", ("us-east-1", "management-trail"))
+    assert str(aws.calls[-1][1]).endswith(".json.sig")
     assert published
     assert result.outcome is Outcome.HEALED
     assert result.blind_window_seconds == 2.0
@@ -314,12 +316,12 @@ def test_crash_between_evidence_and_alert_still_alerts_on_retry() -> None:
     aws.publish_failures = 1
     with pytest.raises(AlertNotPublished, match="StopLogging 0a000001-1111-4111-8111-000000000001 on management-trail"):
         run(aws)
-    assert len(aws.objects) == 1
+    assert len(aws.objects) == 2  # the record and its signature (written after the refused alert)
     assert not aws.tag_sets  # the evidence record exists, but is not marked alerted
     _, published = run(aws)
     assert published
     assert len(aws.published) == 1
-    assert len(aws.objects) == 1
+    assert len(aws.objects) == 2
     assert [v for tags in aws.tag_sets.values() for v in tags.values()] == ["msg-1"]
 
 
@@ -353,7 +355,7 @@ def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_r
     result, published = run(aws)
     assert result.outcome is Outcome.HEALED
     assert published
-    assert sorted(k.rsplit("/", 1)[1] for k in aws.objects) == [
+    assert sorted(k.rsplit("/", 1)[1] for k in aws.objects if not k.endswith(".sig")) == [
         "0a000001-1111-4111-8111-000000000001.heal-failed.json",
         "0a000001-1111-4111-8111-000000000001.json",
     ]
@@ -364,6 +366,6 @@ def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_r
 def test_alert_only_decisions_make_no_cloudtrail_call(name: str) -> None:
     aws = FakeAws()
     result, published = run(aws, name)
-    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObjectTagging"]
+    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObjectTagging", "PutObject"]
     assert published
     assert result.severity in (Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL)

@@ -79,21 +79,21 @@ def test_the_waits_are_capped_and_the_attempts_bounded_then_the_throttle_is_rais
     with pytest.raises(ClientError) as raised:
         quota_write(write, run.invocation())
     assert raised.value is THROTTLED
-    assert write.attempts == QUOTA_ATTEMPTS == 10
-    assert run.sleeps == [0.5, 1.0, 2.0, 4.0] + [0.5 * QUOTA_CAP] * 5  # 16 s and more, capped to 8
+    assert write.attempts == QUOTA_ATTEMPTS == 20
+    assert run.sleeps == [0.5, 1.0] + [0.5 * QUOTA_CAP] * 17  # 4 s and more, capped to 4
 
 
 @pytest.mark.threat("write-quota")
 def test_no_wait_ends_past_the_heals_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """40 s left: the heal has 15 (the evidence write and the alert keep 25). Full waits of 1, 2 and 4 s fit; the next
-    (8 s, with the margin for an answer) would not, so the throttle is raised and the alert goes out in time."""
+    """40 s left: the heal has 15 (the evidence write and the alert keep 25). Full waits of 1, 2, 4 and 4 s fit; the
+    next (4 s, with the margin for an answer) would not, so the throttle is raised and the alert goes out in time."""
     monkeypatch.setattr(budget, "jitter", lambda: 1.0)
     run, write = Run(limit=40.0), Writes(throttles=100)
     budget_at_start = heal_budget(run.invocation())
     with pytest.raises(ClientError):
         quota_write(write, run.invocation())
-    assert run.sleeps == [1.0, 2.0, 4.0]
-    assert write.attempts == 4
+    assert run.sleeps == [1.0, 2.0, 4.0, 4.0]
+    assert write.attempts == 5
     assert budget_at_start is not None
     assert sum(run.sleeps) + budget.QUOTA_MARGIN <= budget_at_start
 
@@ -197,14 +197,14 @@ def test_a_start_throttled_for_good_is_a_failed_heal_within_the_budget(monkeypat
     monkeypatch.setattr(budget, "jitter", lambda: 1.0)
     aws, run = FakeAws(), Run(limit=60.0)
     aws.start_error = THROTTLED
-    aws.statuses = iter([{"IsLogging": False}] * 10)
+    aws.statuses = iter([{"IsLogging": False}] * 20)
     result = heal(aws, run)
     assert (result.outcome, result.severity) == (Outcome.HEAL_FAILED, Severity.CRITICAL)
     assert result.diagnosis is not None
     assert "write quota" in result.diagnosis
-    # The heal's budget is 35 s (60 less 25): 31 s of waits, then a wait of 8 s (and 1 s for an answer) would not fit.
-    assert run.sleeps == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
-    assert sum(1 for call, _ in aws.calls if call == "StartLogging") == 7
+    # The heal's budget is 35 s (60 less 25): 31 s of waits, then a wait of 4 s (and 1 s for an answer) would not fit.
+    assert run.sleeps == [1.0, 2.0, 4.0] + [4.0] * 6
+    assert sum(1 for call, _ in aws.calls if call == "StartLogging") == 10
 
 
 def test_the_sweep_paces_its_writes_in_a_region_once_a_burst_is_on() -> None:
@@ -212,8 +212,9 @@ def test_the_sweep_paces_its_writes_in_a_region_once_a_burst_is_on() -> None:
     pace = Pacer(run.invocation(), seconds=1.5)
     pace("us-east-1")
     pace("us-east-1")
+    pace.wrote("us-east-1")
     assert run.sleeps == []  # no throttle seen: a sweep's few writes go at once
-    pace.throttled("us-east-1")
+    pace.throttled("us-east-1")  # not its first write: paced, not yielded
     for region in ("us-east-1", "us-east-1", "eu-west-1", "us-east-1"):
         pace(region)
     # The clock moves only by the waits: each us-east-1 write waits for its slot, 1.5 s after the one before.
