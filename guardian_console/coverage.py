@@ -12,12 +12,11 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from guardian.model.digests import HEARTBEAT
-
 
 @dataclass(frozen=True)
 class Gap:
-    """A stretch longer than the threshold with no trace of a sweep (a successful run, or a digest)."""
+    """A stretch longer than the threshold with no trace of a sweep (a run that ended without an error, or, when
+    AWS's metrics of the function cannot be read, a digest)."""
 
     start: datetime
     end: datetime
@@ -29,22 +28,23 @@ class Gap:
 
 @dataclass(frozen=True)
 class Runs:
-    """The sweep's traces, as read: its successful runs (the ``SweepSucceeded`` metric's points, each the start of a
-    period of ``resolution`` seconds) and the digests it wrote, with its schedule's interval."""
+    """The sweep's traces, as read: its runs that ended without an error (``AWS/Lambda`` Invocations less Errors of
+    its function, which nobody in the account can publish; each point the start of a period of ``resolution``
+    seconds) and the digests it wrote, with its schedule's interval."""
 
     interval_seconds: int
     interval_source: str
     metric_points: tuple[tuple[datetime, float], ...] = ()
     resolution_seconds: int = 300
     digest_times: tuple[datetime, ...] = ()
-    metric_problem: str | None = None  # why the metric could not be read (the digests alone are then used)
+    metric_problem: str | None = None  # why the metrics could not be read (the digests alone are then used)
 
 
 @dataclass(frozen=True)
 class Sweeps:
     interval_seconds: int
     interval_source: str
-    runs: int  # successful runs the metric counts in the covered time
+    runs: int  # runs that ended without an error, as AWS/Lambda counts them, in the covered time
     digests: int  # digests written in the covered time
     threshold_seconds: int  # a gap is a stretch longer than this with no trace of a sweep
     source: str
@@ -177,17 +177,21 @@ def _before(asked_from: datetime, asked_to: datetime, began: datetime | None, fi
 
 
 def sweeps_of(runs: Runs, since: datetime | None, until: datetime | None) -> Sweeps:
-    """The runs in the covered time and every gap: with the metric, a stretch with neither a successful run nor a
-    digest longer than two intervals (or the metric's resolution, if coarser); from the digests alone (the metric
-    unreadable), which a quiet sweep writes once a day, longer than a day and two intervals."""
+    """The runs in the covered time and every gap: a stretch longer than two intervals (or the metrics' resolution,
+    if coarser) with no run of the sweep function that ended without an error, as AWS's own metrics count them
+    (nothing anyone in the account publishes counts: not the guardian's SweepSucceeded, not a digest listed). With
+    those metrics unreadable, the digests alone: every run writes one (digest schema 1.1), so the same two
+    intervals; a chain from before 1.1, a digest a day when quiet, shows its quiet hours as gaps."""
     twice = 2 * runs.interval_seconds
     if runs.metric_problem is None:
         threshold = max(twice, runs.resolution_seconds)
-        source = f"SweepSucceeded metric ({runs.resolution_seconds // 60}-minute points) and the signed digests"
-        times = [t for t, total in runs.metric_points if total >= 1] + list(runs.digest_times)
+        source = (
+            f"AWS/Lambda Invocations less Errors of the sweep function ({runs.resolution_seconds // 60}-minute points)"
+        )
+        times = [t for t, total in runs.metric_points if total >= 1]
     else:
-        threshold = int(HEARTBEAT.total_seconds()) + twice
-        source = f"the signed digests only (the metric could not be read: {runs.metric_problem})"
+        threshold = twice
+        source = f"the signed digests only (AWS/Lambda's metrics could not be read: {runs.metric_problem})"
         times = list(runs.digest_times)
     if since is None or until is None:
         return Sweeps(runs.interval_seconds, runs.interval_source, 0, 0, threshold, source, ())

@@ -1,7 +1,8 @@
 """Read what a report's coverage is judged from (:mod:`guardian_console.coverage`), with the caller's credentials:
-who the caller is (STS), the deployment's first record and first digest, the sweep's traces in the period (its
-``SweepSucceeded`` metric and its digests) and its schedule, the chain's verification (``guardian verify``'s code),
-and the exemptions and approvers in force, checked against the guardian's signed baseline of its sweep function.
+who the caller is (STS), the deployment's first record and first digest, the sweep's traces in the period (AWS's
+own metrics of its function, ``AWS/Lambda`` Invocations less Errors, and its digests) and its schedule, the chain's
+verification (``guardian verify``'s code), and the exemptions and approvers in force, checked against the
+guardian's signed baseline of its sweep function.
 
 S3 times are the listing's ``LastModified``: nobody can write an object with an earlier one, so a first record can
 only look later than it was (deleted), never earlier.
@@ -22,6 +23,7 @@ from guardian.model.digests import DIGEST_PREFIX, sequence_of
 from guardian.ports.errors import describe_failure
 from guardian_console.coverage import AccountCoverage, Chain, Coverage, Runs, Settings, account_coverage, bounds
 from guardian_console.errors import ConsoleError
+from guardian_console.lambda_runs import sweep_runs
 from guardian_console.report import with_coverage
 from guardian_console.schedule import interval_of
 
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
     from guardian_console.report import Report, Row
 
 __all__ = ["covered", "interval_of", "read"]  # interval_of: read by `verify` too (from guardian_console.schedule)
-METRIC_NAMESPACE = "CloudTrailGuardian"
-MAX_POINTS = 1440  # GetMetricStatistics returns at most this many points a call
 FIVE_MINUTE_POINTS_KEPT = timedelta(days=63)  # CloudWatch keeps 5-minute points 63 days, hourly ones 455
 # The seam with `guardian verify`'s result: the names its head may carry (a Head object, or flat fields).
 HEAD_FIELDS = {"key": ("key", "head_key"), "time": ("time", "written_at", "head_time"), "sha256": ("sha256",)}
@@ -116,29 +116,10 @@ def runs(session: Any, deployed: Deployed, start: date, end: date, now: datetime
     digests = tuple(_digest_times(session.client("s3"), deployed.evidence_bucket, start, end))
     resolution = 300 if now - asked_from <= FIVE_MINUTE_POINTS_KEPT else 3600
     try:
-        points = tuple(_metric(session.client("cloudwatch"), asked_from, until, resolution))
+        points = tuple(sweep_runs(session.client("cloudwatch"), deployed.sweep_function, asked_from, until, resolution))
     except (ClientError, BotoCoreError) as exc:
         return Runs(interval, source, (), resolution, digests, describe_failure(exc))
     return Runs(interval, source, points, resolution, digests)
-
-
-def _metric(cloudwatch: Any, since: datetime, until: datetime, period: int) -> list[tuple[datetime, float]]:
-    points: list[tuple[datetime, float]] = []
-    step = timedelta(seconds=period * MAX_POINTS)
-    moment = since
-    while moment < until:
-        upto = min(moment + step, until)
-        found = cloudwatch.get_metric_statistics(
-            Namespace=METRIC_NAMESPACE,
-            MetricName="SweepSucceeded",
-            StartTime=moment,
-            EndTime=upto,
-            Period=period,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        points += [(_utc(p["Timestamp"]), float(p.get("Sum", 0))) for p in found]
-        moment = upto
-    return sorted(points)
 
 
 def _digest_times(s3: Any, bucket: str, start: date, end: date) -> list[datetime]:

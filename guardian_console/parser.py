@@ -81,6 +81,11 @@ def build(reads: Mapping[str, Command]) -> argparse.ArgumentParser:
     verify.add_argument(
         "--head", metavar="KEY[:SHA256]", help="a head printed by an earlier verify: it must still be in the chain"
     )
+    verify.add_argument(
+        "--security-profile",
+        metavar="PROFILE",
+        help="credentials in the security account: the chain's head must not be behind the head it kept",
+    )
     verify.set_defaults(command=reads["verify"])
 
     report = commands.add_parser("report", parents=[shared], help=help_text.line("report"))

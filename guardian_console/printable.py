@@ -5,7 +5,10 @@ It prints on one page width in landscape A4 and US Letter (checked in headless C
 long values wrap only after a separator (``/ : - _ .``, a comma) or between the words of a CamelCase name, never
 inside a word; hashes and object versions show their first 12 characters, the whole value in their ``title`` and in
 the appendix they link to. The chart draws one labelled bar per blind window, however short (a window under a
-second is a visible bar, not a pixel on the axis), and says so in words when there is none.
+second is a visible bar, not a pixel on the axis), and says so in words when there is none. On paper nothing is
+smaller than 8 pt: the events table keeps what a reader scans and leaves each evidence object's columns to the
+appendix, which prints each object on two lines (its key above its version, SHA-256 and lock), numbered as the events
+and linking back to them. The screen keeps the one wide table.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 SHORT = 12  # characters of a hash or version id shown in the table
 CHART_BARS = 40  # windows drawn one by one; more: the longest, and a line saying how many are left to the table
+CHART_FONT = 11  # px: 8.25 pt on paper, where the chart is drawn at its size (narrower than the page)
 # The guardian's own event names, in words (the record keeps the name: it is shown beside them).
 EVENT_WORDS = {
     "DriftDetected": "change found by the sweep",
@@ -31,7 +35,9 @@ EVENT_WORDS = {
 _SHORTENED = ("version_id", "sha256")
 _WHOLE = ("blind_window_seconds", "restore_seconds", "guardian_version")  # numbers: never wrapped
 _TIMES = ("time", "retain_until")  # ISO 8601: wrapped between the date and the time only
-_OBJECT = ("evidence_key", "version_id", "sha256", "lock_mode", "retain_until")
+# The evidence object's columns: in the appendix; on paper only there (the events table keeps what a reader scans).
+IN_APPENDIX = ("evidence_key", "version_id", "sha256", "lock_mode", "retain_until", "guardian_version")
+PRINT_PT = 8  # the printed tables' font size in points: the smallest text on paper (it was 7 px, 5.25 pt)
 _BREAK_AFTER = re.compile(r"([/:\-_.,])(?=[^\s<])")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -55,15 +61,16 @@ svg.chart { display: block; max-width: 100%; height: auto; border: 1px solid #bb
 a { color: inherit; }
 @page { size: landscape; margin: 10mm; }
 @media print {
-  body { margin: 0; font-size: 9px; }
-  table.events { font-size: 7px; }
-  table.events th, table.events td { padding: 1px 2px; }
-  table.objects { font-size: 7.5px; }
-  tr { break-inside: avoid; page-break-inside: avoid; }
+  body { margin: 0; font-size: 9pt; line-height: 1.3; }
+  table.events, table.objects { font-size: $PRINT_PTpt; }
+  table.events th, table.events td, table.objects th, table.objects td { padding: 1px 3px; }
+  $IN_APPENDIX { display: none; }
+  .field { font-size: 1em; }
+  tr, table.objects tbody { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
   a { text-decoration: none; }
 }
-"""
+""".replace("$PRINT_PT", str(PRINT_PT)).replace("$IN_APPENDIX", ", ".join(f"table.events .c-{c}" for c in IN_APPENDIX))
 
 
 def breakable(text: str) -> str:
@@ -72,10 +79,13 @@ def breakable(text: str) -> str:
 
 
 def events_table(report: Report) -> str:
-    """Every row, all the report's columns; each row's hash links to its object in the appendix."""
-    head = "".join(f'<th class="c-{c}{_num(c)}">{breakable(c)}</th>' for c in COLUMNS)
+    """Every row, all the report's columns, numbered: its number and hash link to its object in the appendix,
+    which links back. On paper the object's columns are left to the appendix (:data:`IN_APPENDIX`)."""
+    head = '<th class="n num">#</th>' + "".join(f'<th class="c-{c}{_num(c)}">{breakable(c)}</th>' for c in COLUMNS)
     body = "\n".join(
-        "<tr>" + "".join(_cell(n, c, v) for c, v in zip(COLUMNS, r.values(), strict=True)) + "</tr>"
+        f'<tr id="event-{n}"><td class="n num"><a href="#object-{n}">{n}</a></td>'
+        + "".join(_cell(n, c, v) for c, v in zip(COLUMNS, r.values(), strict=True))
+        + "</tr>"
         for n, r in enumerate(report.rows, 1)
     )
     return f'<table class="events">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
@@ -105,20 +115,28 @@ def _moment(text: str) -> str:
 
 
 def appendix(report: Report) -> str:
-    """Each row's evidence object in full: its key, version, SHA-256 and Object Lock, numbered as the table links."""
+    """Each row's evidence object in full (key, version, SHA-256, Object Lock, the guardian's version), numbered as
+    the events table, each number linking back to its event: two lines an object (its key above), so that a whole
+    SHA-256 and version id fit on a printed page at a readable size."""
     if not report.rows:
         return "<p>No evidence object in this period.</p>"
-    rows = "\n".join(
-        f'<tr id="object-{n}"><td class="num">{n}</td><td>{breakable(r.evidence_key)}</td>'
-        f'<td class="hash">{escape(r.version_id)}</td><td class="hash">{escape(r.sha256)}</td>'
-        f"<td>{escape(r.lock_mode)}</td><td>{_moment(r.retain_until)}</td></tr>"
+    key, *rest = IN_APPENDIX
+    objects = "\n".join(
+        f'<tbody id="object-{n}"><tr><td class="num" rowspan="2"><a href="#event-{n}">{n}</a></td>'
+        f'<td class="key" colspan="{len(rest)}">{breakable(r.evidence_key)}</td></tr>\n'
+        f'<tr><td class="hash">{escape(r.version_id)}</td><td class="hash">{escape(r.sha256)}</td>'
+        f"<td>{escape(r.lock_mode)}</td><td>{_moment(r.retain_until)}</td><td>{escape(r.guardian_version)}</td></tr>"
+        "</tbody>"
         for n, r in enumerate(report.rows, 1)
     )
-    head = "".join(f"<th>{breakable(c)}</th>" for c in ("#", *_OBJECT))
-    return f'<table class="objects">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+    head = (
+        f'<tr><th class="num" rowspan="2">#</th><th colspan="{len(rest)}">{breakable(key)}</th></tr>\n'
+        "<tr>" + "".join(f"<th>{breakable(c)}</th>" for c in rest) + "</tr>"
+    )
+    return f'<table class="objects">\n<thead>{head}</thead>\n{objects}\n</table>'
 
 
-def blind_windows(report: Report, width: int = 720) -> str:
+def blind_windows(report: Report, width: int = 760) -> str:
     """One horizontal bar per blind window of a healed tampering event (self-tests and approvals apart), labelled
     with its time, trail and seconds, on a scale from 0 to the longest; a line in words when there is none."""
     windows = [r for r in report.rows if r.blind_window_seconds is not None and r.time and not r.purpose]
@@ -128,7 +146,7 @@ def blind_windows(report: Report, width: int = 720) -> str:
     shown.sort(key=lambda r: r.time)
     longest = max(r.blind_window_seconds or 0.0 for r in windows)
     scale = max(longest, 1.0)
-    label_w, value_w, row_h = 250, 70, 18
+    label_w, value_w, row_h = 280, 70, 18
     bar_room = width - label_w - value_w - 10
     height = 28 + row_h * len(shown)
     rows = [_bar(r, i, scale, (label_w, bar_room, row_h)) for i, r in enumerate(shown)]
@@ -139,9 +157,9 @@ def blind_windows(report: Report, width: int = 720) -> str:
     )
     axis = (
         f'<line x1="{label_w}" y1="16" x2="{label_w}" y2="{height - 4}" stroke="#333"/>'
-        f'<text x="{label_w}" y="11" font-size="10">0 s</text>'
-        f'<text x="{label_w + bar_room}" y="11" font-size="10" text-anchor="end">{scale:.1f} s</text>'
-        f'<text x="4" y="11" font-size="10">when (UTC), trail</text>'
+        f'<text x="{label_w}" y="11" font-size="{CHART_FONT}">0 s</text>'
+        f'<text x="{label_w + bar_room}" y="11" font-size="{CHART_FONT}" text-anchor="end">{scale:.1f} s</text>'
+        f'<text x="4" y="11" font-size="{CHART_FONT}">when (UTC), trail</text>'
     )
     return (
         f"<p>{len(windows)} blind window{'s' if len(windows) != 1 else ''} in this period; the longest "
@@ -164,9 +182,9 @@ def _bar(row: Row, index: int, scale: float, layout: tuple[int, int, int]) -> st
     label = f"{moment} {trail if len(trail) <= 24 else trail[:23] + '…'}"
     return (
         f"<g><title>{escape(f'{row.time} {row.event} on {trail}: {seconds:.3f} s')}</title>"
-        f'<text x="4" y="{y + 11}" font-size="10">{escape(label)}</text>'
+        f'<text x="4" y="{y + 11}" font-size="{CHART_FONT}">{escape(label)}</text>'
         f'<rect x="{label_w + 1}" y="{y + 2}" width="{length:.1f}" height="{row_h - 6}" fill="#c33"/>'
-        f'<text x="{label_w + length + 5:.1f}" y="{y + 11}" font-size="10">{seconds:.1f} s</text></g>'
+        f'<text x="{label_w + length + 5:.1f}" y="{y + 11}" font-size="{CHART_FONT}">{seconds:.1f} s</text></g>'
     )
 
 

@@ -132,7 +132,8 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 <h2>Every alerted event</h2>
 {printable.events_table(report)}
 <h2 id="objects">Evidence objects</h2>
-<p>Each row's evidence object in full, numbered as the rows above (their shortened hashes link here).</p>
+<p>Each row's evidence object in full, numbered as the rows above: their numbers and shortened hashes link
+here, each number here links back (printed, the rows above leave these columns to this table).</p>
 {printable.appendix(report)}
 <h2>Evidence that could not be read</h2>
 <table>

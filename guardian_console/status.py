@@ -21,13 +21,12 @@ from guardian.flows.own_rules import places
 from guardian.model.changes import weakened
 from guardian.model.trail import TrailState, compare
 from guardian.ports.errors import describe_failure
+from guardian_console.lambda_runs import sweep_runs
 from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
     from guardian.model.config import Config
     from guardian_console.deployed import Deployed
-
-METRIC_NAMESPACE = "CloudTrailGuardian"
 
 
 @dataclass(frozen=True)
@@ -187,15 +186,10 @@ def _rules(aws: FullAdapter, config: Config) -> list[Health]:
 def _own(session: Any, deployed: Deployed, now: datetime) -> list[Health]:
     found: list[Health] = []
     try:
-        points = session.client("cloudwatch").get_metric_statistics(
-            Namespace=METRIC_NAMESPACE,
-            MetricName="SweepSucceeded",
-            StartTime=now - timedelta(days=1),
-            EndTime=now,
-            Period=300,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        last = max((p["Timestamp"] for p in points if p.get("Sum", 0) >= 1), default=None)
+        # AWS/Lambda's own Invocations less Errors of the sweep function: nobody in the account can publish those
+        # (the guardian's SweepSucceeded metric, anyone with cloudwatch:PutMetricData can: threat row put-metric-data).
+        runs = sweep_runs(session.client("cloudwatch"), deployed.sweep_function, now - timedelta(days=1), now, 300)
+        last = max((at for at, succeeded in runs if succeeded >= 1), default=None)
         if last is None:
             found.append(Health("sweep", "no success in 24 h", "the sweep has not succeeded for a day"))
         else:

@@ -11,7 +11,7 @@ from typing import Any
 # A status that needs no line of its own; every other is named below the table.
 IN_ORDER = frozenset({"in_baseline", "baseline_recorded", "strengthened", "not_protected", "retired"})
 HEALED = frozenset({"healed"})
-LEFT = frozenset({"observed", "left_to_event_path"})  # observe mode; a trail the event path is healing
+LEFT = frozenset({"observed", "left_to_event_path", "restore_deferred"})  # observe mode; alerted, left or deferred
 # The summary's groups: its key, the table's word for it, the singular for a finding's line.
 GROUPS = (
     ("resources", "buckets, log groups", ""),

@@ -20,6 +20,7 @@ from guardian.model.digests import DIGEST_PREFIX, DIGEST_SCHEMA, Link, sequence_
 from guardian.model.record_signatures import SUFFIX, is_sidecar, sidecar_key
 from guardian.model.record_signatures import legacy as legacy_writer
 from guardian.model.record_signatures import problem as record_problem
+from guardian_console import security_heads
 from guardian_console.errors import ConsoleError
 from guardian_console.integrity import Found, Retention, Verdict, judge
 from guardian_console.records import day_prefixes
@@ -126,13 +127,9 @@ def command(
         copy = offline(Path(args.offline), Path(args.public_key), start, end, noted=noted)
         verdicts = [(f"copy in {args.offline}", copy)]
     else:
-        verdicts = [
-            (
-                f"{a.deployed.account} ({a.deployed.stack})",
-                online(a.session, a.deployed, start, end, now=now, noted=noted),
-            )
-            for a in accounts(args)
-        ]
+        found = [(a.deployed, online(a.session, a.deployed, start, end, now=now, noted=noted)) for a in accounts(args)]
+        security_heads.check(getattr(args, "security_profile", None), found)  # the head the security account kept
+        verdicts = [(f"{deployed.account} ({deployed.stack})", verdict) for deployed, verdict in found]
     for name, verdict in verdicts:
         print(as_json(name, verdict) if args.json else "\n".join(lines(name, verdict, start, end)))
     return 0 if all(v.ok for _, v in verdicts) else 1

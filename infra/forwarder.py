@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Stack, Tags
+from aws_cdk import Acknowledgment as Ack
+from aws_cdk import ArnFormat, Aws, Stack, Tags, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.dead_letters import DeadLetterQueue
-from infra.nag import any_resource
+from infra.nag import localized
 from infra.self_protection import GUARDED_CALLS, Watch, pattern
 from infra.settings import GUARDIAN_TAG
 from infra.stack_callers import TAG_CALLS  # IAM's calls are recorded in us-east-1: the guardian's tag given
@@ -57,14 +58,23 @@ def forward_queue_name(stack_name: str) -> str:
     return f"{stack_name}-forward-dead-letters"
 
 
-def grant_reading_forwarder_queues(role: iam.IRole) -> None:
+def grant_reading_forwarder_queues(policy: iam.ManagedPolicy, stack: Stack, stack_name: str) -> None:
     """GetQueueAttributes for the sweep, which reads every forwarder's dead-letter queue's depth
-    (:mod:`guardian.flows.forwarder_queues`). On ``*``, merged into the role's statement on ``*``: the sweep role's
-    inline policies are at IAM's 10,240 characters, and a statement of its own (the queue's ARN in every Region,
-    ``arn:*:sqs:*:*:<stackName>-forward-dead-letters``) pushed one into a managed policy CDK makes outside the
-    guarded set. Read only: a queue's attributes and depth."""
-    role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=["*"]))
-    any_resource(role, "sqs:GetQueueAttributes: the depth of the forwarders' dead-letter queues, in every Region.")
+    (:mod:`guardian.flows.forwarder_queues`): that queue only (:func:`forward_queue_name`), in any Region of this
+    account. In the sweep's customer managed policy (infra.sweep_schedule), as its inline policies are near IAM's
+    10,240 characters. Read only: a queue's attributes and depth."""
+    queues = stack.format_arn(
+        service="sqs", region="*", resource=forward_queue_name(stack_name), arn_format=ArnFormat.NO_RESOURCE_NAME
+    )
+    policy.add_statements(
+        iam.PolicyStatement(sid="ReadTheForwardersQueues", actions=["sqs:GetQueueAttributes"], resources=[queues])
+    )
+    ack = Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:"
+        f"{forward_queue_name(stack_name)}]",
+        reason="The forwarders' dead-letter queues, one name in every forwarder's Region: only their depth is read.",
+    )
+    Validations.of(policy).acknowledge(*localized(stack, [ack]))
 
 
 class Forwarder(Construct):

@@ -1,5 +1,7 @@
 """What the sweep's role may do to check the guardian itself: its functions, its stack, the alert path (its alarms
-as defined, the CIS alarms' metric filters, the chat webhooks' secrets by version)."""
+as defined, the CIS alarms' metric filters, the chat webhooks' secrets by version). Granted in the sweep's customer
+managed policy (``checks``, named by the guardian: infra.sweep_schedule), not its role's inline policies, which are near
+IAM's 10,240 characters; its functions' settings in a policy of their own."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from infra.nag import any_resource, localized
 def grant_checks_of_itself(
     stack: Stack,
     role: iam.IRole,
+    checks: iam.ManagedPolicy,
     *,
     functions: Sequence[str],
     prefix: str,
@@ -84,7 +87,7 @@ def grant_checks_of_itself(
                 reason="The CIS alarms' log group, named by cisLogGroup (its ARN ends in :*): only its metric filters "
                 "are read and put back as deployed.",
             )
-            Validations.of(role).acknowledge(*localized(stack, [ack]))
+            Validations.of(checks).acknowledge(*localized(stack, [ack]))
     if secrets:  # by version id only: the sweep never reads a webhook's URL
         actions = ["secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage"]
         statements.append(("CheckTheWebhookSecrets", [*actions, "secretsmanager:RestoreSecret"], list(secrets)))
@@ -96,10 +99,16 @@ def grant_checks_of_itself(
         reason="DescribeEventBus only, on the default bus of this account in the Regions the guardian has rules in "
         "(home, forwarders'): a customer managed key there is alerted.",
     )
-    Validations.of(role).acknowledge(*localized(stack, [bus]))
+    alarms = Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:"
+        f"alarm:{prefix}-*]",
+        reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and turns "
+        "their actions back on.",
+    )
+    Validations.of(checks).acknowledge(*localized(stack, [bus, alarms]))
     functions_statement = statements.pop(0)  # in a policy of its own, with the functions' settings
     for sid, actions, resources in statements:
-        role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
+        checks.add_statements(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
     _grant_holding_its_settings(stack, role, functions_statement, prefix=prefix)
 
 
@@ -160,26 +169,26 @@ def _grant_holding_its_settings(
     Validations.of(policy).acknowledge(*localized(stack, acks))
 
 
-def grant_lake_checks(stack: Stack, role: iam.IRole) -> None:
+def grant_lake_checks(stack: Stack, checks: iam.ManagedPolicy) -> None:
     """The sweep holds every CloudTrail Lake event data store of the account, in every Region, to its baseline."""
     stores = stack.format_arn(service="cloudtrail", region="*", resource="eventdatastore", resource_name="*")
-    role.add_to_principal_policy(
+    checks.add_statements(
         iam.PolicyStatement(
             sid="HoldCloudTrailLake",
             actions=["cloudtrail:GetEventDataStore", "cloudtrail:UpdateEventDataStore"],
             resources=[stores],
         )
     )
-    role.add_to_principal_policy(
+    checks.add_statements(
         iam.PolicyStatement(sid="ListCloudTrailLake", actions=["cloudtrail:ListEventDataStores"], resources=["*"])
     )
-    any_resource(role, "cloudtrail:ListEventDataStores has no resource type: the account's Lake stores, to check.")
+    any_resource(checks, "cloudtrail:ListEventDataStores has no resource type: the account's Lake stores, to check.")
     ack = Ack(
         id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*]",
         reason="Every CloudTrail Lake event data store of this account is held to its baseline, in any Region; "
         "only read it and put back its recorded settings.",
     )
-    Validations.of(role).acknowledge(*localized(stack, [ack]))
+    Validations.of(checks).acknowledge(*localized(stack, [ack]))
 
 
 def _default_buses(stack: Stack) -> str:

@@ -80,6 +80,7 @@ LOG_GROUP_REPAIRS = [
     "logs:CreateLogGroup",
     "logs:*RetentionPolicy",  # Put, Delete (wildcards keep the roles' inline policies within IAM's size)
     "logs:*KmsKey",  # Associate, Disassociate: a key put on a trail's log group by anyone but `guardian approve`
+    "logs:*Transformer",  # Get, Delete (and Put, an approved one back): a transformer rewrites the trail's records
 ]
 # GetKeyPolicy and PutKeyPolicy: only ever to give CloudTrail back its use of a trail's key (nothing else is put).
 KEY_REPAIRS = ["kms:DescribeKey", "kms:EnableKey", "kms:CancelKeyDeletion", "kms:GetKeyPolicy", "kms:PutKeyPolicy"]
@@ -145,8 +146,13 @@ RESOURCE_ACKS = [
         reason="Associate and Disassociate KmsKey, on a trail's log group: its baseline key, or none.",
     ),
     Ack(
+        id="AwsSolutions-IAM5[Action::logs:*Transformer]",
+        reason="Get, Delete and Put Transformer, on a trail's log group: none, or the baseline's approved one.",
+    ),
+    Ack(
         id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*]",
-        reason="A trail may deliver to any log group of this account; only retention, key and re-creation.",
+        reason="A trail may deliver to any log group of this account; only retention, key, transformer and "
+        "re-creation.",
     ),
     Ack(
         id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]",

@@ -34,7 +34,9 @@ SWEEP_ONLY = (
     "flows/settle_windows.py",  # blind windows read again once Event history holds them
     "flows/sweep.py",
     "flows/sweep_trails.py",
+    "flows/sweep_left.py",  # what a sweep leaves to the event path, checked again (review 3)
     "flows/sweep_checks.py",
+    "flows/log_policy_checks.py",  # account log policies reaching a trail's log group
     "flows/workers.py",
     "flows/key_checks.py",
     "flows/key_users.py",

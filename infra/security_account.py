@@ -5,12 +5,12 @@ the security account's event bus, so do the state changes of the guardian's alar
 its every tick there: a heartbeat. The events are AWS's own (``aws.*`` sources, which no one can put on a bus), and
 the two event guards watch each other, so a rule disabled or a target removed is reported by the other one before it
 can matter. Each sweep also puts its evidence chain's head there (source ``cloudtrail-guardian.chain``: key,
-sequence, time, SHA-256) from its own role, which only the guardian has; the security account does not keep or
-compare the heads yet (docs/limits.md).
+sequence, time, SHA-256) from its own role, which only the guardian has; the security account keeps them and alarms
+CRITICAL when one goes backwards (:mod:`infra.chain_heads`).
 
 In the security account (:class:`GuardianWatch`, part of the `centralAlerts` stack): the default bus admits the
 guardians only (:func:`guardians_only`: their accounts, and their roles by the tag's value, the stack's name), and its
-rules only AWS's own events (``aws.*`` sources); what
+rules only AWS's own events (``aws.*`` sources), but for the chain heads (kept, :mod:`infra.chain_heads`); what
 arrives is published to the central topic; and one heartbeat alarm per guardian account fires when its sweep
 schedule has not ticked for three periods of 15 minutes (or of its sweep interval, if longer): a schedule disabled,
 a target removed, the stack deleted, the account gone from the organization.
@@ -33,6 +33,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.chain_heads import ChainHeads
 from infra.settings import GUARDIAN_TAG  # the stacks put it on every role, its value the stack name
 
 HEARTBEAT_MINUTES = 15  # a period holds at least one tick (more, for a guardian that sweeps less often)
@@ -82,9 +83,11 @@ class SecurityAccountLink(Construct):
         super().__init__(scope, construct_id)
         bus = events.EventBus.from_event_bus_arn(self, "SecurityBus", bus_arn)
         if sweep is not None and sweep.role is not None:  # each sweep sends its chain's head (see the module)
-            iam.ManagedPolicy(  # not inline: the sweep role's inline policies are at IAM's 10,240 characters
+            iam.ManagedPolicy(  # not inline: the sweep role's inline policies are near IAM's 10,240 characters
                 self,
                 "SendTheChainHead",
+                # named under the stack's prefix, as the IAM guard and the SCP know the guardian's policies
+                managed_policy_name=f"{rule_prefix}-sweep-chain-head-{Aws.REGION}",
                 description="CloudTrail Guardian: the sweep puts its evidence chain's head on the security bus",
                 statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn])],
                 roles=[sweep.role],
@@ -201,6 +204,17 @@ class GuardianWatch(Construct):
                 event_pattern=pattern,
             )
             rule.add_target(targets.SnsTopic(topic))
+        self.chain_heads: ChainHeads | None = None
+        if admitted:  # the chain heads the guardians send, kept and compared (infra.chain_heads)
+            listed = [a for _, accounts in admitted for a in accounts or ()]
+            everyone = any(accounts is None for _, accounts in admitted)
+            self.chain_heads = ChainHeads(
+                self,
+                "ChainHeads",
+                topic=topic,
+                security_account=security_account,
+                accounts=None if everyone else listed,
+            )
         self.heartbeats: list[cloudwatch.Alarm] = []
         if not guardian_accounts:
             return

@@ -67,6 +67,8 @@ GUARDED_CALLS: dict[str, list[Any]] = {
         "DeleteRolePermissionsBoundary",
         "TagRole",  # the SCP is keyed on the guardian's tag
         "UntagRole",
+        # its customer managed policies (the sweep's, infra.sweep_schedule): a new default version rewrites them
+        *("CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion", "DeletePolicy"),
     ],
     "aws.kms": [
         "CreateGrant",  # a grant is a way to use the key that its policy does not show
@@ -148,6 +150,7 @@ class Guarded:
     secrets: Sequence[Any] = ()  # the chat webhooks' secrets, every way CloudTrail names them (secretId)
     function_arn_prefix: str = ""  # "arn:<partition>:lambda:<Region>:<account>:function:<stackName>-"
     role_prefixes: Sequence[str] = ()  # roles known by a prefix: the forwarders' (one per Region, infra.forwarder)
+    policy_arn_prefix: str = ""  # its customer managed policies: "arn:<partition>:iam::<account>:policy/<stackName>-"
 
 
 def watches(guarded: Guarded) -> list[Watch]:
@@ -185,7 +188,15 @@ def watches(guarded: Guarded) -> list[Watch]:
                 "resourceArn": [guarded.topic_arn],
             },
         ),
-        ("IAM role", "iam", "aws.iam", {"roleName": [*guarded.roles, *({"prefix": p} for p in guarded.role_prefixes)]}),
+        (
+            "IAM role or policy",
+            "iam",
+            "aws.iam",
+            {
+                "roleName": [*guarded.roles, *({"prefix": p} for p in guarded.role_prefixes)],
+                **({"policyArn": [{"prefix": guarded.policy_arn_prefix}]} if guarded.policy_arn_prefix else {}),
+            },
+        ),
         (
             "KMS key",
             "kms",

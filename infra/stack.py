@@ -276,7 +276,10 @@ class GuardianStack(Stack):
             *(webhook_function(prefix, w) for w in settings.webhooks),
         ]
         alarms = self.alarm_names
-        sweep.function.add_environment("GUARDIAN_FORWARDER_RULES", json.dumps(forwarder_rules(prefix, self.watch)))
+        forwarders = [r.removeprefix(f"{prefix}-") for r in forwarder_rules(prefix, self.watch)]  # 4 KB: compact
+        sweep.function.add_environment(
+            "GUARDIAN_FORWARDER_RULES", json.dumps({"prefix": f"{prefix}-", "names": forwarders})
+        )
         sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions))
         sweep.function.add_environment("GUARDIAN_STACK_ID", self.stack_id)
         path = {
@@ -292,11 +295,12 @@ class GuardianStack(Stack):
             path.update(logGroup=self.cis.log_group.log_group_name, metricFilters=self.cis.filter_prefix)
         sweep.function.add_environment("GUARDIAN_ALERT_PATH", self.to_json_string(path))
         sweep.function.add_environment("GUARDIAN_LAKE", "1")  # every Lake event data store, held to its baseline
-        grant_reading_forwarder_queues(sweep.role)  # their depth: a forwarder has no alarm
-        grant_lake_checks(self, sweep.role)
+        grant_reading_forwarder_queues(sweep.checks, self, prefix)  # their depth: a forwarder has no alarm
+        grant_lake_checks(self, sweep.checks)
         grant_checks_of_itself(
             self,
             sweep.role,
+            sweep.checks,
             functions=functions,
             prefix=prefix,
             topic_arn=self.alerts.topic.topic_arn,
@@ -342,6 +346,8 @@ class GuardianStack(Stack):
             log_groups=[self.cis.log_group.log_group_name] if self.cis is not None else [],
             secrets=[value for n in self.notifiers for value in secret_ids(n)],
             role_prefixes=[forward_role_prefix(prefix)],  # the forwarders' roles (in the StackSet: any Region)
+            # the sweep's customer managed policies (infra.sweep_schedule, infra.security_account)
+            policy_arn_prefix=self.format_arn(service="iam", region="", resource="policy", resource_name=f"{prefix}-"),
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name

@@ -77,6 +77,19 @@ class SweepSchedule(GuardianFunction):
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
         self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(under_prefix(own_rules, f"{rule_prefix}-")))
         stack = Stack.of(self)
+        # What the sweep checks of the guardian itself and of CloudTrail Lake (infra.own_checks, infra.forwarder): a
+        # customer managed policy the guardian names, as its role's inline policies are near IAM's 10,240 characters
+        # in all (left to CDK, the excess spilled into a managed policy of a generated name that nothing guarded). Its
+        # name is known to the IAM guard and the SCP (`<stackName>-` policies): a new default version of it, or its
+        # detachment from the role, is alerted CRITICAL and denied like a change to the role's own policies. IAM
+        # names are global: the Region in it keeps two homes of one account apart.
+        self.checks = iam.ManagedPolicy(
+            self,
+            "Checks",
+            managed_policy_name=f"{rule_prefix}-sweep-checks-{stack.region}",
+            description="CloudTrail Guardian: what the sweep checks of the guardian itself and of CloudTrail Lake",
+            roles=[self.role],
+        )
         # Keep the guardian's own rules as deployed, in its home Region and each forwarder's (names are fixed:
         # "<stackName>-..."): their state, pattern and targets.
         self.role.add_to_policy(
@@ -111,11 +124,18 @@ class SweepSchedule(GuardianFunction):
         grant_resource_repairs(self.role, stack)  # the trails' buckets, log groups and keys
         # Listing trails (DescribeTrails with no names) is granted on *: it is read-only, and the sweep must see
         # every trail of the Region whatever resource-level support listing has. LookupEvents (CloudTrail's record
-        # of an exempt change, before its approval) has no resource type at all.
+        # of an exempt change, before its approval) has no resource type at all; nor have CloudWatch Logs' account
+        # policies (DescribeAccountPolicies, with GetDataProtectionPolicy and GetTransformer to see each type).
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="ListTrailsAndLookUpEvents",
-                actions=["cloudtrail:DescribeTrails", "cloudtrail:LookupEvents"],
+                sid="ListTrailsAndAccountLogPolicies",
+                actions=[
+                    "cloudtrail:DescribeTrails",
+                    "cloudtrail:LookupEvents",
+                    "logs:DescribeAccountPolicies",
+                    "logs:GetDataProtectionPolicy",
+                    "logs:GetTransformer",
+                ],
                 resources=["*"],
             )
         )
@@ -212,12 +232,6 @@ class SweepSchedule(GuardianFunction):
                 f"{rule_prefix}-forwarder-*]",
                 reason="The forwarders' own roles (their stacks are named after the guardian's): put back as a "
                 "forwarding rule's target role, and passed to EventBridge only.",
-            ),
-            Ack(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:"
-                f"alarm:{rule_prefix}-*]",
-                reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and "
-                "turns their actions back on.",
             ),
             *evidence.acknowledgements(baselines=True, digests=True, selftests=True),
             TOPIC_KEY_ACK,

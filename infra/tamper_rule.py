@@ -55,6 +55,9 @@ EVENT_NAMES = (
     "DeleteLogStream",  # alerted only: a deleted stream cannot be restored
     "PutDataProtectionPolicy",  # masks fields (its sns.amazonaws.com namesake is self-protection's)
     "DeleteDataProtectionPolicy",
+    "PutTransformer",  # rewrites a trail's records at ingestion: taken off (its deletion weakens nothing)
+    "PutAccountPolicy",  # account-wide masking or transforming that reaches a trail's log group: alerted
+    "DeleteAccountPolicy",  # an account-wide subscription filter's feed of the trail's records stopped: alerted
     "LeaveOrganization",  # organizations.amazonaws.com: recorded in us-east-1, where Organizations is homed
 )
 EVENT_SOURCES = {

@@ -45,8 +45,9 @@ def event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
     return events.EventPattern(detail_type=list(pattern["detail-type"]), detail=dict(pattern["detail"]))
 
 
-def _description(rule_ids: Sequence[str]) -> str:
-    text = "CloudTrail Guardian watch rules: " + ", ".join(rule_ids)
+def _description(rule_ids: Sequence[str], prefix: str = "") -> str:
+    """The rule's description, within EventBridge's 512 characters (a forwarder's prefix included)."""
+    text = prefix + "CloudTrail Guardian watch rules: " + ", ".join(rule_ids)
     return text if len(text) <= 512 else text[:511] + "…"
 
 
@@ -130,7 +131,7 @@ def forward_watched(
             scope,
             f"ForwardWatch{n}",
             rule_name=name,
-            description="Forwarded: " + _description(group.rule_ids),
+            description=_description(group.rule_ids, "Forwarded: "),
             event_pattern=event_pattern(group.pattern),
         )
         rule.add_target(targets.EventBus(home_bus, dead_letter_queue=dead_letters, role=role))

@@ -7,6 +7,17 @@
    Lambda loads it, alternating with ``--against``'s package and Cloud Custodian's Lambda entry point.
 4. The Lambda asset zip size.
 5. The sweep: 1, 4 and 17 Regions, with and without added latency, against Cloud Custodian (scripts/bench_sweep.py).
+
+How to compare: ``make bench BENCH_AGAINST=<commit>`` stages that commit's ``guardian/`` (lean, as that commit's
+``infra/runtime_asset.py`` made it) and alternates its runs with this tree's, so a before/after is a ratio taken in
+one run: a shared machine's speed moves by up to 1.7x from hour to hour, so never compare absolute times of
+different runs. ``--cold-only --against <commit>`` prints sections 1 and 3b alone. The guardian's import is timed
+from sources (Lambda compiles them at every cold start; the asset ships no byte-code): about a third of it is
+compiling, another third defining frozen dataclasses. Most of the time to the first StartLogging is boto3 creating
+its session and clients (on the first invocation, never at import; botocore parses ``endpoints.json`` whatever the
+endpoint, about 5 ms, which the guardian cannot avoid). Cloud Custodian 0.9.53 runs ``c7n.handler.dispatch_event``
+(a ``cloudtrail``-mode policy on StopLogging with ``set-logging``) on the same moto_server and trail, each timed from
+the entry point's call to the StartLogging request leaving botocore.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ a report like the demo's, with the long values a real account has, printed by he
 A4 and US Letter, and its print layout measured.
 
 For each paper: the PDF's pages must be that paper, landscape; and the page laid out as Chromium prints it (the
-print stylesheet applied, at the page's content width in CSS pixels) must have nothing wider than that width.
+print stylesheet applied, at the page's content width in CSS pixels) must have nothing wider than that width and no
+text smaller than 8 pt (the smallest size a printed table is read at; an SVG's text as scaled to the page).
 Chromium shrinks a page that is too wide to fit rather than cutting it (other browsers cut it), so the PDF alone
 would not show an overflow: the layout is measured by a script in a copy of the page (the report itself has none).
 Writes build/report-print/ (the report, both PDFs) and build/report-print.png (the print layout, as a screenshot).
@@ -19,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -30,26 +31,39 @@ from guardian_console import render  # noqa: E402
 from guardian_console.coverage import Chain, Coverage, Runs, Settings, account_coverage  # noqa: E402
 from guardian_console.records import Stored  # noqa: E402
 from guardian_console.report import Report, build, with_coverage  # noqa: E402
+from guardian_console.while_off import Window  # noqa: E402
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 MARGIN_MM = 10  # the print stylesheet's @page margin
 PAPERS = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}  # landscape width and height, mm
 PX_PER_MM = 96 / 25.4
 PT_PER_MM = 72 / 25.4
+PX_PER_PT = 96 / 72
+SHOT_HEIGHT = 3600  # px: the demo's report printed, top to bottom
+SMALLEST_PT = 8.0  # no printed text smaller (the report printed its events at 7 px, 5.25 pt: unreadable on paper)
 ACCOUNT = "123456789012"
 DAY = date(2026, 12, 6)
 _PROBE = """<script>
 addEventListener("load", () => {
   const limit = document.documentElement.clientWidth;
   const wide = [];
+  let smallest = {px: 1e9, name: ""};
   for (const el of document.body.querySelectorAll("*")) {
     const right = el.getBoundingClientRect().right;
     const name = `${el.tagName.toLowerCase()}.${el.getAttribute("class") || ""}`;
     if (right > limit + 0.5) wide.push(`${name} ${right.toFixed(0)}`);
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+    if (!text || !el.getClientRects().length || el.closest("title")) continue;  // no text of its own, or not shown
+    let px = parseFloat(getComputedStyle(el).fontSize);
+    const svg = el.closest("svg");
+    if (svg && svg.viewBox.baseVal && svg.viewBox.baseVal.width) {
+      px *= svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;  // as drawn, scaled to the page
+    }
+    if (px < smallest.px) smallest = {px, name: `${name} "${text.slice(0, 24)}"`};
   }
   const out = document.createElement("pre");
   out.id = "fit";
-  out.textContent = JSON.stringify({limit, scroll: document.documentElement.scrollWidth, wide});
+  out.textContent = JSON.stringify({limit, scroll: document.documentElement.scrollWidth, wide, smallest});
   document.body.appendChild(out);
 });
 </script>"""
@@ -65,6 +79,8 @@ class Fit:
     content_px: float  # the page's width inside its margins, CSS pixels
     widest_px: float  # the layout's scroll width at that width
     overflowing: tuple[str, ...]  # elements wider than the page, as "tag.class right-edge"
+    smallest_pt: float  # the smallest text printed, in points
+    smallest: str  # where it is, as 'tag.class "text"'
 
     @property
     def fits(self) -> bool:
@@ -72,7 +88,12 @@ class Fit:
         right_paper = (
             abs(self.page_pt[0] - width_mm * PT_PER_MM) < 2 and abs(self.page_pt[1] - height_mm * PT_PER_MM) < 2
         )
-        return right_paper and self.pages > 0 and not self.overflowing and self.widest_px <= self.content_px + 1
+        fits = self.pages > 0 and not self.overflowing and self.widest_px <= self.content_px + 1
+        return right_paper and fits and self.readable
+
+    @property
+    def readable(self) -> bool:
+        return self.smallest_pt >= SMALLEST_PT - 0.01
 
 
 def record(n: int, at: str, **fields: object) -> Stored:
@@ -217,7 +238,31 @@ def demo_report() -> Report:
     ]
     now = datetime(2026, 12, 6, 17, 30, tzinfo=UTC)
     report = build(records, [], start=DAY, end=DAY, accounts=[f"{ACCOUNT} (us-east-1)"], now=now)
-    return with_coverage(report, _coverage(operator, now))
+    return replace(with_coverage(report, _coverage(operator, now)), blind_windows=(_while_off(records[6], operator),))
+
+
+def _while_off(healed: Stored, operator: str) -> Window:
+    """What the account did in the demo's longest blind window, as "While logging was off" lists it."""
+    trail = f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/{healed.summary['trail']}"
+    counts = (
+        (operator, "StopLogging", 1),
+        (f"arn:aws:iam::{ACCOUNT}:user/mallory", "CreateAccessKey", 3),
+        (f"arn:aws:sts::{ACCOUNT}:assumed-role/payments-platform-ci-deployer/GitHubActions-1234567890", "PutObject", 2),
+        ("s3.amazonaws.com", "DeleteBucketPublicAccessBlock", 1),
+    )
+    return Window(
+        key=f"blind-windows/{healed.key.removeprefix('evidence/')}",
+        account=ACCOUNT,
+        evidence_key=healed.key,
+        trail=trail,
+        start="2026-12-06T17:24:08Z",
+        end="2026-12-06T17:24:20.4Z",
+        summary="7 calls by 4 principals",
+        counts=counts,
+        truncated=None,
+        settled=False,
+        signature="verified",
+    )
 
 
 def _coverage(operator: str, now: datetime) -> Coverage:
@@ -310,17 +355,19 @@ def check(page: str, paper: str, out: Path, chrome: str) -> Fit:
         content_px=float(measured["limit"]),
         widest_px=float(measured["scroll"]),
         overflowing=tuple(measured["wide"]),
+        smallest_pt=float(measured["smallest"]["px"]) / PX_PER_PT,
+        smallest=str(measured["smallest"]["name"]),
     )
 
 
 def screenshot(page: str, target: Path, chrome: str, paper: str = "A4") -> None:
-    """The print layout on ``paper`` as a PNG (the first screens of it)."""
+    """The print layout on ``paper`` as a PNG: the demo's whole report, one long page."""
     width_mm, _ = PAPERS[paper]
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "report.html"
         source.write_text(_as_printed(page, paper), encoding="utf-8")
         width = round((width_mm - 2 * MARGIN_MM) * PX_PER_MM)
-        _run(chrome, f"--window-size={width},1600", f"--screenshot={target}", source.as_uri())
+        _run(chrome, f"--window-size={width},{SHOT_HEIGHT}", f"--screenshot={target}", source.as_uri())
 
 
 def main() -> int:
@@ -336,9 +383,12 @@ def main() -> int:
     fits = [check(page, paper, out, chrome) for paper in PAPERS]
     for fit in fits:
         verdict = "fits" if fit.fits else "DOES NOT FIT: " + "; ".join(fit.overflowing[:5])
+        if not fit.readable:
+            verdict += f"; text under {SMALLEST_PT:.0f} pt"
         print(
             f"   {fit.paper:<7} {fit.pages} page(s) of {fit.page_pt[0]:.0f} x {fit.page_pt[1]:.0f} pt; "
-            f"layout {fit.widest_px:.0f} px wide in {fit.content_px:.0f} px: {verdict}"
+            f"layout {fit.widest_px:.0f} px wide in {fit.content_px:.0f} px; smallest text {fit.smallest_pt:.2f} pt "
+            f"({fit.smallest}): {verdict}"
         )
     screenshot(page, ROOT / "build" / "report-print.png", chrome)
     print(f"   PDFs in {out.relative_to(ROOT)}/, the print layout in build/report-print.png")

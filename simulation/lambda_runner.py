@@ -114,7 +114,21 @@ class Runs:
             answer = {"errorMessage": proc.stderr[-2000:] or "the runtime exited", "errorType": "Runtime.ExitError"}
         failed = proc.returncode != 0
         self.done.append((function.function_name, event, answer, failed))
+        self.count(function, failed)
         return answer, failed, log + proc.stderr
+
+    def count(self, function: LambdaFunction, failed: bool) -> None:
+        """Lambda's own metrics for the run (:func:`lambda_metrics`)."""
+        import boto3  # noqa: PLC0415 - the simulation only
+
+        cloudwatch = boto3.client(
+            "cloudwatch",
+            region_name=function.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        lambda_metrics(cloudwatch, function.function_name, failed=failed)
 
     def run_later(self, function: LambdaFunction, event: Any) -> None:
         thread = threading.Thread(target=self.run, args=(function, event), daemon=True)
@@ -127,6 +141,19 @@ class Runs:
 
 
 _ACTIVE: list[Runs] = []
+
+
+def lambda_metrics(cloudwatch: Any, function: str, *, failed: bool) -> None:
+    """Lambda's own AWS/Lambda Invocations and Errors for one run, as Lambda publishes them (moto does not): the
+    console reads the sweep's runs there (nobody in the account can publish to AWS/ namespaces in AWS)."""
+    dimensions = [{"Name": "FunctionName", "Value": function}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"},
+            {"MetricName": "Errors", "Dimensions": dimensions, "Value": float(failed), "Unit": "Count"},
+        ],
+    )
 
 
 def active() -> Runs | None:

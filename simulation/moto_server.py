@@ -29,6 +29,7 @@ from moto.utilities.arns import parse_arn
 from simulation import lambda_runner
 from simulation.cloudtrail_logs import cloudtrail_delivery
 from simulation.event_history import event_history
+from simulation.log_transformers import log_transformers
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -67,6 +68,7 @@ def local_aws() -> Iterator[LocalAws]:
             cloudtrail_as_aws(),
             s3_versions_by_prefix(),
             log_group_keys(),
+            log_transformers(),  # moto lacks CloudWatch Logs' transformers and account policies
             lambda_invoke_configs(),
             cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
             event_history(),  # LookupEvents, from the records the scenario says CloudTrail holds

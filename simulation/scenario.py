@@ -20,6 +20,7 @@ from guardian.entrypoints import handler, sweep
 from simulation import event_history
 from simulation.cloudtrail_events import api_call_record
 from simulation.deploy import Deployment
+from simulation.lambda_runner import lambda_metrics
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
 
 TRAIL = "organization-audit"
@@ -243,10 +244,16 @@ def drain(aws: LocalAws, queue_url: str) -> list[dict[str, Any]]:
 
 def invoke_sweep(aws: LocalAws, deployment: Deployment) -> dict[str, Any]:
     """What the schedule (or the deployment's stack event) does: run the sweep function with its environment."""
-    with function_environment(aws, deployment.sweep_environment):
-        handler.reset()
-        summary = sweep.lambda_handler({}, LambdaContext(deployment.outputs["SweepFunctionName"], str(uuid.uuid4())))
-        handler.reset()
+    name = deployment.outputs["SweepFunctionName"]
+    failed = True
+    try:
+        with function_environment(aws, deployment.sweep_environment):
+            handler.reset()
+            summary = sweep.lambda_handler({}, LambdaContext(name, str(uuid.uuid4())))
+            handler.reset()
+        failed = False
+    finally:
+        lambda_metrics(aws.client("cloudwatch"), name, failed=failed)
     return summary
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from moto import server
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 
+from simulation.log_transformers import log_transformers
 from simulation.moto_server import cloudtrail_as_aws, log_group_keys, s3_versions_by_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,5 +115,5 @@ def moto_server_process() -> Iterator[str]:
 
 if __name__ == "__main__":
     server.MotoRequestHandler = KeepAliveHandler  # type: ignore[attr-defined]  # the handler moto's main() passes on
-    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys():
+    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys(), log_transformers():
         server.main(sys.argv[1:])

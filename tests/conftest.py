@@ -97,6 +97,7 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
     DescribeTrails by name, and ListObjectVersions at the prefix's cost. The guardian reads a trail's selectors only
     where AWS says it has some, so without the bridge every trail would look as if it had none."""
     from simulation.event_history import event_history  # noqa: PLC0415 - LookupEvents, which moto lacks
+    from simulation.log_transformers import log_transformers  # noqa: PLC0415 - transformers, account policies
     from simulation.moto_server import (  # noqa: PLC0415
         cloudtrail_as_aws,
         lambda_invoke_configs,
@@ -104,5 +105,12 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
         s3_versions_by_prefix,
     )
 
-    with cloudtrail_as_aws(), s3_versions_by_prefix(), log_group_keys(), lambda_invoke_configs(), event_history():
+    with (
+        cloudtrail_as_aws(),
+        s3_versions_by_prefix(),
+        log_group_keys(),
+        lambda_invoke_configs(),
+        event_history(),
+        log_transformers(),
+    ):
         yield

@@ -79,6 +79,7 @@ CW, SQS, LOGS, SM = (
 CT = "cloudtrail.amazonaws.com"
 GUARDIAN_SCP = "DenyChangesToTheGuardian"
 REACHED_SCP = "DenyChangingHowTheGuardianIsReachedOrHeard"  # scp-protect-the-alert-path.json
+POLICIES_SCP = "DenyChangesToTheGuardiansPolicies"  # scp-protect-the-alert-path.json
 
 
 def _lambda(name: str, action: str, form: str = "ref") -> Call:
@@ -234,6 +235,7 @@ TABLE: dict[str, Entry] = {
             Call(LOGS, "DeleteSubscriptionFilter", "logGroupName"),
             Call(LOGS, "DeleteLogStream", "logGroupName"),
             Call(LOGS, "PutDataProtectionPolicy", "logGroupIdentifier"),
+            Call(LOGS, "PutTransformer", "logGroupIdentifier"),
         ),
         "guardian.flows.sweep_checks:sweep_resources",
         "DenyWeakeningTheGuardiansLogGroups",  # by its tag; an operator's trail's log group: row `log-group`
@@ -256,6 +258,19 @@ TABLE: dict[str, Entry] = {
     ),
     "AWS::IAM::Policy": Entry(
         (Call("iam.amazonaws.com", "PutRolePolicy", "roleName", "prop:Roles"),), "threat:own-roles", GUARDIAN_SCP
+    ),
+    # The sweep's customer managed policies, named "<stackName>-sweep-...": a new default version rewrites what the
+    # sweep may do; detached, the sweep loses its checks (the role's own guard and statement).
+    "AWS::IAM::ManagedPolicy": Entry(
+        (
+            *(
+                Call("iam.amazonaws.com", name, "policyArn", "arn")
+                for name in ("CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion", "DeletePolicy")
+            ),
+            Call("iam.amazonaws.com", "DetachRolePolicy", "roleName", "prop:Roles"),
+        ),
+        "threat:own-roles",
+        f"{POLICIES_SCP}+{GUARDIAN_SCP}",
     ),
     # What the model accepts, said in the threat model: no calls to prove.
     "AWS::DynamoDB::Table": Entry((), "threat:activity-table", "threat:activity-table"),
@@ -303,6 +318,9 @@ DEPENDENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
             "DeleteLogStream",
             "PutDataProtectionPolicy",
             "DeleteDataProtectionPolicy",
+            "PutTransformer",  # held by the group's baseline (its transformer) like the rest
+            "PutAccountPolicy",  # swept by guardian.flows.log_policies:sweep_log_policies
+            "DeleteAccountPolicy",
         ),
     ),
     CT: (
@@ -365,6 +383,8 @@ class Instance:
             return f"https://sqs.{r}.amazonaws.com/{a}/{name}"
         if kind == "AWS::SecretsManager::Secret":
             return f"arn:aws:secretsmanager:{r}:{a}:secret:{name}-AbCdEf"
+        if kind == "AWS::IAM::ManagedPolicy":  # Ref gives its ARN
+            return f"arn:aws:iam::{a}:policy/{name}"
         return name
 
     def arn(self, lid: str) -> str:
@@ -385,6 +405,7 @@ class Instance:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{r}:{a}:table/{name}",
             "AWS::SNS::Topic": self.ref(lid),
             "AWS::SecretsManager::Secret": self.ref(lid),
+            "AWS::IAM::ManagedPolicy": f"arn:aws:iam::{a}:policy/{name}",
         }
         return form.get(kind, f"arn:aws:{service}:{r}:{a}:{name}")
 
@@ -470,6 +491,7 @@ NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::SecretsManager::Secret": "Name",
     "AWS::KMS::Alias": "AliasName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
 }
 
 

@@ -52,6 +52,12 @@ SDK_VERSIONS = (boto3.__version__, botocore.__version__)
 ALIAS_CONFIG = CLIENT_CONFIG.merge(
     BotoConfig(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2)
 )
+# Event history read for the caller behind a sweep's finding (the alert waits for it): one attempt, short timeouts.
+# A throttled or slow LookupEvents fails at once ("not recorded"), never botocore's 20 s of backoff; one call takes at
+# most connect + read (3 s), which guardian.flows.history.ACTOR_CALL_SECONDS counts before it starts a page.
+LOOKUP_CONFIG = CLIENT_CONFIG.merge(
+    BotoConfig(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
+)
 # Every service the guardian makes a client for (the ClientProvider's), the only ones its botocore loader lists.
 SERVICES = (
     "cloudtrail",
@@ -151,6 +157,7 @@ class ClientProvider(Protocol):
     """Hands out clients by service and Region. The adapter never builds clients itself."""
 
     def cloudtrail(self, region: str) -> CloudTrailClient: ...
+    def cloudtrail_lookup(self, region: str) -> CloudTrailClient: ...
     def sns(self, region: str) -> SNSClient: ...
     def s3(self, region: str | None = None) -> S3Client: ...
     def cloudwatch(self) -> CloudWatchClient: ...
@@ -172,11 +179,11 @@ class Boto3Clients:
 
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         self._session = session
-        self._cache: dict[tuple[str, str | None], Any] = {}
+        self._cache: dict[tuple[str, str | None, int], Any] = {}  # by service, Region and config
         self._lock = threading.Lock()  # the sweep's threads may ask for a new client at once
 
     def _client(self, service: str, region: str | None, config: BotoConfig = CLIENT_CONFIG) -> Any:
-        key = (service, region)
+        key = (service, region, id(config))
         client = self._cache.get(key)
         if client is None:
             with self._lock:  # creating sessions and clients is not thread-safe; using a client is
@@ -199,6 +206,11 @@ class Boto3Clients:
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
         client: CloudTrailClient = self._client("cloudtrail", region)
+        return client
+
+    def cloudtrail_lookup(self, region: str) -> CloudTrailClient:
+        """LookupEvents for a sweep finding's caller, bounded (:data:`LOOKUP_CONFIG`)."""
+        client: CloudTrailClient = self._client("cloudtrail", region, LOOKUP_CONFIG)
         return client
 
     def sns(self, region: str) -> SNSClient:

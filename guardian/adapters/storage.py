@@ -153,10 +153,41 @@ class StorageAdapter:
         for page in paginator.paginate(logGroupNamePrefix=name):
             for group in page.get("logGroups", []):
                 if group.get("logGroupName") == name:
-                    return LogGroupState(
-                        name, region, True, group.get("retentionInDays"), group.get("kmsKeyId") or None
-                    )
+                    days, key = group.get("retentionInDays"), group.get("kmsKeyId") or None
+                    return LogGroupState(name, region, True, days, key, self._transformer(region, name))
         return LogGroupState(name, region, exists=False)
+
+    def _transformer(self, region: str, name: str) -> str | None:
+        """The group's own transformer (GetTransformer shows only a group's; an account's is an account policy)."""
+        from guardian.model.log_group import transformer_of  # noqa: PLC0415 - not the heal path
+
+        logs = self._clients.logs(region)
+        found = _unless(lambda: logs.get_transformer(logGroupIdentifier=name), "ResourceNotFoundException")
+        return transformer_of((found or {}).get("transformerConfig"))
+
+    def put_transformer(self, state: LogGroupState) -> None:
+        """The group's transformer as ``state`` has it: put back, or (None) deleted."""
+        import json  # noqa: PLC0415 - not the heal path
+
+        logs = self._clients.logs(state.region)
+        if state.transformer is None:
+            logs.delete_transformer(logGroupIdentifier=state.name)
+        else:
+            logs.put_transformer(logGroupIdentifier=state.name, transformerConfig=json.loads(state.transformer))
+
+    def account_policies(self, region: str, policy_type: str) -> list[dict[str, Any]]:
+        """The account's CloudWatch Logs policies of one type in ``region`` (DescribeAccountPolicies)."""
+        logs = self._clients.logs(region)
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(20):  # AWS allows 20 transformer policies and one data protection policy per Region
+            request: Any = {"policyType": policy_type, **({"nextToken": token} if token else {})}
+            page = logs.describe_account_policies(**request)
+            found += [dict(policy) for policy in page.get("accountPolicies", [])]
+            token = page.get("nextToken")
+            if not token:
+                break
+        return found
 
     def create_log_group(self, state: LogGroupState) -> None:
         logs = self._clients.logs(state.region)

@@ -98,16 +98,24 @@ class TrailAdapter:
         return None
 
     def lookup_page(
-        self, region: str, start: datetime, end: datetime, token: str | None, *, only: tuple[str, str] | None = None
+        self,
+        region: str,
+        start: datetime,
+        end: datetime,
+        token: str | None,
+        *,
+        only: tuple[str, str] | None = None,
+        quick: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page (50 events at most) of the Region's management events in [start, end], newest first; ``only``
-        those with one attribute (LookupEvents takes one)."""
+        those with one attribute (LookupEvents takes one). ``quick``: one attempt, short timeouts (an alert waits)."""
         request: dict[str, Any] = {"StartTime": start, "EndTime": end, "MaxResults": 50}
         if only is not None:
             request["LookupAttributes"] = [{"AttributeKey": only[0], "AttributeValue": only[1]}]
         if token is not None:
             request["NextToken"] = token
-        response = self._clients.cloudtrail(region).lookup_events(**request)
+        client = self._clients.cloudtrail_lookup(region) if quick else self._clients.cloudtrail(region)
+        response = client.lookup_events(**request)
         return [dict(e) for e in response.get("Events", [])], response.get("NextToken") or None
 
     def create_trail(self, state: TrailState) -> None:

@@ -61,6 +61,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "regions": list(config.sweep_regions),
         "checked": len(report.checks),
         "statuses": {s: sum(c.status == s for c in report.checks) for s in sorted({c.status for c in report.checks})},
+        "left": report.left,  # alerted, left to the event path or deferred: findings, not failures
         "resources": {f"{r.kind}:{r.name}": r.status for r in report.resources},
         "guardian_rules": {f"{r.region}:{r.name}": r.status for r in report.rules},
         "guardian_functions": {f.name: f.status for f in report.functions},

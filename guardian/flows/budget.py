@@ -9,6 +9,7 @@ idempotent and is verified again on the next delivery or sweep.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 from typing import TYPE_CHECKING, TypeVar
@@ -43,7 +44,7 @@ SWEEP_WRITE_SECONDS = 1.5  # the sweep writes at most once in this many seconds 
 FUNCTION_TIMEOUT = 60.0  # the remediation function's timeout (infra/remediation.py; a test holds them equal)
 HEAL_SECONDS = FUNCTION_TIMEOUT - ALERT_RESERVE - EVIDENCE_SECONDS  # the event path's heal budget: 35 s
 # A trail stopped less than this long ago is the event path's: its StopLogging's invocation (and a later stop's) is
-# still healing it, so the sweep makes no write for it and leaves it to the event path (the next sweep heals it).
+# still healing it, so the sweep makes no write for it yet: it looks again once the stop is this old (sweep_left).
 EVENT_PATH_SECONDS = 2 * HEAL_SECONDS
 jitter: Callable[[], float] = random.random  # the wait's random factor (tests set it)
 QUOTA_STEPS = frozenset({"StartLogging", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"})
@@ -145,10 +146,10 @@ class Pacer:
     writes unpaced (a few writes: one heal per weakened trail).
 
     Where the sweep's first write in a Region is throttled, the event path is mid-burst there: the sweep *yields*,
-    its restores of settings (UpdateTrail, PutEventSelectors, ...) raise :class:`LeftToEventPath` instead of waiting
-    (their events' invocations are restoring them; the next sweep restores what is left). A StartLogging is still made,
-    paced: the sweep restarts only trails stopped :data:`EVENT_PATH_SECONDS` ago or more, which the event path has
-    given up on."""
+    its restores of settings (UpdateTrail, PutEventSelectors, ...) raise :class:`LeftToEventPath` instead of waiting.
+    Their events may have been lost, so the sweep alerts what it deferred, and the next sweep restores it
+    :meth:`insisting` (paced, never yielded). A StartLogging is still made, paced: the sweep restarts only trails
+    stopped :data:`EVENT_PATH_SECONDS` ago or more, which the event path has given up on."""
 
     def __init__(self, run: Invocation, seconds: float | None = None) -> None:
         self._run, self._seconds = run, SWEEP_WRITE_SECONDS if seconds is None else seconds
@@ -157,6 +158,13 @@ class Pacer:
         self._wrote: set[str] = set()
         self._yields: set[str] = set()
         self._lock = threading.Lock()
+        self._insist = False
+
+    def insisting(self) -> Pacer:
+        """This pacer for a restore deferred once already: it waits its turn, it never yields again."""
+        other = copy.copy(self)  # shares the slots, the Regions in a burst and the lock
+        other._insist = True
+        return other
 
     def throttled(self, region: str, name: str = "") -> None:
         """A write was throttled: pace the Region from now on; yield it if no write of this sweep went through."""
@@ -183,7 +191,7 @@ class Pacer:
             self._run.sleep(slot - now)
 
     def _yield(self, region: str, name: str) -> None:
-        if name != "StartLogging" and region in self._yields:
+        if not self._insist and name != "StartLogging" and region in self._yields:
             raise LeftToEventPath(f"{name or 'a write'} in {region}: the event path is mid-burst there")
 
 

@@ -60,6 +60,7 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     """Write the evidence record once, then publish the alert unless it went out already; see the module."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.flows.copies import publish_copies, report_blocked  # noqa: PLC0415
+    from guardian.flows.rate_cap import CapFull, capped  # noqa: PLC0415 - at most 5 a second to any topic
     from guardian.flows.record_signing import sign_written  # noqa: PLC0415 - a small module; KMS only after the alert
     from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
 
@@ -89,12 +90,9 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
         return Sent(False, sent.get(ALERT_TAG), tuple(failed))
     alert = _alert(result, key, evidence_error, config, run, account=account)
     before = dict(sent)
-    if config.activity_table is not None:  # at most 5 a second to any topic (guardian.flows.rate_cap)
-        from guardian.flows.rate_cap import capped  # noqa: PLC0415
-
-        aws = capped(aws, config.activity_table, run)
+    aws = capped(aws, config.activity_table, run)  # a copy the cap defers (CapFull) is Lambda's retry to send
     refused = publish_copies(alert, dict(todo), aws, sent)
-    if ALERT_TAG in refused and config.central_topic_arn is not None:
+    if ALERT_TAG in refused and config.central_topic_arn is not None and not isinstance(refused[ALERT_TAG], CapFull):
         report_blocked(result, key, alert, aws, config, run=run, account=account, sent=sent, refused=refused)
     if sent != before:  # each copy noted as it went out: a retry sends only what is still missing
         _note_sent(key, sent, created is not None, aws, failed)

@@ -1,12 +1,15 @@
 """At most :data:`CAP` publishes a second to any topic, whatever the load, so no email subscription is throttled or
 suspended by the guardian (SNS throttles an email subscription at about 10 messages a second).
 
-A burst of first alerts (ten trails stopped at once: ten keys, none grouped) is spread over the seconds: each publish
-takes a slot in a counter shared by every invocation (the activity table's item per topic and epoch second,
-conditional ADD, expiring by itself). A publish that finds its second full waits for the next one, at most
-:data:`MAX_WAIT` seconds in all and never into the last :data:`KEEP` seconds of the invocation; past that it is
-published anyway and logged: a late alert beats a lost one, and an alert over the cap beats a late one past the
-budget. Where the counter cannot be read or written, the alert is published (logged).
+Each publish takes a slot in a counter shared by every invocation (the activity table's item per topic and epoch
+second, conditional ADD, expiring by itself). A publish that finds its second full waits for the next one, as long
+as the invocation's time allows, keeping :data:`KEEP` seconds for what follows the alert. If it still finds none, it
+is not published: :class:`CapFull` is raised, the delivery raises ``AlertNotPublished`` and Lambda retries the
+event a minute later (its evidence record is written and not marked alerted, so the retry sends it exactly once);
+the dead-letter queue and its alarm are the last resort. A CRITICAL alert obeys the cap too (SNS would suspend the
+subscription otherwise) but goes first: the last slot of each second is kept for it, and a less severe publish waiting
+wakes :data:`STAGGER` seconds per rank after the second turns. Where the counter cannot be read or written, the alert
+is published (logged): a duplicate beats a lost alert, and an alert over the cap beats none.
 """
 
 from __future__ import annotations
@@ -23,8 +26,15 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 CAP = 5  # publishes per topic per second
-MAX_WAIT = 3.0  # seconds one publish may wait for a free second, in all
-KEEP = 10.0  # seconds of the invocation never spent waiting (the alert reserve's share that publishes)
+RESERVED = 1  # slots of each second only a CRITICAL alert may take
+KEEP = 10.0  # seconds of the invocation never spent waiting (what follows the alert: grouping, signing, counting)
+NO_DEADLINE = 60.0  # the longest wait where the run has no timeout (a test, a script): a Lambda function's is known
+STAGGER = 0.05  # seconds a waiting publish wakes after the second turns, per severity rank below CRITICAL
+RANKS = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+class CapFull(RuntimeError):
+    """No publish slot within the invocation's time: the alert is not sent now, and Lambda's retry sends it."""
 
 
 class Capped:
@@ -50,7 +60,9 @@ class Capped:
         return self._aws.account_alias()
 
     def publish(self, request: dict[str, Any]) -> str:
-        wait_for_slot(str(request["TopicArn"]), self._slots, self._table, self._run)
+        attributes = request.get("MessageAttributes") or {}
+        severity = str(attributes.get("severity", {}).get("StringValue", "CRITICAL"))
+        wait_for_slot(str(request["TopicArn"]), self._slots, self._table, self._run, severity=severity)
         return self._aws.publish(request)
 
 
@@ -68,26 +80,29 @@ def capped(aws: Delivery, table: str | None, run: Invocation) -> Delivery:
     return Capped(aws, slots, table, run) if isinstance(slots, AlertGroups) else aws
 
 
-def wait_for_slot(topic: str, slots: AlertGroups, table: str, run: Invocation) -> None:
-    """Return once a slot in the current second is taken, or once waiting longer would pass the budget (logged)."""
-    left = None if run.remaining is None else run.remaining() - KEEP
-    budget = MAX_WAIT if left is None else max(min(MAX_WAIT, left), 0.0)
+def wait_for_slot(topic: str, slots: AlertGroups, table: str, run: Invocation, *, severity: str = "CRITICAL") -> None:
+    """Return once a slot of the current second is taken (a CRITICAL publish may take the reserved one); raise
+    :class:`CapFull` once waiting longer would leave the invocation less than :data:`KEEP` seconds."""
+    critical = severity not in RANKS[:-1]  # an unknown severity counts as CRITICAL: never held back
+    cap = CAP if critical else CAP - RESERVED
+    behind = 0.0 if critical else (len(RANKS) - 1 - RANKS.index(severity)) * STAGGER
     waited = 0.0
     while True:
         now = run.clock().timestamp()
         second = int(now)
         try:
-            if slots.take_publish_slot(table, topic, second, CAP):
+            if slots.take_publish_slot(table, topic, second, cap):
                 return
         except Exception as exc:  # noqa: BLE001 - the counter broken: publish, never hold the alert
             LOG.error("the publish cap could not be read: publishing", extra={"topic": topic, "error": str(exc)})
             return
-        pause = second + 1 - now + 0.001
-        if waited + pause > budget:
+        pause = second + 1 - now + 0.001 + behind
+        left = NO_DEADLINE - waited if run.remaining is None else run.remaining() - KEEP
+        if pause > left:
             LOG.warning(
-                "publishing over the cap: waiting longer would pass the alert's budget",
-                extra={"topic": topic, "cap": CAP, "waited_seconds": round(waited, 3)},
+                "publish cap full until the invocation's end: not published now, Lambda retries the event",
+                extra={"topic": topic, "cap": CAP, "severity": severity, "waited_seconds": round(waited, 3)},
             )
-            return
+            raise CapFull(f"no publish slot for {topic} within the invocation ({CAP} a second; waited {waited:.1f} s)")
         run.sleep(pause)
         waited += pause

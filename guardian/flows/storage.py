@@ -168,6 +168,8 @@ def _group_steps(aws: Ports, goal: LogGroupState, weak: tuple[Change, ...], trai
     if "kms_key_id" in fields:
         name = "AssociateKmsKey" if goal.kms_key_id else "DisassociateKmsKey"
         steps.append((name, lambda: aws.associate_log_key(goal)))
+    if (recreate and goal.transformer) or "transformer" in fields:  # taken off (or an approved one put back)
+        steps.append(("PutTransformer" if goal.transformer else "DeleteTransformer", lambda: aws.put_transformer(goal)))
     if recreate:  # CloudTrail stops delivering to a deleted group: attach the new one again
         steps.extend(("UpdateTrail", _reattach(aws, arn)) for arn in trails)
     return steps

@@ -25,9 +25,11 @@ from guardian.flows.grouping import flush_closed
 from guardian.flows.key_checks import sweep_keys
 from guardian.flows.lake_checks import store_keys, sweep_lake
 from guardian.flows.log_files import LogCheck, check_log_files
+from guardian.flows.log_policy_checks import sweep_log_policies
 from guardian.flows.settle_windows import settle_windows
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
-from guardian.flows.sweep_trails import TrailCheck, check_region, sweep_result
+from guardian.flows.sweep_left import DEFERRED
+from guardian.flows.sweep_trails import LEFT, TrailCheck, check_region, sweep_result
 from guardian.flows.unsigned_records import alert_unsigned, heartbeat
 from guardian.flows.workers import Workers
 from guardian.ports.errors import AWS_ERRORS, describe_error
@@ -65,6 +67,12 @@ class SweepReport:
         own = [r.status for r in self.rules] + [f.status for f in self.functions] + [p.status for p in self.alert_path]
         own += [a.status for a in self.aliases]
         return [c.status for c in self.checks] + [r.status for r in self.resources] + own
+
+    @property
+    def left(self) -> list[str]:
+        """Trails left to the event path, or whose restore was deferred: alerted findings, not failures of the run
+        (one whose alert was refused fails its Region)."""
+        return [f"{c.region}:{c.name}: {c.status}" for c in self.checks if c.status in {LEFT, DEFERRED}]
 
     @property
     def ok(self) -> bool:
@@ -174,6 +182,12 @@ def run_sweep(
             "trail_resources", failures, lambda: sweep_resources(aws, config, protected, work, started=started, run=run)
         )
         repaired = (repaired or ()) + (lake.result() or ())
+        policies = _checked(  # account-wide masking or transformer policies reaching a trail's log group
+            "log_account_policies",
+            failures,
+            lambda: sweep_log_policies(aws, config, protected, started=started, run=run),
+        )
+        repaired += tuple(ResourceCheck("log_account_policy", name, status) for name, status in policies or ())
         repaired += tuple(ResourceCheck("key", key, status) for key, status in keys.result() or ())
         own = (rules.result(), functions.result(), digest.result(), aliases.result())
     # Closed alert windows' digests, after every trail check (the bucket it lists is the guardian's own, but a burst

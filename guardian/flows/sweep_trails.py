@@ -5,12 +5,10 @@ In few requests (the README states the budget): one DescribeTrails for every tra
 every baseline's name and ETag, one read of the Region's baseline index (:mod:`guardian.model.baseline_index`) in
 place of one per trail, ListTags for 20 trails at a time; then per trail GetTrailStatus, and GetEventSelectors or
 GetInsightSelectors only where DescribeTrails says the trail has some. Once a heal's write is throttled in a Region
-(a burst is on), the sweep's writes there are paced (one every ``SWEEP_WRITE_SECONDS`` at most,
-:class:`guardian.flows.budget.Pacer`); if it was its first write there, its restores of settings yield. A trail
-stopped less than ``EVENT_PATH_SECONDS`` ago gets no write. CloudTrail's write quota is the event path's: both are
-"left to the event path" (status ``left_to_event_path``), and the next sweep checks them again. The trails are
-checked at once on the sweep's bounded pool (:mod:`guardian.flows.workers`); their buckets, log groups and keys
-follow, once each, in :func:`guardian.flows.sweep.run_sweep`.
+(a burst is on), the sweep's writes there are paced (:class:`guardian.flows.budget.Pacer`); if it was its first
+write there, its restores of settings are deferred, and alerted. A trail stopped moments ago is looked at again
+(:mod:`guardian.flows.sweep_left`). The trails are checked at once on the sweep's bounded pool; their buckets, log
+groups and keys follow, once each, in :func:`guardian.flows.sweep.run_sweep`.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from guardian.flows.mode_tag import report_ignored_tag
 from guardian.flows.observe import heals_state, observed, undoing
 from guardian.flows.restore_trail import Restoration, as_result, restore
 from guardian.flows.sweep_checks import check_resource, report_below_floor, report_delivery_error, report_refused
+from guardian.flows.sweep_left import DEFERRED, report_deferred, settle_left
 from guardian.flows.workers import PER_REGION
 from guardian.model.baseline_index import DELETED, IndexEntry, current_documents
 from guardian.model.baselines import trail_key
@@ -38,6 +37,7 @@ from guardian.model.findings import sweep_event
 from guardian.model.floor import raise_to_floor
 from guardian.model.mode import ignored_tag
 from guardian.model.refs import TrailRef
+from guardian.model.results import iso
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity, Subject
 from guardian.model.trail import TrailState
 from guardian.ports.errors import describe_failure
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
-LEFT = "left_to_event_path"  # a trail the event path is healing: no write from this sweep (the next one checks it)
+LEFT = "left_to_event_path"  # a trail stopped moments ago and again since: the newest stop's (alerted HIGH)
 CHANGE_CALLS = ("UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "StopLogging", "DeleteTrail")
 
 
@@ -61,11 +61,13 @@ CHANGE_CALLS = ("UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "Stop
 class TrailCheck:
     region: str
     name: str
-    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, not_protected, retired, LEFT
+    status: str  # in_baseline, baseline_recorded, strengthened, healed, heal_failed, not_protected, retired, LEFT,
+    # DEFERRED
     changes: tuple[Change, ...] = ()
     protected: TrailState | None = None  # the trail as it must be: its bucket, log group and key are checked next
     # The baseline's newest version as read (verified), for the Region's index; None if there was none to keep.
     indexed: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    stopped_at: datetime | None = field(default=None, compare=False)  # the StopLoggingTime of a trail left at first
 
 
 def check_region(
@@ -92,6 +94,7 @@ def check_region(
     # Submitted before the trails, so it has started before any of them waits for it (the pool takes work in order).
     tag_reads = work.submit(lambda: aws.trail_tags(region, arns) if arns else {})
     pace = Pacer(run)  # the Region's heals share CloudTrail's write quota with the event path: paced in a burst
+    deferred = {name for name, entry in index.items() if entry.deferred}  # by the last sweep: restored, paced
 
     def one(name: str) -> TrailCheck:
         trail = described.get(name)
@@ -99,11 +102,22 @@ def check_region(
         if trail is not None:
             arn = str(trail["TrailARN"])
             found = aws.trail_state_of(region, trail, lambda: tag_reads.result().get(arn, ()))
-        shown = indexed.get(name)
-        return check_trail(aws, config, region, name, found=found, indexed=shown, started=started, run=run, pace=pace)
+        kwargs: Any = {"indexed": indexed.get(name), "started": started, "run": run, "pace": pace}
+        return check_trail(aws, config, region, name, found=found, insist=name in deferred, **kwargs)
 
-    checks = work.map(one, names, limit=PER_REGION)
-    entries = {c.name: IndexEntry(listed[c.name], c.indexed) for c in checks if c.indexed and c.name in listed}
+    def again(c: TrailCheck, fresh: TrailState | None) -> TrailCheck:  # a trail left at first, as found now
+        kwargs: Any = {"indexed": c.indexed, "started": started, "run": run, "pace": pace, "owned": False}
+        return check_trail(aws, config, region, c.name, found=fresh, **kwargs)
+
+    checks = settle_left(
+        aws, config, work.map(one, names, limit=PER_REGION), work, started=started, run=run, again=again
+    )
+    marks = {c.name: iso(started) for c in checks if c.status == DEFERRED}  # for the next sweep to insist on
+    entries = {
+        c.name: IndexEntry(listed[c.name], c.indexed, marks.get(c.name))
+        for c in checks
+        if c.indexed and c.name in listed
+    }
     if entries != index:
         baselines.write_index(aws, region, entries, at=run.clock())
     return checks
@@ -120,9 +134,12 @@ def check_trail(
     started: datetime,
     run: Invocation,
     pace: Pacer | None = None,
+    owned: bool = True,
+    insist: bool = False,
 ) -> TrailCheck:
     """Hold one trail (``found`` as read live, None if it does not exist) to its baseline (``indexed``: as the
-    Region's index holds it, else read)."""
+    Region's index holds it, else read). ``owned``: a stop moments old is left to the event path (not when looking
+    again); ``insist``: a restore the last sweep deferred, made paced, never deferred again."""
     checked = baselines.load_checked(aws, region, name, indexed=indexed, sentinel=config.sentinel)
     baseline = _baseline_for(aws, config, checked, _ref(config, region, name, found), found, started=started, run=run)
     if isinstance(baseline, TrailCheck):
@@ -133,15 +150,16 @@ def check_trail(
             check_resource(aws, config, bucket, {baseline.arn}, started=started, run=run)
     if found is not None and ignored_tag(config.mode, found.tags):
         report_ignored_tag(aws, config, found, started=started, run=run)
-    if found is not None and baseline.logging and not found.logging and event_path_owns(found.stopped_at, run.clock()):
-        LOG.info("sweep: trail stopped moments ago, left to the event path", extra={"trail": found.arn})
-        return TrailCheck(region, name, LEFT, protected=baseline, indexed=checked.document)
+    if owned and found and baseline.logging and not found.logging and event_path_owns(found.stopped_at, run.clock()):
+        LOG.info("sweep: trail stopped moments ago, looked at again later", extra={"trail": found.arn})
+        return TrailCheck(region, name, LEFT, protected=baseline, indexed=checked.document, stopped_at=found.stopped_at)
     try:
         with undoing(run, heal=heals_state(config, found or baseline)):  # observe: writes recorded unless it heals
-            restoration = restore(aws, baseline, found, config, run, pace=pace)
-    except LeftToEventPath as exc:  # its first write in the Region was throttled: a burst is on
-        LOG.warning("sweep: restore left to the event path", extra={"trail": baseline.arn, "why": str(exc)})
-        return TrailCheck(region, name, LEFT, protected=baseline, indexed=checked.document)
+            restoration = restore(aws, baseline, found, config, run, pace=pace.insisting() if pace and insist else pace)
+    except LeftToEventPath as exc:  # its first write in the Region was throttled: a burst is on; alerted all the same
+        LOG.warning("sweep: restore deferred", extra={"trail": baseline.arn, "why": str(exc)})
+        report_deferred(aws, config, baseline, found, insisted=insist, started=started, run=run)
+        return TrailCheck(region, name, DEFERRED, protected=baseline, indexed=checked.document)
     status: str | None = None
     if restoration.needed:
         actor = _actor(aws, baseline, restoration, started, run)

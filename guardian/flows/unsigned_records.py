@@ -65,8 +65,12 @@ def heartbeat(aws: Everything, config: Config) -> Callable[[dict[str, Any]], Non
     if bus is None:
         return None
 
+    # its stack's name (two guardian stacks in one account and Region keep two chains): that of its alarms' rule
+    stack = next((r[: -len(ALARMS_RULE) - 1] for r in config.own_rules if r.endswith(f"-{ALARMS_RULE}")), "")
+
     def send(head: dict[str, Any]) -> None:
-        aws.send_chain_head(bus, {"account": config.account_id, "region": config.topic_region, "head": head})
+        detail = {"account": config.account_id, "region": config.topic_region, "stack": stack, "head": head}
+        aws.send_chain_head(bus, detail)
 
     return send
 

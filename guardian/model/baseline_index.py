@@ -26,6 +26,9 @@ DELETED = "deleted (its newest version is a delete marker)"
 class IndexEntry:
     etag: str  # as ListObjectsV2 gave it for the version the document is
     document: Mapping[str, Any]  # the trail's baseline document, signed, as stored
+    deferred: str | None = (
+        None  # when a sweep last deferred the trail's restore (the quota was taken): the next insists
+    )
 
 
 def index_key(region: str) -> str:
@@ -45,7 +48,9 @@ def index_document(region: str, entries: Mapping[str, IndexEntry], *, written_at
         "region": region,
         "written_at": written_at,
         "trails": {
-            name: {"etag": entry.etag, "baseline": dict(entry.document)} for name, entry in sorted(entries.items())
+            name: {"etag": entry.etag, "baseline": dict(entry.document)}
+            | ({"deferred": entry.deferred} if entry.deferred else {})
+            for name, entry in sorted(entries.items())
         },
     }
 
@@ -65,7 +70,10 @@ def index_entries(document: Mapping[str, Any], region: str) -> dict[str, IndexEn
             raise BaselineError(f"the index entry of {name!r} has no ETag")
         if not isinstance(entry.get("baseline"), Mapping):
             raise BaselineError(f"the index entry of {name!r} has no baseline document")
-        entries[str(name)] = IndexEntry(entry["etag"], entry["baseline"])
+        deferred = entry.get("deferred")
+        entries[str(name)] = IndexEntry(
+            entry["etag"], entry["baseline"], deferred if isinstance(deferred, str) else None
+        )
     return entries
 
 

@@ -140,6 +140,7 @@ def names(text: str, *, variable: str = "GUARDIAN_PROTECT_TRAILS") -> tuple[str,
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{variable} is not valid JSON ({exc.msg} at {exc.pos})") from exc
+    value = under_prefix(value, variable) or value  # the stack's compact form of names sharing its prefix
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ConfigError(f'{variable} must be a JSON list of names, e.g. ["us-east-1", "eu-west-1"]')
     return tuple(dict.fromkeys(item.strip() for item in value))

@@ -98,6 +98,8 @@ def resource_ref(
     value = request.get(field) if field else None
     if kind == "log_group" and not value:  # newer calls name the group by logGroupIdentifier or resourceIdentifier
         value = request.get("logGroupIdentifier") or request.get("resourceIdentifier")
+    if kind == "log_group" and not value and request.get("policyType"):  # an account policy, Put or Delete
+        kind, value = "log_account_policy", request.get("policyName")
     if not isinstance(value, str) or not value:
         return None
     if kind == "log_group" and value.startswith("arn:"):

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from guardian.model.results import Result
 
 GROUPS_PREFIX = "groups/"  # the evidence bucket's prefix of the windows' objects
+CLAIMS = GROUPS_PREFIX + "open/"  # a window's opening claimed before its first alert: "open/<group id>/<slot>.json"
 GROUPS_PARTITION = "#groups"  # the activity table's partition of opening items (no principal starts with "#")
 SIGNED = "alert-group/"  # what an opening item's signature covers besides the item: "alert-group/<id>/<start>"
 GROUP_TAG = "guardian-alert-group"  # the evidence record's tag naming the group it was counted in (not alerted)
@@ -77,6 +78,21 @@ def group_key(result: Result) -> GroupKey | None:
         return GroupKey(text(principal), name, text(target), who, f"{name} on trail {d.trail.name} ({d.trail.region})")
     target = f"{d.watch_rule or ''}@{e.aws_region or ''}"
     return GroupKey(text(principal), name, text(target), who, f"{name} in {e.aws_region or 'a Region'}")
+
+
+def claim_key(key: GroupKey, moment: datetime, minutes: int) -> str:
+    """The write-once object that names a key's window opened in ``moment``'s slot (the window's length, counted from
+    the epoch): concurrent first alerts of a flood name the same one, and the first writer's alert goes out. A window
+    lasts a slot at least, so the next window of the key always falls in a later slot."""
+    return f"{CLAIMS}{key.group_id}/{int(moment.timestamp()) // (60 * minutes)}.json"
+
+
+def target_of(result: Result) -> str:
+    """What a denied attempt aimed at, as its group's digest counts it ("StopLogging trail-03")."""
+    e, d = result.event, result.decision
+    where = d.trail.name if d.trail is not None else (d.rule.what.split(": ", 1)[-1] if d.rule else "")
+    label = text(where if where.startswith(e.event_name or "\0") else f"{e.event_name or 'event'} {where}".strip())
+    return key_part(cut(label, 100).replace(SEP, "-"), 120)
 
 
 def above(severity: str, than: str) -> bool:
@@ -169,11 +185,12 @@ class Member:
     heal_seconds: float | None
     severity: str = Severity.INFO.value
     alerted: bool = False
+    target: str = ""  # a denied attempt's (:func:`target_of`): its group is the principal's, whatever it aimed at
 
     def name(self) -> str:
         """The member object's name: everything the digest needs, so one List of the window reads its members."""
         heal = "" if self.heal_seconds is None else f"{self.heal_seconds:.3f}"
-        fields = (self.event_time or "-", self.outcome, self.severity, heal, "a" if self.alerted else "h")
+        fields = (self.event_time or "-", self.outcome, self.severity, heal, "a" if self.alerted else "h", self.target)
         return SEP.join((*fields, key_part(self.event_id, 200)))
 
 
@@ -186,17 +203,20 @@ def member_of(result: Result, *, alerted: bool = False) -> Member:
         result.blind_window_seconds,
         result.severity.value,
         alerted,
+        target_of(result) if result.outcome is Outcome.ATTEMPT_FAILED else "",
     )
 
 
 def member_from(name: str) -> Member | None:
-    """A member object's fields from its name, or None if it is not a member's."""
-    parts = name.split(SEP, 5)
-    if len(parts) != 6 or parts[4] not in ("a", "h"):
+    """A member object's fields from its name (with or without a target), or None if it is not a member's."""
+    parts = name.split(SEP, 6)
+    if len(parts) == 6 or (len(parts) == 7 and parts[4] not in ("a", "h")):  # no target field: the event id has "~"
+        parts = [*name.split(SEP, 5)[:5], "", name.split(SEP, 5)[5]] if len(name.split(SEP, 5)) == 6 else []
+    if len(parts) != 7 or parts[4] not in ("a", "h"):
         return None
-    time, outcome, severity, heal, alerted, event_id = parts
+    time, outcome, severity, heal, alerted, target, event_id = parts
     try:
         seconds = float(heal) if heal else None
     except ValueError:
         return None
-    return Member(event_id, None if time == "-" else time, outcome, seconds, severity, alerted == "a")
+    return Member(event_id, None if time == "-" else time, outcome, seconds, severity, alerted == "a", target)

@@ -1,12 +1,14 @@
 """A trail's CloudWatch Logs group as the guardian protects it, and what a change to it does.
 
 Pure: no boto3, no environment. Weakening: the group is gone (it is recreated and the trail re-attached), its
-retention is shorter than the baseline's (never-expire counts as longer than any number of days), or its KMS key
-was removed or replaced. Longer retention or a key added strengthens and becomes the baseline.
+retention is shorter than the baseline's (never-expire counts as longer than any number of days), its KMS key
+was removed or replaced, or a log transformer was put on it (it rewrites, or deletes, fields of every record at
+ingestion: ``deleteKeys`` on ``userIdentity``). Longer retention or a key added strengthens and becomes the baseline.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ class LogGroupState:
     exists: bool = True
     retention_days: int | None = None  # None: never expire
     kms_key_id: str | None = None
+    transformer: str | None = None  # its log transformer's config, as canonical JSON (:func:`transformer_of`)
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -46,6 +49,11 @@ def group_of(arn: str | None) -> tuple[str, str] | None:
     return parts[3], name
 
 
+def transformer_of(config: object) -> str | None:
+    """A transformer's config (GetTransformer's ``transformerConfig``) as canonical JSON; None when there is none."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":")) if config else None
+
+
 def compare_group(baseline: LogGroupState, current: LogGroupState) -> tuple[Change, ...]:
     if not current.exists:
         return (Change("exists", True, False, Effect.WEAKENED),) if baseline.exists else ()
@@ -58,6 +66,9 @@ def compare_group(baseline: LogGroupState, current: LogGroupState) -> tuple[Chan
         # A key is a destination, added or changed: whoever holds it decides who reads the logs, and disabling it
         # stops CloudWatch Logs taking the trail's events (the CIS alarms go quiet). Kept only by `guardian approve`.
         changes.append(Change("kms_key_id", baseline.kms_key_id, current.kms_key_id, Effect.WEAKENED))
+    if baseline.transformer != current.transformer:  # one put or changed is taken off (`guardian approve` keeps it);
+        effect = Effect.STRENGTHENED if current.transformer is None else Effect.WEAKENED  # none: the raw records
+        changes.append(Change("transformer", baseline.transformer, current.transformer, effect))
     return tuple(changes)
 
 

@@ -81,8 +81,9 @@ class KeyRef(NamedTuple):
 
 class ResourceRef(NamedTuple):
     """Something a trail depends on, named by an event: its S3 bucket, CloudWatch Logs group, or a CloudTrail Lake
-    event data store. ``kind`` is "bucket", "log_group" or "event_data_store"; ``region`` is where the call was
-    made (for a data store, the Region in its ARN)."""
+    event data store. ``kind`` is "bucket", "log_group", "event_data_store" or "log_account_policy" (a CloudWatch
+    Logs account policy, by its name); ``region`` is where the call was made (for a data store, the Region in its
+    ARN)."""
 
     kind: str
     name: str

@@ -50,6 +50,7 @@ class Subject(StrEnum):
     BUCKET = "bucket"
     LOG_GROUP = "log_group"
     DATA_STORE = "event_data_store"
+    LOG_POLICY = "log_account_policy"  # a CloudWatch Logs account policy: acted on if it reaches a trail's log group
     ACCOUNT = "account"
 
 
@@ -98,7 +99,7 @@ class Rule:
     @property
     def scoped(self) -> bool:
         """Acted on (and alerted) only if the resource serves a protected trail: the workflow checks that."""
-        return self.about in (Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP)
+        return self.about in (Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP, Subject.LOG_POLICY)
 
 
 ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
@@ -107,7 +108,7 @@ PUT_BACK = Heal.RESTORE_RESOURCE  # a trail's bucket or log group back to its ba
 C, H, M, L, N = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO  # N: INFO, noted
 KMS, S3, LOGS, ORGS = KMS_SOURCE, S3_SOURCE, LOGS_SOURCE, ORGANIZATIONS_SOURCE
 KEY, BUCKET, GROUP = Subject.KEY, Subject.BUCKET, Subject.LOG_GROUP
-STORE, ACCOUNT = Subject.DATA_STORE, Subject.ACCOUNT
+STORE, ACCOUNT, LOG_POLICY = Subject.DATA_STORE, Subject.ACCOUNT, Subject.LOG_POLICY
 
 # fmt: off
 RULES: Mapping[str, Rule] = {
@@ -181,6 +182,13 @@ RULES: Mapping[str, Rule] = {
                            Rule("data protection policy of a trail's log group changed", H, None,            M, N, LOGS, GROUP),
     "DeleteDataProtectionPolicy":
                            Rule("data protection policy of a trail's log group deleted", L, None,            L, N, LOGS, GROUP),
+    # A transformer rewrites every record at ingestion (deleteKeys on userIdentity): taken off (DeleteTransformer).
+    "PutTransformer":      Rule("log transformer put on a trail's log group",   H, PUT_BACK,                 M, N, LOGS, GROUP),
+    # Account-wide: masking, transforming, copying or expiring every group a selection reaches, a trail's among them.
+    # Alerted, not deleted: one per account (data protection), the team's other groups depend on it (flows.log_policies).
+    "PutAccountPolicy":    Rule("account log policy reaching a trail's log group put", H, None,              M, N, LOGS, LOG_POLICY),
+    "DeleteAccountPolicy":  # only a subscription filter policy's: the feed of the trail's records elsewhere stops
+                           Rule("account log policy reaching a trail's log group deleted", H, None,          M, N, LOGS, LOG_POLICY),
     # Not undoable from a member account: whoever can must be told at once (the organization trail stops covering it).
     "LeaveOrganization":   Rule("Account left its AWS Organization",            C, None,                     H, C, ORGS, ACCOUNT),
 }
@@ -209,4 +217,5 @@ SUBJECT_FLOWS: Mapping[Subject, str] = {
     Subject.KEY: "key",
     Subject.BUCKET: "storage",
     Subject.LOG_GROUP: "storage",
+    Subject.LOG_POLICY: "log_policies",
 }

@@ -18,8 +18,16 @@ class History(Protocol):
 class HistoryPages(Protocol):
     """Event history, a page at a time: a window's management events in one Region (LookupEvents' shape: EventId,
     EventName, EventTime, Username, CloudTrailEvent), optionally only those with one attribute (``("EventSource",
-    "cloudtrail.amazonaws.com")``); and the next page's token, None at the end."""
+    "cloudtrail.amazonaws.com")``); and the next page's token, None at the end. ``quick``: one attempt with short
+    timeouts, for a read an alert waits on."""
 
     def lookup_page(
-        self, region: str, start: datetime, end: datetime, token: str | None, *, only: tuple[str, str] | None = None
+        self,
+        region: str,
+        start: datetime,
+        end: datetime,
+        token: str | None,
+        *,
+        only: tuple[str, str] | None = None,
+        quick: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]: ...

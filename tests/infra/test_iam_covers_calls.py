@@ -174,11 +174,12 @@ def remediation_scenarios(ct: Any) -> None:
 def granted(template: Any, role: str) -> list[str]:
     role_id = logical_id(template, "AWS::IAM::Role", containing=role)
     actions: list[str] = []
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                value = statement["Action"]
-                actions += value if isinstance(value, list) else [value]
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):  # inline, and the sweep's named managed policy
+        for policy in template.find_resources(kind).values():
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                    value = statement["Action"]
+                    actions += value if isinstance(value, list) else [value]
     return actions
 
 
@@ -205,6 +206,7 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
     } <= handler_calls  # the scenarios did run
     # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
     sweep_only = {"cloudwatch:PutMetricData", "events:DescribeEventBus"}  # and its read of the default buses
+    sweep_only.add("logs:DescribeAccountPolicies")  # account log policies reaching a trail's log group
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 

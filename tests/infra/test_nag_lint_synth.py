@@ -38,7 +38,9 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
         "Annotation::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         "Annotation::AwsSolutions-IAM5[Action::logs:*RetentionPolicy]",  # Put, Delete
         "Annotation::AwsSolutions-IAM5[Action::logs:*KmsKey]",  # Associate, Disassociate
+        "Annotation::AwsSolutions-IAM5[Action::logs:*Transformer]",  # Get, Delete, Put (an approved one back)
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/baselines/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/blind-windows/*]",  # healed windows
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/groups/*]",  # alert groups' windows
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/selftests/*]",
@@ -69,10 +71,19 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
                 ("CloudTrailGuardian/Sweep/Role", f"Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{r}]")
                 for r in (
                     "events:*:<AWS::AccountId>:rule/CloudTrailGuardian-*",  # its rules, and the forwarders'
-                    "events:*:<AWS::AccountId>:event-bus/default",  # read: a key on it is alerted
                     "iam::<AWS::AccountId>:role/CloudTrailGuardian-forwarder-*",
-                    "cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:CloudTrailGuardian-*",
                     "s3:::*/AWSLogs/*",  # the trails' log and digest files, validated (read only)
+                )
+            ),
+            *(  # the sweep's checks of the guardian itself, in the managed policy it names (infra.sweep_schedule)
+                ("CloudTrailGuardian/Sweep/Checks", f"Annotation::AwsSolutions-IAM5[Resource::{r}]")
+                for r in (
+                    "*",  # cloudtrail:ListEventDataStores
+                    "arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*",  # held to its baseline
+                    "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:CloudTrailGuardian-*",
+                    "arn:<AWS::Partition>:events:*:<AWS::AccountId>:event-bus/default",  # read: a key on it is alerted
+                    # every forwarder's dead-letter queue, one name in each Region: its depth read
+                    "arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:CloudTrailGuardian-forward-dead-letters",
                 )
             ),
             *(  # its functions' settings and its key aliases, held as deployed (infra.own_checks)
@@ -83,13 +94,10 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
                     "arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*",  # the key an alias leaves: anyone's
                 )
             ),
-            *(
-                (
-                    f"CloudTrailGuardian/{role}/Role",
-                    "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:"
-                    "eventdatastore/*]",
-                )
-                for role in ("Remediation", "Sweep")  # every Lake store: the sweep holds each to its baseline
+            (  # every Lake store, repaired on an event (the sweep's grant is in its Checks policy)
+                "CloudTrailGuardian/Remediation/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:"
+                "eventdatastore/*]",
             ),
         ]
     )
@@ -169,7 +177,7 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         else:
             expected = sorted({*every, "watch_rules.json"} - set(SWEEP_ONLY) - set(NOTIFIER_ONLY))
         assert shipped == expected
-    for staged, limit in ((by_entry[False], 140), (by_entry[True], 180)):
+    for staged, limit in ((by_entry[False], 165), (by_entry[True], 215)):
         archive = tmp_path / f"{staged.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(staged.rglob("*")):
@@ -180,4 +188,12 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         # writes: the 100 KiB target is missed, its cold start's imports are not; docs/architecture.md); the sweep's,
         # which also carries the sweep, both digest chains, the console's requests and the watch rules' opt-in undos
         # (which it never runs, but the flows are found by name), under 180 KiB.
+        # Issues 21-23 (observe mode, records signed at write, blind windows read back from Event history, log
+        # transformers and account log policies) added about 22 KiB zipped, every module of it reachable from the
+        # handler (tests/unit/test_architecture.py), sweep-only modules left out (SWEEP_ONLY): 158 KiB and 206 KiB
+        # measured, so 165 and 215 KiB. What the cold start imports did not grow: the same 24 guardian modules as at
+        # 2178390; `scripts/bench.py` section 1 alternating with 2178390, sources only, median 21.9 ms against
+        # 20.2 ms (x1.09), byte-code cached 10.3 ms against 10.2 ms. About 4.6 KiB of it is the security account's
+        # chain-head modules (guardian/*/chain_heads.py), which neither function imports: left out, when they are
+        # finished, the budgets can come down.
         assert archive.stat().st_size < limit * 1024

@@ -119,8 +119,9 @@ def test_an_alarm_redefined_is_guarded(home: Instance) -> None:
 
 def granted(home: Instance, role: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for policy in of_type(home, "AWS::IAM::Policy").values():
-        if not any(role in str(r) for r in policy["Roles"]):
+    policies = {**of_type(home, "AWS::IAM::Policy"), **of_type(home, "AWS::IAM::ManagedPolicy")}  # the sweep's checks
+    for policy in policies.values():
+        if not any(role in str(r) for r in policy.get("Roles", [])):
             continue
         for statement in policy["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

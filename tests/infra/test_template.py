@@ -310,9 +310,10 @@ def test_log_retention_is_set_and_configurable(default_synth: Any, custom_synth:
 def role_statements(template: Template, role: str = "RemediationRole") -> list[dict[str, Any]]:
     role_id = logical_id(template, "AWS::IAM::Role", containing=role)
     statements: list[dict[str, Any]] = []
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):  # inline, and the sweep's named managed policy
+        for policy in template.find_resources(kind).values():
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
 
@@ -344,6 +345,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     baselines = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/baselines/*"]]}
     selftests = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/selftests/*"]]}
     groups = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/groups/*"]]}  # alert groups' windows
+    blind_windows = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/blind-windows/*"]]}  # written once
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
     repairs = [
@@ -395,7 +397,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
             },
         ],
         "cloudformation:DescribeStackEvents": [{"Ref": "AWS::StackId"}],
-        "s3:PutObject": [evidence, groups, baselines],
+        "s3:PutObject": [evidence, groups, blind_windows, baselines],  # a healed trail's window: never read back
+        "cloudtrail:LookupEvents": ["*"],  # the blind window from Event history: LookupEvents has no resource type
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
         "s3:GetObject": [groups, baselines, selftests],  # selftests/: the self-test markers it reads, never writes
@@ -614,7 +617,7 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
 
 
-PREFIXES = ("baselines", "evidence", "digests", "selftests", "groups")
+PREFIXES = ("baselines", "evidence", "digests", "selftests", "groups", "blind-windows")
 
 
 def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth: Any) -> None:
@@ -665,10 +668,12 @@ def test_sweep_role_can_repair_trails_but_not_stop_or_delete_them(default_synth:
     listings = [s for s in statements if isinstance(s["Action"], list) and "s3:ListBucket" in s["Action"]]
     assert all(s["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"] for s in listings)
     listings += [s for s in statements if s.get("Sid") == "ListAlertGroupWindows"]  # no versions: groups/ alone
+    listings += [s for s in statements if s.get("Sid") == "ListBlindWindows"]  # settled again: blind-windows/ alone
     selftests = [s for s in statements if s.get("Sid") == "ListSelfTestMarkerVersions"]
     assert [s["Condition"]["StringLike"]["s3:prefix"] for s in selftests] == [["selftests/*"]]
     assert sorted(p for s in listings for p in s["Condition"]["StringLike"]["s3:prefix"]) == [
         "baselines/*",
+        "blind-windows/*",
         "digests/*",
         "evidence/*",
         "groups/*",
@@ -839,9 +844,15 @@ def test_self_protection_patterns_name_the_guardians_own_resources(default_synth
     topic_id, _ = only(template, "AWS::SNS::Topic")
     assert {"requestParameters": {"topicArn": [{"Ref": topic_id}]}} in named("sns")["$or"]
     assert {"SetSubscriptionAttributes", "Subscribe", "PutDataProtectionPolicy"} <= set(named("sns")["eventName"])
-    roles = named("iam")["requestParameters"]["roleName"]
-    assert {"Ref": logical_id(template, "AWS::IAM::Role", containing="RemediationRole")} in roles
+    roles = next(o for o in named("iam")["$or"] if "roleName" in o["requestParameters"])["requestParameters"]
+    assert {"Ref": logical_id(template, "AWS::IAM::Role", containing="RemediationRole")} in roles["roleName"]
     assert {"UpdateAssumeRolePolicy", "TagRole", "UntagRole"} <= set(named("iam")["eventName"])
+    # The sweep's customer managed policy (infra.sweep_schedule), by the stack's prefix: a new default version of it
+    policies = next(o for o in named("iam")["$or"] if "policyArn" in o["requestParameters"])["requestParameters"]
+    assert json.dumps(policies["policyArn"]).endswith(':policy/CloudTrailGuardian-"]]}}]')
+    assert {"CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicy"} <= set(named("iam")["eventName"])
+    [checks] = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    assert json.dumps(checks["Properties"]["ManagedPolicyName"]).startswith('{"Fn::Join": ["", ["CloudTrailGuardian-')
     keys = next(o for o in named("kms")["$or"] if "keyId" in o["requestParameters"])["requestParameters"]["keyId"]
     for key in ("AlertsKey", "SigningKey"):
         key_id = logical_id(template, "AWS::KMS::Key", containing=key)

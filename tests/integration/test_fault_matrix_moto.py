@@ -52,6 +52,9 @@ RESTORE_PATH = (
     "s3.PutObject",
     "sns.Publish",
     "s3.PutObjectTagging",
+    # After the alert: the record's signature (guardian.flows.record_signing), the blind window read back
+    "kms.Sign",
+    "cloudtrail.LookupEvents",
 )
 # Every kind on the reads the restore starts with and on the call that recreates the trail; on the others, one kind of
 # each class the flows see once botocore gives up (ClientError: AccessDenied; BotoCoreError: a timeout). Each restore

@@ -190,6 +190,8 @@ def aliased(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     west = boto3.client("events", region_name="us-west-2")
     west.put_rule(Name="CloudTrailGuardian-forward", EventPattern=json.dumps({"source": ["aws.cloudtrail"]}))
     west.put_targets(Rule="CloudTrailGuardian-forward", Targets=[{"Id": "T", "Arn": "arn:aws:events:us-east-1:1:b"}])
+    # The forwarder's dead-letter queue, whose depth the sweep reads in each forwarder Region (flows/forwarder_queues).
+    boto3.client("sqs", region_name="us-west-2").create_queue(QueueName="CloudTrailGuardian-forward-dead-letters")
     template = {"Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "marker"}}}}
     stack_id = boto3.client("cloudformation").create_stack(
         StackName="CloudTrailGuardian", TemplateBody=json.dumps(template)

@@ -162,7 +162,8 @@ def test_a_caller_not_an_approver_or_of_another_account_is_refused_and_alerted(a
     aws.caller = f"arn:aws:iam::{ACCOUNT}:user/mallory"
     answer = operator.serve(payload(), aws, config, run())
     assert answer["refused"] == f"arn:aws:iam::{ACCOUNT}:user/mallory is not one of this deployment's approvers"
-    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="evidence").get("Contents", [])]
+    listed = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="evidence").get("Contents", [])]
+    keys = [k for k in listed if not k.endswith(".sig")]  # each record has its signature beside it
     assert keys == [f"evidence/{datetime.now(UTC):%Y/%m/%d}/approve-6f0c3a1e-1b2c-4d5e-8f90-123456789abc.json"]
     record = json.loads(boto3.client("s3").get_object(Bucket="evidence", Key=keys[0])["Body"].read())
     assert (record["severity"], record["what"]["event_name"]) == ("HIGH", "OperatorRequestRefused")

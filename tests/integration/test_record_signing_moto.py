@@ -200,3 +200,4 @@ def test_each_sweep_sends_its_chain_head_to_the_security_account(world: World, m
     assert written.startswith(f"written {head['key']}")
     assert (head["sequence"], head["sha256"]) == (1, hashlib.sha256(body).hexdigest())
     assert (sent["detail"]["account"], sent["detail"]["region"]) == ("123456789012", "us-east-1")
+    assert sent["detail"]["stack"] == STACK  # the security account keeps one chain per account, Region and stack

@@ -1,6 +1,6 @@
 """``guardian report`` states what it covers, read from a guardian in moto (issue 22): the first digest the first sweep
-wrote, the sweep's schedule and its ``SweepSucceeded`` points, the chain verified by ``verify``'s code, the
-exemptions and approvers checked against the signed baseline of the sweep function, the caller from STS; and
+wrote, the sweep's schedule and its runs (AWS/Lambda Invocations less Errors), the chain verified by ``verify``'s
+code, the exemptions and approvers checked against the signed baseline of the sweep function, the caller from STS; and
 ``--require-coverage`` fails a period that is not wholly covered, the November report of a December deployment."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -92,17 +93,27 @@ def month_before(moment: datetime) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
-def sweeps(since: datetime, until: datetime, *, skipped: tuple[datetime, datetime] | None = None) -> None:
-    """``SweepSucceeded`` as the sweep publishes it, every five minutes (but in ``skipped``)."""
+def sweeps(
+    since: datetime,
+    until: datetime,
+    *,
+    skipped: tuple[datetime, datetime] | None = None,
+    namespace: str = "AWS/Lambda",
+    metric: str = "Invocations",
+    dimensions: tuple[Any, ...] = ({"Name": "FunctionName", "Value": SWEEP},),
+) -> None:
+    """A run of the sweep every five minutes (but in ``skipped``), as Lambda counts it in ``AWS/Lambda`` (moto
+    publishes nothing there itself, and accepts what AWS refuses: anyone's points in an ``AWS/`` namespace); or,
+    with ``namespace`` and ``metric``, points anyone allowed PutMetricData can publish."""
     moments = [since + timedelta(minutes=5 * n) for n in range(int((until - since).total_seconds() // 300) + 1)]
     if skipped:
         moments = [m for m in moments if not skipped[0] < m < skipped[1]]
     cloudwatch = boto3.client("cloudwatch")
     for n in range(0, len(moments), 500):
         cloudwatch.put_metric_data(
-            Namespace="CloudTrailGuardian",
+            Namespace=namespace,
             MetricData=[
-                {"MetricName": "SweepSucceeded", "Value": 1.0, "Unit": "Count", "Timestamp": m}
+                {"MetricName": metric, "Dimensions": list(dimensions), "Value": 1.0, "Unit": "Count", "Timestamp": m}
                 for m in moments[n : n + 500]
             ],
         )
@@ -158,6 +169,33 @@ def test_a_period_swept_throughout_passes_and_a_gap_fails(
     assert gap in err
     first_screen = page.read_text(encoding="utf-8").split("<h2>Summary</h2>")[0]
     assert gap in first_screen
+
+
+@pytest.mark.threat("put-metric-data")
+def test_forged_sweep_succeeded_points_and_failed_runs_do_not_hide_a_gap(
+    guardian: Guardian, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Review 3, finding 3: ``aws cloudwatch put-metric-data --namespace CloudTrailGuardian --metric-name
+    SweepSucceeded --value 1`` every five minutes of a six-hour gap once made the report say "covered". The runs are
+    now AWS's own count of the sweep function's invocations less its errors; an invocation that failed is no run."""
+    day = guardian.first_digest.date() + timedelta(days=1)
+    since = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    now = since + timedelta(days=1, hours=1)
+    hole = (since + timedelta(hours=6), since + timedelta(hours=12))
+    sweeps(since, now, skipped=hole)
+    sweeps(hole[0], hole[1], namespace="CloudTrailGuardian", metric="SweepSucceeded", dimensions=())  # the forgery
+    failed = (hole[1] + timedelta(hours=2), hole[1] + timedelta(hours=3))
+    sweeps(failed[0] + timedelta(minutes=5), failed[1] - timedelta(minutes=5), metric="Errors")  # runs that failed
+    page = tmp_path / "report.json"
+    args = ["report", "--from", str(day), "--to", str(day), "--format", "json", "-o", str(page)]
+    assert cli.main([*args, "--require-coverage"], now=now) == 1
+    capsys.readouterr()
+    sweeps_read = json.loads(page.read_text(encoding="utf-8"))["coverage"]["accounts"][0]["sweeps"]
+    assert [(g["from"], g["minutes"]) for g in sweeps_read["gaps"]] == [
+        (f"{hole[0]:%Y-%m-%dT%H:%M:%S}Z", 360.0),
+        (f"{failed[0]:%Y-%m-%dT%H:%M:%S}Z", 60.0),
+    ]
+    assert sweeps_read["source"].startswith("AWS/Lambda Invocations less Errors")
 
 
 def test_settings_changed_after_their_signed_baseline_are_not_vouched_for(

@@ -209,6 +209,7 @@ def test_an_opt_in_undo_starts_a_stopped_config_recorder_and_verifies_it(world: 
         "result": "succeeded",
         "error": None,
         "diagnosis": None,
+        "planned": None,  # observe mode's calls not made (docs/alerts.md)
     }
     assert alert["changes"] == [{"field": "recording", "before": True, "after": False, "effect": "weakened"}]
     record = world.evidence(alert["evidence"]["key"])

@@ -50,7 +50,14 @@ class History:
     requests: list[tuple[str, datetime]] = field(default_factory=list)
 
     def lookup_page(
-        self, region: str, start: datetime, end: datetime, token: str | None, *, only: tuple[str, str] | None = None
+        self,
+        region: str,
+        start: datetime,
+        end: datetime,
+        token: str | None,
+        *,
+        only: tuple[str, str] | None = None,
+        quick: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         self.requests.append((region, self.clock()))
         self.clock.sleep(self.latency)

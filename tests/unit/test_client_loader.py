@@ -22,6 +22,7 @@ DATA = Path(botocore.__file__).parent / "data"
 # Every method of the client provider, and the Region it is asked for.
 PROVIDER_CALLS: list[tuple[str, tuple[str, ...]]] = [
     ("cloudtrail", ("eu-west-1",)),
+    ("cloudtrail_lookup", ("eu-west-1",)),
     ("sns", ("eu-west-1",)),
     ("s3", ()),
     ("s3", ("ap-southeast-2",)),

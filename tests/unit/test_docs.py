@@ -232,3 +232,14 @@ def test_the_floor_the_threat_model_states_is_the_codes() -> None:
     assert below_floor(writes_only) != ()
     row = next(line for line in text(DOCS / "threat-model.md").splitlines() if line.startswith("| what a baseline"))
     assert "management events read and write, the sentinel's write" in row
+
+
+def test_alerts_say_an_exempt_change_waits_for_cloudtrail_as_the_code_does() -> None:
+    """Issue 23: an exempt change is not the baseline at once; the sweep waits for CloudTrail to confirm it, and
+    heals it after :data:`guardian.model.approvals.WAIT` if not."""
+    from guardian.model.approvals import WAIT  # noqa: PLC0415
+
+    page = " ".join(text(DOCS / "alerts.md").split())
+    assert "becomes the baseline only once CloudTrail confirms it" in page
+    assert f"Not confirmed within {int(WAIT.total_seconds()) // 60} minutes" in page
+    assert "the trail as it now is becomes its baseline" not in page

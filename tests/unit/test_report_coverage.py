@@ -118,18 +118,33 @@ def test_hourly_points_of_an_old_period_are_no_gap_and_a_missing_hour_is() -> No
     assert [g.minutes for g in account.sweeps.gaps] == [120.0]
 
 
-def test_without_the_metric_only_the_daily_digests_say_when_the_sweep_ran() -> None:
-    now = datetime(2026, 12, 12, tzinfo=UTC)
-    daily = tuple(datetime(2026, 12, day, 9, tzinfo=UTC) for day in (7, 8, 11))  # none on the 9th and the 10th
+def test_without_the_metrics_the_digests_every_sweep_writes_say_when_it_ran() -> None:
+    """Every run writes a digest (schema 1.1): a digests-only gap is two intervals, not a day and two intervals."""
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    hole_from, hole_to = datetime(2026, 12, 7, 3, 0, tzinfo=UTC), datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    written = tuple(t for t, _ in every(DEPLOYED, now) if not hole_from < t < hole_to)
     coverage = judged(
         date(2026, 12, 7),
-        date(2026, 12, 11),
+        date(2026, 12, 7),
         now,
-        runs=runs(digest_times=daily, metric_problem="AccessDenied"),
+        runs=runs(digest_times=written, metric_problem="AccessDenied"),
     )
     [account] = coverage.accounts
-    assert [(g.start, g.end) for g in account.sweeps.gaps] == [(daily[1], daily[2])]
+    assert [(g.start, g.end) for g in account.sweeps.gaps] == [(hole_from, hole_to)]
+    assert account.sweeps.threshold_seconds == 600
     assert "the signed digests only" in account.sweeps.source
+
+
+def test_with_the_metrics_a_digest_listed_in_a_gap_does_not_fill_it() -> None:
+    """Only AWS's own count of the function's runs says when the sweep ran: nothing listed in the bucket."""
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    hole_from, hole_to = datetime(2026, 12, 7, 3, 0, tzinfo=UTC), datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    points = tuple(p for p in every(DEPLOYED, now) if not hole_from < p[0] < hole_to)
+    listed = tuple(t for t, _ in every(hole_from, hole_to))
+    coverage = judged(date(2026, 12, 7), date(2026, 12, 7), now, runs=runs(points, digest_times=listed))
+    [account] = coverage.accounts
+    assert [(g.start, g.end) for g in account.sweeps.gaps] == [(hole_from, hole_to)]
+    assert account.sweeps.source.startswith("AWS/Lambda Invocations less Errors")
 
 
 def test_a_broken_chain_vouches_for_nothing() -> None:

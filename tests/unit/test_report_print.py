@@ -16,7 +16,7 @@ import pytest
 
 from guardian_console import render
 from guardian_console.controls import CONTROLS
-from guardian_console.printable import CHART_BARS, breakable
+from guardian_console.printable import CHART_BARS, CHART_FONT, IN_APPENDIX, STYLE, breakable
 from guardian_console.report import build
 from scripts import report_print
 from scripts.report_print import DAY, demo_report, record
@@ -105,20 +105,61 @@ def test_hashes_and_versions_are_shortened_with_the_whole_value_in_a_title_and_t
             attrs, text = links[0]
             assert text == value[:12] + "…"
             assert attrs["href"] == f"#object-{n}"
-        appendix = [text for a, text in page.find("tr") if a.get("id") == f"object-{n}"]
+        appendix = [text for a, text in page.find("tbody") if a.get("id") == f"object-{n}"]
         assert len(appendix) == 1
         assert row.sha256 in appendix[0]
         assert row.version_id in appendix[0]
         assert row.evidence_key in appendix[0]
 
 
-def test_every_column_of_the_report_is_in_the_printed_table() -> None:
-    """The columns the printout cut (retain_until, guardian_version) are there, with every row's values."""
+def test_every_column_of_the_report_is_on_paper_the_objects_in_the_appendix() -> None:
+    """The columns the printout cut (retain_until, guardian_version) are there: on screen in the events table; on
+    paper the evidence object's columns are left to the appendix, where every row has them."""
     report = demo_report()
     page = parsed(render.as_html(report))
     headers = [text for a, text in page.find("th") if a.get("class", "").startswith("c-")]
     assert headers[-2:] == ["retain_until", "guardian_version"]
     assert len(page.find("td", "c-guardian_version")) == len(report.rows)
+    hidden = re.search(r"@media print \{.*?\n  ([^\n]*) \{ display: none; \}", STYLE, flags=re.DOTALL)
+    assert hidden is not None
+    assert hidden[1].split(", ") == [f"table.events .c-{c}" for c in IN_APPENDIX]
+    appendix = render.as_html(report).split('<table class="objects">')[1].split("</table>")[0]
+    assert [text for _, text in parsed(appendix).find("th")] == ["#", *IN_APPENDIX]
+    for n, row in enumerate(report.rows, 1):
+        cells = [text for _, text in parsed(appendix.split(f'id="object-{n}"')[1].split("</tbody>")[0]).find("td")]
+        assert cells[1:] == [row.evidence_key, row.version_id, row.sha256, row.lock_mode, row.retain_until, "0.1.0"]
+
+
+def test_each_event_and_its_object_link_to_each_other_by_number() -> None:
+    """On paper the events table keeps no hash: its row number links to the object, whose number links back."""
+    report = demo_report()
+    page = parsed(render.as_html(report))
+    numbers = [(a, text) for a, text in page.find("td", "n")]
+    assert [text for _, text in numbers] == [str(n) for n in range(1, len(report.rows) + 1)]
+    links = {a["href"]: text for a, text in page.find("a")}
+    ids = {a["id"] for tag in ("tr", "tbody") for a, _ in page.find(tag) if "id" in a}
+    for n in range(1, len(report.rows) + 1):
+        assert links[f"#object-{n}"] == str(n) or links[f"#object-{n}"].endswith("…")
+        assert links[f"#event-{n}"] == str(n)
+        assert {f"event-{n}", f"object-{n}"} <= ids
+
+
+def _points(size: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(px|pt)", size)
+    assert found is not None, size
+    return float(found[1]) * (0.75 if found[2] == "px" else 1.0)
+
+
+def test_the_print_stylesheet_prints_every_table_at_8_pt_or_more() -> None:
+    """The events table printed at 7 px (5.25 pt) to fit its 20 columns: unreadable on paper (issue 22)."""
+    printed = STYLE.split("@media print {", 1)[1].split("\n}", 1)[0]
+    sizes = dict(re.findall(r"^  ([^{]+?) \{[^}]*?font-size: ([^;]+);", printed, flags=re.MULTILINE))
+    assert _points(sizes["table.events, table.objects"]) >= 8
+    assert _points(sizes["body"]) >= 8  # the coverage block, the summary, "While logging was off", the controls
+    relative = re.findall(r"font-size: ([\d.]+)em", printed)
+    assert relative
+    assert all(float(em) >= 1 for em in relative)  # nothing printed smaller than its table
+    assert CHART_FONT * 0.75 >= 8  # the chart is drawn at its size on paper (narrower than the page)
 
 
 def _bars(html: str) -> list[tuple[dict[str, str], str]]:
@@ -206,11 +247,15 @@ def test_docs_evidence_lists_the_controls_the_report_prints() -> None:
 )
 @pytest.mark.parametrize("paper", list(report_print.PAPERS))
 def test_the_printed_report_fits_one_page_width_in_landscape(paper: str, tmp_path: Path) -> None:
-    """Printed to PDF by headless Chromium: pages of that paper, landscape, and nothing wider than the page."""
+    """Printed to PDF by headless Chromium: pages of that paper, landscape, nothing wider than the page (the
+    coverage block and "While logging was off" with it), and no text smaller than 8 pt."""
     chrome = report_print.browser()
     assert chrome is not None
-    fit = report_print.check(render.as_html(demo_report()), paper, tmp_path, chrome)
+    page = render.as_html(demo_report())
+    assert "<th>principal</th>" in page.split("While logging was off")[1]  # its section printed, with a window
+    fit = report_print.check(page, paper, tmp_path, chrome)
     assert fit.overflowing == ()
+    assert fit.smallest_pt >= 8, fit.smallest  # the events table printed at 5.25 pt
     assert fit.widest_px <= fit.content_px + 1
     assert fit.pages >= 1
     assert fit.page_pt[0] > fit.page_pt[1]  # landscape

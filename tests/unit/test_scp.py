@@ -53,6 +53,7 @@ TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-audit"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:CloudTrailGuardian-AlertsTopicD5F3A3B2-0A1B2C3D4E5F"
 STACKSET_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:StackSet-guardian-0a1b-AlertsTopicD5F3A3B2-0A1B2C3D4E5F"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:CloudTrailGuardian/webhook/soc-AbCdEf"
+SWEEP_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/CloudTrailGuardian-sweep-checks-us-east-1"  # infra.sweep_schedule
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,13 @@ INSIDER_MOVES = [
         )
     ],
     ("lambda:InvokeFunctionUrl", {"resource": GUARDIAN_FUNCTION}),  # junk through a URL made before the SCP
+    # The sweep's customer managed policy rewritten (a new default version) or removed: no tag on it (CloudFormation
+    # cannot tag a managed policy), known by its name.
+    *[
+        (f"iam:{a}", {"resource": SWEEP_POLICY})
+        for a in ("CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion", "DeletePolicy")
+    ],
+    ("iam:DetachRolePolicy", {"resource": GUARDIAN_ROLE, "resource_tags": TAG}),
     *[
         (f"secretsmanager:{a}", {"resource": SECRET, "resource_tags": TAG})
         for a in (
@@ -208,6 +216,7 @@ def test_deployers_may_update_the_guardian_in_both_styles(statements: list[dict[
             )
             == []
         )
+        assert denied_by(statements, request("iam:CreatePolicyVersion", principal, resource=SWEEP_POLICY)) == []
         assert denied_by(statements, request("cloudtrail:StopLogging", principal))  # still break-glass only
 
 
@@ -280,6 +289,7 @@ def test_the_alert_paths_new_denials_spare_deployers_the_guardian_and_other_reso
         ("sns:Unsubscribe", f"arn:aws:sns:us-east-1:{ACCOUNT}:billing-alerts:sub"),
         ("lambda:CreateFunctionUrlConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:my-app"),
         ("secretsmanager:PutSecretValue", f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:my-app-AbCdEf"),
+        ("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/my-app-reads"),
     ):
         assert denied_by(statements, request(action, resource=resource)) == []
 

@@ -238,9 +238,10 @@ def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt
         "Publish",
         "PutObjectTagging",
         "PutObject",  # the record's signature, after the alert (guardian.flows.record_signing)
+        "DescribeTrails",  # the blind window's Regions, after the alert (guardian.flows.blind_window)
     ]
     assert aws.calls[0] == ("StartLogging", ("us-east-1", "management-trail"))
-    assert str(aws.calls[-1][1]).endswith(".json.sig")
+    assert str(aws.calls[-2][1]).endswith(".json.sig")
     assert published
     assert result.outcome is Outcome.HEALED
     assert result.blind_window_seconds == 2.0
@@ -307,7 +308,13 @@ def test_duplicate_delivery_heals_again_but_sends_no_second_alert() -> None:
     aws.calls.clear()
     _, published = run(aws)
     assert not published
-    assert [name for name, _ in aws.calls] == ["StartLogging", "GetTrailStatus", "PutObject", "GetObjectTagging"]
+    assert [name for name, _ in aws.calls] == [
+        "StartLogging",
+        "GetTrailStatus",
+        "PutObject",
+        "GetObjectTagging",
+        "DescribeTrails",  # the blind window is read again; its object is written once (guardian.flows.blind_window)
+    ]
     assert len(aws.published) == 1
 
 
