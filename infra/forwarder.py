@@ -32,7 +32,7 @@ API_CALL = "AWS API Call via CloudTrail"
 # Families of calls forwarded by their common prefix: one by one, every call the home Region acts on outgrew
 # EventBridge's 2,048 characters a pattern. Forwarding a few more (PutBucketTagging) costs only the event: the home
 # Region's rules match each call exactly.
-FORWARDED_FAMILIES = ("PutBucket", "DeleteBucket", "PutRole", "DeleteRole")
+FORWARDED_FAMILIES = ("PutBucket", "DeleteBucket", "PutRole", "DeleteRole", "UpdateFunction", "PutFunction")
 
 
 def forwarded_pattern() -> events.EventPattern:
@@ -41,9 +41,14 @@ def forwarded_pattern() -> events.EventPattern:
     names: list[Any] = [*EVENT_NAMES, *(n for calls in GUARDED_CALLS.values() for n in calls), *TAG_CALLS]
     names += [{"prefix": family} for family in FORWARDED_FAMILIES]
     prefixes = [n["prefix"] for n in names if isinstance(n, dict)]
-    names = [n for n in names if isinstance(n, dict) or not any(n.startswith(p) for p in prefixes)]
+    # a name, or a narrower prefix ({"prefix": "UpdateFunctionCode"} under "UpdateFunction"), within a family's
+    names = [n for n in names if not any(_name(n).startswith(p) for p in prefixes if n != {"prefix": p})]
     unique = [n for i, n in enumerate(names) if n not in names[:i]]  # prefix objects are not hashable
     return events.EventPattern(source=sources, detail_type=[API_CALL], detail={"eventName": unique})
+
+
+def _name(name: str | dict[str, str]) -> str:
+    return name if isinstance(name, str) else name["prefix"]
 
 
 def forward_role_prefix(stack_name: str) -> str:
@@ -70,8 +75,7 @@ def grant_reading_forwarder_queues(policy: iam.ManagedPolicy, stack: Stack, stac
         iam.PolicyStatement(sid="ReadTheForwardersQueues", actions=["sqs:GetQueueAttributes"], resources=[queues])
     )
     ack = Ack(
-        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:"
-        f"{forward_queue_name(stack_name)}]",
+        id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:{forward_queue_name(stack_name)}]",
         reason="The forwarders' dead-letter queues, one name in every forwarder's Region: only their depth is read.",
     )
     Validations.of(policy).acknowledge(*localized(stack, [ack]))

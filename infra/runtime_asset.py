@@ -80,6 +80,8 @@ REMEDIATION_ONLY = (
     "flows/stack_roles.py",  # a role-less stack operation lending the CDK execution role
     "model/stack_roles.py",
     "flows/guard_denied.py",  # a refused call on the guardian's resources: MEDIUM, grouped, capped
+    "flows/security_hub.py",  # an alert's copy as a Security Hub finding, after the alert
+    "model/asff.py",
 )
 # What only the webhook notifier runs. Left out of the other two; the notifier's asset leaves out both lists above.
 NOTIFIER_ONLY = (

@@ -75,6 +75,7 @@ SERVICES = (
     "config",
     "guardduty",
     "secretsmanager",
+    "securityhub",
 )
 
 
@@ -172,6 +173,7 @@ class ClientProvider(Protocol):
     def guardduty(self, region: str) -> GuardDutyClient: ...
     def secretsmanager(self, region: str) -> SecretsManagerClient: ...
     def iam(self) -> IAMClient: ...
+    def securityhub(self, region: str) -> Any: ...  # no stubs installed for Security Hub
 
 
 class Boto3Clients:
@@ -265,6 +267,9 @@ class Boto3Clients:
     def secretsmanager(self, region: str) -> SecretsManagerClient:
         client: SecretsManagerClient = self._client("secretsmanager", region)
         return client
+
+    def securityhub(self, region: str) -> Any:
+        return self._client("securityhub", region)
 
     def iam(self) -> IAMClient:
         """IAM is global: the partition's endpoint, from the function's own Region. Read only for the account's

@@ -13,6 +13,7 @@ from guardian.adapters.lake import LakeAdapter
 from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
 from guardian.adapters.own_settings import OwnSettingsAdapter
+from guardian.adapters.security_hub import SecurityHubAdapter
 from guardian.adapters.services import ServiceAdapter
 from guardian.adapters.storage import StorageAdapter
 from guardian.adapters.trails import TrailAdapter
@@ -33,6 +34,7 @@ class FullAdapter(
     GroupAdapter,
     EventBusAdapter,
     HeartbeatAdapter,
+    SecurityHubAdapter,
 ):
     """The heal-path calls, and all the others."""
 

@@ -81,4 +81,12 @@ def steps_after(
             recover(result, aws.full(), config, run, budget=after_alert_budget(run))
 
         steps.append(("recover the blind window", recover_window))
+    if config.security_hub and result.purpose is None:
+
+        def copy_finding() -> None:  # an informational copy: the alert path stays SNS (guardian.flows.security_hub)
+            from guardian.flows.security_hub import copy_to_security_hub  # noqa: PLC0415 - after the alert only
+
+            copy_to_security_hub(result, aws.full(), config, run)
+
+        steps.append(("copy the alert to Security Hub", copy_finding))
     return steps

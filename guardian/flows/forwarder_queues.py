@@ -38,11 +38,11 @@ class Ports(EventBusCalls, Delivery, Protocol):
 
 
 def forwarder_queue(config: Config) -> str | None:
-    """``<stackName>-forward-dead-letters`` (infra.forwarder), the stack's name read from its id; None when the sweep
-    is not told its stack."""
-    if config.stack_id is None or ":stack/" not in config.stack_id:
-        return None
-    return f"{config.stack_id.split(':stack/', 1)[1].split('/', 1)[0]}-forward-dead-letters"
+    """``<stackName>-forward-dead-letters`` (infra.forwarder), named after the forwarding rule ``<stackName>-forward``
+    the stack lists in the function's environment (the settings' stack name: in a StackSet the stack's own id names
+    ``StackSet-…``, not the resources); None when the stack has no forwarders."""
+    prefix = next((r for r in config.forwarder_rules if r.endswith("-forward")), None)
+    return None if prefix is None else f"{prefix}-dead-letters"
 
 
 def forwarder_regions(config: Config) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ the held members and the flush claim are objects in the evidence bucket (the ins
 
 :func:`plan` reads the key's opening item (one GetItem; the public key is read once per process). Where anything is
 missing or wrong (no table, no signing key, an unreadable, unsigned or foreign item) the plan holds nothing: the alert
-goes out at once. A held alert costs one PutObject (its member object). A more severe alert than the window's goes
+goes out at once. With no open window, the alert first claims one (:func:`claim`, one conditional PutObject): of a
+flood's concurrent first alerts, one goes out and the others are held. A held alert costs one PutObject (its member
+object). A more severe alert than the window's goes
 out at once and raises the window to its severity (re-signed; same start), so the next ones like it are held.
 :func:`after_publish` runs after the alert went out, so signing never delays an alert. A closed window's digest goes
 out with the next event of its key, or with the sweep (:func:`flush_closed`: a bounded List of the last hours'
@@ -15,13 +17,13 @@ out with the next event of its key, or with the sweep (:func:`flush_closed`: a b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from guardian.flows.copies import publish_copies
 from guardian.model import signing
 from guardian.model.group_objects import MEMBERS, OPENING, hours_to_list, windows_of
-from guardian.model.grouping import Opening, above, group_key, may_group, member_of, opening_from
+from guardian.model.grouping import Opening, above, claim_key, group_key, may_group, member_of, opening_from
 from guardian.model.results import iso
 from guardian.model.rules import Outcome
 from guardian.ports.errors import describe_failure
@@ -55,6 +57,8 @@ class Plan:
     store: Delivery
     table: str
     minutes: int
+    claimed: Opening | None = None  # the window this event's alert opens (its claim won): published, then signed
+    from_claim: bool = False  # ``opening`` was read from another event's claim: its opening.json may not be there yet
 
     def holds(self, result: Result, moment: datetime) -> bool:
         """Whether this alert is held for the window's digest instead of published now: never one more severe
@@ -77,6 +81,8 @@ class Plan:
         """Count a held alert in its window (its opener redelivered counts nothing); False if it could not be
         counted, and the alert must go out after all."""
         assert self.opening is not None
+        if self.from_claim:  # the claimer writes it after its alert: written here too, so the digest never lacks it
+            _put(self.store, self.opening.prefix + OPENING, self.opening.document())
         return result.event.event_id == self.opening.first_event_id or _note_member(result, self)
 
     def after(self, result: Result, aws: Delivery, config: Config, run: Invocation, *, account: str) -> bool:
@@ -112,7 +118,31 @@ def plan(result: Result, aws: Delivery, config: Config, run: Invocation) -> Plan
         return None
     if opening is not None and opening.key.text != key.text:
         opening = None
-    return Plan(key, opening, groups, aws, table, minutes)
+    found, now = Plan(key, opening, groups, aws, table, minutes), run.clock()
+    if may_group(result, evidence_written=True) and (opening is None or not opening.holds(now)):
+        return claim(found, result, now)  # no open window: this may be one of a flood's first alerts
+    return found
+
+
+def claim(p: Plan, result: Result, now: datetime) -> Plan:
+    """Before a first alert: claim the window of ``now``'s slot (a write-once object in the evidence bucket, which
+    only the guardian's roles may write; :func:`~guardian.model.grouping.claim_key`). The first writer (or its
+    Lambda retry) publishes and opens that window; the others of a flood are held in it. If the claim cannot be
+    written or read, the alert goes out (a duplicate beats a lost alert)."""
+    opening = Opening(p.key, now, p.minutes, result.event.event_id, result.severity.value)
+    key = claim_key(p.key, now, p.minutes)
+    try:
+        if p.store.put_if_absent(key, opening.document()):
+            return replace(p, claimed=opening)
+        theirs = opening_from(p.groups.group_document(key) or {})
+    except Exception as exc:  # noqa: BLE001 - unknown means alert now
+        LOG.error("alert group not claimed: alerting at once", extra={"claim": key, "error": describe_failure(exc)})
+        return p
+    if theirs.key.text != p.key.text:
+        return p
+    if theirs.first_event_id == result.event.event_id:
+        return replace(p, claimed=theirs)  # this event's own claim: a retry of the alert it could not send
+    return replace(p, opening=theirs, from_claim=True) if theirs.holds(now) else p
 
 
 def verified(document: dict[str, object], groups: AlertGroups) -> Opening | None:
@@ -145,7 +175,7 @@ def after_publish(result: Result, p: Plan, aws: Delivery, config: Config, run: I
         return
     if p.opening is not None:
         flush(p.opening, p.groups, aws, config, run, account=account)
-    opening = Opening(p.key, now, p.minutes, result.event.event_id, result.severity.value)
+    opening = p.claimed or Opening(p.key, now, p.minutes, result.event.event_id, result.severity.value)
     p.store.put_if_absent(opening.prefix + OPENING, opening.document())
     _sign_opening(opening, p)
 
@@ -242,6 +272,13 @@ def flush_closed(aws: Delivery, config: Config, run: Invocation, *, share: float
         except Exception as exc:  # noqa: BLE001 - the other windows still flush; the next sweep tries again
             LOG.error("alert group digest not sent", extra={"window": window.prefix, "error": describe_failure(exc)})
     return sent
+
+
+def _put(store: Delivery, key: str, document: dict[str, object]) -> None:
+    try:
+        store.put_if_absent(key, document)
+    except Exception as exc:  # noqa: BLE001 - the claimer writes it too
+        LOG.error("alert group opening not written", extra={"key": key, "error": describe_failure(exc)})
 
 
 def _note_member(result: Result, p: Plan, *, alerted: bool = False) -> bool:

@@ -86,7 +86,7 @@ def wait_for_slot(topic: str, slots: AlertGroups, table: str, run: Invocation, *
     critical = severity not in RANKS[:-1]  # an unknown severity counts as CRITICAL: never held back
     cap = CAP if critical else CAP - RESERVED
     behind = 0.0 if critical else (len(RANKS) - 1 - RANKS.index(severity)) * STAGGER
-    waited = 0.0
+    budget, waited = NO_DEADLINE if run.remaining is None else run.remaining() - KEEP, 0.0
     while True:
         now = run.clock().timestamp()
         second = int(now)
@@ -97,7 +97,7 @@ def wait_for_slot(topic: str, slots: AlertGroups, table: str, run: Invocation, *
             LOG.error("the publish cap could not be read: publishing", extra={"topic": topic, "error": str(exc)})
             return
         pause = second + 1 - now + 0.001 + behind
-        left = NO_DEADLINE - waited if run.remaining is None else run.remaining() - KEEP
+        left = budget - waited if run.remaining is None else min(budget - waited, run.remaining() - KEEP)
         if pause > left:
             LOG.warning(
                 "publish cap full until the invocation's end: not published now, Lambda retries the event",

@@ -45,6 +45,7 @@ VARIABLES = (
     "GUARDIAN_CDK_QUALIFIER",
     "GUARDIAN_MODE",
     "GUARDIAN_SENTINEL_TRAIL",
+    "GUARDIAN_SECURITY_HUB",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -82,6 +83,7 @@ class Config:
     log_readers: tuple[str, ...] = ()  # roles that must keep reading (and decrypting) the trails' log files
     cdk_qualifier: str = "hnb659fds"  # whose CDK execution role a stack must not lend (guardian.flows.stack_roles)
     mode: str = "heal"  # or "observe": alert what an undo would do, change nothing (guardian.model.mode)
+    security_hub: bool = True  # copy each alert to Security Hub where it is enabled (GUARDIAN_SECURITY_HUB=off: never)
 
     @property
     def account_id(self) -> str:
@@ -158,6 +160,7 @@ class Config:
             log_readers=_log_readers(environ),
             cdk_qualifier=read.qualifier(environ),
             mode=_mode(environ),
+            security_hub=_security_hub(environ),
         )
 
     @cached_property
@@ -193,6 +196,14 @@ def _mode(environ: Mapping[str, str]) -> str:
     if text not in ("heal", "observe"):
         raise ConfigError(f"GUARDIAN_MODE must be observe or heal, got {environ.get('GUARDIAN_MODE')!r}")
     return text
+
+
+def _security_hub(environ: Mapping[str, str]) -> bool:
+    """GUARDIAN_SECURITY_HUB: auto (unset: findings where Security Hub is enabled) or off."""
+    text = environ.get("GUARDIAN_SECURITY_HUB", "").strip().lower() or "auto"
+    if text not in ("auto", "off"):
+        raise ConfigError(f"GUARDIAN_SECURITY_HUB must be auto or off, got {environ.get('GUARDIAN_SECURITY_HUB')!r}")
+    return text == "auto"
 
 
 def _alert_path_setting(environ: Mapping[str, str]) -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 DIGEST_OUTCOME = "grouped"  # the outcome attribute of a digest alert (subscribers can filter on it)
 IDS_LISTED = 50  # event ids listed in the digest; ``event_ids_more`` counts the rest
+TARGETS_LISTED = 20  # a denied group's targets counted in the digest; ``targets_more`` counts the others
 
 
 def digest_alert(
@@ -42,9 +43,12 @@ def digest_alert(
     longest = max(heals) if heals else None
     k, minutes = opening.key, opening.minutes
     count = len(grouped)
+    targets = Counter(m.target for m in grouped if m.target)  # a denied group's: one principal, any target
     if k.event_name == "denied":
         verdicts = [f"{count} denied calls by {{who}} in {minutes} min"]
-        said = f"{count} more calls by {k.who} were denied within {minutes} minutes of the first, which was alerted."
+        said = f"{count} more calls by {k.who} were denied within {minutes} minutes of the first, which was alerted"
+        listed = ", ".join(f"{t} ×{n}" for t, n in targets.most_common(5))
+        said += f": {listed}{', …' if len(targets) > 5 else ''}." if targets else "."
     else:
         healed = f", healed ≤ {longest:.1f} s" if longest is not None else ""
         verdicts = [
@@ -86,6 +90,8 @@ def digest_alert(
             "event_ids": [m.event_id for m in ordered[:IDS_LISTED]],
             "event_ids_more": max(len(ordered) - IDS_LISTED, 0),
             "outcomes": dict(sorted(tally.items())),
+            "targets": dict(targets.most_common(TARGETS_LISTED)),
+            "targets_more": max(len(targets) - TARGETS_LISTED, 0),
             "max_heal_seconds": longest,
             "repeated_tampering": repeated,
         },

@@ -90,9 +90,9 @@ def claim_key(key: GroupKey, moment: datetime, minutes: int) -> str:
 def target_of(result: Result) -> str:
     """What a denied attempt aimed at, as its group's digest counts it ("StopLogging trail-03")."""
     e, d = result.event, result.decision
-    where = d.trail.name if d.trail is not None else (d.rule.what.split(": ", 1)[-1] if d.rule else "")
-    label = text(where if where.startswith(e.event_name or "\0") else f"{e.event_name or 'event'} {where}".strip())
-    return key_part(cut(label, 100).replace(SEP, "-"), 120)
+    name = e.event_name or "event"
+    label = f"{name} {d.trail.name}" if d.trail is not None else d.rule.what.split(": ", 1)[-1] if d.rule else name
+    return key_part(cut(text(label), 100).replace(SEP, "-"), 120)
 
 
 def above(severity: str, than: str) -> bool:
@@ -210,8 +210,8 @@ def member_of(result: Result, *, alerted: bool = False) -> Member:
 def member_from(name: str) -> Member | None:
     """A member object's fields from its name (with or without a target), or None if it is not a member's."""
     parts = name.split(SEP, 6)
-    if len(parts) == 6 or (len(parts) == 7 and parts[4] not in ("a", "h")):  # no target field: the event id has "~"
-        parts = [*name.split(SEP, 5)[:5], "", name.split(SEP, 5)[5]] if len(name.split(SEP, 5)) == 6 else []
+    if len(parts) == 6:  # written before members named their target
+        parts.insert(5, "")
     if len(parts) != 7 or parts[4] not in ("a", "h"):
         return None
     time, outcome, severity, heal, alerted, target, event_id = parts

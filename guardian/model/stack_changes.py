@@ -36,6 +36,7 @@ NAMING_FIELDS = (
     "subscriptionArn",
     "resourceArn",
     "roleName",
+    "policyArn",  # the sweep's customer managed policies (a new version of one, when the stack changes it)
     "userName",  # a user given the guardian's tag (guardian.model.stack_roles)
     "keyId",
     "aliasName",
@@ -76,6 +77,9 @@ CALL_TYPES: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("iam.amazonaws.com", "TagRole"): ("AWS::IAM::Role",),
     ("iam.amazonaws.com", "CreateUser"): ("AWS::IAM::User",),
     ("iam.amazonaws.com", "TagUser"): ("AWS::IAM::User",),
+    # a managed policy's versions: only the guardian's own managed policy of that ARN, being updated or deleted
+    **{("iam.amazonaws.com", n): ("AWS::IAM::ManagedPolicy",) for n in ("CreatePolicyVersion", "DeletePolicyVersion")},
+    **{("iam.amazonaws.com", n): ("AWS::IAM::ManagedPolicy",) for n in ("SetDefaultPolicyVersion", "DeletePolicy")},
 }
 # Calls that add something of the caller's choosing: the stack's resource must be of that type and name it too.
 ADDS: Mapping[tuple[str, str], tuple[str, str]] = {

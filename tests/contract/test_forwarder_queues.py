@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from guardian.adapters.full import FullAdapter
-from guardian.flows.forwarder_queues import CHECK, check_forwarder_queues
+from guardian.flows.forwarder_queues import CHECK, check_forwarder_queues, forwarder_queue
 from guardian.model.config import Config
 from guardian.ports.invocation import Invocation
 from simulation.counting import CountingClients
@@ -97,3 +97,18 @@ def test_a_queue_that_is_gone_fails_the_run(sweep: Any) -> None:
     assert list(failures) == [f"{CHECK}:eu-west-1"]
     assert "redeploy" in failures[f"{CHECK}:eu-west-1"]
     assert alerts == []
+
+
+def test_the_queue_is_named_after_the_forwarding_rule_not_the_stacks_own_id() -> None:
+    """In a StackSet the stack's id names ``StackSet-…``; the forwarders' resources carry the settings' stack name,
+    which the forwarding rules listed in the environment carry too (HI1's finding: the queue was read under the id)."""
+    base = {"GUARDIAN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t", "GUARDIAN_EVIDENCE_BUCKET": "evidence"}
+    config = Config.from_env(
+        {
+            **base,
+            "GUARDIAN_STACK_ID": "arn:aws:cloudformation:us-east-1:123456789012:stack/StackSet-guardian-1a2b/uuid",
+            "GUARDIAN_FORWARDER_RULES": json.dumps(["Guardian-forward", "Guardian-forward-guard"]),
+        }
+    )
+    assert forwarder_queue(config) == "Guardian-forward-dead-letters"
+    assert forwarder_queue(Config.from_env(base)) is None

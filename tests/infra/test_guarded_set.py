@@ -105,6 +105,20 @@ def test_every_resource_has_a_guard_a_sweep_check_and_an_scp_line(found: list[Ga
     )
 
 
+@pytest.mark.threat("own-roles")
+def test_every_managed_policy_is_named_under_the_stack_prefix(instances: list[Instance]) -> None:
+    """CloudFormation cannot tag a managed policy: the IAM guard and the SCP know the sweep's by its name only, so
+    none may be left to a generated name (as CDK's own overflow of the sweep role's policy was)."""
+    named = []
+    for instance in instances:
+        for lid, resource in instance.resources().items():
+            if resource["Type"] == "AWS::IAM::ManagedPolicy" and not instance.security_account:
+                assert "ManagedPolicyName" in resource["Properties"], f"{instance.stack_name}/{lid}"
+                named.append(str(instance.resolve(resource["Properties"]["ManagedPolicyName"])))
+    assert named
+    assert all(name.startswith("CloudTrailGuardian-sweep-") for name in named), named
+
+
 def test_every_open_gap_is_still_open(found: list[Gap]) -> None:
     """A gap closed must leave OPEN: the list only shrinks."""
     keys = {g.key for g in found}

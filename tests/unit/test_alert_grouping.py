@@ -8,14 +8,15 @@ import hashlib
 import json
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from guardian.flows.grouping import flush_closed
 from guardian.flows.handle_event import HealFailed, handle
-from guardian.flows.rate_cap import CAP, wait_for_slot
+from guardian.flows.deliver import AlertNotPublished
+from guardian.flows.rate_cap import CAP, CapFull, wait_for_slot
 from guardian.model import signing
 from guardian.model.config import Config
 from guardian.model.decide import decide
@@ -294,12 +295,42 @@ def test_the_cap_lets_5_publishes_a_second_then_waits_for_the_next() -> None:
 
 
 @pytest.mark.threat("alert-flood")
-def test_the_cap_never_waits_past_the_budget_and_then_publishes_anyway() -> None:
+def test_the_cap_never_waits_past_the_budget_and_then_raises_for_lambdas_retry() -> None:
     aws, clock = Groups(), Clock()
     aws.take_publish_slot = lambda *a: False  # type: ignore[method-assign]
     start = clock.now
-    wait_for_slot("topic", aws, "activity", Invocation(clock, clock.sleep, remaining=lambda: 11.5))
+    with pytest.raises(CapFull):  # never published over the cap: Lambda's retry sends it
+        wait_for_slot("topic", aws, "activity", Invocation(clock, clock.sleep, remaining=lambda: 11.5))
     assert (clock.now - start).total_seconds() <= 1.5  # 11.5 s left, 10 kept: at most 1.5 s of waiting
+
+
+@pytest.mark.threat("alert-flood")
+def test_the_cap_waits_as_long_as_the_invocation_allows() -> None:
+    aws, clock = Groups(), Clock()
+    deadline = clock.now + timedelta(seconds=60)
+    full = range(int(clock.now.timestamp()), int(clock.now.timestamp()) + 30)
+    aws.slots.update({("topic", second): CAP for second in full})  # 30 s of seconds taken by others
+    run = Invocation(clock, clock.sleep, remaining=lambda: (deadline - clock.now).total_seconds())
+    wait_for_slot("topic", aws, "activity", run, severity="MEDIUM")
+    assert int(clock.now.timestamp()) == full[-1] + 1  # 30 s waited (the old cap gave up after 3 and sent it)
+
+
+@pytest.mark.threat("alert-flood")
+def test_a_critical_alert_obeys_the_cap_but_takes_the_slot_kept_for_it() -> None:
+    aws, clock = Groups(), Clock()
+    run = Invocation(clock, clock.sleep, remaining=lambda: 50.0)
+    second = int(clock.now.timestamp())
+    for _ in range(CAP - 1):
+        wait_for_slot("topic", aws, "activity", run, severity="MEDIUM")
+    assert int(clock.now.timestamp()) == second
+    wait_for_slot("topic", aws, "activity", run, severity="MEDIUM")  # the fifth slot is not a MEDIUM's
+    assert int(clock.now.timestamp()) == second + 1
+    clock.now = clock.now.replace(microsecond=0) - timedelta(seconds=1)
+    wait_for_slot("topic", aws, "activity", run, severity="CRITICAL")  # back in the first second: its fifth
+    assert int(clock.now.timestamp()) == second
+    assert aws.slots[("topic", second)] == CAP
+    wait_for_slot("topic", aws, "activity", run)  # CAP reached: even a CRITICAL waits for the next second
+    assert int(clock.now.timestamp()) == second + 1
 
 
 @pytest.mark.threat("alert-flood")
@@ -395,3 +426,110 @@ def test_the_sweeps_flush_is_bounded_by_its_share_of_the_time_left() -> None:
     assert flush_closed(aws, CONFIG, run, share=0.5) == 0
     assert not any(c[0] == "ListObjectsV2" for c in aws.calls)
     assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep, remaining=lambda: 100.0), share=0.5) == 1
+
+
+def _handle(aws: Groups, clock: Clock, n: int, *, trail: str, deadline: datetime | None = None) -> bool:
+    """Event ``n`` on ``trail`` in an invocation that times out at ``deadline``; whether it published."""
+    raw = load_event("stop_logging")
+    raw["detail"]["eventID"] = f"0a000001-1111-4111-8111-{n:012d}"
+    raw["detail"]["requestParameters"]["name"] = trail
+    event = parse_event(raw)
+    end = deadline or clock.now + timedelta(seconds=60)
+    run = Invocation(clock, clock.sleep, remaining=lambda: (end - clock.now).total_seconds())
+    return handle(event, decide(event, CONTEXT), aws, CONFIG, run).published
+
+
+def _stamped(aws: Groups, clock: Clock) -> list[tuple[int, str]]:
+    """(second, event id) of each publish, on the injected clock."""
+    stamps: list[tuple[int, str]] = []
+    publish = aws.publish
+
+    def stamped(request: dict[str, Any]) -> str:
+        stamps.append((int(clock.now.timestamp()), json.loads(request["Message"])["event"]["id"]))
+        return publish(request)
+
+    aws.publish = stamped  # type: ignore[method-assign]
+    return stamps
+
+
+@pytest.mark.threat("alert-flood")
+def test_50_concurrent_first_events_of_one_key_mail_one_alert_and_one_digest() -> None:
+    """A flood's first invocations all read the table before the first alert opened the window: the claim (a
+    write-once object) lets one alert out and holds the others in its window."""
+    aws, clock = Groups(), Clock()
+    aws.group_item = lambda table, group_id: None  # type: ignore[method-assign] # none sees an opening item yet
+    assert [send(aws, clock, n) for n in range(1, 51)] == [True] + [False] * 49
+    assert len(aws.published) == 1
+    assert len([k for k in aws.objects if k.startswith("evidence/") and not k.endswith(".sig")]) == 50
+    clock.now += timedelta(minutes=6)
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 1
+    [digest] = digests(aws)
+    assert digest["group"]["count"] == 49
+    assert len(aws.published) == 2
+
+
+@pytest.mark.threat("alert-flood")
+def test_50_first_alerts_of_50_keys_in_one_second_go_out_at_most_5_a_second_and_none_is_lost() -> None:
+    """50 invocations started in the same second (each a 20 s timeout): each waits for a free second while its time
+    allows, then raises for Lambda's retry a minute later, which sends it; every alert goes out exactly once."""
+    aws, clock = Groups(), Clock()
+    stamps = _stamped(aws, clock)
+    start = clock.now
+    deferred = []
+    for n in range(50):
+        try:
+            _handle(aws, clock, n, trail=f"trail-{n:02d}", deadline=start + timedelta(seconds=20))
+        except AlertNotPublished:
+            deferred.append(n)
+    assert deferred  # 10 s of waiting (20 s, 10 kept) cannot hold 50 alerts at 4 a second
+    clock.now = start + timedelta(seconds=60)  # Lambda's first retry
+    for n in deferred:
+        assert _handle(aws, clock, n, trail=f"trail-{n:02d}") is True
+    assert max(Counter(second for second, _ in stamps).values()) <= CAP
+    ids = Counter(event_id for _, event_id in stamps)
+    assert len(ids) == 50
+    assert set(ids.values()) == {1}  # each exactly once
+
+
+@pytest.mark.threat("alert-flood")
+def test_a_first_alert_the_cap_defers_goes_out_once_with_the_retry_and_its_flood_stays_held() -> None:
+    aws, clock = Groups(), Clock()
+    aws.group_item = lambda table, group_id: None  # type: ignore[method-assign]
+    second = int(clock.now.timestamp())
+    aws.slots.update({(CONFIG.topic_arn, s): CAP for s in range(second, second + 60)})  # others fill a minute
+    with pytest.raises(AlertNotPublished):
+        _handle(aws, clock, 1, trail="management-trail", deadline=clock.now + timedelta(seconds=20))
+    assert not aws.published
+    assert not aws.tag_sets  # the record is not marked alerted
+    assert [_handle(aws, clock, n, trail="management-trail") for n in (2, 3)] == [False, False]  # held
+    clock.now += timedelta(seconds=60)
+    assert _handle(aws, clock, 1, trail="management-trail") is True  # the retry: its own claim
+    assert _handle(aws, clock, 1, trail="management-trail") is False  # a redelivery: sent already
+    assert len(aws.published) == 1
+
+
+def test_a_claim_that_cannot_be_written_lets_the_alert_out() -> None:
+    aws, clock = Groups(), Clock()
+    put = aws.put_if_absent
+
+    def broken(key: str, document: dict[str, Any]) -> bool:
+        if key.startswith("groups/open/"):
+            raise RuntimeError("S3 is down")
+        return put(key, document)
+
+    aws.put_if_absent = broken  # type: ignore[method-assign]
+    assert send(aws, clock, 1) is True
+
+
+@pytest.mark.threat("alert-flood")
+def test_denied_attempts_on_10_trails_by_one_principal_are_one_group_its_digest_counting_each_target() -> None:
+    aws, clock = Groups(), Clock()
+    published = [send(aws, clock, n, "stop_logging_access_denied", trail=f"trail-{n % 10}") for n in range(30)]
+    assert published == [True] + [False] * 29
+    assert len(aws.items) == 1
+    clock.now += timedelta(minutes=6)
+    assert flush_closed(aws, CONFIG, Invocation(clock, clock.sleep)) == 1
+    [digest] = digests(aws)
+    assert digest["group"]["count"] == 29
+    assert digest["group"]["targets"] == {f"StopLogging trail-{n}": 2 if n == 0 else 3 for n in range(10)}
+    assert "StopLogging trail-1 ×3" in digest["summary"]

@@ -234,12 +234,16 @@ def test_the_controls_are_current_and_wider() -> None:
 
 
 def test_docs_evidence_lists_the_controls_the_report_prints() -> None:
+    """docs/evidence.md lists each framework's control ids (what an auditor looks up), in the report's order; the
+    title and the "how" of each are printed in every report, from CONTROLS."""
     text = (REPO_ROOT / "docs" / "evidence.md").read_text()
     body = text.split("<!-- controls:start -->")[1].split("<!-- controls:end -->")[0]
-    rows = [line.strip("|").split(" | ") for line in body.strip().splitlines()[2:]]
-    assert [(f.strip(), r.strip(), t.strip(), h.strip()) for f, r, t, h in rows] == [
-        (c.framework, c.ref, c.title, c.how) for c in CONTROLS
-    ]
+    rows = [line.strip().strip("|").split(" | ") for line in body.strip().splitlines()[2:]]
+    documented = [(framework.strip(), [ref.strip() for ref in refs.split(",")]) for framework, refs in rows]
+    by_framework: dict[str, list[str]] = {}
+    for control in CONTROLS:
+        by_framework.setdefault(control.framework, []).append(control.ref)
+    assert documented == list(by_framework.items())
 
 
 @pytest.mark.skipif(

@@ -38,6 +38,10 @@ MOVES: list[tuple[str, str, str, dict[str, str]]] = [
     ("evidence-broken", "s3:PutEncryptionConfiguration", EVIDENCE, {}),
     ("own-roles", "iam:PutRolePolicy", ROLE, TAG),
     ("own-roles", "iam:DeleteRole", ROLE, TAG),
+    ("own-roles", "iam:DetachRolePolicy", ROLE, TAG),  # the sweep's managed policy taken off its role
+    # the sweep's customer managed policy (untagged: CloudFormation cannot tag one), by its name
+    ("own-roles", "iam:CreatePolicyVersion", "arn:aws:iam::111122223333:policy/CloudTrailGuardian-sweep-checks-x", {}),
+    ("own-roles", "iam:SetDefaultPolicyVersion", "arn:aws:iam::111122223333:policy/CloudTrailGuardian-sweep-x", {}),
 ]
 
 

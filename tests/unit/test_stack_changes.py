@@ -107,6 +107,28 @@ def test_a_bucket_policy_is_matched_by_its_bucket_and_a_function_by_any_form_of_
     assert confirmed_by(call, events) == "Fn"
 
 
+def test_a_new_version_of_the_sweeps_managed_policy_is_matched_by_its_arn_and_only_by_that_policy() -> None:
+    """CloudFormation updates a managed policy with CreatePolicyVersion (policyArn): the guardian's deployment of its
+    sweep's policy is confirmed, as it would not be when the record names no field the confirmation reads."""
+    arn = "arn:aws:iam::123456789012:policy/CloudTrailGuardian-sweep-checks-us-east-1"
+    version = record("CreatePolicyVersion", "iam.amazonaws.com", {"policyArn": arn, "setAsDefault": True})
+    events = [
+        stack_event("Checks", "AWS::IAM::ManagedPolicy", "UPDATE_IN_PROGRESS", AT - timedelta(seconds=2), arn),
+        stack_event("Checks", "AWS::IAM::ManagedPolicy", "UPDATE_COMPLETE", AT + timedelta(seconds=3), arn),
+    ]
+    call = stack_call(version)
+    assert call is not None
+    assert confirmed_by(call, events) == "Checks"
+    # a role of the guardian's stack naming that ARN in its properties does not confirm a new version of the policy
+    attached = json.dumps({"ManagedPolicyArns": [arn]})
+    role = [
+        {**e, "ResourceType": "AWS::IAM::Role", "PhysicalResourceId": "r", "ResourceProperties": attached}
+        for e in events
+    ]
+    assert confirmed_by(call, role) is None
+    assert confirmed_by(call, [{**e, "PhysicalResourceId": arn.replace("checks", "other")} for e in events]) is None
+
+
 def test_a_record_without_time_or_name_cannot_be_confirmed() -> None:
     assert stack_call({**SUBSCRIBE, "eventTime": "yesterday"}) is None
     assert stack_call({**SUBSCRIBE, "requestParameters": None}) is None

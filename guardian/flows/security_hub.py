@@ -1,0 +1,117 @@
+"""Copy a published alert into the account's Security Hub as one ASFF finding (:mod:`guardian.model.asff`).
+
+A step after the alert (:func:`guardian.flows.after_alert.steps_after`): it never delays the alert, and a failure is
+reported by name, never raised. The finding is an informational copy for the tools that already read Security Hub:
+the security team's alert path stays SNS, since anyone with ``securityhub:*`` in the account can archive a finding.
+
+One finding per (account, Region, generator, resource): GetFindings by its Id gives the count so far, so a repeat
+updates it (``guardian/count``, ``UpdatedAt``); an alert held for its group's digest counts too, so the group's
+finding shows every repeat. BatchImportFindings cannot change a finding's Workflow once it exists, so the status the
+outcome calls for (RESOLVED once healed and verified, NOTIFIED when the heal failed) is set with BatchUpdateFindings;
+a finding someone SUPPRESSED is left so.
+
+Where Security Hub is not enabled (InvalidAccess), findings are off: noted once in the log, then not asked again in
+this process for :data:`RECHECK` (no error per alert, no alert storm).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from guardian.ports.findings import SecurityHubCalls, SecurityHubOff
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from guardian.model.config import Config
+    from guardian.model.results import Result
+    from guardian.ports.calls import Everything
+    from guardian.ports.invocation import Invocation
+
+LOG = logging.getLogger(__name__)
+RECHECK = timedelta(hours=1)
+_LOCK = threading.Lock()
+_OFF_UNTIL: dict[tuple[str, str], datetime] = {}  # (account, Region): not enabled, noted; asked again after RECHECK
+
+
+def forget() -> None:
+    """Forget which accounts had Security Hub off (tests, and the simulation between acts)."""
+    with _LOCK:
+        _OFF_UNTIL.clear()
+
+
+def wanted(result: Result, config: Config) -> bool:
+    """A finding for every published alert but an operator's purpose (a self-test, an approval): not tampering."""
+    return config.security_hub and result.purpose is None
+
+
+def copy_to_security_hub(result: Result, aws: Everything, config: Config, run: Invocation) -> str:
+    """Import (or update) the alert's finding; what happened: "imported", "updated", "off" or "not enabled"."""
+    if not wanted(result, config) or not isinstance(aws, SecurityHubCalls):
+        return "off"
+    from guardian.model.alert import summary  # noqa: PLC0415 - after the alert only
+    from guardian.model.asff import build_finding, count_of  # noqa: PLC0415
+    from guardian.model.evidence import evidence_key  # noqa: PLC0415
+
+    where, now = (config.account_id, config.topic_region), run.clock()
+    with _LOCK:
+        until = _OFF_UNTIL.get(where)
+    if until is not None and now < until:
+        return "not enabled"
+    key = evidence_key(result)
+    build = partial(
+        build_finding,
+        result,
+        account=config.account_id,
+        home_region=config.topic_region,
+        now=now,
+        evidence_key=key,
+        evidence_sha256=_evidence_sha256(key, aws),
+        summary=summary(result),
+    )
+    try:
+        made = build(count=1)
+        existing = aws.existing_finding(config.topic_region, made.id)
+        if existing is not None:
+            made = build(count=count_of(existing) + 1, created_at=str(existing.get("CreatedAt") or "") or None)
+        aws.import_finding(config.topic_region, made.document)
+        current = str((existing or {}).get("Workflow", {}).get("Status") or "NEW")
+        if current not in (made.workflow, "SUPPRESSED"):
+            aws.set_workflow(config.topic_region, made.id, made.product_arn, made.workflow)
+    except SecurityHubOff as exc:
+        with _LOCK:
+            _OFF_UNTIL[where] = now + RECHECK
+        LOG.warning(
+            "Security Hub is not enabled here: findings off (alerts are unaffected)",
+            extra={"region": config.topic_region, "error": str(exc)[:300]},
+        )
+        return "not enabled"
+    LOG.info(
+        "alert copied to Security Hub",
+        extra={
+            "finding_id": made.id,
+            "workflow": made.workflow,
+            "count": made.document["ProductFields"]["guardian/count"],
+        },
+    )
+    return "updated" if existing is not None else "imported"
+
+
+def _evidence_sha256(key: str, aws: SecurityHubCalls) -> str | None:
+    """The SHA-256 of the evidence record as stored, from its signature sidecar (written before this step, by the
+    guardian only); None where there is none (no signing key, or the write failed)."""
+    from guardian.model.record_signatures import sidecar_key  # noqa: PLC0415
+
+    try:
+        document = aws.read_json(sidecar_key(key))
+    except Exception:  # noqa: BLE001 - the finding still goes in, saying the digest is unknown
+        LOG.warning("evidence signature not readable for the finding", extra={"evidence_key": key})
+        return None
+    record = (document or {}).get("record")
+    if isinstance(record, dict) and record.get("key") == key and isinstance(record.get("sha256"), str):
+        return str(record["sha256"])
+    return None
