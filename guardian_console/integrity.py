@@ -1,8 +1,10 @@
 """What ``guardian verify`` concludes, from the digest chain and the evidence objects as found. Pure.
 
 A record listed by a verified digest must still be there, with the same SHA-256, under Object Lock for its full
-retention; an object that no digest lists is either newer than the chain's head (pending: the next sweep adds it)
-or added outside the chain; a key with a second version was changed after it was recorded. Every record must carry
+retention; an object that no digest lists is either newer than the chain's head (pending: the next sweep adds it;
+"signature pending" if it is under 15 minutes old and unsigned) or added outside the chain; a key with a second
+version was changed after it was recorded. A signature whose record is gone, or a record a digest names ``deleted``,
+is a deleted record; a blind-window object a digest lists must still be there, unchanged. Every record must carry
 the guardian's signature (guardian.model.record_signatures), whatever the chain says: one without is named, but for
 a record from before signing existed that the chain took then (a warning). The chain's head must be younger than two
 sweep intervals (the sweep writes a digest every run): an older head means the sweep stopped, or the newest digests
@@ -30,6 +32,7 @@ class Found:
     retain_until: datetime | None = None
     unsigned: str | None = None  # why its signature is missing or invalid; None: signed by the guardian
     legacy: str | None = None  # the guardian that wrote it, for a record from before signing existed
+    no_sidecar: bool = False  # no signature beside it (one may still come, for a record under 15 minutes old)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Verdict:
     records: int = 0
     breaks: list[str] = field(default_factory=list)  # each one names what is wrong
     pending: list[str] = field(default_factory=list)  # written after the chain's head: the next sweep adds them
+    signature_pending: list[str] = field(default_factory=list)  # under 15 minutes old, no signature beside it yet
     unsigned: list[str] = field(default_factory=list)  # records whose signature is missing or invalid (in breaks too)
     warnings: list[str] = field(default_factory=list)  # unsigned records from before signing existed, chained then
     head: Head | None = None
@@ -85,10 +89,14 @@ def judge(
     interval: tuple[timedelta, str] | None = None,
     from_middle: bool = False,
     noted: tuple[str, str | None] | None = None,
+    orphaned: tuple[str, ...] = (),
+    windows: tuple[Found, ...] = (),
 ) -> Verdict:
     """``interval``: the sweep's interval and where it was read; with ``now``, a head older than two is a break.
     ``from_middle``: ``links`` are the chain from the digest before the period's first to the head. ``noted``: a head
-    seen before (its key, and its SHA-256 if known), kept outside the account: it must still be in the chain."""
+    seen before (its key, and its SHA-256 if known), kept outside the account: it must still be in the chain.
+    ``orphaned``: record keys whose signature sidecar is there but no version of the record; ``windows``: the
+    blind-window objects found."""
     verdict = Verdict(digests=len(links), breaks=chain_breaks(links, from_middle=from_middle))
     verified = [link for link in links if link.problem is None]
     verdict.head = _head(verified)
@@ -114,9 +122,51 @@ def judge(
         if _in(item.key, start, end):
             _unlisted(item, listed.get(item.key, []), head_cutoff, verdict, offline=offline)
             young = now is not None and item.last_modified is not None and now - item.last_modified < SIGN_GRACE
-            if not (young and item.key in verdict.pending):  # its signature may still be on its way
-                _signature(item, listed.get(item.key, []), verdict, offline=offline)
+            if item.unsigned and item.key in verdict.pending:  # the next sweep refuses it: not pending
+                verdict.pending.remove(item.key)
+                if young and item.no_sidecar:  # its signature may still be on its way
+                    verdict.signature_pending.append(item.key)
+                    continue
+            _signature(item, listed.get(item.key, []), verdict, offline=offline)
+    verdict.breaks += _deleted(verified, orphaned, set(listed), start, end)
+    verdict.breaks += _windows(verified, windows, start, end, offline=offline)
     return verdict
+
+
+def _deleted(verified: list[Link], orphaned: tuple[str, ...], listed: set[str], start: date, end: date) -> list[str]:
+    """Records deleted before a digest took them: a digest names them (``deleted``, schema 1.2), or their signature
+    is there without them (one a digest lists is named as deleted already)."""
+    named: dict[str, tuple[str, str]] = {}
+    for link in verified:
+        for gone in link.document.get("deleted") or []:
+            named.setdefault(str(gone.get("key")), (link.key, str(gone.get("sha256"))))
+    found = [
+        f"{key}: deleted before a digest took it (SHA-256 {sha}; named in {digest})"
+        for key, (digest, sha) in sorted(named.items())
+        if _in(key, start, end)
+    ]
+    found += [
+        f"{key}: deleted: its signature {key}.sig is there, the record is not"
+        for key in sorted(set(orphaned) - set(named) - listed)
+        if _in(key, start, end)
+    ]
+    return found
+
+
+def _windows(verified: list[Link], windows: tuple[Found, ...], start: date, end: date, *, offline: bool) -> list[str]:
+    """A blind-window object a digest lists (``windows``, schema 1.2) must still be there, unchanged."""
+    found: list[str] = []
+    for link in verified:
+        for entry in link.document.get("windows") or []:
+            key = str(entry.get("key"))
+            if not _in(key, start, end):
+                continue
+            same = [w for w in windows if w.key == key and (offline or w.version_id == entry.get("version_id"))]
+            if not same:
+                found.append(f"{key}: deleted (version {entry.get('version_id')}, listed in {link.key})")
+            elif same[0].sha256 != entry.get("sha256"):
+                found.append(f"{key}: altered (its SHA-256 is not the one {link.key} lists)")
+    return found
 
 
 def _head(verified: list[Link]) -> Head | None:

@@ -122,7 +122,7 @@ evidence; each record with its object version, SHA-256 and retention.</p>
 </table>
 <h2>Blind windows over the period</h2>
 {printable.blind_windows(report)}
-{while_off.section(report.blind_windows)}
+{while_off.section(report.blind_windows, report.rows)}
 <h2>Controls supported</h2>
 {coverage_render.controls_note(report.coverage)}
 <table class="controls">

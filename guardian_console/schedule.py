@@ -1,5 +1,10 @@
-"""The deployed sweep's interval, from its schedule rule: what a gap in the sweeps and a stale chain head are
-measured against."""
+"""The deployed sweep's interval: what a gap in the sweeps and a stale chain head are measured against.
+
+The live schedule rule (``<stack>-sweep-schedule``) is what anyone able to edit rules can set (``rate(30 days)``
+would make a three-day-old head fresh); the sweep's signed baseline of that rule (``baselines/guardian-rules/``,
+recorded as deployed) is not. The smaller of the two is used, and the source says when they differ; a disabled live
+rule is no schedule at all: the deployed interval alone then. With neither, 5 minutes (``sweepMinutes``' default).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian.adapters.clients import Boto3Clients
+from guardian.adapters.full import FullAdapter
+from guardian.flows.baselines import read_verified
+from guardian.model.baselines import rule_key
 from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
@@ -19,13 +28,55 @@ UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def interval_of(session: Any, deployed: Deployed) -> tuple[int, str]:
-    """The sweep's interval, from its schedule rule (``<stack>-sweep-schedule``, ``rate(N minutes)``)."""
+    """The sweep's interval in seconds, and where it was read."""
     name = f"{deployed.stack}-sweep-schedule"
+    live, live_text = _live(session, name)
+    recorded, recorded_text = _recorded(session, deployed, name)
+    if live is None and recorded is None:
+        return DEFAULT_INTERVAL, f"assumed 5 minutes: {live_text}; {recorded_text}"
+    if recorded is None:
+        return min(live or DEFAULT_INTERVAL, DEFAULT_INTERVAL), f"{live_text}; {recorded_text}: at most 5 minutes"
+    if live is None:
+        return recorded, f"{recorded_text}; {live_text}"
+    if live == recorded:
+        return live, live_text
+    return min(live, recorded), f"{live_text}, but {recorded_text}: the smaller used"
+
+
+def _live(session: Any, name: str) -> tuple[int | None, str]:
     try:
-        expression = str(session.client("events").describe_rule(Name=name).get("ScheduleExpression", ""))
+        rule = session.client("events").describe_rule(Name=name)
     except (ClientError, BotoCoreError) as exc:
-        return DEFAULT_INTERVAL, f"assumed 5 minutes: rule {name} not read ({describe_failure(exc)})"
+        return None, f"rule {name} not read ({describe_failure(exc)})"
+    expression = str(rule.get("ScheduleExpression", ""))
+    if rule.get("State", "ENABLED") != "ENABLED":
+        return None, f"rule {name} is {rule.get('State')} (no schedule: the sweep is not run by it)"
+    seconds = _seconds(expression)
+    return seconds, f"rule {name}: {expression}" if seconds else f"rule {name} has {expression!r}"
+
+
+def _recorded(session: Any, deployed: Deployed, name: str) -> tuple[int | None, str]:
+    """The schedule as deployed, from the sweep's signed baseline of its rule (the newest version that verifies)."""
+    key = rule_key(deployed.region, name)
+    aws = FullAdapter(
+        Boto3Clients(session),
+        topic_arn=deployed.topic_arn,
+        topic_region=deployed.region,
+        evidence_bucket=deployed.evidence_bucket,
+        signing_key=deployed.signing_key,
+    )
+    try:
+        document, _ = read_verified(aws, key)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        return None, f"its signed baseline {key} not read ({describe_failure(exc)})"
+    rule = (document or {}).get("rule")
+    if not isinstance(rule, dict):
+        return None, f"no signed baseline of it ({key})"
+    expression = str(rule.get("ScheduleExpression", ""))
+    seconds = _seconds(expression)
+    return seconds, f"deployed {expression} (signed baseline {key})"
+
+
+def _seconds(expression: str) -> int | None:
     found = RATE.fullmatch(expression)
-    if not found:
-        return DEFAULT_INTERVAL, f"assumed 5 minutes: rule {name} has {expression!r}"
-    return int(found[1]) * UNIT_SECONDS[found[2].rstrip("s")], f"rule {name}: {expression}"
+    return int(found[1]) * UNIT_SECONDS[found[2].rstrip("s")] if found else None

@@ -98,7 +98,20 @@ def status(session: Any, deployed: Deployed, now: datetime, config: Config | Non
     result.health += _rules(aws, config)
     result.health += _own(session, deployed, now)
     result.health.append(mode_health(function_modes(session, deployed)))
+    result.health.append(security_hub_health(aws, config, deployed.region))
     return result
+
+
+def security_hub_health(aws: FullAdapter, config: Config, region: str) -> Health:
+    """Security Hub findings: on, off (the ``securityHub`` setting), or not enabled in the account (no problem:
+    findings are an informational copy, the alerts go by SNS)."""
+    if not config.security_hub:
+        return Health("Security Hub findings", "off (securityHub setting)")
+    try:
+        enabled = aws.hub_enabled(region)
+    except (ClientError, BotoCoreError) as exc:
+        return Health("Security Hub findings", f"unreadable: {describe_failure(exc)}")
+    return Health("Security Hub findings", "on" if enabled else "not enabled (Security Hub is off in this account)")
 
 
 def function_modes(session: Any, deployed: Deployed) -> dict[str, str]:

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -13,16 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from guardian.model import signing
 from guardian.model.digests import DIGEST_PREFIX, DIGEST_SCHEMA, Link, sequence_of
-from guardian.model.record_signatures import SUFFIX, is_sidecar, sidecar_key
-from guardian.model.record_signatures import legacy as legacy_writer
-from guardian.model.record_signatures import problem as record_problem
+from guardian.model.record_signatures import is_sidecar, sidecar_key
 from guardian_console import security_heads
+from guardian_console import verify_read as read
 from guardian_console.errors import ConsoleError
-from guardian_console.integrity import Found, Retention, Verdict, judge
+from guardian_console.integrity import Found, Verdict, judge
 from guardian_console.records import day_prefixes
 from guardian_console.stack import public_key
 
@@ -52,33 +48,41 @@ def online(
     s3 = session.client("s3")
     public = public_key(session, deployed.signing_key)
     bucket = deployed.evidence_bucket
-    listed_keys = _digest_keys(s3, bucket)
+    listed_keys = read.digest_keys(s3, bucket)
     keys, from_middle = _chain_from(listed_keys, start)
     if noted is not None and noted[0] in listed_keys and noted[0] not in keys:
         keys = [noted[0], *keys]  # read too, though older than the period's part of the chain
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        bodies = list(pool.map(lambda key: (key, _read(s3, bucket, key)), keys))
+        bodies = list(pool.map(lambda key: (key, read.read(s3, bucket, key)), keys))
     links = _links(bodies, public, key_id=deployed.signing_key)
-    listed = [v for prefix in day_prefixes(start, end) for v in _versions(s3, bucket, prefix)]
+    prefixes = day_prefixes(start, end)
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        listing = list(pool.map(lambda p: read.versions(s3, bucket, p), prefixes + read.window_prefixes(prefixes)))
+    listed = [v for versions in listing[: len(prefixes)] for v in versions]
     sidecars = {v["Key"] for v in listed if is_sidecar(v["Key"])}
     versions = [v for v in listed if not is_sidecar(v["Key"])]
+    blind = [v for found in listing[len(prefixes) :] for v in found]
 
     def found(version: dict[str, Any]) -> Found:
-        return _found(s3, bucket, version, public, deployed.signing_key, sidecar_key(version["Key"]) in sidecars)
+        has_sidecar = sidecar_key(version["Key"]) in sidecars
+        return read.found(s3, bucket, version, public, deployed.signing_key, has_sidecar)
 
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         items = list(pool.map(found, versions))
+        windows = tuple(pool.map(found, blind))
     seconds, source = interval_of(session, deployed)
     return judge(
         links,
         items,
         start=start,
         end=end,
-        retention=_retention(s3, bucket),
+        retention=read.retention(s3, bucket),
         now=now or datetime.now(UTC),
         interval=(timedelta(seconds=seconds), source),
         from_middle=from_middle,
         noted=noted,
+        orphaned=read.orphaned(listed),
+        windows=windows,
     )
 
 
@@ -101,16 +105,22 @@ def offline(
     copy, nor how old its head was when it was taken."""
     if not (directory / DIGEST_PREFIX).is_dir():
         raise ConsoleError(f"{directory} has no {DIGEST_PREFIX} folder", "download the whole evidence bucket into it")
-    public = _public_key_from_file(public_key_file)
+    public = read.public_key_from_file(public_key_file)
     digests = sorted(p for p in (directory / DIGEST_PREFIX).rglob("*.json"))
     links = _links([(p.relative_to(directory).as_posix(), p.read_bytes()) for p in digests], public, key_id=None)
-    found = []
-    for path in sorted((directory / "evidence").rglob("*.json")):
-        key, body, side = path.relative_to(directory).as_posix(), path.read_bytes(), path.with_name(path.name + SUFFIX)
-        problem = record_problem(key, body, side.read_bytes() if side.is_file() else None, public, key_id=None)
-        legacy = None if problem is None else legacy_writer(body)
-        found.append(Found(key, None, hashlib.sha256(body).hexdigest(), None, unsigned=problem, legacy=legacy))
-    return judge(links, found, start=start, end=end, retention=None, offline=True, noted=noted)
+    found, gone = read.offline_found(directory, public, "evidence")
+    windows, _ = read.offline_found(directory, public, "blind-windows")
+    return judge(
+        links,
+        found,
+        start=start,
+        end=end,
+        retention=None,
+        offline=True,
+        noted=noted,
+        orphaned=gone,
+        windows=tuple(windows),
+    )
 
 
 def command(
@@ -159,6 +169,11 @@ def lines(name: str, verdict: Verdict, start: date, end: date) -> list[str]:
         out.append("  the head's age is not checked in a downloaded copy: compare it with `guardian verify` online")
     if verdict.pending:
         out.append(f"  {len(verdict.pending)} newer than the chain's head (the next sweep adds them)")
+    if verdict.signature_pending:
+        out.append(
+            f"  {len(verdict.signature_pending)} signature pending (under 15 min old, no signature yet: the sweep "
+            "alerts and refuses any still unsigned after that)"
+        )
     if verdict.ok:
         out.append("  INTACT: every record is there, unchanged, and locked; each signed; the head is fresh")
     else:
@@ -206,85 +221,3 @@ def _checked(key: str, body: bytes, public: signing.PublicKey, key_id: str | Non
     except signing.SignatureError as exc:
         return parsed, str(exc)
     return parsed, None
-
-
-def _digest_keys(s3: Any, bucket: str) -> list[str]:
-    keys: list[str] = []
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DIGEST_PREFIX):
-            keys += [o["Key"] for o in page.get("Contents", [])]
-    except ClientError as exc:
-        raise ConsoleError(
-            f"cannot list s3://{bucket}/{DIGEST_PREFIX}: {exc}", "the caller needs s3:ListBucket"
-        ) from exc
-    return keys
-
-
-def _read(s3: Any, bucket: str, key: str, version: str | None = None) -> bytes:
-    extra: Any = {"VersionId": version} if version else {}
-    return bytes(s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read())
-
-
-def _versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            found += page.get("Versions", [])
-    except ClientError as exc:
-        raise ConsoleError(
-            f"cannot list the versions of s3://{bucket}/{prefix}: {exc}", "the caller needs s3:ListBucketVersions"
-        ) from exc
-    return found
-
-
-def _found(  # noqa: PLR0917
-    s3: Any, bucket: str, version: dict[str, Any], public: signing.PublicKey, key_id: str, has_sidecar: bool
-) -> Found:
-    key = version["Key"]
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
-        body = response["Body"].read()
-        side = _read(s3, bucket, sidecar_key(key)) if has_sidecar else None
-    except (ClientError, BotoCoreError) as exc:
-        return Found(key, version["VersionId"], f"unreadable: {exc}", version.get("LastModified"))
-    problem = record_problem(key, body, side, public, key_id=key_id)
-    return Found(
-        key=key,
-        version_id=version["VersionId"],
-        sha256=hashlib.sha256(body).hexdigest(),
-        last_modified=_utc(version.get("LastModified")),
-        lock_mode=response.get("ObjectLockMode"),
-        retain_until=_utc(response.get("ObjectLockRetainUntilDate")),
-        unsigned=problem,
-        legacy=None if problem is None else legacy_writer(body),
-    )
-
-
-def _retention(s3: Any, bucket: str) -> Retention | None:
-    try:
-        rule = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"].get("Rule", {})
-    except (ClientError, BotoCoreError):
-        return None
-    default = rule.get("DefaultRetention", {})
-    days = int(default.get("Days") or 365 * int(default.get("Years") or 0))
-    return Retention(str(default.get("Mode", "")), days) if days else None
-
-
-def _public_key_from_file(path: Path) -> signing.PublicKey:
-    """DER (as ``aws kms get-public-key`` returns it, base64-decoded) or PEM."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConsoleError(f"cannot read {path}: {exc.strerror}", "pass --public-key with the exported key") from exc
-    if raw.startswith(b"-----BEGIN"):
-        raw = base64.b64decode(b"".join(line for line in raw.splitlines() if not line.startswith(b"-----")))
-    try:
-        return signing.parse_public_key(raw)
-    except (ValueError, IndexError) as exc:
-        raise ConsoleError(f"{path} is not an RSA public key (DER or PEM)") from exc
-
-
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -12,14 +12,34 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.model import signing
 from guardian.model.blind_window import BLIND_WINDOW_SCHEMA, PREFIX, SETTLED_SUFFIX, settled_key
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 SHOWN = 10  # (principal, event name) counts shown per window; the object holds them all
+
+
+class Row(Protocol):
+    """What this section reads of a report's row (guardian_console.report.Row, which imports this module)."""
+
+    @property
+    def time(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def trail(self) -> str: ...
+    @property
+    def blind_window_seconds(self) -> float | None: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def evidence_key(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,7 @@ class Window:
     truncated: str | None
     settled: bool  # read once Event history could hold every call of the window (about 15 minutes after it)
     signature: str  # "verified", "not checked" (no key given), or why it does not verify
+    failed: tuple[str, ...] = ()  # "<region>: <error>" for each Region not read to its end (the count is a floor)
 
 
 def read(
@@ -102,19 +123,40 @@ def parse(
         truncated=document.get("truncated"),
         settled=document.get("settled") is not False,
         signature=signature,
+        failed=tuple(str(f) for f in document.get("failed") or [] if isinstance(f, str)),
     )
 
 
-def section(windows: tuple[Window, ...] | list[Window]) -> str:
-    """``<h2>While logging was off</h2>``: per blind window, its calls by principal and event name."""
-    if not windows:
+def not_recovered(windows: Sequence[Window], rows: Sequence[Row]) -> list[Row]:
+    """The healed rows the blind-window chart draws (a window, tampering only) with no events object in ``windows``:
+    their read failed or never ran, or the object is gone."""
+    kept = {(w.account, w.evidence_key) for w in windows}
+    drawn = [r for r in rows if r.blind_window_seconds is not None and r.time and not r.purpose]
+    return [r for r in drawn if (r.account, r.evidence_key) not in kept]
+
+
+def section(windows: tuple[Window, ...] | list[Window], rows: Sequence[Row] = ()) -> str:
+    """``<h2>While logging was off</h2>``: per blind window, its calls by principal and event name; then each healed
+    window of ``rows`` (the report's) whose events were not recovered."""
+    missing = not_recovered(windows, rows)
+    if not windows and not missing:
         return "<h2>While logging was off</h2>\n<p>No healed blind window in the period.</p>\n"
     parts = ["<h2>While logging was off</h2>"]
+    parts += [
+        f"<h3>{escape(r.trail)}: {escape(r.time)} ({r.blind_window_seconds} s)</h3>\n<p>events not recovered: "
+        f"no events object for record <code>{escape(r.evidence_key)}</code>; account {escape(r.account)}. Read "
+        "CloudTrail's Event history for the window (90 days).</p>"
+        for r in missing
+    ]
     for w in windows:
         cut = f" (cut: {escape(w.truncated)} bound reached)" if w.truncated else ""
-        if not w.settled:
+        if w.failed and "not read:" not in w.summary:  # an object written before the summary named them
+            cut += " (at least: " + escape("; ".join(w.failed)) + " not read)"
+        if not w.settled and w.failed:
+            cut += " (not settled: the sweep reads it again)"
+        elif not w.settled:
             cut += " (read right after the heal: Event history shows a call up to about 15 minutes later)"
-        rows = "\n".join(
+        table = "\n".join(
             f"<tr><td>{escape(p)}</td><td>{escape(n)}</td><td>{c}</td></tr>" for p, n, c in w.counts[:SHOWN]
         )
         more = f"<p>and {len(w.counts) - SHOWN} more in the object.</p>" if len(w.counts) > SHOWN else ""
@@ -122,7 +164,7 @@ def section(windows: tuple[Window, ...] | list[Window]) -> str:
             f"<h3>{escape(w.trail)}: {escape(w.start)} to {escape(w.end)}</h3>\n"
             f"<p>{escape(w.summary)}{cut}. Events: <code>{escape(w.key)}</code> (signature {escape(w.signature)}); "
             f"record: <code>{escape(w.evidence_key)}</code>; account {escape(w.account)}.</p>\n"
-            f"<table>\n<tr><th>principal</th><th>event name</th><th>calls</th></tr>\n{rows}\n</table>\n{more}"
+            f"<table>\n<tr><th>principal</th><th>event name</th><th>calls</th></tr>\n{table}\n</table>\n{more}"
         )
     return "\n".join(parts) + "\n"
 
@@ -140,6 +182,7 @@ def as_json(windows: tuple[Window, ...] | list[Window]) -> list[dict[str, Any]]:
             "truncated": w.truncated,
             "settled": w.settled,
             "signature": w.signature,
+            "failed": list(w.failed),
         }
         for w in windows
     ]

@@ -17,6 +17,7 @@ from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import any_resource, localized
 from infra.runtime_asset import NOTIFIER_ONLY, SWEEP_ONLY
+from infra.security_hub import grant_findings
 
 HANDLER = "guardian.entrypoints.handler.lambda_handler"
 # Reserved concurrency (docs/operations.md, "Under a burst"): enough for a flood of 10,000 denied calls a minute
@@ -191,14 +192,17 @@ class RemediationFunction(GuardianFunction):
         function_name: str | None = None,
         extra_files: Mapping[str, str] | None = None,
         mode: str = "heal",
+        security_hub: str = "auto",
     ) -> None:
-        """``extra_files``: the compiled watch rules, shipped in the asset as ``guardian/watch_rules.json``."""
+        """``extra_files``: the compiled watch rules, shipped in the asset as ``guardian/watch_rules.json``;
+        ``security_hub``: auto (each alert copied as a finding where Security Hub is enabled) or off."""
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
             "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
             "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
             # observe: undo nothing, alert what would be undone (guardian.model.mode); unset is heal (4 KB is tight)
             **({"GUARDIAN_MODE": mode} if mode != "heal" else {}),
+            **({"GUARDIAN_SECURITY_HUB": "off"} if security_hub == "off" else {}),  # unset is auto
         }
         super().__init__(
             scope,
@@ -251,6 +255,8 @@ class RemediationFunction(GuardianFunction):
             )
         )
         topic.grant_publish(self.role)  # sns:Publish on this topic, and the KMS actions its key needs
+        if security_hub != "off":
+            grant_findings(self, self.role, evidence)  # infra.security_hub: nothing broader
         # Repeated tampering: one item per counted change, keyed by principal and time, expiring by itself.
         self.activity = dynamodb.Table(
             self,

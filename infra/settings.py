@@ -86,6 +86,7 @@ class GuardianSettings:
     webhooks: tuple[Webhook, ...] = ()  # chat webhooks (Slack, Teams, HTTPS), each with its minimum severity
     log_readers: tuple[str, ...] = ()  # IAM role ARNs that must keep reading and decrypting the trails' log files
     mode: str = "heal"  # or "observe": alert and keep evidence of what a heal would do, change nothing
+    security_hub: str = "auto"  # or "off": each alert copied to Security Hub as a finding where it is enabled
 
     def watch(self) -> Compiled | None:
         """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
@@ -141,6 +142,7 @@ class GuardianSettings:
             webhooks=webhooks(get("webhooks")),
             log_readers=_log_readers(get("logReaders")),
             mode=_mode(get("mode")),
+            security_hub=_security_hub(get("securityHub")),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
             raise SettingsError(
@@ -269,6 +271,7 @@ OPTIONS = (
     "webhooks",
     "logReaders",
     "mode",
+    "securityHub",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 
@@ -316,6 +319,14 @@ def environments(get: Callable[[str], Any]) -> tuple[GuardianSettings, ...]:
     if len(set(keys)) != len(keys):
         raise SettingsError("environments lists the same account and Region twice")
     return tuple(found)
+
+
+def _security_hub(value: Any) -> str:
+    """``auto`` (the default: each alert is copied as a finding where Security Hub is enabled) or ``off``."""
+    text = value.strip().lower() or "auto" if isinstance(value, str) else "auto" if value is None else value
+    if text not in ("auto", "off"):
+        raise SettingsError(f'securityHub must be "auto" or "off", got {value!r}')
+    return str(text)
 
 
 def _mode(value: Any) -> str:

@@ -132,6 +132,7 @@ class GuardianStack(Stack):
             own_rules=[r for r in self.own_rules if "-guard-cfn-" not in r and not r.endswith(DENIED_NAMES)],
             inline_extra=watch_files(self.watch),
             mode=settings.mode,
+            security_hub=settings.security_hub,
         )
         self.remediation = RemediationFunction(
             self,
@@ -148,6 +149,7 @@ class GuardianStack(Stack):
             function_name=f"{settings.stack_name}-remediation",
             extra_files=watch_files(self.watch),
             mode=settings.mode,
+            security_hub=settings.security_hub,
         )
         self.tamper_rule = TamperRule(
             self,

@@ -47,6 +47,7 @@ class SweepSchedule(GuardianFunction):
         inline_extra: Mapping[str, str] | None = None,
         function_name: str | None = None,
         mode: str = "heal",
+        security_hub: str = "auto",
     ) -> None:
         super().__init__(
             scope,
@@ -62,6 +63,8 @@ class SweepSchedule(GuardianFunction):
                 "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
                 # observe: the trails' repairs recorded, not made (guardian.model.mode); unset is heal
                 **({"GUARDIAN_MODE": mode} if mode != "heal" else {}),
+                # off: `guardian status` says so (the sweep's environment is what it reads); unset is auto
+                **({"GUARDIAN_SECURITY_HUB": "off"} if security_hub == "off" else {}),
             },
             log_retention_days=log_retention_days,
             timeout=Duration.seconds(min(max(60, minutes * 60 - 10), 900)),

@@ -30,6 +30,7 @@ from simulation import lambda_runner
 from simulation.cloudtrail_logs import cloudtrail_delivery
 from simulation.event_history import event_history
 from simulation.log_transformers import log_transformers
+from simulation.security_hub import security_hub_as_aws
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -72,6 +73,7 @@ def local_aws() -> Iterator[LocalAws]:
             lambda_invoke_configs(),
             cloudtrail_delivery(),  # ListPublicKeys, and the digests simulation.cloudtrail_logs delivers
             event_history(),  # LookupEvents, from the records the scenario says CloudTrail holds
+            security_hub_as_aws(),  # not enabled answered as AWS does, BatchUpdateFindings (simulation.security_hub)
         ):
             yield LocalAws(endpoint=f"http://{host}:{port}", invocations=invocations)
     finally:

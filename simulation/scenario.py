@@ -22,6 +22,7 @@ from simulation.cloudtrail_events import api_call_record
 from simulation.deploy import Deployment
 from simulation.lambda_runner import lambda_metrics
 from simulation.moto_server import ACCOUNT, REGION, LocalAws, environment
+from simulation.security_hub import findings_told
 
 TRAIL = "organization-audit"
 TRAIL_BUCKET = "audit-logs-123456789012"
@@ -56,6 +57,7 @@ class Outcome:
     switched_off: SwitchOffAct | None = None
     locked: tuple[Locked, ...] = ()
     blind_window: dict[str, Any] | None = None  # what the attacker did while the trail was off, as the guardian kept it
+    findings: tuple[dict[str, Any], ...] = ()  # act 1's alert as Security Hub findings (simulation.security_hub)
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
     queue_url = subscribe_security_team(aws, deployment.outputs["AlertsTopicArn"])
     first_sweep = invoke_sweep(aws, deployment)  # as after deployment: records the trail's baseline
     before = status(aws)
+    aws.client("securityhub").enable_security_hub()  # the account's Security Hub: each alert a finding there too
     record = attacker_stops_logging(aws)
     after_attack = status(aws)
     event_history.record(record, *attacker_acts_while_off(aws))  # what Event history holds of the blind window
@@ -371,6 +374,7 @@ def run(aws: LocalAws, deployment: Deployment, *, act_two: bool = True) -> Outco
         first_sweep,
         locked=locks(aws, notifications),
         blind_window=window,
+        findings=tuple(findings_told(aws.client("securityhub"))),
     )
     drain(aws, queue_url)  # the INFO alert of the guardian's own StartLogging event is not part of act 2
     if not act_two:

@@ -28,6 +28,16 @@ from moto.securityhub.responses import SecurityHubResponse
 BATCH_UPDATE = "{0}/findings/batchupdate$"
 KEPT = ("Note", "UserDefinedFields", "VerificationState", "Workflow")
 NOT_SUBSCRIBED = "Account is not subscribed to AWS Security Hub"
+# Each finding's Workflow statuses in order, as the bridge set them (the demo shows NEW -> RESOLVED; moto runs in
+# the simulation's process). Cleared when the bridge ends.
+WORKFLOWS: dict[str, list[str]] = {}
+
+
+def _noted(finding_id: str, data: dict[str, Any]) -> None:
+    status = str((data.get("Workflow") or {}).get("Status") or "")
+    history = WORKFLOWS.setdefault(finding_id, [])
+    if not history or history[-1] != status:
+        history.append(status)
 
 
 def _refuse() -> SecurityHubClientError:
@@ -38,22 +48,27 @@ def batch_import_findings(
     self: SecurityHubBackend, findings: list[dict[str, Any]]
 ) -> tuple[int, int, list[dict[str, Any]]]:
     if not self.enabled:
-        refused = [{"Id": f.get("Id", ""), "ErrorCode": "InvalidAccess", "ErrorMessage": NOT_SUBSCRIBED} for f in findings]
+        refused = [
+            {"Id": f.get("Id", ""), "ErrorCode": "InvalidAccess", "ErrorMessage": NOT_SUBSCRIBED} for f in findings
+        ]
         return len(refused), 0, refused
     done = 0
     for data in findings:
         existing = next((f for f in self.findings if f.id == data.get("Id")), None)
         if existing is None:
-            self.findings.append(Finding(data["Id"], {**data, "Workflow": data.get("Workflow") or {"Status": "NEW"}}))
+            created = {**data, "Workflow": data.get("Workflow") or {"Status": "NEW"}}
+            self.findings.append(Finding(data["Id"], created))
+            _noted(data["Id"], created)
         else:
             before = existing.data
             after = {**data, **{k: before[k] for k in KEPT if k in before}}
             was = (before.get("Compliance") or {}).get("Status")
             now = (after.get("Compliance") or {}).get("Status")
-            if was == "PASSED" and now in ("FAILED", "WARNING", "NOT_AVAILABLE"):
-                if (after.get("Workflow") or {}).get("Status") in ("NOTIFIED", "RESOLVED"):
-                    after["Workflow"] = {"Status": "NEW"}
+            reopened = was == "PASSED" and now in ("FAILED", "WARNING", "NOT_AVAILABLE")
+            if reopened and (after.get("Workflow") or {}).get("Status") in ("NOTIFIED", "RESOLVED"):
+                after["Workflow"] = {"Status": "NEW"}
             existing.data = after
+            _noted(existing.id, after)
         done += 1
     return 0, done, []
 
@@ -80,6 +95,7 @@ def batch_update_findings(self: SecurityHubResponse) -> str:
             continue
         if status:
             found.data["Workflow"] = {"Status": status}
+            _noted(found.id, found.data)
         processed.append(ident)
     return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
 
@@ -106,3 +122,19 @@ def security_hub_as_aws() -> Iterator[None]:
         else:
             SecurityHubResponse.batch_update_findings = saved[2]  # type: ignore[attr-defined]
         urls.url_paths.pop(BATCH_UPDATE, None)
+        WORKFLOWS.clear()
+
+
+def findings_told(client: Any) -> list[dict[str, Any]]:
+    """Each finding in the account's Security Hub, as the demo tells it: generator, resource, count, and its
+    Workflow statuses in order."""
+    return [
+        {
+            "generator": f.get("GeneratorId"),
+            "resource": (f.get("Resources") or [{}])[0].get("Id"),
+            "count": (f.get("ProductFields") or {}).get("guardian/count"),
+            "compliance": (f.get("Compliance") or {}).get("Status"),
+            "workflows": list(WORKFLOWS.get(str(f.get("Id")), [])),
+        }
+        for f in client.get_findings().get("Findings", [])
+    ]

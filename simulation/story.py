@@ -62,7 +62,17 @@ def act_one(outcome: Outcome) -> list[str]:
         *_alert_lines(notification),
         *_lock_lines(outcome.locked, outcome.evidence_bucket),
         *_while_off_lines(outcome.blind_window, outcome.evidence_bucket),
+        *_finding_lines(outcome.findings),
     ]
+
+
+def _finding_lines(findings: Sequence[dict[str, Any]]) -> list[str]:
+    """The alert as a Security Hub finding, its Workflow in order (an informational copy: the alert went by SNS)."""
+    return [
+        f"  finding   Security Hub {f['generator']} on {f['resource']}: {' -> '.join(f['workflows'])} "
+        f"(compliance {f['compliance']}, count {f['count']})"
+        for f in findings
+    ] or ["  finding   none in Security Hub"]
 
 
 def _while_off_lines(window: dict[str, Any] | None, bucket: str) -> list[str]:

@@ -98,13 +98,13 @@ def cloudtrail_answers_as_aws() -> Iterator[None]:
     where AWS says it has some, so without the bridge every trail would look as if it had none."""
     from simulation.event_history import event_history  # noqa: PLC0415 - LookupEvents, which moto lacks
     from simulation.log_transformers import log_transformers  # noqa: PLC0415 - transformers, account policies
-    from simulation.security_hub import security_hub_as_aws  # noqa: PLC0415 - not enabled, BatchUpdateFindings
     from simulation.moto_server import (  # noqa: PLC0415
         cloudtrail_as_aws,
         lambda_invoke_configs,
         log_group_keys,
         s3_versions_by_prefix,
     )
+    from simulation.security_hub import security_hub_as_aws  # noqa: PLC0415 - not enabled, BatchUpdateFindings
 
     with (
         cloudtrail_as_aws(),

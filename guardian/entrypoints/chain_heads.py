@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from guardian.entrypoints.logs import configure
@@ -24,7 +25,7 @@ _adapters: dict[tuple[str, str, str], Any] = {}
 
 def lambda_handler(event: Any, context: Any) -> dict[str, str]:
     try:
-        outcome = receive(event, _adapter(), _adapter())
+        outcome = receive(event, _adapter(), _adapter(), now=datetime.now(UTC))
     except HeadError as exc:
         LOG.warning("not a chain head: dropped", extra={"why": str(exc)})
         return {"outcome": f"dropped: {exc}"}

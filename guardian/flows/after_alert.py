@@ -43,11 +43,19 @@ def could_not_act(event: CloudTrailEvent, decision: Decision, exc: Exception) ->
 
 
 def steps_after(
-    result: Result, scope: Scope | None, aws: HealPath, config: Config, run: Invocation, *, held: bool = False
+    result: Result,
+    scope: Scope | None,
+    aws: HealPath,
+    config: Config,
+    run: Invocation,
+    *,
+    held: bool = False,
+    sent: bool = True,
 ) -> list[tuple[str, Callable[[], object]]]:
     """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval. An
     alert ``held`` for its group's digest is counted, but alerts no repeated tampering: the digest reports the
-    repeats (CRITICAL once they reach the threshold), so a loop does not mail one CRITICAL alert per threshold."""
+    repeats (CRITICAL once they reach the threshold), so a loop does not mail one CRITICAL alert per threshold.
+    ``sent``: published or held by this call (not a duplicate delivery), so its Security Hub finding is counted."""
     steps: list[tuple[str, Callable[[], object]]] = []
     # A self-test is not tampering, nor is a call a watch rule only alerts on (a security group changed); a watch
     # rule's undo is (a recorder stopped).
@@ -81,7 +89,7 @@ def steps_after(
             recover(result, aws.full(), config, run, budget=after_alert_budget(run))
 
         steps.append(("recover the blind window", recover_window))
-    if config.security_hub and result.purpose is None:
+    if config.security_hub and result.purpose is None and (sent or held):
 
         def copy_finding() -> None:  # an informational copy: the alert path stays SNS (guardian.flows.security_hub)
             from guardian.flows.security_hub import copy_to_security_hub  # noqa: PLC0415 - after the alert only

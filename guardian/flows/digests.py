@@ -21,15 +21,18 @@ from guardian.model import signing
 from guardian.model.digests import (
     DIGEST_PREFIX,
     SETTLE,
+    Deleted,
     Entry,
+    Taken,
     Unsigned,
     digest_document,
     digest_key,
     sequence_of,
     sha256,
     window_days,
+    window_prefixes,
 )
-from guardian.model.record_signatures import SIGN_GRACE, is_sidecar, sidecar_key
+from guardian.model.record_signatures import SIGN_GRACE, SUFFIX, is_sidecar, sidecar_key
 from guardian.model.record_signatures import problem as record_problem
 from guardian.model.record_summary import summarize
 from guardian.model.results import iso
@@ -41,6 +44,12 @@ if TYPE_CHECKING:
     from guardian.ports.calls import DigestStore
     from guardian.ports.invocation import Invocation
 
+
+class ChainBlocked(RuntimeError):
+    """The chain's next key is taken by an object that is not the guardian's: alerted, then the run fails."""
+
+
+Found = Unsigned | Deleted | Taken  # what the sweep alerts: HIGH, HIGH, CRITICAL
 MAX_RECORDS = 2000  # per digest: a sweep after a long outage takes the backlog over several runs, in bounded time
 READERS = 8
 
@@ -48,20 +57,29 @@ READERS = 8
 def extend_chain(
     aws: DigestStore,
     run: Invocation,
-    alert: Callable[[list[Unsigned]], None] | None = None,
+    alert: Callable[[list[Found]], None] | None = None,
     on_head: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
     """Write the next digest (every run: its head is the chain's freshness): ``written <key>``, or why not.
 
     Only signed records are chained: one whose signature is missing (past :data:`SIGN_GRACE`) or invalid is left out,
-    named in the digest's ``unsigned``, and handed to ``alert`` first (HIGH, :mod:`guardian.flows.unsigned_records`).
+    named in the digest's ``unsigned``, and handed to ``alert`` first (HIGH, :mod:`guardian.flows.unsigned_records`);
+    so is a signature whose record is gone (deleted before a digest took it: ``deleted``). A next key taken by an
+    object that is not the guardian's digest stops the chain: alerted (CRITICAL), then :class:`ChainBlocked`.
     ``on_head``: given the new head (key, sequence, time, SHA-256 of its bytes) once it is written: the heartbeat."""
     now = run.clock()
     head, head_sha, broken = _head(aws, now)
     since = _parse(head["covers"]["to"]) if head else None
-    entries, unsigned, until = _new_records(aws, since, now - SETTLE, now)
-    if unsigned and alert is not None:  # publish first what the security team must see
-        alert(unsigned)
+    with ThreadPoolExecutor(max_workers=READERS) as pool:  # one listing per day: at once, not one after another
+        days = window_days(now - SETTLE)
+        listed = list(pool.map(aws.object_versions, days + window_prefixes(now - SETTLE)))
+    evidence = [v for versions in listed[: len(days)] for v in versions]
+    entries, unsigned, until = _new_records(aws, since, now - SETTLE, now, evidence)
+    blind = [v for versions in listed[len(days) :] for v in versions]
+    deleted, windows, forged = _deleted_and_windows(aws, evidence, blind, (since, until))
+    unsigned += forged
+    if (unsigned or deleted) and alert is not None:  # publish first what the security team must see
+        alert([*unsigned, *deleted])
     sequence = int(head["sequence"]) + 1 if head else 1
     key = digest_key(sequence, now)
     previous = (str(head["_key"]), head_sha) if head else None
@@ -74,12 +92,19 @@ def extend_chain(
         written_at=now,
         broken=broken,
         unsigned=unsigned,
+        deleted=deleted,
+        windows=windows,
     )
     signature = aws.sign(signing.digest(key, document))
     assert aws.signing_key is not None
     body = json_bytes(signing.signed(document, key_id=aws.signing_key, signature=signature), indent=1)
     if not aws.put_new(key, body):
-        return f"{key} exists already"
+        problem = _not_next(aws, key, previous)
+        if problem is None:  # the guardian's own next digest (a retried run wrote it): nothing to do
+            return f"{key} exists already"
+        if alert is not None:
+            alert([Taken(key, problem)])
+        raise ChainBlocked(f"the chain's next digest key {key} is taken by an object that is not its digest: {problem}")
     if on_head is not None:
         on_head({"key": key, "sequence": sequence, "written_at": iso(now), "sha256": sha256(body)})
     refused = f", {len(unsigned)} unsigned left out" if unsigned else ""
@@ -109,19 +134,91 @@ def _head(aws: DigestStore, now: datetime) -> tuple[dict[str, Any] | None, str, 
     return None, "", broken
 
 
+def _not_next(aws: DigestStore, key: str, previous: tuple[str, str] | None) -> str | None:
+    """Why the object at the next key is not the guardian's digest following ``previous`` (None if it is)."""
+    body = aws.object_bytes(key)
+    try:
+        document = json.loads(body)
+        signing.verify(key, document, aws.public_key(), key_id=aws.signing_key or "")
+    except (ValueError, signing.SignatureError) as exc:
+        return f"it does not verify as the guardian's ({exc})"
+    follows = document.get("previous")
+    expected = None if previous is None else {"key": previous[0], "sha256": previous[1]}
+    return None if follows == expected else f"it follows {follows}, not the head {expected}"
+
+
+def _deleted_and_windows(
+    aws: DigestStore,
+    evidence: list[dict[str, Any]],
+    blind: list[dict[str, Any]],
+    period: tuple[datetime | None, datetime],
+) -> tuple[list[Deleted], list[Entry], list[Unsigned]]:
+    """In the ``period`` (from, to]: each signature whose record has no version left (the record deleted before a
+    digest took it), and the blind-window objects (signed inline, written once), those not signed by the guardian
+    apart. Each period is a digest's own, so each is named once."""
+    since, until = period
+    records = {v["Key"] for v in evidence if not is_sidecar(v["Key"])}
+
+    def new(version: dict[str, Any]) -> bool:
+        modified = _utc(version["LastModified"])
+        return (since is None or modified > since) and modified <= until
+
+    orphans = [v for v in evidence if is_sidecar(v["Key"]) and new(v) and v["Key"].removesuffix(SUFFIX) not in records]
+    deleted = [
+        Deleted(
+            v["Key"].removesuffix(SUFFIX),
+            _named_sha(aws.object_bytes(v["Key"], v["VersionId"])),
+            v["Key"],
+            str(v["VersionId"]),
+            str(iso(_utc(v["LastModified"]))),
+        )
+        for v in orphans
+    ]
+    windows: list[Entry] = []
+    forged: list[Unsigned] = []
+    public = aws.public_key()
+    for version in (v for v in blind if new(v)):
+        key = version["Key"]
+        body, lock_mode, retain_until = aws.object_read(key, version["VersionId"])
+        at = str(iso(_utc(version["LastModified"])))
+        problem = record_problem(key, body, None, public, key_id=aws.signing_key)
+        if problem:
+            forged.append(Unsigned(key, str(version["VersionId"]), sha256(body), at, problem))
+        else:
+            windows.append(Entry(key, str(version["VersionId"]), sha256(body), at, lock_mode, iso(retain_until)))
+    return deleted, windows, forged
+
+
+def _named_sha(sidecar_body: bytes) -> str:
+    """The SHA-256 a sidecar names for its record ("unknown" if it names none)."""
+    try:
+        return str(json.loads(sidecar_body)["record"]["sha256"])
+    except (ValueError, KeyError, TypeError):
+        return "unknown (its signature is unreadable)"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _new_records(
-    aws: DigestStore, since: datetime | None, until: datetime, now: datetime
+    aws: DigestStore,
+    since: datetime | None,
+    until: datetime,
+    now: datetime,
+    listed: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Entry], list[Unsigned], datetime]:
-    """The record versions written in (``since``, ``until``], each read once with its signature (in parallel): the
-    signed ones to chain, the unsigned ones to refuse, and the cut-off actually covered. At most :data:`MAX_RECORDS`
-    per digest, the oldest first; the cut-off stops before a record still waiting for its signature."""
+    """The record versions (``listed``, else listed here) written in (``since``, ``until``], each read once with its
+    signature (in parallel): the signed ones to chain, the unsigned ones to refuse, and the cut-off actually covered.
+    At most :data:`MAX_RECORDS` per digest, the oldest first; the cut-off stops before a record still waiting for its
+    signature."""
     new: list[tuple[datetime, dict[str, Any]]] = []
-    with ThreadPoolExecutor(max_workers=READERS) as pool:  # one listing per day: at once, not one after another
-        listed = [v for versions in pool.map(aws.object_versions, window_days(until)) for v in versions]
+    if listed is None:
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            listed = [v for versions in pool.map(aws.object_versions, window_days(until)) for v in versions]
     sidecars = {v["Key"] for v in listed if is_sidecar(v["Key"])}
     for version in listed:
-        modified = version["LastModified"]
-        modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
+        modified = _utc(version["LastModified"])
         if (since is None or modified > since) and modified <= until and not is_sidecar(version["Key"]):
             new.append((modified, version))
     new.sort(key=lambda item: (item[0], item[1]["Key"]))

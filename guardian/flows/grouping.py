@@ -118,10 +118,10 @@ def plan(result: Result, aws: Delivery, config: Config, run: Invocation) -> Plan
         return None
     if opening is not None and opening.key.text != key.text:
         opening = None
-    found, now = Plan(key, opening, groups, aws, table, minutes), run.clock()
+    known, now = Plan(key, opening, groups, aws, table, minutes), run.clock()
     if may_group(result, evidence_written=True) and (opening is None or not opening.holds(now)):
-        return claim(found, result, now)  # no open window: this may be one of a flood's first alerts
-    return found
+        return claim(known, result, now)  # no open window: this may be one of a flood's first alerts
+    return known
 
 
 def claim(p: Plan, result: Result, now: datetime) -> Plan:

@@ -3,8 +3,9 @@
 
 Event history shows a call within about 15 minutes of it (:data:`~guardian.model.blind_window.HISTORY_LAG`), and a
 heal's read comes seconds after the window closed, so its last calls may be missing (``settled`` false). Each sweep
-takes the recent windows not yet settled (today's and yesterday's, at most :data:`PER_SWEEP`), reads each again
+takes the windows not yet settled (of Event history's 90 days, at most :data:`PER_SWEEP`), reads each again
 once the lag has passed, and keeps the result beside the first read (``<key>.settled.json``, signed, written once).
+A read again in which a Region failed (a throttled LookupEvents) is not kept: the next sweep reads it again.
 A first read whose signature does not verify is not the guardian's: it is skipped, and logged.
 """
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 PER_SWEEP = 5  # windows read again per sweep at most (each up to 20 s of LookupEvents): the rest wait for the next
+# Event history holds 90 days: a window not settled (a Region failed) is read again by each sweep while it is younger.
+# Listed by month (4 ListObjectsV2 calls a sweep, 1,000 keys each); a window once settled is skipped unread.
+HISTORY_DAYS = timedelta(days=90)
 
 
 class Ports(KeepPorts, Protocol):
@@ -43,13 +47,15 @@ class Ports(KeepPorts, Protocol):
 def settle_windows(aws: Ports, run: Invocation) -> list[str]:
     """Read again the recent windows whose lag has passed; the keys written."""
     now = run.clock()
-    days = [f"{PREFIX}{now - timedelta(days=n):%Y/%m/%d}/" for n in (1, 0)]
-    keys = [k for day in days for k in aws.list_keys(day)]
+    oldest = f"{PREFIX}{now - HISTORY_DAYS:%Y/%m/%d}/"
+    months = dict.fromkeys(f"{PREFIX}{now - timedelta(days=n):%Y/%m}/" for n in range(HISTORY_DAYS.days, -1, -1))
+    keys = [k for month in months for k in aws.list_keys(month) if k >= oldest]
     settled = {k for k in keys if k.endswith(SETTLED_SUFFIX)}
     todo = [k for k in keys if not k.endswith(SETTLED_SUFFIX) and settled_key(k) not in settled]
     written: list[str] = []
-    for key in todo:
-        if len(written) >= PER_SWEEP:
+    reads = 0
+    for key in reversed(todo):  # the newest first: a window that keeps failing never holds back a new one
+        if reads >= PER_SWEEP:
             break
         first = _verified(aws, key)
         if first is None or first.get("settled") is not False:
@@ -59,6 +65,7 @@ def settle_windows(aws: Ports, run: Invocation) -> list[str]:
         if start is None or end is None or now < end + HISTORY_LAG:
             continue
         regions = [str(r) for r in first.get("regions") or []]
+        reads += 1
         read: Read = read_window(aws, regions, start, end, run)
         document = window_document(
             evidence_key=str(first.get("evidence_key") or ""),
@@ -70,6 +77,9 @@ def settle_windows(aws: Ports, run: Invocation) -> list[str]:
             read_at=run.clock(),
         )
         document["first_read"] = {"key": key, "total": first.get("total"), "read_at": first.get("read_at")}
+        if read.failed:  # kept once only: a read a Region failed is not kept, the next sweep reads it again
+            LOG.warning("blind window not read again: a Region failed", extra={"key": key, "failed": list(read.failed)})
+            continue
         if keep(aws, settled_key(key), document):
             written.append(settled_key(key))
             LOG.info("blind window read again, settled", extra={"blind_window_key": key, "total": len(read.events)})

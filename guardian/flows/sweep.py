@@ -19,13 +19,14 @@ from guardian.flows import own_aliases, own_functions, own_rules
 from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.bus_keys import check_default_buses
 from guardian.flows.deliver import AlertNotPublished
-from guardian.flows.digests import extend_chain
+from guardian.flows.digests import ChainBlocked, extend_chain
 from guardian.flows.forwarder_queues import check_forwarder_queues
 from guardian.flows.grouping import flush_closed
 from guardian.flows.key_checks import sweep_keys
 from guardian.flows.lake_checks import store_keys, sweep_lake
 from guardian.flows.log_files import LogCheck, check_log_files
 from guardian.flows.log_policy_checks import sweep_log_policies
+from guardian.flows.missing_windows import alert_missing
 from guardian.flows.settle_windows import settle_windows
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
 from guardian.flows.sweep_left import DEFERRED
@@ -195,6 +196,8 @@ def run_sweep(
     _checked("alert_groups", failures, lambda: flush_closed(aws, config, run, share=GROUPS_SHARE))
     # Blind windows read right after their heal, read again once Event history holds them (about 15 minutes).
     _checked("blind_windows", failures, lambda: settle_windows(aws, run))
+    # A healed stop or delete with no blind-window object half an hour on: its read failed, or the object is gone.
+    _checked("missing_blind_windows", failures, lambda: alert_missing(aws, config, run))
     return SweepReport(
         started,
         checked,
@@ -223,6 +226,10 @@ def _checked(what: str, failures: dict[str, str], check: Callable[[], T]) -> T |
     except AlertNotPublished as exc:  # a topic refused its alert (its security-account copy went out): go on
         failures[what] = str(exc)
         LOG.error("an alert of a check of the guardian itself was refused", extra={"check": what})
+        return None
+    except ChainBlocked as exc:  # someone's object at the chain's next key: alerted CRITICAL, the run fails
+        failures[what] = str(exc)
+        LOG.error("the evidence digest chain is blocked", extra={"check": what})
         return None
     except Exception as exc:  # a fault of the guardian's own code (a RecursionError): the run fails
         failures[what] = f"{type(exc).__name__}: {exc}"

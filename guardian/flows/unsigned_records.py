@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian.flows.deliver import deliver
 from guardian.model.decide import Decision
+from guardian.model.digests import Deleted, Taken, Unsigned
 from guardian.model.findings import found_event
 from guardian.model.results import Result
 from guardian.model.rules import SWEEP_RULE, Action, Outcome, Severity
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from guardian.flows.digests import Found
     from guardian.model.config import Config
-    from guardian.model.digests import Unsigned
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
 
@@ -33,28 +34,59 @@ LOG = logging.getLogger(__name__)
 ALARMS_RULE = "alarms-to-security"  # as infra.security_account names it (tests/infra/test_security_account.py)
 
 
-def alert_unsigned(found: list[Unsigned], aws: Everything, config: Config, run: Invocation, *, at: datetime) -> None:
-    """One HIGH alert per record version the chain refused."""
-    for record in found:
-        digest = hashlib.sha256(f"{record.key}\n{record.version_id}".encode("utf-8", "backslashreplace")).hexdigest()
+def alert_unsigned(found: list[Found], aws: Everything, config: Config, run: Invocation, *, at: datetime) -> None:
+    """One alert per record version the chain refused (HIGH), per record deleted before a digest took it (HIGH), and
+    for a next digest key taken by someone else's object (CRITICAL: the chain is stopped)."""
+    for item in found:
+        what, version, severity, why = _described(item)
+        digest = hashlib.sha256(f"{what}\n{version}".encode("utf-8", "backslashreplace")).hexdigest()
+        kind = {Unsigned: "unsigned-record", Deleted: "deleted-record"}.get(type(item), "digest-key-taken")
         event = found_event(
-            f"sweep-unsigned-record-{digest[:32]}",
+            f"sweep-{kind}-{digest[:32]}",
             account_id=config.account_id,
             region=config.topic_region,
             detected_at=at,
-            raw={"evidence_record": record.key, "unsigned_record": record.to_json()},
+            raw={"evidence_record": what, kind.replace("-", "_"): _json(item)},
         )
-        why = (
-            f"unsigned record in the evidence store: {record.key} (version {record.version_id}, written "
-            f"{record.last_modified}): {record.problem}. The guardian signs every record it writes, so this one was "
+        decision = Decision(Action.ALERT, Outcome.ALERTED, severity, why, SWEEP_RULE)
+        deliver(Result(event, decision, Outcome.ALERTED, severity), aws, config, run)
+        LOG.error("a finding in the evidence store", extra={"finding": kind, "evidence_key": what})
+
+
+def _described(item: Found) -> tuple[str, str, Severity, str]:
+    """The object named, its version, the severity and why."""
+    who = "Find who in the bucket's server access logs or CloudTrail data events"
+    if isinstance(item, Unsigned):
+        return (
+            item.key,
+            item.version_id,
+            Severity.HIGH,
+            f"unsigned record in the evidence store: {item.key} (version {item.version_id}, written "
+            f"{item.last_modified}): {item.problem}. The guardian signs every record it writes, so this one was "
             "written by someone else, or its signing failed: it is kept out of the digest chain, and `guardian verify`"
-            " names it. Find who wrote it in the bucket's server access logs or CloudTrail data events"
+            f" names it. {who}",
         )
-        decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.HIGH, why, SWEEP_RULE)
-        deliver(Result(event, decision, Outcome.ALERTED, Severity.HIGH), aws, config, run)
-        LOG.error(
-            "unsigned record in the evidence store", extra={"evidence_key": record.key, "problem": record.problem}
+    if isinstance(item, Deleted):
+        return (
+            item.key,
+            item.sidecar_version_id,
+            Severity.HIGH,
+            f"evidence record deleted before the digest chain took it: {item.key} (SHA-256 {item.sha256}) is gone, "
+            f"its signature {item.sidecar} (written {item.sidecar_last_modified}) is left. Deleting a locked record "
+            f"takes a governance bypass: the next digest names it, and `guardian verify` fails on it. {who}",
         )
+    return (
+        item.key,
+        "",
+        Severity.CRITICAL,
+        f"the evidence digest chain is stopped: its next key {item.key} holds an object that is not the guardian's "
+        f"digest ({item.problem}). No record is chained until it is removed (a governance bypass); the sweep fails "
+        f"until then. {who}",
+    )
+
+
+def _json(item: Found) -> dict[str, Any]:
+    return {"key": item.key, "problem": item.problem} if isinstance(item, Taken) else item.to_json()
 
 
 def heartbeat(aws: Everything, config: Config) -> Callable[[dict[str, Any]], None] | None:

@@ -111,6 +111,7 @@ CHANGED_BY: Mapping[str, tuple[str, ...]] = {
     "DeleteBucket": WHOLE,
     "DeleteLogGroup": WHOLE,
     "PutRetentionPolicy": ("retention_days",),
+    "PutTransformer": ("transformer",),
     "AssociateKmsKey": ("kms_key_id",),
     "DisassociateKmsKey": ("kms_key_id",),
 }

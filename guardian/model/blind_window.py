@@ -84,11 +84,15 @@ def counts(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"principal": p, "event_name": n, "count": c} for (p, n), c in ordered]
 
 
-def summary_line(events: Sequence[Mapping[str, Any]], truncated: str | None) -> str:
-    """``37 calls by 3 principals`` (``at least`` when the read was cut)."""
+def summary_line(events: Sequence[Mapping[str, Any]], truncated: str | None, failed: Sequence[str] = ()) -> str:
+    """``37 calls by 3 principals`` (``at least`` when the read was cut or a Region failed, each such Region named:
+    ``(us-east-1 not read: ThrottlingException: ...)``): a throttled read is never "0 calls"."""
     principals = len({principal_of(e) for e in events})
-    more = "at least " if truncated else ""
-    return f"{more}{len(events)} calls by {principals} principal{'s' if principals != 1 else ''}"
+    more = "at least " if truncated or failed else ""
+    line = f"{more}{len(events)} calls by {principals} principal{'s' if principals != 1 else ''}"
+    if failed:
+        line += " (" + "; ".join(" not read: ".join(f.split(": ", 1)) for f in failed) + ")"
+    return line
 
 
 def window_document(
@@ -111,12 +115,13 @@ def window_document(
         "regions": list(regions),
         "window": {"start": iso(start), "end": iso(end)},
         "read_at": iso(read_at),
-        "settled": read_at >= end + HISTORY_LAG,  # false: read before Event history could hold every call
+        # false: read before Event history could hold every call, or a Region not read (the sweep reads it again)
+        "settled": read_at >= end + HISTORY_LAG and not read.failed,
         "requests": read.requests,
         "bounds": {"max_events": MAX_EVENTS, "max_seconds": MAX_SECONDS},
         "truncated": read.truncated,
         "failed": list(read.failed),
-        "summary": summary_line(read.events, read.truncated),
+        "summary": summary_line(read.events, read.truncated, read.failed),
         "total": len(read.events),
         "principals": len({principal_of(e) for e in read.events}),
         "counts": counts(read.events),
@@ -157,3 +162,23 @@ def _bare(event: Mapping[str, Any]) -> dict[str, Any]:
         "eventTime": iso(at) if hasattr(at, "isoformat") else at,
         "username": event.get("Username"),
     }
+
+
+WINDOW_EVENTS = ("StopLogging", "DeleteTrail")  # a trail off: the event path reads its window once it is healed
+
+
+def wants_window(record: Mapping[str, Any]) -> bool:
+    """Whether the guardian reads a blind window after this evidence record: a healed stop or delete of a trail (the
+    event path's, or the sweep's: a trail found deleted or not logging), tampering only (no approval, no self-test)."""
+    if record.get("outcome") != "healed" or record.get("purpose"):
+        return False
+    what = record.get("what")
+    name = what.get("event_name") if isinstance(what, dict) else None
+    if name in WINDOW_EVENTS:
+        return True
+    original = record.get("original_event")
+    if name != "DriftDetected" or not isinstance(original, dict):
+        return False
+    changes = original.get("changes")
+    stopped = isinstance(changes, list) and any(isinstance(c, dict) and c.get("field") == "logging" for c in changes)
+    return original.get("deleted") is True or stopped

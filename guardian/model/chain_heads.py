@@ -9,6 +9,12 @@ once seen never changes its digest. So a head **regresses** (CRITICAL) when:
 - it is newer by sequence but older by time than a kept head, by more than :data:`MARGIN`;
 - it is older by sequence but newer by time than a kept head: the chain was shortened and grew again.
 
+A head is **refused** (CRITICAL, never kept, so it evicts no real head) when it cannot be a sweep's: written after the
+event carrying it was sent (the envelope's ``time``, and the receiver's clock, plus :data:`MARGIN`), or its sequence
+ahead of the newest kept by more than one a minute since that head (the sweep runs at most once a minute) plus
+:data:`SLACK`. Without these bounds heads "from 2100" with huge sequences would fill the window, and a real chain
+shortened later would be judged older, not a regression. A window is trimmed of its oldest heads only.
+
 EventBridge does not keep order, so an older head arriving late is not a regression: its time is older than those
 of the newer heads kept. The window (not only the last head) lets the same-sequence check see a rewrite of a head a
 few sweeps back, which is the shortening the time check may miss when the new digest is written within the margin.
@@ -29,6 +35,8 @@ HEAD_SOURCE = "cloudtrail-guardian.chain"  # as guardian.adapters.heartbeat send
 HEAD_DETAIL_TYPE = "Guardian Evidence Chain Head"
 WINDOW = 16  # heads kept per origin: a few hours of sweeps, the reordering EventBridge and Lambda's retries make
 MARGIN = timedelta(minutes=2)  # a newer head this much older in time than one kept is tolerated (clocks)
+SWEEP_EVERY = timedelta(minutes=1)  # the sweep runs (and writes a digest) at most this often
+SLACK = WINDOW  # digests beyond one per SWEEP_EVERY a head may be ahead by (runs by hand, retries)
 ALERT_SCHEMA = "cloudtrail-guardian/chain-head-alert"
 ALERT_SCHEMA_VERSION = "1.0"
 _ACCOUNT = re.compile(r"\d{12}")
@@ -99,6 +107,7 @@ class Verdict:
     kept: Kept  # what to keep now
     regression: str | None = None  # why the head is CRITICAL, if it is
     changed: bool = True  # False: a head seen before (a duplicate delivery): nothing to write
+    refused: bool = False  # True: the head cannot be a sweep's (``regression`` says why): alerted, never kept
 
 
 def origin_of(event: Any) -> tuple[Origin, Head]:
@@ -120,8 +129,24 @@ def origin_of(event: Any) -> tuple[Origin, Head]:
     return Origin(account, region, stack), Head.from_json(detail.get("head"))
 
 
-def judge(kept: Kept, head: Head) -> Verdict:
-    """The new head against the heads kept (see the module): the state to keep, and the regression if any."""
+def sent_at(event: Any) -> datetime:
+    """When the event was put on the bus (its envelope's ``time``, which EventBridge always sets)."""
+    text = event.get("time") if isinstance(event, dict) else None
+    try:
+        at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise HeadError(f"a chain head's envelope has no time: {text!r:.40}") from exc
+    if at.tzinfo is None:
+        raise HeadError("a chain head's envelope time must carry its time zone")
+    return at
+
+
+def judge(kept: Kept, head: Head, *, sent: datetime | None = None) -> Verdict:
+    """The new head against the heads kept (see the module): the state to keep, and the regression if any.
+    ``sent``: the latest the head can have been written (the envelope's time, or the receiver's clock if earlier)."""
+    refused = _impossible(kept, head, sent)
+    if refused is not None:
+        return Verdict(kept, regression=refused, refused=True)
     for seen in kept.heads:
         if seen.sequence == head.sequence:
             if (seen.key, seen.sha256) == (head.key, head.sha256):
@@ -148,15 +173,37 @@ def judge(kept: Kept, head: Head) -> Verdict:
     return Verdict(Kept(tuple(heads), kept.version, kept.regressions))
 
 
+def _impossible(kept: Kept, head: Head, sent: datetime | None) -> str | None:
+    """Why ``head`` cannot be a sweep's (refused), or None."""
+    if sent is not None and head.written_at > sent + MARGIN:
+        return (
+            f"refused head {head.key:.200} (sequence {head.sequence}): dated {_iso(head.written_at)}, after the event "
+            f"carrying it was sent ({_iso(sent)}): forged, and not kept"
+        )
+    last = kept.last
+    if last is None or head.sequence <= last.sequence:
+        return None
+    elapsed = max(timedelta(0), head.written_at - last.written_at)
+    allowed = elapsed // SWEEP_EVERY + SLACK
+    if head.sequence - last.sequence > allowed:
+        return (
+            f"refused head {head.key:.200} (sequence {head.sequence}): {head.sequence - last.sequence} digests after "
+            f"sequence {last.sequence} ({_iso(last.written_at)}), at most {allowed} possible in that time: forged, "
+            "and not kept"
+        )
+    return None
+
+
 def _restart(kept: Kept, head: Head, why: str) -> Verdict:
     """After a regression the new chain is the one followed (alarmed once per regression, not at every sweep until it
     passes the old one); the count of regressions stays on the item."""
     return Verdict(Kept((head,), kept.version, kept.regressions + 1), regression=why)
 
 
-def alert_message(origin: Origin, head: Head, why: str, last: Head | None) -> tuple[str, str]:
+def alert_message(origin: Origin, head: Head, why: str, last: Head | None, *, refused: bool = False) -> tuple[str, str]:
     """The CRITICAL alert's subject (within SNS's 100 characters) and JSON message."""
-    subject = f"[CRITICAL] {origin.account} {origin.region} evidence chain went backwards"[:99]
+    what = "refused a forged evidence chain head" if refused else "evidence chain went backwards"
+    subject = f"[CRITICAL] {origin.account} {origin.region} {what}"[:99]
     document = {
         "schema": ALERT_SCHEMA,
         "schema_version": ALERT_SCHEMA_VERSION,
@@ -164,7 +211,8 @@ def alert_message(origin: Origin, head: Head, why: str, last: Head | None) -> tu
         "account": origin.account,
         "region": origin.region,
         "stack": origin.stack,
-        "summary": f"The evidence chain of the guardian in {origin.account} {origin.region} went backwards: {why}",
+        "summary": f"The evidence chain of the guardian in {origin.account} {origin.region} "
+        f"{'was sent a head it cannot have' if refused else 'went backwards'}: {why}",
         "head": head.to_json(),
         "last_kept": last.to_json() if last is not None else None,
         "next_steps": "Run `guardian verify` in that account (it names the missing digests and records); find who "

@@ -18,7 +18,7 @@ from typing import Any
 from guardian.model.results import iso
 
 DIGEST_SCHEMA = "cloudtrail-guardian/digest"
-DIGEST_SCHEMA_VERSION = "1.1"  # 1.1: ``unsigned``, the records the chain refused
+DIGEST_SCHEMA_VERSION = "1.2"  # 1.1: ``unsigned``; 1.2: ``deleted`` (signatures without a record), ``windows``
 DIGEST_PREFIX = "digests/"
 # A record is listed once S3 shows it: only records written at least this long before the digest are taken, so one
 # still being written is taken by the next digest, never skipped.
@@ -77,6 +77,36 @@ class Unsigned:
         }
 
 
+@dataclass(frozen=True)
+class Deleted:
+    """A record deleted before a digest took it: its signature sidecar (``sidecar``, of that version) names a record
+    (``key``, SHA-256 ``sha256``) of which no version is left."""
+
+    key: str
+    sha256: str
+    sidecar: str
+    sidecar_version_id: str
+    sidecar_last_modified: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "sha256": self.sha256,
+            "sidecar": self.sidecar,
+            "sidecar_version_id": self.sidecar_version_id,
+            "sidecar_last_modified": self.sidecar_last_modified,
+        }
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The chain's next key, taken by an object that is not the guardian's next digest (``problem``: why not): the
+    chain cannot be extended until it is removed."""
+
+    key: str
+    problem: str
+
+
 def digest_key(sequence: int, at: datetime) -> str:
     """``digests/YYYY/MM/DD/<sequence>.json``: sorted by day, then by sequence."""
     return f"{DIGEST_PREFIX}{at:%Y/%m/%d}/{sequence:010d}.json"
@@ -97,10 +127,13 @@ def digest_document(
     written_at: datetime,
     broken: list[str],
     unsigned: list[Unsigned] | None = None,
+    deleted: list[Deleted] | None = None,
+    windows: list[Entry] | None = None,
 ) -> dict[str, Any]:
     """The digest of the signed records written in (``covers_from``, ``covers_to``]; ``previous`` is (key, SHA-256 of
     its bytes) of the digest before, None for the first; ``broken`` names newer digests that failed verification;
-    ``unsigned`` the records of the period left out for their signature."""
+    ``unsigned`` the records of the period left out for their signature; ``deleted`` those gone before a digest took
+    them (their signature left); ``windows`` the blind-window objects (``blind-windows/``) of the period."""
     return {
         "schema": DIGEST_SCHEMA,
         "schema_version": DIGEST_SCHEMA_VERSION,
@@ -111,6 +144,8 @@ def digest_document(
         "written_at": iso(written_at),
         "broken": broken,
         "unsigned": [u.to_json() for u in sorted(unsigned or [], key=lambda u: (u.key, u.last_modified))],
+        "deleted": [d.to_json() for d in sorted(deleted or [], key=lambda d: (d.key, d.sidecar_last_modified))],
+        "windows": [e.to_json() for e in sorted(windows or [], key=lambda e: (e.key, e.last_modified))],
     }
 
 
@@ -122,6 +157,11 @@ def window_days(until: datetime) -> list[str]:
     """The evidence prefixes a digest lists for new records: the last :data:`LOOKBACK_DAYS` days, and undated."""
     days = [until - timedelta(days=n) for n in range(LOOKBACK_DAYS + 1)]
     return [f"evidence/{d:%Y/%m/%d}/" for d in days] + ["evidence/undated/"]
+
+
+def window_prefixes(until: datetime) -> list[str]:
+    """The blind-window objects' prefixes a digest lists (named after their record: the same days)."""
+    return [f"blind-windows/{p.removeprefix('evidence/')}" for p in window_days(until)]
 
 
 @dataclass(frozen=True)

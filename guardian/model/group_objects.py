@@ -9,6 +9,9 @@ Pure. Under ``groups/<hour the window started>/<group id>/<window start>/``:
   (:meth:`guardian.model.grouping.Member.name`), so one ListObjectsV2 reads 1,000 members;
 - ``claim-<n>``: the digest is being sent (write-once, ``IfNoneMatch``: one sender); ``failed-<n>``: that attempt
   was refused, and the next takes ``claim-<n+1>``. A window is flushed when it has more claims than failures.
+
+Beside them, ``groups/open/<group id>/<slot>.json`` claims a window before its first alert goes out
+(:func:`guardian.model.grouping.claim_key`): a flood's first alerts, none seeing a window yet, agree on one.
 """
 
 from __future__ import annotations

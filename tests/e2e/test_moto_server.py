@@ -128,6 +128,10 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert "unknown principal" not in text
         assert "The sweep found trail organization-audit (us-east-1) deleted" in text
         assert outcome.blind_window is not None  # what the attacker did while the trail was off, kept signed
+        # Act 1's alert as a Security Hub finding (moto's, bridged: simulation.security_hub), created NEW and resolved
+        [finding] = outcome.findings
+        assert (finding["generator"], finding["workflows"]) == ("cloudtrail-guardian/StopLogging", ["NEW", "RESOLVED"])
+        assert "  finding   Security Hub cloudtrail-guardian/StopLogging on " in text
         assert outcome.blind_window["summary"] == "4 calls by 1 principal"
         assert "  while off  4 calls by 1 principal (" in text
 

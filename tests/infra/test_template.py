@@ -329,6 +329,19 @@ def grants(template: Template, role: str = "RemediationRole") -> dict[str, list[
     return result
 
 
+def security_hub(*resource: Any) -> dict[str, Any]:
+    """This account's Security Hub ARN in the stack's Region: ``resource`` after ``<account>:``."""
+    head = ["arn:", {"Ref": "AWS::Partition"}, ":securityhub:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}]
+    parts = [*head, ":", *resource]
+    joined: list[Any] = []
+    for part in parts:  # the CDK joins adjacent strings
+        if joined and isinstance(part, str) and isinstance(joined[-1], str):
+            joined[-1] += part
+        else:
+            joined.append(part)
+    return {"Fn::Join": ["", joined]}
+
+
 def test_function_role_is_least_privilege(default_synth: Any) -> None:
     template, _ = default_synth
     topic_id, _ = only(template, "AWS::SNS::Topic")
@@ -346,6 +359,7 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     selftests = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/selftests/*"]]}
     groups = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/groups/*"]]}  # alert groups' windows
     blind_windows = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/blind-windows/*"]]}  # written once
+    signatures = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/evidence/*.json.sig"]]}
     table_id = logical_id(template, "AWS::DynamoDB::Table", containing="Activity")
     granted = grants(template)
     repairs = [
@@ -401,7 +415,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "cloudtrail:LookupEvents": ["*"],  # the blind window from Event history: LookupEvents has no resource type
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
-        "s3:GetObject": [groups, baselines, selftests],  # selftests/: the self-test markers it reads, never writes
+        # selftests/: the self-test markers it reads, never writes; evidence signatures: a record's SHA-256 (findings)
+        "s3:GetObject": [groups, baselines, selftests, signatures],
         "s3:GetObjectVersion": [baselines, selftests],
         "s3:ListBucketVersions": [{"Fn::GetAtt": [bucket_id, "Arn"]}] * 2,
         "kms:Sign": [signing_key],
@@ -421,6 +436,10 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         **{action: [buckets] for action in (*BUCKET_REPAIRS, "s3:CreateBucket")},
         **{action: [log_groups] for action in LOG_GROUP_REPAIRS},
         **{action: [data_stores] for action in DATA_STORE_REPAIRS},
+        # each alert's Security Hub finding: into the account's own product; its count and Workflow on the hub
+        "securityhub:BatchImportFindings": [security_hub("product/", {"Ref": "AWS::AccountId"}, "/default")],
+        "securityhub:GetFindings": [security_hub("hub/default")],
+        "securityhub:BatchUpdateFindings": [security_hub("hub/default")],
     }
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
     assert not {"s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:DeleteEventDataStore"} & set(granted)

@@ -196,6 +196,7 @@ def test_a_forged_deployment_event_records_nothing_and_is_alerted(
 def test_forwarder_rules_are_kept_in_every_other_region(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     """The forwarders carry events from the other Regions; a forwarder disabled there blinds the guardian there."""
     rule_with_target("us-west-2", FORWARDER)
+    boto3.client("sqs", region_name="us-west-2").create_queue(QueueName=f"{FORWARDER}-dead-letters")  # its queue
     monkeypatch.setenv("GUARDIAN_FORWARDER_RULES", json.dumps([FORWARDER]))
     runtime.reset()
     assert account.sweep()["guardian_rules"] == {f"us-west-2:{FORWARDER}": "baseline_recorded"}

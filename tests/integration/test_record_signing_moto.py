@@ -14,9 +14,12 @@ import pytest
 
 from guardian.adapters.heartbeat import SOURCE as HEAD_SOURCE
 from guardian.entrypoints import runtime
+from guardian.flows.baselines import write_signed
 from guardian.flows.digests import extend_chain
+from guardian.flows.own_rules import snapshot
 from guardian.flows.unsigned_records import alert_unsigned, heartbeat
 from guardian.model import signing
+from guardian.model.baselines import rule_document, rule_key
 from guardian.model.record_signatures import problem, sidecar_key
 from guardian.ports.invocation import Invocation
 from guardian_console import verify
@@ -72,9 +75,23 @@ def verified(world: World, at: datetime, noted: tuple[str, str | None] | None = 
 
 @pytest.fixture
 def scheduled(world: World) -> World:
-    """The deployed sweep's schedule, where verify reads the interval."""
-    boto3.client("events").put_rule(Name=f"{STACK}-sweep-schedule", ScheduleExpression="rate(5 minutes)")
+    """The deployed sweep's schedule, where verify reads the interval, and the sweep's signed baseline of it."""
+    record_schedule("rate(5 minutes)")
     return world
+
+
+def record_schedule(expression: str, live: str | None = None) -> None:
+    """The schedule rule as deployed (``expression``, its signed baseline recorded as the sweep does) and as it is
+    now (``live``, if someone edited it since)."""
+    name = f"{STACK}-sweep-schedule"
+    events = boto3.client("events")
+    events.put_rule(Name=name, ScheduleExpression=expression)
+    rule = snapshot(dict(events.describe_rule(Name=name)), [])
+    document = rule_document(name, rule, recorded_at="2026-11-20T00:00:00Z", by="sweep", region="us-east-1")
+    runtime.reset()
+    write_signed(runtime.full_adapter(runtime.config()), rule_key("us-east-1", name), document)
+    if live is not None:
+        events.put_rule(Name=name, ScheduleExpression=live)
 
 
 def test_the_handler_signs_its_record_after_the_alert_and_the_signature_verifies(world: World) -> None:

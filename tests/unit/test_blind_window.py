@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
 from guardian.flows.history import actor_of, read_window
-from guardian.model.blind_window import counts, match, window_key
+from guardian.model.blind_window import Read, counts, match, summary_line, wants_window, window_document, window_key
 from guardian.ports.invocation import Invocation
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -124,3 +125,49 @@ def test_the_actor_is_the_newest_matching_call_on_that_resource_else_not_recorde
         until=clock(), run=Invocation(clock, clock.sleep),
     )  # fmt: skip
     assert nothing["arn"] == "not recorded"
+
+
+@pytest.mark.threat("blind-window-hide")
+def test_a_region_not_read_makes_the_count_a_floor_named_and_the_window_not_settled() -> None:
+    """Review 4 finding 1A: a throttled read was "0 calls by 0 principals", settled, never read again."""
+    failed = ("us-east-1: ThrottlingException: Rate exceeded",)
+    assert summary_line([], None, failed) == (
+        "at least 0 calls by 0 principals (us-east-1 not read: ThrottlingException: Rate exceeded)"
+    )
+    late = T0 + timedelta(hours=2)  # read long after the window: settled, unless a Region failed
+    document = window_document(
+        evidence_key="evidence/2026/11/20/abc.json", trail_arn="t", regions=["us-east-1"], start=T0,
+        end=T0 + timedelta(minutes=1), read=Read((), 1, None, failed), read_at=late,
+    )  # fmt: skip
+    assert document["settled"] is False
+    assert document["summary"].startswith("at least 0 calls")
+    ok = window_document(
+        evidence_key="evidence/2026/11/20/abc.json", trail_arn="t", regions=["us-east-1"], start=T0,
+        end=T0 + timedelta(minutes=1), read=Read((), 1), read_at=late,
+    )  # fmt: skip
+    assert (ok["settled"], ok["summary"]) == (True, "0 calls by 0 principals")
+
+
+@pytest.mark.threat("blind-window-hide")
+@pytest.mark.parametrize(
+    ("record", "wanted"),
+    [
+        ({"outcome": "healed", "what": {"event_name": "StopLogging"}}, True),
+        ({"outcome": "healed", "what": {"event_name": "DeleteTrail"}, "purpose": None}, True),
+        ({"outcome": "healed", "what": {"event_name": "StopLogging"}, "purpose": {"kind": "selftest"}}, False),
+        ({"outcome": "heal_failed", "what": {"event_name": "StopLogging"}}, False),
+        ({"outcome": "healed", "what": {"event_name": "UpdateTrail"}}, False),
+        ({"outcome": "healed", "what": {"event_name": "DriftDetected"}, "original_event": {"deleted": True}}, True),
+        (
+            {
+                "outcome": "healed",
+                "what": {"event_name": "DriftDetected"},
+                "original_event": {"deleted": False, "changes": [{"field": "logging"}]},
+            },
+            True,
+        ),
+        ({"outcome": "healed", "what": {"event_name": "DriftDetected"}, "original_event": {"deleted": False}}, False),
+    ],
+)
+def test_the_records_whose_window_the_guardian_reads(record: dict[str, Any], wanted: bool) -> None:
+    assert wants_window(record) is wanted

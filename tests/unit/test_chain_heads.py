@@ -14,6 +14,7 @@ from guardian.flows.chain_heads import receive
 from guardian.model.chain_heads import (
     HEAD_SOURCE,
     MARGIN,
+    SLACK,
     WINDOW,
     Head,
     HeadError,
@@ -41,7 +42,7 @@ def event(h: Head, *, account: str = GUARDIAN, **detail: Any) -> dict[str, Any]:
         "detail-type": "Guardian Evidence Chain Head",
         "account": account,
         "region": "us-east-1",
-        "time": "2026-12-06T12:00:00Z",
+        "time": (h.written_at + timedelta(seconds=30)).isoformat().replace("+00:00", "Z"),
         "resources": [],
         "detail": {"account": account, "region": "eu-west-1", "head": h.to_json(), **detail},
     }
@@ -187,3 +188,60 @@ def test_the_chain_heads_function_imports_nothing_its_asset_leaves_out() -> None
     assert {"adapters/chain_heads.py", "flows/chain_heads.py", "model/chain_heads.py"} <= reached
     assert sorted(reached & {*SWEEP_ONLY, *REMEDIATION_ONLY, *NOTIFIER_ONLY}) == []
     assert "adapters/chain_heads.py" not in handler_imports() | handler_imports("guardian.entrypoints.sweep")
+
+
+FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def forged(sequence: int, at: datetime) -> Head:
+    return Head(f"digests/2100/01/01/{sequence:010d}.json", sequence, at, "f" * 64)
+
+
+@pytest.mark.threat("evidence-chain-shorten")
+def test_heads_from_the_future_are_refused_never_kept_and_a_shortening_after_them_is_critical() -> None:
+    """Review 4 finding 4: 16 heads dated 2100 with huge sequences evicted every real head, and the real chain
+    shortened afterwards was never a regression. Now each is refused (CRITICAL) and kept nowhere."""
+    state = Kept()
+    for n in range(1, 101):
+        state = judge(state, head(n), sent=head(n).written_at).kept
+    real = state.heads
+    for n in range(10**9, 10**9 + WINDOW):  # the envelope's time is now; the head says 2100
+        verdict = judge(state, forged(n, FUTURE), sent=head(100).written_at + timedelta(minutes=1))
+        assert verdict.refused
+        assert verdict.regression is not None
+        assert "refused" in verdict.regression
+        state = verdict.kept
+    assert state.heads == real
+    shortened = head(60, minutes=5 * 100 + 10, tag="b")  # digests 60 on deleted and written again
+    verdict = judge(state, shortened, sent=shortened.written_at)
+    assert verdict.regression is not None
+    assert not verdict.refused
+
+
+@pytest.mark.threat("evidence-chain-shorten")
+def test_a_sequence_further_ahead_than_the_sweeps_since_allow_is_refused() -> None:
+    state = kept(head(10))  # written at T0 + 50 min
+    in_time = head(10 + 5 + SLACK, minutes=55)  # 5 minutes later: at most 5 sweeps, plus the slack
+    assert judge(state, in_time, sent=in_time.written_at).refused is False
+    too_far = head(10 + 5 + SLACK + 1, minutes=55)
+    verdict = judge(state, too_far, sent=too_far.written_at)
+    assert verdict.refused
+    assert verdict.kept == state
+    assert "at most" in (verdict.regression or "")
+
+
+@pytest.mark.threat("evidence-chain-shorten")
+def test_a_refused_head_is_published_critical_and_not_kept() -> None:
+    fakes = Fakes()
+    assert receive(event(head(5)), fakes, fakes) == "kept"
+    bad = event(forged(6, FUTURE))
+    bad["time"] = "2026-12-06T12:30:00Z"  # EventBridge's time of the PutEvents call
+    assert receive(bad, fakes, fakes).startswith("CRITICAL: refused")
+    assert [h.sequence for h in fakes.items[Origin(GUARDIAN, "eu-west-1").id].heads] == [5]
+    [(subject, _)] = fakes.published
+    assert subject.startswith("[CRITICAL]")
+    assert "forged" in subject
+    # a sender setting the envelope's time into the future too: the receiver's clock bounds it
+    bad["time"] = "2100-01-01T00:00:00Z"
+    assert receive(bad, fakes, fakes, now=T0 + timedelta(minutes=30)).startswith("CRITICAL: refused")
+    assert [h.sequence for h in fakes.items[Origin(GUARDIAN, "eu-west-1").id].heads] == [5]

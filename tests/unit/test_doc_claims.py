@@ -78,3 +78,34 @@ def test_an_approver_written_with_its_role_path_is_matched() -> None:
     assert any(same_principal(sso, arn) for arn in caller.principals)
     row = limits_row("`approve`, `selftest`")
     assert "an approver written with its path (an IAM Identity Center role) is matched by account and role name" in row
+
+
+def test_the_number_of_service_control_policies_stated_is_the_repositorys() -> None:
+    """threat-model.md spoke of "the two service control policies"; infra/policies has three (operations.md)."""
+    count = len(list((REPO_ROOT / "infra" / "policies").glob("scp-*.json")))
+    numbers = {2: "two", 3: "three", 4: "four"}
+    assert f"{numbers[count]} SCPs take away what healing can only undo" in page("operations.md")
+    for name in ("threat-model.md", "operations.md", "deploy-and-configure.md", "first-day.md"):
+        text = page(name).lower()
+        for n, word in numbers.items():
+            if n != count:
+                assert f"{word} service control policies" not in text, name
+                assert f"{word} scps" not in text, name
+
+
+def test_what_deploy_and_configure_says_is_kept_is_what_the_teardown_table_lists() -> None:
+    """ "Before you deploy" named only the buckets as kept when the stack is deleted; first-day.md's teardown table
+    (held to the template's DeletionPolicy by tests/infra/test_teardown.py) also keeps keys, log groups, secrets."""
+    table = (DOCS / "first-day.md").read_text().split("<!-- kept:start -->")[1].split("<!-- kept:end -->")[0]
+    kinds = {line.split("|")[1].strip().strip("`") for line in table.strip().splitlines()[2:] if line.startswith("|")}
+    words = {
+        "AWS::S3::Bucket": "buckets",
+        "AWS::KMS::Key": "keys",
+        "AWS::Logs::LogGroup": "log groups",
+        "AWS::SecretsManager::Secret": "secrets",
+    }
+    assert kinds <= set(words), kinds - set(words)
+    deploy = " ".join((DOCS / "deploy-and-configure.md").read_text().split())
+    kept = next(part for part in deploy.split("- **")[1:] if part.startswith("Kept when the stack is deleted"))
+    for kind in kinds:
+        assert words[kind] in kept, kind

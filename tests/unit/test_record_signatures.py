@@ -198,11 +198,12 @@ def test_a_head_older_than_two_sweep_intervals_fails() -> None:
     assert verdict_of([], [], T0).breaks == ["the chain has no digest that verifies: nothing vouches for the evidence"]
 
 
-def test_a_record_still_waiting_for_its_signature_is_pending_not_unsigned() -> None:
+def test_a_record_still_waiting_for_its_signature_is_signature_pending_not_unsigned() -> None:
     links = chain([])
-    young = Found("evidence/2026/11/27/new.json", "v1", "s9", T0 + timedelta(minutes=6), unsigned="not signed")
+    at = T0 + timedelta(minutes=6)
+    young = Found("evidence/2026/11/27/new.json", "v1", "s9", at, unsigned="not signed", no_sidecar=True)
     verdict = verdict_of(links, [young], T0 + timedelta(minutes=7))
-    assert (verdict.ok, verdict.pending, verdict.unsigned) == (True, [young.key], [])
+    assert (verdict.ok, verdict.pending, verdict.signature_pending, verdict.unsigned) == (True, [], [young.key], [])
     assert not verdict_of(links, [young], T0 + timedelta(minutes=6 + 16)).ok  # past the grace: named
 
 
@@ -258,3 +259,18 @@ def test_a_signature_already_there_is_not_overwritten_and_the_step_is_reported()
     store.objects[sidecar_key(RECORD)] = {"placed": "by someone else"}
     assert sign_object(RECORD, BODY, Kms(), store, at=T0) == "a signature was there already (not this call's)"
     assert store.objects[sidecar_key(RECORD)] == {"placed": "by someone else"}
+
+
+@pytest.mark.threat("evidence-forge-between-sweeps")
+def test_a_young_unsigned_record_is_signature_pending_not_next_sweep_and_a_bad_signature_is_named_at_once() -> None:
+    from guardian_console.verify import lines  # noqa: PLC0415
+
+    at = T0 + timedelta(minutes=6)
+    waiting = Found("evidence/2026/11/27/new.json", "v1", "s9", at, unsigned="not signed", no_sidecar=True)
+    forged = Found("evidence/2026/11/27/forged.json", "v1", "s8", at, unsigned="signature invalid: forged")
+    verdict = verdict_of(chain([]), [waiting, forged], T0 + timedelta(minutes=7))
+    assert (verdict.pending, verdict.signature_pending, verdict.unsigned) == ([], [waiting.key], [forged.key])
+    assert verdict.breaks == [f"{forged.key}: signature invalid: forged"]  # the next sweep refuses it: not pending
+    printed = lines("x", verdict, DAY, DAY)
+    assert any(line.startswith("  1 signature pending (under 15 min old") for line in printed)
+    assert not any("the next sweep adds them" in line for line in printed)

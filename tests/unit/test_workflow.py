@@ -188,6 +188,16 @@ class FakeAws:
     def account_alias(self) -> str | None:
         return None
 
+    def existing_finding(self, region: str, finding_id: str) -> dict[str, Any] | None:
+        self.calls.append(("GetFindings", finding_id))
+        return None
+
+    def import_finding(self, region: str, finding: dict[str, Any]) -> None:
+        self.calls.append(("BatchImportFindings", finding["Id"]))
+
+    def set_workflow(self, region: str, finding_id: str, product_arn: str, status: str) -> None:
+        self.calls.append(("BatchUpdateFindings", status))
+
     def publish(self, request: dict[str, Any]) -> str:
         self.calls.append(("Publish", request["Subject"]))
         if self.publish_failures:
@@ -239,9 +249,12 @@ def test_start_logging_is_the_very_first_call_then_verify_evidence_alert_receipt
         "PutObjectTagging",
         "PutObject",  # the record's signature, after the alert (guardian.flows.record_signing)
         "DescribeTrails",  # the blind window's Regions, after the alert (guardian.flows.blind_window)
+        "GetFindings",  # the alert's Security Hub finding, last (guardian.flows.security_hub)
+        "BatchImportFindings",
+        "BatchUpdateFindings",  # RESOLVED: healed and verified
     ]
     assert aws.calls[0] == ("StartLogging", ("us-east-1", "management-trail"))
-    assert str(aws.calls[-2][1]).endswith(".json.sig")
+    assert str(aws.calls[-5][1]).endswith(".json.sig")
     assert published
     assert result.outcome is Outcome.HEALED
     assert result.blind_window_seconds == 2.0
@@ -373,6 +386,14 @@ def test_retry_that_succeeds_after_a_failed_heal_keeps_both_records_and_alerts_r
 def test_alert_only_decisions_make_no_cloudtrail_call(name: str) -> None:
     aws = FakeAws()
     result, published = run(aws, name)
-    assert [call for call, _ in aws.calls] == ["PutObject", "Publish", "PutObjectTagging", "PutObject"]
+    # the record, the alert, its tag, its signature; then the alert's Security Hub finding (alerted: NEW, no update)
+    assert [call for call, _ in aws.calls] == [
+        "PutObject",
+        "Publish",
+        "PutObjectTagging",
+        "PutObject",
+        "GetFindings",
+        "BatchImportFindings",
+    ]
     assert published
     assert result.severity in (Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL)

@@ -1,0 +1,143 @@
+"""The digest chain's gaps, against moto (review 4, findings 2, 3 and 5): a record deleted before a digest took it
+(its signature left behind), a blind-window object deleted after one did, an object planted at the chain's next key,
+and a schedule rule edited to make a stale head look fresh."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from guardian.entrypoints.sweep import SweepFailed
+from guardian.model.digests import digest_key, sequence_of
+from guardian.model.record_signatures import sidecar_key
+from guardian_console.deployed import Deployed
+from guardian_console.schedule import interval_of
+from tests.integration.test_record_signing_moto import RECORD, STACK, record_schedule, sweep_at, verified
+from tests.integration.world import World, message_of
+from tests.support import load_event
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Account
+
+
+@pytest.fixture
+def scheduled(world: World) -> World:
+    """The deployed sweep's schedule, and the sweep's signed baseline of it."""
+    record_schedule("rate(5 minutes)")
+    return world
+
+
+def _digests(world: World) -> list[dict[str, Any]]:
+    s3 = world.clients["s3"]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=world.bucket, Prefix="digests/")["Contents"])
+    return [json.loads(s3.get_object(Bucket=world.bucket, Key=k)["Body"].read()) for k in keys]
+
+
+def _delete_every_version(world: World, prefix: str) -> None:
+    """What break-glass does: each version, the lock bypassed."""
+    s3 = world.clients["s3"]
+    for version in s3.list_object_versions(Bucket=world.bucket, Prefix=prefix).get("Versions", []):
+        if version["Key"] == prefix:
+            s3.delete_object(
+                Bucket=world.bucket, Key=prefix, VersionId=version["VersionId"], BypassGovernanceRetention=True
+            )
+
+
+@pytest.mark.threat("evidence-delete-young")
+def test_a_record_deleted_before_its_digest_is_alerted_once_named_in_the_digest_and_breaks_verify(
+    scheduled: World,
+) -> None:
+    world = scheduled
+    world.invoke(load_event("stop_logging"))
+    world.alerts()
+    _delete_every_version(world, RECORD)  # within minutes, before the next sweep digests it: its .sig stays
+    now = datetime.now(UTC)
+    assert sweep_at(now + timedelta(minutes=2)).startswith("written digests/")
+    [digest] = _digests(world)
+    assert [d["key"] for d in digest["deleted"]] == [RECORD]
+    assert digest["deleted"][0]["sidecar"] == sidecar_key(RECORD)
+    alerts = [message_of(n) for n in world.alerts()]
+    about = [a for a in alerts if "deleted before the digest chain took it" in json.dumps(a)]
+    assert [a["severity"] for a in about] == ["HIGH"]
+    assert RECORD in json.dumps(about[0])
+    sweep_at(now + timedelta(minutes=7))  # the next digest's period does not hold the signature: not again
+    assert not [a for a in world.alerts() if "deleted before the digest chain took it" in json.dumps(a)]
+
+    verdict = verified(world, now + timedelta(minutes=8))
+    assert not verdict.ok
+    assert any(b.startswith(f"{RECORD}: deleted before a digest took it") for b in verdict.breaks)
+
+
+@pytest.mark.threat("evidence-delete-young")
+def test_a_blind_window_object_is_in_the_digest_and_deleting_it_breaks_verify(scheduled: World) -> None:
+    world = scheduled
+    world.invoke(load_event("stop_logging"))
+    now = datetime.now(UTC)
+    assert sweep_at(now + timedelta(minutes=2)).startswith("written digests/")
+    [digest] = _digests(world)
+    windows = [w["key"] for w in digest["windows"]]
+    assert windows == [RECORD.replace("evidence/", "blind-windows/", 1)]
+    assert verified(world, now + timedelta(minutes=3)).ok
+    _delete_every_version(world, windows[0])
+    verdict = verified(world, now + timedelta(minutes=3))
+    assert any(b.startswith(f"{windows[0]}: deleted (version") for b in verdict.breaks)
+
+
+@pytest.mark.threat("digest-plant")
+def test_an_object_planted_at_the_next_digest_key_is_critical_and_fails_the_sweep(account: Account) -> None:
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=account.bucket, Prefix="digests/")["Contents"]]
+    head = max(n for n in map(sequence_of, keys) if n is not None)
+    planted = digest_key(head + 1, datetime.now(UTC))
+    account.alerts()
+    s3.put_object(Bucket=account.bucket, Key=planted, Body=b"junk")
+    with pytest.raises(SweepFailed, match="evidence_digest"):
+        account.sweep()
+    critical = [
+        json.loads(a["Message"]) for a in account.alerts() if "the evidence digest chain is stopped" in a["Message"]
+    ]
+    assert [c["severity"] for c in critical] == ["CRITICAL"]
+    assert planted in json.dumps(critical[0])
+
+
+def _deployed() -> Deployed:
+    return Deployed(STACK, "123456789012", "us-east-1", "absent-bucket", "t", "r", "s", "q", "", ("us-east-1",))
+
+
+@pytest.mark.threat("evidence-chain-shorten")
+def test_a_schedule_rule_edited_or_disabled_does_not_make_a_stale_head_fresh(scheduled: World) -> None:
+    world = scheduled
+    now = datetime.now(UTC)
+    assert sweep_at(now).startswith("written digests/")
+    record_schedule("rate(5 minutes)", live="rate(30 days)")  # the insider's edit
+    verdict = verified(world, now + timedelta(minutes=11))
+    assert not verdict.ok
+    assert verdict.max_head_age == timedelta(minutes=10)
+    assert "rate(30 days), but deployed rate(5 minutes)" in verdict.interval_source
+    assert "older than two sweep intervals" in verdict.breaks[0]
+
+    boto3.client("events").disable_rule(Name=f"{STACK}-sweep-schedule")
+    deployed = Deployed(
+        STACK, "123456789012", "us-east-1", world.bucket, "t", "r", "s", "q", _signing_key(), ("us-east-1",)
+    )
+    seconds, source = interval_of(boto3.Session(region_name="us-east-1"), deployed)
+    assert seconds == 300
+    assert "DISABLED (no schedule" in source
+    assert "deployed rate(5 minutes)" in source
+
+
+def test_without_a_signed_baseline_the_live_rule_counts_for_at_most_five_minutes(world: World) -> None:
+    boto3.client("events").put_rule(Name=f"{STACK}-sweep-schedule", ScheduleExpression="rate(30 days)")
+    seconds, source = interval_of(boto3.Session(region_name="us-east-1"), _deployed())
+    assert seconds == 300
+    assert source.endswith("at most 5 minutes")
+
+
+def _signing_key() -> str:
+    from guardian.entrypoints import runtime  # noqa: PLC0415
+
+    return runtime.config().signing_key_arn or ""
