@@ -23,7 +23,7 @@ from infra.alarms import queue_alarm
 from infra.dead_letters import DeadLetterQueue
 from infra.guardian_function import GuardianFunction
 from infra.recipients import body_filter
-from infra.runtime_asset import REMEDIATION_ONLY, SWEEP_ONLY
+from infra.runtime_asset import CHAIN_HEADS_ONLY, REMEDIATION_ONLY, SWEEP_ONLY
 from infra.webhooks import Webhook
 
 HANDLER = "guardian.entrypoints.notify.lambda_handler"
@@ -92,7 +92,7 @@ class Notifier(Construct):
             retry_attempts=2,
             dead_letter_queue=self.dead_letters,
             function_name=function_name(prefix, webhook),
-            leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY),
+            leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY, *CHAIN_HEADS_ONLY),
             memory_size=128,
         )
         self.secret.grant_read(self.function.role)

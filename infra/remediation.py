@@ -16,7 +16,7 @@ from constructs import Construct
 from infra.evidence_store import EvidenceStore
 from infra.guardian_function import GuardianFunction
 from infra.nag import any_resource, localized
-from infra.runtime_asset import NOTIFIER_ONLY, SWEEP_ONLY
+from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, SWEEP_ONLY
 from infra.security_hub import grant_findings
 
 HANDLER = "guardian.entrypoints.handler.lambda_handler"
@@ -216,7 +216,7 @@ class RemediationFunction(GuardianFunction):
             dead_letter_queue=dead_letter_queue,
             reserved_concurrency=RESERVED_CONCURRENCY,
             function_name=function_name,
-            leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY),
+            leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY),
             extra_files=extra_files,
         )
         # The function's own role first, then the guardian's other roles: calls made with any of them are its own.

@@ -91,6 +91,14 @@ NOTIFIER_ONLY = (
     "model/notice.py",
     "model/chat.py",
 )
+# What only the security account's chain-heads function runs (infra.chain_heads). Left out of the other three.
+CHAIN_HEADS_ONLY = (
+    "entrypoints/chain_heads.py",
+    "flows/chain_heads.py",
+    "adapters/chain_heads.py",
+    "ports/chain_heads.py",
+    "model/chain_heads.py",
+)
 
 
 def stage_runtime(

@@ -21,7 +21,7 @@ from infra.guardian_function import GuardianFunction
 from infra.nag import any_resource, localized
 from infra.names import under_prefix
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
-from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY
+from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY
 
 SWEEP_MEMORY_MB = 1024
 HANDLER = "guardian.entrypoints.sweep.lambda_handler"
@@ -74,7 +74,7 @@ class SweepSchedule(GuardianFunction):
             # Chosen from `make bench`: a 17-Region sweep of 20 trails each is bound by CPU below about 1.1 GB (its
             # CPU time x 1,769 MB / its wall time), so 1 GB runs it near its wall time at the cost of 256 MB.
             memory_size=SWEEP_MEMORY_MB,
-            leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY),
+            leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY),
             inline_extra=inline_extra,
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from guardian.adapters.clients import CLIENT_CONFIG  # noqa: E402
 from guardian.entrypoints import handler, runtime  # noqa: E402
-from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY, stage_runtime  # noqa: E402
+from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY, stage_runtime  # noqa: E402
 from infra.watch import watch_files  # noqa: E402
 from scripts.bench_sweep import sweep_figures  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
@@ -438,8 +438,11 @@ def asset_size() -> None:
     print("4. Lambda assets (lean modules, zipped)")
     watch = watch_files(compile_rules(load_rules(ROOT / "rules" / "watch.json")))
     for label, staging in (
-        ("remediation function", stage_runtime(leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY), extra=watch)),
-        ("sweep function", stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY))),
+        (
+            "remediation function",
+            stage_runtime(leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), extra=watch),
+        ),
+        ("sweep function", stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY))),
         ("webhook notifier", stage_runtime(leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY))),
     ):
         buffer = io.BytesIO()

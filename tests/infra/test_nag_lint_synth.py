@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from app import build_app
-from infra.runtime_asset import NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY
+from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.synth
@@ -85,6 +85,10 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
                     # every forwarder's dead-letter queue, one name in each Region: its depth read
                     "arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:CloudTrailGuardian-forward-dead-letters",
                 )
+            ),
+            (  # Security Hub findings carry each record's SHA-256, read from its signature sidecar (infra.security_hub)
+                "CloudTrailGuardian/Remediation/SecurityHubFindings",
+                "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*.json.sig]",
             ),
             *(  # its functions' settings and its key aliases, held as deployed (infra.own_checks)
                 ("CloudTrailGuardian/SweepHoldsItsSettings", f"Annotation::AwsSolutions-IAM5[Resource::{r}]")
@@ -173,9 +177,11 @@ def test_real_cdk_cli_synth(tmp_path: Path) -> None:
         )
         # The remediation function's also carries the compiled watch rules it matches events against.
         if staged == by_entry[True]:
-            expected = sorted(set(every) - set(REMEDIATION_ONLY) - set(NOTIFIER_ONLY))
+            expected = sorted(set(every) - set(REMEDIATION_ONLY) - set(NOTIFIER_ONLY) - set(CHAIN_HEADS_ONLY))
         else:
-            expected = sorted({*every, "watch_rules.json"} - set(SWEEP_ONLY) - set(NOTIFIER_ONLY))
+            expected = sorted(
+                {*every, "watch_rules.json"} - set(SWEEP_ONLY) - set(NOTIFIER_ONLY) - set(CHAIN_HEADS_ONLY)
+            )
         assert shipped == expected
     for staged, limit in ((by_entry[False], 165), (by_entry[True], 215)):
         archive = tmp_path / f"{staged.name}.zip"

@@ -546,3 +546,19 @@ def test_denied_attempts_on_10_trails_by_one_principal_are_one_group_its_digest_
     assert digest["group"]["count"] == 29
     assert digest["group"]["targets"] == {f"StopLogging trail-{n}": 2 if n == 0 else 3 for n in range(10)}
     assert "StopLogging trail-1 ×3" in digest["summary"]
+
+
+@pytest.mark.threat("alert-flood")
+def test_a_local_copy_the_cap_defers_is_not_reported_as_a_blocked_path_and_the_retry_sends_only_it() -> None:
+    config = Config(**{**CONFIG.__dict__, "central_topic_arn": "arn:aws:sns:us-east-1:999999999999:central"})
+    aws, clock = Groups(), Clock()
+    second = int(clock.now.timestamp())
+    aws.slots.update({(CONFIG.topic_arn, s): CAP for s in range(second, second + 60)})  # the local topic is full
+    event = parse_event(load_event("stop_logging"))
+    end = clock.now + timedelta(seconds=30)
+    with pytest.raises(AlertNotPublished, match="CapFull"):
+        handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep, remaining=_until(clock, end)))
+    assert [p["TopicArn"] for p in aws.published] == [config.central_topic_arn]  # no "alert path blocked" notice
+    clock.now += timedelta(seconds=60)
+    handle(event, decide(event, CONTEXT), aws, config, Invocation(clock, clock.sleep))
+    assert [p["TopicArn"] for p in aws.published] == [config.central_topic_arn, CONFIG.topic_arn]

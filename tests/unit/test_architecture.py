@@ -90,6 +90,19 @@ def test_the_notifier_is_left_out_of_the_other_functions_and_leaves_them_out() -
     assert sorted(notifier & {*SWEEP_ONLY, *REMEDIATION_ONLY}) == []
 
 
+def test_the_chain_heads_function_is_left_out_of_the_other_functions() -> None:
+    """The security account's chain-heads modules (infra CHAIN_HEADS_ONLY) are in none of the other functions' reach,
+    so leaving them out of their assets breaks none of them; the chain-heads function reaches none of theirs."""
+    from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY  # noqa: PLC0415
+
+    heads = handler_imports("guardian.entrypoints.chain_heads", flows=False)
+    assert set(CHAIN_HEADS_ONLY) <= heads
+    others = handler_imports() | handler_imports("guardian.entrypoints.sweep")
+    others |= handler_imports("guardian.entrypoints.notify", flows=False)
+    assert sorted(set(CHAIN_HEADS_ONLY) & others) == []
+    assert sorted(heads & {*SWEEP_ONLY, *REMEDIATION_ONLY, *NOTIFIER_ONLY}) == []
+
+
 def handler_imports(entry: str = "guardian.entrypoints.handler", *, flows: bool = True) -> set[str]:
     """Every module the event handler can import, as a path in the package: its imports, at the top of a module or
     inside a function or for typing, followed all the way; and the flows the decision table names, which
