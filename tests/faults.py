@@ -135,8 +135,10 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Faults:
     monkeypatch.setattr(BotocoreStubber, "__call__", call)
     monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=faults.waits.append))
     made = runtime.invocation
-    monkeypatch.setattr(
-        runtime, "invocation", lambda context, settings=None: replace(made(context, settings), sleep=faults.pauses.append)
-    )
+
+    def invocation(context: Any, settings: Any = None) -> Any:
+        return replace(made(context, settings), sleep=faults.pauses.append)
+
+    monkeypatch.setattr(runtime, "invocation", invocation)
     runtime.reset()
     return faults

@@ -59,6 +59,12 @@ class StubbedClients:
     def cloudtrail(self, region: str) -> Any:
         return self.get("cloudtrail", region)
 
+    def cloudtrail_lookup(self, region: str) -> Any:
+        return self.get("cloudtrail", region)
+
+    def securityhub(self, region: str) -> Any:
+        return self.get("securityhub", region)
+
     def sns(self, region: str) -> Any:
         return self.get("sns", region)
 

@@ -32,6 +32,10 @@ def test_the_cis_alarms_on_the_sentinels_log_group_make_it_record_reads_too(chan
 
 
 def test_sentinel_read_events_is_an_option() -> None:
-    context = {"sentinelReadEvents": "true"}
-    assert GuardianSettings.from_context(context.get).sentinel_read_events is True
-    assert GuardianSettings.from_context({}.get).sentinel_read_events is False
+    context: dict[str, Any] = {"sentinelReadEvents": "true"}
+
+    def read(key: str) -> Any:
+        return context.get(key)
+
+    assert GuardianSettings.from_context(read).sentinel_read_events is True
+    assert GuardianSettings.from_context(lambda key: None).sentinel_read_events is False
