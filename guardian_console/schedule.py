@@ -4,10 +4,13 @@ The live schedule rule (``<stack>-sweep-schedule``) is what anyone able to edit 
 would make a three-day-old head fresh); the sweep's signed baseline of that rule (``baselines/guardian-rules/``,
 recorded as deployed) is not. The smaller of the two is used, and the source says when they differ; a disabled live
 rule is no schedule at all: the deployed interval alone then. With neither, 5 minutes (``sweepMinutes``' default).
+The baseline can be deleted (break-glass) and re-recorded by the sweep from an edited rule, so the stack's deployed
+template (CloudFormation's own copy: no insider edits it short of deploying the stack) caps both when it can be read.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +31,31 @@ UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def interval_of(session: Any, deployed: Deployed) -> tuple[int, str]:
-    """The sweep's interval in seconds, and where it was read."""
+    """The sweep's interval in seconds, and where it was read: at most what the stack's template deploys."""
+    seconds, source = _interval(session, deployed)
+    templated, template_text = _templated(session, deployed, f"{deployed.stack}-sweep-schedule")
+    if templated is None or templated >= seconds:
+        return seconds, source
+    return templated, f"{source}, but {template_text}: the smaller used"
+
+
+def _templated(session: Any, deployed: Deployed, name: str) -> tuple[int | None, str]:
+    """The schedule the stack's deployed template gives the rule (None if it cannot be read)."""
+    try:
+        body = session.client("cloudformation").get_template(StackName=deployed.stack)["TemplateBody"]
+        template = json.loads(body) if isinstance(body, str) else body
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        return None, f"the stack's template not read ({describe_failure(exc)})"
+    for resource in (template.get("Resources") or {}).values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Events::Rule" and properties.get("Name") == name:
+            expression = str(properties.get("ScheduleExpression", ""))
+            return _seconds(expression), f"the stack deployed {expression} (its template)"
+    return None, f"no rule {name} in the stack's template"
+
+
+def _interval(session: Any, deployed: Deployed) -> tuple[int, str]:
+    """The smaller of the live rule and its signed baseline."""
     name = f"{deployed.stack}-sweep-schedule"
     live, live_text = _live(session, name)
     recorded, recorded_text = _recorded(session, deployed, name)

@@ -35,6 +35,7 @@ BASELINES_PREFIX = "baselines/"
 DIGESTS_PREFIX = "digests/"
 GROUPS_PREFIX = "groups/"  # alert groups' windows (as guardian.model.grouping names it)
 BLIND_WINDOWS_PREFIX = "blind-windows/"  # a healed trail's blind window, read back (guardian.model.blind_window)
+SIGNATURES = "*.json.sig"  # records' signature sidecars, under evidence/ (guardian.model.record_signatures)
 
 
 class EvidenceStore(Construct):
@@ -90,6 +91,15 @@ class EvidenceStore(Construct):
                 sid="WriteEvidenceOnceAndMarkItAlerted",
                 actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
                 resources=[self.bucket.arn_for_objects(EVIDENCE_PREFIX + "*")],
+            )
+        )
+        # A record's signature is written under its own short COMPLIANCE lock (guardian.flows.record_signing): no one
+        # deletes it before a digest takes the record. PutObject with a lock needs s3:PutObjectRetention; sidecars only.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="LockEachRecordsSignature",
+                actions=["s3:PutObjectRetention"],
+                resources=[self.bucket.arn_for_objects(EVIDENCE_PREFIX + SIGNATURES)],
             )
         )
         # Alert groups' windows (guardian.model.group_objects): a write-once object per held alert, the window's
@@ -227,6 +237,11 @@ class EvidenceStore(Construct):
                 id=f"AwsSolutions-IAM5[Resource::{bucket}/{EVIDENCE_PREFIX}*]",
                 reason="Evidence keys are derived from each event's eventID; the grant is limited to the evidence/ "
                 "prefix of the guardian's own bucket.",
+            ),
+            Ack(
+                id=f"AwsSolutions-IAM5[Resource::{bucket}/{EVIDENCE_PREFIX}{SIGNATURES}]",
+                reason="Each record's signature sidecar is written under its own short COMPLIANCE lock, so no one "
+                "deletes it before a digest takes the record; PutObjectRetention on the sidecars of evidence/ only.",
             ),
             Ack(
                 id=f"AwsSolutions-IAM5[Resource::{bucket}/{BLIND_WINDOWS_PREFIX}*]",

@@ -11,6 +11,7 @@ import botocore.session
 import pytest
 
 from guardian.entrypoints import handler
+from guardian.flows import security_hub
 from tests.faults import Faults, install
 from tests.support import REPO_ROOT
 
@@ -43,6 +44,7 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     handler.reset()
+    security_hub.forget()  # which accounts had Security Hub off: a process-wide note, per test here
     yield
     handler.reset()
 

@@ -17,6 +17,7 @@ from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from guardian.model.refs import TrailRef
     from guardian.ports.calls import AlertLedger, Everything
@@ -74,17 +75,23 @@ class HealAdapter:
                 return dict(found)
         return None
 
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
-        """Write once: False if the key already exists (a duplicate delivery), True if this call created it."""
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
+        """Write once: False if the key already exists (a duplicate delivery), True if this call created it.
+        ``locked_until``: its own COMPLIANCE lock instead of the bucket's default (a signature's sidecar)."""
         from guardian.model.safe import json_bytes  # noqa: PLC0415 - after StartLogging, off the cold start
 
-        return self.put_new(key, json_bytes(document, indent=1))  # a lone surrogate is written escaped, never fails
+        body = json_bytes(document, indent=1)  # a lone surrogate is written escaped, never fails
+        return self.put_new(key, body, locked_until=locked_until)
 
-    def put_new(self, key: str, body: bytes) -> bool:
-        """Write ``key`` in the guardian's bucket once (``IfNoneMatch``): False if it exists already."""
+    def put_new(self, key: str, body: bytes, *, locked_until: datetime | None = None) -> bool:
+        """Write ``key`` in the guardian's bucket once (``IfNoneMatch``): False if it exists already. With
+        ``locked_until``, under COMPLIANCE Object Lock until then: no one, break-glass or root, deletes it before."""
+        lock: dict[str, Any] = (
+            {} if locked_until is None else {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": locked_until}
+        )
         try:
             self._clients.s3().put_object(
-                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*", **lock
             )
         except ClientError as exc:
             if error_code(exc) == "PreconditionFailed":

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from guardian.ports.errors import describe_failure
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from guardian.ports.calls import AlertLedger, Delivery
     from guardian.ports.groups import AlertGroups
     from guardian.ports.invocation import Invocation
@@ -44,8 +46,8 @@ class Capped:
         self._aws, self._slots, self._table, self._run = aws, slots, table, run
         self.sdk_versions = aws.sdk_versions
 
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
-        return self._aws.put_if_absent(key, document)
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
+        return self._aws.put_if_absent(key, document, locked_until=locked_until)
 
     def tags(self, key: str) -> dict[str, str]:
         return self._aws.tags(key)

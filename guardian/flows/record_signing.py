@@ -5,11 +5,16 @@ Called after the alert is published (or refused, or held for its group's digest)
 A failure is logged and returned, never raised: the record stays (unsigned, its sidecar naming the error where it can
 be written), and the next sweep alerts it HIGH and keeps it out of the digest chain, so the gap is seen.
 Any object the guardian writes under ``evidence/`` is signed this way (:func:`sign_object`).
+
+The sidecar carries its own COMPLIANCE lock for :data:`SIDECAR_LOCK_DAYS`: no one, break-glass or root, deletes it
+before a digest takes its record, so deleting the record (every version, under a GOVERNANCE bypass) leaves the
+sidecar behind, and the sweep's orphan check alerts the deletion.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardian.ports.errors import describe_failure
@@ -21,10 +26,13 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+# How long a sidecar cannot be deleted by anyone: far longer than a sweep interval, so a digest takes the record (or
+# names its deletion) first. Short, so a COMPLIANCE lock on every sidecar does not bind the bucket for long.
+SIDECAR_LOCK_DAYS = 2
 
 
 class WriteOnce(Protocol):
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool: ...
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool: ...
 
 
 def sign_object(key: str, body: bytes, signer: Signer, store: WriteOnce, *, at: datetime) -> str | None:
@@ -41,7 +49,8 @@ def sign_object(key: str, body: bytes, signer: Signer, store: WriteOnce, *, at: 
             error = f"KMS Sign failed: {describe_failure(exc)}"
     try:
         document = sidecar(key, body, key_id=signer.signing_key, signature=signature, at=at, error=error)
-        if not store.put_if_absent(sidecar_key(key), document):  # only the guardian may write it: noted
+        until = at + timedelta(days=SIDECAR_LOCK_DAYS)
+        if not store.put_if_absent(sidecar_key(key), document, locked_until=until):  # only the guardian writes it
             error = (error + "; " if error else "") + "a signature was there already (not this call's)"
     except Exception as exc:  # noqa: BLE001 - the missing sidecar is the sign, seen by the sweep and by verify
         error = (error + "; " if error else "") + f"the signature was not written: {describe_failure(exc)}"

@@ -160,8 +160,11 @@ def window_days(until: datetime) -> list[str]:
 
 
 def window_prefixes(until: datetime) -> list[str]:
-    """The blind-window objects' prefixes a digest lists (named after their record: the same days)."""
-    return [f"blind-windows/{p.removeprefix('evidence/')}" for p in window_days(until)]
+    """The blind-window objects' prefixes a digest lists (named after their record), by month: the one or two months
+    the :data:`LOOKBACK_DAYS` days span, and undated. Windows are rare (one per healed stop), so a month's listing is
+    a page; a listing per day, as for records, would cost 17 requests a sweep for nothing."""
+    months = sorted({f"{until - timedelta(days=n):%Y/%m}" for n in range(LOOKBACK_DAYS + 1)})
+    return [f"blind-windows/{m}/" for m in months] + ["blind-windows/undated/"]
 
 
 @dataclass(frozen=True)

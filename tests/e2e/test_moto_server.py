@@ -142,8 +142,10 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
             handler.reset()
         assert again["alert_published"] is False
         listing = aws.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"])
-        keys = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
+        listed = [o["Key"] for o in listing["Contents"] if o["Key"].startswith("evidence/")]
+        keys = [k for k in listed if not k.endswith(".sig")]
         assert len(keys) == 4  # event heal, sweep heal, bucket, own rule: one object each, the duplicate added none
+        assert sorted(k for k in listed if k.endswith(".sig")) == sorted(f"{k}.sig" for k in keys)  # each signed
         assert outcome.evidence_key in keys
 
 

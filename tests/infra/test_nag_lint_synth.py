@@ -42,6 +42,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/baselines/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/blind-windows/*]",  # healed windows
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/evidence/*.json.sig]",  # locked
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/groups/*]",  # alert groups' windows
         "Annotation::AwsSolutions-IAM5[Resource::<EvidenceBucketC67FF768.Arn>/selftests/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]",

@@ -9,11 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.exceptions
 import pytest
 
+from guardian.entrypoints import runtime
 from guardian.entrypoints.sweep import SweepFailed
+from guardian.flows.own_rules import check_rule
+from guardian.model.baselines import rule_key
 from guardian.model.digests import digest_key, sequence_of
 from guardian.model.record_signatures import sidecar_key
+from guardian.ports.invocation import Invocation
 from guardian_console.deployed import Deployed
 from guardian_console.schedule import interval_of
 from tests.integration.test_record_signing_moto import RECORD, STACK, record_schedule, sweep_at, verified
@@ -73,6 +78,34 @@ def test_a_record_deleted_before_its_digest_is_alerted_once_named_in_the_digest_
 
 
 @pytest.mark.threat("evidence-delete-young")
+def test_a_records_signature_cannot_be_deleted_so_deleting_record_sig_and_window_is_still_alerted(
+    scheduled: World,
+) -> None:
+    """Review 5: deleting the record, its ``.sig`` and its blind window together left nothing for the orphan check.
+    The sidecar carries its own COMPLIANCE lock: not even a governance bypass deletes it before a digest takes it."""
+    world = scheduled
+    world.invoke(load_event("stop_logging"))
+    world.alerts()
+    s3 = world.clients["s3"]
+    [side] = s3.list_object_versions(Bucket=world.bucket, Prefix=sidecar_key(RECORD))["Versions"]
+    head = s3.head_object(Bucket=world.bucket, Key=sidecar_key(RECORD), VersionId=side["VersionId"])
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    _delete_every_version(world, RECORD)
+    _delete_every_version(world, RECORD.replace("evidence/", "blind-windows/", 1))
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        _delete_every_version(world, sidecar_key(RECORD))
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket=world.bucket, Prefix=sidecar_key(RECORD))[
+        "Versions"]] == [side["VersionId"]]  # fmt: skip
+    now = datetime.now(UTC)
+    assert sweep_at(now + timedelta(minutes=2)).startswith("written digests/")
+    [digest] = _digests(world)
+    assert [d["key"] for d in digest["deleted"]] == [RECORD]
+    about = [a for a in map(message_of, world.alerts()) if "deleted before the digest chain took it" in json.dumps(a)]
+    assert [a["severity"] for a in about] == ["HIGH"]
+    assert not verified(world, now + timedelta(minutes=3)).ok
+
+
+@pytest.mark.threat("evidence-delete-young")
 def test_a_blind_window_object_is_in_the_digest_and_deleting_it_breaks_verify(scheduled: World) -> None:
     world = scheduled
     world.invoke(load_event("stop_logging"))
@@ -128,6 +161,37 @@ def test_a_schedule_rule_edited_or_disabled_does_not_make_a_stale_head_fresh(sch
     assert seconds == 300
     assert "DISABLED (no schedule" in source
     assert "deployed rate(5 minutes)" in source
+
+
+@pytest.mark.threat("evidence-chain-shorten")
+def test_a_deleted_schedule_baseline_re_recorded_from_an_edited_rule_is_capped_by_the_deployed_template(
+    scheduled: World,
+) -> None:
+    """Review 5: break-glass deletes the schedule's signed baseline, edits the rule to rate(30 days); the sweep
+    re-records the edited rule as the baseline. The stack's deployed template still says rate(5 minutes)."""
+    world = scheduled
+    name = f"{STACK}-sweep-schedule"
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"Name": name, "ScheduleExpression": "rate(5 minutes)"}}
+    boto3.client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=json.dumps({"Resources": {"SweepSchedule": rule}})
+    )
+    _delete_every_version(world, rule_key("us-east-1", name))
+    events = boto3.client("events")
+    events.put_rule(Name=name, ScheduleExpression="rate(30 days)")
+    sweep = "arn:aws:lambda:us-east-1:123456789012:function:CloudTrailGuardian-SweepFunction"
+    events.put_targets(Rule=name, Targets=[{"Id": "sweep", "Arn": sweep}])  # moto's stack made it bare
+    runtime.reset()
+    config = runtime.config()
+    now = datetime.now(UTC)
+    run = Invocation(lambda: now, lambda _s: None, "CloudTrailGuardian-SweepFunction", "sweep-1")
+    checked = check_rule(runtime.full_adapter(config), config, "us-east-1", name, started=now, run=run, deployed_at=None)
+    assert checked.status == "baseline_recorded"  # the edited rule, now its signed baseline
+    deployed = Deployed(
+        STACK, "123456789012", "us-east-1", world.bucket, "t", "r", "s", "q", _signing_key(), ("us-east-1",)
+    )
+    seconds, source = interval_of(boto3.Session(region_name="us-east-1"), deployed)
+    assert seconds == 300
+    assert source.endswith("but the stack deployed rate(5 minutes) (its template): the smaller used")
 
 
 def test_without_a_signed_baseline_the_live_rule_counts_for_at_most_five_minutes(world: World) -> None:

@@ -35,6 +35,10 @@ HEAL_PATH = (
     "cloudtrail.DescribeTrails",
     "cloudtrail.LookupEvents",
     "kms.Sign",
+    # After the alert: its copy as a Security Hub finding (guardian.flows.security_hub), with the record's SHA-256
+    # read from its signature sidecar
+    "securityhub.GetFindings",
+    "s3.GetObject",
 )
 RESTORE_PATH = (
     "s3.GetObject",
@@ -52,9 +56,11 @@ RESTORE_PATH = (
     "s3.PutObject",
     "sns.Publish",
     "s3.PutObjectTagging",
-    # After the alert: the record's signature (guardian.flows.record_signing), the blind window read back
+    # After the alert: the record's signature (guardian.flows.record_signing), the blind window read back, the
+    # Security Hub finding (its GetObject, the sidecar's SHA-256, is s3.GetObject above)
     "kms.Sign",
     "cloudtrail.LookupEvents",
+    "securityhub.GetFindings",
 )
 # Every kind on the reads the restore starts with and on the call that recreates the trail; on the others, one kind of
 # each class the flows see once botocore gives up (ClientError: AccessDenied; BotoCoreError: a timeout). Each restore

@@ -102,7 +102,7 @@ def test_the_handler_signs_its_record_after_the_alert_and_the_signature_verifies
     side = s3.get_object(Bucket=world.bucket, Key=sidecar_key(RECORD))
     public = signing.parse_public_key(boto3.client("kms").get_public_key(KeyId=key_arn)["PublicKey"])
     assert problem(RECORD, body, side["Body"].read(), public, key_id=key_arn) is None
-    assert side["ObjectLockMode"] == "GOVERNANCE"  # the signature is locked like the record it signs
+    assert side["ObjectLockMode"] == "COMPLIANCE"  # its own lock: no one deletes it before a digest takes it
     assert problem(RECORD, body.replace(b"healed", b"alerted", 1), s3.get_object(
         Bucket=world.bucket, Key=sidecar_key(RECORD))["Body"].read(), public, key_id=key_arn) is not None  # fmt: skip
 
@@ -163,7 +163,7 @@ def test_a_record_deleted_with_the_digests_after_it_fails_verify_on_the_stale_he
 
     digests = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=world.bucket, Prefix="digests/")["Contents"])
     assert len(digests) == 3
-    for key in [second, sidecar_key(second), *digests[1:]]:  # the record, and every digest from the one listing it
+    for key in [second, *digests[1:]]:  # the record, and every digest from the one listing it (its .sig is locked)
         for version in s3.list_object_versions(Bucket=world.bucket, Prefix=key)["Versions"]:
             s3.delete_object(
                 Bucket=world.bucket, Key=key, VersionId=version["VersionId"], BypassGovernanceRetention=True
@@ -172,22 +172,25 @@ def test_a_record_deleted_with_the_digests_after_it_fails_verify_on_the_stale_he
     assert not verdict.ok
     assert verdict.head is not None
     assert (verdict.head.key, verdict.head.sequence) == (digests[0], 1)
-    [stale] = verdict.breaks
+    stale, deleted = verdict.breaks
+    assert deleted == f"{second}: deleted: its signature {sidecar_key(second)} is there, the record is not"
     assert stale.startswith(f"the chain's head {digests[0]} (sequence 1) was written ")
     assert "older than two sweep intervals (10 min;" in stale
     assert "the newest digests were deleted (a shortened chain)" in stale
 
-    # The next sweep extends the shortened chain: its head is fresh again, with no gap. Only a head noted before shows
-    # it (`guardian verify --head KEY:SHA256`).
+    # The next sweep extends the shortened chain: its head is fresh again, with no gap; but the record's signature,
+    # locked, is still there: the new digest names the record deleted. A head noted before also shows the shortening
+    # (`guardian verify --head KEY:SHA256`).
     sweep_at(now + timedelta(minutes=17), later)
     again = verified(world, now + timedelta(minutes=18))
-    assert again.ok
     assert again.head is not None
     assert again.head.sequence == 2
+    [named] = again.breaks
+    assert named.startswith(f"{second}: deleted before a digest took it")
     told = verified(world, now + timedelta(minutes=18), noted)
-    assert told.breaks == [
-        f"the head noted before, {noted[0]}, is not in the chain: the chain was shortened (digests deleted)"
-    ]
+    assert sorted(told.breaks) == sorted(
+        [named, f"the head noted before, {noted[0]}, is not in the chain: the chain was shortened (digests deleted)"]
+    )
 
 
 def test_each_sweep_sends_its_chain_head_to_the_security_account(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

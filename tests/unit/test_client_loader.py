@@ -37,6 +37,7 @@ PROVIDER_CALLS: list[tuple[str, tuple[str, ...]]] = [
     ("config_service", ("eu-west-1",)),
     ("guardduty", ("eu-west-1",)),
     ("secretsmanager", ("eu-west-1",)),
+    ("securityhub", ("eu-west-1",)),
     ("iam", ()),
 ]
 

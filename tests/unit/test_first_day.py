@@ -207,7 +207,7 @@ class Store:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
 
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
         self.objects[key] = json.dumps(document).encode()
         return True
 

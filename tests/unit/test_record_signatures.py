@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from guardian.flows.record_signing import sign_object
+from guardian.flows.record_signing import SIDECAR_LOCK_DAYS, sign_object
 from guardian.model.digests import Link, digest_key
 from guardian.model.record_signatures import legacy, problem, record_message, sidecar, sidecar_key
 from guardian.model.signing import PublicKey
@@ -46,15 +46,27 @@ class Kms:
 class Store:
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
+        self.locked: dict[str, datetime | None] = {}
 
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
         if key in self.objects:
             return False
         self.objects[key] = document
+        self.locked[key] = locked_until
         return True
 
     def body(self, key: str) -> bytes:
         return json.dumps(self.objects[key]).encode()
+
+
+@pytest.mark.threat("evidence-delete-young")
+def test_the_signature_is_written_under_its_own_compliance_lock_for_two_days() -> None:
+    """Review 5: under the bucket's GOVERNANCE lock a break-glass deleted the record and its signature together, and
+    the sweep saw nothing. Its own lock (COMPLIANCE, in the adapter) keeps the signature for the orphan check."""
+    store = Store()
+    assert sign_object(RECORD, BODY, Kms(), store, at=T0) is None
+    assert store.locked[sidecar_key(RECORD)] == T0 + timedelta(days=SIDECAR_LOCK_DAYS)
+    assert SIDECAR_LOCK_DAYS == 2
 
 
 def signed_sidecar(key: str = RECORD, body: bytes = BODY) -> bytes:

@@ -75,7 +75,7 @@ class FakeAws:
     def count_activity(self, table: str, principal: str, since: str, until: str) -> int:
         raise AssertionError("repeated tampering is tested against moto")
 
-    def put_if_absent(self, key: str, document: dict[str, Any]) -> bool:
+    def put_if_absent(self, key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
         self.calls.append(("PutObject", key))
         if key in self.objects:
             return False
