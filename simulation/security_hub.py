@@ -100,9 +100,19 @@ def batch_update_findings(self: SecurityHubResponse) -> str:
     return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
 
 
+_DEPTH = [0]  # nested blocks (the tests' session, a moto_server inside it): the outermost installs and removes
+
+
 @contextmanager
 def security_hub_as_aws() -> Iterator[None]:
-    """The bridge, while the block lasts."""
+    """The bridge, while the block lasts (reentrant: an inner block leaves the outer's bridge in place)."""
+    if _DEPTH[0]:
+        _DEPTH[0] += 1
+        try:
+            yield
+        finally:
+            _DEPTH[0] -= 1
+        return
     saved = (
         SecurityHubBackend.batch_import_findings,
         SecurityHubResponse.get_findings,
@@ -112,9 +122,11 @@ def security_hub_as_aws() -> Iterator[None]:
     SecurityHubResponse.get_findings = get_findings  # type: ignore[method-assign]
     SecurityHubResponse.batch_update_findings = batch_update_findings  # type: ignore[attr-defined]
     urls.url_paths[BATCH_UPDATE] = SecurityHubResponse.dispatch
+    _DEPTH[0] = 1
     try:
         yield
     finally:
+        _DEPTH[0] = 0
         SecurityHubBackend.batch_import_findings = saved[0]  # type: ignore[method-assign]
         SecurityHubResponse.get_findings = saved[1]  # type: ignore[method-assign]
         if saved[2] is None:

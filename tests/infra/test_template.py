@@ -415,6 +415,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "cloudtrail:LookupEvents": ["*"],  # the blind window from Event history: LookupEvents has no resource type
         "s3:PutObjectTagging": [evidence],
         "s3:GetObjectTagging": [evidence],
+        # each record's signature sidecar, written under its own COMPLIANCE lock (guardian.flows.record_signing)
+        "s3:PutObjectRetention": [signatures],
         # selftests/: the self-test markers it reads, never writes; evidence signatures: a record's SHA-256 (findings)
         "s3:GetObject": [groups, baselines, selftests, signatures],
         "s3:GetObjectVersion": [baselines, selftests],

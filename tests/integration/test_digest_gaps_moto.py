@@ -184,7 +184,9 @@ def test_a_deleted_schedule_baseline_re_recorded_from_an_edited_rule_is_capped_b
     config = runtime.config()
     now = datetime.now(UTC)
     run = Invocation(lambda: now, lambda _s: None, "CloudTrailGuardian-SweepFunction", "sweep-1")
-    checked = check_rule(runtime.full_adapter(config), config, "us-east-1", name, started=now, run=run, deployed_at=None)
+    checked = check_rule(
+        runtime.full_adapter(config), config, "us-east-1", name, started=now, run=run, deployed_at=None
+    )
     assert checked.status == "baseline_recorded"  # the edited rule, now its signed baseline
     deployed = Deployed(
         STACK, "123456789012", "us-east-1", world.bucket, "t", "r", "s", "q", _signing_key(), ("us-east-1",)

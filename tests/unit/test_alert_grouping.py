@@ -525,10 +525,10 @@ def test_a_claim_that_cannot_be_written_lets_the_alert_out() -> None:
     aws, clock = Groups(), Clock()
     put = aws.put_if_absent
 
-    def broken(key: str, document: dict[str, Any]) -> bool:
+    def broken(key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
         if key.startswith("groups/open/"):
             raise RuntimeError("S3 is down")
-        return put(key, document)
+        return put(key, document, locked_until=locked_until)
 
     aws.put_if_absent = broken  # type: ignore[method-assign]
     assert send(aws, clock, 1) is True
