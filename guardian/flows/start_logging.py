@@ -86,6 +86,9 @@ def restart_logging(
     action = ActionRecord("StartLogging", trail.region, trail.identifier, started, clock(), True)
     LOG.info("StartLogging succeeded", extra={"trail": trail.identifier, "region": trail.region})
     verification = verify(aws, trail, config, run)
+    again = None if verification.error_code else later_stop({"StopLoggingTime": verification.stop_logging_time}, event)
+    if not verification.is_logging and again is not None:  # restarted, then stopped again by a later call
+        return _stopped_again(event, decision, action, verification, again)
     if not verification.is_logging:
         why = (
             f"GetTrailStatus failed: {verification.error_code}: {verification.error_message}"
@@ -185,6 +188,29 @@ def _superseded(
         severity=decision.severity,
         actions=(action,),
         verification=_verification(status, 1, run.clock()),
+        diagnosis=f"{why}: the trail was stopped again, and that stop's own heal restarts it (or alerts CRITICAL)",
+    )
+
+
+def _stopped_again(
+    event: CloudTrailEvent, decision: Decision, action: ActionRecord, verification: Verification, later: datetime
+) -> Result:
+    """StartLogging went through, and GetTrailStatus then shows the trail stopped by a later call: that stop is an
+    event too, whose own invocation restarts the trail (or alerts CRITICAL). This one is superseded, as a throttled
+    one is (:func:`_superseded`), not a failed heal retried by Lambda into the same race."""
+    from dataclasses import replace  # noqa: PLC0415 - after StartLogging
+
+    from guardian.model.results import Result, iso  # noqa: PLC0415 - after StartLogging
+
+    why = f"superseded by the stop at {iso(later)}"
+    LOG.info("StartLogging succeeded, then the trail was stopped again", extra={"trail": action.target})
+    return Result(
+        event=event,
+        decision=decision,
+        outcome=Outcome.SUPERSEDED,
+        severity=decision.severity,
+        actions=(replace(action, superseded_by=later, error_message=f"restarted, then {why}"),),
+        verification=verification,
         diagnosis=f"{why}: the trail was stopped again, and that stop's own heal restarts it (or alerts CRITICAL)",
     )
 

@@ -236,3 +236,26 @@ def test_a_sweep_write_throttled_after_one_went_through_is_paced_not_yielded() -
     assert not pace.yielded("us-east-1")
     pace("us-east-1", "PutEventSelectors")
     assert run.sleeps == [budget.SWEEP_WRITE_SECONDS]
+
+
+@pytest.mark.threat("quota-starve")
+def test_a_trail_stopped_again_after_its_restart_is_superseded_not_a_failed_heal_retried() -> None:
+    """StartLogging went through, and every GetTrailStatus after it shows the trail stopped 30 s after this event: a
+    later StopLogging, with its own invocation. Recorded "superseded" at the row's severity (HIGH), the restart
+    itself succeeded; not a CRITICAL failed heal that Lambda retries into the same race (burst (c)'s 7 retries)."""
+    aws, run = Groups(), Run()
+    aws.statuses = stopped(LATER)
+    result = heal(aws, run)
+    assert (result.outcome, result.severity) == (Outcome.SUPERSEDED, Severity.HIGH)
+    (action,) = result.actions
+    assert (action.succeeded, action.superseded_by) == (True, LATER)
+    assert action.error_message == "restarted, then superseded by the stop at 2026-11-20T10:00:30Z"
+    assert record(result, run)["actions"][0]["result"] == "superseded"
+
+
+def test_a_restart_that_does_not_hold_without_a_later_stop_is_still_a_failed_heal() -> None:
+    """CloudTrail shows no stop after this event's own: the restart did not hold for another reason (CRITICAL)."""
+    aws, run = Groups(), Run()
+    aws.statuses = stopped(EVENT_TIME)
+    result = heal(aws, run)
+    assert (result.outcome, result.severity) == (Outcome.HEAL_FAILED, Severity.CRITICAL)
