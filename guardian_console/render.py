@@ -59,7 +59,7 @@ def incidents_table(rows: list[Row]) -> str:
             r.time,
             r.severity,
             r.outcome,
-            r.event + (f" ({r.purpose})" if r.purpose else ""),
+            printable.EVENT_WORDS.get(r.event, r.event) + (f" ({r.purpose})" if r.purpose else ""),
             r.trail or "-",
             _short_actor(r.actor),
             "-" if r.blind_window_seconds is None else f"{r.blind_window_seconds:.1f} s",

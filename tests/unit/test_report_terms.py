@@ -4,10 +4,13 @@ as tests/unit/test_docs.py keeps other docs true to the code."""
 from __future__ import annotations
 
 import re
+from dataclasses import fields
+from typing import Any
 
 from guardian.model.rules import Outcome, Severity
 from guardian_console import render
 from guardian_console.printable import EVENT_WORDS
+from guardian_console.report import Row
 from scripts.report_print import demo_report
 from tests.support import REPO_ROOT
 from tests.unit.test_report_print import parsed
@@ -52,3 +55,12 @@ def test_every_outcome_severity_and_own_event_name_is_defined() -> None:
     """The demo shows some of each; the report can show any of them."""
     needed = {o.value for o in Outcome} | {s.value for s in Severity} | set(EVENT_WORDS)
     assert sorted(needed - documented()) == []
+
+
+def test_incidents_name_the_guardians_own_events_in_words() -> None:
+    """`guardian incidents` says "change found by the sweep", as the report does, not the record's DriftDetected."""
+    values: dict[str, Any] = {f.name: None for f in fields(Row)}
+    values.update(time="2026-12-06T10:00:00Z", severity="HIGH", outcome="healed", event="DriftDetected", actor="x")
+    table = render.incidents_table([Row(**values)])
+    assert "change found by the sweep" in table
+    assert "DriftDetected" not in table
