@@ -11,7 +11,7 @@ documents it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,15 +46,7 @@ class Entry:
     summary: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "version_id": self.version_id,
-            "sha256": self.sha256,
-            "last_modified": self.last_modified,
-            "lock_mode": self.lock_mode,
-            "retain_until": self.retain_until,
-            "summary": self.summary,
-        }
+        return asdict(self)  # every field, in order, as the digest lists it
 
 
 @dataclass(frozen=True)
@@ -68,13 +60,7 @@ class Unsigned:
     problem: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "version_id": self.version_id,
-            "sha256": self.sha256,
-            "last_modified": self.last_modified,
-            "problem": self.problem,
-        }
+        return asdict(self)  # every field, in order, as the digest lists it
 
 
 @dataclass(frozen=True)
@@ -89,13 +75,7 @@ class Deleted:
     sidecar_last_modified: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "sha256": self.sha256,
-            "sidecar": self.sidecar,
-            "sidecar_version_id": self.sidecar_version_id,
-            "sidecar_last_modified": self.sidecar_last_modified,
-        }
+        return asdict(self)  # every field, in order, as the digest lists it
 
 
 @dataclass(frozen=True)
