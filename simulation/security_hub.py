@@ -108,10 +108,12 @@ def security_hub_as_aws() -> Iterator[None]:
     """The bridge, while the block lasts (reentrant: an inner block leaves the outer's bridge in place)."""
     if _DEPTH[0]:
         _DEPTH[0] += 1
+        WORKFLOWS.clear()  # a new block is a new account's Security Hub: its findings' statuses start empty
         try:
             yield
         finally:
             _DEPTH[0] -= 1
+            WORKFLOWS.clear()
         return
     saved = (
         SecurityHubBackend.batch_import_findings,

@@ -12,6 +12,7 @@ import pytest
 
 from guardian.entrypoints import handler
 from guardian.flows import security_hub
+from simulation.security_hub import WORKFLOWS
 from tests.faults import Faults, install
 from tests.support import REPO_ROOT
 
@@ -45,6 +46,7 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     handler.reset()
     security_hub.forget()  # which accounts had Security Hub off: a process-wide note, per test here
+    WORKFLOWS.clear()  # the bridged Security Hub's statuses, as moto's backends are fresh for each test
     yield
     handler.reset()
 
