@@ -63,7 +63,7 @@ bench: setup
 	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 	$(PY) scripts/bench_console.py
 	$(PY) scripts/report_print.py  # 7. the report printed by headless Chromium (A4, Letter)
-	$(PY) scripts/bench_burst.py  # 6. a minute of attack, in virtual time: about 15 minutes of wall time
+	$(PY) scripts/bench_burst.py  # 6. a minute of attack, in virtual time: 25 to 50 minutes of wall time on 2 cores
 
 # The monthly cost, from the synthesized templates and a stated volume; prices in scripts/prices.json (dated).
 cost: setup
