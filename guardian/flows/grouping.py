@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from guardian.flows.budget import OutOfTime, within
 from guardian.flows.copies import publish_copies
 from guardian.model import signing
 from guardian.model.group_objects import MEMBERS, OPENING, hours_to_list, windows_of
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
+CLAIM_SECONDS = 2.0  # at most, for claiming a window before a first alert (a write-once S3 object)
 MAX_KEYS = 50_000  # keys one sweep lists (50 ListObjectsV2 calls): a burst of 10,000 held alerts fits five times
 
 
@@ -120,7 +122,10 @@ def plan(result: Result, aws: Delivery, config: Config, run: Invocation) -> Plan
         opening = None
     known, now = Plan(key, opening, groups, aws, table, minutes), run.clock()
     if may_group(result, evidence_written=True) and (opening is None or not opening.holds(now)):
-        return claim(known, result, now)  # no open window: this may be one of a flood's first alerts
+        try:  # no open window: this may be one of a flood's first alerts; a slow S3 must not hold it (alert at once)
+            return within(CLAIM_SECONDS, lambda: claim(known, result, now), "the alert group's claim")
+        except OutOfTime:
+            return known
     return known
 
 

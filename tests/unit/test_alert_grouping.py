@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from guardian.flows import grouping
 from guardian.flows.deliver import AlertNotPublished
 from guardian.flows.grouping import flush_closed
 from guardian.flows.handle_event import HealFailed, handle
@@ -532,6 +534,29 @@ def test_a_claim_that_cannot_be_written_lets_the_alert_out() -> None:
 
     aws.put_if_absent = broken  # type: ignore[method-assign]
     assert send(aws, clock, 1) is True
+
+
+def test_a_claim_that_hangs_does_not_hold_the_first_alert(monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 slow to answer the claim (a hang, not an error): after CLAIM_SECONDS the alert goes out unclaimed. Order,
+    not time: the alert is published while the claim's write is still held (unbounded, it waited for the write)."""
+    monkeypatch.setattr(grouping, "CLAIM_SECONDS", 0.05)
+    aws, clock = Groups(), Clock()
+    release, finished = threading.Event(), threading.Event()
+    put = aws.put_if_absent
+
+    def hanging(key: str, document: dict[str, Any], *, locked_until: datetime | None = None) -> bool:
+        if key.startswith("groups/open/"):
+            release.wait(5)
+            finished.set()
+        return put(key, document, locked_until=locked_until)
+
+    aws.put_if_absent = hanging  # type: ignore[method-assign]
+    try:
+        assert send(aws, clock, 1) is True
+        assert not finished.is_set()  # published while the claim still hung
+        assert len(aws.published) == 1
+    finally:
+        release.set()
 
 
 @pytest.mark.threat("alert-flood")
