@@ -62,6 +62,7 @@ test: lint typecheck unit
 bench: setup
 	$(PY) scripts/bench.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 	$(PY) scripts/bench_console.py
+	$(PY) scripts/bench_org.py  # 8. status --org, 200 accounts x 4 Regions: recorded once in moto, replayed at 25 ms
 	$(PY) scripts/report_print.py  # 7. the report printed by headless Chromium (A4, Letter)
 	$(PY) scripts/bench_burst.py  # 6. a minute of attack, in virtual time: 25 to 50 minutes of wall time on 2 cores
 

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _incidents(args: argparse.Namespace, now: datetime) -> int:
+    if args.org:  # every account of the organization, in one table
+        from guardian_console import org_status  # noqa: PLC0415 - loads the guardian's adapters
+
+        return org_status.incidents_command(args, now, _duration(args.since))
     start, end = now.date() - _duration(args.since), now.date()
     periods = _read(args, start, end)
     report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
@@ -65,8 +69,11 @@ def _incidents(args: argparse.Namespace, now: datetime) -> int:
 
 
 def _status(args: argparse.Namespace, now: datetime) -> int:
-    from guardian_console.status import lines, status  # noqa: PLC0415 - loads the guardian's adapters
+    from guardian_console import org_status  # noqa: PLC0415 - loads the guardian's adapters
+    from guardian_console.status import lines, status  # noqa: PLC0415
 
+    if args.org:  # every account of the organization, in one table
+        return org_status.status_command(args, now)
     wrong = False
     documents = []
     for account in accounts(args):
@@ -84,6 +91,10 @@ def _status(args: argparse.Namespace, now: datetime) -> int:
 def _verify(args: argparse.Namespace, now: datetime) -> int:
     from guardian_console import verify  # noqa: PLC0415
 
+    if args.org:  # every account's chain, a line each (org_verify.py)
+        from guardian_console import org_verify  # noqa: PLC0415
+
+        return org_verify.command(args, *_period(args), now)
     return verify.command(args, *_period(args), now, accounts)
 
 
@@ -98,6 +109,10 @@ def _report(args: argparse.Namespace, now: datetime) -> int:
     from guardian_console.coverage_read import covered  # noqa: PLC0415
 
     start, end = _period(args)
+    if args.org:  # one report for the organization (org_report.py)
+        from guardian_console import org_report  # noqa: PLC0415
+
+        return org_report.command(args, start, end, now)
     periods = _read(args, start, end)
     report = build(*_merged(periods), start=start, end=end, accounts=_names(periods), now=now)
     report = covered(report, [a for a, _ in periods], now)

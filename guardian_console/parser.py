@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from guardian import __version__
-from guardian_console import acts, help_text, mode, rules, subscription
+from guardian_console import acts, help_text, mode, org, rules, subscription
 from guardian_console.errors import ConsoleError
 from guardian_console.stack import DEFAULT_STACK
 
@@ -62,9 +62,11 @@ def build(reads: Mapping[str, Command]) -> argparse.ArgumentParser:
 
     incidents = commands.add_parser("incidents", parents=[shared], help=help_text.line("incidents"))
     incidents.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
+    org.add_options(incidents)
     incidents.set_defaults(command=reads["incidents"])
 
     status = commands.add_parser("status", parents=[shared], help=help_text.line("status"))
+    org.add_options(status)
     status.set_defaults(command=reads["status"])
 
     sweep = commands.add_parser("sweep", parents=[shared], help=help_text.line("sweep"))
@@ -86,6 +88,7 @@ def build(reads: Mapping[str, Command]) -> argparse.ArgumentParser:
         metavar="PROFILE",
         help="credentials in the security account: the chain's head must not be behind the head it kept",
     )
+    org.add_options(verify)
     verify.set_defaults(command=reads["verify"])
 
     report = commands.add_parser("report", parents=[shared], help=help_text.line("report"))
@@ -98,6 +101,7 @@ def build(reads: Mapping[str, Command]) -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 unless the whole period is covered (watched, swept without gaps, the evidence chain intact)",
     )
+    org.add_options(report)
     report.set_defaults(command=reads["report"])
 
     approve = commands.add_parser("approve", parents=[shared], help=help_text.line("approve"))

@@ -22,6 +22,7 @@ from guardian.model.changes import weakened
 from guardian.model.trail import TrailState, compare
 from guardian.ports.errors import describe_failure
 from guardian_console.lambda_runs import sweep_runs
+from guardian_console.rule_states import rule_states
 from guardian_console.stack import sweep_config
 
 if TYPE_CHECKING:
@@ -80,11 +81,15 @@ class Status:
         return found
 
 
-def status(session: Any, deployed: Deployed, now: datetime, config: Config | None = None) -> Status:
-    """``config``: the sweep's configuration, read from its function when not given."""
+def status(
+    session: Any, deployed: Deployed, now: datetime, config: Config | None = None, *, rule_targets: bool = True
+) -> Status:
+    """``config``: the sweep's configuration, read from its function when not given. ``rule_targets=False`` (``status
+    --org``): the rules' states only, one ListRules a page (rule_states.py), not each rule and its targets."""
     config = config or sweep_config(session, deployed)
+    clients = Boto3Clients(session)
     aws = FullAdapter(
-        Boto3Clients(session),
+        clients,
         topic_arn=deployed.topic_arn,
         topic_region=deployed.region,
         evidence_bucket=deployed.evidence_bucket,
@@ -95,7 +100,7 @@ def status(session: Any, deployed: Deployed, now: datetime, config: Config | Non
         for trails, unread in pool.map(lambda r: _region(aws, config, r), deployed.regions):
             result.trails += trails
             result.unread += unread
-    result.health += _rules(aws, config)
+    result.health += _rules(aws, config) if rule_targets else rule_states(clients, config)
     result.health += _own(session, deployed, now)
     result.health.append(mode_health(function_modes(session, deployed)))
     result.health.append(security_hub_health(aws, config, deployed.region))

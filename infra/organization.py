@@ -53,6 +53,8 @@ def organization_and_central_alerts(stack: Stack, function: GuardianFunction, se
             "Organization mode: DescribeOrganization and ListAWSServiceAccessForOrganization are read-only and have "
             "no resource type; CloudTrail needs them to recreate an organization trail.",
         )
+    if settings.control_tower_account:  # Control Tower aware (guardian.model.control_tower)
+        function.function.add_environment("GUARDIAN_CONTROL_TOWER", settings.control_tower_account)
     if settings.central_topic_arn:
         function.function.add_environment("GUARDIAN_CENTRAL_TOPIC_ARN", settings.central_topic_arn)
         # A policy of its own: the sweep role's default policy is at the size where the CDK spills it into managed

@@ -25,7 +25,9 @@ HANDLER = "guardian.entrypoints.handler.lambda_handler"
 # many of the account's executions (1,000 by default) and CloudTrail's write quota sees at most this many heals; and
 # held for the guardian, so an insider who exhausts the account's concurrency cannot throttle the heals. Events
 # beyond it wait in Lambda's asynchronous queue (retried up to the 6-hour event age), none dropped. Lambda keeps 100
-# unreserved: the account's concurrency must be at least 151 (this, the sweep's 1, and 100).
+# unreserved: the account's concurrency must be at least 151 (this, the sweep's 1, and 100). A heal waiting its turn
+# on the write quota (guardian.flows.write_turns) holds its execution: N trails stopped over and over hold about
+# (stops a second) x N/2 s of them. The default of the `remediationConcurrency` setting (0: unreserved).
 RESERVED_CONCURRENCY = 50
 TRAIL_READS = ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:ListTags"]
 # What putting a trail back to its baseline takes; nothing that stops, deletes or untags a trail.
@@ -189,6 +191,7 @@ class RemediationFunction(GuardianFunction):
         repeat_threshold: int = 3,
         repeat_window_minutes: int = 10,
         alert_group_minutes: int = 5,
+        reserved_concurrency: int = RESERVED_CONCURRENCY,
         function_name: str | None = None,
         extra_files: Mapping[str, str] | None = None,
         mode: str = "heal",
@@ -214,7 +217,7 @@ class RemediationFunction(GuardianFunction):
             timeout=Duration.seconds(60),
             retry_attempts=2,
             dead_letter_queue=dead_letter_queue,
-            reserved_concurrency=RESERVED_CONCURRENCY,
+            reserved_concurrency=reserved_concurrency or None,  # 0: unreserved (remediationConcurrency)
             function_name=function_name,
             leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY),
             extra_files=extra_files,

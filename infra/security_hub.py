@@ -1,5 +1,6 @@
 """The remediation function's Security Hub calls (``securityHub``: auto): each alert copied as an ASFF finding into
-the account's own ``default`` product, in the guardian's home Region (guardian.flows.security_hub).
+the account's own ``default`` product, in the guardian's home Region (guardian.flows.security_hub); the sweep's too
+(guardian.flows.sweep_findings: :func:`findings_statements`, in its managed policy, infra.sweep_schedule).
 
 Least privilege: BatchImportFindings on that product only; GetFindings (a finding's count so far) and
 BatchUpdateFindings (its Workflow, which an import cannot change once it exists) on the Region's hub only; and
@@ -19,23 +20,29 @@ from infra.evidence_store import EvidenceStore
 from infra.nag import localized
 
 
-def grant_findings(scope: Construct, role: iam.IRole, evidence: EvidenceStore) -> iam.Policy:
-    stack = Stack.of(scope)
+def findings_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Import into the account's own product, count and resolve on the Region's hub: the remediation function's, and
+    the sweep's (in its ``-sweep-checks-`` managed policy, infra.sweep_schedule: its inline policies are near full)."""
     product = stack.format_arn(service="securityhub", resource="product", resource_name=f"{stack.account}/default")
     hub = stack.format_arn(service="securityhub", resource="hub", resource_name="default")
+    return [
+        iam.PolicyStatement(sid="ImportOwnFindings", actions=["securityhub:BatchImportFindings"], resources=[product]),
+        iam.PolicyStatement(
+            sid="CountAndResolveOwnFindings",
+            actions=["securityhub:GetFindings", "securityhub:BatchUpdateFindings"],
+            resources=[hub],
+        ),
+    ]
+
+
+def grant_findings(scope: Construct, role: iam.IRole, evidence: EvidenceStore) -> iam.Policy:
+    stack = Stack.of(scope)
     policy = iam.Policy(
         scope,
         "SecurityHubFindings",
         roles=[role],
         statements=[
-            iam.PolicyStatement(
-                sid="ImportOwnFindings", actions=["securityhub:BatchImportFindings"], resources=[product]
-            ),
-            iam.PolicyStatement(
-                sid="CountAndResolveOwnFindings",
-                actions=["securityhub:GetFindings", "securityhub:BatchUpdateFindings"],
-                resources=[hub],
-            ),
+            *findings_statements(stack),
             iam.PolicyStatement(
                 sid="ReadEvidenceDigests",
                 actions=["s3:GetObject"],

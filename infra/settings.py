@@ -11,6 +11,7 @@ from typing import Any
 
 from infra.context_keys import check_keys
 from infra.errors import SettingsError
+from infra.own_events import detail_type_setting, own_events_setting
 from infra.principals import APPROVER_KINDS, account_id, located, principal_list, resource_arn, role_arns, role_name
 from infra.recipients import Recipient, recipients
 from infra.regions import check_one_partition, check_region
@@ -68,6 +69,7 @@ class GuardianSettings:
     repeat_threshold: int = 3
     repeat_window_minutes: int = 10
     alert_group_minutes: int = 5  # repeats of an alert within this window go in one digest alert; 0: off
+    remediation_concurrency: int = 50  # the remediation function's reserved concurrency; 0: unreserved
     sentinel_trail: bool = True
     sentinel_retention_days: int = 90
     sentinel_read_events: bool = False  # the sentinel records write management events; true: reads too (paid)
@@ -87,6 +89,11 @@ class GuardianSettings:
     log_readers: tuple[str, ...] = ()  # IAM role ARNs that must keep reading and decrypting the trails' log files
     mode: str = "heal"  # or "observe": alert and keep evidence of what a heal would do, change nothing
     security_hub: str = "auto"  # or "off": each alert copied to Security Hub as a finding where it is enabled
+    ocsf: bool = False  # each alert also an OCSF Detection Finding in the evidence bucket (infra.own_events)
+    own_events: str | None = None  # "default" or a bus ARN: each alert mailed also put on that bus
+    own_events_detail_type: str = "CloudTrail Guardian Alert"  # their detail-type (infra.own_events)
+    control_tower: str = "off"  # or "auto": Control Tower's own changes to its trail are deployments (LOW, kept)
+    console_readers: tuple[str, ...] = ()  # role ARNs of securityAccount the console read role trusts; (): the account
 
     def watch(self) -> Compiled | None:
         """The watch rules, compiled (a problem is a SettingsError naming the rule and the field)."""
@@ -124,6 +131,7 @@ class GuardianSettings:
             repeat_threshold=_int(get("repeatThreshold"), "repeatThreshold", 3, low=2, high=1000),
             repeat_window_minutes=_int(get("repeatWindowMinutes"), "repeatWindowMinutes", 10, low=1, high=1440),
             alert_group_minutes=_int(get("alertGroupMinutes"), "alertGroupMinutes", 5, low=0, high=1440),
+            remediation_concurrency=_concurrency(get("remediationConcurrency")),
             sentinel_trail=_bool(get("sentinelTrail"), "sentinelTrail", default=True),
             sentinel_retention_days=_int(get("sentinelRetentionDays"), "sentinelRetentionDays", 90, low=1, high=3650),
             sentinel_read_events=_bool(get("sentinelReadEvents"), "sentinelReadEvents", default=False),
@@ -143,6 +151,11 @@ class GuardianSettings:
             log_readers=_log_readers(get("logReaders")),
             mode=_mode(get("mode")),
             security_hub=_security_hub(get("securityHub")),
+            ocsf=_bool(get("ocsf"), "ocsf", default=False),
+            own_events=own_events_setting(get("ownEvents")),
+            own_events_detail_type=detail_type_setting(get("ownEventsDetailType")),
+            control_tower=_control_tower(get("controlTower")),
+            console_readers=role_arns(_list(get("consoleReaders"), "consoleReaders"), "consoleReaders"),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
             raise SettingsError(
@@ -157,8 +170,20 @@ class GuardianSettings:
                 "securityAccount needs centralTopicArn, a topic in that account (the centralAlerts stack's output): "
                 "its Region is where the guardian's events are sent"
             )
+        if settings.console_readers and not all(
+            arn.split(":")[4] == settings.security_account for arn in settings.console_readers
+        ):
+            raise SettingsError(
+                "consoleReaders must be roles of securityAccount (the account the console read role trusts), got "
+                f"{list(settings.console_readers)}"
+            )
         if settings.security_account and settings.security_account == settings.account:
             raise SettingsError("securityAccount must be another account than the one the guardian protects")
+        if settings.control_tower == "auto" and not settings.management_account_id:
+            raise SettingsError(
+                "controlTower auto needs managementAccountId: the landing zone's management account (this account's "
+                "id where the guardian runs there), whose roles and organization trail Control Tower uses"
+            )
         check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
         return settings
 
@@ -177,6 +202,11 @@ class GuardianSettings:
         if self.organization_management and self.management_account_id and self.management_account_id != self.account:
             return (self.management_account_id,)
         return ()
+
+    @property
+    def control_tower_account(self) -> str | None:
+        """The management account the functions know Control Tower by (GUARDIAN_CONTROL_TOWER); None: off."""
+        return self.management_account_id if self.control_tower == "auto" else None
 
     def sweep_regions(self, home: str | None) -> tuple[str, ...]:
         """The home Region first, then every other Region of `regions`."""
@@ -253,6 +283,7 @@ OPTIONS = (
     "repeatThreshold",
     "repeatWindowMinutes",
     "alertGroupMinutes",
+    "remediationConcurrency",
     "sentinelTrail",
     "sentinelRetentionDays",
     "sentinelReadEvents",
@@ -272,6 +303,11 @@ OPTIONS = (
     "logReaders",
     "mode",
     "securityHub",
+    "ocsf",
+    "ownEvents",
+    "ownEventsDetailType",
+    "controlTower",
+    "consoleReaders",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 
@@ -329,6 +365,14 @@ def _security_hub(value: Any) -> str:
     return str(text)
 
 
+def _control_tower(value: Any) -> str:
+    """``off`` (the default) or ``auto``: Control Tower's own roles changing its trail are deployments."""
+    text = value.strip().lower() or "off" if isinstance(value, str) else "off" if value is None else value
+    if text not in ("auto", "off"):
+        raise SettingsError(f'controlTower must be "auto" or "off", got {value!r}')
+    return str(text)
+
+
 def _mode(value: Any) -> str:
     """``heal`` (the default) or ``observe``: in observe the guardian alerts what it would undo and changes nothing
     (a pilot: docs/deploy-and-configure.md, "Rolling out")."""
@@ -382,6 +426,15 @@ def _bool(value: Any, key: str, *, default: bool) -> bool:
     if text in ("false", "no", "0", "off"):
         return False
     raise SettingsError(f"{key} must be true or false, got {value!r}")
+
+
+def _concurrency(value: Any) -> int:
+    """Reserved executions for the remediation function: 0 (unreserved: an account whose concurrency quota cannot
+    spare them) or 10 to 900 (fewer would queue a flood's heals; Lambda keeps 100 of the default 1,000 unreserved)."""
+    found = _int(value, "remediationConcurrency", 50, low=0, high=900)
+    if 0 < found < 10:
+        raise SettingsError(f"remediationConcurrency must be 0 (unreserved) or 10 to 900, got {found}")
+    return found
 
 
 def _int(value: Any, key: str, default: int, *, low: int, high: int) -> int:

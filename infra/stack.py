@@ -25,6 +25,8 @@ from infra.alarms import ALARM_SUFFIXES, GuardianAlarms
 from infra.alerts_topic import AlertsTopic
 from infra.cis_alarms import CisAlarms
 from infra.cis_alarms import alarm_names as cis_alarm_names
+from infra.console_read import ConsoleReadRole
+from infra.console_read import role_name as console_read_name
 from infra.dead_letters import DeadLetterQueue
 from infra.evidence_store import EvidenceStore
 from infra.forwarder import forward_role_prefix, grant_reading_forwarder_queues
@@ -35,6 +37,7 @@ from infra.notifier import function_name as webhook_function
 from infra.notifier import notifiers, secret_ids
 from infra.organization import organization_and_central_alerts
 from infra.own_checks import grant_checks_of_itself, grant_lake_checks
+from infra.own_events import add_finding_copies
 from infra.remediation import RemediationFunction
 from infra.security_account import ALARMS_RULE, SecurityAccountLink
 from infra.self_protection import (
@@ -146,10 +149,20 @@ class GuardianStack(Stack):
             repeat_threshold=settings.repeat_threshold,
             repeat_window_minutes=settings.repeat_window_minutes,
             alert_group_minutes=settings.alert_group_minutes,
+            reserved_concurrency=settings.remediation_concurrency,
             function_name=f"{settings.stack_name}-remediation",
             extra_files=watch_files(self.watch),
             mode=settings.mode,
             security_hub=settings.security_hub,
+        )
+        add_finding_copies(  # ocsf, ownEvents: off unless set (infra.own_events)
+            self,
+            (self.remediation, self.sweep),
+            self.evidence,
+            ocsf=settings.ocsf,
+            own_events=settings.own_events,
+            detail_type=settings.own_events_detail_type,
+            stack_name=settings.stack_name,
         )
         self.tamper_rule = TamperRule(
             self,
@@ -237,6 +250,30 @@ class GuardianStack(Stack):
         CfnOutput(self, "SigningKeyArn", value=self.signing.key.key_arn)
         if self.sentinel is not None:
             CfnOutput(self, "SentinelTrailName", value=self.sentinel.name)
+        # the org-wide console's read-only role, trusted by the security account (infra.console_read)
+        self.console_read = (
+            self.console_read_role(settings.stack_name, settings.security_account, settings.console_readers)
+            if settings.security_account
+            else None
+        )
+
+    def console_readable(self, settings: GuardianSettings) -> bool:
+        """Whether the console's read-only role may be made (the StackSet: by a parameter), and so is guarded."""
+        return bool(settings.security_account)
+
+    def console_read_role(self, stack_name: str, reader_account: str, readers: Any = None) -> ConsoleReadRole:
+        """``<stackName>-console-read``, for ``guardian status --org`` run in ``reader_account`` (by ``readers``
+        only, role ARNs of it, where given: ``consoleReaders``)."""
+        return ConsoleReadRole(
+            self,
+            "ConsoleRead",
+            stack_name=stack_name,
+            reader_account=reader_account,
+            readers=readers,
+            evidence_bucket=self.evidence.bucket,
+            signing_key_arn=self.signing.key.key_arn,
+            dead_letter_queue_arn=self.dead_letters.queue.queue_arn,
+        )
 
     def _cis_alarms(self, settings: GuardianSettings) -> CisAlarms | None:
         """The CIS "Monitoring" alarms, on the named log group or the sentinel trail's own."""
@@ -280,9 +317,9 @@ class GuardianStack(Stack):
         alarms = self.alarm_names
         forwarders = [r.removeprefix(f"{prefix}-") for r in forwarder_rules(prefix, self.watch)]  # 4 KB: compact
         sweep.function.add_environment(
-            "GUARDIAN_FORWARDER_RULES", json.dumps({"prefix": f"{prefix}-", "names": forwarders})
+            "GUARDIAN_FORWARDER_RULES", json.dumps({"prefix": f"{prefix}-", "names": forwarders}, separators=(",", ":"))
         )
-        sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions))
+        sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions, separators=(",", ":")))
         sweep.function.add_environment("GUARDIAN_STACK_ID", self.stack_id)
         path = {
             "emails": [r.address for r in settings.alert_emails],
@@ -337,6 +374,7 @@ class GuardianStack(Stack):
                 self.sweep.role.role_name,
                 *(n.function.role.role_name for n in self.notifiers),  # each webhook notifier's
                 *([self.sentinel.logs_role.role_name] if self.sentinel and self.sentinel.logs_role else []),
+                *([console_read_name(prefix)] if self.console_readable(settings) else []),  # infra.console_read
                 # the security-account link's role, made after the guards (it sends them on): named when synthesized
                 *([Lazy.string(_SecurityLinkRole(self))] if settings.security_bus_arn else []),
             ],

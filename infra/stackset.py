@@ -3,7 +3,9 @@ organizations roll a baseline to every account: one template, deployed to every 
 
 - No CDK asset bucket and no bootstrap: the functions' code is inline (``index.py`` carries the package), and the
   bootstrap version check is left out.
-- Parameters: ``HomeRegion`` (where the guardian runs), ``Regions`` (every Region it covers), ``AlertEmail``.
+- Parameters: ``HomeRegion`` (where the guardian runs), ``Regions`` (every Region it covers), ``AlertEmail``,
+  ``ConsoleReadAccount`` (the account the org-wide console reads from: its read-only role; empty, none),
+  ``ConsoleReaders`` (role ARNs of that account the role trusts alone; empty, any principal of it).
 - In the home Region the guardian's resources are created (condition ``IsHomeRegion``); in every other Region only
   the forwarder (condition ``IsNotHomeRegion``), so one StackSet covers every Region of every account.
 """
@@ -36,6 +38,7 @@ class StackSetStack(GuardianStack):
         super().__init__(scope, construct_id, settings=settings, **kwargs)
         # A stack instance is named StackSet-<set>-<id>, and so would its buckets be: named after the guardian
         # instead, they fall under the service control policy's bucket prefix, as the cdk deploy style's do.
+        self.guardian_prefix = settings.stack_name
         prefix = settings.stack_name.lower()
         if len(prefix) > MAX_NAMED_PREFIX:
             raise SettingsError(
@@ -95,6 +98,55 @@ class StackSetStack(GuardianStack):
                 endpoint=email.value_as_string,
             )
             subscription.cfn_options.condition = with_email
+        self._console_reader(is_home)
+
+    def console_readable(self, settings: GuardianSettings) -> bool:
+        return True  # by the ConsoleReadAccount parameter
+
+    def _console_reader(self, is_home: CfnCondition) -> None:
+        """The org-wide console's read-only role (infra.console_read), at home, trusted by ``ConsoleReadAccount``;
+        none when it is empty (the ``securityAccount`` setting, if given, made it already)."""
+        if self.console_read is not None:
+            return
+        reader = CfnParameter(
+            self,
+            "ConsoleReadAccount",
+            default="",
+            allowed_pattern=r"(\d{12})?",
+            description="The account that runs the org-wide console (guardian status --org); empty: no read role",
+        )
+        made = CfnCondition(
+            self,
+            "HasConsoleReader",
+            expression=Fn.condition_and(
+                is_home,  # type: ignore[arg-type]
+                Fn.condition_not(Fn.condition_equals(reader.value_as_string, "")),
+            ),
+        )
+        readers = CfnParameter(
+            self,
+            "ConsoleReaders",
+            type="CommaDelimitedList",
+            default="",
+            description="Role ARNs of ConsoleReadAccount the read role trusts alone; empty: any principal of it",
+        )
+        narrowed = CfnCondition(
+            self,
+            "HasConsoleReaders",
+            expression=Fn.condition_not(Fn.condition_equals(Fn.join("", readers.value_as_list), "")),
+        )
+        self.console_read = self.console_read_role(self.guardian_prefix, reader.value_as_string)
+        for child in self.console_read.node.find_all():
+            if isinstance(child, CfnResource):
+                child.cfn_options.condition = made
+        role = self.console_read.role.node.default_child
+        assert isinstance(role, CfnResource)
+        trust = {"ArnEquals": {"aws:PrincipalArn": readers.value_as_list}}
+        role.add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition",
+            Fn.condition_if(narrowed.logical_id, trust, Aws.NO_VALUE),
+        )
+        self.console_read.output.condition = made
 
 
 def build_stackset_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:

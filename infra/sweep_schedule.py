@@ -22,6 +22,7 @@ from infra.nag import any_resource, localized
 from infra.names import under_prefix
 from infra.remediation import PASS_ROLE_ACK, RESOURCE_ACKS, TOPIC_KEY_ACK, grant_resource_repairs, grant_trail_repairs
 from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY
+from infra.security_hub import findings_statements
 
 SWEEP_MEMORY_MB = 1024
 HANDLER = "guardian.entrypoints.sweep.lambda_handler"
@@ -57,7 +58,7 @@ class SweepSchedule(GuardianFunction):
             environment={
                 "GUARDIAN_TOPIC_ARN": topic.topic_arn,
                 "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
-                "GUARDIAN_SWEEP_REGIONS": json.dumps(list(regions)),
+                "GUARDIAN_SWEEP_REGIONS": json.dumps(list(regions), separators=(",", ":")),
                 "GUARDIAN_PROTECT_TRAILS": json.dumps(list(protect_trails)),
                 "GUARDIAN_PROTECT_TAG": protect_tag,
                 "GUARDIAN_EXEMPT_PRINCIPALS": json.dumps(list(exempt_principals)),
@@ -78,7 +79,9 @@ class SweepSchedule(GuardianFunction):
             inline_extra=inline_extra,
         )
         self.function.add_environment("GUARDIAN_SELF_ROLE_ARN", self.role.role_arn)
-        self.function.add_environment("GUARDIAN_OWN_RULES", json.dumps(under_prefix(own_rules, f"{rule_prefix}-")))
+        self.function.add_environment(  # compact: the environment holds 4 KB
+            "GUARDIAN_OWN_RULES", json.dumps(under_prefix(own_rules, f"{rule_prefix}-"), separators=(",", ":"))
+        )
         stack = Stack.of(self)
         # What the sweep checks of the guardian itself and of CloudTrail Lake (infra.own_checks, infra.forwarder): a
         # customer managed policy the guardian names, as its role's inline policies are near IAM's 10,240 characters
@@ -93,6 +96,8 @@ class SweepSchedule(GuardianFunction):
             description="CloudTrail Guardian: what the sweep checks of the guardian itself and of CloudTrail Lake",
             roles=[self.role],
         )
+        if security_hub != "off":  # the sweep's alerts as findings too (guardian.flows.sweep_findings)
+            self.checks.add_statements(*findings_statements(stack))
         # Keep the guardian's own rules as deployed, in its home Region and each forwarder's (names are fixed:
         # "<stackName>-..."): their state, pattern and targets.
         self.role.add_to_policy(

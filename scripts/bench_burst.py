@@ -56,7 +56,8 @@ def _argument(source: str, name: str) -> int | None:
 def function_settings() -> tuple[Settings, str]:
     """The remediation function's reserved concurrency and memory as infra/ sets them, and where they came from."""
     remediation = (ROOT / "infra" / "remediation.py").read_text()
-    concurrency = _argument(remediation, "reserved_concurrency")
+    # The remediationConcurrency setting's default (infra/remediation.py passes it on: 0 would be unreserved)
+    concurrency = _int_setting("RESERVED_CONCURRENCY") or _argument(remediation, "reserved_concurrency")
     memory = _argument(remediation, "memory_size")
     if memory is None:
         default = re.search(r"memory_size:\s*int\s*=\s*(\d+)", (ROOT / "infra" / "guardian_function.py").read_text())

@@ -101,12 +101,17 @@ def the_console(aws: LocalAws) -> bool:
 
     today = datetime.now(UTC).date().isoformat()
     report = ["report", "--from", today, "--to", today, "-o", str(REPORT)]
-    commands = (["status"], ["selftest", "--timeout", "60"], ["incidents", "--since", "1d"], report)
+    org = ["status", "--org"]  # the simulation's organization: its one account, through its read-only role
+    commands = (["status"], org, ["selftest", "--timeout", "60"], ["incidents", "--since", "1d"], report)
     statuses = []
     iam = aws.client("iam")
     iam.create_user(UserName=OPERATOR)
     key = iam.create_access_key(UserName=OPERATOR)["AccessKey"]
     credentials = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    aws.client("organizations").create_organization(FeatureSet="ALL")
+    allow = {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [allow]})
+    iam.create_role(RoleName="CloudTrailGuardian-console-read", AssumeRolePolicyDocument=trust)  # ConsoleReadRole
     with (
         environment(AWS_ENDPOINT_URL=aws.endpoint, AWS_REGION="us-east-1", **credentials),
         running_functions(aws.endpoint, events=True),  # Lambda and CloudTrail's events, as far as moto lacks them

@@ -96,6 +96,20 @@ def one_key_pair_per_key_spec() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def one_sns_signing_key() -> Iterator[None]:
+    """moto makes an RSA key for each SNS subscription to sign what it delivers (0.1 s, once per test that
+    publishes). Tests here share one: none checks SNS's signature, which no guardian code reads either."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+    from moto.sns.models import Subscription  # noqa: PLC0415 - patched for the session only
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(Subscription, "private_key", lambda _self: key)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def cloudtrail_answers_as_aws() -> Iterator[None]:
     """moto bridged as the simulation bridges it (simulation.moto_server): the selector flags DescribeTrails gives,
     DescribeTrails by name, and ListObjectVersions at the prefix's cost. The guardian reads a trail's selectors only

@@ -566,16 +566,26 @@ def moto_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     return bool(EventPattern(json.dumps(pattern), pattern).matches_event(event))  # type: ignore[arg-type]
 
 
-def guarded_by(instance: Instance, event: dict[str, Any]) -> list[str]:
-    """The rules that match the event: the instance's own, or (a forwarder) its home's, once forwarded there."""
+Rules = list[tuple[str, dict[str, Any], list[str]]]
+
+
+def guarded_by(instance: Instance, event: dict[str, Any], memo: dict[int, Rules] | None = None) -> list[str]:
+    """The rules that match the event: the instance's own, or (a forwarder) its home's, once forwarded there.
+    ``memo`` keeps each instance's resolved rules over one pass of many events on unchanged templates (gaps())."""
     matched = []
-    for name, pattern, targets in guard_rules(instance):
+    if memo is None:
+        rules = guard_rules(instance)
+    elif id(instance) in memo:
+        rules = memo[id(instance)]
+    else:
+        rules = memo[id(instance)] = guard_rules(instance)
+    for name, pattern, targets in rules:
         if not moto_matches(pattern, event):
             continue
         home = instance.home
         bus = home and f"arn:aws:events:{home.region}:{home.account}:event-bus/default"
         if home is not None and targets == [bus]:
-            matched += [f"{name} -> {n}" for n in guarded_by(home, event)]
+            matched += [f"{name} -> {n}" for n in guarded_by(home, event, memo)]
         else:
             matched.append(name)
     return matched
@@ -654,6 +664,7 @@ def gaps(instances: list[Instance], table: dict[str, Entry] = TABLE) -> list[Gap
     statements, rows = scp_statements(), threat_rows()
     found: dict[tuple[str, str, str], Gap] = {}
     checked: set[str] = set()
+    memo: dict[int, Rules] = {}  # each instance's rules, resolved once for its thousands of events
     for instance in instances:
         if instance.security_account:
             continue  # in the security account: the member account's insider cannot touch it (row `security-account`)
@@ -670,7 +681,7 @@ def gaps(instances: list[Instance], table: dict[str, Entry] = TABLE) -> list[Gap
             for call in entry.calls:
                 value = value_of(instance, lid, call.form)
                 for via in VIA:
-                    if not guarded_by(instance, api_event(instance, call, value, via)):
+                    if not guarded_by(instance, api_event(instance, call, value, via), memo):
                         scope = "@forwarder" if instance.home is not None else ""  # a forwarder's own gaps apart
                         gap = Gap(f"guard-{via}{scope}", kind, call.event_name, where)
                         found.setdefault(gap.key, gap)
@@ -681,6 +692,7 @@ def dependency_gaps(tamper: Instance) -> list[Gap]:
     """A trail's bucket, key, log group and Lake store: every changing call has a decision-table row of its source,
     the tamper rule matches it, and a sweep check holds that kind of resource."""
     found = []
+    memo: dict[int, Rules] = {}
     for source, (sweep, names) in DEPENDENCIES.items():
         if not sweep_exists(sweep):
             found.append(Gap("sweep", source, "*"))
@@ -689,6 +701,6 @@ def dependency_gaps(tamper: Instance) -> list[Gap]:
             if row is None or row.source != source:
                 found.append(Gap("rules", source, name))
             call = Call(source, name, "name")
-            if not guarded_by(tamper, api_event(tamper, call, "a-trails-resource", "insider")):
+            if not guarded_by(tamper, api_event(tamper, call, "a-trails-resource", "insider"), memo):
                 found.append(Gap("guard-insider", source, name))
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from guardian.adapters.control_tower import ControlTowerAdapter
 from guardian.adapters.event_bus import EventBusAdapter
 from guardian.adapters.grouping import GroupAdapter
 from guardian.adapters.heal import HealAdapter
@@ -12,6 +13,7 @@ from guardian.adapters.heartbeat import HeartbeatAdapter
 from guardian.adapters.lake import LakeAdapter
 from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
+from guardian.adapters.own_events import OwnEventsAdapter
 from guardian.adapters.own_settings import OwnSettingsAdapter
 from guardian.adapters.security_hub import SecurityHubAdapter
 from guardian.adapters.services import ServiceAdapter
@@ -35,6 +37,8 @@ class FullAdapter(
     EventBusAdapter,
     HeartbeatAdapter,
     SecurityHubAdapter,
+    OwnEventsAdapter,
+    ControlTowerAdapter,
 ):
     """The heal-path calls, and all the others."""
 

@@ -12,21 +12,25 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardian.adapters.clients import SDK_VERSIONS, ClientProvider
+from guardian.adapters.clients import SDK_VERSIONS
 from guardian.ports.errors import error_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from guardian.adapters.clients import ClientProvider
     from guardian.model.refs import TrailRef
     from guardian.ports.calls import AlertLedger, Everything
+    from guardian.ports.turns import WriteTurns
 
 
 LOG = logging.getLogger(__name__)
 ALIAS_SECONDS = 3600.0
 # By client provider (one per environment: a new one when the runtime is reset): when it was read, the alias.
 _ALIASES: weakref.WeakKeyDictionary[Any, tuple[float, str | None]] = weakref.WeakKeyDictionary()
+# By client provider (one per execution environment): the write quota's turns, and the turns this environment saw.
+_TURNS: weakref.WeakKeyDictionary[Any, WriteTurns] = weakref.WeakKeyDictionary()
 
 
 class HealAdapter:
@@ -130,6 +134,18 @@ class HealAdapter:
         region = str(request["TopicArn"]).split(":")[3]
         response = self._clients.sns(region).publish(**request)
         return str(response["MessageId"])
+
+    def turns(self, create: bool) -> WriteTurns | None:
+        """The write quota's turns in the activity table (None without one). ``create``: make them if this
+        environment has none yet (importing :mod:`guardian.adapters.turns`: on a throttle only), else None."""
+        if self._ledger is None:
+            return None
+        found = _TURNS.get(self._clients)
+        if found is None and create:
+            from guardian.adapters.turns import TableTurns  # noqa: PLC0415 - a burst only, off the cold start
+
+            found = _TURNS[self._clients] = TableTurns(self._clients, self._ledger)
+        return found
 
     def ledger(self) -> AlertLedger:
         """The alert ledger's calls and the signing key, in the full adapter (a rare path: loaded on first use)."""

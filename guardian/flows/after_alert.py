@@ -17,6 +17,7 @@ from guardian.ports.errors import describe_failure
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from guardian.model.alert import Alert
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
@@ -51,11 +52,13 @@ def steps_after(
     *,
     held: bool = False,
     sent: bool = True,
+    alert: Alert | None = None,
 ) -> list[tuple[str, Callable[[], object]]]:
     """The steps that follow a published alert, by name: counting repeated tampering, requesting an approval. An
     alert ``held`` for its group's digest is counted, but alerts no repeated tampering: the digest reports the
     repeats (CRITICAL once they reach the threshold), so a loop does not mail one CRITICAL alert per threshold.
-    ``sent``: published or held by this call (not a duplicate delivery), so its Security Hub finding is counted."""
+    ``sent``: published or held by this call (not a duplicate delivery), so its Security Hub finding is counted;
+    ``alert``: the alert it published, as mailed (the guardian's own event carries it)."""
     steps: list[tuple[str, Callable[[], object]]] = []
     # A self-test is not tampering, nor is a call a watch rule only alerts on (a security group changed); a watch
     # rule's undo is (a recorder stopped).
@@ -97,4 +100,21 @@ def steps_after(
             copy_to_security_hub(result, aws.full(), config, run)
 
         steps.append(("copy the alert to Security Hub", copy_finding))
+    if config.ocsf and result.purpose is None and (sent or held):
+
+        def copy_ocsf() -> None:  # an OCSF Detection Finding in the evidence bucket (guardian.flows.ocsf_findings)
+            from guardian.flows.ocsf_findings import write_ocsf_finding  # noqa: PLC0415 - after the alert only
+
+            write_ocsf_finding(result, aws.full(), config, run)
+
+        steps.append(("copy the alert as an OCSF finding", copy_ocsf))
+    if config.own_events is not None and alert is not None:
+        mailed = alert.message
+
+        def put_event() -> None:  # the guardian's own event on a bus, a copy (guardian.flows.own_events)
+            from guardian.flows.own_events import put_alert_event  # noqa: PLC0415 - after the alert only
+
+            put_alert_event(mailed, aws.full(), config)
+
+        steps.append(("put the alert on the event bus", put_event))
     return steps

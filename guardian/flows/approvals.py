@@ -74,6 +74,11 @@ def settle_trail(
     state, by = held, "sweep"
     if outcome is Verdict.APPROVED:  # what the approved call changed of the trail as it is now
         state, by = approved(pending.event_name, held, aws.trail_state(trail.region, trail.name)), pending.actor
+    ct = config.control_tower
+    if state is None and held is not None and ct is not None and ct.manages(trail, config.account_id):
+        # Control Tower's trail is never retired by an approval (its role can be assumed from the management
+        # account): the sweep recreates it, CRITICAL. A landing zone given up: stop protecting the trail by setting.
+        state, problem = held, "Control Tower's trail is never retired by an approval: it is recreated"
     why = _why(pending, outcome, problem)
     baselines.record(aws, trail.region, trail.name, state, at=run.clock(), by=by, reason=why, sentinel=config.sentinel)
     _report(aws, config, pending, (outcome, problem), trail, started=started, run=run)
@@ -107,7 +112,8 @@ def settle_resource(
 
 def _why(pending: Pending, outcome: Verdict, problem: str | None) -> str:
     if outcome is Verdict.APPROVED:
-        return f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption})"
+        kept = f"; {problem}" if problem else ""
+        return f"{pending.event_name} by an exempt principal, confirmed by CloudTrail ({pending.exemption}){kept}"
     return f"approval refused: {pending.event_name} by {pending.actor} not confirmed by CloudTrail ({problem})"
 
 
@@ -134,7 +140,8 @@ def _report(
         raw={"approval": outcome.value, "approval_event": pending.event_name, "approval_actor": pending.actor},
     )
     why = (
-        f"CloudTrail confirms {pending.event_name} by the exempt principal {pending.actor}: recorded as the baseline"
+        f"CloudTrail confirms {pending.event_name} by the exempt principal {pending.actor}: "
+        + (problem or "recorded as the baseline")
         if approved
         else f"{pending.event_name} by {pending.actor} was exempt by its event, but CloudTrail has not confirmed it "
         f"({problem}): a forged event? The approval is refused and the change is undone like any other"

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from guardian.ports.invocation import Invocation
 
+    # The write quota's turns, as the heal flow hands them to quota_write: (the write, after a throttle, writes left)
+    Turns = Callable[[Callable[[], object], bool, int], bool | None]
+
 T = TypeVar("T")
 
 # Seconds kept back from the invocation's remaining time (Lambda's timeout is 60 s; see docs/operations.md).
@@ -83,14 +86,30 @@ def quota_write(
     *,
     settled: Callable[[], bool] | None = None,
     throttled: Callable[[], None] | None = None,
+    turns: Turns | None = None,
 ) -> bool:
     """Make a CloudTrail write under the write quota: again after a throttle, with full jitter, within the heal's
     budget. Before waiting, ``settled()`` (a read: its own, larger quota) may say the write is needed no more (another
     invocation healed the trail): then True, "already done". False once the write went through; the last throttle,
-    or any other error, is raised. ``throttled()`` is told of each throttle (the sweep's pacer)."""
-    for attempt in range(QUOTA_ATTEMPTS):
+    or any other error, is raised. ``throttled()`` is told of each throttle (the sweep's pacer). ``turns(write, after
+    a throttle, writes left)``: the write made in its turn (:mod:`guardian.flows.write_turns`), answering as above, or
+    None: jitter, as without; asked first (no throttle yet), None at once unless turns were taken lately. At most
+    :data:`QUOTA_ATTEMPTS` writes in all, in turn or not."""
+    made: list[BaseException | None] = []
+
+    def counted() -> None:
+        made.append(None)
         try:
             call()
+        except AWS_ERRORS as exc:
+            made[-1] = exc
+            raise
+
+    if turns is not None and (done := turns(counted, False, QUOTA_ATTEMPTS)) is not None:
+        return done
+    while len(made) < QUOTA_ATTEMPTS:
+        try:
+            counted()
         except AWS_ERRORS as exc:
             if not is_throttling(exc):
                 raise
@@ -98,14 +117,18 @@ def quota_write(
                 throttled()
             if settled is not None and _quietly(settled):
                 return True
-            wait = jitter() * min(QUOTA_CAP, QUOTA_BASE * 2**attempt)
+            if turns is not None and (done := turns(counted, True, QUOTA_ATTEMPTS - len(made))) is not None:
+                return done
+            wait = jitter() * min(QUOTA_CAP, QUOTA_BASE * 2 ** (len(made) - 1))
             left = heal_budget(run)
-            if attempt + 1 == QUOTA_ATTEMPTS or (left is not None and wait + QUOTA_MARGIN > left):
-                raise
+            if len(made) >= QUOTA_ATTEMPTS or (left is not None and wait + QUOTA_MARGIN > left):
+                raise made[-1] or exc from None
             run.sleep(wait)
         else:
             return False
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    last = made[-1]
+    assert last is not None, "the last write went through: returned above"
+    raise last
 
 
 def under_quota(

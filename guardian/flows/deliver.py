@@ -54,12 +54,14 @@ class Sent:
     message_id: str | None
     steps_failed: tuple[str, ...] = ()
     held: bool = False  # held for its group's digest (guardian.flows.grouping), which reports the repeats
+    alert: Alert | None = None  # the alert this call published, as mailed (guardian.flows.own_events)
 
 
 def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> Sent:
     """Write the evidence record once, then publish the alert unless it went out already; see the module."""
     # Imported on first use: nothing here is needed before StartLogging, so it stays off the cold-start import.
     from guardian.flows.copies import publish_copies, report_blocked  # noqa: PLC0415
+    from guardian.flows.finding_batch import noted  # noqa: PLC0415 - the sweep's alerts, kept for their findings
     from guardian.flows.rate_cap import CapFull, capped  # noqa: PLC0415 - at most 5 a second to any topic
     from guardian.flows.record_signing import sign_written  # noqa: PLC0415 - a small module; KMS only after the alert
     from guardian.model.evidence import ALERT_TAG, CENTRAL_TAG, evidence_key  # noqa: PLC0415
@@ -74,6 +76,7 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
     )
     if held and group is not None and evidence_error is None and group.hold(result):
         LOG.info("alert held for its group's digest", extra={"evidence_key": key, "group": group.key.group_id})
+        noted(result, run)
         return Sent(False, None, tuple(sign_written(key, written if created else [], aws, run)), held=True)
     failed: list[str] = []
     topics = [(ALERT_TAG, config.topic_arn)]
@@ -114,7 +117,8 @@ def deliver(result: Result, aws: Delivery, config: Config, run: Invocation) -> S
             "evidence_written": evidence_error is None,
         },
     )
-    return Sent(True, sent[ALERT_TAG], tuple(failed))
+    noted(result, run, alert)  # a sweep's alert: its copies, in the sweep's batch (else nothing)
+    return Sent(True, sent[ALERT_TAG], tuple(failed), alert=alert)
 
 
 def _account(aws: Delivery, config: Config) -> str:

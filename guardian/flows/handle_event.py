@@ -73,7 +73,9 @@ def handle(event: CloudTrailEvent, decision: Decision, aws: HealPath, config: Co
 
     sent = deliver(result, aws, config, run)
     failed = list(sent.steps_failed)
-    for step, call in steps_after(result, scope, aws, config, run, held=sent.held, sent=sent.published):
+    for step, call in steps_after(
+        result, scope, aws, config, run, held=sent.held, sent=sent.published, alert=sent.alert
+    ):
         try:
             within(after_alert_budget(run), call, step)
         except AlertNotPublished:

@@ -31,18 +31,8 @@ if TYPE_CHECKING:
     from guardian.ports.invocation import Invocation
 
 SETTINGS = frozenset(
-    {
-        "multi_region",
-        "include_global_service_events",
-        "log_file_validation",
-        "kms_key_id",
-        "sns_topic_arn",
-        "cloudwatch_logs_group_arn",
-        "cloudwatch_logs_role_arn",
-        "s3_bucket",
-        "s3_prefix",
-        "organization",
-    }
+    {"multi_region", "include_global_service_events", "log_file_validation", "kms_key_id", "sns_topic_arn"}
+    | {"cloudwatch_logs_group_arn", "cloudwatch_logs_role_arn", "s3_bucket", "s3_prefix", "organization"}
 )
 
 
@@ -96,11 +86,16 @@ def restore(
     *,
     pace: Pacer | None = None,
 ) -> Restoration:
-    """``pace``: the sweep's, to leave CloudTrail's write quota to the event path (see budget.under_quota)."""
+    """``pace``: the sweep's, to leave CloudTrail's write quota to the event path (see budget.under_quota). Where
+    Control Tower runs, a deleted trail is never recreated a second organization trail (flows.control_tower)."""
     if found is None:
         changes: tuple[Change, ...] = ()
         target = baseline
-        steps = _recreate_steps(aws, baseline)
+        if config.control_tower is not None and baseline.organization:
+            from guardian.flows.control_tower import recreate_as  # noqa: PLC0415 - only where Control Tower runs
+
+            target = recreate_as(aws, config.control_tower, baseline)
+        steps = _recreate_steps(aws, target)
     else:
         changes = compare(baseline, found)
         if any(c.field == "kms_key_id" and not weakened((c,)) for c in changes):
@@ -249,7 +244,7 @@ def _restore_to(
             restoration.target,
             at=run.clock(),
             by=by,
-            reason=f"{event.event_name}: strengthening kept ({', '.join(c.field for c in kept)})",
+            reason=f"{event.event_name}: kept ({', '.join(c.field for c in kept)}): stronger, or Control Tower's",
             sentinel=config.sentinel,
         )
     if not restoration.needed:
@@ -275,6 +270,10 @@ def as_result(
 ) -> Result:
     """What a restore did, as the alert and the evidence record tell it (for the event path and the sweep)."""
     after = restoration.after
+    if restoration.recreated and restoration.baseline.organization and not restoration.target.organization:
+        from guardian.flows.control_tower import NOT_RESTORED  # noqa: PLC0415 - only where Control Tower runs
+
+        decision = replace(decision, reason=f"{decision.reason}; {NOT_RESTORED}")
     verification = Verification(
         is_logging=None if after is None else after.logging, checks=restoration.checks, checked_at=checked_at
     )

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
 
+from guardian.flows.sidecars import signed_sha256
+
 LOG = logging.getLogger(__name__)
 RECHECK = timedelta(hours=1)
 _LOCK = threading.Lock()
@@ -70,7 +72,7 @@ def copy_to_security_hub(result: Result, aws: Everything, config: Config, run: I
         home_region=config.topic_region,
         now=now,
         evidence_key=key,
-        evidence_sha256=_evidence_sha256(key, aws),
+        evidence_sha256=signed_sha256(key, aws, "Security Hub"),
         summary=summary(result),
     )
     try:
@@ -99,19 +101,3 @@ def copy_to_security_hub(result: Result, aws: Everything, config: Config, run: I
         },
     )
     return "updated" if existing is not None else "imported"
-
-
-def _evidence_sha256(key: str, aws: SecurityHubCalls) -> str | None:
-    """The SHA-256 of the evidence record as stored, from its signature sidecar (written before this step, by the
-    guardian only); None where there is none (no signing key, or the write failed)."""
-    from guardian.model.record_signatures import sidecar_key  # noqa: PLC0415
-
-    try:
-        document = aws.read_json(sidecar_key(key))
-    except Exception:  # noqa: BLE001 - the finding still goes in, saying the digest is unknown
-        LOG.warning("evidence signature not readable for the finding", extra={"evidence_key": key})
-        return None
-    record = (document or {}).get("record")
-    if isinstance(record, dict) and record.get("key") == key and isinstance(record.get("sha256"), str):
-        return str(record["sha256"])
-    return None

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from guardian.flows.budget import quota_write
 from guardian.model.rules import Outcome, Severity
-from guardian.ports.errors import AWS_ERRORS, THROTTLING_CODES, describe_error
+from guardian.ports.errors import AWS_ERRORS, describe_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
+    from guardian.flows.budget import Turns
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from guardian.ports.calls import HealCalls, HealPath
     from guardian.ports.flow import Scope
     from guardian.ports.invocation import Invocation
+    from guardian.ports.turns import WriteTurns
 
 LOG = logging.getLogger(__name__)
 # How much later than this event's eventTime CloudTrail's StopLoggingTime must be to show a later stop. eventTime is
@@ -61,8 +64,15 @@ def restart_logging(
         return bool(status.get("IsLogging")) or later_stop(status, event) is not None
 
     try:
-        already = quota_write(lambda: aws.start_logging(trail), run, settled=logging_again)
+        already = quota_write(
+            lambda: aws.start_logging(trail),
+            run,
+            settled=logging_again,
+            throttled=lambda: _note_throttle(aws, trail, run),
+            turns=_in_turn(aws, trail=trail, event=event, run=run, settled=logging_again),
+        )
     except AWS_ERRORS as exc:
+        from guardian.flows.heal_outcomes import diagnose  # noqa: PLC0415 - after StartLogging
         from guardian.model.results import ActionRecord, Result  # noqa: PLC0415 - after StartLogging
 
         code, message = describe_error(exc)
@@ -88,7 +98,9 @@ def restart_logging(
     verification = verify(aws, trail, config, run)
     again = None if verification.error_code else later_stop({"StopLoggingTime": verification.stop_logging_time}, event)
     if not verification.is_logging and again is not None:  # restarted, then stopped again by a later call
-        return _stopped_again(event, decision, action, verification, again)
+        from guardian.flows.heal_outcomes import stopped_again  # noqa: PLC0415 - after StartLogging
+
+        return stopped_again(event, decision, action, verification, again)
     if not verification.is_logging:
         why = (
             f"GetTrailStatus failed: {verification.error_code}: {verification.error_message}"
@@ -106,6 +118,51 @@ def restart_logging(
             diagnosis=why,
         )
     return _healed(event, decision, action, verification)
+
+
+def _note_throttle(aws: HealCalls, trail: TrailRef, run: Invocation) -> None:
+    """A StartLogging throttled: this environment's next heals take a turn before writing, even if this one turns out
+    superseded or already healed (a heal writing at once in a burst takes another's turn)."""
+    store: Callable[[bool], WriteTurns | None] | None = getattr(aws, "turns", None)
+    turns = None if store is None else store(True)
+    if turns is not None:
+        turns.throttled(trail.region, run.clock().timestamp())
+
+
+def _in_turn(
+    aws: HealCalls, *, trail: TrailRef, event: CloudTrailEvent, run: Invocation, settled: Callable[[], bool]
+) -> Turns | None:
+    """The write made in turn (:mod:`guardian.flows.write_turns`) after a throttle, or at once where this
+    environment took turns lately; None without a store (no activity table). A quiet account's first StartLogging
+    waits for nothing: no import, no call. Once the store fails or has no turn in time, jitter for the rest."""
+    store: Callable[[bool], WriteTurns | None] | None = getattr(aws, "turns", None)
+    if store is None:
+        return None
+    given_up: list[bool] = []
+
+    def take(write: Callable[[], object], throttled: bool, writes: int) -> bool | None:
+        turns = None if given_up else store(throttled)
+        if turns is None or not (throttled or turns.busy(trail.region, run.clock().timestamp())):
+            return None
+        from guardian.flows.write_turns import in_turn  # noqa: PLC0415 - a burst only, off the cold start
+
+        stop = event.event_time
+        done = in_turn(
+            write,
+            run,
+            turns=turns,
+            region=trail.region,
+            trail=trail.arn or trail.identifier,
+            join_after=None if stop is None else stop.timestamp(),
+            settled=settled,
+            throttled=throttled,
+            writes=writes,
+        )
+        if done is None:
+            given_up.append(True)
+        return done
+
+    return take
 
 
 def _healed(event: CloudTrailEvent, decision: Decision, action: ActionRecord, verification: Verification) -> Result:
@@ -192,29 +249,6 @@ def _superseded(
     )
 
 
-def _stopped_again(
-    event: CloudTrailEvent, decision: Decision, action: ActionRecord, verification: Verification, later: datetime
-) -> Result:
-    """StartLogging went through, and GetTrailStatus then shows the trail stopped by a later call: that stop is an
-    event too, whose own invocation restarts the trail (or alerts CRITICAL). This one is superseded, as a throttled
-    one is (:func:`_superseded`), not a failed heal retried by Lambda into the same race."""
-    from dataclasses import replace  # noqa: PLC0415 - after StartLogging
-
-    from guardian.model.results import Result, iso  # noqa: PLC0415 - after StartLogging
-
-    why = f"superseded by the stop at {iso(later)}"
-    LOG.info("StartLogging succeeded, then the trail was stopped again", extra={"trail": action.target})
-    return Result(
-        event=event,
-        decision=decision,
-        outcome=Outcome.SUPERSEDED,
-        severity=decision.severity,
-        actions=(replace(action, superseded_by=later, error_message=f"restarted, then {why}"),),
-        verification=verification,
-        diagnosis=f"{why}: the trail was stopped again, and that stop's own heal restarts it (or alerts CRITICAL)",
-    )
-
-
 def verify(aws: HealCalls, trail: TrailRef, config: Config, run: Invocation) -> Verification:
     """GetTrailStatus until IsLogging is true, with exponential backoff, at most ``verify_attempts`` times."""
     from guardian.model.results import Verification  # noqa: PLC0415 - after StartLogging
@@ -248,28 +282,3 @@ def _verification(status: dict[str, Any], checks: int, checked_at: datetime) -> 
         latest_delivery_time=status.get("LatestDeliveryTime"),
         latest_delivery_error=status.get("LatestDeliveryError") or None,
     )
-
-
-def diagnose(aws: HealCalls, trail: TrailRef, code: str, message: str) -> str:
-    """Say in words why StartLogging failed, reading the trail's state where possible (best effort)."""
-    if code in THROTTLING_CODES:
-        return (
-            f"{code}: CloudTrail's write quota (1 write a second per account and Region) stayed taken through the "
-            "heal's backoff, and the trail still did not log; Lambda's retry and the sweep try again"
-        )
-    if code in ("AccessDenied", "AccessDeniedException"):
-        return (
-            f"{code}: the guardian's role may not call StartLogging on {trail.identifier} "
-            "(a service control policy, permissions boundary or edited role?)"
-        )
-    try:
-        described = aws.describe_trail(trail)
-    except AWS_ERRORS as exc:
-        other_code, other_message = describe_error(exc)
-        return f"{code}: {message} (DescribeTrails also failed: {other_code}: {other_message})"
-    if described is None:
-        return f"{code}: trail {trail.identifier} no longer exists in {trail.region} (deleted?)"
-    home = described.get("HomeRegion")
-    if home and home != trail.region:
-        return f"{code}: {trail.identifier} is a shadow trail here; its home Region is {home}"
-    return f"{code}: {message}"

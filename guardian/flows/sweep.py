@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
-from guardian.flows import own_aliases, own_functions, own_rules
+from guardian.flows import finding_batch, own_aliases, own_functions, own_rules, sweep_findings
 from guardian.flows.alert_path import PathCheck, check_alert_path
 from guardian.flows.bus_keys import check_default_buses
 from guardian.flows.deliver import AlertNotPublished
@@ -62,6 +62,7 @@ class SweepReport:
     digest: str | None = None  # what extending the evidence digest chain did
     log_files: tuple[LogCheck, ...] = ()  # each protected trail's own log files, against CloudTrail's digests
     aliases: tuple[own_aliases.AliasCheck, ...] = ()  # the guardian's KMS aliases, in every Region it has some
+    findings: sweep_findings.Flushed | None = None  # the alerts' Security Hub findings: informational, never fails
 
     @property
     def statuses(self) -> list[str]:
@@ -88,7 +89,19 @@ def run_sweep(
     aws: Everything, config: Config, run: Invocation, *, redeployed: bool = False, own_calls: Everything | None = None
 ) -> SweepReport:
     """``own_calls``: the calls for the guardian's own resources, repaired in observe mode too (``aws``'s writes on the
-    trails, their buckets, log groups, keys and Lake stores are then recorded, not made: guardian.model.mode)."""
+    trails, their buckets, log groups, keys and Lake stores are then recorded, not made: guardian.model.mode). Every
+    alert the run publishes is copied to Security Hub once it is done (guardian.flows.sweep_findings)."""
+    collecting = finding_batch.opened(run, config)
+    try:
+        report = _sweep(aws, config, run, redeployed=redeployed, own_calls=own_calls)
+    finally:
+        findings = sweep_findings.closed(run, own_calls or aws, config) if collecting else None
+    return replace(report, findings=findings)
+
+
+def _sweep(
+    aws: Everything, config: Config, run: Invocation, *, redeployed: bool = False, own_calls: Everything | None = None
+) -> SweepReport:
     started = run.clock()
     mine = aws if own_calls is None else own_calls
     # The alert path first (an alert nobody receives is no alert). A deployment re-records the guardian's own

@@ -36,6 +36,11 @@ class Pending:
     actor: str  # the principal's ARN as the event gave it
     exemption: str  # the exemption that covered it
     requested_at: str  # ISO 8601, UTC: when the guardian saw the event
+    # The event's own marks of how the call was made, which its record must bear too: the AWS service CloudTrail
+    # names as making it (invokedBy or sourceIPAddress; Control Tower's deployments come so), the role's ARN (with
+    # its path) the session was issued by. Empty: the event had none (or the approval predates them).
+    via: str = ""
+    issuer: str = ""
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)
@@ -50,7 +55,9 @@ class Pending:
         actor = event.actor.arn or event.actor.session_issuer_arn or event.actor.display
         region = event.aws_region or ""
         stamp = at.isoformat().replace("+00:00", "Z")
-        return cls(event.event_id, event.event_name or "", region, actor, exemption, stamp)
+        via = next((v for v in (event.actor.invoked_by, event.source_ip) if v and v.endswith(".amazonaws.com")), "")
+        issuer = event.actor.session_issuer_arn or ""
+        return cls(event.event_id, event.event_name or "", region, actor, exemption, stamp, via, issuer)
 
     def expired(self, now: datetime) -> bool:
         requested = datetime.fromisoformat(self.requested_at.replace("Z", "+00:00"))
@@ -68,6 +75,10 @@ def confirmation(pending: Pending, record: Mapping[str, Any] | None) -> str | No
     recorded = {str(arn).casefold() for arn in (identity.get("arn"), issuer) if arn}
     if pending.actor.casefold() not in recorded:
         return f"CloudTrail records the call by {identity.get('arn')}, not by {pending.actor}"
+    if pending.issuer and str(issuer or "").casefold() != pending.issuer.casefold():
+        return f"CloudTrail records the session as issued by {issuer}, not by {pending.issuer}"
+    if pending.via and pending.via not in (identity.get("invokedBy"), record.get("sourceIPAddress")):
+        return f"CloudTrail records the call as made by {record.get('sourceIPAddress')}, not through {pending.via}"
     return None
 
 

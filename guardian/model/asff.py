@@ -137,13 +137,14 @@ def build_finding(
     evidence_sha256: str | None,
     summary: str,
     created_at: str | None = None,
+    generator: str | None = None,
 ) -> Finding:
     """The finding for a published alert. ``count``: how often this finding has been reported, this time included;
     ``created_at``: the existing finding's, kept on an update. ``summary``: the alert's, for the description."""
     from guardian.model.results import iso  # noqa: PLC0415
 
     e, d, v = result.event, result.decision, result.verification
-    generator = generator_id(result)
+    generator = generator or generator_id(result)  # the sweep's: its finding's row (guardian.flows.sweep_findings)
     where = resource(result, account)
     region = str(where.get("Region") or e.aws_region or home_region)
     stamp = iso(now) or ""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from guardian.model.alert_path_config import AlertPath
+    from guardian.model.control_tower import ControlTower
     from guardian.model.floor import Sentinel
 
 # Every variable the guardian reads. Also the cache key: configuration is parsed again only if one changes.
@@ -46,6 +47,10 @@ VARIABLES = (
     "GUARDIAN_MODE",
     "GUARDIAN_SENTINEL_TRAIL",
     "GUARDIAN_SECURITY_HUB",
+    "GUARDIAN_OCSF",
+    "GUARDIAN_OWN_EVENTS",
+    "GUARDIAN_OWN_EVENTS_DETAIL_TYPE",
+    "GUARDIAN_CONTROL_TOWER",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -84,6 +89,9 @@ class Config:
     cdk_qualifier: str = "hnb659fds"  # whose CDK execution role a stack must not lend (guardian.flows.stack_roles)
     mode: str = "heal"  # or "observe": alert what an undo would do, change nothing (guardian.model.mode)
     security_hub: bool = True  # copy each alert to Security Hub where it is enabled (GUARDIAN_SECURITY_HUB=off: never)
+    ocsf: bool = False  # each alert also an OCSF Detection Finding in its bucket (guardian.flows.ocsf_findings)
+    own_events: tuple[str, str] | None = None  # (bus ARN, detail-type): each alert mailed also put there
+    control_tower_account: str | None = None  # Control Tower aware: its management account (GUARDIAN_CONTROL_TOWER)
 
     @property
     def account_id(self) -> str:
@@ -106,6 +114,15 @@ class Config:
         return sentinel(self.sentinel_trail, self.topic_region, self.account_id)
 
     @property
+    def control_tower(self) -> ControlTower | None:
+        """The landing zone Control Tower runs, where the deployment says so (guardian.model.control_tower)."""
+        if self.control_tower_account is None:
+            return None
+        from guardian.model.control_tower import ControlTower  # noqa: PLC0415 - only where Control Tower runs
+
+        return ControlTower(self.control_tower_account, self.topic_arn.split(":")[1])
+
+    @property
     def policy(self) -> PolicyContext:
         return PolicyContext(
             account_id=self.account_id,
@@ -114,6 +131,7 @@ class Config:
             other_guardian_roles=self.other_guardian_roles,
             trail_accounts=self.trail_accounts,
             self_functions=self.self_functions,
+            control_tower=self.control_tower,
         )
 
     @classmethod
@@ -161,6 +179,9 @@ class Config:
             cdk_qualifier=read.qualifier(environ),
             mode=_mode(environ),
             security_hub=_security_hub(environ),
+            ocsf=environ.get("GUARDIAN_OCSF", "").strip() == "1",
+            own_events=_own_events(environ),
+            control_tower_account=read.account(environ, "GUARDIAN_CONTROL_TOWER"),
         )
 
     @cached_property
@@ -204,6 +225,15 @@ def _security_hub(environ: Mapping[str, str]) -> bool:
     if text not in ("auto", "off"):
         raise ConfigError(f"GUARDIAN_SECURITY_HUB must be auto or off, got {environ.get('GUARDIAN_SECURITY_HUB')!r}")
     return text == "auto"
+
+
+def _own_events(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """GUARDIAN_OWN_EVENTS (a bus ARN) and its detail-type, read where set: their reader stays off the cold start."""
+    if not environ.get("GUARDIAN_OWN_EVENTS", "").strip() and not environ.get("GUARDIAN_OWN_EVENTS_DETAIL_TYPE"):
+        return None
+    from guardian.model.own_events import own_events_config  # noqa: PLC0415 - where the setting is on
+
+    return own_events_config(environ)
 
 
 def _alert_path_setting(environ: Mapping[str, str]) -> str:

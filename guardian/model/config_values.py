@@ -179,6 +179,14 @@ def accounts(environ: Mapping[str, str]) -> tuple[str, ...]:
     return accounts
 
 
+def account(environ: Mapping[str, str], name: str) -> str | None:
+    """One 12-digit account id, or None where unset (``GUARDIAN_CONTROL_TOWER``: the management account)."""
+    text = environ.get(name, "").strip()
+    if text and not re.fullmatch(r"\d{12}", text):
+        raise ConfigError(f"{name} must be a 12-digit account id, got {text!r}")
+    return text or None
+
+
 def tag(text: str) -> tuple[str, str | None] | None:
     """GUARDIAN_PROTECT_TAG: "key" (any value) or "key=value"."""
     text = text.strip()

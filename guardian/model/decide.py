@@ -1,8 +1,9 @@
 """The single decision function: one pure function over an event and the table in :mod:`guardian.model.rules`.
 
 :func:`decide` applies the same precedence to every row: unreadable → rejected; not in the table → ignored; the
-guardian's own call → never undone; a failed call → "attempted" alert; no identifiable trail → alert; exempt
-principal → alert only; another account's trail → escalate; otherwise the row's heal (if any) and its alert.
+guardian's own call → never undone; a failed call → "attempted" alert; no identifiable trail → alert; a Control
+Tower deployment (LOW unless below the floor) or an exempt principal → alert only; another account's trail →
+escalate; otherwise the row's heal (if any) and its alert.
 """
 
 from __future__ import annotations
@@ -17,8 +18,28 @@ from guardian.model.rules import RULES, Action, Outcome, Rule, Severity, Subject
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Protocol
 
     from guardian.model.events import CloudTrailEvent
+
+    class Deployed(Protocol):
+        """By service: a deployment (LOW, or the row's severity if it weakens logging below the floor); else the
+        deployer's role used directly by a person, judged as anyone's change."""
+
+        @property
+        def reason(self) -> str: ...
+        @property
+        def by_service(self) -> bool: ...
+        @property
+        def weakens(self) -> bool: ...
+
+    class Deployer(Protocol):
+        """Who deploys a trail besides the exempt principals: Control Tower (guardian.model.control_tower)."""
+
+        def deployment(
+            self, event: CloudTrailEvent, trail: TrailRef, healable: tuple[str | None, ...]
+        ) -> Deployed | None:
+            """What the event is when the deployer's role made it (control_tower.Deployment), or None."""
 
 
 GLOB = "glob:"
@@ -60,6 +81,8 @@ class PolicyContext:
     # The guardian's functions: a call is its own only if made by one of its roles *from one of these functions*
     # (Lambda names the role's session after the function). Empty: the role alone decides (older deployments).
     self_functions: tuple[str, ...] = ()
+    # Control Tower aware (guardian.model.control_tower): its own roles' changes to its trail are deployments.
+    control_tower: Deployer | None = None
 
 
 @dataclass(frozen=True)
@@ -105,12 +128,19 @@ def decide(event: CloudTrailEvent, ctx: PolicyContext) -> Decision:
             "check every trail in " + (event.aws_region or "the account")
         )
         return Decision(Action.ALERT, Outcome.UNIDENTIFIED_TRAIL, rule.severity, why, rule, None)
+    healable = (ctx.account_id, *ctx.trail_accounts)
+    deployed = ctx.control_tower.deployment(event, trail, healable) if ctx.control_tower is not None else None
+    if deployed is not None and deployed.by_service:  # approved as exempt ones; LOW unless below the floor
+        severity = rule.severity if deployed.weakens else Severity.LOW
+        return Decision(Action.ALERT, Outcome.EXEMPT, severity, deployed.reason, rule, trail)
     exemption = matching_exemption(event, ctx.exempt_principals)
     if exemption is not None and not exemption.expired_at(event.event_time):
         until = f" until {_iso(exemption.until)}" if exemption.until else ""
         why = f"the principal is exempt (pattern {exemption.pattern!r}{until}): alerted, not undone"
         return Decision(Action.ALERT, Outcome.EXEMPT, rule.severity, why, rule, trail)
     decision = _acting_decision(ctx, rule, trail)
+    if deployed is not None:  # Control Tower's role, assumed by a person: said, and judged as anyone
+        decision = replace(decision, reason=f"{decision.reason}; {deployed.reason}")
     if exemption is not None and exemption.until is not None:
         note = f"; the exemption {exemption.pattern!r} expired at {_iso(exemption.until)}, so it was ignored"
         return replace(decision, reason=decision.reason + note)

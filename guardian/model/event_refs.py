@@ -4,6 +4,7 @@ data store. Pure; :func:`guardian.model.events.parse_event` uses it.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +22,16 @@ _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):")
 # CloudTrail's rule for trail names: 3 to 128 letters, digits, periods, underscores and hyphens, starting and ending
 # with a letter or digit.
 TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
-_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$")
-_LOG_GROUP_ARN = re.compile(
-    r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d+):log-group:(?P<name>[^:*]+)(?::\*)?$"
-)
-_DATA_STORE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
-)
+# A key's, a log group's, a data store's ARN: compiled on first use (:func:`_compiled`), since a trail's event (the
+# heal path's cold start) names none of them.
+_KEY_ARN = r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d+):key/(?P<id>.+)$"
+_LOG_GROUP_ARN = r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d+):log-group:(?P<name>[^:*]+)(?::\*)?$"
+_DATA_STORE_ARN = r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d+):eventdatastore/(?P<id>.+)$"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def trail_ref(
@@ -76,7 +80,7 @@ def key_ref(request: Mapping[str, Any] | None, aws_region: str | None, account_i
     value = request.get("keyId") if request else None
     if not isinstance(value, str) or not value or value.startswith("alias/"):
         return None
-    match = _KEY_ARN.match(value)
+    match = _compiled(_KEY_ARN).match(value)
     if match:
         return KeyRef(key_id=match["id"], region=match["region"], account_id=match["account"])
     if aws_region and not value.startswith("arn:"):
@@ -103,10 +107,10 @@ def resource_ref(
     if not isinstance(value, str) or not value:
         return None
     if kind == "log_group" and value.startswith("arn:"):
-        match = _LOG_GROUP_ARN.match(value)  # anything else (a query-result ARN) names no log group
+        match = _compiled(_LOG_GROUP_ARN).match(value)  # anything else (a query-result ARN) names no log group
         return ResourceRef(kind, match["name"], match["region"], match["account"]) if match else None
     if kind == "event_data_store":
-        match = _DATA_STORE_ARN.match(value)
+        match = _compiled(_DATA_STORE_ARN).match(value)
         if match:
             return ResourceRef(kind, value, match["region"], match["account"])
     return ResourceRef(kind, value, aws_region, account_id)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
+import aws_cdk as cdk
 import pytest
 
 from app import build_app
@@ -50,12 +51,15 @@ EVERYTHING: dict[str, Any] = {
     "securityAccount": SECURITY,
     "centralTopicArn": f"arn:aws:sns:ap-southeast-2:{SECURITY}:central-alerts",
     "centralTopicKeyArn": f"arn:aws:kms:ap-southeast-2:{SECURITY}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ocsf": "true",
+    "ownEvents": f"arn:aws:events:ap-southeast-2:{SECURITY}:event-bus/{'guardian-alert-router-' * 11}",
+    "ownEventsDetailType": "Guardian Alert " * 8,
 }
 CONFIGURATIONS = {"default": {}, "channels": CHANNELS_CONTEXT, "everything-17-regions": EVERYTHING}
 
 
-def instances(context: dict[str, Any]) -> Iterator[Instance]:
-    assembly = build_app(context).synth(force=True)
+def instances(app: cdk.App) -> Iterator[Instance]:
+    assembly = app.synth()  # an app synthesized before (a session's shared synth) gives the same assembly again
     for stack in assembly.stacks:
         account = stack.environment.account
         yield Instance(
@@ -66,9 +70,17 @@ def instances(context: dict[str, Any]) -> Iterator[Instance]:
         )
 
 
+# The configurations tests/infra/conftest.py synthesizes once per session anyway: their apps, not a synth more.
+SHARED = {"default": "default_synth", "channels": "channels_synth"}
+
+
 @pytest.fixture(scope="module", params=sorted(CONFIGURATIONS))
 def deployed(request: pytest.FixtureRequest) -> list[Instance]:
-    return list(instances(CONFIGURATIONS[request.param]))
+    shared = SHARED.get(request.param)
+    if shared is None:
+        return list(instances(build_app(CONFIGURATIONS[request.param])))
+    _, stack = request.getfixturevalue(shared)
+    return list(instances(cast(cdk.App, stack.node.root)))
 
 
 def compact(value: Any) -> str:

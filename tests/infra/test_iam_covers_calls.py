@@ -272,6 +272,7 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
         ResourceId=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-trail",
         TagsList=[{"Key": "owner", "Value": "security"}],
     )
+    boto3.client("securityhub").enable_security_hub()  # the sweep's alerts become findings too
     sweep.lambda_handler({}, None)  # heals
     ct.delete_trail(Name="management-trail")
     sweep.lambda_handler({}, None)  # recreates
@@ -290,6 +291,8 @@ def test_the_sweep_role_allows_every_call_the_sweep_makes(
         "s3:GetBucketObjectLockConfiguration",
         "s3:DeleteBucketPolicy",
         "events:DescribeEventBus",  # the default bus's key (guardian.flows.bus_keys)
+        "securityhub:BatchImportFindings",
+        "securityhub:BatchUpdateFindings",
     } <= recorded
     assert uncovered(recorded, granted(template, "SweepRole")) == set()
 

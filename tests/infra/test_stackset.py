@@ -37,7 +37,13 @@ def test_it_needs_no_bootstrap_and_no_asset_bucket(template: dict[str, Any]) -> 
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert sorted(f["Properties"]["Handler"] for f in functions) == ["index.lambda_handler", "index.sweep_handler"]
     assert all("ZipFile" in f["Properties"]["Code"] for f in functions)
-    assert set(template["Parameters"]) == {"HomeRegion", "Regions", "AlertEmail"}
+    assert set(template["Parameters"]) == {
+        "HomeRegion",
+        "Regions",
+        "AlertEmail",
+        "ConsoleReadAccount",
+        "ConsoleReaders",
+    }
 
 
 def test_the_guardian_is_created_in_the_home_region_and_a_forwarder_everywhere_else(template: dict[str, Any]) -> None:
@@ -45,8 +51,35 @@ def test_the_guardian_is_created_in_the_home_region_and_a_forwarder_everywhere_e
     forwarder = {lid for lid in conditions if lid.startswith("Forwarder")}
     assert forwarder
     assert {conditions[lid] for lid in forwarder} == {"IsNotHomeRegion"}  # no topic of its own: alerts go home
-    assert {conditions[lid] for lid in conditions.keys() - forwarder} == {"IsHomeRegion", "IsHomeRegionWithEmail"}
+    reader = {lid for lid in conditions if lid.startswith("ConsoleRead")}  # the console's role: at home, if named
+    assert {conditions[lid] for lid in reader} == {"HasConsoleReader"}
+    assert {conditions[lid] for lid in conditions.keys() - forwarder - reader} == {
+        "IsHomeRegion",
+        "IsHomeRegionWithEmail",
+    }
+    assert template["Outputs"]["ConsoleReadRole"]["Condition"] == "HasConsoleReader"
+    assert template["Conditions"]["HasConsoleReader"] == {
+        "Fn::And": [{"Condition": "IsHomeRegion"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConsoleReadAccount"}, ""]}]}]
+    }
     assert template["Conditions"]["IsHomeRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "HomeRegion"}]}
+
+
+def test_console_readers_narrow_the_read_roles_trust_and_empty_leaves_the_account(template: dict[str, Any]) -> None:
+    [role] = [
+        r for lid, r in template["Resources"].items() if lid.startswith("ConsoleRead") and r["Type"] == "AWS::IAM::Role"
+    ]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {
+        "Fn::If": [
+            "HasConsoleReaders",
+            {"ArnEquals": {"aws:PrincipalArn": {"Ref": "ConsoleReaders"}}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert template["Parameters"]["ConsoleReaders"]["Type"] == "CommaDelimitedList"
+    assert template["Conditions"]["HasConsoleReaders"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ConsoleReaders"}]}, ""]}]
+    }
 
 
 def inline_source(template: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from guardian.adapters.heal import HealAdapter
 from guardian.flows import budget
 from guardian.flows.handle_event import HealFailed
 from tests.faults import Faults
@@ -21,6 +22,13 @@ def half_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(budget, "jitter", lambda: 0.5)
 
 
+@pytest.fixture
+def jitter_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No turns on the quota (as where the store fails: tests/integration/test_write_turns_moto.py): jitter alone."""
+    monkeypatch.setattr(HealAdapter, "turns", lambda self, create: None)
+
+
+@pytest.mark.usefixtures("jitter_only")
 def test_a_throttled_start_logging_is_tried_again_by_the_guardian_alone(world: World, faults: Faults) -> None:
     faults.add(START, "throttle", times=2)
     answer = world.invoke(load_event("stop_logging"))
@@ -32,6 +40,7 @@ def test_a_throttled_start_logging_is_tried_again_by_the_guardian_alone(world: W
 
 
 @pytest.mark.threat("write-quota")
+@pytest.mark.usefixtures("jitter_only")
 def test_a_start_throttled_for_good_makes_twenty_attempts_not_twenty_times_six(world: World, faults: Faults) -> None:
     faults.add(START, "throttle")
     with pytest.raises(HealFailed):
