@@ -111,6 +111,9 @@ GUARDED_CALLS: dict[str, list[Any]] = {
 # names it in eventBusName, is alerted too: noise, never a miss).
 BUS_CALLS = ["UpdateEventBus", "PutPermission"]
 DEFAULT_BUS: dict[str, list[Any]] = {"name": ["default", {"exists": False}], "eventBusName": ["default"]}
+# The own-events bus (ownEvents dedicated, infra.own_events): its policy is what keeps forged events off it, so
+# opening it (PutPermission, RemovePermission), deleting or re-keying it is a change to the guardian.
+OWN_BUS_CALLS = ["PutPermission", "RemovePermission", "DeleteEventBus", "UpdateEventBus"]
 # CreateChangeSet always names the stack; ExecuteChangeSet may name only the change set's ARN.
 DEPLOYMENT_CALLS = ["CreateChangeSet", "ExecuteChangeSet", "UpdateStack"]
 API_CALL = "AWS API Call via CloudTrail"
@@ -151,6 +154,7 @@ class Guarded:
     function_arn_prefix: str = ""  # "arn:<partition>:lambda:<Region>:<account>:function:<stackName>-"
     role_prefixes: Sequence[str] = ()  # roles known by a prefix: the forwarders' (one per Region, infra.forwarder)
     policy_arn_prefix: str = ""  # its customer managed policies: "arn:<partition>:iam::<account>:policy/<stackName>-"
+    own_bus: str = ""  # the own-events bus's name, "<stackName>-events", with ownEvents dedicated (OPTIONAL_WATCHES)
 
 
 def watches(guarded: Guarded) -> list[Watch]:
@@ -227,6 +231,11 @@ def watches(guarded: Guarded) -> list[Watch]:
     ]
     bus = Watch("default event bus", "bus", "aws.events", _event_source("aws.events"), BUS_CALLS, DEFAULT_BUS)
     found.append(bus)
+    if guarded.own_bus:  # by name or ARN (CloudTrail records what the caller gave)
+        named = [guarded.own_bus, {"suffix": f":event-bus/{guarded.own_bus}"}]
+        names = {"name": named, "eventBusName": named}
+        own_bus = Watch("own-events bus", "own-bus", "aws.events", _event_source("aws.events"), OWN_BUS_CALLS, names)
+        found.append(own_bus)
     deployment = Watch(
         "stack",
         "deployment",
@@ -423,4 +432,5 @@ CFN_SUFFIXES = (
 TAG_SUFFIX = "iam-tag"  # the guardian's tag given to a principal by anyone but CloudFormation (infra.stack_callers)
 DENIED_SUFFIXES = ("denied", "denied-access")  # = DENIED_SPLIT: the guards' refused calls, to the function
 GUARD_SUFFIXES = (*WATCH_SUFFIXES, TAG_SUFFIX, *CFN_SUFFIXES, *DENIED_SUFFIXES)
-OPTIONAL_WATCHES = ("logs", "secretsmanager")  # guard-logs with cisAlarms, guard-secretsmanager with webhooks
+# guard-logs with cisAlarms, guard-secretsmanager with webhooks, guard-own-bus with ownEvents dedicated
+OPTIONAL_WATCHES = ("logs", "secretsmanager", "own-bus")

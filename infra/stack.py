@@ -37,7 +37,7 @@ from infra.notifier import function_name as webhook_function
 from infra.notifier import notifiers, secret_ids
 from infra.organization import organization_and_central_alerts
 from infra.own_checks import grant_checks_of_itself, grant_lake_checks
-from infra.own_events import add_finding_copies
+from infra.own_events import BUS_SUFFIX, DEDICATED, add_finding_copies
 from infra.remediation import RemediationFunction
 from infra.security_account import ALARMS_RULE, SecurityAccountLink
 from infra.self_protection import (
@@ -94,7 +94,11 @@ class GuardianStack(Stack):
             *([f"{settings.stack_name}-{ALARMS_RULE}"] if settings.security_bus_arn else []),  # guarded and swept
             *(
                 f"{settings.stack_name}-guard-{cfn}{kind}"
-                for kind, made in zip(OPTIONAL_WATCHES, (settings.cis_alarms, bool(settings.webhooks)), strict=True)
+                for kind, made in zip(
+                    OPTIONAL_WATCHES,
+                    (settings.cis_alarms, bool(settings.webhooks), settings.own_events == DEDICATED),
+                    strict=True,
+                )
                 for cfn in ("", "cfn-")
                 if made
             ),
@@ -388,6 +392,7 @@ class GuardianStack(Stack):
             role_prefixes=[forward_role_prefix(prefix)],  # the forwarders' roles (in the StackSet: any Region)
             # the sweep's customer managed policies (infra.sweep_schedule, infra.security_account)
             policy_arn_prefix=self.format_arn(service="iam", region="", resource="policy", resource_name=f"{prefix}-"),
+            own_bus=f"{prefix}{BUS_SUFFIX}" if settings.own_events == DEDICATED else "",  # infra.own_events
         )
         return SelfProtection(
             self, "SelfProtection", topic=self.alerts.topic, watched=watches(guarded), stack_name=settings.stack_name

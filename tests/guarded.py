@@ -80,6 +80,7 @@ CT = "cloudtrail.amazonaws.com"
 GUARDIAN_SCP = "DenyChangesToTheGuardian"
 REACHED_SCP = "DenyChangingHowTheGuardianIsReachedOrHeard"  # scp-protect-the-alert-path.json
 POLICIES_SCP = "DenyChangesToTheGuardiansPolicies"  # scp-protect-the-alert-path.json
+OWN_BUS_SCP = "DenyChangesToTheGuardiansEventBus"  # scp-protect-the-alert-path.json
 
 
 def _lambda(name: str, action: str, form: str = "ref") -> Call:
@@ -128,6 +129,13 @@ TABLE: dict[str, Entry] = {
         ),
         "guardian.flows.own_functions:check_own_functions",  # in the function's snapshot (function_settings)
         REACHED_SCP,
+    ),
+    # ownEvents dedicated (infra.own_events): its policy keeps forged events off the bus teams route
+    "AWS::Events::EventBus": Entry(
+        tuple(Call(EVENTS, n, "eventBusName", "name") for n in ("PutPermission", "RemovePermission"))
+        + tuple(Call(EVENTS, n, "name", "name") for n in ("DeleteEventBus", "UpdateEventBus")),
+        "threat:own-events-bus-opened",  # the sweep does not read the bus's policy: redeploying puts it back
+        OWN_BUS_SCP,
     ),
     "AWS::Events::Rule": Entry(
         tuple(Call(EVENTS, n, "name") for n in ("DisableRule", "DeleteRule", "PutRule"))
@@ -399,6 +407,7 @@ class Instance:
             "AWS::IAM::Role": f"arn:aws:iam::{a}:role/{name}",
             "AWS::SQS::Queue": f"arn:aws:sqs:{r}:{a}:{name}",
             "AWS::Events::Rule": f"arn:aws:events:{r}:{a}:rule/{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{r}:{a}:event-bus/{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{r}:{a}:log-group:{name}:*",
             "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{r}:{a}:alarm:{name}",
             "AWS::CloudTrail::Trail": f"arn:aws:cloudtrail:{r}:{a}:trail/{name}",
@@ -485,6 +494,7 @@ NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::Events::Rule": "Name",
+    "AWS::Events::EventBus": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Logs::MetricFilter": "FilterName",
     "AWS::CloudTrail::Trail": "TrailName",

@@ -42,7 +42,8 @@ class TableTurns:
         self, region: str, trail: str, *, now: float, soonest: float, latest: float, join_after: float | None
     ) -> Turn | None:
         """The next turn, not before ``soonest``; the trail's last turn if it is later than ``join_after`` (passed,
-        or within half the time to ``latest``: a forged one costs at most half); None if none comes by ``latest``
+        or within half the time to ``latest``: one forged costs at most half, and a heal joins two at most:
+        guardian.flows.write_turns.MAX_JOINS); None if none comes by ``latest``
         (a forged or full queue: the caller backs off with jitter)."""
         joined_by = join_after  # a turn after the stop, passed or to come, heals it: read after it, not a turn more
         for _ in range(TRIES):

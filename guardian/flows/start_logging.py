@@ -1,13 +1,14 @@
 """The heal for a stopped trail: StartLogging in its home Region, first, then GetTrailStatus until it logs.
 
 StartLogging is the first network call: nothing (no read, no evidence check) stands between the event and the
-heal. Throttled by CloudTrail's write quota, it is tried again with jittered backoff within the heal's budget
-(:func:`guardian.flows.budget.quota_write`), reading GetTrailStatus first: a trail another invocation has healed
-meanwhile is recorded "already healed" (action result ``already_healed``), not healed twice; a trail stopped again
-after this event (CloudTrail's own StopLoggingTime, :data:`SUPERSEDE_MARGIN` later or more) is the later stop's to
-heal: this invocation stops pressing on the quota and records "superseded" (outcome ``superseded``). The invocation
-of the last stop is never superseded, so a trail left stopped still ends healed or in a CRITICAL failed heal. A
-failure is explained from DescribeTrails where it can be (a shadow trail, a deleted trail, a denied call).
+heal. Throttled by CloudTrail's write quota, it is tried again in its turn (:mod:`guardian.flows.write_turns`), or
+with jittered backoff, within the heal's budget (:func:`guardian.flows.budget.quota_write`), reading GetTrailStatus
+first: a trail another invocation has healed meanwhile is recorded "already healed" (action result
+``already_healed``), not healed twice; a trail stopped again after this event (CloudTrail's own StopLoggingTime,
+:data:`SUPERSEDE_MARGIN` later or more) is the later stop's to heal: this invocation stops pressing on the quota and
+records "superseded" (outcome ``superseded``). The invocation of the last stop is never superseded, so a trail left
+stopped still ends healed or in a CRITICAL failed heal. A failure is explained from DescribeTrails where it can be
+(a shadow trail, a deleted trail, a denied call).
 """
 
 from __future__ import annotations

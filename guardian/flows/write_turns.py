@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 JOIN_GRACE = 0.5  # seconds after the trail's turn: its StartLogging has been answered, GetTrailStatus shows it
+MAX_JOINS = 2  # a trail's turns joined that did not heal the stop; then a turn of its own
 
 
 def in_turn(
@@ -44,6 +45,7 @@ def in_turn(
     the stop's time (epoch seconds) a trail's queued turn must be later than to heal it too. At most ``writes``
     writes (and as many turns)."""
     free_at = run.clock().timestamp() + TURN_SECONDS if throttled else 0.0  # a write went through in the last second
+    joins = 0
     for _ in range(writes):
         now = run.clock().timestamp()
         left = heal_budget(run)
@@ -62,8 +64,10 @@ def in_turn(
         if turn.joined:
             if _quietly(settled):
                 return True
-            # That turn did not heal this stop: a later turn of the trail's (another heal's), or one of its own.
-            join_after = turn.at
+            # That turn did not heal this stop: a later turn of the trail's (another heal's), or one of its own. At
+            # most MAX_JOINS joined: a trail turn forged again before each read would otherwise spend the budget.
+            joins += 1
+            join_after = turn.at if joins < MAX_JOINS else None
             continue
         try:
             call()

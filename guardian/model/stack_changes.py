@@ -46,6 +46,7 @@ NAMING_FIELDS = (
     "alarmNames",
     "queueUrl",
     "stackName",
+    "eventBusName",  # the own-events bus's policy (ownEvents dedicated); DeleteEventBus, UpdateEventBus: "name"
 )
 # Which resource types a call of each service may come from: a stack event of another type does not confirm it.
 TYPES = {
@@ -72,6 +73,8 @@ CALL_TYPES: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("events.amazonaws.com", "PutTargets"): ("AWS::Events::Rule",),
     ("events.amazonaws.com", "RemoveTargets"): ("AWS::Events::Rule",),
     ("events.amazonaws.com", "DisableRule"): ("AWS::Events::Rule",),
+    **{("events.amazonaws.com", n): ("AWS::Events::EventBus",) for n in ("PutPermission", "RemovePermission")},
+    **{("events.amazonaws.com", n): ("AWS::Events::EventBus",) for n in ("DeleteEventBus", "UpdateEventBus")},
     # the guardian's tag given to a principal: only the guardian's own role (or user) of that name, being made
     ("iam.amazonaws.com", "CreateRole"): ("AWS::IAM::Role",),
     ("iam.amazonaws.com", "TagRole"): ("AWS::IAM::Role",),

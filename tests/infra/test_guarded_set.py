@@ -19,7 +19,7 @@ from tests.guarded import TABLE, Call, Entry, Gap, Instance, dependency_gaps, ga
 pytestmark = [pytest.mark.synth, pytest.mark.filterwarnings("ignore:Tried to parse")]
 MEMBER, SECURITY = "111122223333", "999988887777"
 # One app with every option that adds resources: CIS alarms, a webhook (its secret, function, queue), the security
-# account, a forwarder, and the central alerts stack.
+# account, a forwarder, the central alerts stack, and the own-events bus (ownEvents dedicated).
 CONTEXT: dict[str, Any] = {
     "environments": [
         {
@@ -31,6 +31,7 @@ CONTEXT: dict[str, Any] = {
             "securityAccount": SECURITY,
             "cisAlarms": True,
             "webhooks": [{"name": "soc", "kind": "slack", "minimumSeverity": "HIGH"}],
+            "ownEvents": "dedicated",
         }
     ],
     "centralAlerts": {"account": SECURITY, "region": "us-east-1", "organizationId": "o-abcdefghij"},
@@ -94,6 +95,7 @@ def test_the_app_makes_what_this_test_walks(instances: list[Instance]) -> None:
     assert kinds.count(("home", True)) == 1  # the central alerts stack
     types = {r["Type"] for i in instances for r in i.resources().values()}
     assert {"AWS::SecretsManager::Secret", "AWS::Logs::MetricFilter", "AWS::Lambda::EventInvokeConfig"} <= types
+    assert "AWS::Events::EventBus" in types  # ownEvents dedicated
 
 
 @pytest.mark.threat("forwarding-rule", "own-roles", "scp-omissions", "function-settings", "key-aliases")

@@ -375,7 +375,7 @@ def test_throttling_after_retries_and_a_timeout_are_unread_with_why(organization
     found = org.over_org(targets, read, role="r", base_session=base)
     assert found.results == []
     why = {u.account: u.why for u in found.unread}
-    assert why[o.healthy] == f"throttled after {org.ATTEMPTS} attempts: ThrottlingException"
+    assert why[o.healthy] == f"throttled after {org_clients.ATTEMPTS} attempts: ThrottlingException"
     assert why[o.stopped].startswith("ReadTimeoutError: Read timeout on endpoint URL")
 
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from guardian.adapters.turns import PARTITION, TableTurns
-from guardian.flows import budget
+from guardian.flows import budget, write_turns
 from guardian.flows.start_logging import restart_logging
 from guardian.model.decide import decide
 from guardian.model.events import parse_event
@@ -319,3 +319,32 @@ def test_a_forged_turn_within_the_budget_delays_the_heal_no_longer_than_its_budg
     assert heal(Heal(account, run, store), "a", 0).outcome == Outcome.HEALED
     assert sum(run.sleeps) <= budget.HEAL_SECONDS
     assert account.healed() == [(2 + budget.HEAL_SECONDS - budget.QUOTA_MARGIN, "a")]
+
+
+class Reforger(Store):
+    """An insider rewriting the trail's turn to 1.7 s ahead before each of the heal's reads (a loop writing the
+    table every second does the same): each read finds a fresh turn of the trail's, later than the stop."""
+
+    def take(self, region: str, trail: str, **kw: Any) -> Turn | None:
+        self.dynamodb().update_item(
+            TableName=TABLE,
+            Key={"principal": {"S": PARTITION}, "at": {"S": REGION}},
+            UpdateExpression="SET #t = :v",
+            ExpressionAttributeNames={"#t": f"trail {trail}"},
+            ExpressionAttributeValues={":v": {"N": repr(kw["now"] + 1.7)}},
+        )
+        return super().take(region, trail, **kw)
+
+
+@pytest.mark.threat("activity-table")
+def test_a_trail_turn_forged_again_before_each_read_is_joined_at_most_twice(store: Store) -> None:
+    """Review 6: joins chained on a re-forged trail turn spent the whole budget (14 joins, StartLogging at 33 s).
+    At most two joined turns that did not heal the stop, then a turn of the heal's own."""
+    forger = Reforger()
+    account = Account({"a": [0]}, outside_writes=(1.5,))  # one outside write: the first StartLogging is throttled
+    run = Run(2, limit=budget.FUNCTION_TIMEOUT)
+
+    assert heal(Heal(account, run, forger), "a", 0).outcome == Outcome.HEALED
+    assert sum(1 for t in forger.taken if t is not None and t.joined) == write_turns.MAX_JOINS
+    [(healed_at, _)] = account.healed()
+    assert healed_at < 10  # was 33.3 s: two joins of ~2.2 s and a turn of its own
