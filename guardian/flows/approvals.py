@@ -79,6 +79,10 @@ def settle_trail(
         # Control Tower's trail is never retired by an approval (its role can be assumed from the management
         # account): the sweep recreates it, CRITICAL. A landing zone given up: stop protecting the trail by setting.
         state, problem = held, "Control Tower's trail is never retired by an approval: it is recreated"
+    elif outcome is Verdict.APPROVED and state and held and ct is not None and ct.manages(trail, config.account_id):
+        state, weaker = ct.adopted(held, state)
+        if weaker:  # alerted HIGH below; the sweep puts them back
+            problem = f"Control Tower's change left {', '.join(weaker)} weaker: kept as before, put back"
     why = _why(pending, outcome, problem)
     baselines.record(aws, trail.region, trail.name, state, at=run.clock(), by=by, reason=why, sentinel=config.sentinel)
     _report(aws, config, pending, (outcome, problem), trail, started=started, run=run)
@@ -147,6 +151,8 @@ def _report(
         f"({problem}): a forged event? The approval is refused and the change is undone like any other"
     )
     severity = Severity.INFO if approved else Severity.CRITICAL
+    if approved and problem and "weaker: kept as before" in problem:  # Control Tower's role weakened its trail
+        severity = Severity.HIGH
     decision = Decision(Action.ALERT, Outcome.ALERTED, severity, why, SWEEP_RULE, trail)
     deliver(Result(event, decision, Outcome.ALERTED, severity), aws, config, run)
     LOG.log(

@@ -36,6 +36,7 @@ SERVICES = ("cloudformation.amazonaws.com", "controltower.amazonaws.com")  # how
 WEAKENING = ("StopLogging", "DeleteTrail")  # and a PutEventSelectors below the floor (guardian.model.floor)
 # Control Tower's lifecycle events (eventSource controltower.amazonaws.com, "Lifecycle events in AWS Control Tower"):
 # the watch rules control-tower-landing-zone-* alert them as context for the changes to the trail they bring.
+SELECTORS = ("event_selectors", "advanced_event_selectors")  # kept together: one selects what the other does not
 LIFECYCLE_EVENTS = ("SetupLandingZone", "UpdateLandingZone", "ResetLandingZone", "DeleteLandingZone")
 
 
@@ -117,6 +118,18 @@ class ControlTower:
             "mid-update); once CloudTrail's own record confirms it, it becomes the baseline, never below the floor"
         )
         return Deployment(why, by_service=True, weakens=weakens)
+
+    def adopted(self, baseline: TrailState, approved: TrailState) -> tuple[TrailState, tuple[str, ...]]:
+        """What of Control Tower's confirmed change becomes the baseline: all of it that is not weaker than
+        ``baseline``; what is weaker (a bucket moved, validation off, a Region dropped: the execution role can be
+        assumed from the management account and driven through CloudFormation, review 7) stays as it was, named,
+        and the sweep puts it back."""
+        from guardian.model.changes import Effect  # noqa: PLC0415 - only on an approval's confirmation
+        from guardian.model.trail import compare  # noqa: PLC0415
+
+        weaker = tuple(c.field for c in compare(baseline, approved) if c.effect is Effect.WEAKENED)
+        kept = {f for f in weaker if f not in SELECTORS} | (set(SELECTORS) if set(weaker) & set(SELECTORS) else set())
+        return replace(approved, **{f: getattr(baseline, f) for f in sorted(kept)}), weaker
 
     def sole_organization_trail(self, baseline: TrailState, covered: bool) -> TrailState:
         """The trail to recreate from ``baseline`` (it was deleted): never a second organization trail beside Control

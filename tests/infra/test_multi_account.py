@@ -85,7 +85,7 @@ def test_forwarders_send_every_event_the_home_rules_use_to_the_home_bus(app: cdk
         rules = {
             r["Properties"]["Name"]: r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
         }
-        watched = {f"CloudTrailGuardian-forward-watch-{n}" for n in (1, 2, 3, 4)}  # the default watch rules' patterns
+        watched = {f"CloudTrailGuardian-forward-watch-{n}" for n in (1, 2, 3, 4, 5)}  # the default pack: 5 patterns
         assert set(rules) == {"CloudTrailGuardian-forward", "CloudTrailGuardian-forward-guard", *watched}
         for name in watched:
             to_home = [t for t in rules[name]["Targets"] if "event-bus/default" in json.dumps(t["Arn"])]

@@ -284,3 +284,35 @@ def test_without_control_towers_trail_a_deleted_organization_trail_is_recreated_
     assert trail(OTHER_ORG_TRAIL)["IsOrganizationTrail"] is True
     reasons = [message_of(n)["reason"] for n in landing_zone.alerts()]
     assert not any("deliberately not restored" in r for r in reasons)
+
+
+@pytest.mark.threat("ct-execution-assumed")
+def test_control_towers_role_through_cloudformation_cannot_make_a_weaker_trail_the_baseline(
+    landing_zone: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 7: a management-account insider assumes AWSControlTowerExecution and runs a stack of their own (no
+    service role: CloudFormation acts with the caller's session, so the record says cloudformation.amazonaws.com):
+    the trail's logs moved to their bucket, validation and other Regions off. Alerted LOW as a deployment; once
+    CloudTrail confirms it, what is weaker is kept as before (HIGH) and the same sweep puts it back."""
+    landing_zone.clients["s3"].create_bucket(Bucket="mallory-logs")
+    ct().update_trail(
+        Name=CT_TRAIL, S3BucketName="mallory-logs", EnableLogFileValidation=False, IsMultiRegionTrail=False
+    )
+    event = load_event("control_tower/ct_update_trail")
+    event["detail"]["requestParameters"] |= {"s3BucketName": "mallory-logs"}
+    assert landing_zone.invoke(event)["outcome"] == "exempt"
+    landing_zone.alerts()
+    _confirmed_by_cloudtrail(monkeypatch, dict(event["detail"]))
+
+    sweep.lambda_handler({}, None)
+
+    key = f"baselines/us-east-1/{CT_TRAIL}.json"
+    document = json.loads(landing_zone.clients["s3"].get_object(Bucket=landing_zone.bucket, Key=key)["Body"].read())
+    assert document["trail"]["s3_bucket"] == "aws-controltower-logs-123456789012-us-east-1"
+    assert (document["trail"]["log_file_validation"], document["trail"]["multi_region"]) == (True, True)
+    found = trail()
+    assert found["S3BucketName"] == "aws-controltower-logs-123456789012-us-east-1"  # put back by the sweep
+    assert (found["LogFileValidationEnabled"], found["IsMultiRegionTrail"]) == (True, True)
+    alerts = [message_of(a) for a in landing_zone.alerts()]
+    [kept] = [a for a in alerts if "weaker: kept as before" in str(a.get("reason"))]
+    assert kept["severity"] == "HIGH"
