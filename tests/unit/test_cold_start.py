@@ -42,8 +42,8 @@ sys.exit("StartLogging was never sent")
 """
 
 
-@pytest.fixture(scope="module")
-def at_start_logging() -> dict[str, list[str]]:
+def probe_start_logging(**extra_env: str) -> dict[str, list[str]]:
+    """Run :data:`PROBE` in a fresh interpreter on a StopLogging event: what it had imported at StartLogging."""
     event = (REPO_ROOT / "tests" / "events" / "stop_logging.json").read_text()
     env = {
         "PATH": "/usr/bin:/bin",
@@ -56,6 +56,7 @@ def at_start_logging() -> dict[str, list[str]]:
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "GUARDIAN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:guardian-alerts",
         "GUARDIAN_EVIDENCE_BUCKET": "guardian-evidence-123456789012",
+        **extra_env,
     }
     run = subprocess.run(
         [sys.executable, "-c", PROBE, event], env=env, capture_output=True, text=True, check=False, timeout=120
@@ -63,6 +64,11 @@ def at_start_logging() -> dict[str, list[str]]:
     assert run.returncode == 0, run.stderr[-3000:]
     found: dict[str, list[str]] = json.loads(run.stdout.strip().splitlines()[-1])
     return found
+
+
+@pytest.fixture(scope="module")
+def at_start_logging() -> dict[str, list[str]]:
+    return probe_start_logging()
 
 
 def test_the_sweeps_alert_path_setting_is_not_compiled_before_start_logging(
