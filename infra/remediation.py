@@ -193,12 +193,15 @@ class RemediationFunction(GuardianFunction):
         alert_group_minutes: int = 5,
         reserved_concurrency: int = RESERVED_CONCURRENCY,
         function_name: str | None = None,
+        activity_table_name: str | None = None,
         extra_files: Mapping[str, str] | None = None,
         mode: str = "heal",
         security_hub: str = "auto",
     ) -> None:
         """``extra_files``: the compiled watch rules, shipped in the asset as ``guardian/watch_rules.json``;
-        ``security_hub``: auto (each alert copied as a finding where Security Hub is enabled) or off."""
+        ``security_hub``: auto (each alert copied as a finding where Security Hub is enabled) or off;
+        ``activity_table_name``: ``<stackName>-activity``, the name the SCP denies writes to it by (its tag may not
+        count: DynamoDB's tag conditions can be off for an account)."""
         self._environment = {
             "GUARDIAN_TOPIC_ARN": topic.topic_arn,
             "GUARDIAN_EVIDENCE_BUCKET": evidence.bucket.bucket_name,
@@ -264,6 +267,7 @@ class RemediationFunction(GuardianFunction):
         self.activity = dynamodb.Table(
             self,
             "Activity",
+            table_name=activity_table_name,
             partition_key=dynamodb.Attribute(name="principal", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

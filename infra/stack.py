@@ -155,6 +155,7 @@ class GuardianStack(Stack):
             alert_group_minutes=settings.alert_group_minutes,
             reserved_concurrency=settings.remediation_concurrency,
             function_name=f"{settings.stack_name}-remediation",
+            activity_table_name=f"{settings.stack_name}-activity",  # the SCP knows it by name
             extra_files=watch_files(self.watch),
             mode=settings.mode,
             security_hub=settings.security_hub,

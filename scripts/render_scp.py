@@ -10,8 +10,9 @@ come out, each within the SCP size limit.
   on anything, poses as a deployer, or invokes its functions directly.
 - ``scp-protect-the-alert-path.json``: nobody but its deployers removes or filters a subscription to its topic,
   gives its functions a URL or changes where their asynchronous results go, changes its secrets (the chat
-  webhooks' URLs), or rewrites or deletes its customer managed policies (the sweep's, named ``<stackName>-...``:
-  CloudFormation cannot tag them). Its own file because the first two are near the SCP size limit.
+  webhooks' URLs), rewrites or deletes its customer managed policies (the sweep's, named ``<stackName>-...``:
+  CloudFormation cannot tag them), or writes its activity table (``<stackName>-activity``, by name: DynamoDB's tag
+  conditions can be off for an account). Its own file because the first two are near the SCP size limit.
 
 The policies know the guardian by its tag (``cloudtrail-guardian`` = the stack name, on every resource and role, in
 both deployment styles: cdk deploy and StackSets), by its fixed function names and its buckets' name prefix; and

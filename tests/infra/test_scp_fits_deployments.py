@@ -26,6 +26,7 @@ RESOURCES: tuple[tuple[str, dict[str, str]], ...] = (
     (f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{STACK}-tamper", {"cloudtrail-guardian": STACK}),
     (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{STACK}-remediation", {"cloudtrail-guardian": STACK}),
     (f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0a1b", {"cloudtrail-guardian": STACK}),
+    (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{STACK}-activity", {"cloudtrail-guardian": STACK}),
 )
 
 
@@ -102,3 +103,16 @@ def test_every_resource_the_policies_protect_is_known_to_them(style: tuple[str, 
     for name in buckets:  # unnamed: CloudFormation names it <stack name>-<logical id>-..., under the prefix too
         if name is not None:
             assert fnmatchcase(str(name["Fn::Join"][1][0]) if isinstance(name, dict) else name, "cloudtrailguardian-*")
+
+
+@pytest.mark.threat("activity-table")
+def test_the_activity_table_is_named_where_the_scp_denies_writes(style: tuple[str, dict[str, Any]]) -> None:
+    """By its name (DynamoDB's tag conditions can be off for an account), fixed in both styles; and the guardian's
+    roles that write it (remediation, sweep) carry the tag the SCP exempts (checked above for every granted call)."""
+    _, template = style
+    tables = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert [t.get("TableName") for t in tables] == [f"{STACK}-activity"]
+    [statement] = [s for s in rendered() if s["Sid"] == "DenyWritesToTheGuardiansTables"]
+    assert fnmatchcase(f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{STACK}-activity", statement["Resource"])
+    writers = {lid for lid in roles(template) if {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= granted(template, lid)}
+    assert len(writers) == 2, writers

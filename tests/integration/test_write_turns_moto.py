@@ -298,7 +298,7 @@ def forge(store: Store, value: dict[str, str]) -> None:
 
 @pytest.mark.threat("activity-table")
 def test_a_forged_turn_far_off_is_ignored_the_heal_backs_off_with_jitter(store: Store) -> None:
-    """An insider writes the turns item (the activity table is not denied by the SCP): a next turn a year off, or
+    """An insider writes the turns item (without the SCP, which denies it): a next turn a year off, or
     not a number. The heal takes no turn it cannot reach within its budget: jitter, healed."""
     for forged in ({"N": repr(at(365 * 86400).timestamp())}, {"S": "soon"}):
         forge(store, forged)

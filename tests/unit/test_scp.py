@@ -27,6 +27,9 @@ PERMISSION_ONLY = {
     "lambda:InvokeFunctionUrl",
     "s3:DeleteObjectVersion",
     "s3:BypassGovernanceRetention",
+    "dynamodb:PartiQLInsert",  # ExecuteStatement, BatchExecuteStatement, ExecuteTransaction: by the statement's verb
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
 }
 SERVICES = (
     "events",
@@ -42,6 +45,7 @@ SERVICES = (
     "sqs",
     "secretsmanager",
     "logs",
+    "dynamodb",
 )
 ACCOUNT = "111122223333"
 TAG = {"cloudtrail-guardian": "CloudTrailGuardian"}
