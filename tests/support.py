@@ -79,3 +79,13 @@ def sweep_alarms(template: Any) -> set[str]:
         "alarms"
     ]
     return {alarms["prefix"] + n for n in alarms["names"]} if isinstance(alarms, dict) else set(alarms)
+
+
+def alert_topic_and_queue(sns: Any, sqs: Any) -> tuple[str, str]:
+    """The guardian's alert topic, and the security team's queue subscribed to it (what the tests read alerts from):
+    the topic's ARN and the queue's URL."""
+    topic_arn = str(sns.create_topic(Name="guardian-alerts")["TopicArn"])
+    queue_url = str(sqs.create_queue(QueueName="security-team")["QueueUrl"])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue_url

@@ -14,7 +14,7 @@ from moto import mock_aws
 from guardian.adapters.trails import TrailAdapter
 from guardian.entrypoints import runtime, sweep
 from tests.integration.world import world
-from tests.support import signing_key
+from tests.support import alert_topic_and_queue, signing_key
 
 __all__ = ["world"]  # the handler tests' account, a fixture of its own module
 
@@ -66,10 +66,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
         bucket = "guardian-evidence-123456789012"
         s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
-        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        topic_arn, queue_url = alert_topic_and_queue(sns, sqs)
         s3.create_bucket(Bucket="org-audit-logs")
         s3.put_bucket_policy(Bucket="org-audit-logs", Policy=json.dumps(trail_bucket_policy("org-audit-logs")))
         s3.put_bucket_versioning(Bucket="org-audit-logs", VersioningConfiguration={"Status": "Enabled"})

@@ -16,7 +16,7 @@ from moto import mock_aws
 from guardian.adapters.trails import TrailAdapter
 from guardian.entrypoints import runtime, sweep, watching
 from tests.integration.world import World, message_of
-from tests.support import ACCOUNT, GUARDIAN_ROLE_ARN, REPO_ROOT, load_event, signing_key
+from tests.support import ACCOUNT, GUARDIAN_ROLE_ARN, REPO_ROOT, alert_topic_and_queue, load_event, signing_key
 from watch_rules.compile import compile_rules
 from watch_rules.schema import load
 
@@ -36,10 +36,7 @@ def landing_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
         bucket = "guardian-evidence-123456789012"
         s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
-        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        topic_arn, queue_url = alert_topic_and_queue(sns, sqs)
         s3.create_bucket(Bucket="aws-controltower-logs-123456789012-us-east-1")
         for name in (CT_TRAIL, OTHER_ORG_TRAIL):
             ct().create_trail(

@@ -22,7 +22,7 @@ from guardian.adapters.log_files import LogFileAdapter
 from guardian.entrypoints import runtime, sweep
 from guardian.flows import log_files
 from simulation.cloudtrail_logs import Delivery, cloudtrail_delivery
-from tests.support import signing_key
+from tests.support import alert_topic_and_queue, signing_key
 
 TRAIL = "audit"
 BUCKET = "audit-logs-locked"
@@ -67,10 +67,7 @@ def _world(monkeypatch: pytest.MonkeyPatch, *, keyed: bool = False) -> Iterator[
     with mock_aws(), cloudtrail_delivery():
         s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
         s3.create_bucket(Bucket=EVIDENCE, ObjectLockEnabledForBucket=True)
-        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        topic_arn, queue_url = alert_topic_and_queue(sns, sqs)
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
         s3.put_object_lock_configuration(
             Bucket=BUCKET,

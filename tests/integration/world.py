@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from guardian.entrypoints import handler
-from tests.support import EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, signing_key
+from tests.support import EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, alert_topic_and_queue, signing_key
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                 "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
             },
         )
-        topic_arn = sns.create_topic(Name="guardian-alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="security-team")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        topic_arn, queue_url = alert_topic_and_queue(sns, sqs)
         boto3.client("dynamodb").create_table(
             TableName="guardian-activity",
             BillingMode="PAY_PER_REQUEST",
