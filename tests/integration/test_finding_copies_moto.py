@@ -189,7 +189,8 @@ def test_the_sweeps_alert_is_copied_too_once_its_run_is_done(world: World, monke
     monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
     url = listening(world, {"source": ["cloudtrail-guardian"]})
     runtime.reset()
-    sweep.lambda_handler({}, None)  # the first look: the trail is logging, in its baseline
+    world.cloudtrail().start_logging(Name=TRAIL)  # the world's trail starts stopped: healed first, the first look
+    sweep.lambda_handler({}, None)  # has nothing to heal (a heal in the same second would share the second's id)
     world.alerts()
     before = {e["id"] for e in received(world, url)}  # what the first look copied, if anything
     written = set(ocsf_keys(world))
