@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Acknowledgment, Annotations, Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import bytecode
 from infra.runtime_asset import INLINE_CONTEXT, inline_source, stage_runtime
 from infra.settings import ALL_LOG_RETENTION_DAYS
 
@@ -19,7 +20,16 @@ INLINE_HANDLERS = {
     "guardian.entrypoints.handler.lambda_handler": "index.lambda_handler",
     "guardian.entrypoints.sweep.lambda_handler": "index.sweep_handler",
 }
-RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime (cdk-nag AwsSolutions-L1)
+# Python 3.13, not 3.14: the asset ships the cold path's byte-code, which only an interpreter of the runtime's own
+# version writes, and 3.13 is the newest found on the machines that build it (infra.bytecode; its import at a cold
+# start is halved). Supported by Lambda until 2029; cdk-nag AwsSolutions-L1 is acknowledged below.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+RUNTIME_VERSION = RUNTIME.name.removeprefix("python")
+NO_BYTECODE = (
+    f"No Python {RUNTIME_VERSION} interpreter found: the asset ships sources only, and each cold start compiles the "
+    f"heal path's modules (about 15 ms more before StartLogging). Install Python {RUNTIME_VERSION} to ship its "
+    "byte-code (docs/operations.md)."
+)
 
 
 def retention_days(days: int) -> logs.RetentionDays:
@@ -66,7 +76,9 @@ class GuardianFunction(Construct):
             handler=INLINE_HANDLERS[handler] if inline else handler,
             code=lambda_.Code.from_inline(inline_source(extra=extra_files or inline_extra))
             if inline
-            else lambda_.Code.from_asset(str(stage_runtime(leave_out=leave_out, extra=extra_files))),
+            else lambda_.Code.from_asset(
+                str(stage_runtime(leave_out=leave_out, extra=extra_files, python=RUNTIME_VERSION))
+            ),
             role=self.role,
             memory_size=memory_size,
             timeout=timeout,
@@ -81,3 +93,12 @@ class GuardianFunction(Construct):
             function_name=function_name,
             environment=dict(environment),
         )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason=f"Python {RUNTIME_VERSION}, supported by Lambda: the asset ships the byte-code of what a cold "
+                "start imports, which only an interpreter of the runtime's version writes (infra.bytecode)",
+            )
+        )
+        if not inline and bytecode.interpreter(RUNTIME_VERSION) is None:
+            Annotations.of(self).add_warning_v2("cloudtrail-guardian:sourcesOnly", NO_BYTECODE)

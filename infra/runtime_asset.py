@@ -1,4 +1,5 @@
-"""Stage the ``guardian`` package as the Lambda asset: only that package, no caches, no tests, no dependencies.
+"""Stage the ``guardian`` package as the Lambda asset: only that package, no tests, no dependencies, no byte-code
+but the cold path's, compiled for the runtime (:mod:`infra.bytecode`).
 
 boto3 comes from the Lambda runtime, so the asset stays small; the remediation function's also leaves out the
 modules only the sweep runs (:data:`SWEEP_ONLY`). Each module is shipped lean (:func:`lean_source`):
@@ -22,10 +23,12 @@ import tokenize
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from infra import bytecode
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PACKAGE = ROOT / "guardian"
 STAGING = ROOT / "build" / "lambda"
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")  # the byte-code shipped is compiled at staging
 # What only the sweep's function runs: its entry point, the sweep and its checks, the digest chain, the settling of
 # exempt approvals, the console's requests. Left out of the remediation function's asset, so what its cold start
 # downloads stays small; tests/unit/test_architecture.py proves the handler can import none of them.
@@ -116,16 +119,21 @@ def stage_runtime(
     *,
     leave_out: Sequence[str] = (),
     extra: Mapping[str, str] | None = None,
+    python: str | None = None,
 ) -> Path:
     """Copy ``source`` to ``staging/<content hash>/<name>`` once; return the directory the asset zips.
     ``leave_out``: modules (paths in the package) a function never imports, left out of its asset. ``extra``:
-    files written into the package (the compiled watch rules), by path in it."""
+    files written into the package (the compiled watch rules), by path in it. ``python``: the runtime's version
+    (``3.13``): the cold path's byte-code is compiled for it where an interpreter of it is found
+    (:mod:`infra.bytecode`)."""
     extra = dict(extra or {})
+    compiler = bytecode.interpreter(python) if python else None
     files = sorted(
         p for p in source.rglob("*.py") if "__pycache__" not in p.parts and str(p.relative_to(source)) not in leave_out
     )
     digest = hashlib.sha256(Path(__file__).read_bytes())  # a change to how modules are made lean restages them
     digest.update("\0".join(sorted(leave_out)).encode() + b"\0")
+    digest.update(f"python\0{compiler.version if compiler else ''}\0".encode() + Path(bytecode.__file__).read_bytes())
     for name, text in sorted(extra.items()):
         digest.update(b"extra\0" + name.encode() + b"\0" + text.encode() + b"\0")
     for path in files:
@@ -142,6 +150,8 @@ def stage_runtime(
         path.write_text(lean_source(path.read_text()))
     for name, text in extra.items():
         (scratch / source.name / name).write_text(text)
+    if compiler is not None:
+        bytecode.compile_cold_path(scratch / source.name, compiler)
     try:
         os.rename(scratch, target)  # atomic; another process may have won the race with identical content
     except OSError:

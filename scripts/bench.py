@@ -1,6 +1,7 @@
 """``make bench``: the figures behind the guardian's speed and size targets. Prints numbers; asserts nothing.
 
 1. Cold import of ``guardian.handler`` in a fresh interpreter, with boto3's own import shown separately.
+1b. The same, in the Lambda runtime's Python, the asset as it ships (the cold path's byte-code) against its sources.
 2. Handler time from entry to the StartLogging request (stubbed clients, warm).
 3. Full heal (StartLogging + verify + evidence + alert) against moto_server on 127.0.0.1, over HTTP.
 3b. The first invocation in a fresh process (imports, session and clients, the heal), the guardian from sources as
@@ -12,8 +13,10 @@ How to compare: ``make bench BENCH_AGAINST=<commit>`` stages that commit's ``gua
 ``infra/runtime_asset.py`` made it) and alternates its runs with this tree's, so a before/after is a ratio taken in
 one run: a shared machine's speed moves by up to 1.7x from hour to hour, so never compare absolute times of
 different runs. ``--cold-only --against <commit>`` prints sections 1 and 3b alone. The guardian's import is timed
-from sources (Lambda compiles them at every cold start; the asset ships no byte-code): about a third of it is
-compiling, another third defining frozen dataclasses. Most of the time to the first StartLogging is boto3 creating
+from sources in sections 1 and 3b (Lambda compiles what has no byte-code at every cold start: /var/task is
+read-only), so commits compare alike; section 1b shows what the byte-code the asset ships for the cold path saves
+(compiled by an interpreter of the runtime's version, infra.bytecode): about half of it is compiling, a third
+defining frozen dataclasses. Most of the time to the first StartLogging is boto3 creating
 its session and clients (on the first invocation, never at import; botocore parses ``endpoints.json`` whatever the
 endpoint, about 5 ms, which the guardian cannot avoid). Cloud Custodian 0.9.53 runs ``c7n.handler.dispatch_event``
 (a ``cloudtrail``-mode policy on StopLogging with ``set-logging``) on the same moto_server and trail, each timed from
@@ -49,9 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 from guardian.adapters.clients import CLIENT_CONFIG  # noqa: E402
 from guardian.entrypoints import handler, runtime  # noqa: E402
+from infra import bytecode  # noqa: E402
 from infra.runtime_asset import CHAIN_HEADS_ONLY, NOTIFIER_ONLY, REMEDIATION_ONLY, SWEEP_ONLY, stage_runtime  # noqa: E402
 from infra.watch import watch_files  # noqa: E402
-from scripts.bench_sweep import sweep_figures  # noqa: E402
+from scripts.bench_sweep import sweep_figures, venv_with  # noqa: E402
 from simulation.moto_server import environment, local_aws  # noqa: E402
 from watch_rules.compile import compile_rules  # noqa: E402
 from watch_rules.schema import load as load_rules  # noqa: E402
@@ -108,6 +112,55 @@ def import_times(*paths: Path) -> list[tuple[list[float], list[float], list[floa
             guardian_ms.append(guardian_part)
             guardian_cpu.append(cpu_part)
     return samples
+
+
+RUNTIME_VERSION = "3.13"  # infra.guardian_function.RUNTIME (this script imports no aws_cdk)
+RUNTIME_VENV = ROOT / ".bench" / f"python{RUNTIME_VERSION}"
+
+
+def runtime_python() -> str | None:
+    """A Python of the Lambda runtime's version with this tree's boto3 (a virtualenv of its own, made once), to load
+    the asset as Lambda does; None where no such interpreter is found (infra.bytecode)."""
+    found = bytecode.interpreter(RUNTIME_VERSION)
+    if found is None:
+        return None
+    python = RUNTIME_VENV / "bin" / "python"
+    marker = f".installed-boto3-{boto3.__version__}-{found.version}"
+    pins = [f"boto3=={boto3.__version__}"]
+    if not venv_with(RUNTIME_VENV, found.path, pins, marker, f"boto3 for Python {found.version}"):
+        return None
+    return str(python)
+
+
+def shipped_import(python: str) -> None:
+    """The remediation function's asset as it ships (the cold path's byte-code, infra.bytecode) against the same
+    asset with its sources only, alternating, in the runtime's Python: what the byte-code saves a cold start."""
+    leave_out = (*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY)
+    with tempfile.TemporaryDirectory() as tmp:
+        shipped, sources = Path(tmp) / "shipped", Path(tmp) / "sources"
+        shutil.copytree(stage_runtime(leave_out=leave_out, python=RUNTIME_VERSION) / "guardian", shipped / "guardian")
+        shutil.copytree(shipped / "guardian", sources / "guardian", ignore=shutil.ignore_patterns("__pycache__"))
+        compiled = len(list(shipped.rglob("*.pyc")))
+        subprocess.run([python, "-c", "import boto3"], check=True)
+        samples: dict[Path, tuple[list[float], list[float]]] = {shipped: ([], []), sources: ([], [])}
+        for _ in range(COLD_RUNS):
+            for path, (wall, cpu) in samples.items():
+                env = {**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1"}
+                probe = IMPORT_PROBE.format(module=handler_module(path))
+                out = subprocess.run(
+                    [python, "-c", probe], env=env, check=True, capture_output=True, text=True, cwd=path
+                ).stdout.split()
+                wall.append(float(out[1]))
+                cpu.append(float(out[2]))
+    version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.split()[-1]
+    print(f"1b. the remediation function's asset as Lambda loads it, Python {version} ({compiled} modules' byte-code)")
+    print(
+        f"   guardian.handler beyond boto3, as shipped (byte-code)   {summary(samples[shipped][0])}   target <= 20 ms"
+    )
+    print(f"   the same asset, sources only                          {summary(samples[sources][0])}")
+    ratio = statistics.median(samples[shipped][0]) / statistics.median(samples[sources][0])
+    cpu_ratio = statistics.median(samples[shipped][1]) / statistics.median(samples[sources][1])
+    print(f"   as shipped / sources only: {ratio:.3f} (CPU time {cpu_ratio:.3f})")
 
 
 def stage_ref(ref: str, target: Path) -> Path:
@@ -393,8 +446,18 @@ def cold_first_invocation(against: str | None) -> None:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        packages = [("this tree", staging)] + ([(against, stage_ref(against, Path(tmp) / "ref"))] if against else [])
-        for label, path in packages:
+        packages = [("this tree", staging, sys.executable)]
+        packages += [(against, stage_ref(against, Path(tmp) / "ref"), sys.executable)] if against else []
+        python = runtime_python()
+        if python is not None:  # the asset as it ships, in the runtime's Python, against its own sources there
+            shipped = Path(tmp) / "shipped"
+            leave_out = (*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY)
+            shutil.copytree(
+                stage_runtime(leave_out=leave_out, python=RUNTIME_VERSION) / "guardian", shipped / "guardian"
+            )
+            packages += [(f"this tree, Python {RUNTIME_VERSION}, sources only", staging, python)]
+            packages += [(f"this tree, Python {RUNTIME_VERSION}, as shipped", shipped, python)]
+        for label, path, interpreter in packages:
             probe = COLD_HEAL_PROBE.format(module=handler_module(path))
             env = {
                 **os.environ,
@@ -404,7 +467,7 @@ def cold_first_invocation(against: str | None) -> None:
                 "GUARDIAN_TOPIC_ARN": topic,
                 "GUARDIAN_EVIDENCE_BUCKET": BUCKET,
             }
-            runs[label] = ([sys.executable, "-c", probe], path, env)
+            runs[label] = ([interpreter, "-c", probe], path, env)
         if custodian is not None:
             # c7n's mu ships c7n's sources only, as the guardian's asset does: both are compiled at cold start.
             home = Path(tmp) / "custodian"
@@ -425,9 +488,19 @@ def cold_first_invocation(against: str | None) -> None:
                     raise RuntimeError(f"{label} did not restart the trail")
                 for samples, value in zip(figures[label], out[-3:], strict=True):
                     samples.append(float(value))
+    report_first_invocations(figures, against, custodian=custodian is not None, runtime=python is not None)
+
+
+def report_first_invocations(
+    figures: dict[str, tuple[list[float], list[float], list[float]]],
+    against: str | None,
+    *,
+    custodian: bool,
+    runtime: bool,
+) -> None:
     print(
         "3b. first invocation in a fresh process, against moto_server on 127.0.0.1 (cold: session and clients created;"
-        " the guardian from sources, as Lambda)"
+        ' the guardian from sources, as Lambda compiles what has no byte-code, unless "as shipped")'
     )
     for label, (imports, to_start, heal) in figures.items():
         print(f"   {label}")
@@ -437,22 +510,33 @@ def cold_first_invocation(against: str | None) -> None:
     median = {label: statistics.median(to_start) for label, (_, to_start, _) in figures.items()}
     for label in [k for k in median if k != "this tree"]:
         print(f"   entry -> StartLogging, this tree / {label}: {median['this tree'] / median[label]:.3f}")
-    if against and custodian is not None:
+    if runtime:
+        as_shipped = median[f"this tree, Python {RUNTIME_VERSION}, as shipped"]
+        sources = median[f"this tree, Python {RUNTIME_VERSION}, sources only"]
+        print(
+            f"   entry -> StartLogging, Python {RUNTIME_VERSION}, as shipped / sources only: {as_shipped / sources:.3f}"
+        )
+    if against and custodian:
         print(
             f"   entry -> StartLogging, {against} / Cloud Custodian: {median[against] / median['Cloud Custodian']:.3f}"
         )
 
 
 def asset_size() -> None:
-    print("4. Lambda assets (lean modules, zipped)")
+    print("4. Lambda assets (lean modules and the cold path's byte-code, zipped)")
     watch = watch_files(compile_rules(load_rules(ROOT / "rules" / "watch.json")))
     for label, staging in (
         (
             "remediation function",
-            stage_runtime(leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), extra=watch),
+            stage_runtime(
+                leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), extra=watch, python=RUNTIME_VERSION
+            ),
         ),
-        ("sweep function", stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY))),
-        ("webhook notifier", stage_runtime(leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY))),
+        (
+            "sweep function",
+            stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), python=RUNTIME_VERSION),
+        ),
+        ("webhook notifier", stage_runtime(leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY), python=RUNTIME_VERSION)),
     ):
         buffer = io.BytesIO()
         files = sorted(p for p in staging.rglob("*") if p.is_file())
@@ -482,6 +566,11 @@ def main() -> None:
     logging.getLogger("guardian").setLevel(logging.WARNING)
     print(f"Python {sys.version.split()[0]}, boto3 {boto3.__version__}, {os.cpu_count()} cores\n")
     cold_import(args.against)
+    python = runtime_python()
+    if python is None:
+        print(f"1b. (no Python {RUNTIME_VERSION} here: the asset would ship sources only)")
+    else:
+        shipped_import(python)
     if args.cold_only:
         cold_first_invocation(args.against)
         return

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -190,30 +190,45 @@ def create_account() -> Account:
     return Account(topic, str(signing["KeyMetadata"]["Arn"]))
 
 
+def venv_with(
+    home: Path, python: str, pins: list[str], marker: str, what: str, *, then: Callable[[Path], None] | None = None
+) -> bool:
+    """A virtualenv at ``home``, made once by ``python``, with ``pins`` installed (``then`` finishes it; ``marker``
+    names what is in it); False, said, if they cannot be installed."""
+    if (home / marker).exists():
+        return True
+    shutil.rmtree(home, ignore_errors=True)
+    subprocess.run([python, "-m", "venv", str(home)], check=True)
+    installed = subprocess.run(
+        [str(home / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *pins],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if installed.returncode != 0:
+        print(f"   ({what} could not be installed: {installed.stderr.strip()[-300:]})")
+        return False
+    if then is not None:
+        then(home)
+    (home / marker).touch()
+    return True
+
+
 def custodian_ready() -> Path | None:
     """Cloud Custodian in a virtualenv of its own (it pins its boto3: 1.43.103 for 0.9.53, where this venv has
     a newer one); None if it cannot be installed."""
     if os.environ.get("BENCH_CUSTODIAN", "1") == "0":
         return None
-    command = CUSTODIAN / "bin" / "custodian"
-    marker = CUSTODIAN / f".installed-{CUSTODIAN_VERSION}"
-    if not marker.exists():
-        shutil.rmtree(CUSTODIAN, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(CUSTODIAN)], check=True)
-        pins = [f"c7n=={CUSTODIAN_VERSION}"]
-        installed = subprocess.run(
-            [str(CUSTODIAN / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *pins],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-        if installed.returncode != 0:
-            print(f"   (Cloud Custodian {CUSTODIAN_VERSION} could not be installed: {installed.stderr.strip()[-300:]})")
-            return None
-        (CUSTODIAN / "site").mkdir(exist_ok=True)
-        (CUSTODIAN / "site" / "sitecustomize.py").write_text(SLOW_SITE)
-        marker.touch()
-    return command
+
+    def slow_site(home: Path) -> None:
+        (home / "site").mkdir(exist_ok=True)
+        (home / "site" / "sitecustomize.py").write_text(SLOW_SITE)
+
+    pins = [f"c7n=={CUSTODIAN_VERSION}"]
+    what = f"Cloud Custodian {CUSTODIAN_VERSION}"
+    if not venv_with(CUSTODIAN, sys.executable, pins, f".installed-{CUSTODIAN_VERSION}", what, then=slow_site):
+        return None
+    return CUSTODIAN / "bin" / "custodian"
 
 
 def custodian_run(command: Path, endpoint: str, regions: tuple[str, ...], latency: float) -> float:

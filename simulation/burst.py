@@ -69,10 +69,18 @@ DENIED_BY = "eve"  # the principal looping denied calls (the stops are mallory's
 STALL_SECONDS = 300.0  # wall seconds without the virtual clock moving before a burst is declared stalled
 
 
+# CloudTrail holds 5 trails a Region (not adjustable), a multi-Region trail counting as one in each: the sentinel is
+# one, so at most 4 of the attacker's targets share a Region and the write quota that heals them; more trails are
+# spread over more Regions, as they must be in AWS (moto holds any number: a Scenario may say so, to compare).
+TRAILS_PER_REGION = 4
+REGIONS = (REGION, "us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     trails: int = 10
+    trails_per_region: int = TRAILS_PER_REGION
     stops_per_trail: int = 0  # each trail stopped this many times within ``seconds``
     denied: int = 0  # denied StopLogging calls (errorCode AccessDenied) from one principal within ``seconds``
     seconds: float = 60.0
@@ -223,12 +231,15 @@ class AsyncLambda:
         self._dispatch()
 
 
-def _event(template: dict[str, Any], when: datetime, trail: str) -> dict[str, Any]:
+def _event(template: dict[str, Any], when: datetime, trail: str, region: str) -> dict[str, Any]:
     event = copy.deepcopy(template)
     event["id"] = str(uuid.uuid4())
     stamp = when.isoformat(timespec="seconds").replace("+00:00", "Z")
-    event["time"] = stamp
+    event["time"], event["region"] = stamp, region
     detail = event["detail"]
+    detail["awsRegion"] = region
+    if "tlsDetails" in detail:
+        detail["tlsDetails"]["clientProvidedHostHeader"] = f"cloudtrail.{region}.amazonaws.com"
     detail["eventID"], detail["requestID"] = str(uuid.uuid4()), str(uuid.uuid4())
     detail["eventTime"] = stamp
     detail["requestParameters"] = {"name": trail}
@@ -268,8 +279,8 @@ def _setup(scenario: Scenario) -> dict[str, str]:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    cloudtrail = boto3.client("cloudtrail", region_name=REGION)
-    for name in (*trail_names(scenario), SENTINEL):
+    for name, region in [*trail_regions(scenario).items(), (SENTINEL, REGION)]:
+        cloudtrail = boto3.client("cloudtrail", region_name=region)
         cloudtrail.create_trail(Name=name, S3BucketName=LOGS_BUCKET)
         cloudtrail.start_logging(Name=name)
     return {
@@ -290,6 +301,13 @@ def _setup(scenario: Scenario) -> dict[str, str]:
 
 def trail_names(scenario: Scenario) -> list[str]:
     return [f"trail-{index:02d}" for index in range(scenario.trails)]
+
+
+def trail_regions(scenario: Scenario) -> dict[str, str]:
+    """Each trail's Region: as few Regions as hold ``trails_per_region`` each, the trails dealt out evenly."""
+    names = trail_names(scenario)
+    count = min(len(REGIONS), max(1, math.ceil(len(names) / scenario.trails_per_region)))
+    return {name: REGIONS[index % count] for index, name in enumerate(names)}
 
 
 @contextmanager
@@ -522,13 +540,14 @@ def schedule(clock: VirtualClock, scenario: Scenario, settings: Settings, functi
     stop_template = json.loads((EVENTS / "stop_logging.json").read_text())
     denied_template = _denied_template()
     names = trail_names(scenario)
-    backend = cloudtrail_backends[ACCOUNT][REGION]
+    regions = trail_regions(scenario)
 
     def stop(when: float, trail: str) -> Callable[[], None]:
         def act() -> None:
-            backend.stop_logging(trail)  # the attacker's call: applied directly, outside the write quota
+            # the attacker's call: applied directly, outside the write quota
+            cloudtrail_backends[ACCOUNT][regions[trail]].stop_logging(trail)
             burst.stops.append((when, trail))
-            event = _event(stop_template, clock.now(), trail)
+            event = _event(stop_template, clock.now(), trail, regions[trail])
             clock.at(when + settings.delivery, lambda: function.deliver(event, "stop"))
 
         return act
@@ -536,7 +555,7 @@ def schedule(clock: VirtualClock, scenario: Scenario, settings: Settings, functi
     def deny(when: float, trail: str) -> Callable[[], None]:
         def act() -> None:
             burst.denied.append(when)
-            event = _event(denied_template, clock.now(), trail)
+            event = _event(denied_template, clock.now(), trail, regions[trail])
             clock.at(when + settings.delivery, lambda: function.deliver(event, "denied"))
 
         return act
@@ -581,8 +600,10 @@ def run_burst(scenario: Scenario, settings: Settings, *, stall_seconds: float | 
         burst.settled_at = max((i.ended for i in burst.invocations), default=0.0)
         burst.subscriptions = tuple(address for address, _ in RECIPIENTS)
         _count_evidence(burst)
-        backend = cloudtrail_backends[ACCOUNT][REGION]
-        burst.not_logging = tuple(n for n in burst.trails if not backend.get_trail(n).status.is_logging)
+        regions = trail_regions(scenario)
+        burst.not_logging = tuple(
+            n for n in burst.trails if not cloudtrail_backends[ACCOUNT][regions[n]].get_trail(n).status.is_logging
+        )
     burst.wall_seconds = time.perf_counter() - wall
     return burst
 

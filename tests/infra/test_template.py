@@ -144,7 +144,7 @@ def test_function_runtime_architecture_handler_and_environment(default_synth: An
     bucket_id = logical_id(template, "AWS::S3::Bucket", containing="EvidenceBucket")
     queue_id, _ = only(template, "AWS::SQS::Queue")
     props = resource(template, "AWS::Lambda::Function", "RemediationFunction")["Properties"]
-    assert props["Runtime"] in ("python3.13", "python3.14")
+    assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "guardian.entrypoints.handler.lambda_handler"
     assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
@@ -605,7 +605,7 @@ def test_sweep_function_runs_on_a_schedule_alone_and_after_each_deployment(
     sweep_id = logical_id(template, "AWS::Lambda::Function", containing="SweepFunction")
     props = resource(template, "AWS::Lambda::Function", "SweepFunction")["Properties"]
     assert props["Handler"] == "guardian.entrypoints.sweep.lambda_handler"
-    assert (props["Runtime"], props["Architectures"], props["Timeout"]) == ("python3.14", ["arm64"], 290)
+    assert (props["Runtime"], props["Architectures"], props["Timeout"]) == ("python3.13", ["arm64"], 290)
     assert props["ReservedConcurrentExecutions"] == 1
     assert props["MemorySize"] == 1024  # chosen from make bench: CPU-bound below about 1.1 GB at 17 Regions
     variables = props["Environment"]["Variables"]

@@ -16,7 +16,16 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from guardian.adapters.full import FullAdapter
-from simulation.burst import Burst, BurstClients, Scenario, Settings, _indexed_queries, _virtual_guardian, run_burst
+from simulation.burst import (
+    Burst,
+    BurstClients,
+    Scenario,
+    Settings,
+    _indexed_queries,
+    _virtual_guardian,
+    run_burst,
+    trail_regions,
+)
 from simulation.burst_figures import blind_windows, figures
 from simulation.virtual_time import Stalled, VirtualClock, VirtualThreading
 from simulation.write_quota import WriteQuota, write_quota
@@ -239,3 +248,21 @@ def test_a_tiny_burst_counts_every_event_and_invocation() -> None:
     assert found.invocations == len(burst.invocations)
     assert found.start_logging_max_per_second <= 1
     assert sum(mail.total for mail in found.mail.values()) == len(burst.emails)
+
+
+def test_trails_are_spread_over_regions_as_cloudtrails_quota_requires() -> None:
+    """5 trails a Region, the sentinel one of them: 10 trails take 3 Regions, never more than 4 in one."""
+    spread = trail_regions(Scenario("a", trails=10))
+    assert Counter(spread.values()) == {"us-east-1": 4, "us-west-2": 3, "eu-west-1": 3}
+    assert set(trail_regions(Scenario("one", trails=10, trails_per_region=10)).values()) == {"us-east-1"}
+
+
+def test_a_burst_over_two_regions_heals_each_trail_in_its_own_under_its_own_quota() -> None:
+    burst = run_burst(Scenario("two", trails=2, stops_per_trail=3, trails_per_region=1), Settings(concurrency=2))
+    assert burst.not_logging == ()
+    assert burst.quota is not None
+    started = {(a.region, a.trail) for a in burst.quota.accepted("StartLogging")}
+    assert started == {("us-east-1", "trail-00"), ("us-west-2", "trail-01")}
+    for region in ("us-east-1", "us-west-2"):
+        accepted = sorted(a.at for a in burst.quota.accepted() if a.region == region)
+        assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(accepted))

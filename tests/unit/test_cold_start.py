@@ -99,3 +99,16 @@ def test_the_results_are_not_compiled_before_start_logging(at_start_logging: dic
     dataclasses, about 2 ms of a cold start from sources) is imported then (issue 21)."""
     assert "guardian.model.results" not in at_start_logging["modules"]
     assert "guardian.flows.handle_event" in at_start_logging["modules"]
+
+
+def test_the_byte_code_shipped_is_of_what_a_cold_start_imports_before_start_logging(
+    at_start_logging: dict[str, list[str]],
+) -> None:
+    """infra.bytecode.COLD_PATH names the modules whose byte-code the asset ships: exactly those loaded here."""
+    from infra.bytecode import COLD_PATH  # noqa: PLC0415 - infra is not the guardian's: only this test reads it
+
+    loaded = set()
+    for name in at_start_logging["modules"]:
+        path = REPO_ROOT.joinpath(*name.split("."))
+        loaded.add(str((path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).relative_to(REPO_ROOT)))
+    assert sorted(loaded) == sorted(f"guardian/{m}" for m in COLD_PATH)

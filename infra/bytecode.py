@@ -1,0 +1,108 @@
+"""Byte-code for what a cold start imports, compiled for the Lambda runtime's own Python.
+
+Lambda's /var/task is read-only: Python cannot keep byte-code there, so every new execution environment compiles
+each guardian module it imports from source. Shipping the byte-code of the modules the event handler has imported
+when its StartLogging leaves (:data:`COLD_PATH`) halves that import (scripts/bench.py section 1). Only those: the
+byte-code of all 128 modules would triple the zipped asset for modules a heal imports after the trail logs again,
+or never. The files are unchecked-hash pycs: the asset never changes under a deployed function, so Python loads
+them without reading their sources again; the sources ship beside them, for tracebacks and for readers.
+
+Only an interpreter of the runtime's own minor version writes byte-code it will load: one is looked for where it
+is usually installed; where none is found the asset ships sources only, as before, and the synth says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# What the remediation function has imported when its StartLogging leaves, as files of the package: a test
+# (tests/unit/test_cold_start.py) compares it with what a fresh interpreter has imported at that moment.
+COLD_PATH = (
+    "__init__.py",
+    "adapters/__init__.py",
+    "adapters/clients.py",
+    "adapters/heal.py",
+    "entrypoints/__init__.py",
+    "entrypoints/handler.py",
+    "entrypoints/logs.py",
+    "entrypoints/runtime.py",
+    "flows/__init__.py",
+    "flows/budget.py",
+    "flows/found.py",
+    "flows/handle_event.py",
+    "flows/start_logging.py",
+    "model/__init__.py",
+    "model/config.py",
+    "model/config_values.py",
+    "model/decide.py",
+    "model/event_refs.py",
+    "model/event_time.py",
+    "model/events.py",
+    "model/refs.py",
+    "model/rules.py",
+    "ports/__init__.py",
+    "ports/errors.py",
+    "ports/invocation.py",
+)
+
+_ASK = "import sys; print(sys.implementation.cache_tag, sys.version.split()[0])"
+_COMPILE = """
+import py_compile, sys
+for path, shown in zip(sys.argv[1::2], sys.argv[2::2]):
+    py_compile.compile(path, dfile=shown, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    cache_tag: str  # cpython-313: the name its byte-code files carry
+    version: str  # 3.13.0: part of the staged asset's key (the byte-code is its output)
+
+
+def _candidates(version: str) -> list[str]:
+    """This interpreter, ``python<version>`` on the PATH, then pyenv's and uv's installs of that version."""
+    found = [sys.executable, shutil.which(f"python{version}") or ""]
+    for root in (
+        Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions",
+        Path.home() / ".local" / "share" / "uv" / "python",
+    ):
+        if root.is_dir():
+            found += [str(p) for p in sorted(root.glob(f"*{version}*/bin/python{version}"), reverse=True)]
+    return [c for c in dict.fromkeys(found) if c]
+
+
+@functools.cache
+def interpreter(version: str) -> Interpreter | None:
+    """An interpreter of Python ``version`` (such as ``3.13``) that runs, or None."""
+    wanted = "cpython-" + version.replace(".", "")
+    for path in _candidates(version):
+        try:
+            answer = subprocess.run(  # noqa: S603 - an interpreter of this machine's, asked its version
+                [path, "-c", _ASK], capture_output=True, text=True, timeout=30, check=False
+            )
+        except OSError:
+            continue
+        words = answer.stdout.split()
+        if answer.returncode == 0 and len(words) == 2 and words[0] == wanted:  # a pyenv shim not set up fails here
+            return Interpreter(path, words[0], words[1])
+    return None
+
+
+def compile_cold_path(package: Path, python: Interpreter) -> list[str]:
+    """Write the byte-code of the :data:`COLD_PATH` modules ``package`` carries; the modules compiled. Each names
+    its source as the asset does (``guardian/...``); Python gives it its real path when it loads it."""
+    modules = [m for m in COLD_PATH if (package / m).is_file()]
+    arguments = [a for m in modules for a in (str(package / m), f"{package.name}/{m}")]
+    run = subprocess.run(  # noqa: S603 - the interpreter found above, on the staged package
+        [python.path, "-c", _COMPILE, *arguments], capture_output=True, text=True, timeout=300, check=False
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"compiling the cold path's byte-code with {python.path} failed: {run.stderr[-2000:]}")
+    return modules

@@ -1,0 +1,135 @@
+"""The cold path's byte-code in the asset (infra.bytecode): compiled for the runtime's Python, loaded by it without
+its sources, the same bytes at every staging, and sources only, said at synth, where no such interpreter is found."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk.assertions import Annotations, Match
+
+from infra import bytecode
+from infra.guardian_function import NO_BYTECODE, RUNTIME, RUNTIME_VERSION, GuardianFunction
+from infra.runtime_asset import SWEEP_ONLY, stage_runtime
+
+pytestmark = pytest.mark.synth
+
+
+def compiler() -> bytecode.Interpreter:
+    found = bytecode.interpreter(RUNTIME_VERSION)
+    if found is None:
+        pytest.skip(f"no Python {RUNTIME_VERSION} here: the asset ships sources only (the synth warns; tested below)")
+    return found
+
+
+def pyc(package: Path, module: str, tag: str) -> Path:
+    path = package / module
+    return path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc"
+
+
+def test_the_runtime_is_the_version_the_byte_code_is_compiled_for() -> None:
+    assert RUNTIME.name == f"python{RUNTIME_VERSION}" == "python3.13"
+
+
+def test_the_cold_path_ships_unchecked_hash_byte_code_of_the_lean_sources(tmp_path: Path) -> None:
+    python = compiler()
+    package = stage_runtime(staging=tmp_path, leave_out=SWEEP_ONLY, python=RUNTIME_VERSION) / "guardian"
+    compiled = sorted(str(p.relative_to(package)) for p in package.rglob("*.pyc"))
+    assert compiled == sorted(str(pyc(package, m, python.cache_tag).relative_to(package)) for m in bytecode.COLD_PATH)
+    check = """
+import importlib.util, sys
+from pathlib import Path
+for source, compiled in zip(sys.argv[1::2], sys.argv[2::2]):
+    data = Path(compiled).read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER, compiled
+    assert int.from_bytes(data[4:8], "little") == 0b01, compiled  # hash-based, its source never checked
+    assert data[8:16] == importlib.util.source_hash(Path(source).read_bytes()), compiled  # of the lean source
+print("ok")
+"""
+    pairs = [str(a) for m in bytecode.COLD_PATH for a in (package / m, pyc(package, m, python.cache_tag))]
+    run = subprocess.run([python.path, "-c", check, *pairs], capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout.strip()) == (0, "ok"), run.stderr[-2000:]
+
+
+def test_the_runtimes_python_loads_the_byte_code_without_reading_the_sources(tmp_path: Path) -> None:
+    """Every cold-path module that needs no boto3, its source replaced by one that fails: it still imports."""
+    python = compiler()
+    package = stage_runtime(staging=tmp_path, leave_out=SWEEP_ONLY, python=RUNTIME_VERSION) / "guardian"
+    modules = ["guardian.model.rules", "guardian.model.events", "guardian.model.config", "guardian.model.refs"]
+    for module in modules:
+        source = package.parent / (module.replace(".", "/") + ".py")
+        source.chmod(0o644)
+        source.write_text('raise SystemExit("the source was compiled, not the byte-code loaded")\n')
+    probe = f"import importlib; [importlib.import_module(m) for m in {modules!r}]; print('loaded')"
+    run = subprocess.run(
+        [python.path, "-c", probe],
+        cwd=package.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(package.parent), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "loaded"), run.stderr[-2000:]
+
+
+def test_staging_twice_writes_the_same_bytes(tmp_path: Path) -> None:
+    """The asset's hash is its content's: the byte-code must not differ between two synths of the same tree."""
+    python = compiler()
+    first = stage_runtime(staging=tmp_path / "one", python=RUNTIME_VERSION) / "guardian"
+    second = stage_runtime(staging=tmp_path / "two", python=RUNTIME_VERSION) / "guardian"
+    for module in bytecode.COLD_PATH:
+        path = pyc(first, module, python.cache_tag)
+        assert path.read_bytes() == pyc(second, module, python.cache_tag).read_bytes(), module
+
+
+def test_an_interpreter_that_does_not_run_or_is_another_version_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyenv shim for a version not selected exits 127; another version answers with its own cache tag."""
+    shim, other, right = tmp_path / "shim", tmp_path / "other", tmp_path / "right"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    other.write_text("#!/bin/sh\necho cpython-311 3.11.7\n")
+    right.write_text("#!/bin/sh\necho cpython-313 3.13.9\n")
+    for script in (shim, other, right):
+        script.chmod(0o755)
+    monkeypatch.setattr(bytecode, "_candidates", lambda version: [str(shim), str(tmp_path / "absent"), str(other)])
+    bytecode.interpreter.cache_clear()
+    try:
+        assert bytecode.interpreter("3.13") is None
+        monkeypatch.setattr(bytecode, "_candidates", lambda version: [str(shim), str(other), str(right)])
+        bytecode.interpreter.cache_clear()
+        assert bytecode.interpreter("3.13") == bytecode.Interpreter(str(right), "cpython-313", "3.13.9")
+    finally:
+        bytecode.interpreter.cache_clear()
+
+
+def test_without_the_runtimes_python_the_asset_ships_sources_and_the_synth_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bytecode, "interpreter", lambda version: None)
+    package = stage_runtime(staging=tmp_path, python=RUNTIME_VERSION) / "guardian"
+    assert list(package.rglob("*.pyc")) == []
+    assert (package / "entrypoints" / "handler.py").is_file()
+
+    stack = cdk.Stack(cdk.App(), "Bare")
+    GuardianFunction(
+        stack,
+        "Fn",
+        handler="guardian.entrypoints.handler.lambda_handler",
+        description="d",
+        environment={},
+        log_retention_days=365,
+        timeout=Duration.seconds(60),
+        retry_attempts=2,
+    )
+    Annotations.from_stack(stack).has_warning("/Bare/Fn", Match.string_like_regexp("No Python 3.13 interpreter"))
+    assert "docs/operations.md" in NO_BYTECODE
+
+
+def test_the_benchmark_loads_the_asset_in_the_runtimes_version() -> None:
+    """scripts/bench.py section 1b (it imports no aws_cdk, so it names the version itself)."""
+    bench = (Path(__file__).resolve().parents[2] / "scripts" / "bench.py").read_text()
+    assert f'RUNTIME_VERSION = "{RUNTIME_VERSION}"' in bench
