@@ -8,12 +8,16 @@ or never. The files are unchecked-hash pycs: the asset never changes under a dep
 them without reading their sources again; the sources ship beside them, for tracebacks and for readers.
 
 Only an interpreter of the runtime's own minor version writes byte-code it will load: one is looked for where it
-is usually installed; where none is found the asset ships sources only, as before, and the synth says so.
+is usually installed (the synth's own, the PATH, pyenv, uv), final releases only (their magic number); where none
+is found the asset ships sources only, as before, and the synth says so. The byte-code runs in place of the sources
+beside it, so the interpreter that wrote it is trusted as the machine that deploys is: it runs isolated (no
+site-packages, no sitecustomize, no PYTHON* variables), and its real path and SHA-256 key the staged asset.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -51,7 +55,14 @@ COLD_PATH = (
     "ports/invocation.py",
 )
 
-_ASK = "import sys; print(sys.implementation.cache_tag, sys.version.split()[0])"
+_ASK = (
+    "import importlib.util, sys; "
+    "print(sys.implementation.cache_tag, sys.version.split()[0], importlib.util.MAGIC_NUMBER.hex())"
+)
+# The magic number each runtime's final releases load (Lib/importlib/_bootstrap_external.py): a pre-release of the
+# same version may write another, which Lambda would pass over in silence.
+MAGIC = {"3.13": "f30d0d0a"}
+ASK_SECONDS = 30.0  # a candidate that does not answer in this long is passed over
 _COMPILE = """
 import py_compile, sys
 for path, shown in zip(sys.argv[1::2], sys.argv[2::2]):
@@ -63,7 +74,9 @@ for path, shown in zip(sys.argv[1::2], sys.argv[2::2]):
 class Interpreter:
     path: str
     cache_tag: str  # cpython-313: the name its byte-code files carry
-    version: str  # 3.13.0: part of the staged asset's key (the byte-code is its output)
+    version: str  # 3.13.0
+    identity: str = ""  # its real path and its binary's SHA-256: part of the staged asset's key (the byte-code is
+    # its output: another interpreter found later never reuses what this one compiled)
 
 
 def _candidates(version: str) -> list[str]:
@@ -81,17 +94,19 @@ def _candidates(version: str) -> list[str]:
 @functools.cache
 def interpreter(version: str) -> Interpreter | None:
     """An interpreter of Python ``version`` (such as ``3.13``) that runs, or None."""
-    wanted = "cpython-" + version.replace(".", "")
+    wanted = ["cpython-" + version.replace(".", ""), MAGIC.get(version, "")]
     for path in _candidates(version):
         try:
             answer = subprocess.run(  # noqa: S603 - an interpreter of this machine's, asked its version
-                [path, "-c", _ASK], capture_output=True, text=True, timeout=30, check=False
+                [path, "-I", "-S", "-c", _ASK], capture_output=True, text=True, timeout=ASK_SECONDS, check=False
             )
-        except OSError:
+        except (OSError, subprocess.SubprocessError):  # not runnable, or hanging: the next one
             continue
         words = answer.stdout.split()
-        if answer.returncode == 0 and len(words) == 2 and words[0] == wanted:  # a pyenv shim not set up fails here
-            return Interpreter(path, words[0], words[1])
+        if answer.returncode == 0 and len(words) == 3 and [words[0], words[2]] == wanted:  # a bare pyenv shim fails
+            real = Path(path).resolve()
+            digest = hashlib.sha256(real.read_bytes()).hexdigest()
+            return Interpreter(path, words[0], words[1], f"{real} {digest}")
     return None
 
 
@@ -101,7 +116,11 @@ def compile_cold_path(package: Path, python: Interpreter) -> list[str]:
     modules = [m for m in COLD_PATH if (package / m).is_file()]
     arguments = [a for m in modules for a in (str(package / m), f"{package.name}/{m}")]
     run = subprocess.run(  # noqa: S603 - the interpreter found above, on the staged package
-        [python.path, "-c", _COMPILE, *arguments], capture_output=True, text=True, timeout=300, check=False
+        [python.path, "-I", "-S", "-c", _COMPILE, *arguments],  # isolated, no site: no sitecustomize, no PYTHON*
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if run.returncode != 0:
         raise RuntimeError(f"compiling the cold path's byte-code with {python.path} failed: {run.stderr[-2000:]}")

@@ -57,9 +57,12 @@ class GuardianFunction(Construct):
         memory_size: int = 256,
         extra_files: Mapping[str, str] | None = None,
         inline_extra: Mapping[str, str] | None = None,
+        cold_path_bytecode: bool = False,
     ) -> None:
         """``extra_files``: written into the asset's package (the remediation function's compiled watch rules).
-        Inline (StackSets), both functions carry one package: ``inline_extra`` gives the sweep's the same files."""
+        Inline (StackSets), both functions carry one package: ``inline_extra`` gives the sweep's the same files.
+        ``cold_path_bytecode``: the asset ships the cold path's byte-code (infra.bytecode): the remediation
+        function's, whose cold start is a heal's; not inline, where the package is unpacked into /tmp."""
         super().__init__(scope, construct_id)
         inline = bool(self.node.try_get_context(INLINE_CONTEXT))  # a StackSet template: no asset bucket
         self.log_group = logs.LogGroup(self, "Logs", retention=retention_days(log_retention_days))
@@ -77,7 +80,11 @@ class GuardianFunction(Construct):
             code=lambda_.Code.from_inline(inline_source(extra=extra_files or inline_extra))
             if inline
             else lambda_.Code.from_asset(
-                str(stage_runtime(leave_out=leave_out, extra=extra_files, python=RUNTIME_VERSION))
+                str(
+                    stage_runtime(
+                        leave_out=leave_out, extra=extra_files, python=RUNTIME_VERSION if cold_path_bytecode else None
+                    )
+                )
             ),
             role=self.role,
             memory_size=memory_size,
@@ -96,9 +103,10 @@ class GuardianFunction(Construct):
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-L1",
-                reason=f"Python {RUNTIME_VERSION}, supported by Lambda: the asset ships the byte-code of what a cold "
-                "start imports, which only an interpreter of the runtime's version writes (infra.bytecode)",
+                reason=f"Python {RUNTIME_VERSION}, supported by Lambda: the remediation function's asset ships the "
+                "byte-code of what a cold start imports, which only an interpreter of the runtime's version writes "
+                "(infra.bytecode); the guardian's functions share one runtime",
             )
         )
-        if not inline and bytecode.interpreter(RUNTIME_VERSION) is None:
+        if cold_path_bytecode and not inline and bytecode.interpreter(RUNTIME_VERSION) is None:
             Annotations.of(self).add_warning_v2("cloudtrail-guardian:sourcesOnly", NO_BYTECODE)

@@ -224,6 +224,7 @@ class RemediationFunction(GuardianFunction):
             function_name=function_name,
             leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY),
             extra_files=extra_files,
+            cold_path_bytecode=True,  # its cold start is the heal's (infra.bytecode)
         )
         # The function's own role first, then the guardian's other roles: calls made with any of them are its own.
         self.function.add_environment(

@@ -133,7 +133,7 @@ def stage_runtime(
     )
     digest = hashlib.sha256(Path(__file__).read_bytes())  # a change to how modules are made lean restages them
     digest.update("\0".join(sorted(leave_out)).encode() + b"\0")
-    digest.update(f"python\0{compiler.version if compiler else ''}\0".encode() + Path(bytecode.__file__).read_bytes())
+    digest.update(f"python\0{compiler.identity if compiler else ''}\0".encode() + Path(bytecode.__file__).read_bytes())
     for name, text in sorted(extra.items()):
         digest.update(b"extra\0" + name.encode() + b"\0" + text.encode() + b"\0")
     for path in files:

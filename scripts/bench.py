@@ -523,7 +523,7 @@ def report_first_invocations(
 
 
 def asset_size() -> None:
-    print("4. Lambda assets (lean modules and the cold path's byte-code, zipped)")
+    print("4. Lambda assets (lean modules, and the remediation function's cold-path byte-code, zipped)")
     watch = watch_files(compile_rules(load_rules(ROOT / "rules" / "watch.json")))
     for label, staging in (
         (
@@ -532,11 +532,8 @@ def asset_size() -> None:
                 leave_out=(*SWEEP_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), extra=watch, python=RUNTIME_VERSION
             ),
         ),
-        (
-            "sweep function",
-            stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY), python=RUNTIME_VERSION),
-        ),
-        ("webhook notifier", stage_runtime(leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY), python=RUNTIME_VERSION)),
+        ("sweep function", stage_runtime(leave_out=(*REMEDIATION_ONLY, *NOTIFIER_ONLY, *CHAIN_HEADS_ONLY))),
+        ("webhook notifier", stage_runtime(leave_out=(*SWEEP_ONLY, *REMEDIATION_ONLY))),
     ):
         buffer = io.BytesIO()
         files = sorted(p for p in staging.rglob("*") if p.is_file())

@@ -281,7 +281,7 @@ def _setup(scenario: Scenario) -> dict[str, str]:
     )
     for name, region in [*trail_regions(scenario).items(), (SENTINEL, REGION)]:
         cloudtrail = boto3.client("cloudtrail", region_name=region)
-        cloudtrail.create_trail(Name=name, S3BucketName=LOGS_BUCKET)
+        cloudtrail.create_trail(Name=name, S3BucketName=LOGS_BUCKET, IsMultiRegionTrail=name == SENTINEL)
         cloudtrail.start_logging(Name=name)
     return {
         "GUARDIAN_TOPIC_ARN": topic,
@@ -306,7 +306,9 @@ def trail_names(scenario: Scenario) -> list[str]:
 def trail_regions(scenario: Scenario) -> dict[str, str]:
     """Each trail's Region: as few Regions as hold ``trails_per_region`` each, the trails dealt out evenly."""
     names = trail_names(scenario)
-    count = min(len(REGIONS), max(1, math.ceil(len(names) / scenario.trails_per_region)))
+    count = max(1, math.ceil(len(names) / scenario.trails_per_region))
+    if count > len(REGIONS):
+        raise ValueError(f"{len(names)} trails need {count} Regions at {scenario.trails_per_region} a Region")
     return {name: REGIONS[index % count] for index, name in enumerate(names)}
 
 

@@ -3,6 +3,7 @@ its sources, the same bytes at every staging, and sources only, said at synth, w
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -88,20 +89,31 @@ def test_staging_twice_writes_the_same_bytes(tmp_path: Path) -> None:
 def test_an_interpreter_that_does_not_run_or_is_another_version_is_passed_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A pyenv shim for a version not selected exits 127; another version answers with its own cache tag."""
-    shim, other, right = tmp_path / "shim", tmp_path / "other", tmp_path / "right"
-    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
-    other.write_text("#!/bin/sh\necho cpython-311 3.11.7\n")
-    right.write_text("#!/bin/sh\necho cpython-313 3.13.9\n")
-    for script in (shim, other, right):
-        script.chmod(0o755)
-    monkeypatch.setattr(bytecode, "_candidates", lambda version: [str(shim), str(tmp_path / "absent"), str(other)])
+    """A pyenv shim for a version not selected exits 127; another version answers with its own cache tag, a
+    pre-release with its own magic number; one that hangs is given up on. The one kept is known by its SHA-256."""
+    scripts = {
+        "shim": "echo 'pyenv: python3.13: command not found' >&2\nexit 127",
+        "other": "echo cpython-311 3.11.7 a70d0d0a",
+        "beta": "echo cpython-313 3.13.0b1 e70d0d0a",  # a pre-release's magic: Lambda's 3.13 would pass it over
+        "hangs": "sleep 5",
+        "right": f"echo cpython-313 3.13.9 {bytecode.MAGIC['3.13']}",
+    }
+    for name, body in scripts.items():
+        (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setattr(bytecode, "ASK_SECONDS", 0.5)
+    wrong = [str(tmp_path / n) for n in ("shim", "absent", "other", "beta", "hangs")]
+    monkeypatch.setattr(bytecode, "_candidates", lambda version: wrong)
     bytecode.interpreter.cache_clear()
     try:
         assert bytecode.interpreter("3.13") is None
-        monkeypatch.setattr(bytecode, "_candidates", lambda version: [str(shim), str(other), str(right)])
+        monkeypatch.setattr(bytecode, "_candidates", lambda version: [*wrong, str(tmp_path / "right")])
         bytecode.interpreter.cache_clear()
-        assert bytecode.interpreter("3.13") == bytecode.Interpreter(str(right), "cpython-313", "3.13.9")
+        found = bytecode.interpreter("3.13")
+        digest = hashlib.sha256((tmp_path / "right").read_bytes()).hexdigest()
+        assert found == bytecode.Interpreter(
+            str(tmp_path / "right"), "cpython-313", "3.13.9", f"{tmp_path / 'right'} {digest}"
+        )
     finally:
         bytecode.interpreter.cache_clear()
 
@@ -124,6 +136,7 @@ def test_without_the_runtimes_python_the_asset_ships_sources_and_the_synth_says_
         log_retention_days=365,
         timeout=Duration.seconds(60),
         retry_attempts=2,
+        cold_path_bytecode=True,
     )
     Annotations.from_stack(stack).has_warning("/Bare/Fn", Match.string_like_regexp("No Python 3.13 interpreter"))
     assert "docs/operations.md" in NO_BYTECODE
@@ -133,3 +146,17 @@ def test_the_benchmark_loads_the_asset_in_the_runtimes_version() -> None:
     """scripts/bench.py section 1b (it imports no aws_cdk, so it names the version itself)."""
     bench = (Path(__file__).resolve().parents[2] / "scripts" / "bench.py").read_text()
     assert f'RUNTIME_VERSION = "{RUNTIME_VERSION}"' in bench
+
+
+def test_the_compiler_runs_isolated_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sitecustomize on PYTHONPATH (or PYTHON* variables) cannot change what is compiled: -I -S."""
+    python = compiler()
+    clean = stage_runtime(staging=tmp_path / "clean", python=RUNTIME_VERSION) / "guardian"
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "sitecustomize.py").write_text("import py_compile\npy_compile.compile = None\n")
+    monkeypatch.setenv("PYTHONPATH", str(evil))
+    monkeypatch.setenv("PYTHONSTARTUP", str(evil / "sitecustomize.py"))
+    again = stage_runtime(staging=tmp_path / "again", python=RUNTIME_VERSION) / "guardian"
+    for module in bytecode.COLD_PATH:
+        assert pyc(clean, module, python.cache_tag).read_bytes() == pyc(again, module, python.cache_tag).read_bytes()

@@ -255,6 +255,8 @@ def test_trails_are_spread_over_regions_as_cloudtrails_quota_requires() -> None:
     spread = trail_regions(Scenario("a", trails=10))
     assert Counter(spread.values()) == {"us-east-1": 4, "us-west-2": 3, "eu-west-1": 3}
     assert set(trail_regions(Scenario("one", trails=10, trails_per_region=10)).values()) == {"us-east-1"}
+    with pytest.raises(ValueError, match="30 trails need 8 Regions"):
+        trail_regions(Scenario("more", trails=30))
 
 
 def test_a_burst_over_two_regions_heals_each_trail_in_its_own_under_its_own_quota() -> None:
