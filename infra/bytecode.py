@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,31 @@ def compile_cold_path(package: Path, python: Interpreter) -> list[str]:
     """Write the byte-code of the :data:`COLD_PATH` modules ``package`` carries; the modules compiled. Each names
     its source as the asset does (``guardian/...``); Python gives it its real path when it loads it."""
     modules = [m for m in COLD_PATH if (package / m).is_file()]
+    _compile(package, python, modules)
+    return modules
+
+
+def mismatches(package: Path, python: Interpreter) -> list[str]:
+    """The modules of ``package`` whose byte-code for ``python`` is not what ``python`` compiles from the source
+    shipped beside it (or has no source): a deployed asset checked with an interpreter one trusts
+    (scripts/verify_bytecode.py). Compiling is deterministic for one interpreter version."""
+    shipped = {
+        str(p.parent.parent.relative_to(package) / f"{p.name.split('.')[0]}.py"): p
+        for p in sorted(package.rglob(f"__pycache__/*.{python.cache_tag}.pyc"))
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / package.name
+        shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        sourced = [m for m in shipped if (copy / m).is_file()]
+        _compile(copy, python, sourced)
+        return sorted(
+            m
+            for m, pyc in shipped.items()
+            if m not in sourced or (copy / pyc.relative_to(package)).read_bytes() != pyc.read_bytes()
+        )
+
+
+def _compile(package: Path, python: Interpreter, modules: list[str]) -> None:
     arguments = [a for m in modules for a in (str(package / m), f"{package.name}/{m}")]
     run = subprocess.run(  # noqa: S603 - the interpreter found above, on the staged package
         [python.path, "-I", "-S", "-c", _COMPILE, *arguments],  # isolated, no site: no sitecustomize, no PYTHON*
@@ -123,5 +149,4 @@ def compile_cold_path(package: Path, python: Interpreter) -> list[str]:
         check=False,
     )
     if run.returncode != 0:
-        raise RuntimeError(f"compiling the cold path's byte-code with {python.path} failed: {run.stderr[-2000:]}")
-    return modules
+        raise RuntimeError(f"compiling byte-code with {python.path} failed: {run.stderr[-2000:]}")

@@ -4,7 +4,10 @@ its sources, the same bytes at every staging, and sources only, said at synth, w
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -160,3 +163,39 @@ def test_the_compiler_runs_isolated_from_the_environment(tmp_path: Path, monkeyp
     again = stage_runtime(staging=tmp_path / "again", python=RUNTIME_VERSION) / "guardian"
     for module in bytecode.COLD_PATH:
         assert pyc(clean, module, python.cache_tag).read_bytes() == pyc(again, module, python.cache_tag).read_bytes()
+
+
+def test_a_deployed_asset_is_checked_against_its_sources(tmp_path: Path) -> None:
+    """scripts/verify_bytecode.py on the zip as Lambda holds it: alike; then one module's byte-code compiled from
+    another source (what a compiler that lies would ship) and one .pyc whose source is gone are named."""
+    python = compiler()
+    package = stage_runtime(staging=tmp_path / "s", leave_out=SWEEP_ONLY, python=RUNTIME_VERSION) / "guardian"
+    tree = tmp_path / "asset"
+    shutil.copytree(package, tree / "guardian")
+    archive = tmp_path / "remediation.zip"
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        archive.unlink(missing_ok=True)
+        with zipfile.ZipFile(archive, "w") as zipped:
+            for path in sorted(tree.rglob("*")):
+                zipped.write(path, path.relative_to(tree))
+        script = Path(__file__).resolve().parents[2] / "scripts" / "verify_bytecode.py"
+        return subprocess.run([sys.executable, str(script), str(archive)], capture_output=True, text=True, check=False)
+
+    clean = verify()
+    assert (clean.returncode, clean.stdout.strip()) == (
+        0,
+        f"25 of 25 modules' byte-code recompiled alike with {python.path} ({python.version})",
+    ), clean.stderr
+    rules = tree / "guardian" / "model" / "rules.py"
+    honest = rules.read_text()
+    rules.write_text(honest + "\nINJECTED = True\n")
+    bytecode.compile_cold_path(tree / "guardian", python)  # the byte-code of a source that is not shipped
+    rules.write_text(honest)
+    (tree / "guardian" / "ports" / "errors.py").unlink()
+    tampered = verify()
+    assert tampered.returncode == 1
+    assert tampered.stdout.splitlines()[:2] == [
+        "NOT its source's byte-code: guardian/model/rules.py",
+        "NOT its source's byte-code: guardian/ports/errors.py",
+    ]
