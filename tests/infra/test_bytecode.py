@@ -199,3 +199,19 @@ def test_a_deployed_asset_is_checked_against_its_sources(tmp_path: Path) -> None
         "NOT its source's byte-code: guardian/model/rules.py",
         "NOT its source's byte-code: guardian/ports/errors.py",
     ]
+
+
+def test_the_default_synth_warns_of_nothing_so_strict_refuses_only_a_missing_compiler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`cdk deploy --strict` fails on any synth warning: the stack has none but the byte-code's (docs/operations.md)."""
+    from app import build_app  # noqa: PLC0415 - the whole app, synthesized once here
+
+    def warnings() -> list[str]:
+        assembly = build_app({"alertEmails": "sec@example.com"}).synth(force=True)
+        found = [m for s in assembly.stacks for m in s.messages if m.level.name in ("WARNING", "ERROR")]
+        return [str(m.entry.data).split(" [ack:")[0] for m in found]
+
+    assert warnings() == ([] if bytecode.interpreter(RUNTIME_VERSION) else [NO_BYTECODE])
+    monkeypatch.setattr(bytecode, "interpreter", lambda version: None)
+    assert warnings() == [NO_BYTECODE]
