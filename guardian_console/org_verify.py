@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from guardian_console import org_status, security_heads, verify
@@ -14,7 +13,7 @@ from guardian_console.errors import ConsoleError
 
 if TYPE_CHECKING:
     import argparse
-    from datetime import date
+    from datetime import date, datetime
 
     from guardian_console.deployed import Deployed
     from guardian_console.integrity import Verdict
@@ -71,15 +70,7 @@ def as_json(found: OrgRun[tuple[Deployed, Verdict]]) -> str:
         "totals": _totals(found),
         "unread": [asdict(u) for u in found.unread],
     }
-    return json.dumps(document, indent=2, default=_json)
-
-
-def _json(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return str(value)
+    return json.dumps(document, indent=2, default=verify.json_value)
 
 
 def _totals(found: OrgRun[tuple[Deployed, Verdict]]) -> dict[str, int]:

@@ -185,10 +185,11 @@ def lines(name: str, verdict: Verdict, start: date, end: date) -> list[str]:
 
 
 def as_json(name: str, verdict: Verdict) -> str:
-    return json.dumps({"evidence": name, "ok": verdict.ok, **asdict(verdict)}, indent=2, default=_json)
+    return json.dumps({"evidence": name, "ok": verdict.ok, **asdict(verdict)}, indent=2, default=json_value)
 
 
-def _json(value: object) -> object:
+def json_value(value: object) -> object:
+    """A verdict's times and durations as JSON: ISO 8601 in UTC, and seconds."""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, timedelta):
