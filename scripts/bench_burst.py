@@ -3,10 +3,11 @@
 (a) 10 trails stopped 100 times each within 60 s; (a') 10 trails stopped 6 times each within 60 s (1 stop a second:
 what the write quota can heal as it comes); (b) 10,000 denied StopLogging calls from one principal within 60 s;
 (c) both at once. The 10 trails are in 3 Regions, as CloudTrail's 5 trails a Region (the sentinel one of them)
-requires; (a1), run only by name, is (a) in one Region, which AWS refuses and moto allows. Each runs in the
-simulation (:mod:`simulation.burst`: moto in this process, CloudTrail's write quota enforced, Lambda's asynchronous
-queue, concurrency and retries, all in virtual time) and is reported beside the issue's targets. Alone:
-``python scripts/bench_burst.py [a "a'" b c a1]``. Knobs: ``BENCH_BURST_SCALE`` (a fraction of every count, for a
+requires; run only by name, (a5) is (a) with the sentinel stopped too (5 trails in the home Region), and (a1) is
+(a) in one Region, which AWS refuses and moto allows. Each runs in the simulation (:mod:`simulation.burst`: moto in
+this process, CloudTrail's write quota enforced, Lambda's asynchronous queue, concurrency and retries, all in
+virtual time) and is reported beside the issue's targets. Alone:
+``python scripts/bench_burst.py [a "a'" b c a5 a1]``. Knobs: ``BENCH_BURST_SCALE`` (a fraction of every count, for a
 quick look), ``BENCH_BURST_LATENCY_MS`` (25), ``BENCH_BURST_DELIVERY`` (seconds from a call to its event reaching
 Lambda's queue; 0).
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation.burst import Scenario, Settings, run_burst, trail_regions  # noqa: E402
+from simulation.burst import Scenario, Settings, run_burst, targets  # noqa: E402
 from simulation.burst_figures import PRICES_AS_OF, Figures, figures  # noqa: E402
 from simulation.write_quota import PERIOD  # noqa: E402
 
@@ -36,7 +37,12 @@ SCENARIOS = {
     ),
     "b": ("10,000 denied StopLogging calls from one principal within 60 s", Scenario("b", denied=10_000)),
     "c": ("both at once", Scenario("c", trails=10, stops_per_trail=100, denied=10_000)),
-    # Not run by default: what (a) would be if AWS let one Region hold 10 trails (moto does).
+    # Not run by default: (a) with the sentinel stopped too (5 trails in the home Region); what (a) would be if AWS
+    # let one Region hold 10 trails (moto does).
+    "a5": (
+        "(a) with the sentinel stopped too: 5 trails in the home Region",
+        Scenario("a5", trails=10, stops_per_trail=100, sentinel=True),
+    ),
     "a1": (
         "(a) with the 10 trails in one Region, which AWS refuses and moto allows",
         Scenario("a1", trails=10, stops_per_trail=100, trails_per_region=10),
@@ -87,6 +93,7 @@ def scaled(scenario: Scenario, scale: float) -> Scenario:
         scenario.name,
         trails=scenario.trails,
         trails_per_region=scenario.trails_per_region,
+        sentinel=scenario.sentinel,
         stops_per_trail=max(1, round(scenario.stops_per_trail * scale)) if scenario.stops_per_trail else 0,
         denied=max(1, round(scenario.denied * scale)) if scenario.denied else 0,
         seconds=scenario.seconds,
@@ -101,7 +108,7 @@ def quota_floor(scenario: Scenario) -> tuple[float | None, str]:
     Stops arriving faster than that keep every stopped trail of a Region waiting its turn: N trails there need N
     writes, so the last one restarted waits N x 1 s. At 1 stop a second or fewer in each Region the quota sets no
     floor: each stop's StartLogging can go out as it comes (None)."""
-    per_region = Counter(trail_regions(scenario).values())
+    per_region = Counter(targets(scenario).values())
     most = max(per_region.values(), default=0)
     rate = most * scenario.stops_per_trail / scenario.seconds
     where = f"{len(per_region)} Regions, at most {most} trails in one" if len(per_region) > 1 else "one Region"
@@ -119,10 +126,11 @@ def report(
 ) -> None:
     print(f"   ({scenario.name}) {title}   [{wall:.0f} s wall]")
     if scenario.stops_per_trail:
-        logging_again = scenario.trails - len(found.not_logging)
+        attacked = len(targets(scenario))
+        logging_again = attacked - len(found.not_logging)
         missing = f"; NOT logging: {', '.join(found.not_logging)}" if found.not_logging else ""
         print(
-            f"       trails healed      {logging_again}/{scenario.trails} logging once settled; stops followed by a "
+            f"       trails healed      {logging_again}/{attacked} logging once settled; stops followed by a "
             f"heal {found.stops_healed}/{found.stops}{missing}   target: every stop healed"
         )
         window = found.blind_window
@@ -181,7 +189,7 @@ def burst_figures(names: list[str] | None = None) -> None:
         title, scenario = SCENARIOS[name]
         run = scaled(scenario, scale)
         if run != scenario:
-            title += f" (scaled: {run.trails * run.stops_per_trail} stops, {run.denied} denied calls)"
+            title += f" (scaled: {len(targets(run)) * run.stops_per_trail} stops, {run.denied} denied calls)"
         burst = run_burst(run, settings)
         report(title, burst.scenario, figures(burst), burst.wall_seconds, burst.error_samples)
         if burst.unpaced_requests:

@@ -81,6 +81,7 @@ class Scenario:
     name: str
     trails: int = 10
     trails_per_region: int = TRAILS_PER_REGION
+    sentinel: bool = False  # the attacker stops the guardian's sentinel trail too (in the home Region)
     stops_per_trail: int = 0  # each trail stopped this many times within ``seconds``
     denied: int = 0  # denied StopLogging calls (errorCode AccessDenied) from one principal within ``seconds``
     seconds: float = 60.0
@@ -312,6 +313,11 @@ def trail_regions(scenario: Scenario) -> dict[str, str]:
     return {name: REGIONS[index % count] for index, name in enumerate(names)}
 
 
+def targets(scenario: Scenario) -> dict[str, str]:
+    """What the attacker stops, and where: the trails, and the sentinel where the scenario says so."""
+    return {**trail_regions(scenario), **({SENTINEL: REGION} if scenario.sentinel else {})}
+
+
 @contextmanager
 def _recording(clock: VirtualClock, burst: Burst) -> Iterator[None]:
     """Every StartLogging that went through, every publish and every email, on the virtual timeline."""
@@ -541,8 +547,8 @@ def schedule(clock: VirtualClock, scenario: Scenario, settings: Settings, functi
     """The attacker's calls, spread evenly over the burst; each event queued ``delivery`` seconds later."""
     stop_template = json.loads((EVENTS / "stop_logging.json").read_text())
     denied_template = _denied_template()
-    names = trail_names(scenario)
-    regions = trail_regions(scenario)
+    regions = targets(scenario)
+    names = list(regions)
 
     def stop(when: float, trail: str) -> Callable[[], None]:
         def act() -> None:
@@ -562,7 +568,7 @@ def schedule(clock: VirtualClock, scenario: Scenario, settings: Settings, functi
 
         return act
 
-    stops = scenario.trails * scenario.stops_per_trail
+    stops = len(names) * scenario.stops_per_trail
     for index in range(stops):
         when = index * scenario.seconds / stops
         clock.at(when, stop(when, names[index % len(names)]))
@@ -575,7 +581,7 @@ def run_burst(scenario: Scenario, settings: Settings, *, stall_seconds: float | 
     """One burst in a fresh in-process moto account, run until every invocation and retry has ended; raises
     :class:`~simulation.virtual_time.Stalled` if the virtual clock stops moving for ``stall_seconds`` of wall time
     (a harness defect)."""
-    burst = Burst(scenario, settings, trails=tuple(trail_names(scenario)))
+    burst = Burst(scenario, settings, trails=tuple(targets(scenario)))
     wall = time.perf_counter()
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     with mock_aws(), cloudtrail_as_aws(), environment(**credentials, AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION):
@@ -602,7 +608,7 @@ def run_burst(scenario: Scenario, settings: Settings, *, stall_seconds: float | 
         burst.settled_at = max((i.ended for i in burst.invocations), default=0.0)
         burst.subscriptions = tuple(address for address, _ in RECIPIENTS)
         _count_evidence(burst)
-        regions = trail_regions(scenario)
+        regions = targets(scenario)
         burst.not_logging = tuple(
             n for n in burst.trails if not cloudtrail_backends[ACCOUNT][regions[n]].get_trail(n).status.is_logging
         )

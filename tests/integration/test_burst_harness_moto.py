@@ -268,3 +268,11 @@ def test_a_burst_over_two_regions_heals_each_trail_in_its_own_under_its_own_quot
     for region in ("us-east-1", "us-west-2"):
         accepted = sorted(a.at for a in burst.quota.accepted() if a.region == region)
         assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(accepted))
+
+
+def test_a_burst_on_the_sentinel_too_heals_it_as_one_of_the_home_regions_trails() -> None:
+    burst = run_burst(Scenario("s", trails=1, stops_per_trail=2, sentinel=True), Settings(concurrency=2))
+    assert sorted({trail for _, trail in burst.stops}) == ["guardian-sentinel", "trail-00"]
+    assert burst.trails == ("trail-00", "guardian-sentinel")
+    assert burst.not_logging == ()
+    assert figures(burst).stops == 4
