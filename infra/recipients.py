@@ -10,7 +10,6 @@ object; those without ``severity`` (an alarm's) reach every address.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -39,11 +38,6 @@ class Recipient(NamedTuple):
 
     def filter_policy(self) -> dict[str, list[Any]] | None:
         return severity_filter(self.minimum)
-
-    def filter_json(self) -> str | None:
-        policy = self.filter_policy()
-        # Compact: it travels in the sweep's environment (4 KB for every variable); the sweep compares it as JSON.
-        return None if policy is None else json.dumps(policy, sort_keys=True, separators=(",", ":"))
 
 
 def recipients(items: Sequence[str], key: str = "alertEmails") -> tuple[Recipient, ...]:

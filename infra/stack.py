@@ -326,10 +326,13 @@ class GuardianStack(Stack):
         )
         sweep.function.add_environment("GUARDIAN_OWN_FUNCTIONS", json.dumps(functions, separators=(",", ":")))
         sweep.function.add_environment("GUARDIAN_STACK_ID", self.stack_id)
+        # Compact (4 KB for every variable): each address with the minimum its filter starts at (none: INFO, every
+        # message), and the CIS alarms as "cis": true (guardian.model.alert_path_config derives both).
+        cis = cis_alarm_names(prefix) if self.cis else []
+        short = under_prefix([a for a in alarms if a not in cis], f"{prefix}-")
         path = {
-            "emails": [r.address for r in settings.alert_emails],
-            "filters": {r.address: r.filter_json() for r in settings.alert_emails},
-            "alarms": under_prefix(alarms, f"{prefix}-"),
+            "emails": [r.address if r.minimum == "INFO" else f"{r.address}:{r.minimum}" for r in settings.alert_emails],
+            "alarms": {**short, "cis": True} if cis and isinstance(short, dict) else under_prefix(alarms, f"{prefix}-"),
             "keys": [self.alerts.key.key_arn, self.signing.key.key_arn],
             "queue": self.dead_letters.queue.queue_url,
             "buckets": [self.evidence.bucket.bucket_name, self.evidence.access_logs.bucket_name],

@@ -75,10 +75,10 @@ def sweep_alarms(template: Any) -> set[str]:
 
     instance = Instance(template.to_json(), "CloudTrailGuardian", "123456789012", "us-east-1")
     [sweep] = [r for lid, r in template.find_resources("AWS::Lambda::Function").items() if "Sweep" in lid]
-    alarms = json.loads(instance.resolve(sweep["Properties"]["Environment"]["Variables"]["GUARDIAN_ALERT_PATH"]))[
-        "alarms"
-    ]
-    return {alarms["prefix"] + n for n in alarms["names"]} if isinstance(alarms, dict) else set(alarms)
+    from guardian.model.alert_path_config import alert_path  # noqa: PLC0415 - as the sweep reads it
+
+    text = instance.resolve(sweep["Properties"]["Environment"]["Variables"]["GUARDIAN_ALERT_PATH"])
+    return set(alert_path(text).alarms)
 
 
 def alert_topic_and_queue(sns: Any, sqs: Any) -> tuple[str, str]:

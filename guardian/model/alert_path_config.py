@@ -32,9 +32,71 @@ class AlertPath:
     buckets: tuple[str, ...] = ()  # the guardian's own buckets (evidence, access logs): held as deployed
 
 
+# The CIS alarms' names after ``<stackName>-cis-`` (infra.cis_alarms.alarm_names; a test holds the two alike): the
+# stack writes ``"cis": true`` among its alarms rather than the 15 names (a 4 KB environment).
+CIS_ALARMS = tuple(
+    f"4-{n}-{slug}"
+    for n, slug in enumerate(
+        (
+            "unauthorized-api-calls",
+            "console-sign-in-without-mfa",
+            "root-account-usage",
+            "iam-policy-changes",
+            "cloudtrail-configuration-changes",
+            "console-authentication-failures",
+            "cmk-disabled-or-scheduled-for-deletion",
+            "s3-bucket-policy-changes",
+            "config-configuration-changes",
+            "security-group-changes",
+            "nacl-changes",
+            "network-gateway-changes",
+            "route-table-changes",
+            "vpc-changes",
+            "organizations-changes",
+        ),
+        start=1,
+    )
+)
+SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # infra.recipients.SEVERITIES
+
+
+def severity_filter(minimum: str) -> str:
+    """The body filter the stack subscribes ``address:MINIMUM`` with, as compact JSON (infra.recipients)."""
+    policy = {"severity": [*SEVERITIES[SEVERITIES.index(minimum) :], {"exists": False}]}
+    return json.dumps(policy, sort_keys=True, separators=(",", ":"))
+
+
+def _alarms(value: object) -> object:
+    """``{"prefix": p, "names": [...], "cis": true}``: the names under the prefix, and the CIS alarms' under it."""
+    if isinstance(value, dict) and value.get("cis") is True:
+        prefix = value.get("prefix")
+        names = value.get("names")
+        if isinstance(prefix, str) and isinstance(names, list):
+            return {"prefix": prefix, "names": [*names, *(f"cis-{n}" for n in CIS_ALARMS)]}
+    return value
+
+
+def _emails(value: object, filters: object) -> tuple[object, object]:
+    """Entries ``address`` (every message) or ``address:MINIMUM`` (the filter of that severity and above, unless
+    ``filters`` names the address): the addresses, and the filters with those of the entries added."""
+    if not isinstance(value, list) or not all(isinstance(e, str) for e in value) or not isinstance(filters, dict):
+        return value, filters
+    addresses, derived = [], {}
+    for entry in value:
+        address, colon, minimum = entry.rpartition(":") if ":" in entry else (entry, "", "")
+        if colon and minimum not in SEVERITIES[1:]:
+            raise ConfigError(
+                f"GUARDIAN_ALERT_PATH emails: {entry!r} is not address or address:LOW|MEDIUM|HIGH|CRITICAL"
+            )
+        addresses.append(address)
+        if colon:
+            derived[address] = severity_filter(minimum)
+    return addresses, {**derived, **filters}
+
+
 def alert_path(text: str) -> AlertPath:
-    """``{"emails": [...], "filters": {address: policy}, "alarms": [...], "keys": [key ARNs], "queue": URL}``;
-    empty: nothing to check."""
+    """``{"emails": [address[:MINIMUM], ...], "filters": {address: policy}, "alarms": [...], "keys": [key ARNs],
+    "queue": URL}``; empty: nothing to check."""
     if not text.strip():
         return AlertPath()
     shape = 'GUARDIAN_ALERT_PATH must be {"emails": [...], "alarms": [...], "keys": [...], "queue": "https://..."}'
@@ -43,8 +105,10 @@ def alert_path(text: str) -> AlertPath:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"GUARDIAN_ALERT_PATH is not valid JSON ({exc.msg} at {exc.pos})") from exc
     if isinstance(value, dict):  # the alarms may be written under the stack's prefix (a 4 KB environment)
-        alarms = under_prefix(value.get("alarms"), "GUARDIAN_ALERT_PATH alarms")
+        alarms = under_prefix(_alarms(value.get("alarms")), "GUARDIAN_ALERT_PATH alarms")
         value = value if alarms is None else {**value, "alarms": alarms}
+        emails, filters = _emails(value.get("emails", []), value.get("filters", {}))
+        value = {**value, "emails": emails, "filters": filters}
     lists = ("emails", "alarms", "keys", "buckets")
     if not isinstance(value, dict) or set(value) - {*lists, "queue", "filters", "logGroup", "metricFilters", "secrets"}:
         raise ConfigError(shape)

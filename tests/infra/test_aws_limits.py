@@ -328,3 +328,25 @@ def test_a_name_too_long_or_with_a_character_aws_refuses_is_caught() -> None:
     }
     instance = Instance(template, "Stack", "123456789012", "ap-southeast-2")
     assert [w.split(" ")[0] for w in misnamed([instance])[1]] == ["Stack/Fn.FunctionName", "Stack/Secret.Name"]
+
+
+def test_what_the_sweep_derives_from_the_compact_alert_path_is_what_the_stack_deploys() -> None:
+    """The CIS alarms' names and the addresses' filters, written compactly into the sweep's environment, are
+    derived by the sweep exactly as infra makes them."""
+    from guardian.model import alert_path_config  # noqa: PLC0415
+    from infra.cis_alarms import alarm_names  # noqa: PLC0415
+    from infra.recipients import SEVERITIES, severity_filter  # noqa: PLC0415
+
+    assert [f"G-cis-{n}" for n in alert_path_config.CIS_ALARMS] == alarm_names("G")
+    assert alert_path_config.SEVERITIES == SEVERITIES
+    for minimum in SEVERITIES[1:]:
+        assert json.loads(alert_path_config.severity_filter(minimum)) == severity_filter(minimum)
+
+
+def test_the_sweeps_environment_leaves_room_for_more_recipients(deployed: list[Instance]) -> None:
+    """Every option on, 17 Regions: room left for 10 more addresses (about 30 bytes each) and 2 more webhooks."""
+    for i in deployed:
+        for lid, r in of_type(i, "AWS::Lambda::Function").items():
+            variables = i.resolve(r["Properties"].get("Environment", {}).get("Variables", {}))
+            size = sum(len(k.encode()) + len(str(v).encode()) for k, v in variables.items())
+            assert size <= LAMBDA_ENVIRONMENT - 10 * 30 - 2 * 150, (i.stack_name, lid, size)

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from guardian.entrypoints import handler, watching
+from guardian.model.alert_path_config import alert_path
 from guardian.model.config_values import own_rules
 from tests.infra.conftest import synth_template
 from tests.infra.test_iam_covers_calls import granted, recorded, uncovered
@@ -189,10 +190,13 @@ def test_each_address_is_filtered_on_the_message_body_from_its_minimum_severity(
     assert "FilterPolicy" not in subscriptions["all@example.com"]
     assert all(s["Protocol"] == "email-json" for s in subscriptions.values())
     rendered = env_of(template, "Sweep")["GUARDIAN_ALERT_PATH"]["Fn::Join"][1]
-    alert_path = json.loads("".join(p if isinstance(p, str) else "token" for p in rendered))
-    assert alert_path["emails"] == ["soc@example.com", "all@example.com", "sec@example.com"]
-    assert json.loads(alert_path["filters"]["soc@example.com"]) == subscriptions["soc@example.com"]["FilterPolicy"]
-    assert alert_path["filters"].get("all@example.com") is None  # INFO: no filter, as subscribed
+    text = "".join(p if isinstance(p, str) else "token" for p in rendered)
+    assert json.loads(text)["emails"] == ["soc@example.com:HIGH", "all@example.com", "sec@example.com:MEDIUM"]
+    path = alert_path(text)  # as the sweep reads it: each address's filter derived from its minimum
+    assert path.emails == ("soc@example.com", "all@example.com", "sec@example.com")
+    for address in ("soc@example.com", "sec@example.com"):
+        assert json.loads(path.filters[address]) == subscriptions[address]["FilterPolicy"]
+    assert path.filters.get("all@example.com") is None  # INFO: no filter, as subscribed
     assert stack.alerts is not None
 
 

@@ -29,8 +29,17 @@ from tests.integration.world import World, message_of
 from tests.support import load_event
 
 STACK = "CloudTrailGuardian"
-RECORD = "evidence/2026/11/20/0a000001-1111-4111-8111-000000000001.json"
-DAY = date(2026, 11, 20)
+# A record is keyed by its event's day, and a digest lists the last LOOKBACK_DAYS days of them: the events are made
+# today's (their files' day, 2026-11-20, falls out of that window as the calendar moves on), a few minutes back.
+EVENT_AT = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+DAY: date = EVENT_AT.date()
+RECORD = f"evidence/{DAY:%Y/%m/%d}/0a000001-1111-4111-8111-000000000001.json"
+
+
+def load_today(name: str) -> dict[str, Any]:
+    event = load_event(name)
+    event["time"] = event["detail"]["eventTime"] = EVENT_AT.isoformat().replace("+00:00", "Z")
+    return event
 
 
 class Shifted:
@@ -95,7 +104,7 @@ def record_schedule(expression: str, live: str | None = None) -> None:
 
 
 def test_the_handler_signs_its_record_after_the_alert_and_the_signature_verifies(world: World) -> None:
-    world.invoke(load_event("stop_logging"))
+    world.invoke(load_today("stop_logging"))
     assert len(world.alerts()) == 1
     s3, key_arn = world.clients["s3"], runtime.config().signing_key_arn or ""
     body = s3.get_object(Bucket=world.bucket, Key=RECORD)["Body"].read()
@@ -110,13 +119,13 @@ def test_the_handler_signs_its_record_after_the_alert_and_the_signature_verifies
 @pytest.mark.threat("evidence-forge-between-sweeps")
 def test_a_record_forged_between_two_sweeps_is_not_chained_is_alerted_and_verify_names_it(scheduled: World) -> None:
     world = scheduled
-    world.invoke(load_event("stop_logging"))
+    world.invoke(load_today("stop_logging"))
     world.alerts()
     now = datetime.now(UTC)
     assert sweep_at(now + timedelta(minutes=2)).startswith("written digests/")
     s3 = world.clients["s3"]
-    forged = "evidence/2026/11/20/forged.json"
-    renamed = "evidence/2026/11/20/copied.json"  # a real record and its real signature, under another key
+    forged = f"evidence/{DAY:%Y/%m/%d}/forged.json"
+    renamed = f"evidence/{DAY:%Y/%m/%d}/copied.json"  # a real record and its real signature, under another key
     real_body = s3.get_object(Bucket=world.bucket, Key=RECORD)["Body"].read()
     s3.put_object(Bucket=world.bucket, Key=forged, Body=b'{"schema": "cloudtrail-guardian/evidence", "outcome": "x"}')
     s3.put_object(Bucket=world.bucket, Key=renamed, Body=real_body)
@@ -146,8 +155,8 @@ def test_a_record_forged_between_two_sweeps_is_not_chained_is_alerted_and_verify
 @pytest.mark.threat("evidence-chain-shorten")
 def test_a_record_deleted_with_the_digests_after_it_fails_verify_on_the_stale_head(scheduled: World) -> None:
     world = scheduled
-    world.invoke(load_event("stop_logging"))
-    world.invoke(load_event("stop_logging_access_denied"))
+    world.invoke(load_today("stop_logging"))
+    world.invoke(load_today("stop_logging_access_denied"))
     s3 = world.clients["s3"]
     [second] = [k for k in world.evidence_keys() if k != RECORD]
     now = datetime.now(UTC)

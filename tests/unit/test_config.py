@@ -160,3 +160,30 @@ def test_names_under_the_stacks_prefix_read_as_the_whole_names() -> None:
     assert read[0].alert_path.alarms == read[1].alert_path.alarms == tuple(alarms)
     with pytest.raises(ConfigError, match="GUARDIAN_OWN_RULES must be"):
         Config.from_env({**BASE, "GUARDIAN_OWN_RULES": json.dumps({"prefix": "G-", "names": "tamper"})})
+
+
+def test_the_alert_paths_compact_addresses_and_cis_alarms_read_whole() -> None:
+    """``address:MINIMUM`` stands for the address and its severity filter, a bare address for no filter (INFO);
+    ``"cis": true`` for the 15 CIS alarms under the prefix (a 4 KB environment: issue 21's limits)."""
+    text = json.dumps(
+        {
+            "emails": ["soc@example.com:HIGH", "all@example.com", "sec@example.com:MEDIUM"],
+            "alarms": {"prefix": "G-", "names": ["dead-letters"], "cis": True},
+        }
+    )
+    path = Config.from_env({**BASE, "GUARDIAN_ALERT_PATH": text}).alert_path
+    assert path.emails == ("soc@example.com", "all@example.com", "sec@example.com")
+    assert path.filters == {
+        "soc@example.com": '{"severity":["HIGH","CRITICAL",{"exists":false}]}',
+        "sec@example.com": '{"severity":["MEDIUM","HIGH","CRITICAL",{"exists":false}]}',
+    }
+    assert path.alarms[:2] == ("G-dead-letters", "G-cis-4-1-unauthorized-api-calls")
+    assert len(path.alarms) == 16
+    assert path.alarms[-1] == "G-cis-4-15-organizations-changes"
+    explicit = json.dumps({"emails": ["a@example.com:HIGH"], "filters": {"a@example.com": '{"severity":["LOW"]}'}})
+    assert Config.from_env({**BASE, "GUARDIAN_ALERT_PATH": explicit}).alert_path.filters == {
+        "a@example.com": '{"severity":["LOW"]}'  # a filter given by name is the one checked
+    }
+    for bad in ("a@example.com:INFO", "a@example.com:URGENT"):
+        with pytest.raises(ConfigError, match="GUARDIAN_ALERT_PATH emails"):
+            Config.from_env({**BASE, "GUARDIAN_ALERT_PATH": json.dumps({"emails": [bad]})})
