@@ -21,9 +21,8 @@ from guardian.model.record_signatures import sidecar_key
 from guardian.ports.invocation import Invocation
 from guardian_console.deployed import Deployed
 from guardian_console.schedule import interval_of
-from tests.integration.test_record_signing_moto import RECORD, STACK, record_schedule, sweep_at, verified
+from tests.integration.test_record_signing_moto import RECORD, STACK, load_today, record_schedule, sweep_at, verified
 from tests.integration.world import World, message_of
-from tests.support import load_event
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Account
@@ -57,7 +56,7 @@ def test_a_record_deleted_before_its_digest_is_alerted_once_named_in_the_digest_
     scheduled: World,
 ) -> None:
     world = scheduled
-    world.invoke(load_event("stop_logging"))
+    world.invoke(load_today("stop_logging"))
     world.alerts()
     _delete_every_version(world, RECORD)  # within minutes, before the next sweep digests it: its .sig stays
     now = datetime.now(UTC)
@@ -84,7 +83,7 @@ def test_a_records_signature_cannot_be_deleted_so_deleting_record_sig_and_window
     """Review 5: deleting the record, its ``.sig`` and its blind window together left nothing for the orphan check.
     The sidecar carries its own COMPLIANCE lock: not even a governance bypass deletes it before a digest takes it."""
     world = scheduled
-    world.invoke(load_event("stop_logging"))
+    world.invoke(load_today("stop_logging"))
     world.alerts()
     s3 = world.clients["s3"]
     [side] = s3.list_object_versions(Bucket=world.bucket, Prefix=sidecar_key(RECORD))["Versions"]
@@ -108,7 +107,7 @@ def test_a_records_signature_cannot_be_deleted_so_deleting_record_sig_and_window
 @pytest.mark.threat("evidence-delete-young")
 def test_a_blind_window_object_is_in_the_digest_and_deleting_it_breaks_verify(scheduled: World) -> None:
     world = scheduled
-    world.invoke(load_event("stop_logging"))
+    world.invoke(load_today("stop_logging"))
     now = datetime.now(UTC)
     assert sweep_at(now + timedelta(minutes=2)).startswith("written digests/")
     [digest] = _digests(world)

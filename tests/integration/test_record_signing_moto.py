@@ -194,10 +194,14 @@ def test_a_record_deleted_with_the_digests_after_it_fails_verify_on_the_stale_he
     again = verified(world, now + timedelta(minutes=18))
     assert again.head is not None
     assert again.head.sequence == 2
-    [named] = again.breaks
+    # The sweep's own record of that alert carries moto's wall-clock time, minutes before this test's virtual head:
+    # verify names it "outside the chain" here; written after the head, as in AWS, the next digest takes it.
+    own = [b for b in again.breaks if b.startswith(f"evidence/{DAY:%Y/%m/%d}/sweep-deleted-record-")]
+    assert len(own) <= 1
+    [named] = [b for b in again.breaks if b not in own]
     assert named.startswith(f"{second}: deleted before a digest took it")
     told = verified(world, now + timedelta(minutes=18), noted)
-    assert sorted(told.breaks) == sorted(
+    assert sorted(b for b in told.breaks if b not in own) == sorted(
         [named, f"the head noted before, {noted[0]}, is not in the chain: the chain was shortened (digests deleted)"]
     )
 
