@@ -165,3 +165,29 @@ def test_an_address_whose_subscription_awaits_confirmation_is_noted_medium_once_
     assert "guardian confirm-subscription" in message["reason"]
     account.sweep()
     assert notes(account) == []  # once a day, not every sweep
+
+
+def test_a_pending_subscription_beside_the_confirmed_one_does_not_hide_its_filter(
+    team: tuple[Account, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The confirmed subscription given a filter that drops every alert, and a second one for the address left
+    pending (it shows no filter), listed after it: the confirmed one is the one held to the deployed filter."""
+    from guardian.adapters.own import OwnAdapter  # noqa: PLC0415
+
+    account, arn = team
+    boto3.client("sns").set_subscription_attributes(
+        SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue=json.dumps({"severity": ["NEVER"]})
+    )
+    listed = OwnAdapter.subscriptions
+
+    def with_pending(self: OwnAdapter) -> list[dict[str, Any]]:
+        found = listed(self)
+        [confirmed] = [s for s in found if s["arn"] == arn]
+        pending = {**confirmed, "arn": "PendingConfirmation", "filter": None, "scope": None, "authenticated": None}
+        return [*found, pending]
+
+    monkeypatch.setattr(OwnAdapter, "subscriptions", with_pending)
+    assert account.sweep()["alert_path"][f"subscription {EMAIL}"] == "healed"
+    monkeypatch.setattr(OwnAdapter, "subscriptions", listed)
+    attributes = boto3.client("sns").get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    assert attributes.get("FilterPolicy") in (None, "", "{}")  # put back as deployed: every message
