@@ -51,7 +51,7 @@ from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.entrypoints import handler, runtime
 from guardian.flows import budget
 from guardian.ports.invocation import Invocation
-from simulation.moto_server import ACCOUNT, REGION, cloudtrail_as_aws, environment
+from simulation.moto_server import ACCOUNT, REGION, cloudtrail_as_aws, create_activity_table, environment
 from simulation.virtual_time import VirtualClock, VirtualLock, VirtualThreading
 from simulation.write_quota import WriteQuota, write_quota
 
@@ -271,15 +271,7 @@ def _setup(scenario: Scenario) -> dict[str, str]:
             Attributes={"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageBody"},
         )
     key = boto3.client("kms", region_name=REGION).create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "principal", "AttributeType": "S"},
-            {"AttributeName": "at", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_activity_table(TABLE, REGION)
     for name, region in [*trail_regions(scenario).items(), (SENTINEL, REGION)]:
         cloudtrail = boto3.client("cloudtrail", region_name=region)
         cloudtrail.create_trail(Name=name, S3BucketName=LOGS_BUCKET, IsMultiRegionTrail=name == SENTINEL)

@@ -336,3 +336,16 @@ def transform(transformer: dict[str, Any], event: dict[str, Any]) -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def create_activity_table(name: str, region: str = REGION) -> None:
+    """The guardian's activity table as the stack makes it (infra.stack: partition ``principal``, sort ``at``)."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "principal", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "S"},
+        ],
+    )

@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.entrypoints import handler, runtime, sweep
+from simulation.moto_server import create_activity_table
 from tests.infra.test_template import logical_id
 from tests.support import ACCOUNT, load_event, signing_key
 
@@ -67,15 +68,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         s3.create_bucket(Bucket="evidence-iam", ObjectLockEnabledForBucket=True)
         s3.create_bucket(Bucket="trail-logs-iam")
         topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
-        boto3.client("dynamodb").create_table(
-            TableName="activity",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "principal", "AttributeType": "S"},
-                {"AttributeName": "at", "AttributeType": "S"},
-            ],
-        )
+        create_activity_table("activity")
         for name, value in {
             "GUARDIAN_TOPIC_ARN": topic,
             "GUARDIAN_EVIDENCE_BUCKET": "evidence-iam",

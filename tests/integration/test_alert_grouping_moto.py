@@ -16,6 +16,7 @@ from guardian.flows.grouping import flush_closed
 from guardian.flows.rate_cap import CAP, RESERVED
 from guardian.model.grouping import GROUPS_PARTITION
 from guardian.ports.invocation import Invocation
+from simulation.moto_server import create_activity_table
 from tests.integration.conftest import TRAIL as ACCOUNT_TRAIL
 from tests.integration.conftest import Account
 from tests.integration.world import World, make_trail, message_of
@@ -197,15 +198,7 @@ def test_a_harmless_first_change_does_not_hide_the_weakening_after_it(
     once (HIGH), not held for a LOW digest; the window is raised to HIGH."""
     from tests.integration.test_sweep_moto import event_on  # noqa: PLC0415
 
-    boto3.client("dynamodb").create_table(
-        TableName="guardian-activity",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "principal", "AttributeType": "S"},
-            {"AttributeName": "at", "AttributeType": "S"},
-        ],
-    )
+    create_activity_table("guardian-activity")
     monkeypatch.setenv("GUARDIAN_ACTIVITY_TABLE", "guardian-activity")
     monkeypatch.setenv("GUARDIAN_ALERT_GROUP_MINUTES", "5")
     runtime.reset()

@@ -26,6 +26,7 @@ from guardian.model.rules import Outcome
 from guardian.ports.invocation import Invocation
 from guardian.ports.turns import TURN_SECONDS as TURN
 from guardian.ports.turns import Turn
+from simulation.moto_server import create_activity_table
 from tests.support import load_event
 from tests.unit.test_workflow import CONTEXT
 from tests.unit.test_write_quota import THROTTLED, config
@@ -143,15 +144,7 @@ def half_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def store() -> Iterator[Store]:
     with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "principal", "AttributeType": "S"},
-                {"AttributeName": "at", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_activity_table(TABLE, REGION)
         yield Store()
 
 

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from guardian.entrypoints import handler
+from simulation.moto_server import create_activity_table
 from tests.support import EXEMPT_PATTERN, GUARDIAN_ROLE_ARN, TRAIL, alert_topic_and_queue, signing_key
 
 
@@ -93,15 +94,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             },
         )
         topic_arn, queue_url = alert_topic_and_queue(sns, sqs)
-        boto3.client("dynamodb").create_table(
-            TableName="guardian-activity",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "principal", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "principal", "AttributeType": "S"},
-                {"AttributeName": "at", "AttributeType": "S"},
-            ],
-        )
+        create_activity_table("guardian-activity")
         monkeypatch.setenv("GUARDIAN_ACTIVITY_TABLE", "guardian-activity")
         make_trail("us-east-1", TRAIL, "trail-logs-east")
         make_trail("us-west-2", "audit-west", "trail-logs-west")
