@@ -26,6 +26,7 @@ from constructs import Construct
 
 from infra.errors import SettingsError
 from infra.nag import localized
+from infra.security_lake import add_security_lake
 
 if TYPE_CHECKING:  # infra.settings reads the settings here: nothing that imports it back
     from infra.evidence_store import EvidenceStore
@@ -108,14 +109,19 @@ def add_finding_copies(
     own_events: str | None,
     detail_type: str = DEFAULT_DETAIL_TYPE,
     stack_name: str = "CloudTrailGuardian",
+    security_lake: tuple[dict[str, str] | None, int] = (None, 5),
 ) -> None:
     """Tell each function, and grant it, each copy that is on (the dedicated bus made once, for all of them);
-    nothing when both are off."""
+    nothing when both are off. ``security_lake``: the custom source and the sweep's interval; the last function (the
+    sweep) writes the findings there, the first (the remediation function) carries the setting (infra.security_lake)."""
     own_events = own_events_bus(stack, own_events, stack_name, [f.role for f in functions])
     for n, function in enumerate(functions):
         _add_copies(
             stack, function, evidence, ocsf=ocsf, own_events=own_events, detail_type=detail_type, by_reference=n > 0
         )
+    lake, minutes = security_lake
+    if lake is not None:
+        add_security_lake(functions[-1], functions[0], evidence, lake, minutes)
 
 
 def _add_copies(

@@ -69,6 +69,9 @@ SWEEP_ONLY = (
     "flows/path_guard.py",
     "flows/sweep_findings.py",  # the sweep's alerts as Security Hub findings, at the end of its run
     "flows/sweep_copies.py",  # the sweep's alerts as OCSF objects and own events, at the end of its run
+    "flows/lake_delivery.py",  # the OCSF findings into a Security Lake custom source, as Parquet
+    "model/ocsf_parquet.py",
+    "model/parquet.py",
     "flows/mode_tag.py",  # a trail tagged mode=observe under heal (guardian.flows.observe)
     "model/sweep_triggers.py",
 )
@@ -78,6 +81,8 @@ SWEEP_ONLY = (
 REMEDIATION_ONLY = (
     "entrypoints/watching.py",
     "model/watch.py",
+    "model/rule_routing.py",  # a watch rule's check: does an EventBridge rule route security? (its read, below)
+    "adapters/event_rules.py",
     "model/event_pattern.py",
     "entrypoints/stack_calls.py",  # confirming CloudFormation's calls on the guardian's resources
     "flows/deployments.py",
@@ -86,6 +91,7 @@ REMEDIATION_ONLY = (
     "model/stack_roles.py",
     "flows/guard_denied.py",  # a refused call on the guardian's resources: MEDIUM, grouped, capped
     "flows/security_hub.py",  # an alert's copy as a Security Hub finding, after the alert
+    "entrypoints/alert_copies.py",  # the copies of the alerts the routes without steps after them publish
     "entrypoints/handler.py",  # the event path's entry and orchestration, and what only they import: the sweep has
     "entrypoints/unreadable.py",  # its own (7 KiB zipped: room for model/asff.py and flows/sweep_findings.py, which
     "flows/handle_event.py",  # the sweep now ships)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from infra.own_events import detail_type_setting, own_events_setting
 from infra.principals import APPROVER_KINDS, account_id, located, principal_list, resource_arn, role_arns, role_name
 from infra.recipients import Recipient, recipients
 from infra.regions import check_one_partition, check_region
+from infra.security_lake import security_lake_setting
 from infra.webhooks import Webhook, webhooks
 from watch_rules.compile import Compiled, compile_rules
 from watch_rules.schema import RulesError
@@ -93,6 +94,7 @@ class GuardianSettings:
     own_events: str | None = None  # "default" or a bus ARN: each alert mailed also put on that bus
     own_events_detail_type: str = "CloudTrail Guardian Alert"  # their detail-type (infra.own_events)
     control_tower: str = "off"  # or "auto": Control Tower's own changes to its trail are deployments (LOW, kept)
+    security_lake: dict[str, str] | None = None  # a Security Lake custom source the sweep writes the OCSF findings to
     console_readers: tuple[str, ...] = ()  # role ARNs of securityAccount the console read role trusts; (): the account
 
     def watch(self) -> Compiled | None:
@@ -155,6 +157,7 @@ class GuardianSettings:
             own_events=own_events_setting(get("ownEvents")),
             own_events_detail_type=detail_type_setting(get("ownEventsDetailType")),
             control_tower=_control_tower(get("controlTower")),
+            security_lake=security_lake_setting(get("securityLake")),
             console_readers=role_arns(_list(get("consoleReaders"), "consoleReaders"), "consoleReaders"),
         )
         if settings.cis_alarms and not settings.cis_log_group and not settings.sentinel_trail:
@@ -179,12 +182,9 @@ class GuardianSettings:
             )
         if settings.security_account and settings.security_account == settings.account:
             raise SettingsError("securityAccount must be another account than the one the guardian protects")
-        if settings.control_tower == "auto" and not settings.management_account_id:
-            raise SettingsError(
-                "controlTower auto needs managementAccountId: the landing zone's management account (this account's "
-                "id where the guardian runs there), whose roles and organization trail Control Tower uses"
-            )
         check_one_partition([r for r in (settings.home_region, *settings.regions) if r], "regions and homeRegion")
+        if settings.security_lake is not None and not settings.ocsf:  # the findings it writes are ocsf's
+            settings = replace(settings, ocsf=True)
         return settings
 
     @property
@@ -205,8 +205,11 @@ class GuardianSettings:
 
     @property
     def control_tower_account(self) -> str | None:
-        """The management account the functions know Control Tower by (GUARDIAN_CONTROL_TOWER); None: off."""
-        return self.management_account_id if self.control_tower == "auto" else None
+        """What the functions know Control Tower by (GUARDIAN_CONTROL_TOWER): the management account, or, without
+        managementAccountId, ``detect`` (the sweep derives and reports it: guardian.flows.control_tower); None: off."""
+        if self.control_tower != "auto":
+            return None
+        return self.management_account_id or "detect"
 
     def sweep_regions(self, home: str | None) -> tuple[str, ...]:
         """The home Region first, then every other Region of `regions`."""
@@ -308,6 +311,7 @@ OPTIONS = (
     "ownEventsDetailType",
     "controlTower",
     "consoleReaders",
+    "securityLake",
 )
 APP_OPTIONS = ("environments", "centralAlerts")
 

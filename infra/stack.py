@@ -168,6 +168,7 @@ class GuardianStack(Stack):
             own_events=settings.own_events,
             detail_type=settings.own_events_detail_type,
             stack_name=settings.stack_name,
+            security_lake=(settings.security_lake, settings.sweep_minutes),  # the sweep writes them there
         )
         self.tamper_rule = TamperRule(
             self,

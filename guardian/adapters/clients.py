@@ -79,6 +79,7 @@ SERVICES = (
     "guardduty",
     "secretsmanager",
     "securityhub",
+    "sts",
 )
 
 
@@ -251,6 +252,33 @@ class Boto3Clients:
 
     def securityhub(self, region: str) -> Any:
         return self._client("securityhub", region)
+
+    def s3_as(self, role_arn: str, external_id: str, region: str) -> S3Client:
+        """S3 as another role (AssumeRole with its external id, through the Region's STS endpoint): the Security Lake
+        custom source's provider role. Kept while its credentials have 5 minutes or more left."""
+        import time  # noqa: PLC0415
+
+        key = ("s3-as", f"{role_arn}|{external_id}|{region}", 0)
+        held = self._cache.get(key)
+        if held is not None and held[1] - time.time() > 300:
+            return held[0]  # type: ignore[no-any-return]
+        sts = self._client("sts", region)
+        answer = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName="cloudtrail-guardian", ExternalId=external_id, DurationSeconds=900
+        )
+        credentials = answer["Credentials"]
+        with self._lock:
+            assert self._session is not None  # made by the STS client above
+            client = self._session.client(
+                "s3",
+                region_name=region,
+                config=CLIENT_CONFIG,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+            self._cache[key] = (client, credentials["Expiration"].timestamp())
+        return client
 
     def iam(self) -> IAMClient:
         """IAM is global: the partition's endpoint, from the function's own Region. Read only for the account's

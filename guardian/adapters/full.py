@@ -11,6 +11,7 @@ from guardian.adapters.grouping import GroupAdapter
 from guardian.adapters.heal import HealAdapter
 from guardian.adapters.heartbeat import HeartbeatAdapter
 from guardian.adapters.lake import LakeAdapter
+from guardian.adapters.lake_delivery import LakeDeliveryAdapter
 from guardian.adapters.log_files import LogFileAdapter
 from guardian.adapters.own import OwnAdapter
 from guardian.adapters.own_events import OwnEventsAdapter
@@ -33,6 +34,7 @@ class FullAdapter(
     OwnSettingsAdapter,
     LogFileAdapter,
     LakeAdapter,
+    LakeDeliveryAdapter,
     GroupAdapter,
     EventBusAdapter,
     HeartbeatAdapter,

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from guardian.flows.lake_delivery import Delivered
     from guardian.model.config import Config
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
@@ -63,6 +64,7 @@ class SweepReport:
     log_files: tuple[LogCheck, ...] = ()  # each protected trail's own log files, against CloudTrail's digests
     aliases: tuple[own_aliases.AliasCheck, ...] = ()  # the guardian's KMS aliases, in every Region it has some
     findings: sweep_findings.Flushed | None = None  # the alerts' Security Hub findings: informational, never fails
+    lake_delivery: Delivered | None = None  # the findings written into Security Lake (``securityLake``): likewise
 
     @property
     def statuses(self) -> list[str]:
@@ -92,11 +94,17 @@ def run_sweep(
     trails, their buckets, log groups, keys and Lake stores are then recorded, not made: guardian.model.mode). Every
     alert the run publishes is copied to Security Hub once it is done (guardian.flows.sweep_findings)."""
     collecting = finding_batch.opened(run, config)
+    lake = None
     try:
         report = _sweep(aws, config, run, redeployed=redeployed, own_calls=own_calls)
+        if config.security_lake is not None:  # the findings written so far, in the Security Lake custom source
+            from guardian.flows.lake_delivery import deliver_to_lake, note_failure  # noqa: PLC0415
+
+            lake = deliver_to_lake(own_calls or aws, config, run)
+            note_failure(own_calls or aws, config, run, lake, started=run.clock())
     finally:
         findings = sweep_findings.closed(run, own_calls or aws, config) if collecting else None
-    return replace(report, findings=findings)
+    return replace(report, findings=findings, lake_delivery=lake)
 
 
 def _sweep(

@@ -51,6 +51,7 @@ VARIABLES = (
     "GUARDIAN_OWN_EVENTS",
     "GUARDIAN_OWN_EVENTS_DETAIL_TYPE",
     "GUARDIAN_CONTROL_TOWER",
+    "GUARDIAN_SECURITY_LAKE",
     "AWS_REGION",
 )
 # What boto3 takes from the environment that decides where and as whom clients talk.
@@ -92,6 +93,10 @@ class Config:
     ocsf: bool = False  # each alert also an OCSF Detection Finding in its bucket (guardian.flows.ocsf_findings)
     own_events: tuple[str, str] | None = None  # (bus ARN, detail-type): each alert mailed also put there
     control_tower_account: str | None = None  # Control Tower aware: its management account (GUARDIAN_CONTROL_TOWER)
+    control_tower_detect: bool = False  # GUARDIAN_CONTROL_TOWER=detect: the sweep looks for it (flows.control_tower)
+    security_lake: str | None = (
+        None  # the custom source the sweep writes OCSF findings to, or "remediation" (see there)
+    )
 
     @property
     def account_id(self) -> str:
@@ -181,7 +186,9 @@ class Config:
             security_hub=_security_hub(environ),
             ocsf=environ.get("GUARDIAN_OCSF", "").strip() == "1",
             own_events=_own_events(environ),
-            control_tower_account=read.account(environ, "GUARDIAN_CONTROL_TOWER"),
+            control_tower_account=None if _ct_detect(environ) else read.account(environ, "GUARDIAN_CONTROL_TOWER"),
+            control_tower_detect=_ct_detect(environ),
+            security_lake=_security_lake(environ),
         )
 
     @cached_property
@@ -234,6 +241,17 @@ def _own_events(environ: Mapping[str, str]) -> tuple[str, str] | None:
     from guardian.model.own_events import own_events_config  # noqa: PLC0415 - where the setting is on
 
     return own_events_config(environ)
+
+
+def _security_lake(environ: Mapping[str, str]) -> str | None:
+    """GUARDIAN_SECURITY_LAKE as set: read (and checked, a failure named) where it is used, by the sweep: the
+    remediation function carries it for the sweep (guardian.flows.lake_delivery) and never reads it on a cold start."""
+    return environ.get("GUARDIAN_SECURITY_LAKE", "").strip() or None
+
+
+def _ct_detect(environ: Mapping[str, str]) -> bool:
+    """``controlTower`` auto without managementAccountId: the sweep detects the landing zone, says so."""
+    return environ.get("GUARDIAN_CONTROL_TOWER", "").strip() == "detect"
 
 
 def _alert_path_setting(environ: Mapping[str, str]) -> str:

@@ -11,6 +11,7 @@ healed and verified, Update for repeated tampering, else Create). The ``security
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,19 +37,23 @@ SEVERITY_IDS = {  # OCSF severity_id: 1 Informational, 2 Low, 3 Medium, 4 High, 
     Severity.CRITICAL: (5, "Critical"),
 }
 STATUS_NEW, STATUS_RESOLVED = (1, "New"), (4, "Resolved")
-# Required by the class and its base event (OCSF 1.1.0: base_event, includes/classification, includes/occurrence,
-# profiles/cloud, events/findings/finding); the objects' own required attributes are checked by :func:`problems`.
-REQUIRED = (
-    "activity_id",
-    "category_uid",
-    "class_uid",
-    "type_uid",
-    "time",
-    "severity_id",
-    "metadata",
-    "finding_info",
-    "cloud",
-)
+# What OCSF 1.1.0 requires of a Detection Finding with the cloud profile ("") and of each object, at the paths the
+# builder uses them: tests/unit/test_ocsf_schema.py checks this table against the published schema (an extract of
+# it, tests/fixtures/ocsf/), and :func:`problems` applies it at run time, where the schema is not at hand.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "": ("activity_id", "category_uid", "class_uid", "cloud", "finding_info", "metadata", "severity_id", "time",
+         "type_uid"),
+    "metadata": ("product", "version"),
+    "metadata.product": ("vendor_name",),
+    "finding_info": ("title", "uid"),
+    "finding_info.analytic": ("type_id",),
+    "cloud": ("provider",),
+    "evidences.api": ("operation",),
+    "evidences.api.request": ("uid",),
+}  # fmt: skip
+# CloudTrail's userIdentity.type as OCSF's user.type_id (0 Unknown, 1 User, 2 Admin, 3 System; 99 Other keeps
+# CloudTrail's word in user.type, as OCSF asks of an id's caption).
+USER_TYPES = {"IAMUser": (1, "User"), "Root": (2, "Admin"), "AWSService": (3, "System")}
 PREFIX = "ocsf/detection-finding/"
 PRODUCT = {"name": "CloudTrail Guardian", "vendor_name": "cloudtrail-guardian", "version": __version__}
 TEXT_MAX = 2048
@@ -151,7 +156,8 @@ def _evidence(result: Result) -> dict[str, Any]:
     """The call the finding is about: who made it (``actor.user``) and what it was (``api``)."""
     e = result.event
     a = e.actor
-    user: dict[str, Any] = {"name": cut(a.display, 256), "type": a.type or "Unknown"}
+    type_id, kind = USER_TYPES.get(a.type, (99, cut(a.type, 64))) if a.type else (0, "Unknown")
+    user: dict[str, Any] = {"name": cut(a.display, 256), "type_id": type_id, "type": kind}
     if a.arn:
         user["uid"] = cut(a.arn, TEXT_MAX)
     if a.account_id:
@@ -165,8 +171,17 @@ def _evidence(result: Result) -> dict[str, Any]:
         },
     }
     if e.source_ip:
-        evidence["src_endpoint"] = {"ip": cut(e.source_ip, 256)}
+        evidence["src_endpoint"] = _endpoint(e.source_ip)
     return evidence
+
+
+def _endpoint(source: str) -> dict[str, str]:
+    """CloudTrail's sourceIPAddress is an address, or the name of the AWS service that made the call
+    (``cloudformation.amazonaws.com``, ``AWS Internal``): OCSF's ``ip`` takes only an address (ip_t)."""
+    try:
+        return {"ip": str(ipaddress.ip_address(source))}
+    except ValueError:
+        return {"svc_name": cut(source, 256)}
 
 
 def object_key(document: dict[str, Any], evidence_key: str) -> str:
@@ -187,9 +202,16 @@ def body(document: dict[str, Any]) -> bytes:
 
 
 def problems(document: dict[str, Any]) -> list[str]:
-    """What keeps the object from being a valid Detection Finding: a required attribute missing, a wrong class,
-    type_uid not class_uid * 100 + activity_id, or an object without its own required attributes."""
-    found = [f"missing {name}" for name in REQUIRED if document.get(name) in (None, "", [], {})]
+    """What keeps the object from being a valid Detection Finding: a required attribute (:data:`REQUIRED`) missing,
+    a wrong class, an activity or severity outside their enums, type_uid not class_uid * 100 + activity_id, a time
+    that is not milliseconds, or not JSON."""
+    found = [
+        f"missing {path}{'.' if path else ''}{name}"
+        for path, names in REQUIRED.items()
+        for part in _parts(document, path)
+        for name in names
+        if part.get(name) in (None, "", [], {})
+    ]
     if document.get("class_uid") != CLASS_UID or document.get("category_uid") != CATEGORY_UID:
         found.append("not a Detection Finding (class 2004, category 2)")
     if document.get("activity_id") not in ACTIVITIES:
@@ -200,21 +222,22 @@ def problems(document: dict[str, Any]) -> list[str]:
         found.append("severity_id out of range")
     if not isinstance(document.get("time"), int):
         found.append("time is not milliseconds since the epoch")
-    metadata = document.get("metadata") or {}
-    product = metadata.get("product") or {}
-    if not metadata.get("version") or not product.get("vendor_name"):
-        found.append("metadata needs version and product.vendor_name")
-    info = document.get("finding_info") or {}
-    if not info.get("uid") or not info.get("title"):
-        found.append("finding_info needs uid and title")
-    if "analytic" in info and "type_id" not in info["analytic"]:
-        found.append("finding_info.analytic needs type_id")
-    if not (document.get("cloud") or {}).get("provider"):
-        found.append("cloud needs provider")
-    if any("api" in e and not e["api"].get("operation") for e in document.get("evidences") or []):
-        found.append("evidences.api needs operation")
     try:
         json.dumps(document)
     except (TypeError, ValueError):
         found.append("not JSON")
     return found
+
+
+def _parts(document: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    """The objects at ``path`` (through arrays); none when an enclosing object is absent (its own absence, if
+    required, is named at its parent)."""
+    parts = [document]
+    for name in path.split(".") if path else ():
+        found: list[dict[str, Any]] = []
+        for part in parts:
+            value = part.get(name)
+            found += [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+            found += [value] if isinstance(value, dict) else []
+        parts = found
+    return parts

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from guardian.model.lake_delivery import LakeTarget
+
 
 @runtime_checkable
 class OcsfCalls(Protocol):
@@ -22,3 +24,13 @@ class OwnEventCalls(Protocol):
     """PutEvents of one entry (the bus is its ``EventBusName``); raises if EventBridge did not take it."""
 
     def put_own_event(self, entry: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class LakeDeliveryCalls(Protocol):
+    """The OCSF objects in the guardian's bucket (key and when S3 stamped it), their content, and a write into the
+    Security Lake custom source as its provider role (``securityLake``: guardian.flows.lake_delivery)."""
+
+    def ocsf_listing(self, prefix: str, limit: int) -> list[tuple[str, datetime]]: ...
+    def read_json(self, key: str, version: str | None = None) -> dict[str, Any] | None: ...
+    def put_lake_object(self, target: LakeTarget, key: str, body: bytes) -> None: ...

@@ -71,6 +71,9 @@ class StubbedClients:
     def s3(self, region: str | None = None) -> Any:
         return self.get("s3", region or "us-east-1")
 
+    def s3_as(self, role_arn: str, external_id: str, region: str) -> Any:
+        return self.get("s3", region)
+
     def logs(self, region: str) -> Any:
         return self.get("logs", region)
 

@@ -54,6 +54,11 @@ EVERYTHING: dict[str, Any] = {
     "ocsf": "true",
     "ownEvents": f"arn:aws:events:ap-southeast-2:{SECURITY}:event-bus/{'guardian-alert-router-' * 11}",
     "ownEventsDetailType": "Guardian Alert " * 8,
+    "securityLake": {
+        "location": "s3://aws-security-data-lake-ap-southeast-2-x7k3m9p2q4r6s8t0/ext/cloudtrail-guardian-audit/1.0/",
+        "roleArn": "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-cloudtrail-guardian-ap-southeast-2",
+        "externalId": "cloudtrail-guardian-" + "7f3a9c2e" * 4,
+    },
 }
 CONFIGURATIONS = {"default": {}, "channels": CHANNELS_CONTEXT, "everything-17-regions": EVERYTHING}
 

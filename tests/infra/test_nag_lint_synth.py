@@ -62,6 +62,10 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
             ("CloudTrailGuardian/Sweep/Function", "Annotation::AwsSolutions-L1"),
             *(("CloudTrailGuardian/Remediation/Role", rule) for rule in common),
             ("CloudTrailGuardian/Remediation/Role", "Annotation::AwsSolutions-IAM5[Resource::*]"),  # the account alias
+            (  # a watch rule's check: DescribeRule, ListTargetsByRule of the rule a call named (infra.watch)
+                "CloudTrailGuardian/Remediation/Role",
+                "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/*]",
+            ),
             (  # DescribeStacks only: which role a stack run without one lends (the CDK execution role is alerted)
                 "CloudTrailGuardian/Remediation/Role",
                 "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:"
@@ -214,7 +218,11 @@ def test_real_cdk_cli_synth(cli_synth: CLISynth) -> None:
             )
         assert shipped == expected
     extra = 80 if compiler else 0  # KiB of byte-code, where it is compiled
-    for staged, limit in ((by_entry[False], 190 + extra), (by_entry[True], 235)):
+    # Issue 24's watch-rule check (an EventBridge rule read: model/rule_routing.py, adapters/event_rules.py) and
+    # four more compiled rules: about 3 KiB to the remediation function's, off the cold start's imports: 192.
+    # The Security Lake copy (a Parquet writer, the OCSF column schema, the delivery: sweep-only) and every route's
+    # finding copies (both) about 12 KiB to the sweep's: 237.6 KiB measured, so 250.
+    for staged, limit in ((by_entry[False], 192 + extra), (by_entry[True], 250)):
         archive = tmp_path / f"{staged.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(staged.rglob("*")):

@@ -381,6 +381,9 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
     log_groups = {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":logs:*:", {"Ref": "AWS::AccountId"}, ":log-group:*"]]
     }
+    event_rules = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:*:", {"Ref": "AWS::AccountId"}, ":rule/*"]]
+    }
     data_stores = {
         "Fn::Join": [
             "",
@@ -442,6 +445,8 @@ def test_function_role_is_least_privilege(default_synth: Any) -> None:
         "securityhub:BatchImportFindings": [security_hub("product/", {"Ref": "AWS::AccountId"}, "/default")],
         "securityhub:GetFindings": [security_hub("hub/default")],
         "securityhub:BatchUpdateFindings": [security_hub("hub/default")],
+        # the watch rule eventbridge-security-rule-changed reads the rule a call named (what it routed)
+        **{action: [event_rules] for action in ("events:DescribeRule", "events:ListTargetsByRule")},
     }
     assert not {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:RemoveTags"} & set(granted)
     assert not {"s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:DeleteEventDataStore"} & set(granted)

@@ -52,7 +52,50 @@ def own_loader(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_provider_asks_for_no_service_it_does_not_list() -> None:
     """The loader lists only SERVICES: every method of the provider must be among them, or its client would fail."""
     provider_methods = {name for name in vars(Boto3Clients) if not name.startswith("_") and name != "warm"}
-    assert provider_methods == {name for name, _ in PROVIDER_CALLS}
+    assert provider_methods == {name for name, _ in PROVIDER_CALLS} | {"s3_as"}  # s3_as: STS then S3, below
+
+
+def access_key(client: Any) -> str:
+    """The access key a client signs with."""
+    return str(client._request_signer._credentials.access_key)
+
+
+@pytest.mark.usefixtures("own_loader")
+def test_s3_as_another_role_uses_its_credentials_and_keeps_them_while_they_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Security Lake custom source's provider role (guardian.flows.lake_delivery): AssumeRole with its external
+    id through the Region's STS, an S3 client with those credentials, kept while 5 minutes or more are left."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    asked: list[dict[str, Any]] = []
+    left = [timedelta(minutes=15)]
+
+    class Sts:
+        def assume_role(self, **request: Any) -> dict[str, Any]:
+            asked.append(request)
+            expires = datetime.now(UTC) + left[0]
+            number = len(asked)
+            return {"Credentials": {"AccessKeyId": f"ASIA{number}", "SecretAccessKey": "s", "SessionToken": "t",
+                                    "Expiration": expires}}  # fmt: skip
+
+    ours = Boto3Clients()
+    made = ours._client("s3", "us-east-1")  # a session, as the sweep has one by then
+    monkeypatch.setattr(ours, "_client", lambda service, region, *_: Sts() if service == "sts" else made)
+    role = "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-x-eu-west-1"
+    first = ours.s3_as(role, "ext-1", "eu-west-1")
+    assert asked == [
+        {"RoleArn": role, "RoleSessionName": "cloudtrail-guardian", "ExternalId": "ext-1", "DurationSeconds": 900}
+    ]
+    assert first.meta.region_name == "eu-west-1"
+    assert access_key(first) == "ASIA1"
+    assert ours.s3_as(role, "ext-1", "eu-west-1") is first  # kept
+    ours.s3_as(role, "ext-2", "eu-west-1")  # another external id: its own
+    assert len(asked) == 2
+    left[0] = timedelta(minutes=4)
+    ours._cache.clear()
+    ours.s3_as(role, "ext-1", "eu-west-1")
+    assert access_key(ours.s3_as(role, "ext-1", "eu-west-1")) == "ASIA4"  # renewed
 
 
 @pytest.mark.usefixtures("own_loader")
