@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from guardian.ports.errors import error_code
+from guardian.ports.finding_counts import Before
 from guardian.ports.findings import SecurityHubOff
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # in FailedFindings with the InvalidAccess code. Only these mean "off"; any other refusal (AccessDenied: the role's
 # policy) is a failure, reported as one.
 OFF_CODES = frozenset({"InvalidAccessException", "InvalidAccess"})
+FINDINGS_PARTITION = "#findings"  # the activity table's items counting each finding (guardian.flows.finding_counts)
 
 
 class SecurityHubAdapter:
@@ -98,6 +100,66 @@ class SecurityHubAdapter:
         except ClientError as exc:
             raise _off(exc) from exc
         return len(answer.get("UnprocessedFindings") or [])
+
+    def add_finding_count(
+        self,
+        table: str,
+        finding_id: str,
+        times: int,
+        *,
+        created_at: str,
+        expires_at: int,
+        replace_created: bool = False,
+    ) -> Before:
+        """ADD ``times`` to the finding's count in the activity table (UpdateItem: atomic, unconditional); the item
+        as it was before. ``replace_created``: the finding's CreatedAt as Security Hub has it, over the table's."""
+        created = "#created = :created" if replace_created else "#created = if_not_exists(#created, :created)"
+        answer = self._clients.dynamodb().update_item(
+            TableName=table,
+            Key={"principal": {"S": FINDINGS_PARTITION}, "at": {"S": finding_id}},
+            UpdateExpression=f"ADD #count :times SET expires_at = :ttl, {created}",
+            ExpressionAttributeNames={"#count": "count", "#created": "created_at"},
+            ExpressionAttributeValues={
+                ":times": {"N": str(times)},
+                ":ttl": {"N": str(expires_at)},
+                ":created": {"S": created_at},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        old = answer.get("Attributes") or {}
+        return Before(
+            count=_number(old.get("count")),
+            created_at=(old.get("created_at") or {}).get("S"),
+            workflow=(old.get("workflow") or {}).get("S"),
+        )
+
+    def note_finding_workflow(self, table: str, finding_id: str, workflow: str) -> None:
+        """The Workflow status the guardian set (or found) for the finding, so a repeat needs not ask again."""
+        self._clients.dynamodb().update_item(
+            TableName=table,
+            Key={"principal": {"S": FINDINGS_PARTITION}, "at": {"S": finding_id}},
+            UpdateExpression="SET #workflow = :workflow",
+            ExpressionAttributeNames={"#workflow": "workflow"},
+            ExpressionAttributeValues={":workflow": {"S": workflow}},
+        )
+
+    def finding_count(self, table: str, finding_id: str) -> int:
+        """The finding's count in the activity table now (a consistent read); 0 without an item."""
+        item = self._clients.dynamodb().get_item(
+            TableName=table,
+            Key={"principal": {"S": FINDINGS_PARTITION}, "at": {"S": finding_id}},
+            ConsistentRead=True,
+            ProjectionExpression="#count",
+            ExpressionAttributeNames={"#count": "count"},
+        )
+        return _number((item.get("Item") or {}).get("count"))
+
+
+def _number(value: Any) -> int:
+    try:
+        return max(0, int(str((value or {}).get("N", "0"))))
+    except ValueError:
+        return 0
 
 
 def _off(exc: ClientError) -> Exception:

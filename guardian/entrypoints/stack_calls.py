@@ -9,22 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 from guardian.entrypoints import runtime
+from guardian.entrypoints.alert_copies import with_copies
 from guardian.flows.deployments import handle_stack_call
 from guardian.model.stack_roles import STACK_ROLE
 
 
 def confirm(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The stack call confirmed as a deployment, or alerted; the alert's copies after it (alert_copies)."""
     config = runtime.config()
+    aws, run = runtime.full_adapter(config), runtime.invocation(context)
     if event.get("check") == STACK_ROLE:
         from guardian.flows.stack_roles import handle_stack_role  # noqa: PLC0415 - only for that rule's events
 
-        return handle_stack_role(event, runtime.full_adapter(config), config, runtime.invocation(context))
-    return handle_stack_call(event, runtime.full_adapter(config), config, runtime.invocation(context))
+        return with_copies(lambda: handle_stack_role(event, aws, config, run), aws, config, run)
+    return with_copies(lambda: handle_stack_call(event, aws, config, run), aws, config, run)
 
 
 def refused(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A call on the guardian's resources that AWS refused (rule ``-guard-denied``): MEDIUM, grouped, capped."""
+    """A call on the guardian's resources that AWS refused (rule ``-guard-denied``): MEDIUM, grouped, capped; the
+    alert's copies after it (alert_copies)."""
     from guardian.flows.guard_denied import handle_guard_denied  # noqa: PLC0415 - only for that rule's events
 
     config = runtime.config()
-    return handle_guard_denied(event, runtime.full_adapter(config), config, runtime.invocation(context))
+    aws, run = runtime.full_adapter(config), runtime.invocation(context)
+    return with_copies(lambda: handle_guard_denied(event, aws, config, run), aws, config, run)

@@ -92,7 +92,17 @@ def steps_after(
             recover(result, aws.full(), config, run, budget=after_alert_budget(run))
 
         steps.append(("recover the blind window", recover_window))
-    if config.security_hub and result.purpose is None and (sent or held):
+    return steps + copy_steps(result, aws, config, run, counted=sent or held, mailed=alert.message if alert else None)
+
+
+def copy_steps(
+    result: Result, aws: HealPath, config: Config, run: Invocation, *, counted: bool, mailed: str | None
+) -> list[tuple[str, Callable[[], object]]]:
+    """The alert's copies, by name: its Security Hub finding and OCSF object (``counted``: published or held by this
+    call), and the alert as ``mailed`` on the guardian's bus. Also what the handler's routes without these steps run
+    once their alert is out (guardian.entrypoints.alert_copies)."""
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if config.security_hub and result.purpose is None and counted:
 
         def copy_finding() -> None:  # an informational copy: the alert path stays SNS (guardian.flows.security_hub)
             from guardian.flows.security_hub import copy_to_security_hub  # noqa: PLC0415 - after the alert only
@@ -100,7 +110,7 @@ def steps_after(
             copy_to_security_hub(result, aws.full(), config, run)
 
         steps.append(("copy the alert to Security Hub", copy_finding))
-    if config.ocsf and result.purpose is None and (sent or held):
+    if config.ocsf and result.purpose is None and counted:
 
         def copy_ocsf() -> None:  # an OCSF Detection Finding in the evidence bucket (guardian.flows.ocsf_findings)
             from guardian.flows.ocsf_findings import write_ocsf_finding  # noqa: PLC0415 - after the alert only
@@ -108,13 +118,13 @@ def steps_after(
             write_ocsf_finding(result, aws.full(), config, run)
 
         steps.append(("copy the alert as an OCSF finding", copy_ocsf))
-    if config.own_events is not None and alert is not None:
-        mailed = alert.message
+    if config.own_events is not None and mailed is not None:
+        message = mailed
 
         def put_event() -> None:  # the guardian's own event on a bus, a copy (guardian.flows.own_events)
             from guardian.flows.own_events import put_alert_event  # noqa: PLC0415 - after the alert only
 
-            put_alert_event(mailed, aws.full(), config)
+            put_alert_event(message, aws.full(), config)
 
         steps.append(("put the alert on the event bus", put_event))
     return steps

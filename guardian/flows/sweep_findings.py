@@ -15,9 +15,8 @@ raised, and the next sweep's re-find brings it. Security Hub not enabled: noted 
 Imported into the home Region's Security Hub, as the event path's: the forwarders do not sweep (the home sweep
 covers every Region), so one trail's findings, whichever path found them, are in one place.
 
-A trail's drift is filed under the row of the call that would have made it (StopLogging, DeleteTrail,
-PutEventSelectors, PutInsightSelectors, else UpdateTrail), so a trail stopped, healed by the event path and re-found by
-the sweep is one finding; every other sweep alert under ``sweep/<its check>`` (the record's field that names it).
+Each finding is filed as :mod:`guardian.model.finding_generator` says (``generator``, kept here by that name), and
+counted as the event path counts (:mod:`guardian.flows.finding_counts`: atomically, in the activity table).
 """
 
 from __future__ import annotations
@@ -27,11 +26,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from guardian.flows import finding_counts
 from guardian.flows.finding_batch import taken
-from guardian.model.refs import SWEEP_SOURCE
+from guardian.model.finding_generator import generator
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from guardian.model.asff import Finding
     from guardian.model.config import Config
@@ -39,20 +39,13 @@ if TYPE_CHECKING:
     from guardian.ports.calls import Everything
     from guardian.ports.invocation import Invocation
 
+__all__ = ["Flushed", "closed", "generator"]  # generator: guardian.model.finding_generator's, by its old name
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 IDS_A_READ, FINDINGS_AN_IMPORT, FINDINGS_AN_UPDATE = 20, 100, 100
 MOST = 1000  # findings a run (10 imports); beyond, counted as dropped: the alerts went out all the same
 MARGIN = 5.0  # seconds kept before the sweep's timeout
 READERS = 8  # evidence signatures read at once, for the findings' SHA-256
-TRAIL_ROWS = (  # a trail's weakened field -> the decision-table row of the call that makes that change; first wins
-    ("logging", "StopLogging"),
-    ("event_selectors", "PutEventSelectors"),
-    ("advanced_event_selectors", "PutEventSelectors"),
-    ("insight_types", "PutInsightSelectors"),
-)
-NAMED = 128  # characters of a check's subject kept in its GeneratorId (ASFF: 512 at most)
-NOT_A_CHECK = frozenset({"source", "detected_at", "trail"})  # a sweep record's fields that name no check
 
 
 @dataclass(frozen=True)
@@ -95,32 +88,8 @@ def closed(run: Invocation, aws: object, config: Config) -> Flushed:
     return replace(flushed, failed=flushed.failed + copies.failed, errors=flushed.errors + copies.errors)
 
 
-def generator(result: Result) -> str | None:
-    """The finding's GeneratorId for a record the sweep made; None for anything else (asff's own rule)."""
-    from guardian.model.asff import GENERATOR_PREFIX  # noqa: PLC0415
-
-    raw = result.event.raw
-    if raw.get("source") != SWEEP_SOURCE:
-        return None
-    if "deleted" in raw and "changes" in raw and not {"resource", "key"} & set(raw) and result.decision.trail:
-        if raw.get("deleted"):
-            return GENERATOR_PREFIX + "DeleteTrail"
-        changes = raw.get("changes")
-        listed = changes if isinstance(changes, list) else []
-        weakened = {c.get("field") for c in listed if isinstance(c, dict) and c.get("effect") == "weakened"}
-        return GENERATOR_PREFIX + next((row for name, row in TRAIL_ROWS if name in weakened), "UpdateTrail")
-    check = next((str(k) for k in raw if k not in NOT_A_CHECK), "drift")
-    name = raw.get(check)
-    if check == "resource":  # "bucket NAME" or "log group NAME": which of the trail's resources
-        check = "log-group" if str(name).startswith("log group") else "bucket"
-    elif result.decision.trail is None and isinstance(name, str) and 0 < len(name) <= NAMED:
-        check += "/" + name  # no trail to file it under (its resource is the account): the rule, function... named
-    return GENERATOR_PREFIX + "sweep/" + check[: NAMED * 2]
-
-
 def _flush(results: list[Result], aws: Any, config: Config, run: Invocation) -> Flushed:
     from guardian.flows.budget import OutOfTime  # noqa: PLC0415
-    from guardian.model.asff import count_of  # noqa: PLC0415
     from guardian.model.evidence import evidence_key  # noqa: PLC0415
     from guardian.ports.findings import SecurityHubOff  # noqa: PLC0415
 
@@ -132,41 +101,48 @@ def _flush(results: list[Result], aws: Any, config: Config, run: Invocation) -> 
         made = _build(result, config, run, count=1, sha256=None)
         _, times = latest.pop(made.id, (result, 0))
         latest[made.id] = (result, times + 1)
-    ids, errors = list(latest), list[str]()
+    ids, errors, table = list(latest), list[str](), config.activity_table
+    wanted = {i: (times, _build(r, config, run, count=1, sha256=None).workflow) for i, (r, times) in latest.items()}
     call = _bounded(run)
     try:
-        existing: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids, IDS_A_READ):
-            existing |= call(partial(aws.existing_findings, region, chunk), "GetFindings")
+
+        def read(asked: list[str]) -> dict[str, dict[str, Any]]:
+            existing: dict[str, dict[str, Any]] = {}
+            for chunk in _chunks(asked, IDS_A_READ):
+                existing |= call(partial(aws.existing_findings, region, chunk), "GetFindings")
+            return existing
+
+        pooled = _pooled()
+        tallies = call(
+            partial(finding_counts.tally, wanted, aws, table, run.clock(), read=read, each=pooled), "counting"
+        )
         try:  # the digests are informational: without them the findings still go in, saying so
             digests = call(partial(_digests, [r for r, _ in latest.values()], aws), "reading the evidence signatures")
         except OutOfTime:
             digests = {}
-        findings = [
-            _build(
-                result,
-                config,
-                run,
-                count=count_of(existing.get(i)) + times,
-                sha256=digests.get(evidence_key(result)),
-                created_at=str((existing.get(i) or {}).get("CreatedAt") or "") or None,
-            )
-            for i, (result, times) in latest.items()
-        ]
+
+        def finding_for(i: str, count: int) -> Finding:
+            result = latest[i][0]
+            sha256, created = digests.get(evidence_key(result)), tallies[i].created_at
+            return _build(result, config, run, count=count, sha256=sha256, created_at=created)
+
+        def marked(finding: Finding) -> dict[str, Any]:
+            return tallies[finding.id].marked(finding.document)
+
         refused: set[str] = set()
-        for part in _chunks(findings, FINDINGS_AN_IMPORT):
-            failed = call(partial(aws.import_findings, region, [f.document for f in part]), "BatchImportFindings")
-            errors += failed
-            refused |= {f.split(": ")[0] for f in failed}
-        by_status: dict[str, list[tuple[str, str]]] = {}
-        for finding in findings:
-            now = str((existing.get(finding.id) or {}).get("Workflow", {}).get("Status") or "NEW")
-            if finding.id not in refused and now not in (finding.workflow, "SUPPRESSED"):
-                by_status.setdefault(finding.workflow, []).append((finding.id, finding.product_arn))
-        for status, identifiers in by_status.items():
-            for some in _chunks(identifiers, FINDINGS_AN_UPDATE):
-                unprocessed = call(partial(aws.set_workflows, region, some, status), "BatchUpdateFindings")
-                errors += [f"{unprocessed} not set {status}"] if unprocessed else []
+        todo, findings = {i: tallies[i].count for i in ids}, dict[str, "Finding"]()
+        for _ in range(1 + finding_counts.RECHECKS):  # then again where another copy counted past this run's
+            findings |= {i: finding_for(i, count) for i, count in todo.items()}
+            for part in _chunks([findings[i] for i in todo], FINDINGS_AN_IMPORT):
+                failed = call(partial(aws.import_findings, region, [marked(f) for f in part]), "BatchImportFindings")
+                errors += failed
+                refused |= {f.split(": ")[0] for f in failed}
+            imported = {i: c for i, c in todo.items() if i not in refused}
+            todo = call(partial(finding_counts.behind, aws, table, imported, pooled), "reading the counts again")
+            if not todo:
+                break
+        ready = [f for f in findings.values() if f.id not in refused]
+        errors += _workflows(ready, tallies, aws, config, call)
     except SecurityHubOff as exc:
         LOG.warning(
             "Security Hub is not enabled here: the sweep's findings are off (alerts are unaffected)",
@@ -177,11 +153,32 @@ def _flush(results: list[Result], aws: Any, config: Config, run: Invocation) -> 
         LOG.error("the sweep ran out of time for its findings: the next sweep's re-finds bring them")
         return Flushed(failed=len(results), note=str(exc), errors=(str(exc),))
     return Flushed(
-        imported=sum(1 for i in ids if i not in existing and i not in refused),
-        updated=sum(1 for i in ids if i in existing and i not in refused),
+        imported=sum(1 for i in ids if tallies[i].count == latest[i][1] and i not in refused),
+        updated=sum(1 for i in ids if tallies[i].count > latest[i][1] and i not in refused),
         failed=len(refused) + dropped,
         errors=tuple(errors),
     )
+
+
+def _workflows(
+    findings: list[Finding], tallies: dict[str, finding_counts.Tally], aws: Any, config: Config, call: Any
+) -> list[str]:
+    """BatchUpdateFindings, 100 a request per status, where a finding's Workflow must change; each kept in the
+    activity table once set (or where none was needed); what was not set, in words."""
+    by_status: dict[str, list[tuple[str, str]]] = {}
+    for finding in findings:
+        if tallies[finding.id].workflow_to_set(finding.workflow):
+            by_status.setdefault(finding.workflow, []).append((finding.id, finding.product_arn))
+    pending = {i for identifiers in by_status.values() for i, _ in identifiers}
+    errors, done = list[str](), {f.id: f.workflow for f in findings if f.id not in pending}
+    for status, identifiers in by_status.items():
+        for some in _chunks(identifiers, FINDINGS_AN_UPDATE):
+            unprocessed = call(partial(aws.set_workflows, config.topic_region, some, status), "BatchUpdateFindings")
+            errors += [f"{unprocessed} not set {status}"] if unprocessed else []
+            done |= {} if unprocessed else {i: status for i, _ in some}
+    note = partial(finding_counts.note_workflows, aws, config.activity_table, done, tallies)
+    call(note, "noting the workflows")
+    return errors
 
 
 def _build(
@@ -229,6 +226,21 @@ def _bounded(run: Invocation) -> Callable[[Callable[[], T], str], T]:
         return within(left, request, what)
 
     return call
+
+
+def _pooled() -> finding_counts.Each[str, Any]:
+    """The activity table's requests for many findings, :data:`READERS` at once."""
+
+    def each(request: Callable[[str], Any], ids: Iterable[str]) -> list[Any]:
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        listed = list(ids)
+        if len(listed) <= 1:
+            return [request(i) for i in listed]
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            return list(pool.map(request, listed))
+
+    return each
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

@@ -75,6 +75,83 @@ def test_a_repeat_updates_the_one_finding_and_its_count(world: World) -> None:
     assert finding["Workflow"] == {"Status": "RESOLVED"}
 
 
+def test_a_repeat_is_counted_in_the_activity_table_and_costs_one_security_hub_request(world: World) -> None:
+    boto3.client("securityhub", region_name="us-east-1").enable_security_hub()
+    world.invoke(load_event("stop_logging"))
+    world.cloudtrail().stop_logging(Name=TRAIL)
+    event = load_event("stop_logging")
+    event["detail"]["eventID"] = "a-second-stop-0002"
+    calls: list[tuple[str, str | None]] = []
+    _recorded(world, calls, event)
+
+    assert [name for name, _ in calls] == ["BatchImportFindings"]  # no GetFindings: the count is the table's
+    [finding] = findings()
+    assert finding["ProductFields"]["guardian/count"] == "2"
+    assert finding["Workflow"] == {"Status": "RESOLVED"}
+    item = boto3.client("dynamodb").get_item(
+        TableName="guardian-activity", Key={"principal": {"S": "#findings"}, "at": {"S": finding["Id"]}}
+    )["Item"]
+    assert (item["count"], item["workflow"]) == ({"N": "2"}, {"S": "RESOLVED"})
+    assert int(item["expires_at"]["N"]) > 0  # gone with the finding (Security Hub keeps it 90 days)
+
+
+def test_two_copies_of_one_finding_at_once_end_at_count_2_in_moto(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit test's interleaving (tests/unit/test_finding_counts.py) against moto's Security Hub and table: both
+    copies count before either imports, the higher count's import lands first."""
+    import threading  # noqa: PLC0415
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from guardian.adapters.full import FullAdapter  # noqa: PLC0415
+    from guardian.entrypoints import runtime  # noqa: PLC0415
+    from guardian.model.decide import PolicyContext, decide  # noqa: PLC0415
+    from guardian.model.events import parse_event  # noqa: PLC0415
+    from guardian.model.results import Result  # noqa: PLC0415
+    from guardian.model.rules import Outcome  # noqa: PLC0415
+    from guardian.ports.invocation import Invocation  # noqa: PLC0415
+    from tests.unit.test_finding_counts import later_lands_first  # noqa: PLC0415
+
+    boto3.client("securityhub", region_name="us-east-1").enable_security_hub()
+    gates = SimpleNamespace(hooks={})
+    later_lands_first(gates)  # type: ignore[arg-type]
+    count, land = FullAdapter.add_finding_count, FullAdapter.import_finding
+
+    def counting(self: FullAdapter, *args: Any, **kw: Any) -> Any:
+        gates.hooks["before count"]()
+        before = count(self, *args, **kw)
+        gates.hooks["after count"]()
+        return before
+
+    def importing(self: FullAdapter, region: str, document: dict[str, Any]) -> None:
+        gates.hooks["before import"]()
+        land(self, region, document)
+        gates.hooks["after import"]()
+
+    monkeypatch.setattr(FullAdapter, "add_finding_count", counting)
+    monkeypatch.setattr(FullAdapter, "import_finding", importing)
+    config = runtime.config()
+    event = parse_event(load_event("stop_logging"))
+    decision = decide(event, PolicyContext(account_id=ACCOUNT))
+    alerted = Result(event, decision, Outcome.ALERTED, decision.severity)
+    run = Invocation(runtime.now, lambda _: None)
+    answers: dict[str, str] = {}
+
+    def copy() -> None:
+        adapter = runtime.full_adapter(config)
+        answers[threading.current_thread().name] = security_hub.copy_to_security_hub(alerted, adapter, config, run)
+
+    copies = [threading.Thread(target=copy, name=name) for name in ("first", "second")]
+    for thread in copies:
+        thread.start()
+    for thread in copies:
+        thread.join(20)
+
+    assert answers == {"first": "imported", "second": "updated"}
+    [finding] = findings()
+    assert finding["ProductFields"]["guardian/count"] == "2"
+
+
 def test_security_hub_not_enabled_is_noted_once_and_never_fails_a_step(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
