@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Duration, Stack, Validations
+from aws_cdk import Aws, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -83,7 +83,22 @@ class WatchRules(Construct):
 
 
 def grant_undos(role: iam.IRole, compiled: Compiled, stack: Stack) -> None:
-    """What the watch rules' opt-in undos need, and only if a deployed rule names one."""
+    """What the watch rules' opt-in undos and checks need, and only if a deployed rule names one."""
+    if any(r.check == "SecurityRouting" for r in compiled.rules):
+        rules = f"arn:{Aws.PARTITION}:events:*:{Aws.ACCOUNT_ID}:rule/*"  # the pseudo-parameter: one ack, any env
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WatchRuleCheckReadEventBridgeRule",
+                actions=["events:DescribeRule", "events:ListTargetsByRule"],
+                resources=[rules],
+            )
+        )
+        Validations.of(role).acknowledge(
+            Ack(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/*]",
+                reason="A watch rule's check reads (only) the EventBridge rule a call named, any of this account's.",
+            )
+        )
     heals = {r.heal for r in compiled.rules if r.heal}
     if "StartConfigurationRecorder" in heals:
         role.add_to_principal_policy(

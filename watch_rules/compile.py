@@ -56,6 +56,7 @@ class Compiled:
                     "description": r.description,
                     "severity": r.severity,
                     "heal": r.heal,
+                    **({"check": r.check} if r.check else {}),
                     "pattern": self.patterns[r.id],
                 }
                 for r in self.rules
@@ -212,6 +213,18 @@ def _pack(merged: list[tuple[tuple[str, ...], dict[str, Any]]]) -> list[Group]:
 
 
 def _combined(types: list[str], details: list[Any]) -> dict[str, Any]:
+    """One pattern for ``details``: a field every one of them filters alike is said once, beside the ``$or`` (the
+    same events: AND distributes over OR), unless a branch would be left empty."""
     if len(details) == 1:
         return {"detail-type": types, "detail": details[0]}
-    return {"detail-type": types, "detail": {"$or": details}}
+    first = details[0]
+    shared = {
+        k: v
+        for k, v in first.items()
+        if k != "$or"
+        and all(k in d and json.dumps(d[k], sort_keys=True) == json.dumps(v, sort_keys=True) for d in details)
+    }
+    if any(set(d) <= set(shared) for d in details):
+        shared = {}
+    branches = [{k: v for k, v in d.items() if k not in shared} for d in details]
+    return {"detail-type": types, "detail": {**shared, "$or": branches}}

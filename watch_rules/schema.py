@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-RULE_KEYS = frozenset({"id", "description", "severity", "match", "enabled", "heal"})
+RULE_KEYS = frozenset({"id", "description", "severity", "match", "enabled", "heal", "check"})
 # match key -> the path of the field in the EventBridge event's ``detail`` (None: not under detail)
 FIELDS: Mapping[str, tuple[str, ...]] = {
     "eventSource": ("eventSource",),
@@ -40,6 +40,11 @@ WILDCARD_FIELDS = frozenset({"eventSource", "eventName", "region", "principal"})
 HEALS: Mapping[str, tuple[str, str]] = {  # the undo: the eventSource and the one eventName it undoes
     "StartConfigurationRecorder": ("config.amazonaws.com", "StopConfigurationRecorder"),
     "EnableGuardDutyDetector": ("guardduty.amazonaws.com", "UpdateDetector"),
+}
+# The reads a rule may ask for before it alerts: the eventSource and the eventNames the read understands.
+CHECKS: Mapping[str, tuple[str, frozenset[str]]] = {
+    # the EventBridge rule named in the call is read (DescribeRule, ListTargetsByRule): does it route security?
+    "SecurityRouting": ("events.amazonaws.com", frozenset({"DisableRule", "RemoveTargets", "PutRule"})),
 }
 OPERATORS = frozenset(
     {"prefix", "suffix", "wildcard", "anything-but", "exists", "numeric", "equals-ignore-case", "cidr"}
@@ -67,6 +72,7 @@ class WatchRule:
     match: Mapping[str, Any]
     enabled: bool = True
     heal: str | None = None
+    check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,9 @@ def _rule(item: Any, index: int, problems: list[str]) -> WatchRule | None:
     heal = item.get("heal")
     if heal is not None and heal not in HEALS:
         problems.append(f"{name}: heal must be one of {', '.join(HEALS)} (got {heal!r})")
+    check = item.get("check")
     match = item.get("match")
+    _check_reads(name, check, match, problems)
     if not isinstance(match, dict) or not match:
         problems.append(f"{name}: match must be a non-empty object")
     else:
@@ -156,7 +164,26 @@ def _rule(item: Any, index: int, problems: list[str]) -> WatchRule | None:
     assert isinstance(severity, str)
     assert isinstance(match, dict)
     assert isinstance(enabled, bool)
-    return WatchRule(rid, description.strip(), severity, match, enabled, heal)
+    return WatchRule(rid, description.strip(), severity, match, enabled, heal, check)
+
+
+def _check_reads(name: str, check: Any, match: Any, problems: list[str]) -> None:
+    """A known check, reading what its calls name: the rule's match must stay within those calls."""
+    if check is None:
+        return
+    if not isinstance(check, str) or check not in CHECKS:
+        problems.append(f"{name}: check must be one of {', '.join(CHECKS)} (got {check!r})")
+        return
+    if not isinstance(match, dict):
+        return  # said of match itself
+    source, names = CHECKS[check]
+    wanted = match.get("eventName")
+    listed = wanted if isinstance(wanted, list) else [wanted]
+    if match.get("eventSource") != source or not all(isinstance(n, str) and n in names for n in listed):
+        problems.append(
+            f"{name}: check {check} reads what {source} {', '.join(sorted(names))} name: the rule's match needs "
+            f"eventSource {source!r} and eventName among them"
+        )
 
 
 def _check_match(name: str, match: Mapping[str, Any], problems: list[str]) -> None:

@@ -1,7 +1,8 @@
 """The watch rules the remediation function matches events against: the compiled copy in its own asset.
 
 Written there at synth from ``rules/watch.json`` (infra/watch.py), so only a deployment can change it; read once
-per environment, and only for an event the decision table does not act on (never on the heal path).
+per environment, and only for an event the decision table does not act on (never on the heal path). A rule with a
+``check`` (an EventBridge rule disabled or its targets removed) has the thing its call names read first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from guardian.model.config import Config
     from guardian.model.decide import Decision
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.rule_routing import Verdict
     from guardian.model.watch import WatchRule
 
 WATCH_RULES_FILE = Path(__file__).resolve().parent.parent / "watch_rules.json"
@@ -35,6 +37,25 @@ def watched(parsed: CloudTrailEvent, config: Config) -> Decision | None:
     rules = watch_rules()
     if not rules:
         return None
-    from guardian.model.watch import watch_decision  # noqa: PLC0415
+    from guardian.model.watch import matching, watch_decision  # noqa: PLC0415
 
-    return watch_decision(parsed, rules, config.policy)
+    checked = [r for r in matching(rules, parsed.raw) if r.check]
+    return watch_decision(parsed, rules, config.policy, _verdicts(parsed, checked, config) if checked else None)
+
+
+def _verdicts(parsed: CloudTrailEvent, checked: list[WatchRule], config: Config) -> dict[str, Verdict]:
+    """Each checked rule's verdict, from one read of the EventBridge rule the call names (none for the guardian's own
+    calls, which are noted anyway)."""
+    from guardian.model.decide import is_own_action  # noqa: PLC0415
+
+    if is_own_action(parsed, config.policy):
+        return {}
+    from guardian.adapters.event_rules import read_rule  # noqa: PLC0415
+    from guardian.entrypoints import runtime  # noqa: PLC0415
+    from guardian.model.rule_routing import Verdict, own_rule, rule_named, verdict  # noqa: PLC0415
+
+    named = rule_named(parsed)
+    if named and own_rule(named[0], config.policy.self_functions):
+        return {r.id: Verdict(None, "the guardian's own rule: its guard alerts") for r in checked}
+    read = read_rule(runtime.clients(), parsed.aws_region or "", *named) if named and parsed.aws_region else None
+    return {r.id: verdict(parsed, read, r.severity) for r in checked}

@@ -8,7 +8,7 @@ on: a built-in row always keeps precedence, so a watch rule can never turn off a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from guardian.model.decide import Decision, PolicyContext, is_own_action, matching_exemption
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from guardian.model.events import CloudTrailEvent
+    from guardian.model.rule_routing import Verdict
 
 COMPILED_SCHEMA = "cloudtrail-guardian/watch-rules-compiled"
 _ORDER = list(Severity)
@@ -35,6 +36,7 @@ class WatchRule:
     severity: Severity
     pattern: Mapping[str, Any]
     heal: str | None = None
+    check: str | None = None  # a read before it alerts (watch_rules.schema.CHECKS): its verdict decides
 
 
 def parse_compiled(text: str) -> tuple[WatchRule, ...]:
@@ -53,6 +55,7 @@ def parse_compiled(text: str) -> tuple[WatchRule, ...]:
                 Severity(r["severity"]),
                 dict(r["pattern"]),
                 None if r.get("heal") is None else str(r["heal"]),
+                None if r.get("check") is None else str(r["check"]),
             )
             for r in data["rules"]
         )
@@ -65,14 +68,34 @@ def matching(rules: tuple[WatchRule, ...], raw: Mapping[str, Any]) -> tuple[Watc
     return tuple(r for r in rules if matches(r.pattern, event))
 
 
-def watch_decision(event: CloudTrailEvent, rules: tuple[WatchRule, ...], ctx: PolicyContext) -> Decision | None:
-    """The alert for the most severe matching rule (the first on a tie), naming the others; None if none match."""
-    found = matching(rules, event.raw)
+def checked(found: tuple[WatchRule, ...], verdicts: Mapping[str, Verdict]) -> tuple[WatchRule, ...]:
+    """The matched rules as their checks left them: a rule whose read found nothing of its business is dropped."""
+    kept = []
+    for rule in found:
+        said = verdicts.get(rule.id) if rule.check else None
+        if said is None:
+            kept.append(rule)
+        elif said.severity is not None:
+            kept.append(replace(rule, severity=said.severity))
+    return tuple(kept)
+
+
+def watch_decision(
+    event: CloudTrailEvent,
+    rules: tuple[WatchRule, ...],
+    ctx: PolicyContext,
+    verdicts: Mapping[str, Verdict] | None = None,
+) -> Decision | None:
+    """The alert for the most severe matching rule (the first on a tie), naming the others; None if none match.
+    ``verdicts``: a checked rule's read (by rule id) sets its severity and says why, or drops it."""
+    found = checked(matching(rules, event.raw), verdicts or {})
     if not found:
         return None
     top = max(found, key=lambda r: _ORDER.index(r.severity))
     others = [r.id for r in found if r is not top]
     also = f" (also matched: {', '.join(others)})" if others else ""
+    note = (verdicts or {}).get(top.id)
+    also = f": {note.note}{also}" if note is not None else also
     severity = top.severity
     heal = Heal(top.heal) if top.heal else None
     rule = Rule(top.description, severity, heal, severity, Severity.INFO, event.event_source or "", Subject.ACCOUNT)

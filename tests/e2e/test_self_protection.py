@@ -84,10 +84,11 @@ def test_a_change_to_the_guardians_own_rule_reaches_the_topic_without_any_functi
         [(function, marked)] = aws.invocations
         assert function.endswith(f":function:{deployment.outputs['RemediationFunctionName']}")
         assert marked["guardian"] == "stack-call"
-        # ...and a change to someone else's rule is nobody's business.
+        # ...and a change to someone else's rule is not the guard's: the watch rule eventbridge-security-rule-changed
+        # sends it to the function, which reads that rule (tests/integration/test_watch_eventbridge_moto.py).
         events.put_events(Entries=[api_call("events", "DisableRule", {"name": "marketing-nightly"}, mallory)])
         assert scenario.drain(aws, queue_url) == []
-        assert len(aws.invocations) == 1
+        assert [e["detail"]["requestParameters"] for _, e in aws.invocations[1:]] == [{"name": "marketing-nightly"}]
         # The deployment itself is: a MEDIUM alert (mailed) that names the change set and who made it...
         deployer = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}/cli"
         change_set = {"stackName": "CloudTrailGuardian", "changeSetName": "cdk-deploy-change-set"}

@@ -77,6 +77,36 @@ def test_no_watch_rules_means_no_rules_and_nothing_in_the_asset() -> None:
     template, stack = synth_template({"watchRules": "none"})
     assert not [n for n in rules_of(template) if "-watch-" in n]
     assert stack.watch is None
+    assert "events:DescribeRule" not in granted(template, "RemediationRole")  # no rule checks: no read
+
+
+def test_the_eventbridge_checks_reads_are_granted_read_only_on_this_accounts_rules(
+    default_synth: Any, recorded: set[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eventbridge-security-rule-changed reads the rule a call named: DescribeRule and ListTargetsByRule, nothing
+    more, on any rule of this account (any Region, any bus)."""
+    template, _ = default_synth
+    [statement] = [
+        st
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "WatchRuleCheckReadEventBridgeRule"
+    ]
+    assert sorted(statement["Action"]) == ["events:DescribeRule", "events:ListTargetsByRule"]
+    assert statement["Resource"] == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:*:", {"Ref": "AWS::AccountId"}, ":rule/*"]]
+    }
+    compiled = tmp_path / "compiled.json"
+    compiled.write_text(json.dumps(compile_rules(load(PACK)).runtime_document()))
+    monkeypatch.setattr(watching, "WATCH_RULES_FILE", compiled)
+    events = boto3.client("events")
+    events.put_rule(Name="findings", EventPattern=json.dumps({"source": ["aws.guardduty"]}), State="DISABLED")
+    event = json.loads((REPO_ROOT / "tests" / "events" / "watch" / "events_disable_rule.json").read_text())
+    event["detail"]["requestParameters"]["name"] = "findings"
+    assert handler.lambda_handler(event, None)["severity"] == "HIGH"
+    calls = {c for c in recorded if c.startswith("events:")}
+    assert {"events:DescribeRule", "events:ListTargetsByRule"} <= calls
+    assert uncovered(calls, granted(template, "RemediationRole")) == set()
 
 
 @pytest.mark.parametrize(

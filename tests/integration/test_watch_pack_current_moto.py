@@ -41,6 +41,12 @@ def record(name: str) -> dict[str, Any]:
         ("bedrock_delete_model_invocation_logging", "HIGH", "bedrock-invocation-logging-deleted"),
         # a CloudTrail call the decision table has no row for: left to the watch rules
         ("cloudtrail_deregister_organization_delegated_admin", "HIGH", "cloudtrail-delegated-admin-deregistered"),
+        ("elb_classic_access_log_off", "MEDIUM", "elb-classic-access-log-disabled"),
+        ("logs_delete_delivery_source", "LOW", "log-delivery-deleted"),
+        ("macie2_update_macie_session_paused", "MEDIUM", "macie-paused"),
+        ("iam_create_role_parameters_omitted", "HIGH", "iam-policy-parameters-omitted"),
+        ("iam_update_assume_role_policy_parameters_omitted", "HIGH", "iam-policy-parameters-omitted"),
+        ("kms_create_key_parameters_omitted", "HIGH", "kms-key-policy-parameters-omitted"),
     ],
 )
 def test_a_blinding_call_is_alerted_with_its_rule(

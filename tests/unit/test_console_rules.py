@@ -25,10 +25,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_check_says_how_the_pack_compiles(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "rules", "check", "--rules", str(PACK))
     assert status == 0
-    assert re.match(rf"{re.escape(str(PACK))}: valid; 38 of 45 rules enabled, in 5 EventBridge rule\(s\)", out)
+    assert re.match(rf"{re.escape(str(PACK))}: valid; 42 of 49 rules enabled, in 5 EventBridge rule\(s\)", out)
     status, out, _ = run(capsys, "rules", "check", "--rules", str(PACK), "--json")
     document = json.loads(out)
-    assert (document["valid"], document["enabled"], len(document["groups"])) == (True, 38, 5)
+    assert (document["valid"], document["enabled"], len(document["groups"])) == (True, 42, 5)
 
 
 def test_check_names_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

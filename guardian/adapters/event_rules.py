@@ -1,0 +1,45 @@
+"""An EventBridge rule as a watch rule's check reads it (:mod:`guardian.model.rule_routing`): DescribeRule and its
+targets, in the Region of the call. Read only; a failed read is returned, named, never raised: the alert goes out
+either way."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from guardian.model.rule_routing import RuleRead
+
+if TYPE_CHECKING:
+    from guardian.adapters.clients import ClientProvider
+
+TARGET_PAGES = 3  # ListTargetsByRule pages (100 targets each; a rule holds at most 5 by default)
+
+
+def read_rule(clients: ClientProvider, region: str, name: str, bus: str) -> RuleRead:
+    client = clients.events(region)
+    try:
+        rule = client.describe_rule(Name=name, EventBusName=bus)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        return (
+            RuleRead(name, bus, found=False) if code == "ResourceNotFoundException" else RuleRead(name, bus, error=code)
+        )
+    except BotoCoreError as exc:
+        return RuleRead(name, bus, error=type(exc).__name__)
+    targets: list[str] = []
+    token: str | None = None
+    try:
+        for _ in range(TARGET_PAGES):
+            page = (
+                client.list_targets_by_rule(Rule=name, EventBusName=bus, NextToken=token)
+                if token
+                else client.list_targets_by_rule(Rule=name, EventBusName=bus)
+            )
+            targets.extend(t["Arn"] for t in page.get("Targets", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+    except (ClientError, BotoCoreError):
+        pass  # the pattern alone decides (the rule may have been deleted between the two reads)
+    return RuleRead(name, bus, True, rule.get("EventPattern"), rule.get("State"), tuple(targets))
