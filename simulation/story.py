@@ -129,10 +129,22 @@ def act_four(act: SwitchOffAct, bucket: str) -> list[str]:
     return lines + _lock_lines(act.locked, bucket)
 
 
+def resolved(findings: Sequence[dict[str, Any]]) -> bool:
+    """Act 1's alert is a Security Hub finding on the trail that went NEW -> RESOLVED when the heal was verified
+    (issue 24's "Done when"): a demo whose finding does not resolve fails."""
+    return any(
+        f["workflows"][:1] == ["NEW"]
+        and f["workflows"][-1:] == ["RESOLVED"]
+        and str(f["resource"]).endswith(f":trail/{TRAIL}")
+        for f in findings
+    )
+
+
 def results(outcome: Outcome) -> list[tuple[str, bool]]:
     """Each act's verdict: the demo exits non-zero unless every one holds."""
     two, three, four = outcome.lost_event, outcome.lifecycle, outcome.switched_off
     healed = bool(outcome.status_after.get("IsLogging")) and outcome.pattern_matches and len(outcome.notifications) == 1
+    finding = resolved(outcome.findings)
     recreated = two is not None and two.trail_after == two.trail_before and bool(two.status_after.get("IsLogging"))
     kept = three is not None and three.pattern_matches and three.rules_after is None and len(three.notifications) == 1
     guarded = (
@@ -143,6 +155,12 @@ def results(outcome: Outcome) -> list[tuple[str, bool]]:
     )
     return [
         ("trail healed, verified, alerted once, evidence kept" if healed else "FAILED (act 1)", healed),
+        (
+            "act 1's Security Hub finding went NEW -> RESOLVED"
+            if finding
+            else "FAILED (act 1: its Security Hub finding did not go NEW -> RESOLVED)",
+            finding,
+        ),
         ("deleted trail recreated by the sweep, as it was" if recreated else "FAILED (act 2)", recreated),
         ("the logs' expiry rule removed, the bucket back to its baseline" if kept else "FAILED (act 3)", kept),
         (

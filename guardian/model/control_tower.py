@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from guardian.model.events import CloudTrailEvent
     from guardian.model.refs import TrailRef
     from guardian.model.trail import TrailState
@@ -38,6 +40,21 @@ WEAKENING = ("StopLogging", "DeleteTrail")  # and a PutEventSelectors below the 
 # the watch rules control-tower-landing-zone-* alert them as context for the changes to the trail they bring.
 SELECTORS = ("event_selectors", "advanced_event_selectors")  # kept together: one selects what the other does not
 LIFECYCLE_EVENTS = ("SetupLandingZone", "UpdateLandingZone", "ResetLandingZone", "DeleteLandingZone")
+DETECT = "detect"  # GUARDIAN_CONTROL_TOWER where ``controlTower`` is auto without managementAccountId
+
+
+def detected(trails: Iterable[Mapping[str, Any]], account: str) -> str | None:
+    """The landing zone's management account, from the trails one Region lists with shadow trails, or None:
+    :data:`TRAIL_NAME`, an organization trail whose ARN names another account. Only an organization's management
+    account owns an organization trail (a delegated administrator's is made in its name), and a shadow trail's ARN
+    names its owner; any trail an insider here makes, an organization trail none can, names this account: never
+    taken. The management account's own trail names itself: there ``managementAccountId`` says it."""
+    for trail in trails:
+        owner = (str(trail.get("TrailARN", "")).split(":")[4:5] or [""])[0]
+        ours = trail.get("Name") == TRAIL_NAME and trail.get("IsOrganizationTrail") is True
+        if ours and owner != account and len(owner) == 12 and owner.isdigit():
+            return owner
+    return None
 
 
 @dataclass(frozen=True)

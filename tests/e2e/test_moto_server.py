@@ -121,7 +121,7 @@ def test_stop_logging_is_healed_over_http_against_the_deployed_template(template
         assert all(ok for _, ok in story.results(outcome))
         text = "\n".join(lines)
         assert len(lines) <= 100
-        assert text.count("RESULT: ") == 4
+        assert text.count("RESULT: ") == 5  # four acts, and act 1's finding NEW -> RESOLVED
         assert text.count("  evidence  s3://") == 4
         assert text.count("Object Lock GOVERNANCE until ") == 4
         assert "restarted logging" not in "\n".join(story.act_three(act_three, bucket))

@@ -1,4 +1,4 @@
-"""The ``controlTower`` setting (off | auto): validated, it needs the management account's id, and reaches both
+"""The ``controlTower`` setting (off | auto): validated, with the management account's id (or ``detect``) reaches both
 functions as ``GUARDIAN_CONTROL_TOWER`` (guardian.model.control_tower); off, neither function hears of it."""
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ def settings(**context: Any) -> GuardianSettings:
     return GuardianSettings.from_context(context.get)
 
 
-def test_control_tower_is_off_by_default_and_auto_needs_the_management_account() -> None:
+def test_control_tower_is_off_by_default_and_auto_without_the_management_account_detects() -> None:
     assert "controlTower" in OPTIONS
     assert settings().control_tower == "off"
     assert settings(managementAccountId=MANAGEMENT).control_tower_account is None
     on = settings(controlTower=" AUTO ", managementAccountId=MANAGEMENT)
     assert (on.control_tower, on.control_tower_account) == ("auto", MANAGEMENT)
-    with pytest.raises(SettingsError, match="controlTower auto needs managementAccountId"):
-        settings(controlTower="auto")
+    assert settings(controlTower="auto").control_tower_account == "detect"  # the sweep detects the landing zone
     with pytest.raises(SettingsError, match=re.escape('controlTower must be "auto" or "off", got \'on\'')):
         settings(controlTower="on", managementAccountId=MANAGEMENT)
 
