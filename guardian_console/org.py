@@ -2,24 +2,25 @@
 through each account's read-only role (``over_org``), with what could not be read named, never skipped.
 
 Run in the management account or a delegated administrator account (Organizations' ListAccounts), or with
-``--accounts``. Each account is read through ``<stack>-console-read`` (the stack's ``ConsoleReadRole`` output; another
-with ``--assume-role``), assumed once per account; each target's clients made once, from one botocore session
-(org_clients.py: client creation is most of the run's CPU).
+``--accounts``, or over the deployment's ``environments`` (org_accounts.py). Each account is read through
+``<stack>-console-read`` (the stack's ``ConsoleReadRole`` output; another with ``--assume-role``), assumed once per
+account; each target's clients made once, from one botocore session (org_clients.py: client creation is most of the
+run's CPU).
 Used by ``status --org`` and ``incidents --org`` (org_status.py); ``add_options``: a command's ``--org`` options.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardian_console import org_accounts
 from guardian_console.errors import ConsoleError
 from guardian_console.org_clients import ATTEMPTS, Shared
 from guardian_console.sessions import Account
@@ -82,13 +83,27 @@ def add_options(command: argparse.ArgumentParser) -> None:
         type=int,
         help="with --org: processes, each with --workers threads (default: one per CPU above 100 targets, else 1)",
     )
+    org_accounts.add_options(command)
 
 
 def targets(args: argparse.Namespace, base_session: Any) -> list[Target]:
-    """``--accounts``, else the organization's ACTIVE accounts; in ``--regions``, else each account's home Regions
-    (cdk.json's ``environments``), else ``--region`` (or the session's)."""
-    ids = _listed(args.accounts) if getattr(args, "accounts", None) else organization_accounts(base_session)
-    homes = _homes(Path("cdk.json"))
+    """``--accounts``, else the organization's ACTIVE accounts (those of ``environments`` with ``--accounts-from
+    environments``, or where Organizations cannot be read: a note says so); in ``--regions``, else each account's
+    Regions in ``environments``, else ``--region`` (or the session's)."""
+    homes = org_accounts.homes(args)
+    source = getattr(args, "accounts_from", None)
+    if getattr(args, "accounts", None):
+        ids = _listed(args.accounts)
+    elif source == org_accounts.ENVIRONMENTS:
+        ids = org_accounts.accounts(homes)
+    else:
+        try:
+            ids = organization_accounts(base_session)
+        except ConsoleError as exc:
+            if source == org_accounts.ORGANIZATIONS or not homes:
+                raise
+            ids = org_accounts.accounts(homes)
+            print(f"guardian: note: {exc}; reading those of environments instead ({len(ids)})", file=sys.stderr)
     fallback = getattr(args, "region", None) or base_session.region_name
     wanted = [r.strip() for r in str(getattr(args, "regions", None) or "").split(",") if r.strip()]
     found: list[Target] = []
@@ -267,17 +282,3 @@ def _listed(text: str) -> list[str]:
     if bad or not ids:
         raise ConsoleError(f"not account ids: {', '.join(bad) or 'none given'}", "pass --accounts 111111111111,...")
     return sorted(set(ids))
-
-
-def _homes(path: Path) -> dict[str, list[str]]:
-    """Each account's home Regions, from cdk.json's ``environments`` (one guardian per entry)."""
-    try:
-        value = json.loads(path.read_text()).get("context", {}).get("environments", [])
-        value = json.loads(value) if isinstance(value, str) else value
-    except (OSError, ValueError, AttributeError):
-        return {}
-    homes: dict[str, list[str]] = {}
-    for entry in value if isinstance(value, list) else []:
-        if isinstance(entry, dict) and entry.get("account") and entry.get("region"):
-            homes.setdefault(str(entry["account"]), []).append(str(entry["region"]))
-    return {a: sorted(set(r)) for a, r in homes.items()}

@@ -1,6 +1,6 @@
 """The org-wide console's figure (issue 24): ``guardian status --org`` over 200 accounts x 4 Regions, 25 ms a request,
-target <= 60 s. ``make bench`` runs it; ``BENCH_ORG_ACCOUNTS``, ``BENCH_ORG_WORKERS`` (``16,32``),
-``BENCH_ORG_PROCESSES`` (default: the CPU count) change it.
+target <= 60 s. ``make bench`` runs it; ``BENCH_ORG_ACCOUNTS`` and ``BENCH_ORG_WORKERS`` (``16``: ``16,32`` runs
+each) change it.
 
 moto cannot host 800 deployed stacks quickly, so the figure is taken in two steps. First the real thing, once: the
 template deployed into moto_server, the demo played against it, and ``guardian status --org`` run over that one
@@ -8,17 +8,19 @@ account and Region, every HTTP exchange botocore makes recorded (the role assume
 Then the same command over 800 targets (``--accounts``: Organizations' one ListAccounts page per 20 accounts left
 out), its real code, botocore's real serializing, signing and parsing, only the network replaced: each request is
 answered from the recording after a 25 ms sleep (real sleeps, real threads: wall time, measured). Every target
-answers as the recorded account: its signing key's public half (cached by key) is read once per process, where 800
-keys cost one GetPublicKey each, under one lock (guardian.adapters.services). With 16 and 32 threads in one
-process (``--processes 1``), then in the command's own process pool (``--processes N``, its processes forked rather
-than spawned so that the replay reaches them). Prints; asserts nothing but that every target was read and each
-account's role assumed once.
+answers as the recorded stack, but for its signing key: each stack has its own, as in reality (its ARN in the
+stack's outputs names the target's account and Region), so each target's GetPublicKey is its own request, the
+public halves cached per key (guardian.adapters.services). Run with the command's defaults (its process pool above
+100 targets, its processes forked rather than spawned so that the replay reaches them), then with ``--processes 1``.
+Prints the requests of each kind per target, and checks them: every target read, making each request the recorded
+target made (GetPublicKey included), each account's role assumed once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,24 +48,26 @@ from simulation.moto_server import ACCOUNT, REGION, environment  # noqa: E402
 
 ACCOUNTS = int(os.environ.get("BENCH_ORG_ACCOUNTS", "200"))
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
-WORKERS = tuple(int(w) for w in os.environ.get("BENCH_ORG_WORKERS", "16,32").split(","))
-PROCESSES = int(os.environ.get("BENCH_ORG_PROCESSES", str(os.cpu_count() or 2)))  # the last run: threads in each
+WORKERS = tuple(int(w) for w in os.environ.get("BENCH_ORG_WORKERS", "16").split(","))  # 16: the command's default
 LATENCY = 0.025  # seconds a request, each way together
 TARGET_SECONDS = 60.0
 ROLE = "CloudTrailGuardian-console-read"
-_KEY_ID = re.compile(r"Credential=ASIA(\d{12})/")
+_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([a-z0-9-]+)/")  # the access key and the Region
 
 
 class Wire:
     """botocore's HTTP, recorded once against moto, then replayed with a latency: ``Endpoint._send`` patched (the
-    operation's name taken from ``_do_get_response``, which calls it)."""
+    operation's name taken from ``_do_get_response``, which calls it). Requests counted by operation and by whom:
+    an account (the role's credentials name it) or ``base`` (the caller's own); GetPublicKey by key too."""
 
     def __init__(self) -> None:
         self.recorded: dict[tuple[str, ...], tuple[int, dict[str, str], bytes]] = {}
         self.first: dict[str, tuple[int, dict[str, str], bytes]] = {}  # by operation: requests whose body varies
         self.requests: Counter[str] = Counter()  # by operation
-        self.by_account: Counter[str] = Counter()
+        self.by_account: Counter[tuple[str, str]] = Counter()  # by (account or "base", operation)
+        self.public_keys: Counter[str] = Counter()  # GetPublicKey by KeyId
         self.missing: Counter[str] = Counter()
+        self.signing_key = ""  # the recorded stack's signing key (its GetPublicKey's KeyId)
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -75,8 +79,10 @@ class Wire:
             response = real_send(endpoint, request)
             answer = (response.status_code, dict(response.headers.items()), response.content)
             operation = self._local.operation
+            if operation == "kms.GetPublicKey":
+                self.signing_key = str(json.loads(_body(request))["KeyId"])
+            self.count(operation, _account(request), missing=False, key=_public_key(operation, request))
             with self._lock:
-                self.requests[operation] += 1
                 self.recorded.setdefault(_key(operation, request), answer)
                 self.first.setdefault(operation, answer)
             return _response(request.url, *answer)
@@ -89,32 +95,45 @@ class Wire:
         """``sink``: a queue each request is counted to (forked processes' requests), else this wire's counters."""
 
         def send(_endpoint: Endpoint, request: Any) -> AWSResponse:
-            operation = self._local.operation
+            operation, account, key = (
+                self._local.operation,
+                _account(request),
+                _public_key(self._local.operation, request),
+            )
             answer = self.recorded.get(_key(operation, request)) or self.first.get(operation)
-            account = _KEY_ID.search(str(request.headers.get("Authorization", b"")))
             if sink is not None:
-                sink.put((operation, account[1] if account else "base", answer is None))
+                sink.put((operation, account, answer is None, key))
             else:
-                self.count(operation, account[1] if account else "base", answer is None)
+                self.count(operation, account, missing=answer is None, key=key)
             time.sleep(latency)
             if answer is None:
                 return _response(request.url, 400, {}, b'{"__type": "NotRecorded", "message": "not recorded"}')
             status, headers, body = answer
             if operation == "sts.AssumeRole":  # credentials naming the account: its requests are counted apart
-                target = re.search(rb"RoleArn=arn%3Aaws%3Aiam%3A%3A(\d{12})", _body(request))
-                key_id = b"<AccessKeyId>ASIA" + (target[1] if target else b"0" * 12) + b"<"
+                role = re.search(rb"RoleArn=arn%3Aaws%3Aiam%3A%3A(\d{12})", _body(request))
+                key_id = b"<AccessKeyId>ASIA" + (role[1] if role else b"0" * 12) + b"<"
                 body = re.sub(rb"<AccessKeyId>[^<]*<", key_id, body)
+            own = _own_key(self.signing_key, account, request) if account != "base" else self.signing_key
+            if own != self.signing_key and self.signing_key.encode() in body:  # its stack's outputs, its baselines
+                body = body.replace(self.signing_key.encode(), own.encode())
+                headers = {k: v for k, v in headers.items() if not k.lower().startswith("x-amz-checksum-")}
             return _response(request.url, status, headers, body)
 
         with self._patched(send):
             yield
 
-    def count(self, operation: str, account: str, missing: bool) -> None:
+    def count(self, operation: str, account: str, *, missing: bool, key: str = "") -> None:
         with self._lock:
             self.requests[operation] += 1
-            self.by_account[account] += 1
+            self.by_account[(account, operation)] += 1
+            if key:
+                self.public_keys[key] += 1
             if missing:
                 self.missing[operation] += 1
+
+    def per_target(self) -> Counter[str]:
+        """The requests one target makes, by operation (a recording's, of one target)."""
+        return Counter({op: n for (who, op), n in self.by_account.items() if who != "base"})
 
     @contextlib.contextmanager
     def _patched(self, send: Any) -> Iterator[None]:
@@ -127,6 +146,31 @@ class Wire:
 
         with mock.patch.object(Endpoint, "_do_get_response", get), mock.patch.object(Endpoint, "_send", send):
             yield
+
+
+def _account(request: Any) -> str:
+    """The account of a request made with the role's credentials (the replay's AccessKeyId names it; the recording's
+    is moto's), else ``base``."""
+    found = _SCOPE.search(str(request.headers.get("Authorization", b"")))
+    if not found or found[1] == _CREDENTIALS["AWS_ACCESS_KEY_ID"]:
+        return "base"
+    return found[1][4:16] if found[1][4:16].isdigit() else found[1]
+
+
+def _public_key(operation: str, request: Any) -> str:
+    return str(json.loads(_body(request))["KeyId"]) if operation == "kms.GetPublicKey" else ""
+
+
+def _own_key(recorded: str, account: str, request: Any) -> str:
+    """The recorded signing key's ARN, in the target's account and Region (the Region of the request that reads its
+    stack, its baselines: the target's): a key per stack."""
+    found = _SCOPE.search(str(request.headers.get("Authorization", b"")))
+    return _key_in(recorded, account, found[2] if found else recorded.split(":")[3])
+
+
+def _key_in(recorded: str, account: str, region: str) -> str:
+    arn = recorded.split(":")
+    return ":".join([*arn[:3], region, account, *arn[5:]])
 
 
 def _key(operation: str, request: Any) -> tuple[str, ...]:
@@ -149,13 +193,16 @@ def _response(url: str, status: int, headers: dict[str, str], body: bytes) -> AW
     return AWSResponse(url, status, message, raw)
 
 
-def status_org(accounts: list[str], regions: tuple[str, ...], workers: int, processes: int = 1) -> tuple[int, str, str]:
-    """``guardian status --org`` as a person runs it (no terminal: no progress line); (exit status, out, err)."""
+def status_org(
+    accounts: list[str], regions: tuple[str, ...], workers: int, processes: int | None = 1
+) -> tuple[int, str, str]:
+    """``guardian status --org`` as a person runs it (no terminal: no progress line); (exit status, out, err).
+    ``processes`` None: the command's default."""
     from guardian_console.cli import main  # noqa: PLC0415
 
     argv = ["status", "--org", "--accounts", ",".join(accounts), "--regions", ",".join(regions)]
     argv += ["--assume-role", ROLE, "--workers", str(workers), "--region", REGION]
-    argv += ["--processes", str(processes)]  # 1: one process, whatever the count of targets
+    argv += ["--processes", str(processes)] if processes is not None else []  # 1: one process, however many targets
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv, now=datetime.now(UTC))
@@ -182,6 +229,8 @@ def record(template: Path | None) -> Wire:
                 _, out, err = status_org([ACCOUNT], (REGION,), 1)
             if "NOT READ" in out or "could not read" in out:
                 raise SystemExit(f"the recorded status --org did not read its account:\n{out}\n{err}")
+    if not wire.signing_key or wire.per_target()["kms.GetPublicKey"] != 1:
+        raise SystemExit(f"the recorded status --org did not read its signing key: {dict(wire.requests)}")
     return wire
 
 
@@ -193,29 +242,50 @@ _CREDENTIALS = {
 }
 
 
-def replay(wire: Wire, accounts: int, workers: int, processes: int = 1) -> tuple[float, float, int]:
-    """``status --org`` over the org's targets, answered from the recording, with ``workers`` threads in each of
-    ``processes`` processes (the command's own ``--processes``); (wall s, CPU s, requests). Checks that every target
-    was read, and the role assumed once per account."""
+def replay(wire: Wire, accounts: int, workers: int, processes: int | None) -> tuple[float, float, Wire]:
+    """``status --org`` over the org's targets, answered from the recording, with ``workers`` threads in each
+    process (``processes``: the command's ``--processes``, None its default); (wall s, CPU s, what was requested).
+    Checks that every target was read, making the recorded target's requests, and the role assumed once per account."""
+    from guardian_console import org_procs  # noqa: PLC0415
+
     names = [f"{100000000000 + n:012d}" for n in range(accounts)]
     replayed = Wire()
-    replayed.recorded, replayed.first = wire.recorded, wire.first
+    replayed.recorded, replayed.first, replayed.signing_key = wire.recorded, wire.first, wire.signing_key
     started, cpu = time.perf_counter(), _cpu()
     with (
         environment(AWS_ENDPOINT_URL="http://127.0.0.1:9", **_CREDENTIALS),
-        _counted_from_children(replayed, processes) as sink,
+        _counted_from_children(replayed, org_procs.count(processes, accounts * len(REGIONS))) as sink,
         replayed.replaying(LATENCY, sink),
     ):
         code, out, err = status_org(names, REGIONS, workers, processes)
     took, cpu = time.perf_counter() - started, _cpu() - cpu
-    counted = replayed.requests
     if replayed.missing:
         raise SystemExit(f"requests not recorded: {dict(replayed.missing)}")
     if "NOT READ" in out or f"{accounts} of {accounts} accounts read" not in out:
         raise SystemExit(f"not every target was read (exit {code}):\n{out[-2000:]}\n{err[-2000:]}")
-    if counted["sts.AssumeRole"] != accounts or len(replayed.by_account) != accounts + 1:
-        raise SystemExit(f"the role was not assumed once per account: {counted['sts.AssumeRole']}")
-    return took, cpu, sum(counted.values())
+    wrong = _check(wire.per_target(), replayed, names)
+    if wrong:
+        raise SystemExit("not the recorded target's requests:\n" + "\n".join(wrong[:20]))
+    return took, cpu, replayed
+
+
+def _check(one: Counter[str], replayed: Wire, accounts: list[str]) -> list[str]:
+    """What differs from ``one`` target's requests, account by account (its Regions' targets, each ``one``), from one
+    GetPublicKey per target's own key, and from one AssumeRole per account by the caller."""
+    made: dict[str, Counter[str]] = defaultdict(Counter)
+    for (who, op), n in replayed.by_account.items():
+        made[who][op] += n
+    base = made.pop("base", Counter())
+    wrong = [] if base == Counter({"sts.AssumeRole": len(accounts)}) else [f"the caller's requests: {dict(base)}"]
+    wanted = Counter({op: n * len(REGIONS) for op, n in one.items()})
+    for account in accounts:
+        got = made.pop(account, Counter())
+        if got != wanted:
+            wrong.append(f"{account}: more {dict(got - wanted)}, fewer {dict(wanted - got)}")
+    keys = {_key_in(replayed.signing_key, a, r) for a in accounts for r in REGIONS}
+    if replayed.public_keys != Counter(dict.fromkeys(keys, 1)):
+        wrong.append(f"GetPublicKey: {len(replayed.public_keys)} keys, {sum(replayed.public_keys.values())} requests")
+    return wrong + [f"{who}: not an account read: {dict(ops)}" for who, ops in made.items()]
 
 
 @contextlib.contextmanager
@@ -223,7 +293,7 @@ def _counted_from_children(wire: Wire, processes: int) -> Iterator[Any]:
     """With several processes: the command's own pool (org_procs), forked, not spawned, so that the replayed network
     reaches its processes; their requests counted here through a queue (read as they come: a full pipe would stall
     them). With one: nothing (None)."""
-    if processes == 1:
+    if processes <= 1:
         yield None
         return
     from guardian_console import org_procs  # noqa: PLC0415
@@ -233,7 +303,7 @@ def _counted_from_children(wire: Wire, processes: int) -> Iterator[Any]:
 
     def drain() -> None:
         while (item := sink.get()) is not None:
-            wire.count(*item)
+            wire.count(item[0], item[1], missing=item[2], key=item[3])
 
     reader = threading.Thread(target=drain)
     reader.start()
@@ -256,17 +326,34 @@ def main() -> None:
     print(f"8. guardian status --org over {ACCOUNTS} accounts x {len(REGIONS)} Regions, {LATENCY * 1000:.0f} ms a "
           f"request (target <= {TARGET_SECONDS:.0f} s); moto, then the recording replayed")  # fmt: skip
     wire = record(template)
-    print(f"   one account and Region: {sum(wire.requests.values())} requests: " + ", ".join(
-        f"{op} {n}" for op, n in sorted(wire.requests.items(), key=lambda item: -item[1])))  # fmt: skip
-    for workers, processes in [(w, 1) for w in WORKERS] + [(w, PROCESSES) for w in WORKERS if PROCESSES > 1]:
-        load = os.getloadavg()[0]
-        took, cpu, requests = replay(wire, ACCOUNTS, workers, processes)
-        targets = ACCOUNTS * len(REGIONS)
-        pool = f"{workers:2d} workers" + (f" x {processes} processes" if processes > 1 else "")
+    one = wire.per_target()
+    print(
+        f"   one target's requests ({sum(one.values())}; each replayed account's checked: its {len(REGIONS)} targets' "
+        "are these, its own key's GetPublicKey each): "
+        + ", ".join(f"{op} {n}" for op, n in sorted(one.items(), key=lambda i: (-i[1], i[0])))
+    )
+    from guardian_console import org_procs  # noqa: PLC0415
+
+    targets = ACCOUNTS * len(REGIONS)
+    for workers, processes in [(w, None) for w in WORKERS] + [(w, 1) for w in WORKERS]:
+        load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
+        took, cpu, replayed = replay(wire, ACCOUNTS, workers, processes)
+        requests = sum(replayed.requests.values())
+        used = org_procs.count(processes, targets)
+        pool = f"{workers:2d} workers x {used} process{'es' if used > 1 else ''}"
+        pool += " (the default)" if processes is None else f" (--processes {processes})"
         print(
             f"   {targets:4d} targets, {requests / targets:5.1f} requests each, {pool}: {took:6.1f} s wall "
             f"({cpu:5.1f} s CPU, {cpu / targets * 1000:3.0f} ms a target), {requests / took:5.0f} requests/s, "
-            f"load {load:.1f} on {os.cpu_count()} CPUs; {took / TARGET_SECONDS:.2f} x the target"
+            f"load {' '.join(load)} on {os.cpu_count()} CPUs; {took / TARGET_SECONDS:.2f} x the target"
+        )
+        print(
+            f"      requests, per target: {requests / targets:.0f} = "
+            + ", ".join(
+                f"{op} {n / targets:g}" for op, n in sorted(replayed.requests.items()) if op != "sts.AssumeRole"
+            )
+            + f"; sts.AssumeRole {replayed.requests['sts.AssumeRole']} (one per account, by the caller); "
+            f"kms.GetPublicKey for {len(replayed.public_keys)} keys"
         )
 
 

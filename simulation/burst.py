@@ -486,22 +486,24 @@ _LOCK_TYPE = type(threading.Lock())
 
 @contextmanager
 def virtual_locks(clock: VirtualClock) -> Iterator[list[str]]:
-    """Every module-level lock of the guardian's modules swapped for a :class:`VirtualLock` for the block (a real
-    one held across a request, which waits on the clock, stalls the clock: ``services._PUBLIC_KEYS_LOCK``, held
-    across KMS GetPublicKey, did). Yields the names swapped."""
+    """Every module-level lock of the guardian's modules swapped for a :class:`VirtualLock` for the block, and every
+    module-level lock factory (``threading.Lock`` held as an attribute: ``services._new_lock``, a lock per signing
+    key) for one making them (a real one held across a request, which waits on the clock, stalls the clock: one held
+    across KMS GetPublicKey did). Yields the names swapped."""
     for name in GUARDIAN_MODULES:
         importlib.import_module(name)
     found = [
-        (module, attribute)
+        (module, attribute, value is threading.Lock)
         for name, module in list(sys.modules.items())
         if (name == "guardian" or name.startswith("guardian.")) and module is not None
         for attribute, value in list(vars(module).items())
-        if isinstance(value, _LOCK_TYPE)
+        if isinstance(value, _LOCK_TYPE) or value is threading.Lock
     ]
     with ExitStack() as stack:
-        for module, attribute in found:
-            stack.enter_context(_patched(module, attribute, VirtualLock(clock)))
-        yield [f"{module.__name__}.{attribute}" for module, attribute in found]
+        for module, attribute, factory in found:
+            virtual = (lambda: VirtualLock(clock)) if factory else VirtualLock(clock)
+            stack.enter_context(_patched(module, attribute, virtual))
+        yield [f"{module.__name__}.{attribute}" for module, attribute, _ in found]
 
 
 @contextmanager

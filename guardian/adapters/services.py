@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 
 _PUBLIC_KEYS: dict[str, PublicKey] = {}
-_PUBLIC_KEYS_LOCK = threading.Lock()  # the sweep's threads verify baselines at once
-
+_PUBLIC_KEYS_LOCK = threading.Lock()  # guards the two dicts only, never held over a request
+_FETCHING: dict[str, Any] = {}  # a lock per key, held over its GetPublicKey: other keys are fetched meanwhile
+_new_lock = threading.Lock  # module-level: the burst harness swaps it for its virtual-time locks
 
 LEDGER_PARTITION = "#alerts"  # no principal ARN starts with "#"
 LEDGER_DAYS = 7
@@ -127,10 +128,16 @@ class ServiceAdapter:
         from guardian.model.signing import parse_public_key  # noqa: PLC0415
 
         key = self._signing_key()
-        with _PUBLIC_KEYS_LOCK:
+        with _PUBLIC_KEYS_LOCK:  # the sweep's threads, an org read's 800 targets: many keys at once, each once
+            if key in _PUBLIC_KEYS:
+                return _PUBLIC_KEYS[key]
+            fetching = _FETCHING.setdefault(key, _new_lock())
+        with fetching:  # the first caller of a key fetches it; the others of that key wait for it
             if key not in _PUBLIC_KEYS:
                 der = self._clients.kms(key.split(":")[3]).get_public_key(KeyId=key)["PublicKey"]
                 _PUBLIC_KEYS[key] = parse_public_key(bytes(der))
+        with _PUBLIC_KEYS_LOCK:
+            _FETCHING.pop(key, None)  # after a failed fetch its lock stays: the next caller fetches under it
             return _PUBLIC_KEYS[key]
 
     def _signing_key(self) -> str:

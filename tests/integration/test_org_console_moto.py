@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ import botocore.client
 import pytest
 from moto import mock_aws
 
+from guardian.model import iam_eval
 from guardian_console import org, org_clients, org_status
 from guardian_console.cli import main
 from guardian_console.errors import ConsoleError
@@ -68,7 +70,8 @@ def deploy(account: str, region: str, *, logging: bool, incident_day: str | None
     s3.create_bucket(Bucket=bucket, **_location(region))
     queue = session.client("sqs").create_queue(QueueName=f"{STACK}-dead-letters")["QueueUrl"]
     topic = session.client("sns").create_topic(Name=f"{STACK}-alerts")["TopicArn"]
-    key = session.client("kms").create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]["Arn"]
+    kms = session.client("kms")
+    key = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["Arn"]  # infra/signing_key.py's
     variables = {
         "GUARDIAN_SWEEP_REGIONS": json.dumps([region]),
         "GUARDIAN_TOPIC_ARN": topic,
@@ -205,6 +208,76 @@ def test_outside_the_management_or_a_delegated_administrator_account_listing_is_
         org.targets(_args(), member)
 
 
+def environments(*entries: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"account": account, "region": region} for account, region in entries]
+
+
+def write_cdk_json(*entries: tuple[str, str]) -> None:
+    """The deployment's cdk.json in the working directory (the fixture's tmp_path)."""
+    Path("cdk.json").write_text(json.dumps({"context": {"environments": environments(*entries)}}))
+
+
+def test_accounts_from_environments_are_its_entries_each_in_its_regions_not_the_organizations(
+    organization: Org, base: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    o = organization
+    given = json.dumps(environments((o.healthy, "us-east-1"), (o.healthy, "eu-west-1"), (o.stopped, "eu-west-1")))
+    write_cdk_json((o.no_role, "us-east-1"))  # -c, as given to cdk deploy, is the deployment's: not cdk.json's
+    status, out, _ = run(capsys, "status", "--org", "--accounts-from", "environments", "-c", f"environments={given}")
+    rows = {tuple(line.split()[:3]) for line in out.splitlines()[1:]} & {
+        (a, r, c) for a in (o.healthy, o.stopped, o.no_role) for r in REGIONS for c in ("0/1", "1/1")
+    }
+    assert rows == {(o.healthy, "eu-west-1", "1/1"), (o.healthy, "us-east-1", "1/1"), (o.stopped, "eu-west-1", "0/1")}
+    assert "2 of 2 accounts read, 0 unread" in out  # Organizations lists 4: not read
+    assert status == 1
+
+
+def test_cdk_json_environments_are_read_when_no_c_names_them(organization: Org) -> None:
+    o = organization
+    write_cdk_json((o.stopped, "eu-west-1"), (o.healthy, "us-east-1"))
+    found = org.targets(_args(accounts_from="environments"), boto3.session.Session(region_name="us-east-1"))
+    assert found == sorted([org.Target(o.healthy, "us-east-1"), org.Target(o.stopped, "eu-west-1")], key=str)
+    wider = org.targets(_args(accounts_from="environments", regions="ap-south-1"), boto3.session.Session())
+    assert wider == [org.Target(a, "ap-south-1") for a in sorted((o.healthy, o.stopped))]  # --regions: these
+
+
+def test_where_organizations_cannot_be_read_the_accounts_of_environments_are_read_with_a_note(
+    organization: Org, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member = assumed(organization.healthy, "us-east-1")  # a member account: AWS refuses it ListAccounts
+
+    class Refusal:
+        status_code = 400
+
+    error = {"Error": {"Code": "AccessDeniedException", "Message": "not the management account"}}
+    member.events.register("before-call.organizations.ListAccounts", lambda **_: (Refusal(), error))
+    write_cdk_json((organization.healthy, "eu-west-1"), (organization.healthy, "us-east-1"))
+    found = org.targets(_args(), member)
+    assert found == [org.Target(organization.healthy, r) for r in sorted(REGIONS)]
+    assert capsys.readouterr().err == (
+        "guardian: note: cannot list the organization's accounts: AccessDeniedException (run in the management or a "
+        "delegated administrator account, with organizations:ListAccounts; or pass --accounts); reading those of "
+        "environments instead (1)\n"
+    )
+    with pytest.raises(ConsoleError, match="organizations:ListAccounts"):  # asked for Organizations': refused
+        org.targets(_args(accounts_from="organizations"), member)
+
+
+@pytest.mark.parametrize(
+    ("context", "refused"),
+    [
+        ([], "no accounts in environments"),
+        (['environments=[{"account": "1234", "region": "us-east-1"}]'], "-c environments must be a list of"),
+        (["environments={"], "-c environments is not valid JSON"),
+    ],
+)
+def test_accounts_from_environments_without_valid_entries_is_refused_naming_the_fix(
+    organization: Org, context: list[str], refused: str
+) -> None:
+    with pytest.raises(ConsoleError, match=refused):
+        org.targets(_args(accounts_from="environments", context=context), boto3.session.Session())
+
+
 def test_status_org_is_one_table_with_totals_and_the_unread_account_named(
     organization: Org, base: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -302,32 +375,175 @@ def _args(**given: Any) -> Any:
     return argparse.Namespace(**{**defaults, **given})
 
 
-IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
 NO_PERMISSION = {"sts:GetCallerIdentity"}  # AWS answers it to anyone
+SECURITY = "999988887777"
+PERIOD = ("--from", "2026-11-19", "--to", "2026-11-20")
 
 
-def test_the_read_role_allows_every_call_status_and_incidents_make_through_it(
-    organization: Org, base: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.fixture(scope="module")
+def read_role() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The read role's policy statements and the template's outputs, as synthesized (intrinsics unresolved)."""
+    from tests.infra.conftest import synth_template  # noqa: PLC0415 - jsii: only for the tests that need it
+
+    central = f"arn:aws:sns:us-east-1:{SECURITY}:central"
+    document = synth_template({"securityAccount": SECURITY, "centralTopicArn": central})[0].to_json()
+    resources = document["Resources"]
+    [role] = [k for k, r in resources.items() if r["Properties"].get("RoleName") == org.read_role(STACK)]
+    statements = [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return statements, {k: v["Value"] for k, v in document["Outputs"].items()}
+
+
+def resolved(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with Ref, Fn::GetAtt and Fn::Join resolved from ``names`` (a name not there: KeyError, named)."""
+    if isinstance(value, list):
+        return [resolved(v, names) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return names[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return names[".".join(value["Fn::GetAtt"])]
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(resolved(p, names) for p in parts)
+    return {k: resolved(v, names) for k, v in value.items()}
+
+
+def stack_names(outputs: dict[str, Any], account: str, region: str) -> dict[str, str]:
+    """What the template's references are in the fixture's stack of ``account`` and ``region``: its pseudo
+    parameters, and the resources its outputs name (the evidence bucket, signing key and dead-letter queue)."""
+    cloudformation = assumed(account, region).client("cloudformation")
+    [stack] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    deployed = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    queue = deployed["DeadLetterQueueUrl"].rsplit("/", 1)[1]
+    return {
+        "AWS::Partition": "aws",
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::StackId": stack["StackId"],
+        "AWS::StackName": STACK,
+        outputs["EvidenceBucketName"]["Ref"] + ".Arn": f"arn:aws:s3:::{deployed['EvidenceBucketName']}",
+        ".".join(outputs["SigningKeyArn"]["Fn::GetAtt"]): deployed["SigningKeyArn"],
+        outputs["DeadLetterQueueUrl"]["Ref"] + ".Arn": f"arn:aws:sqs:{region}:{account}:{queue}",
+    }
+
+
+Call = tuple[str, str, str, str, str, dict[str, Any]]  # account, the stack's Region, the client's, service, ...
+
+
+def iam_requests(call: Call, stack_ids: dict[str, str]) -> list[tuple[str, str]]:
+    """The IAM action and resources AWS authorizes a call as (the Service Authorization Reference); an unknown call
+    fails the test, so that none is allowed unexamined."""
+    account, _, region, service, operation, params = call
+    bucket = f"arn:aws:s3:::{params.get('Bucket')}"
+    arn = f"{region}:{account}"
+    trail = str(params.get("Name") or params.get("TrailName") or (params.get("ResourceIdList") or [""])[0])
+    alarms = params.get("AlarmNames") or [str(params.get("AlarmNamePrefix", "")) + "*"]
+    found = {
+        ("cloudformation", "DescribeStacks"): stack_ids.get(str(params.get("StackName"))),
+        ("cloudformation", "GetTemplate"): stack_ids.get(str(params.get("StackName"))),
+        ("cloudformation", "ListStacks"): "*",
+        ("lambda", "GetFunctionConfiguration"): f"arn:aws:lambda:{arn}:function:{params.get('FunctionName')}",
+        ("s3", "ListObjectsV2"): bucket,
+        ("s3", "ListObjectVersions"): bucket,
+        ("s3", "GetObjectLockConfiguration"): bucket,
+        ("s3", "GetObject"): f"{bucket}/{params.get('Key')}",
+        ("s3", "HeadObject"): f"{bucket}/{params.get('Key')}",
+        ("s3", "GetObjectRetention"): f"{bucket}/{params.get('Key')}",
+        ("kms", "GetPublicKey"): str(params.get("KeyId")),
+        ("cloudwatch", "GetMetricStatistics"): "*",
+        ("cloudwatch", "DescribeAlarms"): [f"arn:aws:cloudwatch:{arn}:alarm:{a}" for a in alarms],
+        ("sqs", "GetQueueAttributes"): f"arn:aws:sqs:{arn}:{str(params.get('QueueUrl')).rsplit('/', 1)[-1]}",
+        ("cloudtrail", "DescribeTrails"): "*",
+        ("cloudtrail", "GetTrailStatus"): trail
+        if trail.startswith("arn:")
+        else f"arn:aws:cloudtrail:{arn}:trail/{trail}",
+        ("eventbridge", "ListRules"): f"arn:aws:events:{arn}:rule/*",
+        ("eventbridge", "DescribeRule"): f"arn:aws:events:{arn}:rule/{params.get('Name')}",
+        ("eventbridge", "ListTargetsByRule"): f"arn:aws:events:{arn}:rule/{params.get('Rule')}",
+        ("securityhub", "DescribeHub"): str(params.get("HubArn") or f"arn:aws:securityhub:{arn}:hub/default"),
+    }
+    for same in ("GetEventSelectors", "GetInsightSelectors", "ListTags"):
+        found[("cloudtrail", same)] = found[("cloudtrail", "GetTrailStatus")]
+    assert found.get((service, operation)), f"no IAM resource known for {service}:{operation} {params}: add it"
+    versioned = service == "s3" and operation in ("GetObject", "HeadObject") and params.get("VersionId")
+    actions = {"ListObjectsV2": "ListBucket", "ListObjectVersions": "ListBucketVersions", "HeadObject": "GetObject",
+               "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration"}  # fmt: skip
+    action = "GetObjectVersion" if versioned else actions.get(operation, operation) if service == "s3" else operation
+    prefix = {"eventbridge": "events"}.get(service, service)
+    resources = found[(service, operation)]
+    return [(f"{prefix}:{action}", str(r)) for r in (resources if isinstance(resources, list) else [resources])]
+
+
+def calls_through_the_role(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    """Every call made with the role's credentials: (account, the stack's Region, the client's, service, operation,
+    parameters)."""
+    calls: list[Call] = []
+    accounts: dict[str, str] = {}
+    made = org_clients.TargetSession.client
+
+    def client(session: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        found = made(session, service, *args, **kwargs)
+        if getattr(found, "_recorded", False):
+            return found
+        key = session._keys["aws_access_key_id"]
+        if key not in accounts:  # moto names the assumed role's account to its credentials
+            accounts[key] = boto3.client("sts", region_name="us-east-1", **session._keys).get_caller_identity()[
+                "Account"
+            ]
+        where = (accounts[key], session.region_name, found.meta.region_name)
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            calls.append((*where, model.service_model.service_id.hyphenize(), model.name, dict(params)))
+
+        found.meta.events.register("before-parameter-build.*.*", record)
+        found._recorded = True
+        return found
+
+    monkeypatch.setattr(org_clients.TargetSession, "client", client)
+    return calls
+
+
+@pytest.mark.synth
+def test_the_read_roles_policy_allows_every_call_each_org_command_makes_through_it(
+    organization: Org,
+    base: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    read_role: tuple[list[dict[str, Any]], dict[str, Any]],
 ) -> None:
-    calls: set[str] = set()
-    made = org_clients.Shared.session
-
-    def recording(shared: Any, credentials: Any, region: str) -> Any:  # every session of the role's credentials
-        session = made(shared, credentials, region)
-
-        def record(model: Any, **_: Any) -> None:
-            call = f"{model.service_model.signing_name}:{model.name}".replace("monitoring:", "cloudwatch:")
-            calls.add(IAM_ACTION.get(call, call))
-
-        session.events.register("before-call.*.*", record)
-        return session
-
-    monkeypatch.setattr(org_clients.Shared, "session", recording)
+    """status, incidents, report and verify --org, each call through the role checked against the role's policy in
+    the synthesized template, its references resolved to the fixture's stack, for the call's resource."""
+    calls = calls_through_the_role(monkeypatch)
     o, regions = organization, ",".join(REGIONS)
-    run(capsys, "status", "--org", "--accounts", f"{o.healthy},{o.stopped}", "--regions", regions)
-    run(capsys, "incidents", "--org", "--accounts", f"{o.healthy},{o.stopped}", "--regions", regions)
-    assert {"cloudformation:DescribeStacks", "cloudtrail:GetTrailStatus", "s3:GetObject", "kms:GetPublicKey"} <= calls
-    assert calls - NO_PERMISSION <= set(READS)
+    accounts = ("--accounts", f"{o.healthy},{o.stopped}", "--regions", regions)
+    for command in (("status",), ("incidents",), ("report", *PERIOD, "--format", "json"), ("verify", *PERIOD)):
+        _, out, err = run(capsys, command[0], "--org", *accounts, *command[1:])
+        assert "NOT READ" not in out, err
+        assert '"unread": []' in out if command[0] == "report" else "2 of 2 accounts read" in out
+    statements, outputs = read_role
+    targets = {(a, r) for a in (o.healthy, o.stopped) for r in REGIONS}
+    names = {t: stack_names(outputs, *t) for t in targets}
+    stack_ids = {STACK: "*"} | {n["AWS::StackId"]: n["AWS::StackId"] for n in names.values()}
+    refused = []
+    checked = [c for c in calls if f"{c[3]}:{c[4]}" not in NO_PERMISSION]
+    for call in checked:
+        account, region = call[:2]
+        policy = resolved(statements, names[(account, region)])
+        principal = f"arn:aws:iam::{account}:role/{org.read_role(STACK)}"
+        for action, resource in iam_requests(call, stack_ids | {STACK: names[(account, region)]["AWS::StackId"]}):
+            if not iam_eval.allowed(policy, iam_eval.Request(principal, action, resource)):
+                refused.append(f"{action} on {resource}")
+    wanted = {"DescribeStacks", "GetTrailStatus", "GetObject", "GetPublicKey", "ListObjectVersions", "GetTemplate",
+              "GetObjectLockConfiguration"}  # fmt: skip  # report's and verify's reads among them
+    assert wanted <= {operation for *_, operation, _ in calls}
+    assert sorted(set(refused)) == []
+    assert {a for c in checked for a, _ in iam_requests(c, {STACK: "*"})} <= set(READS)
 
 
 def test_all_well_everywhere_is_exit_0_and_says_so(
