@@ -143,7 +143,7 @@ def build_finding(
     ``created_at``: the existing finding's, kept on an update. ``summary``: the alert's, for the description."""
     from guardian.model.results import iso  # noqa: PLC0415
 
-    e, d, v = result.event, result.decision, result.verification
+    e, v = result.event, result.verification
     generator = generator or generator_id(result)  # the sweep's: its finding's row (guardian.flows.sweep_findings)
     where = resource(result, account)
     region = str(where.get("Region") or e.aws_region or home_region)
@@ -164,7 +164,7 @@ def build_finding(
         fields["guardian/verification_checks"] = str(v.checks)
     if result.diagnosis:
         fields["guardian/diagnosis"] = result.diagnosis
-    title = d.rule.what if d.rule is not None else (d.reason or e.event_name or "guardian alert")
+    title = finding_title(result)
     severity = {"Label": LABELS[result.severity], "Original": result.severity.value}
     document: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
@@ -224,3 +224,18 @@ def count_of(existing: dict[str, Any] | None) -> int:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def finding_title(result: Result) -> str:
+    """The decision-table row's words; for what the sweep (or a stack call, a path note) reports, which all share
+    the sweep's row, the alert's own subject line without its tags: "Guardian rule X disabled", not "trail drifted"."""
+    from guardian.model.rules import SWEEP_RULE  # noqa: PLC0415
+    from guardian.model.subjects import subject  # noqa: PLC0415
+
+    d, e = result.decision, result.event
+    if d.rule is not None and d.rule is not SWEEP_RULE:
+        return d.rule.what
+    if d.rule is None:
+        return d.reason or e.event_name or "guardian alert"
+    tags = subject(result).split("] ")
+    return tags[-1] if len(tags) > 1 else tags[0]

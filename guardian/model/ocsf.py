@@ -16,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from guardian import __version__
-from guardian.model.asff import TYPES, finding_id, generator_id, resource
+from guardian.model.asff import TYPES, finding_id, finding_title, generator_id, resource
 from guardian.model.rules import Outcome, Severity
 from guardian.model.safe import cut, json_text, key_part
 
@@ -82,7 +82,7 @@ def build_detection_finding(
     summary: str,
 ) -> dict[str, Any]:
     """The OCSF object for a published (or held) alert."""
-    e, d, v = result.event, result.decision, result.verification
+    e, v = result.event, result.verification
     generator = generator_id(result)
     where = resource(result, account)
     region = str(where.get("Region") or e.aws_region or home_region)
@@ -90,7 +90,7 @@ def build_detection_finding(
     severity_id, severity = SEVERITY_IDS[result.severity]
     status_id, status = STATUS_RESOLVED if result.outcome is Outcome.HEALED else STATUS_NEW
     seen = millis(e.event_time) if e.event_time else millis(now)
-    title = d.rule.what if d.rule is not None else (d.reason or e.event_name or "guardian alert")
+    title = finding_title(result)
     unmapped: dict[str, Any] = {
         "outcome": result.outcome.value,
         "severity": result.severity.value,

@@ -213,3 +213,38 @@ def test_a_held_repeat_counts_in_its_finding_and_a_duplicate_delivery_does_not(
 
     steps = steps_after(result(), None, FakeHub(), CONFIG, RUN, held=held, sent=sent)  # type: ignore[arg-type]
     assert ("copy the alert to Security Hub" in [name for name, _ in steps]) is copied
+
+
+def test_what_the_sweep_reports_is_titled_by_its_own_subject_not_trail_drift() -> None:
+    """The sweep's findings (and stack calls', path notes') share the sweep's row: a finding about the guardian's own
+    rule is titled as its alert's subject, not "CloudTrail trail drifted from its baseline"; a row's words stay."""
+    from guardian.model.asff import finding_title  # noqa: PLC0415
+    from guardian.model.changes import Change, Effect  # noqa: PLC0415
+    from guardian.model.decide import Decision  # noqa: PLC0415
+    from guardian.model.findings import found_event  # noqa: PLC0415
+    from guardian.model.ocsf import build_detection_finding  # noqa: PLC0415
+    from guardian.model.rules import SWEEP_RULE, Action  # noqa: PLC0415
+
+    event = found_event(
+        "sweep-20261207-rule",
+        account_id=ACCOUNT,
+        region="us-east-1",
+        detected_at=datetime(2026, 12, 7, tzinfo=UTC),
+        raw={"guardian_rule": "CloudTrailGuardian-tamper"},
+    )
+    decision = Decision(Action.ALERT, Outcome.ALERTED, Severity.CRITICAL, "its rule was disabled", SWEEP_RULE)
+    change = Change("state", "ENABLED", "DISABLED", Effect.WEAKENED)
+    result = Result(event, decision, Outcome.ALERTED, Severity.CRITICAL, changes=(change,))
+    title = finding_title(result)
+    assert "CloudTrailGuardian-tamper" in title
+    assert "drifted" not in title
+    assert not title.startswith("[")
+    document = build_detection_finding(
+        result, account=ACCOUNT, home_region="us-east-1", now=datetime(2026, 12, 7, tzinfo=UTC),
+        evidence_key="evidence/x.json", evidence_sha256=None, summary="s",
+    )  # fmt: skip
+    assert document["finding_info"]["title"] == title[:1].upper() + title[1:]
+    parsed = parse_event(load_event("stop_logging"))
+    healed = decide(parsed, PolicyContext(account_id=ACCOUNT))
+    assert healed.rule is not None
+    assert finding_title(Result(parsed, healed, Outcome.HEALED, Severity.HIGH)) == healed.rule.what
