@@ -89,8 +89,8 @@ deploy: setup
 	$(PY) scripts/cdk_args.py $(CDK) deploy
 
 scp: setup
-	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...] [QUALIFIER=...]"; exit 2; }
-	$(PY) scripts/render_scp.py --break-glass-role "$(BREAK_GLASS_ROLE)" --stack-name "$(or $(STACK_NAME),CloudTrailGuardian)" --qualifier "$(or $(QUALIFIER),hnb659fds)"
+	@test -n "$(BREAK_GLASS_ROLE)" || { echo "usage: make scp BREAK_GLASS_ROLE=<IAM role name> [STACK_NAME=...] [QUALIFIER=...] [LAKE_PROVIDER_ROLE=<arn>]"; exit 2; }
+	$(PY) scripts/render_scp.py --break-glass-role "$(BREAK_GLASS_ROLE)" --stack-name "$(or $(STACK_NAME),CloudTrailGuardian)" --qualifier "$(or $(QUALIFIER),hnb659fds)" --lake-provider-role "$(LAKE_PROVIDER_ROLE)"
 
 stackset: setup
 	$(PY) scripts/stackset.py $(STACKSET_ARGS)

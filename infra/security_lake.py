@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Acknowledgment as Ack
-from aws_cdk import Stack, Validations
+from aws_cdk import CfnOutput, Stack, Validations
 from aws_cdk import aws_iam as iam
 
 from infra.errors import SettingsError
@@ -86,6 +86,8 @@ def add_security_lake(
     carrier.function.add_environment("GUARDIAN_SECURITY_LAKE", json.dumps(setting, separators=(",", ":")))
     function.function.add_environment("GUARDIAN_SECURITY_LAKE", AS_REMEDIATION)
     stack = Stack.of(function)
+    # The role to name in the provider role's trust policy (in place of the whole account): only the sweep writes.
+    CfnOutput(stack, "SweepRoleArn", value=function.role.role_arn)
     policy = iam.Policy(
         function,
         "SecurityLake",

@@ -48,10 +48,19 @@ DEPLOYERS = (
 )
 
 
+LAKE_ROLE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+ALERT_PATH = "scp-protect-the-alert-path.json"
+
+
 def render(
-    break_glass_role: str, stack_name: str = "CloudTrailGuardian", qualifier: str = "hnb659fds"
+    break_glass_role: str,
+    stack_name: str = "CloudTrailGuardian",
+    qualifier: str = "hnb659fds",
+    lake_provider_role: str | None = None,
 ) -> dict[str, str]:
-    """Each policy's file name → the policy, minified."""
+    """Each policy's file name → the policy, minified. ``lake_provider_role``: the Security Lake custom source's
+    provider role (``securityLake``): it trusts this whole account with an external id that is no secret (it is in
+    the remediation function's environment), so AssumeRole on it is denied to all but the guardian's roles."""
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", break_glass_role):
         raise ValueError(f"not an IAM role name: {break_glass_role!r}")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
@@ -72,11 +81,26 @@ def render(
         if "${" in text:
             raise ValueError(f"unfilled placeholder in {name}: {text[text.index('${') :][:40]}")
         policy: Any = json.loads(text)
+        if name == ALERT_PATH and lake_provider_role is not None:
+            if not LAKE_ROLE.fullmatch(lake_provider_role):
+                raise ValueError(f"not an IAM role ARN: {lake_provider_role!r}")
+            policy["Statement"].append(_lake_statement(lake_provider_role, stack_name))
         minified = json.dumps(policy, separators=(",", ":"))
         if len(minified) > SCP_MAX_CHARACTERS:
             raise ValueError(f"{name} is {len(minified)} characters; an SCP may have at most {SCP_MAX_CHARACTERS}")
         rendered[name] = minified
     return rendered
+
+
+def _lake_statement(role: str, stack_name: str) -> dict[str, Any]:
+    """Only the guardian's tagged roles (its sweep) act as the source: a deployer has no need to."""
+    return {
+        "Sid": "DenyActingAsTheGuardiansLakeSource",
+        "Effect": "Deny",
+        "Action": "sts:AssumeRole",
+        "Resource": role,
+        "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{TAG}": stack_name}},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack-name", default="CloudTrailGuardian")
     parser.add_argument("--qualifier", default="hnb659fds", help="the CDK bootstrap qualifier")
     parser.add_argument("--output-dir", type=Path, default=Path("build"))
+    parser.add_argument(
+        "--lake-provider-role", help="securityLake's provider role ARN: AssumeRole on it denied to others"
+    )
     args = parser.parse_args(argv)
     try:
-        policies = render(args.break_glass_role, args.stack_name, args.qualifier)
+        policies = render(args.break_glass_role, args.stack_name, args.qualifier, args.lake_provider_role or None)
     except ValueError as exc:
         print(f"render_scp: {exc}", file=sys.stderr)
         return 2

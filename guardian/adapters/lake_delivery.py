@@ -16,6 +16,14 @@ class LakeDeliveryAdapter:
     _clients: ClientProvider
     _bucket: str
 
+    def ocsf_folders(self, prefix: str) -> list[str]:
+        """The folders right under ``prefix`` (the Region partitions: a few dozen at most)."""
+        paginator = self._clients.s3().get_paginator("list_objects_v2")
+        found: list[str] = []
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix, Delimiter="/"):
+            found += [str(p["Prefix"]) for p in page.get("CommonPrefixes", [])]
+        return found
+
     def ocsf_listing(self, prefix: str, limit: int) -> list[tuple[str, datetime]]:
         """Keys under ``prefix`` with their LastModified (1,000 to a ListObjectsV2 call), about ``limit`` at most."""
         found: list[tuple[str, datetime]] = []

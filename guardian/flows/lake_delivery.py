@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 MOST = 5000  # findings a run reads at most (a window's and partition's object holds them all)
+LISTED = 100_000  # keys listed in one Region's day at most (100 ListObjectsV2 pages)
 MARGIN = 5.0  # seconds kept before the sweep's timeout
 
 
@@ -71,20 +72,13 @@ def deliver_to_lake(aws: object, config: Config, run: Invocation) -> Delivered:
 
 
 def _deliver(aws: LakeDeliveryCalls, config: Config, run: Invocation, target: Any) -> Delivered:
-    from guardian.model.lake_delivery import lake_key, partition_of, source_days, source_prefix, windows  # noqa: PLC0415
+    from guardian.model.lake_delivery import lake_key, partition_of, windows  # noqa: PLC0415
     from guardian.model.ocsf import problems  # noqa: PLC0415
-    from guardian.model.ocsf_parquet import rows_to_parquet  # noqa: PLC0415
 
     spans = windows(run.clock(), target.minutes)
-    start, end = spans[0][0], spans[-1][1]
-    regions = sorted({config.topic_region, *config.sweep_regions})
-    listed: list[tuple[str, datetime]] = []
-    for region in regions:
-        for day in source_days(spans):
-            listed += aws.ocsf_listing(source_prefix(region, config.account_id, day), MOST)
-    wanted = sorted((when, key) for key, when in listed if start <= when < end and partition_of(key) is not None)
+    wanted = _in_windows(aws, config, spans)
     if len(wanted) > MOST:
-        return Delivered(failed=1, errors=(f"{len(wanted)} findings in {len(spans)} windows: over {MOST}",))
+        return Delivered(failed=1, errors=(f"{len(wanted)} findings in {len(spans)} windows: over {MOST} a sweep",))
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     left_out: list[str] = []
     for when, key in wanted:
@@ -107,15 +101,55 @@ def _deliver(aws: LakeDeliveryCalls, config: Config, run: Invocation, target: An
         if _out_of_time(run):
             errors.append(f"{key}: no time left before the sweep's timeout")
             continue
+        body, kept = _parquet(documents, left_out)
         try:
-            aws.put_lake_object(target, key, rows_to_parquet(documents, created_by=_created_by()))
+            aws.put_lake_object(target, key, body)
         except Exception as exc:  # noqa: BLE001 - counted; the next sweeps write this window again
             from guardian.ports.errors import describe_failure  # noqa: PLC0415
 
             errors.append(f"{key}: {describe_failure(exc)}")
             continue
-        written, findings = written + 1, findings + len(documents)
+        written, findings = written + 1, findings + kept
     return Delivered(written, findings, len(left_out), len(errors), tuple((errors + left_out)[:20]))
+
+
+def _in_windows(aws: LakeDeliveryCalls, config: Config, spans: list[tuple[datetime, datetime]]) -> list[Any]:
+    """(LastModified, key) of the findings S3 stamped within ``spans``, in every Region partition the bucket holds
+    (not only the sweep's Regions); a partition listed past :data:`LISTED` raises (named, never cut silently)."""
+    from guardian.model.lake_delivery import partition_of, source_days, source_prefix  # noqa: PLC0415
+    from guardian.model.ocsf import PREFIX  # noqa: PLC0415
+
+    start, end = spans[0][0], spans[-1][1]
+    found = {f.removeprefix(PREFIX + "region=").rstrip("/") for f in aws.ocsf_folders(PREFIX)}
+    regions = sorted(found | {config.topic_region, *config.sweep_regions})
+    listed: list[tuple[str, datetime]] = []
+    for region in regions:
+        for day in source_days(spans):
+            prefix = source_prefix(region, config.account_id, day)
+            page = aws.ocsf_listing(prefix, LISTED)
+            if len(page) >= LISTED:
+                raise RuntimeError(f"{prefix} holds {LISTED:,} findings or more: not all of it listed")
+            listed += page
+    return sorted((when, key) for key, when in listed if start <= when < end and partition_of(key) is not None)
+
+
+def _parquet(documents: list[dict[str, Any]], left_out: list[str]) -> tuple[bytes, int]:
+    """The object, and how many findings it holds: a finding the columns refuse (written by no guardian: ``problems``
+    passed it) is left out and named, not the whole window."""
+    from guardian.model.ocsf_parquet import rows_to_parquet  # noqa: PLC0415
+
+    try:
+        return rows_to_parquet(documents, created_by=_created_by()), len(documents)
+    except ValueError:
+        kept = []
+        for document in documents:
+            try:
+                rows_to_parquet([document], created_by="check")
+            except ValueError as exc:
+                left_out.append(f"{document.get('metadata', {}).get('uid', '?')}: {exc}")
+                continue
+            kept.append(document)
+        return rows_to_parquet(kept, created_by=_created_by()), len(kept)
 
 
 def _setting(aws: object, config: Config) -> str:

@@ -56,6 +56,9 @@ def test_the_sweep_alone_writes_into_the_lake_as_the_provider_role(lake_synth: t
     assert json.loads(remediation["GUARDIAN_SECURITY_LAKE"]) == {**SETTING, "region": "us-east-1", "minutes": 5}
     assert sweep_variables["GUARDIAN_SECURITY_LAKE"] == "remediation"
     assert remediation["GUARDIAN_OCSF"] == sweep_variables["GUARDIAN_OCSF"] == "1"
+    # the sweep's role, for the provider role's trust policy (in place of the whole account)
+    [sweep_role] = [lid for lid in template.find_resources("AWS::IAM::Role") if lid.startswith("SweepRole")]
+    assert template.find_outputs("SweepRoleArn")["SweepRoleArn"]["Value"] == {"Fn::GetAtt": [sweep_role, "Arn"]}
     found = {
         s["Sid"]: (s, p["Properties"]["Roles"])
         for p in template.find_resources("AWS::IAM::Policy").values()

@@ -170,3 +170,57 @@ def test_off_there_is_no_lake_step(world: World) -> None:
     runtime.reset()
     config = Config.from_env({"GUARDIAN_TOPIC_ARN": world.topic_arn, "GUARDIAN_EVIDENCE_BUCKET": world.bucket})
     assert deliver_to_lake(object(), config, later(10)) == Delivered(note="off")
+
+
+def planted(lake: World, document: dict[str, Any], name: str, region: str = "us-east-1") -> str:
+    """A finding object as the guardian writes them (break-glass or another Region's copy), at ``region``."""
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    key = f"{PREFIX}region={region}/accountId={ACCOUNT}/eventDay={day}/{name}"
+    lake.clients["s3"].put_object(Bucket=lake.bucket, Key=key, Body=json.dumps(document).encode() + b"\n")
+    return key
+
+
+def test_a_region_the_sweep_does_not_cover_is_written_too(lake: World) -> None:
+    """Every Region partition the bucket holds (a forwarder's Region removed from the sweep's, say), not only the
+    sweep's: none dropped silently (review 10)."""
+    lake.invoke(load_event("stop_logging"))
+    [stored] = lake.evidence_keys(PREFIX)
+    document = lake.evidence(stored)
+    document["cloud"]["region"] = "eu-central-1"
+    planted(lake, document, "other-region.json", region="eu-central-1")
+
+    done = deliver()
+
+    assert (done.objects, done.findings, done.failed) == (2, 2, 0)
+    assert any("/region=eu-central-1/" in key for key in lake_objects())
+
+
+def test_a_listing_cut_short_is_a_failure_named(lake: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More findings in a Region's day than the sweep lists: a failure naming the partition, never a cut that looks
+    complete (review 10)."""
+    from guardian.flows import lake_delivery as flow  # noqa: PLC0415
+
+    lake.invoke(load_event("stop_logging"))
+    [stored] = lake.evidence_keys(PREFIX)
+    planted(lake, lake.evidence(stored), "again.json")
+    monkeypatch.setattr(flow, "LISTED", 2)
+
+    done = deliver()
+
+    assert (done.objects, done.failed) == (0, 1)
+    assert "holds 2 findings or more: not all of it listed" in str(done.note)
+
+
+def test_a_finding_the_columns_refuse_is_left_out_not_its_window(lake: World) -> None:
+    """A stored object that passes the OCSF check but not the Parquet columns (a number where text goes): left out
+    and named; the window's other findings are written (review 10)."""
+    lake.invoke(load_event("stop_logging"))
+    [stored] = lake.evidence_keys(PREFIX)
+    odd = {**lake.evidence(stored), "message": 7}
+    odd["metadata"] = {**odd["metadata"], "uid": "evidence/odd.json"}
+    planted(lake, odd, "odd.json")
+
+    done = deliver()
+
+    assert (done.objects, done.findings, done.left_out) == (1, 1, 1)
+    assert any(error.startswith("evidence/odd.json:") for error in done.errors)

@@ -67,6 +67,9 @@ class Functions:
         self.reads.append(name)
         return {"Environment": {"Variables": self.variables}}
 
+    def ocsf_folders(self, prefix: str) -> list[str]:
+        return []
+
     def ocsf_listing(self, prefix: str, limit: int) -> list[tuple[str, datetime]]:
         raise RuntimeError("listed " + prefix)
 

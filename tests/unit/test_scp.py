@@ -302,3 +302,30 @@ def test_the_sizes_as_aws_counts_them_leave_room() -> None:
     """Each policy within 5,120 characters with the longest names (AWS counts the minified JSON)."""
     for name, policy in render_module().render("A" * 64, "S" + "t" * 63).items():
         assert len(policy) <= 5120, name
+
+
+@pytest.mark.threat("lake-blocked")
+def test_the_lake_sources_provider_role_is_assumed_by_the_guardian_alone() -> None:
+    """``securityLake``: the provider role trusts the whole account with an external id anyone may read in the
+    remediation function's environment; rendered with its ARN, the SCP denies AssumeRole on it to all but the
+    guardian's tagged roles, and touches no other role (without it, no statement)."""
+    role = "arn:aws:iam::444455556666:role/AmazonSecurityLake-Provider-cloudtrail-guardian-us-east-1"
+    module = render_module()
+    with_lake = [
+        s
+        for text in module.render("BreakGlassAdmin", lake_provider_role=role).values()
+        for s in json.loads(text)["Statement"]
+    ]
+    assume = request("sts:AssumeRole", resource=role)
+    assert denied_by(with_lake, assume) == ["DenyActingAsTheGuardiansLakeSource"]
+    assert denied_by(rendered(), assume) == []  # not rendered: no statement
+    sweep = request("sts:AssumeRole", GUARDIAN_ROLE, resource=role, principal_tags=TAG)
+    assert denied_by(with_lake, sweep) == []
+    break_glass = request("sts:AssumeRole", BREAK_GLASS, resource=role)
+    assert denied_by(with_lake, break_glass) == ["DenyActingAsTheGuardiansLakeSource"]  # nobody needs to act as it
+    other = "arn:aws:iam::444455556666:role/AmazonSecurityLake-Provider-other-vendor-us-east-1"
+    assert denied_by(with_lake, request("sts:AssumeRole", resource=other)) == []
+    with pytest.raises(ValueError, match="not an IAM role ARN"):
+        module.render("BreakGlassAdmin", lake_provider_role="AmazonSecurityLake-Provider")
+    longest = module.render("A" * 64, "S" + "t" * 63, lake_provider_role="arn:aws:iam::444455556666:role/" + "R" * 64)
+    assert all(len(policy) <= 5120 for policy in longest.values())
