@@ -12,7 +12,6 @@ Used by ``status --org`` and ``incidents --org`` (org_status.py); ``add_options`
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,10 +56,22 @@ class Unread:
 
 @dataclass(frozen=True)
 class OrgRun(Generic[T]):
-    """What was read (sorted by account, Region) and what could not be."""
+    """What was read (sorted by account, Region) and what could not be; ``note``: the accounts were not those asked
+    for (``org_accounts.FALLBACK``): the output says so first, and the command exits 1 (:func:`partial`)."""
 
     results: list[tuple[Target, T]]
     unread: list[Unread]
+    note: str | None = None
+
+
+def header(found: OrgRun[Any]) -> list[str]:
+    """The line an output starts with where the accounts were not those asked for (and a blank line)."""
+    return [found.note, ""] if found.note else []
+
+
+def partial(found: OrgRun[Any]) -> bool:
+    """Some account may not have been read: one could not be, or the accounts were not those asked for."""
+    return bool(found.unread or found.note)
 
 
 def read_role(stack: str) -> str:
@@ -87,11 +98,16 @@ def add_options(command: argparse.ArgumentParser) -> None:
 
 
 def targets(args: argparse.Namespace, base_session: Any) -> list[Target]:
+    """:func:`chosen`'s targets."""
+    return chosen(args, base_session)[0]
+
+
+def chosen(args: argparse.Namespace, base_session: Any) -> tuple[list[Target], str | None]:
     """``--accounts``, else the organization's ACTIVE accounts (those of ``environments`` with ``--accounts-from
-    environments``, or where Organizations cannot be read: a note says so); in ``--regions``, else each account's
-    Regions in ``environments``, else ``--region`` (or the session's)."""
+    environments``, or where Organizations cannot be read: then the note, ``org_accounts.FALLBACK``, says why); in
+    ``--regions``, else each account's Regions in ``environments``, else ``--region`` (or the session's)."""
     homes = org_accounts.homes(args)
-    source = getattr(args, "accounts_from", None)
+    source, note = getattr(args, "accounts_from", None), None
     if getattr(args, "accounts", None):
         ids = _listed(args.accounts)
     elif source == org_accounts.ENVIRONMENTS:
@@ -102,8 +118,7 @@ def targets(args: argparse.Namespace, base_session: Any) -> list[Target]:
         except ConsoleError as exc:
             if source == org_accounts.ORGANIZATIONS or not homes:
                 raise
-            ids = org_accounts.accounts(homes)
-            print(f"guardian: note: {exc}; reading those of environments instead ({len(ids)})", file=sys.stderr)
+            ids, note = org_accounts.accounts(homes), org_accounts.FALLBACK.format(why=exc)
     fallback = getattr(args, "region", None) or base_session.region_name
     wanted = [r.strip() for r in str(getattr(args, "regions", None) or "").split(",") if r.strip()]
     found: list[Target] = []
@@ -112,7 +127,7 @@ def targets(args: argparse.Namespace, base_session: Any) -> list[Target]:
         if not regions:
             raise ConsoleError(f"no Region to read account {account} in", "pass --regions or --region")
         found += [Target(account, r) for r in regions]
-    return sorted(set(found), key=lambda t: (t.account, t.region))
+    return sorted(set(found), key=lambda t: (t.account, t.region)), note
 
 
 def organization_accounts(base_session: Any) -> list[str]:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     import argparse
 
 ORGANIZATIONS, ENVIRONMENTS = "organizations", "environments"
+# Where Organizations cannot be read, --org reads the accounts of environments (which the repository or CI may edit):
+# an account not listed there is neither read nor named, so the output says so first and the run is partial (exit 1)
+# unless the operator asked for them (--accounts-from environments).
+FALLBACK = "accounts from environments: Organizations could not be read ({why})"
 
 
 def add_options(command: argparse.ArgumentParser) -> None:

@@ -87,7 +87,7 @@ def command(args: argparse.Namespace, start: date, end: date, now: datetime) -> 
             print(f"wrote {side}: what the report covers, and the organization", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    print(f"guardian: {headline(organization)}", file=sys.stderr)
+    print(f"guardian: {found.note + '; ' if found.note else ''}{headline(organization)}", file=sys.stderr)
     for u in found.unread:
         print(f"guardian: could not read account {u.account} ({u.region}): {u.why}", file=sys.stderr)
     for item in (u for u in report.unread if u["key"]):
@@ -128,6 +128,7 @@ def assemble(found: OrgRun[Section], start: date, end: date, now: datetime) -> t
     coverages += [_not_read(u) for u in found.unread]
     report = with_coverage(report, Coverage(start, end, report.generated_at, tuple(coverages)))
     not_read = [{"key": "", "account": u.account, "problem": f"not read in {u.region}: {u.why}"} for u in found.unread]
+    not_read += [{"key": "", "account": "the organization", "problem": found.note}] if found.note else []
     windows = tuple(w for _, s in found.results for w in s.windows)
     report = replace(report, unread=report.unread + not_read, blind_windows=windows)
     return report, summarize(found)

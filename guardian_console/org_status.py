@@ -1,7 +1,8 @@
 """``guardian status --org`` and ``guardian incidents --org``: one table for the organization, a row per account and
 Region, the totals, and every account that could not be read with why (org.py reads them).
 
-Exit status: 1 when any account is unread or has a problem (or an evidence object could not be read), else 0.
+Exit status: 1 when any account is unread or has a problem (or an evidence object could not be read, or the accounts
+are environments' where Organizations could not be read: said first, org.py), else 0.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from guardian_console import org_procs, printable
 from guardian_console.evidence import Period, read_period
-from guardian_console.org import OrgRun, over_org, read_role, targets
+from guardian_console.org import OrgRun, chosen, header, over_org, partial, read_role
 from guardian_console.records import newest_first
 from guardian_console.report import COLUMNS, build
 from guardian_console.stack import public_key
@@ -41,16 +42,18 @@ def run(args: argparse.Namespace, read: Callable[[Account], Any]) -> OrgRun[Any]
     region = args.region or os.environ.get("AWS_REGION") or None
     profile = (args.profile or [None])[0]
     base = boto3.session.Session(profile_name=profile, region_name=region)
-    found = targets(args, base)
+    found, note = chosen(args, base)  # note: the accounts are not those asked for (said first; exit 1)
     role = args.assume_role or read_role(args.stack)
     progress = None if args.json else sys.stderr  # on a terminal only (org.py)
     processes = org_procs.count(getattr(args, "processes", None), len(found))
     if processes > 1 and org_procs.picklable(read):
         options = {"role": role, "profile": profile, "region": region, "workers": args.workers, "stack": args.stack}
-        return org_procs.over_processes(found, read, processes=processes, progress=progress, **options)
-    return over_org(
-        found, read, role=role, base_session=base, workers=args.workers, progress=progress, stack=args.stack
-    )
+        run = org_procs.over_processes(found, read, processes=processes, progress=progress, **options)
+    else:
+        run = over_org(
+            found, read, role=role, base_session=base, workers=args.workers, progress=progress, stack=args.stack
+        )
+    return replace(run, note=note)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def status_command(args: argparse.Namespace, now: datetime) -> int:
         print(json.dumps(status_json(found), indent=2, default=str))
     else:
         print("\n".join(status_lines(found)))
-    wrong = found.unread or any(s.problems for _, s in found.results)
+    wrong = partial(found) or any(s.problems for _, s in found.results)
     return WRONG if wrong else OK
 
 
@@ -90,12 +93,12 @@ def status_row(account: str, region: str, found: Status) -> tuple[str, ...]:
 def status_lines(found: OrgRun[Status]) -> list[str]:
     """The organization's table, its totals, what is wrong where, and what could not be read."""
     rows = [STATUS_HEADER, *(status_row(t.account, t.region, s) for t, s in found.results)]
-    out = _table(rows)
+    out = header(found) + _table(rows)
     out += ["", *_totals(found, {t.account for t, s in found.results if s.problems})]
     wrong = [f"  - {t.account} {t.region}: {p}" for t, s in found.results for p in s.problems]
     out += ["", "WRONG:", *wrong] if wrong else []
     out += _unread_lines(found.unread)
-    out += [] if wrong or found.unread else ["", "all is well"]
+    out += [] if wrong or partial(found) else ["", "all is well"]
     return out
 
 
@@ -106,6 +109,7 @@ def status_json(found: OrgRun[Status]) -> dict[str, Any]:
         ],
         "totals": _totals_json(found, {t.account for t, s in found.results if s.problems}),
         "unread": [asdict(u) for u in found.unread],
+        "note": found.note,
     }
 
 
@@ -124,13 +128,15 @@ def incidents_command(args: argparse.Namespace, now: datetime, since: timedelta)
             "totals": _totals_json(found, set()),
             "unread": [asdict(u) for u in found.unread],
             "evidence_unread": report.unread,
+            "note": found.note,
         }
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join([*incidents_lines(rows), "", *_totals(found, set()), *_unread_lines(found.unread)]))
+        lines = [*header(found), *incidents_lines(rows), "", *_totals(found, set()), *_unread_lines(found.unread)]
+        print("\n".join(lines))
     for item in report.unread:
         print(f"guardian: could not read {item['key']} ({item['account']}): {item['problem']}", file=sys.stderr)
-    return WRONG if found.unread or report.unread else OK
+    return WRONG if partial(found) or report.unread else OK
 
 
 def incidents_lines(rows: list[Row]) -> list[str]:

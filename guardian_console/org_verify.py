@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian_console import org_status, security_heads, verify
 from guardian_console.errors import ConsoleError
+from guardian_console.org import header, partial
 
 if TYPE_CHECKING:
     import argparse
@@ -36,12 +37,12 @@ def command(args: argparse.Namespace, start: date, end: date, now: datetime) -> 
     security_heads.check(getattr(args, "security_profile", None), [pair for _, pair in found.results])
     print(as_json(found) if args.json else "\n".join(lines(found, start, end)))
     broken = any(not verdict.ok for _, (_, verdict) in found.results)
-    return WRONG if broken or found.unread else OK
+    return WRONG if broken or partial(found) else OK
 
 
 def lines(found: OrgRun[tuple[Deployed, Verdict]], start: date, end: date) -> list[str]:
     """A line per account and Region (its verdict, counts and head), each break under it; the totals; the unread."""
-    out = [f"the evidence chains of {start} to {end}"]
+    out = [*header(found), f"the evidence chains of {start} to {end}"]
     for target, (_, verdict) in found.results:
         head = f"head {verdict.head.key} (sequence {verdict.head.sequence})" if verdict.head else "no head verifies"
         result = "INTACT" if verdict.ok else f"BROKEN ({len(verdict.breaks)} breaks)"
@@ -69,6 +70,7 @@ def as_json(found: OrgRun[tuple[Deployed, Verdict]]) -> str:
         ],
         "totals": _totals(found),
         "unread": [asdict(u) for u in found.unread],
+        "note": found.note,
     }
     return json.dumps(document, indent=2, default=verify.json_value)
 

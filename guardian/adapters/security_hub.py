@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from guardian.ports.errors import error_code
-from guardian.ports.finding_counts import Before
+from guardian.ports.finding_counts import Before, UnreadableCount
 from guardian.ports.findings import SecurityHubOff
 
 if TYPE_CHECKING:
@@ -110,28 +110,32 @@ class SecurityHubAdapter:
         created_at: str,
         expires_at: int,
         replace_created: bool = False,
+        window: int | None = None,
     ) -> Before:
         """ADD ``times`` to the finding's count in the activity table (UpdateItem: atomic, unconditional); the item
-        as it was before. ``replace_created``: the finding's CreatedAt as Security Hub has it, over the table's."""
+        as it was before. ``replace_created``: the finding's CreatedAt as Security Hub has it, over the table's;
+        ``window``: kept, so that one copy a window sees another before it. An item the guardian did not write
+        (a count of another type: DynamoDB refuses the ADD) raises UnreadableCount."""
         created = "#created = :created" if replace_created else "#created = if_not_exists(#created, :created)"
-        answer = self._clients.dynamodb().update_item(
-            TableName=table,
-            Key={"principal": {"S": FINDINGS_PARTITION}, "at": {"S": finding_id}},
-            UpdateExpression=f"ADD #count :times SET expires_at = :ttl, {created}",
-            ExpressionAttributeNames={"#count": "count", "#created": "created_at"},
-            ExpressionAttributeValues={
-                ":times": {"N": str(times)},
-                ":ttl": {"N": str(expires_at)},
-                ":created": {"S": created_at},
-            },
-            ReturnValues="ALL_OLD",
-        )
-        old = answer.get("Attributes") or {}
-        return Before(
-            count=_number(old.get("count")),
-            created_at=(old.get("created_at") or {}).get("S"),
-            workflow=(old.get("workflow") or {}).get("S"),
-        )
+        names = {"#count": "count", "#created": "created_at"}
+        values = {":times": {"N": str(times)}, ":ttl": {"N": str(expires_at)}, ":created": {"S": created_at}}
+        if window is not None:
+            created += ", #window = :window"
+            names["#window"], values[":window"] = "window", {"N": str(window)}
+        try:
+            answer = self._clients.dynamodb().update_item(
+                TableName=table,
+                Key={"principal": {"S": FINDINGS_PARTITION}, "at": {"S": finding_id}},
+                UpdateExpression=f"ADD #count :times SET expires_at = :ttl, {created}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException":  # the request is well formed: the item is not
+                raise UnreadableCount(str(exc)[:300]) from exc
+            raise
+        return _before(answer.get("Attributes") or {})
 
     def note_finding_workflow(self, table: str, finding_id: str, workflow: str) -> None:
         """The Workflow status the guardian set (or found) for the finding, so a repeat needs not ask again."""
@@ -153,6 +157,21 @@ class SecurityHubAdapter:
             ExpressionAttributeNames={"#count": "count"},
         )
         return _number((item.get("Item") or {}).get("count"))
+
+
+def _before(old: dict[str, Any]) -> Before:
+    """The item as it was, each attribute of the type the guardian writes (else UnreadableCount)."""
+    count, created, workflow = old.get("count"), old.get("created_at"), old.get("workflow")
+    whole = count is None or (set(count) == {"N"} and str(count["N"]).isdigit())
+    if not whole or any(v is not None and set(v) != {"S"} for v in (created, workflow)):
+        raise UnreadableCount(f"not the guardian's item: {sorted(old)}"[:300])
+    window = str((old.get("window") or {}).get("N"))
+    return Before(
+        count=_number(count),
+        created_at=(created or {}).get("S"),
+        workflow=(workflow or {}).get("S"),
+        window=int(window) if window.isdigit() else None,
+    )
 
 
 def _number(value: Any) -> int:

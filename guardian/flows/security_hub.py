@@ -88,7 +88,8 @@ def copy_to_security_hub(result: Result, aws: Everything, config: Config, run: I
         made, updated = build(count=t.count, created_at=t.created_at), t.count > 1
         aws.import_finding(config.topic_region, t.marked(made.document))
         for _ in range(finding_counts.RECHECKS):  # another copy counted past this one: its count, whoever lands last
-            ahead = finding_counts.behind(aws, config.activity_table, {made.id: t.count}).get(made.id)
+            kept = {made.id: t.count} if t.kept else {}  # an item not the guardian's: counted from Security Hub
+            ahead = finding_counts.behind(aws, config.activity_table, kept).get(made.id)
             if ahead is None:
                 break
             t = replace(t, count=ahead)

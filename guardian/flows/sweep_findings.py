@@ -137,7 +137,7 @@ def _flush(results: list[Result], aws: Any, config: Config, run: Invocation) -> 
                 failed = call(partial(aws.import_findings, region, [marked(f) for f in part]), "BatchImportFindings")
                 errors += failed
                 refused |= {f.split(": ")[0] for f in failed}
-            imported = {i: c for i, c in todo.items() if i not in refused}
+            imported = {i: c for i, c in todo.items() if i not in refused and tallies[i].kept}
             todo = call(partial(finding_counts.behind, aws, table, imported, pooled), "reading the counts again")
             if not todo:
                 break

@@ -13,11 +13,17 @@ class Before:
     count: int = 0
     created_at: str | None = None
     workflow: str | None = None  # the Workflow status the guardian last set or found
+    window: int | None = None  # the window in which a copy last counted it (a Workflow read is due once a window)
 
     @property
     def first(self) -> bool:
         """This count made the item: only this copy may carry on a count Security Hub had before the table."""
         return self.count == 0
+
+
+class UnreadableCount(Exception):
+    """The finding's item is not one the guardian wrote (without the SCP anyone may write the activity table): a count
+    not a whole number, an attribute of another type. That finding is counted from Security Hub instead."""
 
 
 @runtime_checkable
@@ -34,6 +40,7 @@ class FindingCounts(Protocol):
         created_at: str,
         expires_at: int,
         replace_created: bool = False,
+        window: int | None = None,
     ) -> Before: ...
 
     def note_finding_workflow(self, table: str, finding_id: str, workflow: str) -> None: ...

@@ -241,26 +241,60 @@ def test_cdk_json_environments_are_read_when_no_c_names_them(organization: Org) 
     assert wider == [org.Target(a, "ap-south-1") for a in sorted((o.healthy, o.stopped))]  # --regions: these
 
 
-def test_where_organizations_cannot_be_read_the_accounts_of_environments_are_read_with_a_note(
-    organization: Org, capsys: pytest.CaptureFixture[str]
-) -> None:
-    member = assumed(organization.healthy, "us-east-1")  # a member account: AWS refuses it ListAccounts
+def refuse_list_accounts(session: Any) -> None:
+    """AWS's answer to ListAccounts outside the management or a delegated administrator account."""
 
     class Refusal:
         status_code = 400
 
     error = {"Error": {"Code": "AccessDeniedException", "Message": "not the management account"}}
-    member.events.register("before-call.organizations.ListAccounts", lambda **_: (Refusal(), error))
+    session.events.register("before-call.organizations.ListAccounts", lambda **_: (Refusal(), error))
+
+
+def test_where_organizations_cannot_be_read_the_accounts_of_environments_are_read_with_a_note(
+    organization: Org, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member = assumed(organization.healthy, "us-east-1")  # a member account: AWS refuses it ListAccounts
+    refuse_list_accounts(member)
     write_cdk_json((organization.healthy, "eu-west-1"), (organization.healthy, "us-east-1"))
-    found = org.targets(_args(), member)
+    found, note = org.chosen(_args(), member)
     assert found == [org.Target(organization.healthy, r) for r in sorted(REGIONS)]
-    assert capsys.readouterr().err == (
-        "guardian: note: cannot list the organization's accounts: AccessDeniedException (run in the management or a "
-        "delegated administrator account, with organizations:ListAccounts; or pass --accounts); reading those of "
-        "environments instead (1)\n"
+    assert note == (
+        "accounts from environments: Organizations could not be read (cannot list the organization's accounts: "
+        "AccessDeniedException (run in the management or a delegated administrator account, with "
+        "organizations:ListAccounts; or pass --accounts))"
     )
+    assert org.chosen(_args(accounts_from="environments"), member) == (found, None)  # asked for: no note
     with pytest.raises(ConsoleError, match="organizations:ListAccounts"):  # asked for Organizations': refused
         org.targets(_args(accounts_from="organizations"), member)
+
+
+def test_the_fallback_to_environments_heads_every_org_output_and_exits_1_unless_asked_for(
+    organization: Org, base: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """environments may be edited by the repository or CI: an account left out is neither read nor named, so the
+    fallback is said in the output (not stderr alone) and the run is partial."""
+    monkeypatch.setattr(org_status, "status", lambda *_, **__: Status())  # a guardian with nothing wrong
+    made = boto3.session.Session
+
+    def member(*args: Any, **kwargs: Any) -> Any:
+        found = made(*args, **kwargs)
+        refuse_list_accounts(found)
+        return found
+
+    monkeypatch.setattr(boto3.session, "Session", member)
+    write_cdk_json((organization.healthy, "us-east-1"))
+    note = "accounts from environments: Organizations could not be read (cannot list the organization's accounts"
+
+    status, out, err = run(capsys, "status", "--org")
+    assert (status, out.splitlines()[0].startswith(note), "all is well" in out) == (1, True, False)  # was 0, silent
+    assert "reading those of environments" not in err
+    status, out, _ = run(capsys, "status", "--org", "--json")
+    assert (status, json.loads(out)["note"].startswith(note)) == (1, True)
+    status, out, _ = run(capsys, "incidents", "--org", "--since", "2d")
+    assert (status, out.splitlines()[0].startswith(note)) == (1, True)
+    status, out, _ = run(capsys, "status", "--org", "--accounts-from", "environments")  # the operator's choice
+    assert (status, out.rstrip().endswith("all is well"), note in out) == (0, True, False)
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from guardian.flows import security_hub
+from guardian.entrypoints import runtime
+from guardian.flows import finding_batch, security_hub, sweep_findings
 from guardian.model.asff import problems
+from guardian.ports.invocation import Invocation
+from tests.integration.test_route_copies_moto import denied
 from tests.integration.world import World
 from tests.support import ACCOUNT, TRAIL, load_event
+from tests.unit.test_sweep_findings import rule_found
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +81,29 @@ def test_a_repeat_updates_the_one_finding_and_its_count(world: World) -> None:
     assert finding["Workflow"] == {"Status": "RESOLVED"}
 
 
-def test_a_repeat_is_counted_in_the_activity_table_and_costs_one_security_hub_request(world: World) -> None:
+def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Every invocation's clock at ``moment`` (a finding's Workflow is read once a window, by the clock)."""
+    made = runtime.invocation
+    monkeypatch.setattr(runtime, "invocation", lambda *a, **k: replace(made(*a, **k), clock=lambda: moment))
+
+
+def item(finding_id: str) -> dict[str, Any]:
+    key = {"principal": {"S": "#findings"}, "at": {"S": finding_id}}
+    found: dict[str, Any] = boto3.client("dynamodb").get_item(TableName="guardian-activity", Key=key)["Item"]
+    return found
+
+
+def forge(finding_id: str, **attributes: dict[str, str]) -> None:
+    """What anyone may write in the activity table without the SCP: the finding's item, its count not a number."""
+    key = {"principal": {"S": "#findings"}, "at": {"S": finding_id}}
+    boto3.client("dynamodb").put_item(TableName="guardian-activity", Item={**key, **attributes})
+
+
+def test_a_repeat_is_counted_in_the_activity_table_and_costs_one_security_hub_request(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     boto3.client("securityhub", region_name="us-east-1").enable_security_hub()
+    at(monkeypatch, datetime.now(UTC))  # both copies in one window
     world.invoke(load_event("stop_logging"))
     world.cloudtrail().stop_logging(Name=TRAIL)
     event = load_event("stop_logging")
@@ -150,6 +177,83 @@ def test_two_copies_of_one_finding_at_once_end_at_count_2_in_moto(
     assert answers == {"first": "imported", "second": "updated"}
     [finding] = findings()
     assert finding["ProductFields"]["guardian/count"] == "2"
+
+
+def test_a_count_item_not_the_guardians_fails_no_copy_its_finding_counted_from_security_hub(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    boto3.client("securityhub", region_name="us-east-1").enable_security_hub()
+    world.invoke(load_event("stop_logging"))
+    [first] = findings()
+    forge(first["Id"], count={"S": "x"})  # DynamoDB refuses to ADD to it
+    world.cloudtrail().stop_logging(Name=TRAIL)
+    event = load_event("stop_logging")
+    event["detail"]["eventID"] = "a-second-stop-0003"
+    caplog.set_level(logging.WARNING, logger="guardian.flows.finding_counts")
+
+    answer = world.invoke(event)
+
+    assert answer["steps_failed"] == []  # was ['copy the alert to Security Hub']
+    [finding] = findings()
+    assert finding["ProductFields"]["guardian/count"] == "2"  # Security Hub's 1, and this one
+    assert "guardian/counted_in" not in finding["ProductFields"]  # the table does not hold its count
+    assert any("not the guardian's" in r.getMessage() for r in caplog.records)
+
+
+def test_the_sweeps_findings_go_in_when_one_of_their_items_is_not_the_guardians(world: World) -> None:
+    boto3.client("securityhub", region_name="us-east-1").enable_security_hub()
+    config = runtime.config()
+    adapter, run = runtime.full_adapter(config), Invocation(runtime.now, lambda _: None)
+
+    def sweep() -> sweep_findings.Flushed:
+        assert finding_batch.opened(run, config)
+        for i in (1, 2, 3):
+            finding_batch.noted(rule_found(i, healed=False), run)
+        return sweep_findings.closed(run, adapter, config)
+
+    assert (sweep().imported, len(findings())) == (3, 3)
+    forged = sorted(f["Id"] for f in findings())[1]
+    forge(forged, count={"N": "1.5"}, created_at={"S": "yesterday"})
+
+    second = sweep()  # was: every finding's flush failed ("counting")
+
+    assert (second.updated, second.failed, second.errors) == (3, 0, ())
+    assert {f["Id"]: f["ProductFields"]["guardian/count"] for f in findings()} == {f["Id"]: "2" for f in findings()}
+    assert {f["Id"] for f in findings() if "guardian/counted_in" in f["ProductFields"]} == {
+        f["Id"] for f in findings() if f["Id"] != forged
+    }
+
+
+def test_a_finding_anyone_resolves_is_new_again_on_a_repeat_a_window_later_and_suppressed_stays(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = boto3.client("securityhub", region_name="us-east-1")
+    hub.enable_security_hub()
+    start = datetime.now(UTC)
+    at(monkeypatch, start)
+    world.invoke(denied(1))  # an attempt on the guardian: alerted, nothing healed: NEW
+    [f] = findings()
+    ident = {"Id": f["Id"], "ProductArn": f["ProductArn"]}
+    hub.batch_update_findings(FindingIdentifiers=[ident], Workflow={"Status": "RESOLVED"})  # the insider hides it
+    calls: list[tuple[str, str | None]] = []
+    _recorded(world, calls, denied(2))
+    assert [name for name, _ in calls] == ["BatchImportFindings"]  # the same window: the table answers
+    assert findings()[0]["Workflow"] == {"Status": "RESOLVED"}
+
+    at(monkeypatch, start + timedelta(seconds=60))
+    calls.clear()
+    _recorded(world, calls, denied(3))  # the first copy of the next window reads it, and sets it NEW again
+    assert calls == [("GetFindings", None), ("BatchImportFindings", "NEW"), ("BatchUpdateFindings", "NEW")]
+    assert findings()[0]["Workflow"] == {"Status": "NEW"}
+
+    hub.batch_update_findings(FindingIdentifiers=[ident], Workflow={"Status": "SUPPRESSED"})  # the team's choice
+    at(monkeypatch, start + timedelta(seconds=120))
+    world.invoke(denied(4))
+    at(monkeypatch, start + timedelta(seconds=180))
+    world.invoke(denied(5))
+    [g] = findings()
+    assert (g["Workflow"], g["ProductFields"]["guardian/count"]) == ({"Status": "SUPPRESSED"}, "5")
+    assert item(g["Id"])["workflow"] == {"S": "SUPPRESSED"}
 
 
 def test_security_hub_not_enabled_is_noted_once_and_never_fails_a_step(

@@ -10,7 +10,7 @@ from typing import Any
 
 from guardian.flows import finding_batch, security_hub, sweep_findings
 from guardian.model.asff import COUNT_FIELD
-from guardian.ports.finding_counts import Before
+from guardian.ports.finding_counts import Before, UnreadableCount
 from tests.unit.test_asff import CONFIG, RUN, result
 from tests.unit.test_sweep_findings import rule_found
 
@@ -33,14 +33,19 @@ class Table:
         created_at: str,
         expires_at: int,
         replace_created: bool = False,
+        window: int | None = None,
     ) -> Before:
         with self.lock:
             old = dict(self.items.get(finding_id, {}))
+            if not isinstance(old.get("count", 0), int):
+                raise UnreadableCount("not the guardian's")
             new = dict(old, count=old.get("count", 0) + times, expires_at=expires_at)
             if replace_created or "created_at" not in old:
                 new["created_at"] = created_at
+            if window is not None:
+                new["window"] = window
             self.items[finding_id] = new
-        return Before(old.get("count", 0), old.get("created_at"), old.get("workflow"))
+        return Before(old.get("count", 0), old.get("created_at"), old.get("workflow"), old.get("window"))
 
     def note_finding_workflow(self, table: str, finding_id: str, workflow: str) -> None:
         with self.lock:
