@@ -75,6 +75,9 @@ def grant_checks_of_itself(
         ("CheckTheDeadLetterQueue", ["sqs:GetQueueAttributes", "sqs:SetQueueAttributes"], [queue_arn]),
         # The default bus of every Region it has rules in (guardian.flows.bus_keys): read, never changed.
         ("ReadTheDefaultEventBuses", ["events:DescribeEventBus"], [_default_buses(stack)]),
+        # The team's rules routing security events, inventoried (guardian.flows.security_rules): read only.
+        ("InventoryTheRulesRoutingSecurity", ["events:ListRules", "events:ListTargetsByRule"], [_all_rules(stack)]),
+        ("ListTheEventBuses", ["events:ListEventBuses"], ["*"]),  # ListEventBuses has no resource type
     ]
     if log_group_arn is not None:
         statements.append(
@@ -105,7 +108,16 @@ def grant_checks_of_itself(
         reason="The guardian's own alarms, all named after its stack: the sweep checks that they exist and turns "
         "their actions back on.",
     )
-    Validations.of(checks).acknowledge(*localized(stack, [bus, alarms]))
+    rules = Ack(
+        id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/*]",
+        reason="ListRules and ListTargetsByRule only (read): the sweep inventories the rules, on any bus, that route "
+        "a security service's events, so a change to one is judged against what it was.",
+    )
+    buses = Ack(
+        id="AwsSolutions-IAM5[Resource::*]",
+        reason="ListEventBuses has no resource type: the sweep lists the buses whose rules it inventories (read only).",
+    )
+    Validations.of(checks).acknowledge(*localized(stack, [bus, alarms, rules, buses]))
     functions_statement = statements.pop(0)  # in a policy of its own, with the functions' settings
     for sid, actions, resources in statements:
         checks.add_statements(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
@@ -194,3 +206,8 @@ def grant_lake_checks(stack: Stack, checks: iam.ManagedPolicy) -> None:
 def _default_buses(stack: Stack) -> str:
     """The default event bus of this account, in any Region."""
     return stack.format_arn(service="events", region="*", resource="event-bus", resource_name="default")
+
+
+def _all_rules(stack: Stack) -> str:
+    """Every rule of this account, in every Region and on every bus (``rule/<bus>/<name>`` too)."""
+    return stack.format_arn(service="events", region="*", resource="rule", resource_name="*")

@@ -50,6 +50,7 @@ SWEEP_ONLY = (
     "flows/function_settings.py",
     "flows/own_aliases.py",
     "flows/bus_keys.py",
+    "flows/security_rules.py",  # the team's security-routing rules against their signed inventory
     "flows/forwarder_queues.py",
     "flows/webhook_secrets.py",
     "flows/own_buckets.py",
@@ -81,9 +82,6 @@ SWEEP_ONLY = (
 REMEDIATION_ONLY = (
     "entrypoints/watching.py",
     "model/watch.py",
-    "model/rule_routing.py",  # a watch rule's check: does an EventBridge rule route security? (its read, below)
-    "adapters/event_rules.py",
-    "model/event_pattern.py",
     "entrypoints/stack_calls.py",  # confirming CloudFormation's calls on the guardian's resources
     "flows/deployments.py",
     "model/stack_changes.py",

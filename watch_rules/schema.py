@@ -43,8 +43,11 @@ HEALS: Mapping[str, tuple[str, str]] = {  # the undo: the eventSource and the on
 }
 # The reads a rule may ask for before it alerts: the eventSource and the eventNames the read understands.
 CHECKS: Mapping[str, tuple[str, frozenset[str]]] = {
-    # the EventBridge rule named in the call is read (DescribeRule, ListTargetsByRule): does it route security?
-    "SecurityRouting": ("events.amazonaws.com", frozenset({"DisableRule", "RemoveTargets", "PutRule"})),
+    # the EventBridge rule named in the call: its signed inventory entry, or read now: does it route security?
+    "SecurityRouting": (
+        "events.amazonaws.com",
+        frozenset({"DisableRule", "RemoveTargets", "PutRule", "PutTargets", "DeleteRule"}),
+    ),
 }
 OPERATORS = frozenset(
     {"prefix", "suffix", "wildcard", "anything-but", "exists", "numeric", "equals-ignore-case", "cidr"}

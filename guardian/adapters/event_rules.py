@@ -4,7 +4,7 @@ either way."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -43,3 +43,51 @@ def read_rule(clients: ClientProvider, region: str, name: str, bus: str) -> Rule
     except (ClientError, BotoCoreError):
         pass  # the pattern alone decides (the rule may have been deleted between the two reads)
     return RuleRead(name, bus, True, rule.get("EventPattern"), rule.get("State"), tuple(targets))
+
+
+BUS_PAGES = 1  # ListEventBuses: 100 buses (an account holds 100 by default)
+RULE_PAGES = 3  # ListRules: 100 rules a page, per bus (300 rules per bus by default)
+
+
+class SecurityRulesAdapter:
+    """The account's rules as the sweep inventories them (implements
+    :class:`guardian.flows.security_rules.RuleListing`): read only, bounded; each says whether it saw everything."""
+
+    _clients: ClientProvider
+
+    def event_buses(self, region: str) -> tuple[list[str], bool]:
+        page = self._clients.events(region).list_event_buses(Limit=100)
+        names = [str(b["Name"]) for b in page.get("EventBuses", [])]
+        return (names if "default" in names else ["default", *names]), not page.get("NextToken")
+
+    def bus_rules(self, region: str, bus: str) -> tuple[list[dict[str, Any]], bool]:
+        client = self._clients.events(region)
+        rules: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(RULE_PAGES):
+            page = (
+                client.list_rules(EventBusName=bus, Limit=100, NextToken=token)
+                if token
+                else client.list_rules(EventBusName=bus, Limit=100)
+            )
+            rules += [dict(r) for r in page.get("Rules", [])]
+            token = page.get("NextToken")
+            if not token:
+                return rules, True
+        return rules, False
+
+    def rule_target_pairs(self, region: str, bus: str, name: str) -> list[tuple[str, str]]:
+        client = self._clients.events(region)
+        pairs: list[tuple[str, str]] = []
+        token: str | None = None
+        for _ in range(TARGET_PAGES):
+            page = (
+                client.list_targets_by_rule(Rule=name, EventBusName=bus, NextToken=token)
+                if token
+                else client.list_targets_by_rule(Rule=name, EventBusName=bus)
+            )
+            pairs += [(str(t["Id"]), str(t["Arn"])) for t in page.get("Targets", [])]
+            token = page.get("NextToken")
+            if not token:
+                break
+        return pairs

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from guardian.adapters.control_tower import ControlTowerAdapter
 from guardian.adapters.event_bus import EventBusAdapter
+from guardian.adapters.event_rules import SecurityRulesAdapter
 from guardian.adapters.grouping import GroupAdapter
 from guardian.adapters.heal import HealAdapter
 from guardian.adapters.heartbeat import HeartbeatAdapter
@@ -41,6 +42,7 @@ class FullAdapter(
     SecurityHubAdapter,
     OwnEventsAdapter,
     ControlTowerAdapter,
+    SecurityRulesAdapter,
 ):
     """The heal-path calls, and all the others."""
 

@@ -2,7 +2,8 @@
 
 Written there at synth from ``rules/watch.json`` (infra/watch.py), so only a deployment can change it; read once
 per environment, and only for an event the decision table does not act on (never on the heal path). A rule with a
-``check`` (an EventBridge rule disabled or its targets removed) has the thing its call names read first.
+``check`` (an EventBridge rule changed) has the thing its call names judged first: as the sweep's signed inventory
+recorded it (guardian.flows.security_rules), else read as it is now.
 """
 
 from __future__ import annotations
@@ -57,5 +58,32 @@ def _verdicts(parsed: CloudTrailEvent, checked: list[WatchRule], config: Config)
     named = rule_named(parsed)
     if named and own_rule(named[0], config.policy.self_functions):
         return {r.id: Verdict(None, "the guardian's own rule: its guard alerts") for r in checked}
+    if named and parsed.aws_region:
+        judged = _against_inventory(parsed, named, checked, config)
+        if judged is not None:
+            return judged
     read = read_rule(runtime.clients(), parsed.aws_region or "", *named) if named and parsed.aws_region else None
     return {r.id: verdict(parsed, read, r.severity) for r in checked}
+
+
+def _against_inventory(
+    parsed: CloudTrailEvent, named: tuple[str, str], checked: list[WatchRule], config: Config
+) -> dict[str, Verdict] | None:
+    """The verdicts from the sweep's signed inventory of the Region's security rules: the rule as it was, judged by
+    the record's own parameters; HIGH "cannot tell" if the inventory does not verify; None if it does not hold the
+    rule (then the rule is read as it is now)."""
+    from guardian.entrypoints import runtime  # noqa: PLC0415
+    from guardian.flows.baselines import Refused  # noqa: PLC0415
+    from guardian.flows.security_inventory import recorded_rule  # noqa: PLC0415
+    from guardian.model.rule_routing import Verdict  # noqa: PLC0415
+    from guardian.model.security_rules import bus_name, judged  # noqa: PLC0415
+
+    name, bus = named[0], bus_name(named[1])
+    found = recorded_rule(runtime.full_adapter(config, own=True), parsed.aws_region or "", bus, name)
+    if isinstance(found, Refused):
+        why = (
+            f"the inventory of security rules ({found.key}) was refused ({found.problem}): cannot tell what rule "
+            f"{name!r} (bus {bus}) routed"
+        )
+        return {r.id: Verdict(r.severity, why) for r in checked}
+    return None if found is None else {r.id: judged(parsed, found, r.severity) for r in checked}

@@ -27,6 +27,7 @@ from guardian.flows.lake_checks import store_keys, sweep_lake
 from guardian.flows.log_files import LogCheck, check_log_files
 from guardian.flows.log_policy_checks import sweep_log_policies
 from guardian.flows.missing_windows import alert_missing
+from guardian.flows.security_rules import check_security_rules
 from guardian.flows.settle_windows import settle_windows
 from guardian.flows.sweep_checks import ResourceCheck, sweep_resources
 from guardian.flows.sweep_left import DEFERRED
@@ -161,6 +162,9 @@ def _sweep(
         )
         waiting.submit(check_default_buses, mine, config, failures, started=started, run=run)  # keys on its buses
         waiting.submit(check_forwarder_queues, mine, config, failures, started=started, run=run)  # parked events
+        waiting.submit(  # the team's rules routing security events, against their signed inventory
+            _checked, "security_rules", failures, lambda: check_security_rules(mine, config, started=started, run=run)
+        )
         futures = {
             waiting.submit(check_region, aws, config, region, work, started=started, run=run): region
             for region in regions

@@ -1,5 +1,6 @@
 """Does an EventBridge rule route a security service's events? The check behind the watch rule on DisableRule,
-RemoveTargets and PutRule: the call names only the rule, so the function reads the rule and decides here.
+RemoveTargets, PutRule, PutTargets and DeleteRule: a rule the sweep recorded is judged against that record
+(:mod:`guardian.model.security_rules`); one made since is read now, and decided here.
 
 Pure. A rule routes security if its pattern's ``source`` (in any ``$or`` branch) matches one of
 :data:`SECURITY_SOURCES` as EventBridge would match it (prefix, wildcard, anything-but...), or one of its targets
@@ -64,9 +65,10 @@ class Verdict:
 
 
 def rule_named(event: CloudTrailEvent) -> tuple[str, str] | None:
-    """(rule name, event bus) the call names: ``name`` (DisableRule, PutRule) or ``rule`` (RemoveTargets)."""
+    """(rule name, event bus) the call names: ``name`` (DisableRule, PutRule, DeleteRule) or ``rule`` (RemoveTargets,
+    PutTargets)."""
     params = event.request_parameters or {}
-    name = params.get("rule" if event.event_name == "RemoveTargets" else "name")
+    name = params.get("rule" if event.event_name in ("RemoveTargets", "PutTargets") else "name")
     bus = params.get("eventBusName") or "default"
     if not isinstance(name, str) or not name or not isinstance(bus, str):
         return None
@@ -121,6 +123,8 @@ def verdict(event: CloudTrailEvent, read: RuleRead | None, severity: Severity) -
         return Verdict(None, f"{rule} still routes what it names, or nothing of security")
     if not routes:
         return Verdict(None, f"{rule} routes nothing of a security service")
+    if event.event_name == "PutTargets":  # not recorded by the sweep: nothing to tell a re-pointed target by
+        return Verdict(None, f"{rule} is not in the sweep's inventory yet: its targets are judged from then on")
     what = "disabled" if event.event_name == "DisableRule" else "lost targets"
     return Verdict(severity, f"{rule} {what}; it routes {routes}")
 

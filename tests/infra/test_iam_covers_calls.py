@@ -200,6 +200,7 @@ def test_the_remediation_role_allows_every_call_the_handler_makes(recorded: set[
     # The first sweep ran in this process too; what only the sweep does is checked against the sweep's role below.
     sweep_only = {"cloudwatch:PutMetricData", "events:DescribeEventBus"}  # and its read of the default buses
     sweep_only.add("logs:DescribeAccountPolicies")  # account log policies reaching a trail's log group
+    sweep_only |= {"events:ListRules", "events:ListEventBuses"}  # the inventory of rules routing security
     assert uncovered(handler_calls - sweep_only, granted(template, "RemediationRole")) == set()
 
 

@@ -92,6 +92,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(tmp_path: Path) -> None:
                     "arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:eventdatastore/*",  # held to its baseline
                     "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:CloudTrailGuardian-*",
                     "arn:<AWS::Partition>:events:*:<AWS::AccountId>:event-bus/default",  # read: a key on it is alerted
+                    "arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/*",  # the rules routing security: listed
                     # every forwarder's dead-letter queue, one name in each Region: its depth read
                     "arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:CloudTrailGuardian-forward-dead-letters",
                 )

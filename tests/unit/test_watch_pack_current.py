@@ -44,7 +44,12 @@ EXPECTED: dict[str, tuple[str, str, set[str]] | None] = {
     "cloudfront_update_distribution_logging_off": ("cloudfront-standard-logging-off", "LOW", set()),
     "cloudfront_update_distribution_logging_on": None,
     "wafv2_delete_logging_configuration": ("waf-logging-deleted", "HIGH", set()),
-    "events_delete_managed_rule_force": ("eventbridge-managed-rule-removed", "MEDIUM", set()),
+    # matched by both; the function's check then judges the rule (a managed rule routing nothing: MEDIUM stays)
+    "events_delete_managed_rule_force": (
+        "eventbridge-security-rule-changed",
+        "HIGH",
+        {"eventbridge-managed-rule-removed"},
+    ),
     # A team's rule disabled, its targets removed or rewritten: matched, then the function reads the rule and alerts
     # only if it routes a security service's events (tests/unit/test_watch_rule_routing.py, the moto tests). The
     # catch-all (any rule deleted or disabled, LOW) ships off: noisy.

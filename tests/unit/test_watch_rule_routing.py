@@ -162,7 +162,7 @@ def test_a_check_must_stay_within_the_calls_it_reads() -> None:
         "id": "x",
         "description": "x",
         "severity": "HIGH",
-        "match": {"eventSource": "events.amazonaws.com", "eventName": ["DeleteRule"]},
+        "match": {"eventSource": "events.amazonaws.com", "eventName": ["EnableRule"]},
         "check": "SecurityRouting",
     }
     with pytest.raises(RulesError, match="check SecurityRouting reads"):
