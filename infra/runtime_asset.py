@@ -51,6 +51,7 @@ SWEEP_ONLY = (
     "flows/own_aliases.py",
     "flows/bus_keys.py",
     "flows/security_rules.py",  # the team's security-routing rules against their signed inventory
+    "flows/security_region.py",
     "flows/forwarder_queues.py",
     "flows/webhook_secrets.py",
     "flows/own_buckets.py",
@@ -82,6 +83,7 @@ SWEEP_ONLY = (
 REMEDIATION_ONLY = (
     "entrypoints/watching.py",
     "model/watch.py",
+    "flows/first_sight.py",  # a security rule recorded on first sight by the event path (review 11)
     "entrypoints/stack_calls.py",  # confirming CloudFormation's calls on the guardian's resources
     "flows/deployments.py",
     "model/stack_changes.py",

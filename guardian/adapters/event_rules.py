@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from guardian.model.rule_routing import RuleRead
+from guardian.model.rule_targets import targets_of
 
 if TYPE_CHECKING:
     from guardian.adapters.clients import ClientProvider
@@ -27,7 +28,7 @@ def read_rule(clients: ClientProvider, region: str, name: str, bus: str) -> Rule
         )
     except BotoCoreError as exc:
         return RuleRead(name, bus, error=type(exc).__name__)
-    targets: list[str] = []
+    targets: list[dict[str, Any]] = []
     token: str | None = None
     try:
         for _ in range(TARGET_PAGES):
@@ -36,16 +37,17 @@ def read_rule(clients: ClientProvider, region: str, name: str, bus: str) -> Rule
                 if token
                 else client.list_targets_by_rule(Rule=name, EventBusName=bus)
             )
-            targets.extend(t["Arn"] for t in page.get("Targets", []))
+            targets.extend(dict(t) for t in page.get("Targets", []))
             token = page.get("NextToken")
             if not token:
                 break
     except (ClientError, BotoCoreError):
         pass  # the pattern alone decides (the rule may have been deleted between the two reads)
-    return RuleRead(name, bus, True, rule.get("EventPattern"), rule.get("State"), tuple(targets))
+    arns = tuple(str(t.get("Arn", "")) for t in targets)
+    return RuleRead(name, bus, True, rule.get("EventPattern"), rule.get("State"), arns, None, targets_of(targets))
 
 
-BUS_PAGES = 1  # ListEventBuses: 100 buses (an account holds 100 by default)
+BUS_PAGES = 1  # ListEventBuses: 100 buses a page, EventBridge's default quota a Region (more: a named cut)
 RULE_PAGES = 3  # ListRules: 100 rules a page, per bus (300 rules per bus by default)
 
 
@@ -58,7 +60,7 @@ class SecurityRulesAdapter:
     def event_buses(self, region: str) -> tuple[list[str], bool]:
         page = self._clients.events(region).list_event_buses(Limit=100)
         names = [str(b["Name"]) for b in page.get("EventBuses", [])]
-        return (names if "default" in names else ["default", *names]), not page.get("NextToken")
+        return ["default", *(n for n in names if n != "default")], not page.get("NextToken")
 
     def bus_rules(self, region: str, bus: str) -> tuple[list[dict[str, Any]], bool]:
         client = self._clients.events(region)
@@ -76,9 +78,10 @@ class SecurityRulesAdapter:
                 return rules, True
         return rules, False
 
-    def rule_target_pairs(self, region: str, bus: str, name: str) -> list[tuple[str, str]]:
+    def rule_target_configs(self, region: str, bus: str, name: str) -> list[dict[str, Any]]:
+        """Every target as ListTargetsByRule gives it (its whole configuration: the inventory hashes it)."""
         client = self._clients.events(region)
-        pairs: list[tuple[str, str]] = []
+        pairs: list[dict[str, Any]] = []
         token: str | None = None
         for _ in range(TARGET_PAGES):
             page = (
@@ -86,7 +89,7 @@ class SecurityRulesAdapter:
                 if token
                 else client.list_targets_by_rule(Rule=name, EventBusName=bus)
             )
-            pairs += [(str(t["Id"]), str(t["Arn"])) for t in page.get("Targets", [])]
+            pairs += [dict(t) for t in page.get("Targets", [])]
             token = page.get("NextToken")
             if not token:
                 break

@@ -63,27 +63,42 @@ def _verdicts(parsed: CloudTrailEvent, checked: list[WatchRule], config: Config)
         if judged is not None:
             return judged
     read = read_rule(runtime.clients(), parsed.aws_region or "", *named) if named and parsed.aws_region else None
-    return {r.id: verdict(parsed, read, r.severity) for r in checked}
+    verdicts = {r.id: verdict(parsed, read, r.severity) for r in checked}
+    if named and parsed.event_name in ("PutRule", "PutTargets"):  # a security rule not recorded: from now on
+        from guardian.flows.first_sight import first_sight  # noqa: PLC0415
+        from guardian.model.security_rules import bus_name  # noqa: PLC0415
+
+        first_sight(runtime.full_adapter(config, own=True), parsed, bus_name(named[1]), read)
+    return verdicts
 
 
 def _against_inventory(
     parsed: CloudTrailEvent, named: tuple[str, str], checked: list[WatchRule], config: Config
 ) -> dict[str, Verdict] | None:
     """The verdicts from the sweep's signed inventory of the Region's security rules: the rule as it was, judged by
-    the record's own parameters; HIGH "cannot tell" if the inventory does not verify; None if it does not hold the
-    rule (then the rule is read as it is now)."""
+    the record's own parameters; else against the rule's entry the event path recorded on first sight; HIGH "cannot
+    tell" if either does not verify; None if neither holds the rule (then the rule is read as it is now)."""
     from guardian.entrypoints import runtime  # noqa: PLC0415
     from guardian.flows.baselines import Refused  # noqa: PLC0415
-    from guardian.flows.security_inventory import recorded_rule  # noqa: PLC0415
+    from guardian.flows.first_sight import add_targets  # noqa: PLC0415
+    from guardian.flows.security_inventory import recorded_rule, sighted  # noqa: PLC0415
     from guardian.model.rule_routing import Verdict  # noqa: PLC0415
     from guardian.model.security_rules import bus_name, judged  # noqa: PLC0415
 
     name, bus = named[0], bus_name(named[1])
-    found = recorded_rule(runtime.full_adapter(config, own=True), parsed.aws_region or "", bus, name)
+    store, region = runtime.full_adapter(config, own=True), parsed.aws_region or ""
+    found, by = recorded_rule(store, region, bus, name), "the sweep"
+    if found is None:
+        found, by = sighted(store, region, bus, name), "the event path on first sight"
     if isinstance(found, Refused):
         why = (
             f"the inventory of security rules ({found.key}) was refused ({found.problem}): cannot tell what rule "
             f"{name!r} (bus {bus}) routed"
         )
         return {r.id: Verdict(r.severity, why) for r in checked}
-    return None if found is None else {r.id: judged(parsed, found, r.severity) for r in checked}
+    if found is None:
+        return None
+    verdicts = {r.id: judged(parsed, found, r.severity, by=by) for r in checked}
+    if by != "the sweep" and all(v.severity is None for v in verdicts.values()):
+        add_targets(store, parsed, found)
+    return verdicts

@@ -3,8 +3,10 @@
 The sweep keeps a signed inventory of them per swept Region (:mod:`guardian.model.security_rules`, stored as a
 baseline: signed when written, verified when read, :mod:`guardian.flows.baselines`). The first sweep records it; a
 later one compares: a recorded rule disabled, deleted, its pattern no longer routing a recorded source (or its other
-filters changed), a target removed or re-pointed is alerted HIGH, once, and the inventory is re-recorded. Alert only:
-the team's rule is not the guardian's to restore. A new security rule is added silently.
+filters changed), a target removed, re-pointed or re-configured is alerted HIGH, once, and the inventory is
+re-recorded. Alert only: the team's rule is not the guardian's to restore. A new security rule is added silently (one
+the event path recorded on first sight is compared like the inventory's). The Region's work:
+:mod:`guardian.flows.security_region`.
 
 The event path (:mod:`guardian.entrypoints.watching`) judges a call to a recorded rule against this inventory
 (:mod:`guardian.flows.security_inventory`); an inventory that does not verify makes it alert "cannot tell".
@@ -16,28 +18,28 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from guardian.flows.baselines import Refused, write_signed
 from guardian.flows.deliver import deliver
-from guardian.flows.security_inventory import load_inventory
+from guardian.flows.security_region import compare_region
 from guardian.model.decide import Decision
 from guardian.model.findings import found_event
-from guardian.model.results import Result, iso
-from guardian.model.rule_routing import own_rule, routed_sources
+from guardian.model.results import Result
 from guardian.model.rules import Action, Outcome, Rule, Severity, Subject
-from guardian.model.security_rules import drift, inventory_document, inventory_key, routed_rule
 from guardian.ports.calls import Delivery, SignedStore
 from guardian.ports.errors import AWS_ERRORS, describe_error
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from guardian.flows.baselines import Refused
+    from guardian.flows.workers import Workers
     from guardian.model.config import Config
     from guardian.model.security_rules import Routed
     from guardian.ports.invocation import Invocation
 
 LOG = logging.getLogger(__name__)
 CHECK = "security_rules"  # this check's key in the sweep's check_errors
-MAX_BUSES = 10  # buses inventoried per Region, the default bus first
+AT_ONCE = 8  # Regions checked at once on the sweep's pool
+SHARE = 0.25  # of the invocation's time left when the check starts, at most, for reading rules' targets
 RULE = Rule(
     "EventBridge rule routing a security service's events changed",
     Severity.HIGH,
@@ -56,76 +58,55 @@ class RuleListing(Protocol):
 
     def event_buses(self, region: str) -> tuple[list[str], bool]: ...
     def bus_rules(self, region: str, bus: str) -> tuple[list[dict[str, Any]], bool]: ...
-    def rule_target_pairs(self, region: str, bus: str, name: str) -> list[tuple[str, str]]: ...
+    def rule_target_configs(self, region: str, bus: str, name: str) -> list[dict[str, Any]]: ...
 
 
 class Ports(RuleListing, SignedStore, Delivery, Protocol):
     """The rules, the inventory's store, the alert's path."""
 
 
-def check_security_rules(aws: object, config: Config, *, started: datetime, run: Invocation) -> dict[str, str]:
-    """Each swept Region's inventory: compared, alerted, re-recorded. Region → status. An AWS error in one Region
-    does not hide the others; the last is raised once all ran (the sweep records it, the run fails)."""
+class InventoryCut(Exception):
+    """Buses or rules beyond the listing's bounds: the check fails, naming them (never a silent cut)."""
+
+
+def check_security_rules(
+    aws: object, config: Config, *, started: datetime, run: Invocation, work: Workers | None = None
+) -> dict[str, str]:
+    """Each swept Region's inventory: compared, alerted, re-recorded (the Regions on the sweep's bounded pool, the
+    targets' reads within :data:`SHARE` of the time left). Region → status. An AWS error in one Region does not hide
+    the others; the last is raised once all ran (the sweep records it, the run fails), then a cut."""
     if not isinstance(aws, RuleListing) or not hasattr(aws, "write_json"):  # a fake without them: not checked
         return {}
     ports: Any = aws  # a RuleListing, a SignedStore and (the full adapter) a Delivery
-    statuses: dict[str, str] = {}
-    failed: BaseException | None = None
-    for region in config.sweep_regions:
+    remaining = run.remaining
+    left = None if remaining is None else remaining() * (1 - SHARE)
+
+    def out_of_time() -> bool:
+        return left is not None and remaining is not None and remaining() < left
+
+    def one(region: str) -> tuple[str, list[str], BaseException | None]:
         try:
-            statuses[region] = _check_region(ports, config, region, started=started, run=run)
+            found = compare_region(ports, config, region, started=started, out_of_time=out_of_time)
         except AWS_ERRORS as exc:
             code, _ = describe_error(exc)
-            statuses[region], failed = f"error: {code}", exc
             LOG.error("the security rules of a Region could not be read", extra={"region": region, "error_code": code})
-    if failed is not None:
-        raise failed
+            return f"error: {code}", [], exc
+        for entry, problems in found.changed:
+            _alert(ports, config, run, (region, entry, problems), started=started)
+        for refused in found.refused:
+            _alert_refused(ports, config, run, (region, refused), started=started)
+        return found.status, list(found.cut), None
+
+    regions = list(config.sweep_regions)
+    done = work.map(one, regions, limit=AT_ONCE) if work is not None else [one(r) for r in regions]
+    statuses = {region: status for region, (status, _, _) in zip(regions, done, strict=True)}
+    failed = [exc for _, _, exc in done if exc is not None]
+    if failed:
+        raise failed[-1]
+    cut = [c for _, cuts, _ in done for c in cuts]
+    if cut:
+        raise InventoryCut(f"security rules not inventoried: {'; '.join(cut)}")
     return statuses
-
-
-def _check_region(aws: Ports, config: Config, region: str, *, started: datetime, run: Invocation) -> str:
-    recorded, refused = load_inventory(aws, region)
-    buses, all_buses = aws.event_buses(region)
-    buses = buses[:MAX_BUSES]
-    listed: dict[tuple[str, str], dict[str, Any]] = {}
-    complete: set[str] = set()
-    for bus in buses:
-        rules, whole = aws.bus_rules(region, bus)
-        complete |= {bus} if whole else set()
-        for rule in rules:
-            name = str(rule.get("Name", ""))
-            if name not in config.own_rules and not own_rule(name, config.policy.self_functions):
-                listed[(bus, name)] = rule  # not the guardian's own: guardian.flows.own_rules holds those
-    was = recorded or {}
-    now: dict[tuple[str, str], Routed] = {}
-    targets: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key, rule in listed.items():
-        pattern = rule.get("EventPattern")
-        if key in was or routed_sources(pattern if isinstance(pattern, str) else None):
-            targets[key] = aws.rule_target_pairs(region, *key)
-            entry = routed_rule(key[0], rule, [{"Id": i, "Arn": a} for i, a in targets[key]])
-            if entry is not None:
-                now[key] = entry
-    changed = 0
-    for key, entry in was.items():
-        bus = key[0]
-        gone = bus in complete or (all_buses and len(buses) < MAX_BUSES and bus not in buses)
-        if key not in listed and not gone:  # beyond the listing's bound: kept as recorded
-            now[key] = entry
-            continue
-        problems = drift(entry, listed.get(key), targets.get(key, []))
-        if problems:
-            changed += 1
-            _alert(aws, config, run, (region, entry, "; ".join(problems)), started=started)
-    if refused is not None:
-        _alert_refused(aws, config, run, (region, refused), started=started)
-    if recorded is None or refused is not None or now != was:
-        write_signed(
-            aws, inventory_key(region), inventory_document(region, now.values(), written_at=iso(started) or "")
-        )
-    if recorded is None and refused is None:
-        return f"recorded ({len(now)} rules)"
-    return f"{changed} changed" if changed else "as recorded"
 
 
 def _alert(

@@ -163,7 +163,10 @@ def _sweep(
         waiting.submit(check_default_buses, mine, config, failures, started=started, run=run)  # keys on its buses
         waiting.submit(check_forwarder_queues, mine, config, failures, started=started, run=run)  # parked events
         waiting.submit(  # the team's rules routing security events, against their signed inventory
-            _checked, "security_rules", failures, lambda: check_security_rules(mine, config, started=started, run=run)
+            _checked,
+            "security_rules",
+            failures,
+            lambda: check_security_rules(mine, config, started=started, run=run, work=work),
         )
         futures = {
             waiting.submit(check_region, aws, config, region, work, started=started, run=run): region

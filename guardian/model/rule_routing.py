@@ -54,6 +54,7 @@ class RuleRead:
     state: str | None = None
     targets: tuple[str, ...] = ()  # target ARNs
     error: str | None = None  # the read failed otherwise: the error code
+    configured: tuple[tuple[str, str, str], ...] = ()  # (Id, Arn, configuration SHA-256): guardian.model.rule_targets
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ CloudTrail record arrives (the insider may have changed it again by then, or mad
 
 Pure. For each rule whose pattern routes a security source (:func:`guardian.model.rule_routing.routed_sources`): its
 bus, name, state, those sources, a SHA-256 of its pattern and one of the pattern without its ``source`` (what else the
-rule requires of an event: a filter added there can make it match nothing), and its targets (Id, Arn). A rule keeps
-routing what it did while it is enabled, still names every recorded source, its other filters are unchanged, and no
-target was removed or re-pointed: anything else is :func:`lost`.
+rule requires of an event: a filter added there can make it match nothing), and its targets (Id, Arn, a hash of the
+rest: :mod:`guardian.model.rule_targets`). A rule keeps routing what it did while it is enabled, still names every
+recorded source, its other filters are unchanged, and no target was removed, re-pointed or re-configured: anything
+else is :func:`lost`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError
 from guardian.model.rule_routing import Verdict, routed_sources
+from guardian.model.rule_targets import Target, target_of, targets_lost
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from guardian.model.rules import Severity
 
 INVENTORY_KIND = "security_rules"
+SIGHTED_KIND = "security_rule"  # one rule the event path recorded on first sight
 MAX_NAMED = 5
 
 
@@ -39,7 +42,7 @@ class Routed:
     sources: tuple[str, ...]
     pattern_sha256: str
     filters_sha256: str  # the pattern without its top-level ``source``
-    targets: tuple[tuple[str, str], ...]  # (Id, Arn), by Id
+    targets: tuple[Target, ...]  # (Id, Arn, configuration SHA-256), by Id
 
     @property
     def label(self) -> str:
@@ -77,16 +80,15 @@ def digests(pattern: str | Mapping[str, Any] | None) -> tuple[str, str]:
     return _sha(_canonical(parsed)), _sha(_canonical(rest))
 
 
-def routed_rule(bus: str, rule: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]) -> Routed | None:
-    """The inventory's entry for a rule as ListRules and ListTargetsByRule give it; None if it routes no security
-    source."""
+def routed_rule(bus: str, rule: Mapping[str, Any], targets: Sequence[Target]) -> Routed | None:
+    """The inventory's entry for a rule as ListRules (or DescribeRule) and ListTargetsByRule give it; None if it routes
+    no security source."""
     pattern = rule.get("EventPattern")
     sources = routed_sources(pattern if isinstance(pattern, str) else None)
     if not sources:
         return None
     whole, rest = digests(pattern if isinstance(pattern, str) else None)
-    held = tuple(sorted((str(t.get("Id", "")), str(t.get("Arn", ""))) for t in targets))
-    return Routed(bus, str(rule.get("Name", "")), str(rule.get("State", "")), sources, whole, rest, held)
+    return Routed(bus, str(rule.get("Name", "")), str(rule.get("State", "")), sources, whole, rest, tuple(targets))
 
 
 def lost(recorded: Routed, pattern: str | Mapping[str, Any] | None, state: str | None) -> list[str]:
@@ -103,35 +105,22 @@ def lost(recorded: Routed, pattern: str | Mapping[str, Any] | None, state: str |
     return problems
 
 
-def targets_lost(recorded: Routed, now: Sequence[tuple[str, str]], *, whole: bool) -> list[str]:
-    """Recorded targets re-pointed (same Id, another ARN) in ``now``; with ``whole`` (``now`` is every target the
-    rule has), removed ones too."""
-    current = dict(now)
-    problems = []
-    for target_id, arn in recorded.targets:
-        if target_id in current and current[target_id] != arn:
-            problems.append(f"target {target_id!r} re-pointed from {arn} to {current[target_id]}")
-        elif whole and target_id not in current:
-            problems.append(f"target {target_id!r} ({arn}) removed")
-    return problems
-
-
-def drift(recorded: Routed, now: Mapping[str, Any] | None, targets: Sequence[tuple[str, str]]) -> list[str]:
+def drift(recorded: Routed, now: Mapping[str, Any] | None, targets: Sequence[Target] | None) -> list[str]:
     """What the sweep finds lost since ``recorded``: ``now`` is the rule as ListRules gives it (None: deleted),
-    ``targets`` every target it has now."""
+    ``targets`` every target it has now (None: not read this sweep, its pattern and state alone judged)."""
     if now is None:
         return ["deleted"]
     pattern, state = now.get("EventPattern"), now.get("State")
     found = lost(recorded, pattern if isinstance(pattern, str) else None, state if isinstance(state, str) else None)
-    return found + targets_lost(recorded, targets, whole=True)
+    return found + ([] if targets is None else targets_lost(recorded.targets, targets, whole=True))
 
 
-def judged(event: CloudTrailEvent, recorded: Routed, severity: Severity) -> Verdict:
+def judged(event: CloudTrailEvent, recorded: Routed, severity: Severity, *, by: str = "the sweep") -> Verdict:
     """The event path's verdict on a call to a rule the verified inventory holds, from the record's own parameters
     (never a read made after the insider's next call)."""
     call = event.event_name or "the call"
     params = event.request_parameters or {}
-    was = f"it routed {recorded.routes} (as the sweep recorded it)"
+    was = f"it routed {recorded.routes} (as {by} recorded it)"
     if call == "PutRule":
         pattern, state = params.get("eventPattern"), params.get("state")
         problems = lost(
@@ -144,35 +133,51 @@ def judged(event: CloudTrailEvent, recorded: Routed, severity: Severity) -> Verd
         given = params.get("targets")
         if not isinstance(given, list):
             return Verdict(severity, f"{recorded.label}'s targets changed (not in the record); {was}")
-        pairs = [_target(t) for t in given]
-        problems = targets_lost(recorded, [p for p in pairs if p is not None], whole=False)
+        pairs = [target_of(t) for t in given]
+        problems = targets_lost(recorded.targets, [p for p in pairs if p is not None], whole=False)
         if problems or None in pairs:
             return Verdict(severity, f"{recorded.label}: {'; '.join(problems) or 'a target unreadable'}; {was}")
-        return Verdict(None, f"{recorded.label} gained targets; none it had was re-pointed")
+        return Verdict(None, f"{recorded.label} gained targets; none it had was re-pointed or re-configured")
     what = {"DisableRule": "disabled", "DeleteRule": "deleted", "RemoveTargets": "lost targets"}.get(call, call)
     return Verdict(severity, f"{recorded.label} {what}; {was}")
 
 
-def inventory_document(region: str, rules: Iterable[Routed], *, written_at: str) -> dict[str, Any]:
-    return {
+def inventory_document(
+    region: str, rules: Iterable[Routed], *, written_at: str, cursor: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """The signed document; ``cursor``: the last rule whose targets the sweep read when its time ran out (the next
+    sweep goes on after it)."""
+    document = {
         "schema": BASELINE_SCHEMA,
         "schema_version": BASELINE_SCHEMA_VERSION,
         "kind": INVENTORY_KIND,
         "region": region,
         "written_at": written_at,
-        "rules": [
-            {
-                "bus": r.bus,
-                "name": r.name,
-                "state": r.state,
-                "sources": list(r.sources),
-                "pattern_sha256": r.pattern_sha256,
-                "filters_sha256": r.filters_sha256,
-                "targets": [{"Id": i, "Arn": a} for i, a in r.targets],
-            }
-            for r in sorted(rules, key=lambda r: (r.bus, r.name))
-        ],
+        "rules": [entry_of(r) for r in sorted(rules, key=lambda r: (r.bus, r.name))],
     }
+    return document if cursor is None else {**document, "cursor": list(cursor)}
+
+
+def entry_of(r: Routed) -> dict[str, Any]:
+    targets = [{"Id": i, "Arn": a, "config_sha256": c} for i, a, c in r.targets]
+    return {"bus": r.bus, "name": r.name, "state": r.state, "sources": list(r.sources),
+            "pattern_sha256": r.pattern_sha256, "filters_sha256": r.filters_sha256, "targets": targets}  # fmt: skip
+
+
+def routed_of(r: Mapping[str, Any]) -> Routed:
+    """An entry as written by :func:`entry_of` (a target without ``config_sha256``: an older inventory's, its
+    configuration not compared until re-recorded); KeyError or TypeError if malformed."""
+    targets = tuple((str(t["Id"]), str(t["Arn"]), str(t.get("config_sha256", ""))) for t in r["targets"])
+    sources = tuple(str(s) for s in r["sources"])
+    return Routed(str(r["bus"]), str(r["name"]), str(r["state"]), sources, str(r["pattern_sha256"]),
+                  str(r["filters_sha256"]), targets)  # fmt: skip
+
+
+def inventory_cursor(document: Mapping[str, Any]) -> tuple[str, str] | None:
+    cursor = document.get("cursor")
+    if isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, str) for c in cursor):
+        return cursor[0], cursor[1]
+    return None
 
 
 def inventory_rules(document: Mapping[str, Any], region: str) -> dict[tuple[str, str], Routed]:
@@ -187,22 +192,36 @@ def inventory_rules(document: Mapping[str, Any], region: str) -> dict[tuple[str,
     found: dict[tuple[str, str], Routed] = {}
     try:
         for r in rules:
-            targets = tuple((str(t["Id"]), str(t["Arn"])) for t in r["targets"])
-            sources = tuple(str(s) for s in r["sources"])
-            entry = Routed(str(r["bus"]), str(r["name"]), str(r["state"]), sources, str(r["pattern_sha256"]),
-                           str(r["filters_sha256"]), targets)  # fmt: skip
+            entry = routed_of(r)
             found[(entry.bus, entry.name)] = entry
     except (KeyError, TypeError) as exc:
         raise BaselineError(f"a security rules inventory entry is malformed: {exc!r}") from exc
     return found
 
 
-def _target(given: Any) -> tuple[str, str] | None:
-    """(Id, Arn) of a target as CloudTrail records PutTargets (``id``, ``arn``)."""
-    if not isinstance(given, dict):
-        return None
-    target_id, arn = given.get("id", given.get("Id")), given.get("arn", given.get("Arn"))
-    return (target_id, arn) if isinstance(target_id, str) and isinstance(arn, str) else None
+def sighted_key(region: str, bus: str, name: str) -> str:
+    """``baselines/security-rules/<Region>/<bus>/<name>.json``: a rule the event path recorded on first sight."""
+    return f"{sighted_prefix(region)}{bus}/{name}.json"
+
+
+def sighted_prefix(region: str) -> str:
+    return f"{PREFIX}/security-rules/{region}/"
+
+
+def sighted_document(region: str, rule: Routed, *, written_at: str) -> dict[str, Any]:
+    return {"schema": BASELINE_SCHEMA, "schema_version": BASELINE_SCHEMA_VERSION, "kind": SIGHTED_KIND,
+            "region": region, "written_at": written_at, "rule": entry_of(rule)}  # fmt: skip
+
+
+def sighted_rule(document: Mapping[str, Any], region: str, key: str) -> Routed:
+    """The rule of a verified first-sight entry; :class:`BaselineError` if it is not the entry stored at ``key``."""
+    try:
+        rule = routed_of(document["rule"])
+    except (KeyError, TypeError) as exc:
+        raise BaselineError(f"a first-sight security rule entry is malformed: {exc!r}") from exc
+    if document.get("kind") != SIGHTED_KIND or sighted_key(region, rule.bus, rule.name) != key:
+        raise BaselineError(f"not the first-sight entry of {key}")
+    return rule
 
 
 def _canonical(value: Any) -> str:

@@ -97,7 +97,8 @@ def test_a_clean_sweep_costs_at_most_three_requests_per_trail(sweep: Any) -> Non
     # No baseline read per trail: each Region's index, each bucket's baseline, the digest chain's head; one write:
     # the chain's next digest, which every sweep writes (its head is the heartbeat the security account keeps).
     # And each Region's signed inventory of the rules that route security events (review 10): its buses, their
-    # rules (one page each here: none route security), and the inventory read once: 3 requests a Region, none a trail.
+    # rules (one page each here: none route security), the inventory read once, and one listing of the rules the
+    # event path recorded on first sight (review 11): 4 requests a Region, none a trail.
     assert sent["s3.GetObject"] <= 3 * len(REGIONS) + 1, sent
     assert sent["eventbridge.ListEventBuses"] == sent["eventbridge.ListRules"] == len(REGIONS), sent
     assert sent["s3.PutObject"] == 1, sent

@@ -225,7 +225,9 @@ def test_real_cdk_cli_synth(cli_synth: CLISynth) -> None:
     # finding copies (both) about 12 KiB to the sweep's: 237.6 KiB measured, so 250.
     # The security-routing inventory's check on the event path (review 10: flows/security_inventory.py,
     # model/security_rules.py) and every route's finding copies: 275.8 KiB measured with byte-code, so 200 + 80.
-    for staged, limit in ((by_entry[False], 200 + extra), (by_entry[True], 250)):
+    # Review 11 (targets' configurations hashed, the check time-bounded, rules recorded on first sight): 278.9 and
+    # 252.3 KiB measured (249.2 before), so the sweep's 255.
+    for staged, limit in ((by_entry[False], 200 + extra), (by_entry[True], 255)):
         archive = tmp_path / f"{staged.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(staged.rglob("*")):

@@ -13,9 +13,12 @@ import boto3
 import pytest
 
 from guardian.entrypoints import runtime
+from guardian.flows import security_region
+from guardian.flows.baselines import write_signed
 from guardian.flows.security_inventory import load_inventory
-from guardian.flows.security_rules import check_security_rules
+from guardian.flows.security_rules import InventoryCut, check_security_rules
 from guardian.model.security_rules import inventory_key
+from guardian.ports.invocation import Invocation
 from tests.integration.test_watch_eventbridge_moto import FINDINGS, compiled_pack, record, team_rules  # noqa: F401 - the fixture
 from tests.integration.world import World, message_of
 
@@ -56,10 +59,12 @@ def put_rule_record(pattern: dict[str, Any], state: str = "ENABLED", n: int = 1,
     return data
 
 
-def put_targets_record(targets: list[dict[str, str]]) -> dict[str, Any]:
-    data = record("events_remove_targets", rule=FINDINGS)
+def put_targets_record(targets: list[dict[str, Any]], rule: str = FINDINGS, n: int = 0, **extra: Any) -> dict[str, Any]:
+    data = record("events_remove_targets", rule=rule)
     data["detail"]["eventName"] = "PutTargets"
-    data["detail"]["requestParameters"] = {"rule": FINDINGS, "targets": targets}
+    data["detail"]["requestParameters"] = {"rule": rule, "targets": targets, **extra}
+    if n:
+        data["detail"]["eventID"] = data["detail"]["eventID"][:-2] + f"{n:02d}"
     return data
 
 
@@ -177,3 +182,169 @@ def test_a_rule_made_after_the_last_sweep_is_read_as_it_is_now(
     result = world.invoke(record("events_disable_rule", name="new-inspector-rule"))
     assert (result["outcome"], result["severity"]) == ("alerted", "HIGH")
     assert "as the sweep recorded it" not in message_of(world.alerts()[-1])["reason"]
+
+
+# -- review 11 ---------------------------------------------------------------------------------------------------
+
+
+def topic_of(events: Any) -> str:
+    return str(events.list_targets_by_rule(Rule=FINDINGS)["Targets"][0]["Arn"])
+
+
+def as_recorded(target: dict[str, Any]) -> dict[str, Any]:
+    """A target as CloudTrail records it in PutTargets' requestParameters (lower camel case)."""
+    return {k[:1].lower() + k[1:]: v for k, v in target.items()}
+
+
+RECONFIGURED: dict[str, dict[str, Any]] = {
+    "input": {"Input": json.dumps({"msg": "GuardDuty heartbeat: all clear"})},
+    "transformer": {"InputTransformer": {"InputPathsMap": {"t": "$.time"}, "InputTemplate": '"routine check at <t>"'}},
+    "inputpath": {"InputPath": "$.version"},
+}
+
+
+@pytest.mark.threat("security-rule-routing")
+@pytest.mark.parametrize("how", sorted(RECONFIGURED))
+def test_puttargets_keeping_id_and_arn_but_replacing_the_input_is_high_on_the_event_and_by_the_sweep(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The chat topic now gets a constant (or the event's version), not the finding: nothing the team can act on."""
+    target = {"Id": "slack-notifier", "Arn": topic_of(recorded), **RECONFIGURED[how]}
+    recorded.put_targets(Rule=FINDINGS, Targets=[target])
+    assert "re-configured" in high(world, world.invoke(put_targets_record([as_recorded(target)])))
+    assert sweep_rules(monkeypatch) == {"us-east-1": "1 changed"}
+    assert "re-configured" in message_of(world.alerts()[-1])["reason"]
+    assert sweep_rules(monkeypatch) == {"us-east-1": "as recorded"}
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_the_same_configuration_recorded_by_cloudtrail_or_listed_hashes_alike(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target configured with an input transformer when the sweep recorded it: putting it again as it was is quiet."""
+    target = {"Id": "slack-notifier", "Arn": topic_of(recorded), **RECONFIGURED["transformer"]}
+    recorded.put_targets(Rule=FINDINGS, Targets=[target])
+    sweep_rules(monkeypatch)  # re-configured: alerted once, re-recorded with it
+    world.alerts()
+    assert world.invoke(put_targets_record([as_recorded(target)], n=31))["outcome"] == "ignored"
+    assert sweep_rules(monkeypatch) == {"us-east-1": "as recorded"}
+    assert world.alerts() == []
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_an_inventory_written_before_target_hashes_verifies_and_is_re_recorded_without_an_alert(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, key = runtime.full_adapter(runtime.config(), own=True), inventory_key("us-east-1")
+    document = json.loads(boto3.client("s3").get_object(Bucket=world.bucket, Key=key)["Body"].read())
+    for rule in document["rules"]:
+        rule["targets"] = [{"Id": t["Id"], "Arn": t["Arn"]} for t in rule["targets"]]  # as the earlier code wrote it
+    write_signed(store, key, {k: v for k, v in document.items() if k != "signature"})
+    assert world.invoke(put_targets_record([{"id": "slack-notifier", "arn": topic_of(recorded)}]))["outcome"] == (
+        "ignored"
+    )
+    assert sweep_rules(monkeypatch) == {"us-east-1": "as recorded"}
+    assert world.alerts() == []
+    [rule] = json.loads(boto3.client("s3").get_object(Bucket=world.bucket, Key=key)["Body"].read())["rules"]
+    assert all(t["config_sha256"] for t in rule["targets"])  # re-recorded with them
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_a_rule_created_and_neutered_between_two_sweeps_is_high_on_the_event_and_by_the_sweep(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The team's PutRule is recorded on first sight; the insider's rewrite minutes later is judged against it."""
+    topic, pattern = topic_of(recorded), json.dumps({"source": ["aws.inspector2"]})
+    recorded.put_rule(Name="inspector-to-chat", EventPattern=pattern)  # the team
+    made = record("events_put_rule", name="inspector-to-chat", eventPattern=pattern, state="ENABLED")
+    made["detail"]["eventID"] = made["detail"]["eventID"][:-2] + "51"
+    assert world.invoke(made)["outcome"] == "ignored"
+    recorded.put_targets(Rule="inspector-to-chat", Targets=[{"Id": "chat", "Arn": topic}])
+    added = put_targets_record([{"id": "chat", "arn": topic}], rule="inspector-to-chat", n=52)
+    assert world.invoke(added)["outcome"] == "ignored"
+    neutered = json.dumps({"source": ["aws.inspector2"], "detail-type": ["No Such Finding"]})
+    recorded.put_rule(Name="inspector-to-chat", EventPattern=neutered)  # the insider
+    data = record("events_put_rule", name="inspector-to-chat", eventPattern=neutered, state="ENABLED")
+    data["detail"]["eventID"] = data["detail"]["eventID"][:-2] + "55"
+    result = world.invoke(data)
+    assert (result["outcome"], result["severity"]) == ("alerted", "HIGH")
+    assert "as the event path on first sight recorded it" in message_of(world.alerts()[-1])["reason"]
+    assert sweep_rules(monkeypatch) == {"us-east-1": "1 changed"}  # the entry folded into the inventory
+    assert "inspector-to-chat" in message_of(world.alerts()[-1])["reason"]
+    world.alerts()
+    sink = boto3.client("sns", region_name="us-east-1").create_topic(Name="insider-sink")["TopicArn"]
+    recorded.put_targets(Rule=FINDINGS, Targets=[{"Id": "slack-notifier", "Arn": sink}])
+    assert sweep_rules(monkeypatch) == {"us-east-1": "1 changed"}  # the folded entry's retirement hides nothing
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_a_rule_on_a_twelfth_bus_is_inventoried_and_its_neutering_is_high(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The insider makes 10 buses first (CreateEventBus: no alert): the team's rule on a bus made after is still
+    inventoried, its neutering judged against it."""
+    for n in range(10):
+        recorded.create_event_bus(Name=f"a-bus-{n}")
+    topic = topic_of(recorded)
+    recorded.create_event_bus(Name="security-findings")
+    recorded.put_rule(Name="gd-central", EventBusName="security-findings", EventPattern=json.dumps(PATTERN))
+    recorded.put_targets(Rule="gd-central", EventBusName="security-findings", Targets=[{"Id": "chat", "Arn": topic}])
+    sweep_rules(monkeypatch)
+    rules, _ = load_inventory(runtime.full_adapter(runtime.config(), own=True), "us-east-1")
+    assert ("security-findings", "gd-central") in (rules or {})
+    neutered = json.dumps({"source": ["aws.ec2"]})
+    recorded.put_rule(Name="gd-central", EventBusName="security-findings", EventPattern=neutered)
+    data = record("events_put_rule", name="gd-central", eventBusName="security-findings", eventPattern=neutered)
+    data["detail"]["eventID"] = data["detail"]["eventID"][:-2] + "77"
+    result = world.invoke(data)
+    assert (result["outcome"], result["severity"]) == ("alerted", "HIGH")
+    assert sweep_rules(monkeypatch) == {"us-east-1": "1 changed"}
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_buses_beyond_the_bound_fail_the_check_naming_them(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a silent cut: past the quota of buses the sweep lists (here made 2), the check fails naming it."""
+    for n in range(3):
+        recorded.create_event_bus(Name=f"a-bus-{n}")
+    monkeypatch.setattr(security_region, "MAX_BUSES", 2)
+    with pytest.raises(InventoryCut, match="more than 2 event buses in us-east-1"):
+        sweep_rules(monkeypatch)
+
+
+@pytest.mark.threat("security-rule-routing")
+def test_many_rules_and_little_time_the_check_stops_and_the_next_sweep_reads_on(
+    world: World, recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 security rules, time for about 12 target reads a sweep (a fake clock of the time left, no timing): each
+    sweep stops in time, names what is left, and the next goes on from its cursor; a target re-pointed on the last
+    rule is found within a few sweeps."""
+    topic = topic_of(recorded)
+    for n in range(40):
+        recorded.put_rule(Name=f"zz-{n:03d}", EventPattern=json.dumps({"source": ["aws.guardduty"]}))
+        recorded.put_targets(Rule=f"zz-{n:03d}", Targets=[{"Id": "chat", "Arn": topic}])
+    left = [100.0]
+
+    def remaining() -> float:  # each look at the clock costs a second: 25 seconds is the check's share
+        left[0] -= 1
+        return left[0]
+
+    def sweep() -> str:
+        left[0] = 100.0
+        monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
+        runtime.reset()
+        config = runtime.config()
+        run = Invocation(lambda: datetime.now(UTC), lambda _: None, remaining=remaining)
+        aws = runtime.full_adapter(config, own=True)
+        return check_security_rules(aws, config, started=datetime.now(UTC), run=run)["us-east-1"]
+
+    statuses = [sweep() for _ in range(5)]
+    assert "targets left for the next sweep (out of time)" in statuses[0]
+    rules, _ = load_inventory(runtime.full_adapter(runtime.config(), own=True), "us-east-1")
+    assert len(rules or {}) == 41  # every rule recorded after a few sweeps
+    sink = boto3.client("sns", region_name="us-east-1").create_topic(Name="insider-sink")["TopicArn"]
+    recorded.put_targets(Rule="zz-039", Targets=[{"Id": "chat", "Arn": sink}])
+    later = [sweep() for _ in range(4)]
+    assert sum(s.startswith("1 changed") for s in later) == 1, later
+    assert "re-pointed" in message_of(world.alerts()[-1])["reason"]
