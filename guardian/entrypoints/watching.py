@@ -75,21 +75,20 @@ def _verdicts(parsed: CloudTrailEvent, checked: list[WatchRule], config: Config)
 def _against_inventory(
     parsed: CloudTrailEvent, named: tuple[str, str], checked: list[WatchRule], config: Config
 ) -> dict[str, Verdict] | None:
-    """The verdicts from the sweep's signed inventory of the Region's security rules: the rule as it was, judged by
-    the record's own parameters; else against the rule's entry the event path recorded on first sight; HIGH "cannot
-    tell" if either does not verify; None if neither holds the rule (then the rule is read as it is now)."""
+    """The verdicts against the rule as it was, judged by the record's own parameters: its entry the event path
+    recorded (first sight, or after an alert) unless the sweep folded it, else the sweep's signed inventory; HIGH
+    "cannot tell" if either does not verify; None if neither holds the rule (then it is read as it is now). An
+    alerted call records the entry again from its own parameters; a quiet one on an event-path entry adds targets."""
     from guardian.entrypoints import runtime  # noqa: PLC0415
     from guardian.flows.baselines import Refused  # noqa: PLC0415
-    from guardian.flows.first_sight import add_targets  # noqa: PLC0415
-    from guardian.flows.security_inventory import recorded_rule, sighted  # noqa: PLC0415
+    from guardian.flows.first_sight import add_targets, re_record  # noqa: PLC0415
+    from guardian.flows.security_inventory import recorded_rule  # noqa: PLC0415
     from guardian.model.rule_routing import Verdict  # noqa: PLC0415
     from guardian.model.security_rules import bus_name, judged  # noqa: PLC0415
 
     name, bus = named[0], bus_name(named[1])
     store, region = runtime.full_adapter(config, own=True), parsed.aws_region or ""
-    found, by = recorded_rule(store, region, bus, name), "the sweep"
-    if found is None:
-        found, by = sighted(store, region, bus, name), "the event path on first sight"
+    found, by = recorded_rule(store, region, bus, name)
     if isinstance(found, Refused):
         why = (
             f"the inventory of security rules ({found.key}) was refused ({found.problem}): cannot tell what rule "
@@ -99,6 +98,8 @@ def _against_inventory(
     if found is None:
         return None
     verdicts = {r.id: judged(parsed, found, r.severity, by=by) for r in checked}
-    if by != "the sweep" and all(v.severity is None for v in verdicts.values()):
+    if any(v.severity is not None for v in verdicts.values()):
+        re_record(store, parsed, found)  # as the sweep re-records after its alerts: changing back is a change too
+    elif by != "the sweep":
         add_targets(store, parsed, found)
     return verdicts

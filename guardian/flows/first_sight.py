@@ -1,10 +1,14 @@
 """The event path records a security rule on first sight (:mod:`guardian.flows.security_inventory`): a PutRule or
 PutTargets on a rule the sweep's inventory does not hold, whose pattern routes a security source, writes the rule's
 signed entry, so the next call on it (the insider neutering a rule made minutes ago) is judged against what it was,
-not read as it is then. A later PutTargets that loses nothing adds its targets to the entry.
+not read as it is then. A later PutTargets that loses nothing adds its targets to the entry; a call alerted on a
+recorded rule records it again from that call (:func:`re_record`), so changing it back is a change too. Each entry
+names the call that made it (principal, eventID, eventTime), and the alerts judged against it do.
 
 What is recorded comes from the call's own record where it says it (PutRule's pattern and state, PutTargets'
-targets), else from the read the check made of the rule now. A failed write is logged: the alert is decided already.
+targets), else from the read the check made of the rule now (a PutTargets' pattern and state). Targets come only from
+PutTargets records and the sweep's listing, never from a read: a target re-pointed before the records arrive would be
+recorded as the team's. A failed write is logged: the alert is decided already.
 """
 
 from __future__ import annotations
@@ -44,11 +48,27 @@ def first_sight(store: SignedStore, event: CloudTrailEvent, bus: str, read: Rule
         return
     else:
         pattern, state = read.pattern, read.state
-    held = read.configured if read is not None and read.found else ()
     rule = {"Name": _name(event), "EventPattern": pattern, "State": state}
-    entry = routed_rule(bus, rule, merged(held, _given(event)))
+    entry = routed_rule(bus, rule, _given(event))
     if entry is not None:
-        _write(store, event.aws_region, entry)
+        _write(store, event.aws_region, replace(entry, made=_made(event)))
+
+
+def re_record(store: SignedStore, event: CloudTrailEvent, entry: Routed) -> None:
+    """After a call alerted on ``entry``: the entry again from that call's own parameters (a PutRule's pattern, its
+    state unless it disables; a PutTargets' targets), the sweep still comparing with what it held before."""
+    params = event.request_parameters or {}
+    if not event.aws_region or event.event_name not in CALLS:
+        return
+    if event.event_name == "PutRule":
+        given, state = params.get("eventPattern"), params.get("state")
+        pattern = json.dumps(given) if isinstance(given, dict) else given
+        kept = entry.state if state in (None, "DISABLED") else state  # a disable stays a change
+        now = routed_rule(entry.bus, {"Name": entry.name, "EventPattern": pattern, "State": kept}, entry.targets)
+    else:
+        now = replace(entry, targets=merged(entry.targets, _given(event)))
+    if now is not None:  # routing no security source now: the entry stays, what it was
+        _write(store, event.aws_region, replace(now, made=_made(event), baseline=entry.baseline or entry))
 
 
 def add_targets(store: SignedStore, event: CloudTrailEvent, entry: Routed) -> None:
@@ -57,7 +77,9 @@ def add_targets(store: SignedStore, event: CloudTrailEvent, entry: Routed) -> No
     if event.event_name == "PutTargets" and event.aws_region and given:
         targets = merged(entry.targets, given)
         if targets != entry.targets:
-            _write(store, event.aws_region, replace(entry, targets=targets))
+            was = entry.baseline
+            baseline = None if was is None else replace(was, targets=merged(was.targets, given))
+            _write(store, event.aws_region, replace(entry, targets=targets, baseline=baseline))
 
 
 def _given(event: CloudTrailEvent) -> tuple[Target, ...]:
@@ -66,6 +88,11 @@ def _given(event: CloudTrailEvent) -> tuple[Target, ...]:
     given = (event.request_parameters or {}).get("targets")
     found = [target_of(t) for t in given] if isinstance(given, list) else []
     return tuple(t for t in found if t is not None)
+
+
+def _made(event: CloudTrailEvent) -> tuple[str, str, str]:
+    principal = event.actor.arn or event.actor.principal_id or "an unknown principal"
+    return principal, event.event_id, event.event_time_raw or "an unknown time"
 
 
 def _name(event: CloudTrailEvent) -> str:

@@ -1,10 +1,11 @@
-"""A rule's targets as the security-rule inventory keeps them: (Id, Arn, a SHA-256 of everything else).
+"""A rule's targets as the security-rule inventory keeps them: (Id, Arn, a SHA-256 of what it delivers).
 
 Pure. A target keeping its Id and Arn can still be made to deliver nothing the team can act on: ``Input`` set to a
-constant, an ``InputTransformer``, ``InputPath: "$.version"``, another role, dead-letter queue or retry policy, any
-``*Parameters``. So the whole configuration but Id and Arn is hashed, its keys normalised (first letter lower case) so
-CloudTrail's ``requestParameters`` (``inputPath``) and ListTargetsByRule's answer (``InputPath``) hash alike; the keys
-of a map the team names itself (``InputPathsMap``, header and query string parameters) are kept as written.
+constant, an ``InputTransformer``, ``InputPath: "$.version"``, another role. Those (:data:`HASHED`) are hashed, keys
+normalised (first letter lower case) so CloudTrail's ``requestParameters`` (``inputPath``) and ListTargetsByRule's
+answer (``InputPath``) hash alike; the keys of a map the team names itself (``InputPathsMap``) are kept as written.
+``RetryPolicy``, ``DeadLetterConfig`` and ``*Parameters`` are left out: until paired real records show CloudTrail's
+PutTargets and ListTargetsByRule carry them alike (AWS fills defaults in), comparing them would alert on noise.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ if TYPE_CHECKING:
 
 Target = tuple[str, str, str]  # (Id, Arn, configuration SHA-256; "" where not recorded: an older inventory)
 USER_MAPS = frozenset({"inputPathsMap", "headerParameters", "queryStringParameters"})
+HASHED = frozenset({"input", "inputPath", "inputTransformer", "roleArn"})  # both forms carry; AWS defaults none
 
 
 def config_sha256(target: Mapping[str, Any]) -> str:
-    """SHA-256 of a target's configuration but its Id and Arn, alike from CloudTrail and from ListTargetsByRule."""
-    rest = {_lower(k): _normal(v, _lower(k)) for k, v in target.items() if _lower(k) not in ("id", "arn")}
+    """SHA-256 of a target's :data:`HASHED` configuration, alike from CloudTrail and from ListTargetsByRule."""
+    rest = {_lower(k): _normal(v, _lower(k)) for k, v in target.items() if _lower(k) in HASHED}
     text = json.dumps(rest, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
@@ -54,8 +56,8 @@ def targets_lost(recorded: Sequence[Target], now: Sequence[Target], *, whole: bo
             problems.append(f"target {target_id!r} re-pointed from {arn} to {found[1]}")
         elif found is not None and sha and found[2] != sha:
             problems.append(
-                f"target {target_id!r} ({arn}) re-configured (its input, transformer, role, dead-letter queue, "
-                "retry policy or parameters changed: it may deliver nothing the team can act on)"
+                f"target {target_id!r} ({arn}) re-configured (its input, input path, transformer or role changed: "
+                "it may deliver nothing the team can act on)"
             )
         elif whole and found is None:
             problems.append(f"target {target_id!r} ({arn}) removed")

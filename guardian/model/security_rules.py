@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError
@@ -43,6 +43,11 @@ class Routed:
     pattern_sha256: str
     filters_sha256: str  # the pattern without its top-level ``source``
     targets: tuple[Target, ...]  # (Id, Arn, configuration SHA-256), by Id
+    # The event path's entries: the call that made it (principal, eventID, eventTime); what the sweep compares with
+    # (the entry before a re-record after an alert; None: this one); when it was written.
+    made: tuple[str, str, str] | tuple[()] = field(default=(), compare=False)
+    baseline: Routed | None = field(default=None, compare=False)
+    written_at: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:
@@ -120,7 +125,8 @@ def judged(event: CloudTrailEvent, recorded: Routed, severity: Severity, *, by: 
     (never a read made after the insider's next call)."""
     call = event.event_name or "the call"
     params = event.request_parameters or {}
-    was = f"it routed {recorded.routes} (as {by} recorded it)"
+    made = f", as {recorded.made[0]} made it at {recorded.made[2]}" if recorded.made else ""
+    was = f"it routed {recorded.routes} (as {by} recorded it{made})"
     if call == "PutRule":
         pattern, state = params.get("eventPattern"), params.get("state")
         problems = lost(
@@ -143,11 +149,16 @@ def judged(event: CloudTrailEvent, recorded: Routed, severity: Severity, *, by: 
 
 
 def inventory_document(
-    region: str, rules: Iterable[Routed], *, written_at: str, cursor: tuple[str, str] | None = None
+    region: str,
+    rules: Iterable[Routed],
+    *,
+    written_at: str,
+    cursor: tuple[str, str] | None = None,
+    retired: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The signed document; ``cursor``: the last rule whose targets the sweep read when its time ran out (the next
     sweep goes on after it)."""
-    document = {
+    document: dict[str, Any] = {
         "schema": BASELINE_SCHEMA,
         "schema_version": BASELINE_SCHEMA_VERSION,
         "kind": INVENTORY_KIND,
@@ -155,22 +166,34 @@ def inventory_document(
         "written_at": written_at,
         "rules": [entry_of(r) for r in sorted(rules, key=lambda r: (r.bus, r.name))],
     }
+    if retired:
+        document["retired"] = {k: list(v) for k, v in sorted(retired.items())}
     return document if cursor is None else {**document, "cursor": list(cursor)}
 
 
 def entry_of(r: Routed) -> dict[str, Any]:
-    targets = [{"Id": i, "Arn": a, "config_sha256": c} for i, a, c in r.targets]
-    return {"bus": r.bus, "name": r.name, "state": r.state, "sources": list(r.sources),
-            "pattern_sha256": r.pattern_sha256, "filters_sha256": r.filters_sha256, "targets": targets}  # fmt: skip
+    targets = [{"Id": i, "Arn": a, "delivers_sha256": c} for i, a, c in r.targets]
+    entry = {"bus": r.bus, "name": r.name, "state": r.state, "sources": list(r.sources),
+             "pattern_sha256": r.pattern_sha256, "filters_sha256": r.filters_sha256, "targets": targets}  # fmt: skip
+    return {**entry, "made": list(r.made)} if r.made else entry
 
 
 def routed_of(r: Mapping[str, Any]) -> Routed:
-    """An entry as written by :func:`entry_of` (a target without ``config_sha256``: an older inventory's, its
-    configuration not compared until re-recorded); KeyError or TypeError if malformed."""
-    targets = tuple((str(t["Id"]), str(t["Arn"]), str(t.get("config_sha256", ""))) for t in r["targets"])
+    """An entry as written by :func:`entry_of` (a target without ``delivers_sha256``: an older inventory's, hashed
+    otherwise, its configuration not compared until re-recorded); KeyError or TypeError if malformed."""
+    targets = tuple((str(t["Id"]), str(t["Arn"]), str(t.get("delivers_sha256", ""))) for t in r["targets"])
     sources = tuple(str(s) for s in r["sources"])
+    made = tuple(str(m) for m in r.get("made", ()))
     return Routed(str(r["bus"]), str(r["name"]), str(r["state"]), sources, str(r["pattern_sha256"]),
-                  str(r["filters_sha256"]), targets)  # fmt: skip
+                  str(r["filters_sha256"]), targets, (made[0], made[1], made[2]) if len(made) == 3 else ())  # fmt: skip
+
+
+def inventory_retired(document: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """First-sight entries folded already: ``<bus>/<name>`` → (ETag, written_at) of the version folded; the sweep
+    skips them unread while their ETag is unchanged, the event path while their written_at is."""
+    retired = document.get("retired")
+    found = retired.items() if isinstance(retired, dict) else ()
+    return {str(k): (str(v[0]), str(v[1])) for k, v in found if isinstance(v, list) and len(v) == 2}
 
 
 def inventory_cursor(document: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -209,14 +232,19 @@ def sighted_prefix(region: str) -> str:
 
 
 def sighted_document(region: str, rule: Routed, *, written_at: str) -> dict[str, Any]:
-    return {"schema": BASELINE_SCHEMA, "schema_version": BASELINE_SCHEMA_VERSION, "kind": SIGHTED_KIND,
-            "region": region, "written_at": written_at, "rule": entry_of(rule)}  # fmt: skip
+    document = {"schema": BASELINE_SCHEMA, "schema_version": BASELINE_SCHEMA_VERSION, "kind": SIGHTED_KIND,
+                "region": region, "written_at": written_at, "rule": entry_of(rule)}  # fmt: skip
+    return document if rule.baseline is None else {**document, "baseline": entry_of(rule.baseline)}
 
 
 def sighted_rule(document: Mapping[str, Any], region: str, key: str) -> Routed:
-    """The rule of a verified first-sight entry; :class:`BaselineError` if it is not the entry stored at ``key``."""
+    """The rule of a verified first-sight entry (its ``baseline``: what the sweep compares); :class:`BaselineError`
+    if it is not the entry stored at ``key``."""
     try:
         rule = routed_of(document["rule"])
+        was = document.get("baseline")
+        baseline = routed_of(was) if isinstance(was, dict) else None
+        rule = replace(rule, baseline=baseline, written_at=str(document.get("written_at", "")))
     except (KeyError, TypeError) as exc:
         raise BaselineError(f"a first-sight security rule entry is malformed: {exc!r}") from exc
     if document.get("kind") != SIGHTED_KIND or sighted_key(region, rule.bus, rule.name) != key:

@@ -246,7 +246,7 @@ def test_an_inventory_written_before_target_hashes_verifies_and_is_re_recorded_w
     assert sweep_rules(monkeypatch) == {"us-east-1": "as recorded"}
     assert world.alerts() == []
     [rule] = json.loads(boto3.client("s3").get_object(Bucket=world.bucket, Key=key)["Body"].read())["rules"]
-    assert all(t["config_sha256"] for t in rule["targets"])  # re-recorded with them
+    assert all(t["delivers_sha256"] for t in rule["targets"])  # re-recorded with them
 
 
 @pytest.mark.threat("security-rule-routing")
