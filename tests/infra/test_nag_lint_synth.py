@@ -227,7 +227,9 @@ def test_real_cdk_cli_synth(cli_synth: CLISynth) -> None:
     # model/security_rules.py) and every route's finding copies: 275.8 KiB measured with byte-code, so 200 + 80.
     # Review 11 (targets' configurations hashed, the check time-bounded, rules recorded on first sight): 278.9 and
     # 252.3 KiB measured (249.2 before), so the sweep's 255.
-    for staged, limit in ((by_entry[False], 200 + extra), (by_entry[True], 255)):
+    # Review 12 (first-sight entries re-recorded, folded entries skipped): 279.6 KiB measured for the remediation
+    # function's, at its bound; 210 + 80 and 265 leave room for one more check, none of it on the cold start's import.
+    for staged, limit in ((by_entry[False], 210 + extra), (by_entry[True], 265)):
         archive = tmp_path / f"{staged.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(staged.rglob("*")):
