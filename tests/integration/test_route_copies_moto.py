@@ -13,11 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
-from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.entrypoints import handler, runtime
 from guardian.flows import security_hub
 from guardian.model.asff import problems
 from guardian.model.ocsf import PREFIX
+from tests.integration.calls_in_order import calls_in_order
 from tests.integration.test_finding_copies_moto import BUS, listening, received
 from tests.integration.test_stack_callers_moto import subscribe_via_cloudformation
 from tests.integration.world import World, message_of
@@ -36,20 +36,7 @@ def hub(world: World) -> Iterator[Any]:
 @pytest.fixture
 def calls(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every AWS call the guardian makes, in order, as ``service:Operation``."""
-    made: list[str] = []
-    original = Boto3Clients._client
-
-    def recording(self: Boto3Clients, service: str, region: str | None, config: Any = CLIENT_CONFIG) -> Any:
-        client = original(self, service, region, config)
-        if getattr(client, "_in_order", None) is not made:
-            name = client.meta.service_model.service_id.lower().replace(" ", "")
-            client.meta.events.register("before-call.*.*", lambda model, **_: made.append(f"{name}:{model.name}"))
-            client._in_order = made
-        return client
-
-    monkeypatch.setattr(Boto3Clients, "_client", recording)
-    runtime.reset()
-    return made
+    return calls_in_order(monkeypatch)
 
 
 def findings(hub: Any) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from guardian.adapters.clients import CLIENT_CONFIG, Boto3Clients
 from guardian.entrypoints import runtime, sweep
 from guardian.model.asff import problems
+from tests.integration.calls_in_order import calls_in_order
 from tests.integration.conftest import WEST, Account
 from tests.integration.world import World
 from tests.support import ACCOUNT, TRAIL, load_event
@@ -25,20 +25,7 @@ def findings() -> list[dict[str, Any]]:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every AWS call the guardian makes, in order, as ``service:Operation``."""
-    made: list[str] = []
-    original = Boto3Clients._client
-
-    def recording(self: Boto3Clients, service: str, region: str | None, config: Any = CLIENT_CONFIG) -> Any:
-        client = original(self, service, region, config)
-        if getattr(client, "_in_order", None) is not made:
-            name = client.meta.service_model.service_id.lower().replace(" ", "")
-            client.meta.events.register("before-call.*.*", lambda model, **_: made.append(f"{name}:{model.name}"))
-            client._in_order = made
-        return client
-
-    monkeypatch.setattr(Boto3Clients, "_client", recording)
-    runtime.reset()
-    return made
+    return calls_in_order(monkeypatch)
 
 
 def test_the_sweeps_drift_alert_becomes_a_resolved_finding_after_the_alert(account: Account, calls: list[str]) -> None:
