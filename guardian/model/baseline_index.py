@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError
+from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError, check_regional
 
 INDEX_KIND = "trail_index"
 # Why a baseline the index holds is refused when S3 no longer lists it: the guardian never deletes a baseline.
@@ -57,10 +57,7 @@ def index_document(region: str, entries: Mapping[str, IndexEntry], *, written_at
 
 def index_entries(document: Mapping[str, Any], region: str) -> dict[str, IndexEntry]:
     """The entries of a verified index document; :class:`BaselineError` if it is not this Region's index."""
-    if document.get("schema") != BASELINE_SCHEMA or document.get("kind") != INDEX_KIND:
-        raise BaselineError(f"not a trail index: schema {document.get('schema')!r}, kind {document.get('kind')!r}")
-    if document.get("region") != region:
-        raise BaselineError(f"the index of {document.get('region')!r} is stored as {region!r}'s")
+    check_regional(document, INDEX_KIND, region, "trail index")
     trails = document.get("trails")
     if not isinstance(trails, Mapping):
         raise BaselineError("a trail index's 'trails' must be an object")

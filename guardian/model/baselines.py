@@ -29,6 +29,15 @@ class BaselineError(ValueError):
     """A stored baseline cannot be read as one (not JSON, another schema, a field of the wrong shape)."""
 
 
+def check_regional(document: Mapping[str, Any], kind: str, region: str, what: str) -> None:
+    """A verified document of the baselines' schema is the ``kind`` kept for ``region`` (one Region's signed
+    document cannot stand in for another's); :class:`BaselineError` naming ``what`` otherwise."""
+    if document.get("schema") != BASELINE_SCHEMA or document.get("kind") != kind:
+        raise BaselineError(f"not a {what}: schema {document.get('schema')!r}, kind {document.get('kind')!r}")
+    if document.get("region") != region:
+        raise BaselineError(f"the {what} of {document.get('region')!r} is stored as {region!r}'s")
+
+
 def trail_key(region: str, name: str) -> str:
     """``baselines/<Region>/<trail>.json``."""
     return f"{PREFIX}/{region}/{name}.json"

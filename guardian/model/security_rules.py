@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError
+from guardian.model.baselines import BASELINE_SCHEMA, BASELINE_SCHEMA_VERSION, PREFIX, BaselineError, check_regional
 from guardian.model.rule_routing import Verdict, routed_sources
 from guardian.model.rule_targets import Target, target_of, targets_lost
 
@@ -205,10 +205,7 @@ def inventory_cursor(document: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def inventory_rules(document: Mapping[str, Any], region: str) -> dict[tuple[str, str], Routed]:
     """The rules of a verified inventory, by (bus, name); :class:`BaselineError` if it is not this Region's."""
-    if document.get("schema") != BASELINE_SCHEMA or document.get("kind") != INVENTORY_KIND:
-        raise BaselineError(f"not a security rules inventory: kind {document.get('kind')!r}")
-    if document.get("region") != region:
-        raise BaselineError(f"the inventory of {document.get('region')!r} is stored as {region!r}'s")
+    check_regional(document, INVENTORY_KIND, region, "security rules inventory")
     rules = document.get("rules")
     if not isinstance(rules, list):
         raise BaselineError("a security rules inventory's 'rules' must be a list")

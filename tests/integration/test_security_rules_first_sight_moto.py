@@ -4,7 +4,6 @@ insider, and folded entries starving the sweep's target reads. Each test fails o
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -13,9 +12,14 @@ import pytest
 from guardian.entrypoints import runtime
 from guardian.flows import rate_cap, security_inventory, security_region
 from guardian.flows.baselines import read_verified, write_signed
-from guardian.flows.security_rules import InventoryCut, check_security_rules
-from guardian.ports.invocation import Invocation
-from tests.integration.test_security_rules_moto import put_targets_record, recorded, sweep_rules, topic_of  # noqa: F401
+from guardian.flows.security_rules import InventoryCut
+from tests.integration.test_security_rules_moto import (  # noqa: F401 - recorded is a fixture
+    put_targets_record,
+    recorded,
+    sweep_rules,
+    timed_sweep,
+    topic_of,
+)
 from tests.integration.test_watch_eventbridge_moto import FINDINGS, compiled_pack, record, team_rules  # noqa: F401
 from tests.integration.world import World, message_of
 
@@ -32,22 +36,6 @@ def put_rule(name: str, pattern: dict[str, Any], n: int) -> dict[str, Any]:
 def is_high(world: World, result: dict[str, Any]) -> str:
     assert (result["outcome"], result["severity"]) == ("alerted", "HIGH"), result
     return str(message_of(world.alerts()[-1])["reason"])
-
-
-def timed_sweep(monkeypatch: pytest.MonkeyPatch, left: list[float]) -> str:
-    """One sweep of us-east-1 on a fake clock: each look costs a second, 25 seconds are the check's share."""
-
-    def remaining() -> float:
-        left[0] -= 1
-        return left[0]
-
-    left[0] = 100.0
-    monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
-    runtime.reset()
-    config = runtime.config()
-    run = Invocation(lambda: datetime.now(UTC), lambda _: None, remaining=remaining)
-    aws = runtime.full_adapter(config, own=True)
-    return check_security_rules(aws, config, started=datetime.now(UTC), run=run)["us-east-1"]
 
 
 @pytest.mark.threat("security-rule-routing")

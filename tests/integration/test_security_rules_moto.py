@@ -326,18 +326,8 @@ def test_many_rules_and_little_time_the_check_stops_and_the_next_sweep_reads_on(
         recorded.put_targets(Rule=f"zz-{n:03d}", Targets=[{"Id": "chat", "Arn": topic}])
     left = [100.0]
 
-    def remaining() -> float:  # each look at the clock costs a second: 25 seconds is the check's share
-        left[0] -= 1
-        return left[0]
-
     def sweep() -> str:
-        left[0] = 100.0
-        monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
-        runtime.reset()
-        config = runtime.config()
-        run = Invocation(lambda: datetime.now(UTC), lambda _: None, remaining=remaining)
-        aws = runtime.full_adapter(config, own=True)
-        return check_security_rules(aws, config, started=datetime.now(UTC), run=run)["us-east-1"]
+        return timed_sweep(monkeypatch, left)
 
     statuses = [sweep() for _ in range(5)]
     assert "targets left for the next sweep (out of time)" in statuses[0]
@@ -348,3 +338,19 @@ def test_many_rules_and_little_time_the_check_stops_and_the_next_sweep_reads_on(
     later = [sweep() for _ in range(4)]
     assert sum(s.startswith("1 changed") for s in later) == 1, later
     assert "re-pointed" in message_of(world.alerts()[-1])["reason"]
+
+
+def timed_sweep(monkeypatch: pytest.MonkeyPatch, left: list[float]) -> str:
+    """One sweep of us-east-1 on a fake clock: each look costs a second, 25 seconds are the check's share."""
+
+    def remaining() -> float:
+        left[0] -= 1
+        return left[0]
+
+    left[0] = 100.0
+    monkeypatch.setenv("GUARDIAN_SWEEP_REGIONS", json.dumps(["us-east-1"]))
+    runtime.reset()
+    config = runtime.config()
+    run = Invocation(lambda: datetime.now(UTC), lambda _: None, remaining=remaining)
+    aws = runtime.full_adapter(config, own=True)
+    return check_security_rules(aws, config, started=datetime.now(UTC), run=run)["us-east-1"]
